@@ -1,0 +1,144 @@
+"""Sign-in, sign-up, password and invitation forms."""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from marketplace.services import identifiers
+from marketplace.web.forms import REQUIRED, identifier
+
+PASSWORD_HINT = "Au moins 12 caractères."
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Adresse e-mail", validators=[DataRequired(REQUIRED)])
+    password = PasswordField("Mot de passe", validators=[DataRequired(REQUIRED)])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Adresse e-mail", validators=[DataRequired(REQUIRED)])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField("Nouveau mot de passe", description=PASSWORD_HINT, validators=[DataRequired(REQUIRED)])
+    confirm = PasswordField(
+        "Confirmez le mot de passe",
+        validators=[DataRequired(REQUIRED), EqualTo("password", "Les deux mots de passe ne correspondent pas.")],
+    )
+
+
+class AccountForm(FlaskForm):
+    full_name = StringField("Prénom et nom", validators=[DataRequired(REQUIRED), Length(max=200)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Mot de passe actuel", validators=[DataRequired(REQUIRED)])
+    new_password = PasswordField("Nouveau mot de passe", description=PASSWORD_HINT, validators=[DataRequired(REQUIRED)])
+    confirm = PasswordField(
+        "Confirmez le nouveau mot de passe",
+        validators=[DataRequired(REQUIRED), EqualTo("new_password", "Les deux mots de passe ne correspondent pas.")],
+    )
+
+
+class NewAccountFields(FlaskForm):
+    """The person's own fields, asked only when nobody is signed in."""
+
+    full_name = StringField("Vos prénom et nom", validators=[DataRequired(REQUIRED), Length(max=200)])
+    email = EmailField("Votre adresse e-mail professionnelle", validators=[DataRequired(REQUIRED)])
+    password = PasswordField("Mot de passe", description=PASSWORD_HINT, validators=[DataRequired(REQUIRED)])
+    confirm = PasswordField(
+        "Confirmez le mot de passe",
+        validators=[DataRequired(REQUIRED), EqualTo("password", "Les deux mots de passe ne correspondent pas.")],
+    )
+
+
+class OrganisationFields(FlaskForm):
+    name = StringField("Raison sociale", validators=[DataRequired(REQUIRED), Length(max=200)])
+    siret = StringField(
+        "SIRET de l'établissement",
+        description="14 chiffres, sur votre extrait Kbis ou l'avis de situation Sirene.",
+        validators=[DataRequired(REQUIRED), identifier(identifiers.validate_siret)],
+    )
+    address = StringField("Adresse", validators=[DataRequired(REQUIRED), Length(max=300)])
+    postal_code = StringField("Code postal", validators=[DataRequired(REQUIRED), Length(max=5)])
+    city = StringField("Commune", validators=[DataRequired(REQUIRED), Length(max=120)])
+    region_code = SelectField("Région", validators=[DataRequired("Choisissez une région dans la liste.")])
+    accept_terms = BooleanField(
+        "J'accepte les conditions d'utilisation et la politique de protection des données",
+        validators=[DataRequired("Vous devez accepter les conditions d'utilisation pour créer un compte.")],
+    )
+
+
+class CompanySignupForm(OrganisationFields):
+    ape = StringField(
+        "Code APE/NAF", description="4 chiffres et une lettre, par exemple 8121Z.",
+        validators=[DataRequired(REQUIRED), identifier(identifiers.validate_ape)],
+    )
+    idcc = StringField(
+        "IDCC (convention collective)",
+        description="4 chiffres, indiqué sur les bulletins de paie. Il détermine votre OPCO.",
+        validators=[DataRequired(REQUIRED), identifier(identifiers.validate_idcc)],
+    )
+    headcount = IntegerField(
+        "Effectif salarié", validators=[InputRequired("Indiquez l'effectif salarié (nombre entier).")],
+    )
+
+    def validate_headcount(self, field):
+        from wtforms import ValidationError
+
+        from marketplace.services.errors import DomainError
+
+        try:
+            identifiers.validate_headcount(field.data)
+        except DomainError as error:
+            raise ValidationError(error.message) from error
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ProviderSignupForm(OrganisationFields):
+    nda = StringField(
+        "Numéro de déclaration d'activité (NDA)",
+        description="11 chiffres, attribué par la DREETS (préfecture de région).",
+        validators=[DataRequired(REQUIRED), identifier(lambda v: identifiers.validate_nda(v))],
+    )
+    vat_regime = SelectField(
+        "Régime de TVA",
+        choices=[("", "— Choisissez —")] + list(identifiers.VAT_REGIMES.items()),
+        validators=[DataRequired("Choisissez votre régime de TVA.")],
+    )
+    qualiopi_certifier = StringField("Organisme certificateur Qualiopi", validators=[DataRequired(REQUIRED)])
+    qualiopi_number = StringField("Numéro du certificat Qualiopi", validators=[DataRequired(REQUIRED)])
+    qualiopi_categories = MultiCheckboxField(
+        "Catégories d'actions certifiées",
+        choices=list(identifiers.QUALIOPI_CATEGORIES.items()),
+        validators=[DataRequired("Cochez au moins une catégorie d'actions certifiées.")],
+    )
+    qualiopi_issued_on = DateField(
+        "Date de délivrance du certificat", validators=[DataRequired("Indiquez une date valide (jj/mm/aaaa).")]
+    )
+    qualiopi_expires_on = DateField(
+        "Date d'expiration du certificat", validators=[DataRequired("Indiquez une date valide (jj/mm/aaaa).")]
+    )
+
+
+class InvitationAcceptForm(FlaskForm):
+    full_name = StringField("Vos prénom et nom", validators=[Optional(), Length(max=200)])
+    password = PasswordField("Choisissez un mot de passe", description=PASSWORD_HINT, validators=[Optional()])
+    confirm = PasswordField(
+        "Confirmez le mot de passe",
+        validators=[Optional(), EqualTo("password", "Les deux mots de passe ne correspondent pas.")],
+    )

@@ -1,0 +1,37 @@
+"""OPCO staff area: dashboard and the branches the OPCO covers."""
+
+from flask import g, render_template
+from sqlalchemy import func, select
+
+from marketplace.extensions import db
+from marketplace.models import Company, Invitation, Membership
+from marketplace.services.roles import Perm
+from marketplace.web.guard import require, tenant_blueprint
+
+bp = tenant_blueprint("opco", __name__, "/opco", kind="opco")
+
+
+@bp.get("/")
+@require(Perm.VIEW_DASHBOARD)
+def dashboard():
+    companies = db.session.scalar(select(func.count(Company.id)).where(Company.opco_id == g.org.id)) or 0
+    members = db.session.scalar(select(func.count(Membership.id)).where(Membership.organisation_id == g.org.id))
+    pending = db.session.scalar(
+        select(func.count(Invitation.id)).where(
+            Invitation.organisation_id == g.org.id, Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None)
+        )
+    )
+    return render_template(
+        "opco/dashboard.html", companies=companies, members=members, pending_invitations=pending
+    )
+
+
+@bp.get("/branches")
+@require(Perm.VIEW_DASHBOARD)
+def branches():
+    counts = dict(
+        db.session.execute(
+            select(Company.idcc, func.count(Company.id)).where(Company.opco_id == g.org.id).group_by(Company.idcc)
+        ).all()
+    )
+    return render_template("opco/branches.html", branches=g.org.branches, counts=counts)

@@ -1,0 +1,24 @@
+from flask_wtf import FlaskForm
+from wtforms import DateField, EmailField, SelectField
+from wtforms.validators import DataRequired, Optional
+
+from marketplace.web.forms import REQUIRED
+
+
+class InviteForm(FlaskForm):
+    email = EmailField("Adresse e-mail de la personne invitée", validators=[DataRequired(REQUIRED)])
+    role = SelectField("Rôle", validators=[DataRequired("Choisissez un rôle dans la liste.")])
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Rôle", validators=[DataRequired("Choisissez un rôle dans la liste.")])
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # read-only GET filters
+
+    action = SelectField("Action", validators=[Optional()])
+    actor = SelectField("Auteur", validators=[Optional()])
+    date_from = DateField("Du", validators=[Optional()])
+    date_to = DateField("Au", validators=[Optional()])

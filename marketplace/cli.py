@@ -1,0 +1,134 @@
+"""`flask` commands: reference data, OPCOs, operators, demo data, the RQ worker and the outbox.
+
+Each command runs inside the app context (Flask's ``app.cli`` pushes it) and commits once at the end;
+a refused operation (``DomainError``) rolls back, prints the French message and exits with status 1.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import click
+from flask import Flask, current_app
+
+from marketplace.extensions import db
+from marketplace.services.errors import DomainError
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def _fail(message: str) -> None:
+    db.session.rollback()
+    click.echo(f"Erreur : {message}", err=True)
+    raise click.exceptions.Exit(1)
+
+
+def init_app(app: Flask) -> None:
+    @app.cli.command("load-reference")
+    def load_reference() -> None:
+        """Charge (ou met à jour) les données de référence : OPCO, IDCC, régions, thèmes."""
+        from marketplace.services.reference_data import load_reference_data
+
+        counts = load_reference_data()
+        db.session.commit()
+        click.echo(
+            "Données de référence chargées : "
+            f"{counts['ref_opcos']} OPCO, {counts['ref_idcc']} branches (IDCC), "
+            f"{counts['ref_regions']} régions, {counts['ref_themes']} thèmes."
+        )
+
+    @app.cli.command("create-opco")
+    @click.argument("code")
+    @click.option("--idcc", "idcc_codes", multiple=True, help="IDCC couvert (répétable) ; par défaut ceux de la table de référence.")
+    def create_opco(code: str, idcc_codes: tuple[str, ...]) -> None:
+        """Crée un OPCO de la liste de référence (akto, atlas, opcoep…)."""
+        from marketplace.services import organisations
+
+        try:
+            opco = organisations.create_opco(code.strip().lower(), actor=None, idcc_codes=list(idcc_codes) or None)
+            db.session.commit()
+        except DomainError as exc:
+            _fail(exc.message)
+            return
+        branches = ", ".join(opco.idcc_codes) or "aucune"
+        click.echo(f"OPCO créé : {opco.name} (code {opco.code}, adresse /opco/{opco.slug}).")
+        click.echo(f"Branches couvertes ({len(opco.idcc_codes)}) : {branches}.")
+
+    @app.cli.command("create-operator")
+    @click.argument("email")
+    @click.argument("name")
+    @click.password_option("--password", prompt="Mot de passe", confirmation_prompt="Confirmez le mot de passe",
+                           help="Mot de passe (demandé s'il n'est pas donné).")
+    def create_operator(email: str, name: str, password: str) -> None:
+        """Crée un compte d'opérateur de la plateforme."""
+        from marketplace.services import accounts
+
+        try:
+            user = accounts.create_user(email, name, password, is_operator=True)
+            db.session.commit()
+        except DomainError as exc:
+            _fail(exc.message)
+            return
+        click.echo(f"Opérateur créé : {user.full_name} <{user.email}>.")
+
+    @app.cli.command("seed-demo")
+    def seed_demo() -> None:
+        """Charge les données de démonstration (sans effet si elles sont déjà présentes)."""
+        from marketplace.services import demo
+
+        try:
+            result = demo.seed_demo(today=datetime.now(PARIS).date())
+            if result.created:
+                db.session.commit()
+        except DomainError as exc:
+            _fail(exc.message)
+            return
+        if not result.created:
+            click.echo("Données de démonstration déjà présentes : rien n'a été modifié.")
+        else:
+            click.echo(
+                f"Données de démonstration créées : {result.organisations} organisations, "
+                f"{result.users} comptes, {result.invitations} invitations en attente."
+            )
+        click.echo(demo_logins_text())
+
+    @app.cli.command("worker")
+    @click.option("--burst", is_flag=True, help="Traite les tâches en attente puis s'arrête.")
+    def worker(burst: bool) -> None:
+        """Lance un worker RQ sur la file « marketplace » (REDIS_URL requis)."""
+        redis_url = current_app.config.get("REDIS_URL")
+        if not redis_url:
+            _fail("REDIS_URL n'est pas défini : sans Redis, les tâches s'exécutent directement, "
+                  "aucun worker n'est nécessaire.")
+            return
+        from redis import Redis
+        from rq import Worker
+
+        class AppWorker(Worker):
+            """Forks a work horse per job; the horse opens its own database connections."""
+
+            def main_work_horse(self, job, queue):
+                db.engine.dispose(close=False)  # never share the parent's pooled connections
+                return super().main_work_horse(job, queue)
+
+        db.engine.dispose()
+        rq_worker = AppWorker(["marketplace"], connection=Redis.from_url(redis_url))
+        rq_worker.work(burst=burst)
+
+    @app.cli.command("outbox-retry")
+    def outbox_retry() -> None:
+        """Relance l'envoi des e-mails en échec ou en attente."""
+        from marketplace.services import outbox
+
+        count = outbox.retry_failed()
+        db.session.commit()
+        click.echo(f"{count} e-mail(s) remis en file d'envoi.")
+
+
+def demo_logins_text() -> str:
+    from marketplace.services.demo import DEMO_LOGINS, DEMO_PASSWORD
+
+    lines = ["Comptes de démonstration (mot de passe : " + DEMO_PASSWORD + ") :"]
+    lines += [f"  {email:<24} {label}" for email, label in DEMO_LOGINS]
+    return "\n".join(lines)

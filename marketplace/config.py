@@ -1,0 +1,78 @@
+"""Settings read from environment variables, with safe embedded defaults for development."""
+
+import os
+from pathlib import Path
+
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on", "oui"}
+
+
+class Config:
+    """Defaults: SQLite under instance/, no Redis, no SMTP (mails stay in the outbox)."""
+
+    ENV_NAME = os.environ.get("MARKETPLACE_ENV", "development")
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'marketplace.sqlite3'}"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+
+    # Mail: the outbox always keeps every message; SMTP decides whether it leaves.
+    MAIL_SERVER = os.environ.get("SMTP_HOST") or None
+    MAIL_PORT = int(os.environ.get("SMTP_PORT", "587"))
+    MAIL_USERNAME = os.environ.get("SMTP_USER") or None
+    MAIL_PASSWORD = os.environ.get("SMTP_PASSWORD") or None
+    MAIL_USE_TLS = _bool("SMTP_STARTTLS", True)
+    MAIL_SENDER = os.environ.get("MAIL_SENDER", "Place de marché des actions collectives <ne-pas-repondre@marketplace.local>")
+    # Absolute base used in links inside emails (jobs have no request to read it from).
+    BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000")
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
+    WTF_CSRF_TIME_LIMIT = None  # tied to the session, which already expires
+
+    BABEL_DEFAULT_LOCALE = "fr"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
+
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+
+    # Login throttling: failures per account (or per address) inside the window lock further attempts.
+    LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+    LOGIN_FAILURE_WINDOW_MINUTES = int(os.environ.get("LOGIN_FAILURE_WINDOW_MINUTES", "15"))
+    PASSWORD_RESET_MAX_AGE = 60 * 60  # one hour
+    INVITATION_VALID_DAYS = 7
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Collect settings into a dict; development gets a throwaway key, production must set SECRET_KEY."""
+    settings = {k: getattr(Config, k) for k in dir(Config) if k.isupper()}
+    settings.update(overrides or {})
+    if not settings.get("SECRET_KEY"):
+        if settings["ENV_NAME"] in {"development", "test"} or settings.get("TESTING"):
+            settings["SECRET_KEY"] = "dev-only-secret-key-change-me"
+        else:
+            raise RuntimeError(
+                "SECRET_KEY doit être défini en dehors du développement (variable d'environnement SECRET_KEY)."
+            )
+    uri = settings["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgres://"):
+        uri = "postgresql+psycopg://" + uri[len("postgres://"):]
+    elif uri.startswith("postgresql://"):
+        uri = "postgresql+psycopg://" + uri[len("postgresql://"):]
+    settings["SQLALCHEMY_DATABASE_URI"] = uri
+    if uri.startswith("sqlite"):
+        # SQLite: wait for the writer lock instead of failing at once.
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+    return settings

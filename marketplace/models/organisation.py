@@ -1,0 +1,137 @@
+"""Organisations are the tenants: OPCO, member company or training organisation (joined-table inheritance).
+
+The common part (name, slug, kind) lives in ``organisations``; each kind keeps its typed data in its own
+table, so a company's SIRET or a provider's NDA are real, constrained columns.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.extensions import db
+from marketplace.models.base import CreatedAtMixin
+
+
+class OrgKind:
+    OPCO = "opco"
+    COMPANY = "company"
+    PROVIDER = "provider"
+    ALL = (OPCO, COMPANY, PROVIDER)
+    LABELS = {OPCO: "OPCO", COMPANY: "Entreprise adhérente", PROVIDER: "Organisme de formation"}
+
+
+class Organisation(CreatedAtMixin, db.Model):
+    __tablename__ = "organisations"
+    __table_args__ = (CheckConstraint("kind IN ('opco', 'company', 'provider')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+
+    memberships: Mapped[list[Membership]] = relationship(  # noqa: F821
+        back_populates="organisation", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"polymorphic_on": "kind", "polymorphic_identity": "organisation"}
+
+    @property
+    def kind_label(self) -> str:
+        return OrgKind.LABELS[self.kind]
+
+
+class Opco(Organisation):
+    """An OPCO on the platform, created by the platform operator from the reference list."""
+
+    __tablename__ = "opcos"
+    id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True)
+    code: Mapped[str] = mapped_column(ForeignKey("ref_opcos.code"), unique=True)
+
+    branches: Mapped[list[OpcoBranch]] = relationship(
+        back_populates="opco", cascade="all, delete-orphan", order_by="OpcoBranch.idcc"
+    )
+    __mapper_args__ = {"polymorphic_identity": "opco", "polymorphic_load": "inline"}
+
+    @property
+    def idcc_codes(self) -> list[str]:
+        return [b.idcc for b in self.branches]
+
+
+class OpcoBranch(db.Model):
+    """An IDCC branch covered by an OPCO on the platform (an IDCC belongs to at most one OPCO)."""
+
+    __tablename__ = "opco_branches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opco_id: Mapped[int] = mapped_column(ForeignKey("opcos.id", ondelete="CASCADE"), index=True)
+    idcc: Mapped[str] = mapped_column(ForeignKey("ref_idcc.idcc"), unique=True)
+
+    opco: Mapped[Opco] = relationship(back_populates="branches")
+    branch: Mapped["IdccBranch"] = relationship(lazy="joined")  # noqa: F821, UP037
+
+
+class Company(Organisation):
+    """A member company ("entreprise adhérente"), attached to an OPCO through its IDCC."""
+
+    __tablename__ = "companies"
+    __table_args__ = (CheckConstraint("headcount >= 0", name="headcount_positive"),)
+
+    id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True)
+    siret: Mapped[str] = mapped_column(String(14), unique=True)
+    siren: Mapped[str] = mapped_column(String(9), index=True)
+    ape_code: Mapped[str] = mapped_column(String(5))
+    idcc: Mapped[str] = mapped_column(String(4), index=True)
+    headcount: Mapped[int] = mapped_column(Integer)
+    region_code: Mapped[str] = mapped_column(ForeignKey("ref_regions.code"))
+    address: Mapped[str] = mapped_column(String(300))
+    postal_code: Mapped[str] = mapped_column(String(5))
+    city: Mapped[str] = mapped_column(String(120))
+    # Derived from the IDCC at sign-up (and when an OPCO covering it joins); null while none covers it.
+    opco_id: Mapped[int | None] = mapped_column(ForeignKey("opcos.id"), index=True)
+
+    opco: Mapped[Opco | None] = relationship(foreign_keys=[opco_id])
+    region: Mapped["Region"] = relationship(lazy="joined")  # noqa: F821, UP037
+
+    __mapper_args__ = {"polymorphic_identity": "company", "polymorphic_load": "inline"}
+
+    @property
+    def size_band(self) -> str:
+        from marketplace.services.identifiers import size_band
+
+        return size_band(self.headcount)
+
+
+class TrainingProvider(Organisation):
+    """A training organisation ("organisme de formation", OF) with its NDA and Qualiopi certificate."""
+
+    __tablename__ = "training_providers"
+    __table_args__ = (
+        CheckConstraint("vat_regime IN ('exonere', 'franchise', 'assujetti')", name="vat_regime"),
+        UniqueConstraint("nda", name="uq_training_providers_nda"),
+    )
+
+    id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True)
+    siret: Mapped[str] = mapped_column(String(14), unique=True)
+    siren: Mapped[str] = mapped_column(String(9), index=True)
+    nda: Mapped[str] = mapped_column(String(11))
+    vat_regime: Mapped[str] = mapped_column(String(20))
+    region_code: Mapped[str] = mapped_column(ForeignKey("ref_regions.code"))
+    address: Mapped[str] = mapped_column(String(300))
+    postal_code: Mapped[str] = mapped_column(String(5))
+    city: Mapped[str] = mapped_column(String(120))
+    qualiopi_certifier: Mapped[str] = mapped_column(String(120))
+    qualiopi_number: Mapped[str] = mapped_column(String(40))
+    # Space-separated category codes (see services.identifiers.QUALIOPI_CATEGORIES).
+    qualiopi_categories: Mapped[str] = mapped_column(String(200))
+    qualiopi_issued_on: Mapped[date] = mapped_column(Date)
+    qualiopi_expires_on: Mapped[date] = mapped_column(Date)
+
+    region: Mapped["Region"] = relationship(lazy="joined")  # noqa: F821, UP037
+
+    __mapper_args__ = {"polymorphic_identity": "provider", "polymorphic_load": "inline"}
+
+    @property
+    def qualiopi_category_list(self) -> list[str]:
+        return self.qualiopi_categories.split()

@@ -1,0 +1,86 @@
+"""Write and read the append-only audit trail."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+
+from marketplace.extensions import db
+from marketplace.models import AuditEvent, User
+from marketplace.services.context import current_ip
+
+# Dotted action names shown to administrators, in French.
+ACTION_LABELS = {
+    "org.created": "Organisation créée",
+    "auth.signup": "Inscription sur la plateforme",
+    "auth.login": "Connexion",
+    "auth.login_failed": "Échec de connexion",
+    "auth.logout": "Déconnexion",
+    "auth.password_reset_requested": "Demande de réinitialisation du mot de passe",
+    "auth.password_reset": "Mot de passe réinitialisé",
+    "auth.password_changed": "Mot de passe modifié",
+    "member.invited": "Invitation envoyée",
+    "member.invitation_revoked": "Invitation annulée",
+    "member.joined": "Invitation acceptée",
+    "member.role_changed": "Rôle modifié",
+    "member.removed": "Membre retiré",
+    "opco.created": "OPCO créé",
+    "opco.branches_changed": "Branches couvertes modifiées",
+    "company.opco_attached": "Rattachement à l'OPCO",
+}
+
+
+def record(
+    action: str,
+    *,
+    organisation_id: int | None = None,
+    actor: User | None = None,
+    obj: object | None = None,
+    data: dict | None = None,
+) -> AuditEvent:
+    """Add an audit event to the current transaction (it is saved with the change it describes)."""
+    event = AuditEvent(
+        action=action,
+        organisation_id=organisation_id,
+        actor_id=actor.id if actor is not None else None,
+        object_type=type(obj).__name__ if obj is not None else None,
+        object_id=getattr(obj, "id", None) if obj is not None else None,
+        data=data or {},
+        ip_address=current_ip(),
+    )
+    db.session.add(event)
+    return event
+
+
+def action_label(action: str) -> str:
+    return ACTION_LABELS.get(action, action)
+
+
+def organisation_log(
+    organisation_id: int,
+    *,
+    action: str | None = None,
+    actor_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    page: int = 1,
+    per_page: int = 25,
+) -> tuple[list[AuditEvent], int]:
+    """One organisation's events, newest first, filtered; returns (page of events, total count)."""
+    query = select(AuditEvent).where(AuditEvent.organisation_id == organisation_id)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if actor_id:
+        query = query.where(AuditEvent.actor_id == actor_id)
+    if date_from:
+        query = query.where(AuditEvent.created_at >= datetime.combine(date_from, time.min))
+    if date_to:
+        query = query.where(AuditEvent.created_at < datetime.combine(date_to + timedelta(days=1), time.min))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(
+        query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .limit(per_page)
+        .offset((max(page, 1) - 1) * per_page)
+    ).all()
+    return list(rows), int(total or 0)

@@ -1,0 +1,278 @@
+"""Creating organisations (OPCO, company, training organisation) and attaching companies to their OPCO."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from marketplace.extensions import db
+from marketplace.models import (
+    Company,
+    IdccBranch,
+    Membership,
+    Opco,
+    OpcoBranch,
+    OpcoReference,
+    Organisation,
+    Region,
+    TrainingProvider,
+    User,
+)
+from marketplace.services import audit, identifiers
+from marketplace.services.errors import DomainError
+from marketplace.services.roles import ADMIN
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60] or "organisation"
+
+
+def unique_slug(name: str) -> str:
+    """A URL slug derived from the name, suffixed with a number when already taken."""
+    base = slugify(name)
+    taken = set(db.session.scalars(select(Organisation.slug).where(Organisation.slug.like(f"{base}%"))))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def opco_for_idcc(idcc: str) -> Opco | None:
+    """The OPCO on the platform that covers this IDCC branch, if any."""
+    return db.session.scalar(select(Opco).join(OpcoBranch).where(OpcoBranch.idcc == idcc))
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """What the platform can say about a company's OPCO from its IDCC (used live at sign-up)."""
+
+    idcc: str
+    branch: IdccBranch | None
+    opco: Opco | None
+    reference_opco: OpcoReference | None
+
+    @property
+    def message(self) -> str:
+        if self.opco is not None:
+            label = f" ({self.branch.label})" if self.branch else ""
+            return f"Votre branche, IDCC {self.idcc}{label}, est rattachée à {self.opco.name}."
+        if self.reference_opco is not None:
+            return (
+                f"Votre branche, IDCC {self.idcc} ({self.branch.label}), relève de {self.reference_opco.name}, "
+                "qui n'est pas encore présent sur la plateforme. Vous pouvez créer votre compte : "
+                "le catalogue apparaîtra dès que votre OPCO nous aura rejoints."
+            )
+        return (
+            f"Aucun OPCO de la plateforme ne couvre l'IDCC {self.idcc}. Vérifiez le code sur un bulletin de "
+            "paie (rubrique « convention collective ») ; vous pouvez créer votre compte, mais aucun catalogue "
+            "ne vous sera proposé tant que votre branche n'est pas couverte."
+        )
+
+
+def attachment_for_idcc(raw_idcc: str) -> Attachment:
+    idcc = identifiers.validate_idcc(raw_idcc)
+    branch = db.session.get(IdccBranch, idcc)
+    reference = db.session.get(OpcoReference, branch.opco_code) if branch else None
+    return Attachment(idcc=idcc, branch=branch, opco=opco_for_idcc(idcc), reference_opco=reference)
+
+
+def create_opco(code: str, actor: User | None, idcc_codes: list[str] | None = None) -> Opco:
+    """Create an OPCO from the reference list; it covers its reference branches unless told otherwise.
+
+    Companies that signed up before their OPCO joined are attached to it now.
+    """
+    reference = db.session.get(OpcoReference, code)
+    if reference is None:
+        raise DomainError("Cet OPCO ne fait pas partie de la liste de référence des 11 OPCO.", field="code")
+    if db.session.scalar(select(Opco).where(Opco.code == code)) is not None:
+        raise DomainError(f"{reference.name} est déjà présent sur la plateforme.", field="code")
+    if idcc_codes is None:
+        idcc_codes = list(db.session.scalars(select(IdccBranch.idcc).where(IdccBranch.opco_code == code)))
+    opco = Opco(name=reference.name, slug=unique_slug(reference.name), code=code)
+    db.session.add(opco)
+    db.session.flush()
+    _set_branches(opco, idcc_codes)
+    audit.record("opco.created", organisation_id=opco.id, actor=actor, obj=opco, data={"code": code})
+    return opco
+
+
+def set_opco_branches(opco: Opco, idcc_codes: list[str], actor: User | None) -> None:
+    """Replace the IDCC branches an OPCO covers (an IDCC can belong to only one OPCO)."""
+    for link in list(opco.branches):
+        opco.branches.remove(link)
+    db.session.flush()
+    _set_branches(opco, idcc_codes)
+    audit.record(
+        "opco.branches_changed", organisation_id=opco.id, actor=actor, obj=opco, data={"idcc": sorted(idcc_codes)}
+    )
+
+
+def _set_branches(opco: Opco, idcc_codes: list[str]) -> None:
+    for raw in sorted(set(idcc_codes)):
+        idcc = identifiers.validate_idcc(raw)
+        if db.session.get(IdccBranch, idcc) is None:
+            raise DomainError(f"L'IDCC {idcc} n'est pas dans la table de référence des branches.", field="idcc")
+        other = opco_for_idcc(idcc)
+        if other is not None and other.id != opco.id:
+            raise DomainError(f"L'IDCC {idcc} est déjà couvert par {other.name}.", field="idcc")
+        opco.branches.append(OpcoBranch(idcc=idcc))
+    db.session.flush()
+    orphans = db.session.scalars(
+        select(Company).where(Company.opco_id.is_(None), Company.idcc.in_(opco.idcc_codes))
+    ).all()
+    for company in orphans:
+        company.opco_id = opco.id
+        audit.record("company.opco_attached", organisation_id=company.id, obj=company, data={"opco": opco.name})
+
+
+@dataclass
+class CompanyInput:
+    name: str
+    siret: str
+    ape_code: str
+    idcc: str
+    headcount: str | int
+    region_code: str
+    address: str
+    postal_code: str
+    city: str
+
+
+@dataclass
+class ProviderInput:
+    name: str
+    siret: str
+    nda: str
+    vat_regime: str
+    region_code: str
+    address: str
+    postal_code: str
+    city: str
+    qualiopi_certifier: str
+    qualiopi_number: str
+    qualiopi_categories: list[str]
+    qualiopi_issued_on: date | None
+    qualiopi_expires_on: date | None
+
+
+def _clean_address(name: str, region_code: str, address: str, postal_code: str, city: str) -> tuple[str, ...]:
+    name = (name or "").strip()
+    if len(name) < 2:
+        raise DomainError("Indiquez la raison sociale.", field="name")
+    if db.session.get(Region, region_code or "") is None:
+        raise DomainError("Choisissez une région dans la liste.", field="region_code")
+    address = (address or "").strip()
+    if len(address) < 3:
+        raise DomainError("Indiquez l'adresse (numéro et voie).", field="address")
+    postal_code = (postal_code or "").strip()
+    if not re.fullmatch(r"\d{5}", postal_code):
+        raise DomainError("Le code postal doit comporter 5 chiffres.", field="postal_code")
+    city = (city or "").strip()
+    if not city:
+        raise DomainError("Indiquez la commune.", field="city")
+    return name, address, postal_code, city
+
+
+def _check_siret_free(siret: str) -> None:
+    if db.session.scalar(select(Company.id).where(Company.siret == siret)) or db.session.scalar(
+        select(TrainingProvider.id).where(TrainingProvider.siret == siret)
+    ):
+        raise DomainError(
+            "Cet établissement (SIRET) est déjà inscrit sur la plateforme. "
+            "Demandez une invitation à l'administrateur de son compte.",
+            field="siret",
+        )
+
+
+def create_company(data: CompanyInput, admin: User) -> Company:
+    """Create a company with ``admin`` as its first administrator; its OPCO comes from its IDCC."""
+    name, address, postal_code, city = _clean_address(
+        data.name, data.region_code, data.address, data.postal_code, data.city
+    )
+    siret = identifiers.validate_siret(data.siret)
+    _check_siret_free(siret)
+    ape = identifiers.validate_ape(data.ape_code)
+    attachment = attachment_for_idcc(data.idcc)
+    headcount = identifiers.validate_headcount(data.headcount)
+    company = Company(
+        name=name,
+        slug=unique_slug(name),
+        siret=siret,
+        siren=identifiers.siren_of(siret),
+        ape_code=ape,
+        idcc=attachment.idcc,
+        headcount=headcount,
+        region_code=data.region_code,
+        address=address,
+        postal_code=postal_code,
+        city=city,
+        opco_id=attachment.opco.id if attachment.opco else None,
+    )
+    db.session.add(company)
+    db.session.flush()
+    db.session.add(Membership(user=admin, organisation=company, role=ADMIN))
+    audit.record(
+        "org.created",
+        organisation_id=company.id,
+        actor=admin,
+        obj=company,
+        data={"kind": "company", "siret": siret, "idcc": attachment.idcc, "opco": attachment.opco.name if attachment.opco else None},
+    )
+    return company
+
+
+def create_provider(data: ProviderInput, admin: User, today: date) -> TrainingProvider:
+    """Create a training organisation with ``admin`` as its first administrator."""
+    name, address, postal_code, city = _clean_address(
+        data.name, data.region_code, data.address, data.postal_code, data.city
+    )
+    siret = identifiers.validate_siret(data.siret)
+    _check_siret_free(siret)
+    nda, _warning = identifiers.validate_nda(data.nda)
+    if db.session.scalar(select(TrainingProvider.id).where(TrainingProvider.nda == nda)):
+        raise DomainError("Ce numéro de déclaration d'activité est déjà utilisé par un autre organisme.", field="nda")
+    if data.vat_regime not in identifiers.VAT_REGIMES:
+        raise DomainError("Choisissez votre régime de TVA.", field="vat_regime")
+    categories = identifiers.validate_qualiopi(
+        data.qualiopi_certifier,
+        data.qualiopi_number,
+        data.qualiopi_categories,
+        data.qualiopi_issued_on,
+        data.qualiopi_expires_on,
+        today,
+    )
+    provider = TrainingProvider(
+        name=name,
+        slug=unique_slug(name),
+        siret=siret,
+        siren=identifiers.siren_of(siret),
+        nda=nda,
+        vat_regime=data.vat_regime,
+        region_code=data.region_code,
+        address=address,
+        postal_code=postal_code,
+        city=city,
+        qualiopi_certifier=data.qualiopi_certifier.strip(),
+        qualiopi_number=data.qualiopi_number.strip(),
+        qualiopi_categories=" ".join(categories),
+        qualiopi_issued_on=data.qualiopi_issued_on,
+        qualiopi_expires_on=data.qualiopi_expires_on,
+    )
+    db.session.add(provider)
+    db.session.flush()
+    db.session.add(Membership(user=admin, organisation=provider, role=ADMIN))
+    audit.record(
+        "org.created",
+        organisation_id=provider.id,
+        actor=admin,
+        obj=provider,
+        data={"kind": "provider", "siret": siret, "nda": nda},
+    )
+    return provider

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# First README command: environment, migrations, demo data, then gunicorn on http://127.0.0.1:8000.
+# Uses SQLite under instance/ unless DATABASE_URL is set. Safe to run again (every step is idempotent).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/_venv.sh
+
+ensure_venv ""
+
+export MARKETPLACE_ENV="${MARKETPLACE_ENV:-development}"
+export FLASK_APP=marketplace
+BIND="${BIND:-127.0.0.1:8000}"
+
+echo "==> Migration de la base de données"
+.venv/bin/flask db upgrade
+echo "==> Données de démonstration"
+.venv/bin/flask seed-demo
+
+echo
+echo "L'application est servie sur http://${BIND} (Ctrl+C pour arrêter)."
+echo
+exec .venv/bin/gunicorn -w "${WEB_CONCURRENCY:-2}" -b "$BIND" --access-logfile - wsgi:app
