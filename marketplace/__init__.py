@@ -45,8 +45,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     cli.init_app(app)
 
+    from marketplace.web.guard import public
+
     @app.get("/healthz")
     @limiter.exempt
+    @public
     def healthz():
         try:
             db.session.execute(text("SELECT 1"))

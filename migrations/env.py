@@ -16,8 +16,8 @@ from flask import current_app
 
 config = context.config
 
-# Keep loggers configured by the app (and pytest's capture) alive.
-if config.config_file_name is not None:
+# Logging from alembic.ini for the command line; the test app keeps pytest's log capture untouched.
+if config.config_file_name is not None and not current_app.testing:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 

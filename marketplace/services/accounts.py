@@ -23,7 +23,7 @@ MIN_PASSWORD_LENGTH = 12
 
 def normalise_email(raw: str, field: str = "email") -> str:
     try:
-        return validate_email((raw or "").strip(), check_deliverability=False).normalized.lower()
+        return validate_email((raw or "").strip(), check_deliverability=False, test_environment=True).normalized.lower()
     except EmailNotValidError:
         raise DomainError("Saisissez une adresse e-mail valide, par exemple prenom.nom@entreprise.fr.", field=field) from None
 

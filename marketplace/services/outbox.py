@@ -22,11 +22,17 @@ _NEW = "outbox_new"
 _READY = "outbox_ready"
 
 
+def absolute_url(endpoint: str, **values) -> str:
+    """A link for an email, built without a request (emails are also queued from commands and jobs)."""
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
 def queue_email(
     recipient: str, template: str, *, organisation_id: int | None = None, **context
 ) -> OutboxMessage:
     """Render ``templates/email/<template>.txt`` (first line ``Subject: ...``) and add it to the outbox."""
-    context.setdefault("base_url", current_app.config["BASE_URL"].rstrip("/"))
+    context.setdefault("link_to", absolute_url)
     rendered = render_template(f"email/{template}.txt", **context)
     first, _, body = rendered.lstrip().partition("\n")
     subject = first.removeprefix("Subject:").strip()

@@ -43,6 +43,8 @@ def _members_context(invite_form=None):
     if invite_form is None:
         invite_form = InviteForm()
         invite_form.role.choices = _role_choices()
+        # Least surprise: invite with the first non-administrator role unless chosen otherwise.
+        invite_form.role.data = next((c for c, _ in invite_form.role.choices if c != "admin"), None)
     return {
         "memberships": memberships,
         "invitations": invitations,

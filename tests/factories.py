@@ -1,0 +1,194 @@
+"""Factories for tests: plain functions over the services, so test data passes the real validation.
+
+Every factory **commits** (so the rows are visible to requests made with the test client, which run in
+their own session) and returns the object, still usable in the test's session. Defaults produce valid,
+unique data: SIRETs pass Luhn (SIREN and SIRET), NDAs have 11 digits, Qualiopi certificates are valid today.
+
+Use through the ``make`` fixture::
+
+    admin = make.user()
+    company = make.company(admin=admin)              # attached to AKTO (created if missing)
+    provider = make.provider(qualiopi_expires_on=date(2024, 1, 1))   # an expired certificate
+    make.member(company, make.user(), "hr")
+    invitation, token = make.invitation(company, "x@exemple.fr", "viewer", actor=admin)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import secrets
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from marketplace.extensions import db
+from marketplace.models import IdccBranch, Invitation, Membership, Opco, OpcoBranch, Organisation, User, utcnow
+from marketplace.services import accounts, organisations
+from marketplace.services.demo import make_siret
+from marketplace.services.organisations import CompanyInput, ProviderInput
+
+DEFAULT_PASSWORD = "mot-de-passe-test-2026"
+
+_seq = itertools.count(1)
+
+
+def next_siret() -> str:
+    """A fresh valid SIRET (SIREN 5xxxxxxx + Luhn, NIC + Luhn); never La Poste's SIREN."""
+    n = next(_seq)
+    return make_siret(f"{50_000_000 + n:08d}", f"{n % 10_000:04d}")
+
+
+def next_nda(department: str = "75") -> str:
+    """11 digits in the usual RR DD NNNNN DD shape (region 11, same department at both ends)."""
+    return f"11{department}{next(_seq) % 100_000:05d}{department}"
+
+
+class Factories:
+    def user(
+        self,
+        email: str | None = None,
+        password: str = DEFAULT_PASSWORD,
+        full_name: str | None = None,
+        *,
+        is_operator: bool = False,
+    ) -> User:
+        n = next(_seq)
+        user = accounts.create_user(
+            email or f"personne{n}@exemple.test", full_name or f"Personne Test {n}", password,
+            is_operator=is_operator,
+        )
+        db.session.commit()
+        return user
+
+    def operator(self, email: str | None = None) -> User:
+        return self.user(email=email, is_operator=True)
+
+    def opco(self, code: str = "akto", idcc_codes: list[str] | None = None, admin: User | None = None) -> Opco:
+        """The OPCO with this reference code (created through the service if missing).
+
+        ``admin``: a user made administrator of it.
+        """
+        opco = db.session.scalar(select(Opco).where(Opco.code == code))
+        if opco is None:
+            opco = organisations.create_opco(code, actor=None, idcc_codes=idcc_codes)
+            db.session.commit()
+        if admin is not None:
+            self.member(opco, admin, "admin")
+        return opco
+
+    def company(
+        self,
+        opco_code: str | None = "akto",
+        *,
+        headcount: int = 20,
+        admin: User | None = None,
+        name: str | None = None,
+        idcc: str | None = None,
+        siret: str | None = None,
+        ape_code: str = "6202A",
+        region_code: str = "11",
+        postal_code: str = "75011",
+        city: str = "Paris",
+    ):
+        """A company and its first administrator (a new user unless ``admin`` is given).
+
+        ``opco_code``: the OPCO it is attached to (created if missing); the IDCC is one that OPCO covers.
+        ``opco_code=None``: an IDCC whose OPCO is not on the platform, so the company has no OPCO.
+        """
+        if idcc is None:
+            if opco_code is not None:
+                idcc = self.opco(opco_code).idcc_codes[0]
+            else:
+                covered = select(OpcoBranch.idcc)
+                idcc = db.session.scalar(
+                    select(IdccBranch.idcc).where(IdccBranch.idcc.not_in(covered)).order_by(IdccBranch.idcc)
+                )
+        n = next(_seq)
+        data = CompanyInput(
+            name=name or f"Entreprise Test {n}",
+            siret=siret or next_siret(),
+            ape_code=ape_code,
+            idcc=idcc,
+            headcount=headcount,
+            region_code=region_code,
+            address=f"{n} rue de la République",
+            postal_code=postal_code,
+            city=city,
+        )
+        company = organisations.create_company(data, admin or self.user())
+        db.session.commit()
+        return company
+
+    def provider(
+        self,
+        *,
+        admin: User | None = None,
+        name: str | None = None,
+        qualiopi_expires_on: date | None = None,
+        qualiopi_categories: list[str] | None = None,
+        vat_regime: str = "exonere",
+        siret: str | None = None,
+        nda: str | None = None,
+        region_code: str = "11",
+    ):
+        """A training organisation and its first administrator.
+
+        Qualiopi defaults to issued a year ago, valid two more years. An ``qualiopi_expires_on`` in the past
+        gives an expired certificate (validated as of its issue day, as if it had signed up back then).
+        """
+        today = date.today()
+        expires = qualiopi_expires_on or today + timedelta(days=730)
+        issued = min(today - timedelta(days=365), expires - timedelta(days=30))
+        n = next(_seq)
+        data = ProviderInput(
+            name=name or f"Organisme de formation Test {n}",
+            siret=siret or next_siret(),
+            nda=nda or next_nda(),
+            vat_regime=vat_regime,
+            region_code=region_code,
+            address=f"{n} avenue de la Formation",
+            postal_code="75010",
+            city="Paris",
+            qualiopi_certifier="AFNOR Certification",
+            qualiopi_number=f"QUA-{n:06d}",
+            qualiopi_categories=qualiopi_categories or ["actions_formation"],
+            qualiopi_issued_on=issued,
+            qualiopi_expires_on=expires,
+        )
+        provider = organisations.create_provider(data, admin or self.user(), today=min(today, issued))
+        db.session.commit()
+        return provider
+
+    def member(self, org: Organisation, user: User | None = None, role: str = "admin") -> Membership:
+        """Give ``user`` (a new user by default) access to ``org`` with ``role``."""
+        membership = Membership(user=user or self.user(), organisation=org, role=role)
+        db.session.add(membership)
+        db.session.commit()
+        return membership
+
+    def invitation(
+        self,
+        org: Organisation,
+        email: str | None = None,
+        role: str = "admin",
+        *,
+        actor: User | None = None,
+        expires_in: timedelta = timedelta(days=7),
+    ) -> tuple[Invitation, str]:
+        """A pending invitation with a known token (negative ``expires_in`` for an expired one).
+
+        Written directly (no email); the token hash is computed like services.accounts does (sha256).
+        """
+        token = secrets.token_urlsafe(32)
+        invitation = Invitation(
+            organisation_id=org.id,
+            email=(email or f"invite{next(_seq)}@exemple.test").lower(),
+            role=role,
+            token_hash=hashlib.sha256(token.encode()).hexdigest(),
+            invited_by=actor,
+            expires_at=utcnow() + expires_in,
+        )
+        db.session.add(invitation)
+        db.session.commit()
+        return invitation, token

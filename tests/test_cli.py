@@ -1,0 +1,168 @@
+"""The flask commands: reference data, demo data (idempotent), OPCO and operator creation."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from marketplace.models import (
+    AuditEvent,
+    Company,
+    IdccBranch,
+    Invitation,
+    Membership,
+    Opco,
+    OpcoReference,
+    Organisation,
+    Region,
+    Theme,
+    TrainingProvider,
+    User,
+)
+from marketplace.services.demo import DEMO_PASSWORD
+from marketplace.services.identifiers import size_band, validate_siret
+
+
+def _count(db_session, model) -> int:
+    return db_session.scalar(select(func.count()).select_from(model))
+
+
+def _membership(db_session, email: str) -> list[Membership]:
+    return list(db_session.scalars(select(Membership).join(User).where(User.email == email)))
+
+
+def test_load_reference_is_idempotent_and_counts_the_files(cli, db_session):
+    for _ in range(2):
+        result = cli("load-reference")
+        assert result.exit_code == 0, result.output
+        assert "11 OPCO" in result.output and "18 régions" in result.output
+    assert _count(db_session, OpcoReference) == 11
+    assert _count(db_session, Region) == 18
+    assert _count(db_session, IdccBranch) >= 20
+    assert _count(db_session, Theme) > 0
+    assert db_session.get(Region, "11").name == "Île-de-France"
+    assert db_session.get(IdccBranch, "1486").opco_code == "atlas"
+
+
+def test_seed_demo_creates_the_demo_logins_once(cli, db_session):
+    first = cli("seed-demo")
+    assert first.exit_code == 0, first.output
+    for email in ("operateur@demo.test", "opco@demo.test", "entreprise@demo.test", "entreprise2@demo.test",
+                  "of@demo.test"):
+        assert email in first.output
+    counts = {m: _count(db_session, m) for m in (User, Organisation, Membership, Invitation, AuditEvent)}
+
+    second = cli("seed-demo")
+    assert second.exit_code == 0, second.output
+    assert "déjà présentes" in second.output
+    assert {m: _count(db_session, m) for m in counts} == counts
+
+    assert db_session.scalar(select(func.count()).select_from(Opco)) == 3
+    assert db_session.scalar(select(func.count()).select_from(TrainingProvider)) == 4
+    assert db_session.scalar(select(func.count()).select_from(Company)) == 6
+    assert counts[Invitation] >= 1
+
+
+def test_seed_demo_logins_have_the_right_access(cli, db_session):
+    assert cli("seed-demo").exit_code == 0
+
+    operator = db_session.scalar(select(User).where(User.email == "operateur@demo.test"))
+    assert operator.is_operator and operator.memberships == []
+    assert operator.check_password(DEMO_PASSWORD)
+
+    def only_membership(email: str) -> Membership:
+        memberships = _membership(db_session, email)
+        assert len(memberships) == 1, email
+        user = memberships[0].user
+        assert not user.is_operator and user.check_password(DEMO_PASSWORD)
+        return memberships[0]
+
+    akto = only_membership("opco@demo.test")
+    assert (akto.organisation.kind, akto.organisation.code, akto.role) == ("opco", "akto", "admin")
+    catalogue = [m for m in akto.organisation.memberships if m.role == "catalogue_manager"]
+    assert len(catalogue) == 1
+
+    for email, code in (("opco-atlas@demo.test", "atlas"), ("opco-ep@demo.test", "opcoep")):
+        m = only_membership(email)
+        assert (m.organisation.code, m.role) == (code, "admin")
+
+    companies = []
+    for email in ("entreprise@demo.test", "entreprise2@demo.test"):
+        m = only_membership(email)
+        assert m.role == "admin" and m.organisation.kind == "company"
+        assert m.organisation.opco is not None and m.organisation.opco.code == "akto"
+        companies.append(m.organisation)
+    assert companies[0].id != companies[1].id
+
+    of = only_membership("of@demo.test")
+    assert (of.organisation.kind, of.role) == ("provider", "admin")
+
+
+def test_seed_demo_data_is_varied_and_valid(cli, db_session):
+    assert cli("seed-demo").exit_code == 0
+    companies = list(db_session.scalars(select(Company)))
+    assert len({c.idcc for c in companies}) == 6
+    assert len({size_band(c.headcount) for c in companies}) >= 4
+    assert len({c.region_code for c in companies}) >= 4
+    assert {c.opco.code for c in companies} == {"akto", "atlas", "opcoep"}
+    providers = list(db_session.scalars(select(TrainingProvider)))
+    assert {p.vat_regime for p in providers} == {"exonere", "franchise", "assujetti"}
+    assert len({p.region_code for p in providers}) == 4
+    for org in [*companies, *providers]:
+        assert validate_siret(org.siret) == org.siret
+    # Sign-ups and OPCO creations are in the audit trail.
+    actions = set(db_session.scalars(select(AuditEvent.action)))
+    assert {"opco.created", "org.created", "member.invited"} <= actions
+
+
+def test_create_opco_with_its_reference_branches(cli, db_session):
+    result = cli("create-opco", "atlas")
+    assert result.exit_code == 0, result.output
+    assert "OPCO créé : ATLAS" in result.output
+    opco = db_session.scalar(select(Opco).where(Opco.code == "atlas"))
+    reference = set(db_session.scalars(select(IdccBranch.idcc).where(IdccBranch.opco_code == "atlas")))
+    assert set(opco.idcc_codes) == reference
+
+
+def test_create_opco_with_chosen_branches(cli, db_session):
+    result = cli("create-opco", "ATLAS", "--idcc", "1486", "--idcc", "2120")
+    assert result.exit_code == 0, result.output
+    opco = db_session.scalar(select(Opco).where(Opco.code == "atlas"))
+    assert opco.idcc_codes == ["1486", "2120"]
+
+
+def test_create_opco_refuses_an_unknown_code_in_french(cli, db_session):
+    result = cli("create-opco", "inconnu")
+    assert result.exit_code == 1
+    assert "ne fait pas partie de la liste de référence" in result.output
+    assert _count(db_session, Opco) == 0
+
+
+def test_create_opco_refuses_a_duplicate(cli, db_session):
+    assert cli("create-opco", "akto").exit_code == 0
+    result = cli("create-opco", "akto")
+    assert result.exit_code == 1
+    assert "déjà présent" in result.output
+    assert _count(db_session, Opco) == 1
+
+
+def test_create_operator_prompts_for_the_password(cli, db_session):
+    password = "un-mot-de-passe-solide"
+    result = cli("create-operator", "Chef@Exemple.fr", "Alice Dupont", input=f"{password}\n{password}\n")
+    assert result.exit_code == 0, result.output
+    assert password not in result.output
+    user = db_session.scalar(select(User).where(User.email == "chef@exemple.fr"))
+    assert user.is_operator and user.memberships == []
+    assert user.check_password(password)
+
+
+def test_create_operator_refuses_a_weak_password(cli, db_session):
+    result = cli("create-operator", "chef@exemple.fr", "Alice Dupont", input="court\ncourt\n")
+    assert result.exit_code == 1
+    assert "au moins 12 caractères" in result.output
+    assert _count(db_session, User) == 0
+
+
+def test_worker_without_redis_says_so(cli):
+    result = cli("worker", "--burst")
+    assert result.exit_code == 1
+    assert "REDIS_URL" in result.output

@@ -1,0 +1,130 @@
+"""Emails leave through the outbox, after the commit, to a real SMTP server on loopback (aiosmtpd)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from marketplace.extensions import db
+from marketplace.models import OutboxMessage, OutboxStatus
+from marketplace.services import outbox as outbox_service
+from tests.conftest import free_port
+
+
+@pytest.fixture
+def smtp_app(app_factory, smtp_server):
+    return app_factory(MAIL_SERVER=smtp_server.host, MAIL_PORT=smtp_server.port, MAIL_USE_TLS=False)
+
+
+def _queue_reset(user, token: str = "jeton-de-test"):
+    return outbox_service.queue_email(user.email, "password_reset", user=user, token=token, minutes=60)
+
+
+def test_committed_email_is_sent_by_smtp(smtp_app, smtp_server, make, outbox):
+    user = make.user(email="alice@exemple.fr", full_name="Alice Martin")
+    with smtp_app.app_context():
+        _queue_reset(db.session.merge(user))
+        assert smtp_server.messages == []  # nothing leaves before the commit
+        db.session.commit()
+
+    assert len(smtp_server.messages) == 1
+    sent = smtp_server.messages[0]
+    assert sent["To"] == "alice@exemple.fr"
+    assert sent["Subject"] == "Réinitialisation de votre mot de passe"
+    body = sent.get_content()
+    assert "Bonjour Alice Martin" in body
+    assert "http://localhost/" in body and "jeton-de-test" in body
+    assert smtp_server.envelopes[0].rcpt_tos == ["alice@exemple.fr"]
+
+    [row] = outbox("alice@exemple.fr")
+    assert row.status == OutboxStatus.SENT
+    assert row.sent_at is not None and row.attempts == 1
+    assert row.subject == sent["Subject"]
+
+
+def test_rolled_back_email_is_neither_kept_nor_sent(smtp_app, smtp_server, make, outbox):
+    user = make.user(email="bob@exemple.fr")
+    with smtp_app.app_context():
+        _queue_reset(db.session.merge(user))
+        db.session.flush()  # even once written, a rollback takes it away
+        db.session.rollback()
+        db.session.commit()
+    assert smtp_server.messages == []
+    assert outbox("bob@exemple.fr") == []
+
+
+def test_without_smtp_the_message_is_held_in_the_outbox(app, make, outbox, db_session):
+    assert not app.config["MAIL_SERVER"]
+    user = make.user(email="carole@exemple.fr")
+    _queue_reset(user)
+    db_session.commit()
+    [row] = outbox("carole@exemple.fr")
+    assert row.status == OutboxStatus.HELD
+    assert row.sent_at is None
+    assert "Réinitialisation" in row.subject
+
+
+def test_smtp_failure_is_recorded_and_retried(app_factory, smtp_app, smtp_server, make, outbox):
+    user = make.user(email="denis@exemple.fr")
+    closed = app_factory(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_USE_TLS=False)
+    with closed.app_context():
+        _queue_reset(db.session.merge(user))
+        db.session.commit()
+    [row] = outbox("denis@exemple.fr")
+    assert row.status == OutboxStatus.FAILED
+    assert row.last_error
+    assert smtp_server.messages == []
+
+    with smtp_app.app_context():
+        assert outbox_service.retry_failed() == 1
+    [row] = outbox("denis@exemple.fr")
+    assert row.status == OutboxStatus.SENT and row.attempts == 2
+    assert len(smtp_server.messages) == 1
+
+
+def test_with_redis_delivery_goes_through_an_rq_worker(app_factory, smtp_server, redis_url, make, outbox):
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    connection = Redis.from_url(redis_url)
+    queue = Queue("marketplace", connection=connection)
+    queue.empty()
+    rq_app = app_factory(
+        MAIL_SERVER=smtp_server.host, MAIL_PORT=smtp_server.port, MAIL_USE_TLS=False, REDIS_URL=redis_url
+    )
+    user = make.user(email="eve@exemple.fr")
+    try:
+        with rq_app.app_context():
+            _queue_reset(db.session.merge(user))
+            db.session.commit()
+
+        # Committed and enqueued, not sent inline.
+        [row] = outbox("eve@exemple.fr")
+        assert row.status == OutboxStatus.PENDING
+        assert smtp_server.messages == []
+        assert queue.count == 1
+
+        with rq_app.app_context():
+            worker = SimpleWorker([queue], connection=connection)
+            assert worker.work(burst=True)
+
+        [row] = outbox("eve@exemple.fr")
+        assert row.status == OutboxStatus.SENT
+        assert [m["To"] for m in smtp_server.messages] == ["eve@exemple.fr"]
+        assert queue.count == 0
+    finally:
+        queue.empty()
+
+
+def test_outbox_retry_command(app, cli, make, outbox, db_session):
+    user = make.user(email="fanny@exemple.fr")
+    db_session.add(OutboxMessage(recipient=user.email, subject="Essai", body_text="Bonjour\n",
+                                 template="password_reset", status=OutboxStatus.FAILED, attempts=1))
+    db_session.commit()
+    result = cli("outbox-retry")
+    assert result.exit_code == 0, result.output
+    assert "1 e-mail(s)" in result.output
+    # No SMTP in the default test app: the message is kept, marked held.
+    [row] = outbox("fanny@exemple.fr")
+    assert row.status == OutboxStatus.HELD
+    assert db_session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
