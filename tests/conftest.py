@@ -102,6 +102,9 @@ def base_config(database_url: str) -> dict:
         "BASE_URL": "http://localhost",
         "MAIL_SERVER": None,
         "REDIS_URL": None,
+        # Served over plain http by the test client and live_server, whatever MARKETPLACE_ENV says.
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_SECURE": False,
     }
 
 

@@ -23,7 +23,16 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.models import IdccBranch, Invitation, Membership, Opco, OpcoBranch, Organisation, User, utcnow
+from marketplace.models import (
+    IdccBranch,
+    Invitation,
+    Membership,
+    Opco,
+    OpcoBranch,
+    Organisation,
+    User,
+    utcnow,
+)
 from marketplace.services import accounts, organisations
 from marketplace.services.demo import make_siret
 from marketplace.services.organisations import CompanyInput, ProviderInput

@@ -166,3 +166,46 @@ def test_worker_without_redis_says_so(cli):
     result = cli("worker", "--burst")
     assert result.exit_code == 1
     assert "REDIS_URL" in result.output
+
+
+def test_worker_command_delivers_queued_email(app_factory, database_url, redis_url, smtp_server, make, outbox):
+    """`flask worker --burst` in its own process (as deployed) sends what the app queued on Redis."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from redis import Redis
+    from rq import Queue
+
+    from marketplace.extensions import db
+    from marketplace.services import outbox as outbox_service
+
+    queue = Queue("marketplace", connection=Redis.from_url(redis_url))
+    queue.empty()
+    user = make.user(email="worker@exemple.fr")
+    rq_app = app_factory(REDIS_URL=redis_url)
+    with rq_app.app_context():
+        outbox_service.queue_email(user.email, "password_reset", user=db.session.merge(user), token="t", minutes=60)
+        db.session.commit()
+    assert [m.status for m in outbox(user.email)] == ["pending"]
+
+    env = {
+        **os.environ,
+        "FLASK_APP": "marketplace",
+        "MARKETPLACE_ENV": "development",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SMTP_HOST": smtp_server.host,
+        "SMTP_PORT": str(smtp_server.port),
+        "SMTP_STARTTLS": "0",
+    }
+    flask = Path(sys.executable).with_name("flask")
+    try:
+        done = subprocess.run([str(flask), "worker", "--burst"], env=env, capture_output=True, text=True,
+                              timeout=60, cwd=Path(__file__).resolve().parents[1])
+        assert done.returncode == 0, done.stderr[-2000:]
+    finally:
+        queue.empty()
+    assert [m.status for m in outbox(user.email)] == ["sent"]
+    assert [m["To"] for m in smtp_server.messages] == [user.email]

@@ -6,11 +6,14 @@ separate throwaway database so the suite's own tables are untouched.
 
 from __future__ import annotations
 
+import shutil
+import textwrap
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from marketplace.extensions import db
 from tests.conftest import MIGRATIONS_DIR
@@ -58,3 +61,46 @@ def test_models_and_migrations_agree(migration_app):
             context = MigrationContext.configure(conn, opts={"compare_type": True})
             differences = compare_metadata(context, db.metadata)
     assert differences == [], "les modèles et les migrations divergent : lancez `flask db migrate`"
+
+
+def test_a_later_batch_migration_keeps_the_rows_of_referencing_tables(migration_app, tmp_path):
+    """Batch mode rebuilds a SQLite table (copy, drop, rename). With foreign keys enforced, dropping
+    ``organisations`` would cascade and silently empty ``memberships``: env.py turns enforcement off for
+    the migration. A throwaway revision that changes a column type of ``organisations`` proves it."""
+    directory = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, directory, ignore=shutil.ignore_patterns("__pycache__"))
+    with migration_app.app_context():
+        upgrade(directory=str(directory))
+        head = _revision(migration_app)
+        (directory / "versions" / "zz_rebuild_organisations.py").write_text(textwrap.dedent(f'''
+            import sqlalchemy as sa
+            from alembic import op
+
+            revision = "zz_rebuild"
+            down_revision = "{head}"
+            branch_labels = None
+            depends_on = None
+
+            def upgrade():
+                with op.batch_alter_table("organisations") as batch_op:
+                    batch_op.alter_column("name", type_=sa.String(250), existing_nullable=False)
+
+            def downgrade():
+                with op.batch_alter_table("organisations") as batch_op:
+                    batch_op.alter_column("name", type_=sa.String(200), existing_nullable=False)
+        '''))
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO organisations (id, kind, name, slug, created_at) "
+                              "VALUES (1, 'company', 'Lumière', 'lumiere', CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO users (id, email, full_name, password_hash, is_operator, "
+                              "is_active_account, created_at) VALUES (1, 'a@exemple.fr', 'A B', 'x', "
+                              "false, true, CURRENT_TIMESTAMP)"))
+            conn.execute(text("INSERT INTO memberships (user_id, organisation_id, role, created_at) "
+                              "VALUES (1, 1, 'admin', CURRENT_TIMESTAMP)"))
+
+        upgrade(directory=str(directory))
+        assert _revision(migration_app) == "zz_rebuild"
+        downgrade(directory=str(directory), revision=head)
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM memberships")).scalar() == 1
+            assert conn.execute(text("SELECT name FROM organisations")).scalar() == "Lumière"

@@ -128,3 +128,42 @@ def test_outbox_retry_command(app, cli, make, outbox, db_session):
     [row] = outbox("fanny@exemple.fr")
     assert row.status == OutboxStatus.HELD
     assert db_session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+def test_savepoint_rollback_keeps_the_outer_transaction_email(smtp_app, smtp_server, make, outbox):
+    """A nested step that fails (savepoint rolled back) must not swallow the email of the outer change."""
+    user = make.user(email="elise@exemple.fr")
+    with smtp_app.app_context():
+        merged = db.session.merge(user)
+        _queue_reset(merged, token="jeton-exterieur")
+        db.session.flush()
+        savepoint = db.session.begin_nested()
+        _queue_reset(merged, token="jeton-interieur")
+        db.session.flush()
+        savepoint.rollback()
+        db.session.commit()
+    assert len(smtp_server.messages) == 1
+    assert "jeton-exterieur" in smtp_server.messages[0].get_content()
+    assert [row.status for row in outbox("elise@exemple.fr")] == [OutboxStatus.SENT]
+
+
+def test_a_message_is_delivered_once_even_if_handed_over_twice(smtp_app, smtp_server, make, outbox):
+    """Delivery claims the row first: a second hand-over (retry racing the queue) sends nothing more."""
+    user = make.user(email="fanny@exemple.fr")
+    with smtp_app.app_context():
+        message = _queue_reset(db.session.merge(user))
+        db.session.commit()
+        assert outbox_service.deliver(message.id) == "skipped"
+        assert outbox_service.retry_failed() == 0  # a sent message is never handed over again
+    assert len(smtp_server.messages) == 1
+
+
+def test_a_queue_outage_after_commit_keeps_the_change_and_the_message(app_factory, make, outbox, db_session):
+    """Redis down: the committed change stands, the email stays pending for `flask outbox-retry`."""
+    user = make.user(email="gaston@exemple.fr")
+    down = app_factory(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    with down.app_context():
+        _queue_reset(db.session.merge(user))
+        db.session.commit()  # must not raise
+    [row] = outbox("gaston@exemple.fr")
+    assert row.status == OutboxStatus.PENDING

@@ -15,8 +15,15 @@ class OutboxStatus:
     PENDING = "pending"  # waiting for delivery after commit
     SENT = "sent"
     FAILED = "failed"  # SMTP refused; kept for a retry
+    SENDING = "sending"  # claimed by one delivery attempt
     HELD = "held"  # no SMTP configured: kept in the outbox only
-    LABELS = {PENDING: "En attente", SENT: "Envoyé", FAILED: "Échec", HELD: "Conservé (SMTP non configuré)"}
+    LABELS = {
+        PENDING: "En attente",
+        SENDING: "En cours d'envoi",
+        SENT: "Envoyé",
+        FAILED: "Échec",
+        HELD: "Conservé (SMTP non configuré)",
+    }
 
 
 class OutboxMessage(CreatedAtMixin, db.Model):
@@ -34,4 +41,5 @@ class OutboxMessage(CreatedAtMixin, db.Model):
     status: Mapped[str] = mapped_column(String(20), default=OutboxStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
+    claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]

@@ -257,7 +257,8 @@ def accept_invitation(token: str, user: User | None, *, full_name: str = "", pas
 
 def _lock_organisation(organisation_id: int) -> None:
     """Serialise membership changes of one organisation (the last-administrator rule counts rows)."""
-    db.session.execute(select(Organisation.id).where(Organisation.id == organisation_id).with_for_update())
+    table = Organisation.__table__  # the bare table: FOR UPDATE refuses the polymorphic outer joins
+    db.session.execute(select(table.c.id).where(table.c.id == organisation_id).with_for_update())
 
 
 def _other_admins(membership: Membership) -> int:

@@ -28,6 +28,7 @@ ACTION_LABELS = {
     "opco.created": "OPCO créé",
     "opco.branches_changed": "Branches couvertes modifiées",
     "company.opco_attached": "Rattachement à l'OPCO",
+    "company.opco_detached": "Fin du rattachement à l'OPCO",
 }
 
 

@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from marketplace.extensions import db
 from marketplace.models import (
@@ -124,10 +124,31 @@ def _set_branches(opco: Opco, idcc_codes: list[str]) -> None:
             raise DomainError(f"L'IDCC {idcc} est déjà couvert par {other.name}.", field="idcc")
         opco.branches.append(OpcoBranch(idcc=idcc))
     db.session.flush()
-    orphans = db.session.scalars(
-        select(Company).where(Company.opco_id.is_(None), Company.idcc.in_(opco.idcc_codes))
+    _reattach_companies(opco)
+
+
+def _reattach_companies(opco: Opco) -> None:
+    """Keep every company attached to the OPCO that covers its IDCC, after a change of branches."""
+    covered = opco.idcc_codes
+    left = db.session.scalars(
+        select(Company).where(Company.opco_id == opco.id, Company.idcc.not_in(covered) if covered else true())
     ).all()
-    for company in orphans:
+    for company in left:
+        new_opco = opco_for_idcc(company.idcc)
+        company.opco_id = new_opco.id if new_opco else None
+        audit.record(
+            "company.opco_detached", organisation_id=company.id, obj=company,
+            data={"opco": opco.name, "idcc": company.idcc},
+        )
+        if new_opco is not None:
+            audit.record("company.opco_attached", organisation_id=company.id, obj=company,
+                         data={"opco": new_opco.name})
+    arriving = db.session.scalars(
+        select(Company).where(
+            (Company.opco_id.is_(None)) | (Company.opco_id != opco.id), Company.idcc.in_(covered)
+        )
+    ).all() if covered else []
+    for company in arriving:
         company.opco_id = opco.id
         audit.record("company.opco_attached", organisation_id=company.id, obj=company, data={"opco": opco.name})
 

@@ -6,18 +6,22 @@ Without SMTP settings the message stays in the outbox, marked as held, where ope
 
 from __future__ import annotations
 
+import logging
 import smtplib
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 
 from flask import current_app, render_template
-from sqlalchemy import event
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from marketplace.extensions import db
 from marketplace.models import OutboxMessage, OutboxStatus, utcnow
 from marketplace.services import jobs
 
+log = logging.getLogger(__name__)
+_DELIVERABLE = (OutboxStatus.PENDING, OutboxStatus.FAILED)
 _NEW = "outbox_new"
 _READY = "outbox_ready"
 
@@ -65,11 +69,17 @@ def _deliver_after_commit(session):
     ids = session.info.pop(_READY, [])
     session.info.pop(_NEW, None)
     for message_id in ids:
-        jobs.enqueue("outbox.deliver", message_id)
+        try:
+            jobs.enqueue("outbox.deliver", message_id)
+        except Exception:  # noqa: BLE001 - the change is committed; the message waits for outbox-retry
+            log.exception("Courriel %s non remis à la livraison ; il reste en attente.", message_id)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_on_rollback(session, previous_transaction):
+    """A rolled-back transaction sends nothing; a rolled-back savepoint keeps the outer one's messages."""
+    if previous_transaction.parent is not None:
+        return
     session.info.pop(_READY, None)
     session.info.pop(_NEW, None)
 
@@ -82,9 +92,16 @@ def smtp_configured() -> bool:
 def deliver(message_id: int, tenant_id: int | None = None) -> str:
     """Send one message by SMTP if configured; record the outcome on its outbox row."""
     with Session(db.engine) as session:
-        message = session.get(OutboxMessage, message_id)
-        if message is None or message.status == OutboxStatus.SENT:
+        # Claim the message first: two workers (or a retry racing the first try) never both send it.
+        claimed = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status.in_(_DELIVERABLE))
+            .values(status=OutboxStatus.SENDING, claimed_at=utcnow())
+        ).rowcount
+        session.commit()
+        if not claimed:
             return "skipped"
+        message = session.get(OutboxMessage, message_id)
         if not smtp_configured():
             message.status = OutboxStatus.HELD
             session.commit()
@@ -103,11 +120,26 @@ def deliver(message_id: int, tenant_id: int | None = None) -> str:
         return message.status
 
 
-def retry_failed() -> int:
-    """Hand every failed or pending message to delivery again (run by `flask outbox-retry`)."""
+def retry_failed(stale_after: timedelta = timedelta(minutes=10)) -> int:
+    """Hand failed messages, and pending or sending ones left behind for a while, to delivery again.
+
+    Run by `flask outbox-retry` from a scheduler. Fresh pending messages are left alone: they are
+    probably still in the queue, and sending them now could send them twice.
+    """
+    stale = utcnow() - stale_after
     ids = db.session.scalars(
-        db.select(OutboxMessage.id).where(OutboxMessage.status.in_([OutboxStatus.FAILED, OutboxStatus.PENDING]))
+        select(OutboxMessage.id).where(
+            (OutboxMessage.status == OutboxStatus.FAILED)
+            | ((OutboxMessage.status == OutboxStatus.PENDING) & (OutboxMessage.created_at < stale))
+            | ((OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_at < stale))
+        )
     ).all()
+    if ids:
+        # A message stuck in "sending" (worker killed mid-way) becomes deliverable again.
+        db.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(status=OutboxStatus.FAILED)
+        )
+        db.session.commit()
     for message_id in ids:
         jobs.enqueue("outbox.deliver", message_id)
     return len(ids)

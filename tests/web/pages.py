@@ -18,6 +18,7 @@ def text(response) -> str:
 def visible_text(response) -> str:
     """The body without tags and with collapsed whitespace, roughly what a reader sees."""
     body = re.sub(r"<(script|style)\b.*?</\1>", " ", response.get_data(as_text=True), flags=re.S)
+    body = re.sub(r"</?(?:strong|em|b|i|a|span|small|code|abbr)\b[^>]*>", "", body)
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
 
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.models import Invitation, Membership, Organisation
+from marketplace.models import Membership, Organisation
 from marketplace.services import accounts
 from marketplace.services.roles import ROLES, has_permission
 from marketplace.web.guard import LOGIN, OPERATOR, PUBLIC, TENANT

@@ -26,9 +26,10 @@ from marketplace.web.guard import operator_required
 bp = Blueprint("admin", __name__, url_prefix="/operateur")
 
 
-def _create_form():
+def _create_form(offer_all: bool = False):
+    """Offer the OPCOs not yet on the platform; on POST accept any reference code so the service explains."""
     form = CreateOpcoForm()
-    present = set(db.session.scalars(select(Opco.code)))
+    present = set() if offer_all else set(db.session.scalars(select(Opco.code)))
     references = db.session.scalars(select(OpcoReference).order_by(OpcoReference.name)).all()
     form.code.choices = [("", "— Choisissez —")] + [(r.code, r.name) for r in references if r.code not in present]
     return form
@@ -56,7 +57,7 @@ def dashboard():
 @bp.post("/opco")
 @operator_required
 def create_opco():
-    form = _create_form()
+    form = _create_form(offer_all=True)
     if form.validate_on_submit():
         try:
             opco = organisations.create_opco(form.code.data, current_user)

@@ -5,7 +5,6 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
-    IntegerField,
     PasswordField,
     SelectField,
     SelectMultipleField,
@@ -86,22 +85,14 @@ class CompanySignupForm(OrganisationFields):
     )
     idcc = StringField(
         "IDCC (convention collective)",
-        description="4 chiffres, indiqué sur les bulletins de paie. Il détermine votre OPCO.",
+        description="Jusqu'à 4 chiffres, indiqué sur les bulletins de paie. Il détermine votre OPCO.",
         validators=[DataRequired(REQUIRED), identifier(identifiers.validate_idcc)],
     )
-    headcount = IntegerField(
-        "Effectif salarié", validators=[InputRequired("Indiquez l'effectif salarié (nombre entier).")],
+    headcount = StringField(
+        "Effectif salarié",
+        description="Nombre de salariés de l'entreprise, par exemple 1 200.",
+        validators=[InputRequired("Indiquez l'effectif salarié (nombre entier)."), identifier(identifiers.validate_headcount)],
     )
-
-    def validate_headcount(self, field):
-        from wtforms import ValidationError
-
-        from marketplace.services.errors import DomainError
-
-        try:
-            identifiers.validate_headcount(field.data)
-        except DomainError as error:
-            raise ValidationError(error.message) from error
 
 
 class MultiCheckboxField(SelectMultipleField):

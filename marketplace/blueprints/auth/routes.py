@@ -165,7 +165,8 @@ def forgot_password():
             "success",
         )
         return redirect(url_for("auth.login"))
-    return render_template("auth/forgot_password.html", form=form)
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/forgot_password.html", form=form), status
 
 
 @bp.route("/reinitialiser/<token>", methods=["GET", "POST"])
@@ -187,7 +188,8 @@ def reset_password(token: str):
             db.session.commit()
             flash("Votre mot de passe a été modifié. Vous pouvez vous connecter.", "success")
             return redirect(url_for("auth.login"))
-    return render_template("auth/reset_password.html", form=form)
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/reset_password.html", form=form), status
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
@@ -218,7 +220,8 @@ def accept_invitation(token: str):
             login_user(membership.user)
             flash(f"Vous avez rejoint {membership.organisation.name}.", "success")
             return redirect(dashboard_url(membership.organisation))
-    return render_template("auth/invitation.html", form=form, invitation=invitation, existing=existing)
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/invitation.html", form=form, invitation=invitation, existing=existing), status
 
 
 @bp.route("/compte", methods=["GET", "POST"])
@@ -244,10 +247,11 @@ def account():
             attach_error(password, error)
         else:
             db.session.commit()
-            login_user(current_user)  # the session id embeds the hash: refresh it
+            login_user(current_user._get_current_object())  # the session id embeds the hash: refresh it
             flash("Votre mot de passe a été modifié.", "success")
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", profile=profile, password=password)
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/account.html", profile=profile, password=password), status
 
 
 @bp.get("/espaces")

@@ -13,7 +13,7 @@ from marketplace.extensions import db
 from marketplace.models import Invitation, Membership, User, utcnow
 from marketplace.services import accounts, audit
 from marketplace.services.errors import DomainError
-from marketplace.services.roles import Perm, roles_for
+from marketplace.services.roles import Perm, is_admin_role, roles_for
 from marketplace.web.forms import attach_error
 from marketplace.web.guard import get_owned, require, tenant_blueprint
 
@@ -41,12 +41,14 @@ def _members_context(invite_form=None):
         .order_by(Invitation.created_at.desc())
     ).all()
     if invite_form is None:
-        invite_form = InviteForm()
+        invite_form = InviteForm(formdata=None)  # a blank form, even right after a POST
         invite_form.role.choices = _role_choices()
         # Least surprise: invite with the first non-administrator role unless chosen otherwise.
         invite_form.role.data = next((c for c, _ in invite_form.role.choices if c != "admin"), None)
+    admins = [m for m in memberships if is_admin_role(g.org.kind, m.role)]
     return {
         "memberships": memberships,
+        "last_admin_id": admins[0].id if len(admins) == 1 else None,
         "invitations": invitations,
         "invite_form": invite_form,
         "roles": roles_for(g.org.kind),
