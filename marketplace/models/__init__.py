@@ -2,6 +2,18 @@
 
 from marketplace.models.audit import AuditEvent
 from marketplace.models.base import utcnow
+from marketplace.models.catalogue import (
+    ActionBranch,
+    ActionRegion,
+    ActionStatus,
+    CollectiveAction,
+    FundingShare,
+    Modality,
+    Referencing,
+    ReferencingStatus,
+)
+from marketplace.models.employee import ContractType, Employee, EmployeeCategory
+from marketplace.models.enrolment import Enrolment, EnrolmentStatus
 from marketplace.models.organisation import (
     Company,
     Opco,
@@ -12,9 +24,27 @@ from marketplace.models.organisation import (
 )
 from marketplace.models.outbox import OutboxMessage, OutboxStatus
 from marketplace.models.reference import IdccBranch, OpcoReference, Region, Theme
+from marketplace.models.training_session import HalfDay, SessionSlot, SessionStatus, TrainingSession
 from marketplace.models.user import Invitation, LoginAttempt, Membership, User
 
 __all__ = [
+    "ActionBranch",
+    "ActionRegion",
+    "ActionStatus",
+    "CollectiveAction",
+    "ContractType",
+    "Employee",
+    "EmployeeCategory",
+    "Enrolment",
+    "EnrolmentStatus",
+    "FundingShare",
+    "HalfDay",
+    "Modality",
+    "Referencing",
+    "ReferencingStatus",
+    "SessionSlot",
+    "SessionStatus",
+    "TrainingSession",
     "AuditEvent",
     "Company",
     "IdccBranch",

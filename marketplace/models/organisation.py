@@ -49,6 +49,8 @@ class Opco(Organisation):
     __tablename__ = "opcos"
     id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True)
     code: Mapped[str] = mapped_column(ForeignKey("ref_opcos.code"), unique=True)
+    # How long a company has to accept a seat offered from the waiting list.
+    waitlist_offer_hours: Mapped[int] = mapped_column(default=48, server_default="48")
 
     branches: Mapped[list[OpcoBranch]] = relationship(
         back_populates="opco", cascade="all, delete-orphan", order_by="OpcoBranch.idcc"

@@ -18,6 +18,7 @@ from marketplace.models import Membership, Organisation
 from marketplace.services import accounts
 from marketplace.services.roles import ROLES, has_permission
 from marketplace.web.guard import LOGIN, OPERATOR, PUBLIC, TENANT
+from tests.web.samples import sample_modules
 
 # Which kind of organisation each tenant blueprint serves (None: every kind).
 BLUEPRINT_KINDS = {"opco": ["opco"], "company": ["company"], "provider": ["provider"], "org": ["opco", "company", "provider"]}
@@ -27,6 +28,7 @@ NON_TENANT_PARAMS = {"token": "jeton-inexistant", "filename": "css/app.css"}
 
 @dataclass
 class Tenant:
+    kind: str
     org: Organisation
     admin: object
     # One member per role, to find a role lacking a given permission.
@@ -40,10 +42,11 @@ def _build_tenant(make, kind: str, suffix: str) -> Tenant:
         org = make.opco("akto" if suffix == "a" else "atlas")
         make.member(org, admin, "admin")
     elif kind == "company":
-        org = make.company(admin=admin, opco_code=None)
+        # Company A belongs to AKTO (OPCO tenant A), company B to ATLAS (OPCO tenant B).
+        org = make.company(admin=admin, opco_code="akto" if suffix == "a" else "atlas")
     else:
         org = make.provider(admin=admin)
-    tenant = Tenant(org=org, admin=admin)
+    tenant = Tenant(kind=kind, org=org, admin=admin)
     for role_code in ROLES[kind]:
         if role_code == "admin":
             continue
@@ -56,6 +59,8 @@ def _build_tenant(make, kind: str, suffix: str) -> Tenant:
         select(Membership).where(Membership.organisation_id == org.id, Membership.user_id != admin.id)
     )
     tenant.samples = {"membership_id": some_membership.id, "invitation_id": invitation.id}
+    for module in sample_modules():
+        tenant.samples.update(module.add_samples(make, tenant))
     return tenant
 
 

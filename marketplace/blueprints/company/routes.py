@@ -20,3 +20,6 @@ def dashboard():
     return render_template(
         "company/dashboard.html", branch=branch, reference_opco=reference_opco, members=members
     )
+
+
+from marketplace.blueprints.company import catalogue, employees, enrolments  # noqa: E402, F401

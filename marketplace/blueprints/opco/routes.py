@@ -35,3 +35,7 @@ def branches():
         ).all()
     )
     return render_template("opco/branches.html", branches=g.org.branches, counts=counts)
+
+
+# Routes of the OPCO area defined in their own modules, registered on the same blueprint.
+from marketplace.blueprints.opco import approvals, catalogue  # noqa: E402, F401

@@ -27,3 +27,6 @@ def dashboard():
     return render_template(
         "provider/dashboard.html", qualiopi_valid=valid, days_left=days_left, members=members, today=today
     )
+
+
+from marketplace.blueprints.provider import sessions  # noqa: E402, F401

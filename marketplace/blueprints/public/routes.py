@@ -31,3 +31,6 @@ def accessibility():
 @public
 def privacy():
     return render_template("public/privacy.html")
+
+
+from marketplace.blueprints.public import catalogue  # noqa: E402, F401

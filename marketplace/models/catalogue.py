@@ -1,0 +1,175 @@
+"""An OPCO's catalogue: collective actions, their eligibility and funding rules, and referencings."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.extensions import db
+from marketplace.models.base import CreatedAtMixin, utcnow
+from marketplace.models.organisation import Opco, TrainingProvider
+from marketplace.models.reference import Region, Theme
+
+
+class ActionStatus:
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    ARCHIVED = "archived"
+    LABELS = {DRAFT: "Brouillon", PUBLISHED: "Publiée", ARCHIVED: "Archivée"}
+
+
+class Modality:
+    ONSITE = "presentiel"
+    REMOTE = "distanciel"
+    BLENDED = "mixte"
+    LABELS = {ONSITE: "Présentiel", REMOTE: "Distanciel", BLENDED: "Mixte"}
+
+
+class CollectiveAction(CreatedAtMixin, db.Model):
+    """A training offer negotiated and funded by an OPCO for the companies of some of its branches."""
+
+    __tablename__ = "collective_actions"
+    __table_args__ = (
+        UniqueConstraint("opco_id", "reference"),
+        CheckConstraint("status IN ('draft', 'published', 'archived')", name="status"),
+        CheckConstraint("modality IN ('presentiel', 'distanciel', 'mixte')", name="modality"),
+        CheckConstraint("duration_hours > 0", name="duration_positive"),
+        CheckConstraint("price_cents >= 0", name="price_positive"),
+        CheckConstraint("cancellation_days >= 0", name="cancellation_days_positive"),
+        Index("ix_collective_actions_opco_status", "opco_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opco_id: Mapped[int] = mapped_column(ForeignKey("opcos.id", ondelete="CASCADE"))
+    reference: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(200))
+    objectives: Mapped[str] = mapped_column(Text, default="")
+    programme: Mapped[str] = mapped_column(Text, default="")
+    prerequisites: Mapped[str] = mapped_column(Text, default="")
+    target_public: Mapped[str] = mapped_column(Text, default="")
+    theme_code: Mapped[str] = mapped_column(ForeignKey("ref_themes.code"))
+    modality: Mapped[str] = mapped_column(String(20))
+    duration_hours: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    campaign_year: Mapped[int]
+    is_national: Mapped[bool] = mapped_column(default=True)
+    # Funding rules. Price is the negotiated ceiling per trainee, HT, in cents; a referencing may be lower.
+    price_cents: Mapped[int]
+    cap_per_company_per_session: Mapped[int | None]
+    cap_per_company_per_year: Mapped[int | None]
+    cancellation_days: Mapped[int] = mapped_column(default=10)  # jours ouvrés before the first slot
+    requires_approval: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(20), default=ActionStatus.DRAFT)
+    # Lower-cased title + objectives + reference, for the catalogue search (portable LIKE search).
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[date | None] = mapped_column(Date)
+
+    opco: Mapped[Opco] = relationship()
+    theme: Mapped[Theme] = relationship(lazy="joined")
+    branches: Mapped[list[ActionBranch]] = relationship(
+        cascade="all, delete-orphan", order_by="ActionBranch.idcc", lazy="selectin"
+    )
+    regions: Mapped[list[ActionRegion]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    funding_shares: Mapped[list[FundingShare]] = relationship(
+        cascade="all, delete-orphan", order_by="FundingShare.size_band", lazy="selectin"
+    )
+
+    @property
+    def idcc_codes(self) -> list[str]:
+        return [b.idcc for b in self.branches]
+
+    @property
+    def region_codes(self) -> list[str]:
+        return [r.region_code for r in self.regions]
+
+    def share_for(self, size_band: str) -> int | None:
+        """Percentage funded by the OPCO for a size band; None when that band is not eligible."""
+        for share in self.funding_shares:
+            if share.size_band == size_band:
+                return share.percent
+        return None
+
+
+class ActionBranch(db.Model):
+    """An IDCC branch whose companies may enrol on the action."""
+
+    __tablename__ = "action_branches"
+    __table_args__ = (UniqueConstraint("action_id", "idcc"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("collective_actions.id", ondelete="CASCADE"), index=True)
+    idcc: Mapped[str] = mapped_column(ForeignKey("ref_idcc.idcc"))
+
+
+class ActionRegion(db.Model):
+    """A region the action is open in, when it is not national."""
+
+    __tablename__ = "action_regions"
+    __table_args__ = (UniqueConstraint("action_id", "region_code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("collective_actions.id", ondelete="CASCADE"), index=True)
+    region_code: Mapped[str] = mapped_column(ForeignKey("ref_regions.code"))
+    region: Mapped[Region] = relationship(lazy="joined")
+
+
+class FundingShare(db.Model):
+    """Share of the price funded by the OPCO for one company size band (no row: band not eligible)."""
+
+    __tablename__ = "funding_shares"
+    __table_args__ = (
+        UniqueConstraint("action_id", "size_band"),
+        CheckConstraint("percent >= 0 AND percent <= 100", name="percent_range"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("collective_actions.id", ondelete="CASCADE"), index=True)
+    size_band: Mapped[str] = mapped_column(String(10))
+    percent: Mapped[int]
+
+
+class ReferencingStatus:
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    WITHDRAWN = "withdrawn"
+    LABELS = {ACTIVE: "Actif", SUSPENDED: "Suspendu", WITHDRAWN: "Retiré"}
+
+
+class Referencing(CreatedAtMixin, db.Model):
+    """A training organisation selected by the OPCO to deliver an action, for a period, at a negotiated price."""
+
+    __tablename__ = "referencings"
+    __table_args__ = (
+        UniqueConstraint("action_id", "provider_id"),
+        CheckConstraint("valid_until >= valid_from", name="period"),
+        CheckConstraint("price_cents >= 0", name="price_positive"),
+        CheckConstraint("status IN ('active', 'suspended', 'withdrawn')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    opco_id: Mapped[int] = mapped_column(ForeignKey("opcos.id", ondelete="CASCADE"), index=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("collective_actions.id", ondelete="CASCADE"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("training_providers.id", ondelete="CASCADE"), index=True)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    price_cents: Mapped[int]
+    status: Mapped[str] = mapped_column(String(20), default=ReferencingStatus.ACTIVE)
+    status_reason: Mapped[str | None] = mapped_column(String(300))
+
+    action: Mapped[CollectiveAction] = relationship(lazy="joined")
+    provider: Mapped[TrainingProvider] = relationship(lazy="joined")
+
+    def is_valid_on(self, day: date) -> bool:
+        return self.status == ReferencingStatus.ACTIVE and self.valid_from <= day <= self.valid_until
+
+
+__all__ = [
+    "ActionBranch",
+    "ActionRegion",
+    "ActionStatus",
+    "CollectiveAction",
+    "FundingShare",
+    "Modality",
+    "Referencing",
+    "ReferencingStatus",
+    "utcnow",
+]

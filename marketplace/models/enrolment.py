@@ -1,0 +1,106 @@
+"""Enrolment ("inscription") of one employee of a company on one session."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.extensions import db
+from marketplace.models.base import CreatedAtMixin, utcnow
+from marketplace.models.employee import Employee
+from marketplace.models.organisation import Company
+from marketplace.models.training_session import TrainingSession
+from marketplace.models.user import User
+
+
+class EnrolmentStatus:
+    PENDING_APPROVAL = "pending_approval"
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    OFFERED = "offered"
+    REFUSED = "refused"
+    CANCELLED = "cancelled"
+    OFFER_DECLINED = "offer_declined"
+    OFFER_EXPIRED = "offer_expired"
+    SESSION_CANCELLED = "session_cancelled"
+    LABELS = {
+        PENDING_APPROVAL: "En attente de validation de l'OPCO",
+        CONFIRMED: "Confirmée",
+        WAITLISTED: "Liste d'attente",
+        OFFERED: "Place proposée",
+        REFUSED: "Refusée",
+        CANCELLED: "Annulée par l'entreprise",
+        OFFER_DECLINED: "Place déclinée",
+        OFFER_EXPIRED: "Proposition expirée",
+        SESSION_CANCELLED: "Session annulée",
+    }
+    # Hold a seat durably: counted in TrainingSession.seats_held.
+    SEAT_HOLDING = (PENDING_APPROVAL, CONFIRMED)
+    # Still alive: the same employee cannot be enrolled twice on a session in these states.
+    ACTIVE = (PENDING_APPROVAL, CONFIRMED, WAITLISTED, OFFERED)
+
+
+_ACTIVE_SQL = "status IN ('pending_approval', 'confirmed', 'waitlisted', 'offered')"
+
+
+class Enrolment(CreatedAtMixin, db.Model):
+    __tablename__ = "enrolments"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending_approval', 'confirmed', 'waitlisted', 'offered', 'refused', 'cancelled', "
+            "'offer_declined', 'offer_expired', 'session_cancelled')",
+            name="status",
+        ),
+        CheckConstraint("funded_cents + remainder_cents = price_cents", name="funding_adds_up"),
+        # One live enrolment per employee and session; history rows (cancelled, refused…) may repeat.
+        Index(
+            "uq_enrolments_active_employee",
+            "session_id",
+            "employee_id",
+            unique=True,
+            sqlite_where=text(_ACTIVE_SQL),
+            postgresql_where=text(_ACTIVE_SQL),
+        ),
+        Index("ix_enrolments_session_status", "session_id", "status"),
+        Index("ix_enrolments_company_status", "company_id", "status"),
+        Index("ix_enrolments_employee", "employee_id"),
+        Index("ix_enrolments_provider", "provider_id", "status"),
+        Index("ix_enrolments_opco_status", "opco_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("training_sessions.id", ondelete="CASCADE"))
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"))
+    # Denormalised so each tenant's lists filter on an indexed column of their own.
+    opco_id: Mapped[int] = mapped_column(ForeignKey("opcos.id", ondelete="CASCADE"))
+    provider_id: Mapped[int] = mapped_column(ForeignKey("training_providers.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(30))
+    # Funding figures frozen at enrolment time (HT, cents): price = funded + remainder.
+    price_cents: Mapped[int]
+    funded_cents: Mapped[int]
+    remainder_cents: Mapped[int]
+    size_band: Mapped[str] = mapped_column(String(10))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Waiting-list order: first come, first offered.
+    waitlisted_at: Mapped[datetime | None]
+    offer_expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    decided_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+    is_late_cancellation: Mapped[bool] = mapped_column(default=False)
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    session: Mapped[TrainingSession] = relationship(lazy="joined")
+    company: Mapped[Company] = relationship(foreign_keys=[company_id])
+    employee: Mapped[Employee] = relationship(lazy="joined")
+    requested_by: Mapped[User | None] = relationship()
+
+    @property
+    def status_label(self) -> str:
+        return EnrolmentStatus.LABELS[self.status]
+
+    def offer_is_live(self, now: datetime) -> bool:
+        return self.status == EnrolmentStatus.OFFERED and self.offer_expires_at is not None and self.offer_expires_at > now

@@ -1,0 +1,132 @@
+"""Sessions of a collective action, opened by a referenced training organisation, with half-day slots."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, Time, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.extensions import db
+from marketplace.models.base import CreatedAtMixin
+from marketplace.models.catalogue import CollectiveAction, Referencing
+from marketplace.models.organisation import TrainingProvider
+from marketplace.models.reference import Region
+
+
+class SessionStatus:
+    DRAFT = "draft"
+    OPEN = "open"
+    CLOSED = "registrations_closed"
+    CONFIRMED = "confirmed"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    POSTPONED = "postponed"
+    CANCELLED = "cancelled"
+    LABELS = {
+        DRAFT: "Brouillon",
+        OPEN: "Inscriptions ouvertes",
+        CLOSED: "Inscriptions closes",
+        CONFIRMED: "Confirmée",
+        IN_PROGRESS: "En cours",
+        COMPLETED: "Réalisée",
+        POSTPONED: "Reportée",
+        CANCELLED: "Annulée",
+    }
+    # States in which the session is visible in the company catalogue.
+    LISTED = (OPEN, CLOSED, CONFIRMED)
+
+
+class HalfDay:
+    MORNING = "am"
+    AFTERNOON = "pm"
+    LABELS = {MORNING: "Matin", AFTERNOON: "Après-midi"}
+
+
+class TrainingSession(CreatedAtMixin, db.Model):
+    """One session (dates, place, seats) of an action, delivered by one training organisation.
+
+    ``seats_held`` counts the enrolments that hold a seat durably (confirmed or awaiting approval); it is
+    changed only under the session row lock and a CHECK keeps it within capacity. Waiting-list offers hold
+    a seat only until they expire, so they are counted live, never stored.
+    """
+
+    __tablename__ = "training_sessions"
+    __table_args__ = (
+        CheckConstraint("capacity_min >= 1", name="capacity_min_positive"),
+        CheckConstraint("capacity_max >= capacity_min", name="capacity_order"),
+        CheckConstraint("seats_held >= 0 AND seats_held <= capacity_max", name="seats_within_capacity"),
+        CheckConstraint("end_date >= start_date", name="dates_order"),
+        CheckConstraint(
+            "status IN ('draft', 'open', 'registrations_closed', 'confirmed', 'in_progress', 'completed', "
+            "'postponed', 'cancelled')",
+            name="status",
+        ),
+        Index("ix_training_sessions_catalogue", "opco_id", "status", "start_date"),
+        Index("ix_training_sessions_provider", "provider_id", "start_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("collective_actions.id", ondelete="CASCADE"), index=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("training_providers.id", ondelete="CASCADE"))
+    # Denormalised from the action so the catalogue can filter sessions without a join.
+    opco_id: Mapped[int] = mapped_column(ForeignKey("opcos.id", ondelete="CASCADE"))
+    referencing_id: Mapped[int] = mapped_column(ForeignKey("referencings.id"), index=True)
+    status: Mapped[str] = mapped_column(String(30), default=SessionStatus.DRAFT)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    registration_deadline: Mapped[date] = mapped_column(Date)
+    capacity_min: Mapped[int]
+    capacity_max: Mapped[int]
+    seats_held: Mapped[int] = mapped_column(default=0)
+    is_remote: Mapped[bool] = mapped_column(default=False)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    postal_code: Mapped[str] = mapped_column(String(5), default="")
+    city: Mapped[str] = mapped_column(String(120), default="")
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("ref_regions.code"), index=True)
+    trainer_names: Mapped[str] = mapped_column(String(300), default="")
+    contact_name: Mapped[str] = mapped_column(String(200), default="")
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
+    contact_phone: Mapped[str] = mapped_column(String(30), default="")
+    # Price per trainee HT in cents, taken from the referencing when the session is created.
+    price_cents: Mapped[int]
+    notes: Mapped[str] = mapped_column(Text, default="")
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+
+    action: Mapped[CollectiveAction] = relationship(lazy="joined")
+    provider: Mapped[TrainingProvider] = relationship(lazy="joined")
+    referencing: Mapped[Referencing] = relationship()
+    region: Mapped[Region | None] = relationship(lazy="joined")
+    slots: Mapped[list[SessionSlot]] = relationship(
+        cascade="all, delete-orphan", order_by="(SessionSlot.day, SessionSlot.half_day)", lazy="selectin"
+    )
+
+    @property
+    def status_label(self) -> str:
+        return SessionStatus.LABELS[self.status]
+
+    @property
+    def seats_left_durable(self) -> int:
+        return self.capacity_max - self.seats_held
+
+
+class SessionSlot(db.Model):
+    """A half-day of a session, with its times (the unit of attendance, "émargement par demi-journée")."""
+
+    __tablename__ = "session_slots"
+    __table_args__ = (
+        UniqueConstraint("session_id", "day", "half_day"),
+        CheckConstraint("half_day IN ('am', 'pm')", name="half_day"),
+        CheckConstraint("end_time > start_time", name="times_order"),
+        Index("ix_session_slots_day", "day"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("training_sessions.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    half_day: Mapped[str] = mapped_column(String(2))
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
+
+    @property
+    def half_day_label(self) -> str:
+        return HalfDay.LABELS[self.half_day]
