@@ -125,6 +125,18 @@ def init_app(app: Flask) -> None:
         db.session.commit()
         click.echo(f"{count} e-mail(s) remis en file d'envoi.")
 
+    @app.cli.command("expire-offers")
+    def expire_offers() -> None:
+        """Clôt les places proposées non acceptées à temps et propose la place à la personne suivante.
+
+        À lancer par un planificateur (toutes les 5 minutes par exemple) ; peut aussi être lancée à la main.
+        """
+        from marketplace.services import enrolments
+
+        count = enrolments.expire_offers()
+        db.session.commit()
+        click.echo(f"{count} proposition(s) de place expirée(s) ; places libérées proposées aux suivants.")
+
 
 def demo_logins_text() -> str:
     from marketplace.services.demo import DEMO_LOGINS, DEMO_PASSWORD

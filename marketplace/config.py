@@ -52,6 +52,7 @@ class Config:
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
     LOGIN_FAILURE_WINDOW_MINUTES = int(os.environ.get("LOGIN_FAILURE_WINDOW_MINUTES", "15"))
     PASSWORD_RESET_MAX_AGE = 60 * 60  # one hour
+    PASSWORD_HASH_METHOD = "scrypt"  # werkzeug method string; tests use a cheaper "scrypt:1024:8:1"
     INVITATION_VALID_DAYS = 7
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 

@@ -105,6 +105,8 @@ def base_config(database_url: str) -> dict:
         # Served over plain http by the test client and live_server, whatever MARKETPLACE_ENV says.
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_SECURE": False,
+        # Same algorithm (scrypt), a fraction of the production cost: the suite creates many accounts.
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
     }
 
 

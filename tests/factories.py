@@ -176,6 +176,155 @@ class Factories:
         db.session.commit()
         return membership
 
+    # --- Marketplace core: catalogue, sessions, employees, enrolments ---------------------------------
+    # Written with the models directly (the catalogue and sessions services validate far more than a test
+    # of another capability needs); every value is consistent with those services' rules.
+
+    def action(
+        self,
+        opco: Opco | None = None,
+        *,
+        title: str | None = None,
+        status: str = "published",
+        price_cents: int = 100_000,
+        shares: dict[str, int] | None = None,
+        idcc_codes: list[str] | None = None,
+        regions: list[str] | None = None,
+        requires_approval: bool = False,
+        cap_per_company_per_session: int | None = None,
+        cap_per_company_per_year: int | None = None,
+        cancellation_days: int = 10,
+        theme_code: str = "31",
+        modality: str = "presentiel",
+        duration_hours: str = "14",
+        campaign_year: int | None = None,
+        objectives: str = "Acquérir les bases.",
+    ):
+        """A collective action of ``opco`` (AKTO by default), published, open to every size band at 100 %."""
+        from decimal import Decimal
+
+        from marketplace.models import ActionBranch, ActionRegion, CollectiveAction, FundingShare
+        from marketplace.services.identifiers import SIZE_BANDS
+
+        opco = opco or self.opco("akto")
+        n = next(_seq)
+        title = title or f"Action collective {n}"
+        shares = shares if shares is not None else {code: 100 for code, *_ in SIZE_BANDS}
+        action = CollectiveAction(
+            opco_id=opco.id,
+            reference=f"AC-{n:05d}",
+            title=title,
+            objectives=objectives,
+            theme_code=theme_code,
+            modality=modality,
+            duration_hours=Decimal(duration_hours),
+            campaign_year=campaign_year or date.today().year,
+            is_national=not regions,
+            price_cents=price_cents,
+            cap_per_company_per_session=cap_per_company_per_session,
+            cap_per_company_per_year=cap_per_company_per_year,
+            cancellation_days=cancellation_days,
+            requires_approval=requires_approval,
+            status=status,
+            search_text=f"ac-{n:05d} {title} {objectives}".lower(),
+            published_at=date.today() if status == "published" else None,
+        )
+        action.branches = [ActionBranch(idcc=c) for c in (idcc_codes if idcc_codes is not None else opco.idcc_codes)]
+        action.regions = [ActionRegion(region_code=r) for r in (regions or [])]
+        action.funding_shares = [FundingShare(size_band=b, percent=p) for b, p in shares.items()]
+        db.session.add(action)
+        db.session.commit()
+        return action
+
+    def referencing(self, action, provider=None, *, price_cents: int | None = None, status: str = "active",
+                    valid_from: date | None = None, valid_until: date | None = None):
+        from marketplace.models import Referencing
+
+        provider = provider or self.provider()
+        referencing = Referencing(
+            opco_id=action.opco_id, action_id=action.id, provider_id=provider.id,
+            valid_from=valid_from or date.today() - timedelta(days=30),
+            valid_until=valid_until or date.today() + timedelta(days=700),
+            price_cents=action.price_cents if price_cents is None else price_cents, status=status,
+        )
+        db.session.add(referencing)
+        db.session.commit()
+        return referencing
+
+    def session(
+        self,
+        action=None,
+        provider=None,
+        *,
+        start: date | None = None,
+        days: int = 2,
+        capacity_max: int = 10,
+        capacity_min: int = 1,
+        status: str = "open",
+        registration_deadline: date | None = None,
+        city: str = "Lyon",
+        region_code: str = "84",
+        is_remote: bool = False,
+        price_cents: int | None = None,
+    ):
+        """A session of ``action`` by a referenced ``provider``: ``days`` full days (two half-days each)."""
+        from datetime import time
+
+        from marketplace.models import Referencing, SessionSlot, TrainingSession
+
+        action = action or self.action()
+        referencing = None
+        if provider is not None:
+            referencing = db.session.scalar(
+                select(Referencing).where(Referencing.action_id == action.id, Referencing.provider_id == provider.id)
+            )
+        if referencing is None:
+            referencing = self.referencing(action, provider)
+        start = start or date.today() + timedelta(days=30)
+        end = start + timedelta(days=days - 1)
+        session = TrainingSession(
+            action_id=action.id, provider_id=referencing.provider_id, opco_id=action.opco_id,
+            referencing_id=referencing.id, status=status, start_date=start, end_date=end,
+            registration_deadline=registration_deadline or start - timedelta(days=7),
+            capacity_min=capacity_min, capacity_max=capacity_max, is_remote=is_remote,
+            address="" if is_remote else "10 rue de la Formation", postal_code="" if is_remote else "69003",
+            city="" if is_remote else city, region_code=None if is_remote else region_code,
+            trainer_names="Claire Formatrice", contact_name="Paul Contact", contact_email="contact@of.test",
+            price_cents=referencing.price_cents if price_cents is None else price_cents,
+        )
+        for offset in range(days):
+            day = start + timedelta(days=offset)
+            session.slots.append(SessionSlot(day=day, half_day="am", start_time=time(9), end_time=time(12, 30)))
+            session.slots.append(SessionSlot(day=day, half_day="pm", start_time=time(13, 30), end_time=time(17)))
+        db.session.add(session)
+        db.session.commit()
+        return session
+
+    def employee(self, company, *, last_name: str | None = None, first_name: str = "Camille",
+                 email: str | None = None, job_title: str = "Agent"):
+        from marketplace.models import Employee
+
+        n = next(_seq)
+        employee = Employee(
+            company_id=company.id, last_name=last_name or f"Salarié{n}", first_name=first_name,
+            email=email if email is not None else f"salarie{n}@exemple.test", job_title=job_title,
+        )
+        db.session.add(employee)
+        db.session.commit()
+        return employee
+
+    def enrolment(self, session, company=None, employee=None, *, actor=None):
+        """Enrol one employee through the enrolment service (confirmed, pending or waiting list)."""
+        from marketplace.services import enrolments
+
+        company = company or self.company()
+        employee = employee or self.employee(company)
+        actor = actor or self.user()
+        [outcome] = enrolments.enrol(company, session.id, [employee.id], actor)
+        assert outcome.enrolment is not None, outcome.reason
+        db.session.commit()
+        return outcome.enrolment
+
     def invitation(
         self,
         org: Organisation,

@@ -209,3 +209,29 @@ def test_worker_command_delivers_queued_email(app_factory, database_url, redis_u
         queue.empty()
     assert [m.status for m in outbox(user.email)] == ["sent"]
     assert [m["To"] for m in smtp_server.messages] == [user.email]
+
+
+def test_expire_offers_command_moves_the_waiting_list(cli, make, db_session):
+    from datetime import timedelta
+
+    from marketplace.models import Enrolment, utcnow
+    from marketplace.services import enrolments
+
+    session = make.session(capacity_max=1)
+    company = make.company()
+    hr = make.user()
+    first = make.enrolment(session, company, actor=hr)
+    second = make.enrolment(session, company, actor=hr)
+    third = make.enrolment(session, company, actor=hr)
+    enrolments.cancel(first, hr)
+    db_session.commit()
+    offer = db_session.get(Enrolment, second.id)
+    offer.offer_expires_at = utcnow() - timedelta(minutes=1)  # the offer window has passed
+    db_session.commit()
+
+    result = cli("expire-offers")
+
+    assert result.exit_code == 0, result.output
+    assert "1 proposition(s) de place expirée(s)" in result.output
+    assert db_session.get(Enrolment, second.id).status == "offer_expired"
+    assert db_session.get(Enrolment, third.id).status == "offered"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -92,6 +92,8 @@ class TrainingSession(CreatedAtMixin, db.Model):
     price_cents: Mapped[int]
     notes: Mapped[str] = mapped_column(Text, default="")
     status_reason: Mapped[str | None] = mapped_column(String(500))
+    # Set when the session is postponed: enrolments made before it may be cancelled without penalty.
+    postponed_at: Mapped[datetime | None]
 
     action: Mapped[CollectiveAction] = relationship(lazy="joined")
     provider: Mapped[TrainingProvider] = relationship(lazy="joined")

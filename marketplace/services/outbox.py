@@ -13,7 +13,8 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from flask import current_app, render_template
-from sqlalchemy import event, select, update
+from sqlalchemy import create_engine, event, select, update
+from sqlalchemy.pool import NullPool
 from sqlalchemy.orm import Session
 
 from marketplace.extensions import db
@@ -84,6 +85,16 @@ def _forget_on_rollback(session, previous_transaction):
     session.info.pop(_NEW, None)
 
 
+def _delivery_engine():
+    """A pool-less engine for delivery: it runs right after a commit, while the committing session still
+    holds its pooled connection, so borrowing a second one from the same pool could exhaust it under load."""
+    engine = current_app.extensions.get("outbox_engine")
+    if engine is None:
+        engine = create_engine(db.engine.url, poolclass=NullPool)
+        current_app.extensions["outbox_engine"] = engine
+    return engine
+
+
 def smtp_configured() -> bool:
     return bool(current_app.config.get("MAIL_SERVER"))
 
@@ -91,7 +102,7 @@ def smtp_configured() -> bool:
 @jobs.job("outbox.deliver")
 def deliver(message_id: int, tenant_id: int | None = None) -> str:
     """Send one message by SMTP if configured; record the outcome on its outbox row."""
-    with Session(db.engine) as session:
+    with Session(_delivery_engine()) as session:
         # Claim the message first: two workers (or a retry racing the first try) never both send it.
         claimed = session.execute(
             update(OutboxMessage)

@@ -1,51 +1,16 @@
-"""French formatting for templates: dates jj/mm/aaaa, times in Europe/Paris, amounts « 1 234,56 € »."""
+"""Template filters: the French formatting of marketplace.formatting, plus identifiers and labels."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from decimal import Decimal
-from zoneinfo import ZoneInfo
-
-from babel.numbers import format_decimal
-
-PARIS = ZoneInfo("Europe/Paris")
-NNBSP = "\u202f"  # narrow no-break space, the French thousands separator
-
-
-def to_paris(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(PARIS)
-
-
-def date_fr(value: date | datetime | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = to_paris(value)
-    return value.strftime("%d/%m/%Y")
-
-
-def datetime_fr(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    local = to_paris(value)
-    return f"{local:%d/%m/%Y} à {local:%H}h{local:%M}"
-
-
-def money_fr(cents: int | Decimal | None, suffix: str = "") -> str:
-    """Integer cents to « 1 234,56 € » (add suffix « HT » or « TTC » when relevant)."""
-    if cents is None:
-        return ""
-    amount = Decimal(cents) / 100
-    text = format_decimal(amount, format="#,##0.00", locale="fr_FR").replace("\u00a0", NNBSP)
-    return f"{text}\u00a0€" + (f" {suffix}" if suffix else "")
-
-
-def number_fr(value: int | None) -> str:
-    if value is None:
-        return ""
-    return format_decimal(value, locale="fr_FR").replace("\u00a0", NNBSP)
+from marketplace.formatting import (  # noqa: F401  (re-exported for older imports)
+    NNBSP,
+    PARIS,
+    date_fr,
+    datetime_fr,
+    money_fr,
+    number_fr,
+    to_paris,
+)
 
 
 def init_app(app) -> None:

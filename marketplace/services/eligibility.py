@@ -1,0 +1,171 @@
+""""Can this company enrol on this session?" as an ordered chain of checks, each with a French reason.
+
+The same chain explains, in the catalogue, why the "S'inscrire" button is disabled, and refuses the POST.
+Company-level checks are here; employee-level checks (already enrolled, busy at the same time) live in
+services.enrolments, where they run under the session lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+
+from marketplace.extensions import db
+from marketplace.formatting import date_fr
+from marketplace.models import (
+    ActionStatus,
+    CollectiveAction,
+    Company,
+    Enrolment,
+    EnrolmentStatus,
+    SessionStatus,
+    TrainingSession,
+)
+from marketplace.services.identifiers import size_band, size_band_label
+
+# Statuses that count against the per-company caps: every live or completed place.
+COUNTED_FOR_CAPS = EnrolmentStatus.ACTIVE
+
+
+@dataclass
+class CompanyCounts:
+    """How many places the company already uses, per session and per (action, campaign year)."""
+
+    per_session: dict[int, int]
+    per_action: dict[int, int]
+
+
+def company_counts(company: Company, sessions: Iterable[TrainingSession]) -> CompanyCounts:
+    """Two grouped queries whatever the number of sessions (for list pages)."""
+    sessions = list(sessions)
+    session_ids = [s.id for s in sessions]
+    action_ids = {s.action_id for s in sessions}
+    per_session: dict[int, int] = {}
+    per_action: dict[int, int] = {}
+    if session_ids:
+        per_session = dict(
+            db.session.execute(
+                select(Enrolment.session_id, func.count(Enrolment.id))
+                .where(
+                    Enrolment.company_id == company.id,
+                    Enrolment.session_id.in_(session_ids),
+                    Enrolment.status.in_(COUNTED_FOR_CAPS),
+                )
+                .group_by(Enrolment.session_id)
+            ).all()
+        )
+    if action_ids:
+        per_action = dict(
+            db.session.execute(
+                select(TrainingSession.action_id, func.count(Enrolment.id))
+                .join(Enrolment, Enrolment.session_id == TrainingSession.id)
+                .join(CollectiveAction, CollectiveAction.id == TrainingSession.action_id)
+                .where(
+                    Enrolment.company_id == company.id,
+                    TrainingSession.action_id.in_(action_ids),
+                    Enrolment.status.in_(COUNTED_FOR_CAPS),
+                    func.extract("year", TrainingSession.start_date) == CollectiveAction.campaign_year,
+                )
+                .group_by(TrainingSession.action_id)
+            ).all()
+        )
+    return CompanyCounts(per_session, per_action)
+
+
+def _session_closed_reason(session: TrainingSession) -> str | None:
+    action = session.action
+    if action.status != ActionStatus.PUBLISHED:
+        return "Cette action n'est plus au catalogue de l'OPCO."
+    if session.status == SessionStatus.OPEN:
+        return None
+    return {
+        SessionStatus.DRAFT: "Cette session n'est pas encore ouverte aux inscriptions.",
+        SessionStatus.CLOSED: "Les inscriptions sont closes pour cette session.",
+        SessionStatus.CONFIRMED: "La session est confirmée et les inscriptions sont closes.",
+        SessionStatus.IN_PROGRESS: "La session a commencé.",
+        SessionStatus.COMPLETED: "La session est terminée.",
+        SessionStatus.POSTPONED: "La session est reportée : les inscriptions rouvriront avec les nouvelles dates.",
+        SessionStatus.CANCELLED: "La session est annulée.",
+    }[session.status]
+
+
+def blockers(
+    company: Company, session: TrainingSession, today: date, counts: CompanyCounts, *, extra: int = 0
+) -> list[str]:
+    """Every reason, in order, why the company cannot enrol one more person now (empty: it can).
+
+    ``extra`` counts places already taken earlier in the same request (several employees at once).
+    """
+    reasons: list[str] = []
+    action = session.action
+    closed = _session_closed_reason(session)
+    if closed:
+        reasons.append(closed)
+    if today > session.registration_deadline:
+        reasons.append(f"La date limite d'inscription ({date_fr(session.registration_deadline)}) est dépassée.")
+    if company.opco_id is None:
+        reasons.append("Votre entreprise n'est rattachée à aucun OPCO de la plateforme.")
+    elif company.opco_id != session.opco_id:
+        reasons.append(f"Cette action est financée par {action.opco.name}, qui n'est pas l'OPCO de votre entreprise.")
+    if action.idcc_codes and company.idcc not in action.idcc_codes:
+        reasons.append(f"Cette action est réservée à d'autres branches que la vôtre (IDCC {company.idcc}).")
+    band = size_band(company.headcount)
+    if action.share_for(band) is None:
+        reasons.append(
+            f"Cette action n'est pas ouverte aux entreprises de votre taille ({size_band_label(band).lower()})."
+        )
+    if not action.is_national and company.region_code not in action.region_codes:
+        names = ", ".join(sorted(r.region.name for r in action.regions))
+        reasons.append(f"Cette action est réservée aux entreprises des régions : {names}.")
+    used_session = counts.per_session.get(session.id, 0) + extra
+    if action.cap_per_company_per_session is not None and used_session >= action.cap_per_company_per_session:
+        reasons.append(
+            f"Votre entreprise a atteint le plafond de {action.cap_per_company_per_session} place(s) "
+            "par entreprise sur cette session."
+        )
+    used_year = counts.per_action.get(action.id, 0) + extra
+    if action.cap_per_company_per_year is not None and used_year >= action.cap_per_company_per_year:
+        reasons.append(
+            f"Votre entreprise a atteint le plafond de {action.cap_per_company_per_year} place(s) par an "
+            f"sur cette action (campagne {action.campaign_year})."
+        )
+    return reasons
+
+
+def first_blocker(company: Company, session: TrainingSession, today: date, counts: CompanyCounts) -> str | None:
+    reasons = blockers(company, session, today, counts)
+    return reasons[0] if reasons else None
+
+
+# Sessions a company may look at in its OPCO's catalogue (an enrolled company keeps seeing its sessions).
+VISIBLE_STATUSES = (SessionStatus.OPEN, SessionStatus.CLOSED, SessionStatus.CONFIRMED, SessionStatus.POSTPONED)
+
+
+def visible_sessions_query(company: Company):
+    """Select of the sessions in the company's OPCO catalogue (published action, visible status)."""
+    return (
+        select(TrainingSession)
+        .join(CollectiveAction, CollectiveAction.id == TrainingSession.action_id)
+        .where(
+            TrainingSession.opco_id == company.opco_id,
+            TrainingSession.status.in_(VISIBLE_STATUSES),
+            CollectiveAction.status == ActionStatus.PUBLISHED,
+        )
+    )
+
+
+def session_for_company(company: Company, session_id: int) -> TrainingSession | None:
+    """The session if the company may see it: in its OPCO's catalogue, or one it has enrolments on."""
+    if company.opco_id is not None:
+        session = db.session.scalar(visible_sessions_query(company).where(TrainingSession.id == session_id))
+        if session is not None:
+            return session
+    return db.session.scalar(
+        select(TrainingSession)
+        .join(Enrolment, Enrolment.session_id == TrainingSession.id)
+        .where(TrainingSession.id == session_id, Enrolment.company_id == company.id)
+        .limit(1)
+    )

@@ -1,0 +1,501 @@
+"""Enrolments: taking seats safely, the waiting list, cancellation, replacement and OPCO approval.
+
+Seats are never check-then-insert: every change that takes or frees a seat runs after
+``locking.lock_session`` in the same transaction, counts the holders (``seats_held`` for confirmed and
+awaiting-approval enrolments, plus live waiting-list offers), then writes. A CHECK on the session keeps
+``seats_held`` within capacity as a backstop, and a partial unique index keeps one live enrolment per
+employee and session.
+
+Statuses change only through ``transition`` (state machine A of the domain research, up to
+"confirmed" and the cancellations), which also keeps ``seats_held`` in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, select, tuple_
+
+from marketplace.extensions import db
+from marketplace.formatting import date_fr, datetime_fr, to_paris
+from marketplace.models import (
+    Company,
+    Employee,
+    Enrolment,
+    EnrolmentStatus,
+    Membership,
+    SessionSlot,
+    SessionStatus,
+    TrainingSession,
+    User,
+    utcnow,
+)
+from marketplace.services import audit, eligibility, funding, outbox
+from marketplace.services.calendar import working_days_before
+from marketplace.services.errors import DomainError
+from marketplace.services.identifiers import size_band
+from marketplace.services.locking import lock_session
+from marketplace.services.roles import Perm, has_permission
+from marketplace.services.state import machine
+
+S = EnrolmentStatus
+
+ENROLMENT = machine(
+    "enrolment",
+    S.LABELS,
+    approve=(S.PENDING_APPROVAL, S.CONFIRMED, "Valider l'inscription"),
+    refuse=(S.PENDING_APPROVAL, S.REFUSED, "Refuser l'inscription"),
+    cancel=(S.ACTIVE, S.CANCELLED, "Annuler l'inscription"),
+    offer=(S.WAITLISTED, S.OFFERED, "Proposer la place libérée"),
+    accept_offer=(S.OFFERED, S.CONFIRMED, "Accepter la place"),
+    accept_offer_for_approval=(S.OFFERED, S.PENDING_APPROVAL, "Accepter la place"),
+    decline_offer=(S.OFFERED, S.OFFER_DECLINED, "Décliner la place"),
+    expire_offer=(S.OFFERED, S.OFFER_EXPIRED, "Expiration de la proposition"),
+    session_cancelled=(S.ACTIVE, S.SESSION_CANCELLED, "Annulation de la session"),
+)
+
+# Sessions whose waiting list is still served when a seat frees up.
+_SERVING_WAITLIST = (SessionStatus.OPEN, SessionStatus.CLOSED, SessionStatus.CONFIRMED, SessionStatus.POSTPONED)
+
+
+def paris_today(now: datetime) -> date:
+    return to_paris(now).date()
+
+
+def transition(
+    enrolment: Enrolment,
+    event: str,
+    actor: User | None,
+    *,
+    actor_org_id: int | None = None,
+    reason: str | None = None,
+) -> str:
+    """Apply ``event`` to the enrolment (caller holds the session lock); keeps ``seats_held`` in step.
+
+    The audit event is written for the company, and for the acting organisation when it is another one
+    (the OPCO approving, the training organisation cancelling its session).
+    """
+    session = enrolment.session
+    previous = ENROLMENT.apply(enrolment, event, actor, organisation_id=enrolment.company_id, reason=reason)
+    session.seats_held += int(enrolment.status in S.SEAT_HOLDING) - int(previous in S.SEAT_HOLDING)
+    if actor_org_id is not None and actor_org_id != enrolment.company_id:
+        audit.record(
+            f"enrolment.{event}", organisation_id=actor_org_id, actor=actor, obj=enrolment,
+            data={"from": previous, "to": enrolment.status, **({"reason": reason} if reason else {})},
+        )
+    enrolment.status_reason = reason
+    return previous
+
+
+# --- Reading ---------------------------------------------------------------------------------------------
+
+
+def live_offers(session: TrainingSession, now: datetime) -> int:
+    """Waiting-list offers that still hold a seat (an expired offer stops counting by itself)."""
+    return int(
+        db.session.scalar(
+            select(func.count(Enrolment.id)).where(
+                Enrolment.session_id == session.id,
+                Enrolment.status == S.OFFERED,
+                Enrolment.offer_expires_at > now,
+            )
+        )
+        or 0
+    )
+
+
+def seats_left(session: TrainingSession, now: datetime) -> int:
+    return max(0, session.capacity_max - session.seats_held - live_offers(session, now))
+
+
+def waitlist_position(enrolment: Enrolment) -> int | None:
+    if enrolment.status != S.WAITLISTED:
+        return None
+    ahead = db.session.scalar(
+        select(func.count(Enrolment.id)).where(
+            Enrolment.session_id == enrolment.session_id,
+            Enrolment.status == S.WAITLISTED,
+            tuple_(Enrolment.waitlisted_at, Enrolment.id) < tuple_(enrolment.waitlisted_at, enrolment.id),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+def cancellation_deadline(session: TrainingSession) -> date:
+    """Last day of free cancellation: N jours ouvrés before the first day (French public holidays skipped)."""
+    return working_days_before(session.start_date, session.action.cancellation_days)
+
+
+def is_late_cancellation(enrolment: Enrolment, today: date) -> bool:
+    """Late when past the deadline, for a seat actually held; a postponement frees earlier enrolments."""
+    session = enrolment.session
+    if enrolment.status not in S.SEAT_HOLDING:
+        return False
+    if session.postponed_at is not None and enrolment.created_at <= session.postponed_at:
+        return False
+    return today > cancellation_deadline(session)
+
+
+# --- Enrolling -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What happened to one employee in an enrolment request (shown to the company, line by line)."""
+
+    employee: Employee
+    enrolment: Enrolment | None
+    reason: str | None = None
+
+    @property
+    def status(self) -> str:
+        return self.enrolment.status if self.enrolment else "refused_eligibility"
+
+    @property
+    def label(self) -> str:
+        if self.enrolment is None:
+            return "Refusée"
+        return S.LABELS[self.enrolment.status]
+
+
+def _busy_elsewhere(employee_ids: list[int], session: TrainingSession) -> dict[int, TrainingSession]:
+    """Employees already enrolled (live) on another session sharing a half-day with this one."""
+    slots = [(slot.day, slot.half_day) for slot in session.slots]
+    if not slots or not employee_ids:
+        return {}
+    rows = db.session.execute(
+        select(Enrolment.employee_id, TrainingSession)
+        .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
+        .join(SessionSlot, SessionSlot.session_id == TrainingSession.id)
+        .where(
+            Enrolment.employee_id.in_(employee_ids),
+            Enrolment.status.in_(S.ACTIVE),
+            Enrolment.session_id != session.id,
+            tuple_(SessionSlot.day, SessionSlot.half_day).in_(slots),
+        )
+    ).all()
+    return {employee_id: other for employee_id, other in rows}
+
+
+def enrol(
+    company: Company, session_id: int, employee_ids: list[int], actor: User, *, now: datetime | None = None
+) -> list[Outcome]:
+    """Enrol several employees at once; each gets confirmed, awaiting approval, waiting list or refused.
+
+    Eligibility is checked for each person in order (the company's caps fill up as the batch goes);
+    seats are taken under the session lock, and whoever finds no seat left joins the waiting list.
+    """
+    now = now or utcnow()
+    today = paris_today(now)
+    wanted = list(dict.fromkeys(int(i) for i in employee_ids))
+    if not wanted:
+        raise DomainError("Choisissez au moins un salarié à inscrire.", field="employee_ids")
+    employees = db.session.scalars(
+        select(Employee)
+        .where(Employee.company_id == company.id, Employee.id.in_(wanted), Employee.erased_at.is_(None))
+        .order_by(Employee.last_name, Employee.first_name)
+    ).all()
+    if len(employees) != len(wanted):
+        raise DomainError("Un des salariés choisis ne figure pas dans votre registre.", field="employee_ids")
+
+    session = lock_session(session_id)
+    if session.opco_id != company.opco_id and session.status == SessionStatus.DRAFT:
+        raise DomainError("Cette session n'existe pas.")
+    counts = eligibility.company_counts(company, [session])
+    band = size_band(company.headcount)
+    figures = funding.for_session(session, band)
+    already = set(
+        db.session.scalars(
+            select(Enrolment.employee_id).where(
+                Enrolment.session_id == session.id,
+                Enrolment.employee_id.in_(wanted),
+                Enrolment.status.in_(S.ACTIVE),
+            )
+        )
+    )
+    busy = _busy_elsewhere(wanted, session)
+    available = seats_left(session, now)
+    outcomes: list[Outcome] = []
+    taken = 0
+    for employee in employees:
+        reasons = eligibility.blockers(company, session, today, counts, extra=taken)
+        if reasons:
+            outcomes.append(Outcome(employee, None, reasons[0]))
+            continue
+        if employee.id in already:
+            outcomes.append(Outcome(employee, None, f"{employee.full_name} est déjà inscrit(e) sur cette session."))
+            continue
+        if employee.id in busy:
+            other = busy[employee.id]
+            outcomes.append(
+                Outcome(
+                    employee,
+                    None,
+                    f"{employee.full_name} est déjà inscrit(e) à « {other.action.title} » "
+                    f"aux mêmes dates (du {date_fr(other.start_date)} au {date_fr(other.end_date)}).",
+                )
+            )
+            continue
+        if available > 0:
+            status = S.PENDING_APPROVAL if session.action.requires_approval else S.CONFIRMED
+            available -= 1
+            session.seats_held += 1
+        else:
+            status = S.WAITLISTED
+        enrolment = Enrolment(
+            session=session,
+            company_id=company.id,
+            employee=employee,
+            opco_id=session.opco_id,
+            provider_id=session.provider_id,
+            status=status,
+            price_cents=figures.price_cents,
+            funded_cents=figures.funded_cents,
+            remainder_cents=figures.remainder_cents,
+            size_band=band,
+            requested_by=actor,
+            waitlisted_at=now if status == S.WAITLISTED else None,
+            created_at=now,
+        )
+        db.session.add(enrolment)
+        db.session.flush()
+        taken += 1
+        audit.record(
+            "enrolment.created", organisation_id=company.id, actor=actor, obj=enrolment,
+            data={"session": session.id, "employee": employee.id, "status": status},
+        )
+        _notify_created(enrolment)
+        outcomes.append(Outcome(employee, enrolment))
+    db.session.flush()
+    return outcomes
+
+
+# --- Changing an enrolment -------------------------------------------------------------------------------
+
+
+def _locked(enrolment: Enrolment) -> Enrolment:
+    lock_session(enrolment.session_id)
+    return db.session.get(Enrolment, enrolment.id, populate_existing=True)
+
+
+def cancel(enrolment: Enrolment, actor: User, *, now: datetime | None = None) -> Enrolment:
+    """The company cancels: free before the deadline, allowed but flagged late after it."""
+    now = now or utcnow()
+    enrolment = _locked(enrolment)
+    if enrolment.status not in S.ACTIVE:
+        raise DomainError("Cette inscription n'est plus active : elle ne peut pas être annulée.")
+    if paris_today(now) >= enrolment.session.start_date and enrolment.status in S.SEAT_HOLDING:
+        raise DomainError("La session a commencé : l'inscription ne peut plus être annulée ici. "
+                          "Contactez l'organisme de formation.")
+    late = is_late_cancellation(enrolment, paris_today(now))
+    transition(enrolment, "cancel", actor, reason="Annulation hors délai" if late else None)
+    enrolment.cancelled_at = now
+    enrolment.is_late_cancellation = late
+    offer_free_seats(enrolment.session, actor, now=now)
+    return enrolment
+
+
+def replace(enrolment: Enrolment, new_employee_id: int, actor: User, *, now: datetime | None = None) -> Enrolment:
+    """Send a colleague instead, before the session starts; the seat and its funding stay the same."""
+    now = now or utcnow()
+    enrolment = _locked(enrolment)
+    if enrolment.status not in S.ACTIVE:
+        raise DomainError("Seule une inscription active peut être transférée à un autre salarié.")
+    if paris_today(now) >= enrolment.session.start_date:
+        raise DomainError("La session a commencé : le remplacement n'est plus possible.")
+    newcomer = db.session.scalar(
+        select(Employee).where(
+            Employee.id == new_employee_id,
+            Employee.company_id == enrolment.company_id,
+            Employee.erased_at.is_(None),
+        )
+    )
+    if newcomer is None:
+        raise DomainError("Choisissez un salarié de votre registre.", field="employee_id")
+    if newcomer.id == enrolment.employee_id:
+        raise DomainError("Choisissez un autre salarié que la personne déjà inscrite.", field="employee_id")
+    clash = db.session.scalar(
+        select(Enrolment.id).where(
+            Enrolment.session_id == enrolment.session_id,
+            Enrolment.employee_id == newcomer.id,
+            Enrolment.status.in_(S.ACTIVE),
+        )
+    )
+    if clash:
+        raise DomainError(f"{newcomer.full_name} est déjà inscrit(e) sur cette session.", field="employee_id")
+    busy = _busy_elsewhere([newcomer.id], enrolment.session)
+    if busy:
+        other = busy[newcomer.id]
+        raise DomainError(
+            f"{newcomer.full_name} est déjà inscrit(e) à « {other.action.title} » aux mêmes dates.",
+            field="employee_id",
+        )
+    previous = enrolment.employee_id
+    enrolment.employee = newcomer
+    audit.record(
+        "enrolment.replaced", organisation_id=enrolment.company_id, actor=actor, obj=enrolment,
+        data={"from_employee": previous, "to_employee": newcomer.id},
+    )
+    if enrolment.status in S.SEAT_HOLDING and newcomer.email:
+        outbox.queue_email(newcomer.email, "enrolment_trainee", organisation_id=enrolment.company_id,
+                           enrolment=enrolment)
+    return enrolment
+
+
+def approve(enrolment: Enrolment, actor: User, opco_id: int) -> Enrolment:
+    """The OPCO accepts to fund an enrolment that needed its approval."""
+    enrolment = _locked(enrolment)
+    transition(enrolment, "approve", actor, actor_org_id=opco_id)
+    enrolment.decided_at = utcnow()
+    _notify(enrolment, "enrolment_approved")
+    if enrolment.employee.email and enrolment.employee.erased_at is None:
+        outbox.queue_email(enrolment.employee.email, "enrolment_trainee", organisation_id=enrolment.company_id,
+                           enrolment=enrolment)
+    return enrolment
+
+
+def refuse(enrolment: Enrolment, actor: User, opco_id: int, reason: str, *, now: datetime | None = None) -> Enrolment:
+    """The OPCO refuses (reason required); the seat goes to the waiting list."""
+    reason = (reason or "").strip()
+    if len(reason) < 3:
+        raise DomainError("Indiquez le motif du refus : il sera transmis à l'entreprise.", field="reason")
+    enrolment = _locked(enrolment)
+    transition(enrolment, "refuse", actor, actor_org_id=opco_id, reason=reason)
+    enrolment.decided_at = utcnow()
+    _notify(enrolment, "enrolment_refused")
+    offer_free_seats(enrolment.session, actor, now=now)
+    return enrolment
+
+
+# --- Waiting list ------------------------------------------------------------------------------------------
+
+
+def offer_free_seats(session: TrainingSession, actor: User | None, *, now: datetime | None = None) -> int:
+    """Offer every free seat to the next people on the waiting list (caller holds the session lock).
+
+    An offer holds the seat for the OPCO's offer window (48 h by default) and is emailed to the company.
+    """
+    now = now or utcnow()
+    if session.status not in _SERVING_WAITLIST or paris_today(now) >= session.start_date:
+        return 0
+    free = seats_left(session, now)
+    if free <= 0:
+        return 0
+    hours = session.action.opco.waitlist_offer_hours
+    waiting = db.session.scalars(
+        select(Enrolment)
+        .where(Enrolment.session_id == session.id, Enrolment.status == S.WAITLISTED)
+        .order_by(Enrolment.waitlisted_at, Enrolment.id)
+        .limit(free)
+    ).all()
+    for enrolment in waiting:
+        transition(enrolment, "offer", actor)
+        enrolment.offer_expires_at = now + timedelta(hours=hours)
+        _notify(enrolment, "enrolment_offer")
+    return len(waiting)
+
+
+def accept_offer(enrolment: Enrolment, actor: User, *, now: datetime | None = None) -> Enrolment:
+    """The company takes the offered seat (awaiting approval when the action requires it)."""
+    now = now or utcnow()
+    enrolment = _locked(enrolment)
+    if enrolment.status != S.OFFERED:
+        raise DomainError("Aucune place n'est proposée pour cette inscription.")
+    if not enrolment.offer_is_live(now):
+        raise DomainError(
+            f"La proposition a expiré le {datetime_fr(enrolment.offer_expires_at)} : "
+            "la place a été proposée à la personne suivante."
+        )
+    event = "accept_offer_for_approval" if enrolment.session.action.requires_approval else "accept_offer"
+    transition(enrolment, event, actor)
+    enrolment.offer_expires_at = None
+    _notify_created(enrolment)
+    return enrolment
+
+
+def decline_offer(enrolment: Enrolment, actor: User, *, now: datetime | None = None) -> Enrolment:
+    enrolment = _locked(enrolment)
+    transition(enrolment, "decline_offer", actor)
+    offer_free_seats(enrolment.session, actor, now=now)
+    return enrolment
+
+
+def expire_offers(*, now: datetime | None = None) -> int:
+    """Close expired offers and offer the seats to the next people (run by `flask expire-offers`).
+
+    Commits once per session so that a long run never holds many locks.
+    """
+    now = now or utcnow()
+    session_ids = list(
+        db.session.scalars(
+            select(Enrolment.session_id)
+            .where(Enrolment.status == S.OFFERED, Enrolment.offer_expires_at <= now)
+            .distinct()
+        )
+    )
+    expired = 0
+    for session_id in session_ids:
+        session = lock_session(session_id)
+        for enrolment in db.session.scalars(
+            select(Enrolment).where(
+                Enrolment.session_id == session_id, Enrolment.status == S.OFFERED, Enrolment.offer_expires_at <= now
+            )
+        ):
+            transition(enrolment, "expire_offer", None)
+            _notify(enrolment, "enrolment_offer_expired")
+            expired += 1
+        offer_free_seats(session, None, now=now)
+        db.session.commit()
+    return expired
+
+
+# --- Session-wide changes ----------------------------------------------------------------------------------
+
+
+def cancel_for_session(session: TrainingSession, actor: User | None, reason: str, now: datetime | None = None) -> int:
+    """The session is cancelled: every live enrolment ends, and each company and trainee is told."""
+    lock_session(session.id)
+    enrolments = db.session.scalars(
+        select(Enrolment).where(Enrolment.session_id == session.id, Enrolment.status.in_(S.ACTIVE))
+    ).all()
+    for enrolment in enrolments:
+        transition(enrolment, "session_cancelled", actor, actor_org_id=session.provider_id, reason=reason)
+        enrolment.cancelled_at = now or utcnow()
+        _notify(enrolment, "enrolment_session_cancelled", reason=reason)
+        if enrolment.employee.email and enrolment.employee.erased_at is None:
+            outbox.queue_email(enrolment.employee.email, "enrolment_session_cancelled_trainee",
+                               organisation_id=enrolment.company_id, enrolment=enrolment, reason=reason)
+    return len(enrolments)
+
+
+# --- Notifications -----------------------------------------------------------------------------------------
+
+
+def company_contacts(enrolment: Enrolment) -> list[str]:
+    """Whoever asked for the enrolment, else the company's members allowed to enrol."""
+    if enrolment.requested_by is not None:
+        return [enrolment.requested_by.email]
+    memberships = db.session.scalars(
+        select(Membership).where(Membership.organisation_id == enrolment.company_id)
+    ).all()
+    return sorted(
+        m.user.email for m in memberships if has_permission("company", m.role, Perm.ENROL)
+    )
+
+
+def _notify(enrolment: Enrolment, template: str, **context) -> None:
+    for email in company_contacts(enrolment):
+        outbox.queue_email(email, template, organisation_id=enrolment.company_id, enrolment=enrolment, **context)
+
+
+def _notify_created(enrolment: Enrolment) -> None:
+    template = {
+        S.CONFIRMED: "enrolment_confirmed",
+        S.PENDING_APPROVAL: "enrolment_pending",
+        S.WAITLISTED: "enrolment_waitlisted",
+    }[enrolment.status]
+    _notify(enrolment, template)
+    if enrolment.status == S.CONFIRMED and enrolment.employee.email:
+        outbox.queue_email(enrolment.employee.email, "enrolment_trainee", organisation_id=enrolment.company_id,
+                           enrolment=enrolment)

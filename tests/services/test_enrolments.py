@@ -1,0 +1,499 @@
+"""Enrolment rules: eligibility chain, funding, seats, waiting list, cancellation, replacement, approval."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime, timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+
+from marketplace.extensions import db
+from marketplace.models import AuditEvent, Enrolment, EnrolmentStatus, OutboxMessage, TrainingSession
+from marketplace.services import eligibility, enrolments, funding
+from marketplace.services.errors import DomainError
+
+S = EnrolmentStatus
+
+
+def statuses(session_id: int) -> list[str]:
+    return list(
+        db.session.scalars(select(Enrolment.status).where(Enrolment.session_id == session_id).order_by(Enrolment.id))
+    )
+
+
+def fresh(session):
+    return db.session.get(TrainingSession, session.id, populate_existing=True)
+
+
+@pytest.fixture
+def company(make):
+    return make.company(opco_code="akto", headcount=20)
+
+
+@pytest.fixture
+def hr(make, company):
+    user = make.user()
+    make.member(company, user, "hr")
+    return user
+
+
+# --- Eligibility: each reason, in order -------------------------------------------------------------------
+
+
+def reasons_for(company, session, today=None):
+    counts = eligibility.company_counts(company, [session])
+    return eligibility.blockers(company, session, today or date.today(), counts)
+
+
+def test_an_open_session_of_its_opco_has_no_blocker(make, company):
+    assert reasons_for(company, make.session()) == []
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("draft", "pas encore ouverte"),
+        ("registrations_closed", "inscriptions sont closes"),
+        ("cancelled", "session est annulée"),
+        ("postponed", "session est reportée"),
+    ],
+)
+def test_session_not_open(make, company, status, expected):
+    assert expected in reasons_for(company, make.session(status=status))[0]
+
+
+def test_unpublished_action(make, company):
+    action = make.action(status="archived")
+    assert reasons_for(company, make.session(action))[0] == "Cette action n'est plus au catalogue de l'OPCO."
+
+
+def test_registration_deadline_passed(make, company):
+    session = make.session(start=date.today() + timedelta(days=5), registration_deadline=date.today() - timedelta(days=1))
+    deadline = (date.today() - timedelta(days=1)).strftime("%d/%m/%Y")
+    assert reasons_for(company, session) == [f"La date limite d'inscription ({deadline}) est dépassée."]
+
+
+def test_other_opco(make):
+    company = make.company(opco_code="atlas")
+    session = make.session(make.action(make.opco("akto")))
+    assert reasons_for(company, session)[0] == (
+        "Cette action est financée par AKTO, qui n'est pas l'OPCO de votre entreprise."
+    )
+
+
+def test_company_without_opco(make):
+    company = make.company(opco_code=None)
+    assert reasons_for(company, make.session())[0] == "Votre entreprise n'est rattachée à aucun OPCO de la plateforme."
+
+
+def test_other_branch(make):
+    akto = make.opco("akto")
+    company = make.company(opco_code="akto", idcc="1979")
+    action = make.action(akto, idcc_codes=["3043"])
+    assert reasons_for(company, make.session(action)) == [
+        "Cette action est réservée à d'autres branches que la vôtre (IDCC 1979)."
+    ]
+
+
+def test_size_band_not_eligible(make):
+    company = make.company(headcount=120)
+    action = make.action(shares={"<11": 100, "11-49": 100})
+    assert reasons_for(company, make.session(action)) == [
+        "Cette action n'est pas ouverte aux entreprises de votre taille (de 50 à 249 salariés)."
+    ]
+
+
+def test_region_scope(make):
+    company = make.company(region_code="11")
+    action = make.action(regions=["84", "93"])
+    assert reasons_for(company, make.session(action)) == [
+        "Cette action est réservée aux entreprises des régions : Auvergne-Rhône-Alpes, Provence-Alpes-Côte d'Azur."
+    ]
+
+
+def test_caps_per_session_and_per_year(make, company, hr):
+    action = make.action(cap_per_company_per_session=2, cap_per_company_per_year=3)
+    first = make.session(action)
+    second = make.session(action, start=date.today() + timedelta(days=60))
+    people = [make.employee(company) for _ in range(4)]
+    outcomes = enrolments.enrol(company, first.id, [p.id for p in people[:3]], hr)
+    db.session.commit()
+    assert [o.status for o in outcomes] == ["confirmed", "confirmed", "refused_eligibility"]
+    assert outcomes[2].reason == "Votre entreprise a atteint le plafond de 2 place(s) par entreprise sur cette session."
+    outcomes = enrolments.enrol(company, second.id, [people[2].id, people[3].id], hr)
+    assert [o.status for o in outcomes] == ["confirmed", "refused_eligibility"]
+    assert "plafond de 3 place(s) par an sur cette action" in outcomes[1].reason
+
+
+def test_employee_already_enrolled_or_busy_elsewhere(make, company, hr):
+    employee = make.employee(company, last_name="Martin", first_name="Léa")
+    start = date.today() + timedelta(days=40)
+    first = make.session(start=start)
+    overlapping = make.session(start=start + timedelta(days=1))
+    enrolments.enrol(company, first.id, [employee.id], hr)
+    db.session.commit()
+    [again] = enrolments.enrol(company, first.id, [employee.id], hr)
+    assert again.reason == "Léa Martin est déjà inscrit(e) sur cette session."
+    [busy] = enrolments.enrol(company, overlapping.id, [employee.id], hr)
+    assert busy.enrolment is None and "est déjà inscrit(e) à « " in busy.reason and "aux mêmes dates" in busy.reason
+
+
+def test_an_employee_of_another_company_is_refused_and_nothing_changes(make, company, hr):
+    other = make.company()
+    stranger = make.employee(other)
+    session = make.session()
+    with pytest.raises(DomainError, match="ne figure pas dans votre registre"):
+        enrolments.enrol(company, session.id, [stranger.id], hr)
+    db.session.rollback()
+    assert statuses(session.id) == []
+
+
+# --- Funding figures ----------------------------------------------------------------------------------------
+
+
+def test_funding_depends_on_the_size_band(make):
+    action = make.action(price_cents=123_456, shares={"<11": 100, "11-49": 100, "50-249": 50, "250-299": 30})
+    vat_provider = make.provider(vat_regime="assujetti")
+    session = make.session(action, vat_provider)
+    small = funding.for_session(session, "<11")
+    assert (small.funded_cents, small.remainder_cents, small.remainder_ttc_cents) == (123_456, 0, 0)
+    medium = funding.for_session(session, "50-249")
+    assert (medium.funded_cents, medium.remainder_cents) == (61_728, 61_728)
+    assert medium.remainder_ttc_cents == 74_074  # 617,28 € HT + 20 % = 740,736 → 740,74 €
+    large = funding.for_session(session, "250-299")
+    assert (large.funded_cents, large.remainder_cents) == (37_037, 86_419)  # 30 % of 1 234,56 = 370,368
+    assert not funding.for_session(session, "300+").eligible
+
+
+def test_enrolment_freezes_the_funding_of_its_company(make, hr):
+    company = make.company(headcount=80)
+    session = make.session(make.action(price_cents=90_000, shares={"50-249": 50}))
+    [outcome] = enrolments.enrol(company, session.id, [make.employee(company).id], hr)
+    e = outcome.enrolment
+    assert (e.price_cents, e.funded_cents, e.remainder_cents, e.size_band) == (90_000, 45_000, 45_000, "50-249")
+
+
+# --- Seats and waiting list -------------------------------------------------------------------------------
+
+
+def test_seats_then_waiting_list(make, company, hr):
+    session = make.session(capacity_max=2)
+    people = [make.employee(company) for _ in range(3)]
+    outcomes = enrolments.enrol(company, session.id, [p.id for p in people], hr)
+    db.session.commit()
+    assert sorted(o.status for o in outcomes) == ["confirmed", "confirmed", "waitlisted"]
+    assert fresh(session).seats_held == 2
+    waiting = next(o.enrolment for o in outcomes if o.status == "waitlisted")
+    assert enrolments.waitlist_position(waiting) == 1
+
+
+def test_approval_required_holds_the_seat_then_opco_decides(make, company, hr, outbox):
+    opco_user = make.user()
+    akto = make.opco("akto")
+    session = make.session(make.action(akto, requires_approval=True), capacity_max=1)
+    a, b = make.employee(company), make.employee(company)
+    [first] = enrolments.enrol(company, session.id, [a.id], hr)
+    [second] = enrolments.enrol(company, session.id, [b.id], hr)
+    db.session.commit()
+    assert (first.status, second.status) == ("pending_approval", "waitlisted")
+    assert fresh(session).seats_held == 1
+
+    enrolments.refuse(first.enrolment, opco_user, akto.id, "Budget de la branche épuisé")
+    db.session.commit()
+    assert statuses(session.id) == ["refused", "offered"]  # the freed seat is offered to the next person
+    assert fresh(session).seats_held == 0
+    refused_mail = [m for m in outbox(hr.email) if "refusée" in m.subject]
+    assert refused_mail and "Budget de la branche épuisé" in refused_mail[0].body_text
+
+    offered = db.session.get(Enrolment, second.enrolment.id)
+    enrolments.accept_offer(offered, hr)
+    db.session.commit()
+    assert statuses(session.id) == ["refused", "pending_approval"]
+    enrolments.approve(db.session.get(Enrolment, offered.id), opco_user, akto.id)
+    db.session.commit()
+    assert statuses(session.id) == ["refused", "confirmed"]
+    audit_actions = set(db.session.scalars(select(AuditEvent.action).where(AuditEvent.organisation_id == akto.id)))
+    assert {"enrolment.refuse", "enrolment.approve"} <= audit_actions
+
+
+def test_refusal_needs_a_reason(make, company, hr):
+    akto = make.opco("akto")
+    session = make.session(make.action(akto, requires_approval=True))
+    e = make.enrolment(session, company, actor=hr)
+    with pytest.raises(DomainError, match="motif du refus"):
+        enrolments.refuse(e, make.user(), akto.id, " ")
+
+
+@pytest.mark.parametrize(
+    ("status", "event"),
+    [
+        ("confirmed", "approve"),
+        ("waitlisted", "approve"),
+        ("confirmed", "refuse"),
+        ("cancelled", "cancel"),
+        ("refused", "cancel"),
+        ("confirmed", "offer"),
+        ("confirmed", "accept_offer"),
+        ("waitlisted", "accept_offer"),
+        ("waitlisted", "decline_offer"),
+        ("cancelled", "session_cancelled"),
+    ],
+)
+def test_refused_transitions(make, company, hr, status, event):
+    e = make.enrolment(make.session(), company, actor=hr)
+    e.status = status  # set up the starting state directly (the point is what transition refuses)
+    db.session.commit()
+    with pytest.raises(DomainError, match="Action impossible"):
+        enrolments.transition(e, event, hr)
+
+
+def test_allowed_transitions_are_declared_once():
+    m = enrolments.ENROLMENT
+    assert sorted(m.allowed("waitlisted")) == ["cancel", "offer", "session_cancelled"]
+    assert sorted(m.allowed("offered")) == [
+        "accept_offer", "accept_offer_for_approval", "cancel", "decline_offer", "expire_offer", "session_cancelled",
+    ]
+    assert sorted(m.allowed("pending_approval")) == ["approve", "cancel", "refuse", "session_cancelled"]
+    assert m.allowed("refused") == [] and m.allowed("cancelled") == []
+
+
+def test_offer_decline_goes_to_the_next_person(make, company, hr, outbox):
+    session = make.session(capacity_max=1)
+    holder, second, third = (make.employee(company) for _ in range(3))
+    first = make.enrolment(session, company, holder, actor=hr)
+    w2 = make.enrolment(session, company, second, actor=hr)
+    w3 = make.enrolment(session, company, third, actor=hr)
+    assert (w2.status, w3.status) == ("waitlisted", "waitlisted")
+
+    enrolments.cancel(first, hr)
+    db.session.commit()
+    assert statuses(session.id) == ["cancelled", "offered", "waitlisted"]
+    offer = db.session.get(Enrolment, w2.id)
+    assert offer.offer_expires_at is not None
+    assert any("Une place s'est libérée" in m.subject for m in outbox(hr.email))
+
+    enrolments.decline_offer(offer, hr)
+    db.session.commit()
+    assert statuses(session.id) == ["cancelled", "offer_declined", "offered"]
+
+
+def test_offer_expires_by_itself_and_moves_on(make, company, hr):
+    akto = make.opco("akto")
+    akto.waitlist_offer_hours = 24
+    db.session.commit()
+    session = make.session(make.action(akto), capacity_max=1)
+    people = [make.employee(company) for _ in range(3)]
+    first = make.enrolment(session, company, people[0], actor=hr)
+    second = make.enrolment(session, company, people[1], actor=hr)
+    make.enrolment(session, company, people[2], actor=hr)
+    enrolments.cancel(first, hr)
+    db.session.commit()
+    offered = db.session.get(Enrolment, second.id)
+    later = offered.offer_expires_at + timedelta(minutes=1)
+
+    # Past the window, the offer no longer holds the seat, even before any job has run…
+    assert enrolments.seats_left(fresh(session), later) == 1
+    with pytest.raises(DomainError, match="La proposition a expiré"):
+        enrolments.accept_offer(offered, hr, now=later)
+    db.session.rollback()
+    # …and the expiry command closes it and offers the seat to the next person.
+    assert enrolments.expire_offers(now=later) == 1
+    assert statuses(session.id) == ["cancelled", "offer_expired", "offered"]
+
+
+def test_accepting_an_offer_confirms_and_takes_the_seat(make, company, hr):
+    session = make.session(capacity_max=1)
+    first = make.enrolment(session, company, actor=hr)
+    second = make.enrolment(session, company, actor=hr)
+    enrolments.cancel(first, hr)
+    db.session.commit()
+    enrolments.accept_offer(db.session.get(Enrolment, second.id), hr)
+    db.session.commit()
+    assert statuses(session.id) == ["cancelled", "confirmed"]
+    assert fresh(session).seats_held == 1
+
+
+# --- Cancellation deadline in jours ouvrés ------------------------------------------------------------------
+
+
+def _session_starting(make, start: date, days: int):
+    action = make.action(cancellation_days=days)
+    return make.session(action, start=start, registration_deadline=start - timedelta(days=1))
+
+
+@pytest.mark.parametrize(
+    ("cancel_day", "late"),
+    [
+        (datetime(2027, 5, 5, 13), False),  # Wednesday 5 May, 15h in Paris: the last free day
+        (datetime(2027, 5, 6, 8), True),  # Thursday 6 May (Ascension)
+        (datetime(2027, 5, 7, 8), True),  # Friday 7 May
+    ],
+)
+def test_cancellation_deadline_skips_weekend_and_public_holiday(make, company, hr, cancel_day, late):
+    """Session on Tuesday 11 May 2027, 3 jours ouvrés: Monday 10 (1), Friday 7 (2), Ascension Thursday 6 is
+    a public holiday and 8–9 May a weekend, Wednesday 5 (3): free cancellation until Wednesday 5 May."""
+    with time_machine.travel(datetime(2027, 4, 1, 10), tick=False):
+        session = _session_starting(make, date(2027, 5, 11), days=3)
+        e = make.enrolment(session, company, actor=hr)
+    assert enrolments.cancellation_deadline(session) == date(2027, 5, 5)
+    with time_machine.travel(cancel_day, tick=False):
+        enrolments.cancel(e, hr)
+        db.session.commit()
+    e = db.session.get(Enrolment, e.id)
+    assert e.status == "cancelled" and e.is_late_cancellation is late
+
+
+def test_deadline_across_ascension_thursday(make):
+    # Ascension 2027 is Thursday 6 May: 2 jours ouvrés before Monday 10 May are Friday 7 and Wednesday 5.
+    session = _session_starting(make, date(2027, 5, 10), days=2)
+    assert enrolments.cancellation_deadline(session) == date(2027, 5, 5)
+
+
+def test_postponement_frees_earlier_enrolments_from_the_deadline(make, company, hr):
+    with time_machine.travel(datetime(2027, 4, 1, 10), tick=False):
+        session = _session_starting(make, date(2027, 5, 11), days=3)
+        e = make.enrolment(session, company, actor=hr)
+    session = fresh(session)
+    session.postponed_at = datetime(2027, 4, 20, 12)
+    db.session.commit()
+    with time_machine.travel(datetime(2027, 5, 7, 8), tick=False):
+        enrolments.cancel(e, hr)
+        db.session.commit()
+    assert db.session.get(Enrolment, e.id).is_late_cancellation is False
+
+
+def test_cancelling_a_waitlisted_enrolment_is_never_late(make, company, hr):
+    session = make.session(capacity_max=1, start=date.today() + timedelta(days=3),
+                           registration_deadline=date.today())
+    make.enrolment(session, company, actor=hr)
+    waiting = make.enrolment(session, company, actor=hr)
+    enrolments.cancel(waiting, hr)
+    db.session.commit()
+    assert db.session.get(Enrolment, waiting.id).is_late_cancellation is False
+
+
+# --- Replacement ------------------------------------------------------------------------------------------------
+
+
+def test_replacement_keeps_the_seat_and_is_audited(make, company, hr, outbox):
+    session = make.session(capacity_max=1)
+    original = make.employee(company)
+    substitute = make.employee(company, first_name="Nora", email="nora@exemple.test")
+    e = make.enrolment(session, company, original, actor=hr)
+    enrolments.replace(e, substitute.id, hr)
+    db.session.commit()
+    e = db.session.get(Enrolment, e.id)
+    assert (e.employee_id, e.status, fresh(session).seats_held) == (substitute.id, "confirmed", 1)
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "enrolment.replaced")).data == {
+        "from_employee": original.id, "to_employee": substitute.id,
+    }
+    assert outbox("nora@exemple.test")
+
+
+def test_replacement_refusals(make, company, hr):
+    session = make.session()
+    e = make.enrolment(session, company, actor=hr)
+    already = make.enrolment(session, company, actor=hr)
+    stranger = make.employee(make.company())
+    with pytest.raises(DomainError, match="Choisissez un salarié de votre registre"):
+        enrolments.replace(e, stranger.id, hr)
+    db.session.rollback()
+    with pytest.raises(DomainError, match="déjà inscrit"):
+        enrolments.replace(e, already.employee_id, hr)
+    db.session.rollback()
+    with time_machine.travel(datetime.combine(session.start_date, datetime.min.time()) + timedelta(hours=12)):
+        with pytest.raises(DomainError, match="La session a commencé"):
+            enrolments.replace(e, make.employee(company).id, hr)
+
+
+# --- Session cancelled -----------------------------------------------------------------------------------------
+
+
+def test_cancel_for_session_ends_every_live_enrolment_and_tells_everyone(make, company, hr, outbox):
+    session = make.session(capacity_max=1)
+    confirmed = make.enrolment(session, company, make.employee(company, email="a@exemple.test"), actor=hr)
+    waiting = make.enrolment(session, company, make.employee(company, email="b@exemple.test"), actor=hr)
+    assert enrolments.cancel_for_session(fresh(session), None, "Formateur indisponible") == 2
+    db.session.commit()
+    assert statuses(session.id) == ["session_cancelled", "session_cancelled"]
+    assert fresh(session).seats_held == 0
+    assert len([m for m in outbox(hr.email) if "Session annulée" in m.subject]) == 2
+    assert "Formateur indisponible" in outbox("a@exemple.test")[-1].body_text
+    assert confirmed.id != waiting.id
+
+
+# --- Notifications -------------------------------------------------------------------------------------------------
+
+
+def test_confirmation_goes_to_the_company_contact_and_the_trainee(make, company, hr, outbox):
+    session = make.session()
+    employee = make.employee(company, email="trainee@exemple.test")
+    make.enrolment(session, company, employee, actor=hr)
+    [contact_mail] = outbox(hr.email)
+    assert contact_mail.subject.startswith("Inscription confirmée")
+    assert "Reste à charge" in contact_mail.body_text or "reste à charge" in contact_mail.body_text
+    [trainee_mail] = outbox("trainee@exemple.test")
+    assert "Votre inscription" in trainee_mail.subject
+
+
+def test_a_rolled_back_enrolment_sends_nothing(make, company, hr):
+    session = make.session()
+    employee = make.employee(company)
+    enrolments.enrol(company, session.id, [employee.id], hr)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(OutboxMessage.id))) == 0
+    assert statuses(session.id) == []
+
+
+# --- Concurrency --------------------------------------------------------------------------------------------------
+
+
+def test_forty_parallel_enrolments_on_ten_seats_never_overbook(app, make):
+    """40 requests at once on a session with 10 seats left: exactly 10 hold a seat, 30 wait, no error."""
+    session = make.session(capacity_max=12)
+    seed_company = make.company()
+    make.enrolment(session, seed_company)
+    make.enrolment(session, seed_company)  # 10 seats left
+    requests = []
+    for _ in range(40):
+        company = make.company()
+        actor = make.user()
+        make.member(company, actor, "hr")
+        requests.append((company.id, make.employee(company).id, actor.id))
+    session_id = session.id
+    db.session.remove()
+
+    barrier = threading.Barrier(len(requests))
+    errors: list[BaseException] = []
+
+    def one_request(company_id: int, employee_id: int, actor_id: int) -> None:
+        from marketplace.models import Company, User
+
+        try:
+            barrier.wait(timeout=30)  # all start together (connections then come from the pool as in production)
+            with app.app_context():
+                company = db.session.get(Company, company_id)
+                actor = db.session.get(User, actor_id)
+                enrolments.enrol(company, session_id, [employee_id], actor)
+                db.session.commit()
+                db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one_request, args=r) for r in requests]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+    counts = dict(
+        db.session.execute(
+            select(Enrolment.status, func.count(Enrolment.id))
+            .where(Enrolment.session_id == session_id)
+            .group_by(Enrolment.status)
+        ).all()
+    )
+    assert counts == {"confirmed": 12, "waitlisted": 30}
+    assert db.session.get(TrainingSession, session_id).seats_held == 12
