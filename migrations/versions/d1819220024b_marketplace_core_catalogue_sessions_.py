@@ -1,8 +1,8 @@
-"""marketplace core
+"""marketplace core: catalogue, sessions, employees, enrolments
 
-Revision ID: 810c4153ea3e
+Revision ID: d1819220024b
 Revises: 5d605ac573fe
-Create Date: 2026-11-26 15:11:44.610651
+Create Date: 2026-11-26 15:28:23.851833
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '810c4153ea3e'
+revision = 'd1819220024b'
 down_revision = '5d605ac573fe'
 branch_labels = None
 depends_on = None
@@ -158,6 +158,7 @@ def upgrade():
     sa.Column('price_cents', sa.Integer(), nullable=False),
     sa.Column('notes', sa.Text(), nullable=False),
     sa.Column('status_reason', sa.String(length=500), nullable=True),
+    sa.Column('postponed_at', sa.DateTime(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.CheckConstraint("status IN ('draft', 'open', 'registrations_closed', 'confirmed', 'in_progress', 'completed', 'postponed', 'cancelled')", name=op.f('ck_training_sessions_status')),
     sa.CheckConstraint('capacity_max >= capacity_min', name=op.f('ck_training_sessions_capacity_order')),
