@@ -76,5 +76,5 @@ def load_config(overrides: dict | None = None) -> dict:
     settings["SQLALCHEMY_DATABASE_URI"] = uri
     if uri.startswith("sqlite"):
         # SQLite: wait for the writer lock instead of failing at once.
-        settings["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}, **settings["SQLALCHEMY_ENGINE_OPTIONS"]}
     return settings

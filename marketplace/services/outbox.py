@@ -14,8 +14,8 @@ from email.utils import make_msgid
 
 from flask import current_app, render_template
 from sqlalchemy import create_engine, event, select, update
-from sqlalchemy.pool import NullPool
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from marketplace.extensions import db
 from marketplace.models import OutboxMessage, OutboxStatus, utcnow

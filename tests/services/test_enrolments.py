@@ -403,9 +403,10 @@ def test_replacement_refusals(make, company, hr):
     with pytest.raises(DomainError, match="déjà inscrit"):
         enrolments.replace(e, already.employee_id, hr)
     db.session.rollback()
-    with time_machine.travel(datetime.combine(session.start_date, datetime.min.time()) + timedelta(hours=12)):
-        with pytest.raises(DomainError, match="La session a commencé"):
-            enrolments.replace(e, make.employee(company).id, hr)
+    newcomer = make.employee(company)
+    noon = datetime.combine(session.start_date, datetime.min.time()) + timedelta(hours=12)
+    with time_machine.travel(noon), pytest.raises(DomainError, match="La session a commencé"):
+        enrolments.replace(e, newcomer.id, hr)
 
 
 # --- Session cancelled -----------------------------------------------------------------------------------------
@@ -450,8 +451,13 @@ def test_a_rolled_back_enrolment_sends_nothing(make, company, hr):
 # --- Concurrency --------------------------------------------------------------------------------------------------
 
 
-def test_forty_parallel_enrolments_on_ten_seats_never_overbook(app, make):
-    """40 requests at once on a session with 10 seats left: exactly 10 hold a seat, 30 wait, no error."""
+def test_forty_parallel_enrolments_on_ten_seats_never_overbook(app_factory, make):
+    """40 requests at once on a session with 10 seats left: exactly 10 hold a seat, 30 wait, no error.
+
+    Each request runs in its own thread with its own connection (as 40 gunicorn threads would), so they
+    really compete for the session's row lock (PostgreSQL) or the write lock (SQLite).
+    """
+    app = app_factory(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 40, "max_overflow": 5, "pool_timeout": 120})
     session = make.session(capacity_max=12)
     seed_company = make.company()
     make.enrolment(session, seed_company)

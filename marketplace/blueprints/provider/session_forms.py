@@ -1,0 +1,155 @@
+"""Forms of the training organisation's sessions: the session itself, its half-days, postpone, cancel, filters."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    FieldList,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TelField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from marketplace.models import HalfDay, SessionStatus
+from marketplace.services.sessions import PERIODS, SessionInput, SlotInput
+from marketplace.web.forms import REQUIRED
+
+SLOT_ROWS = 10
+MAX_SLOT_ROWS = 60
+
+
+class SlotForm(FlaskForm):
+    """One row of the half-days table; a row left entirely empty is ignored."""
+
+    class Meta:
+        csrf = False  # part of the session form, which carries the token
+
+    day = DateField("Jour", validators=[Optional()])
+    half_day = SelectField("Demi-journée", choices=list(HalfDay.LABELS.items()), default=HalfDay.MORNING)
+    start_time = TimeField("Début", validators=[Optional()])
+    end_time = TimeField("Fin", validators=[Optional()])
+
+    def is_empty(self) -> bool:
+        """Nothing typed in the day and times (an unreadable value counts as typed)."""
+        fields = (self.day, self.start_time, self.end_time)
+        return all(f.data is None and not any((v or "").strip() for v in (f.raw_data or [])) for f in fields)
+
+
+def slots_field() -> FieldList:
+    return FieldList(FormField(SlotForm), min_entries=SLOT_ROWS, max_entries=MAX_SLOT_ROWS)
+
+
+class SlotsMixin:
+    """Half-day rows; each form declares its own ``slots = slots_field()`` so that it keeps its place in the
+    form's field order (error summaries list fields in that order)."""
+
+    def ensure_rows(self, wanted: int) -> None:
+        """Show at least ``wanted`` rows (existing half-days plus empty ones to fill)."""
+        wanted = min(max(wanted, SLOT_ROWS), MAX_SLOT_ROWS)
+        while len(self.slots.entries) < wanted:
+            self.slots.append_entry()
+
+    def slot_inputs(self) -> list[SlotInput]:
+        return [
+            SlotInput(row.form.day.data, row.form.half_day.data, row.form.start_time.data, row.form.end_time.data)
+            for row in self.slots.entries
+            if not row.form.is_empty()
+        ]
+
+
+class SessionForm(SlotsMixin, FlaskForm):
+    referencing_id = SelectField(
+        "Action collective",
+        coerce=int,
+        description="Seules les actions publiées pour lesquelles vous êtes référencé sont proposées.",
+        validators=[InputRequired("Choisissez l'action de la session.")],
+    )
+    slots = slots_field()
+    is_remote = BooleanField("Session à distance (classe virtuelle)")
+    address = StringField("Adresse du lieu de formation", validators=[Optional(), Length(max=300)])
+    postal_code = StringField("Code postal", validators=[Optional(), Length(max=5)])
+    city = StringField("Commune", validators=[Optional(), Length(max=120)])
+    region_code = SelectField("Région", validators=[Optional()])
+    capacity_min = IntegerField(
+        "Nombre minimum de stagiaires",
+        description="En dessous, la session ne peut pas être confirmée.",
+        validators=[InputRequired(REQUIRED), NumberRange(min=1, message="Au moins 1 stagiaire.")],
+    )
+    capacity_max = IntegerField(
+        "Nombre maximum de stagiaires",
+        description="Au-delà, les inscriptions vont en liste d'attente.",
+        validators=[InputRequired(REQUIRED), NumberRange(min=1, message="Au moins 1 stagiaire.")],
+    )
+    registration_deadline = DateField(
+        "Date limite d'inscription",
+        description="Au plus tard le premier jour de la session.",
+        validators=[InputRequired(REQUIRED)],
+    )
+    trainer_names = StringField(
+        "Formateur(s)", description="Noms séparés par des virgules.", validators=[Optional(), Length(max=300)]
+    )
+    contact_name = StringField(
+        "Personne à contacter", validators=[DataRequired(REQUIRED), Length(max=200)],
+        description="Chargée des relations avec les stagiaires (article L6353-8 du Code du travail).",
+    )
+    contact_email = EmailField("E-mail de contact", validators=[DataRequired(REQUIRED), Length(max=254)])
+    contact_phone = TelField("Téléphone de contact", validators=[Optional(), Length(max=30)])
+    notes = TextAreaField(
+        "Informations pratiques",
+        description="Accès, restauration, matériel à apporter… Elles figurent dans les courriels aux stagiaires.",
+        validators=[Optional(), Length(max=5000)],
+    )
+
+    def to_input(self, referencing_id: int | None = None) -> SessionInput:
+        return SessionInput(
+            referencing_id=referencing_id if referencing_id is not None else self.referencing_id.data,
+            slots=self.slot_inputs(),
+            registration_deadline=self.registration_deadline.data,
+            capacity_min=self.capacity_min.data,
+            capacity_max=self.capacity_max.data,
+            is_remote=bool(self.is_remote.data),
+            address=self.address.data or "",
+            postal_code=self.postal_code.data or "",
+            city=self.city.data or "",
+            region_code=self.region_code.data or None,
+            trainer_names=self.trainer_names.data or "",
+            contact_name=self.contact_name.data or "",
+            contact_email=self.contact_email.data or "",
+            contact_phone=self.contact_phone.data or "",
+            notes=self.notes.data or "",
+        )
+
+
+class PostponeForm(SlotsMixin, FlaskForm):
+    slots = slots_field()
+    reason = TextAreaField(
+        "Motif du report",
+        description="Facultatif ; il est transmis aux entreprises et aux stagiaires.",
+        validators=[Optional(), Length(max=500)],
+    )
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(
+        "Motif de l'annulation",
+        description="Il est transmis aux entreprises et aux stagiaires.",
+        validators=[DataRequired("Indiquez le motif de l'annulation."), Length(max=500)],
+    )
+
+
+class SessionFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # read-only GET filters
+
+    status = SelectField(
+        "État", choices=[("", "Tous les états"), *SessionStatus.LABELS.items()], validators=[Optional()]
+    )
+    period = SelectField("Période", choices=list(PERIODS.items()), default="upcoming", validators=[Optional()])
