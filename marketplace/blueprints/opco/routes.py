@@ -4,7 +4,9 @@ from flask import g, render_template
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
-from marketplace.models import Company, Invitation, Membership
+from marketplace.formatting import to_paris
+from marketplace.models import Company, Invitation, Membership, utcnow
+from marketplace.services import dashboards
 from marketplace.services.roles import Perm
 from marketplace.web.guard import require, tenant_blueprint
 
@@ -21,8 +23,9 @@ def dashboard():
             Invitation.organisation_id == g.org.id, Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None)
         )
     )
+    board = dashboards.opco_dashboard(g.org.id, to_paris(utcnow()).date())
     return render_template(
-        "opco/dashboard.html", companies=companies, members=members, pending_invitations=pending
+        "opco/dashboard.html", companies=companies, members=members, pending_invitations=pending, board=board
     )
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.models import Membership
-from marketplace.services import identifiers
+from marketplace.services import dashboards, identifiers
 from marketplace.services.roles import Perm
 from marketplace.web.guard import require, tenant_blueprint
 
@@ -25,7 +25,8 @@ def dashboard():
     days_left = (provider.qualiopi_expires_on - today).days
     members = db.session.scalar(select(func.count(Membership.id)).where(Membership.organisation_id == provider.id))
     return render_template(
-        "provider/dashboard.html", qualiopi_valid=valid, days_left=days_left, members=members, today=today
+        "provider/dashboard.html", qualiopi_valid=valid, days_left=days_left, members=members, today=today,
+        fills=dashboards.provider_sessions(provider.id, today),
     )
 
 
