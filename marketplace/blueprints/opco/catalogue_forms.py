@@ -1,0 +1,115 @@
+"""Forms of the OPCO catalogue: an action (with one share field per size band) and a referencing.
+
+Numbers are text fields on purpose: the service reads French input (« 10,5 », « 1 200,50 ») and reports
+its errors on these fields.
+"""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from marketplace.blueprints.auth.forms import MultiCheckboxField
+from marketplace.services.catalogue import share_field
+from marketplace.services.identifiers import SIZE_BANDS
+from marketplace.web.forms import REQUIRED
+
+DATE_MESSAGE = "Indiquez une date valide (jj/mm/aaaa)."
+
+
+class ActionForm(FlaskForm):
+    title = StringField("Intitulé", validators=[DataRequired(REQUIRED), Length(max=200)])
+    reference = StringField(
+        "Référence",
+        description="Code interne unique dans votre catalogue, par exemple AC-2026-012.",
+        validators=[DataRequired(REQUIRED), Length(max=40)],
+    )
+    theme_code = SelectField(
+        "Thème (groupe NSF)", validators=[DataRequired("Choisissez un thème dans la liste.")]
+    )
+    modality = SelectField("Modalité", validators=[DataRequired("Choisissez une modalité.")])
+    duration_hours = StringField(
+        "Durée (en heures)", description="Par exemple 14 ou 10,5.", validators=[DataRequired(REQUIRED)]
+    )
+    campaign_year = SelectField("Année de campagne", validators=[DataRequired(REQUIRED)])
+    objectives = TextAreaField(
+        "Objectifs", description="Obligatoires pour publier l'action.", validators=[Optional()]
+    )
+    programme = TextAreaField("Programme", validators=[Optional()])
+    prerequisites = TextAreaField("Prérequis", validators=[Optional()])
+    target_public = TextAreaField("Public visé", validators=[Optional()])
+
+    scope = RadioField(
+        "Périmètre géographique",
+        choices=[
+            SelectChoice("national", "Nationale (toutes les régions)"),
+            SelectChoice("regional", "Régionale (régions cochées)"),
+        ],
+        default="national",
+        validators=[InputRequired("Indiquez si l'action est nationale ou régionale.")],
+    )
+    region_codes = MultiCheckboxField("Régions où l'action est ouverte")
+    idcc_codes = MultiCheckboxField(
+        "Branches éligibles (IDCC)",
+        description="Ne cochez rien pour ouvrir l'action à toutes les branches de votre OPCO.",
+    )
+
+    price = StringField(
+        "Prix négocié par stagiaire (€ HT)",
+        description="Prix plafond ; un organisme référencé peut pratiquer un prix inférieur. Par exemple 1 200,50.",
+        validators=[DataRequired(REQUIRED)],
+    )
+    cap_per_company_per_session = StringField(
+        "Places par entreprise et par session",
+        description="Laissez vide pour ne pas limiter.",
+        validators=[Optional()],
+    )
+    cap_per_company_per_year = StringField(
+        "Places par entreprise et par an",
+        description="Laissez vide pour ne pas limiter.",
+        validators=[Optional()],
+    )
+    cancellation_days = StringField(
+        "Délai d'annulation sans frais (jours ouvrés)",
+        description="Avant le premier jour de la session ; les jours fériés ne comptent pas.",
+        default="10",
+        validators=[Optional()],
+    )
+    requires_approval = BooleanField("Chaque inscription doit être validée par l'OPCO")
+
+    @property
+    def share_fields(self):
+        return [(code, label, self[share_field(code)]) for code, label, _low, _high in SIZE_BANDS]
+
+
+# One share field per size band, named after services.catalogue.share_field (errors land on it).
+for _code, _label, _low, _high in SIZE_BANDS:
+    setattr(
+        ActionForm,
+        share_field(_code),
+        StringField(
+            f"{_label} (%)",
+            validators=[Optional()],
+        ),
+    )
+
+
+class ReferencingForm(FlaskForm):
+    provider_id = SelectField("Organisme de formation", validators=[DataRequired("Choisissez un organisme.")])
+    valid_from = DateField("Référencé à partir du", validators=[DataRequired(DATE_MESSAGE)])
+    valid_until = DateField("Jusqu'au", validators=[DataRequired(DATE_MESSAGE)])
+    price = StringField(
+        "Prix négocié par stagiaire (€ HT)",
+        description="Au plus le prix plafond de l'action.",
+        validators=[DataRequired(REQUIRED)],
+    )
+
+
+class ReferencingEditForm(FlaskForm):
+    valid_from = DateField("Référencé à partir du", validators=[DataRequired(DATE_MESSAGE)])
+    valid_until = DateField("Jusqu'au", validators=[DataRequired(DATE_MESSAGE)])
+    price = StringField(
+        "Prix négocié par stagiaire (€ HT)",
+        description="Au plus le prix plafond de l'action.",
+        validators=[DataRequired(REQUIRED)],
+    )

@@ -1,0 +1,936 @@
+"""An OPCO's catalogue: collective actions (create, edit, publish, archive), referencings, funding preview.
+
+Rules held here:
+
+- An action's status changes only through :func:`transition` (machine ``action``); publishing refuses an
+  incomplete action (no objectives, no eligible size band, no branch) and stamps ``published_at``.
+- Eligibility is stored explicitly: an empty branch list means "every branch the OPCO covers" and is saved
+  as one row per branch; a size band without a funding share is not eligible.
+- A referencing names a training organisation for an action, for a period, at a price no higher than the
+  action's ceiling; an organisation whose Qualiopi certificate (« actions de formation ») is not valid
+  cannot be referenced. Its status changes only through :func:`transition_referencing`.
+- Read helpers for the public catalogue return published actions only, in a constant number of queries.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from sqlalchemy import func, or_, select
+
+from marketplace.extensions import db
+from marketplace.models import (
+    ActionBranch,
+    ActionRegion,
+    ActionStatus,
+    CollectiveAction,
+    FundingShare,
+    Modality,
+    Opco,
+    Referencing,
+    ReferencingStatus,
+    Region,
+    SessionStatus,
+    Theme,
+    TrainingProvider,
+    TrainingSession,
+    User,
+)
+from marketplace.services import audit, funding, state
+from marketplace.services.errors import DomainError
+from marketplace.services.identifiers import SIZE_BANDS, qualiopi_is_valid
+
+# --- State machines ---------------------------------------------------------------------------------
+
+ACTION_MACHINE = state.machine(
+    "action",
+    ActionStatus.LABELS,
+    publish=(("draft",), "published", "Publier"),
+    archive=(("draft", "published"), "archived", "Archiver"),
+    # An archived action comes back as a draft: it must be checked and published again.
+    unarchive=(("archived",), "draft", "Remettre en brouillon"),
+)
+
+REFERENCING_MACHINE = state.machine(
+    "referencing",
+    ReferencingStatus.LABELS,
+    suspend=(("active",), "suspended", "Suspendre"),
+    reactivate=(("suspended",), "active", "Réactiver"),
+    withdraw=(("active", "suspended"), "withdrawn", "Retirer le référencement"),
+    # Used by reference_provider when a withdrawn organisation is referenced again (new period, new price).
+    renew=(("withdrawn",), "active", "Référencer à nouveau"),
+)
+
+# Events a person may trigger from the interface (``renew`` goes through reference_provider).
+ACTION_EVENTS = ("publish", "archive", "unarchive")
+REFERENCING_EVENTS = ("suspend", "reactivate", "withdraw")
+REASON_REQUIRED = {"suspend", "withdraw"}
+
+MAX_PRICE_CENTS = 10_000_000  # 100 000 € HT per trainee: anything above is a typing error
+MAX_DURATION_HOURS = Decimal("2000")
+MAX_CANCELLATION_DAYS = 60
+
+
+class InvalidAction(DomainError):
+    """Several fields of an action form are wrong; ``errors`` maps field name → French message."""
+
+    def __init__(self, errors: dict[str, str]):
+        field_name, message = next(iter(errors.items()))
+        super().__init__(message, field=field_name)
+        self.errors = errors
+
+
+def band_key(code: str) -> str:
+    """A form-safe key for a size band code (« <11 » → « lt11 », « 11-49 » → « 11_49 », « 300+ » → « 300plus »)."""
+    return code.replace("<", "lt").replace("+", "plus").replace("-", "_")
+
+
+def share_field(code: str) -> str:
+    """Name of the field carrying the funding share of a size band (errors are reported on it)."""
+    return f"share_{band_key(code)}"
+
+
+# --- Parsing French numbers -------------------------------------------------------------------------
+
+_SPACES = re.compile(r"[\s\u00a0\u202f]+")
+
+
+def _decimal_fr(text: str | int | Decimal | None) -> Decimal | None:
+    """« 1 200,50 », « 1200.50 », « 1.200,50 » → Decimal; None when empty; InvalidOperation when not a number."""
+    if text is None:
+        return None
+    if isinstance(text, bool):
+        raise InvalidOperation
+    if isinstance(text, int | Decimal):
+        return Decimal(text)
+    cleaned = _SPACES.sub("", str(text)).replace("€", "")
+    if not cleaned:
+        return None
+    if "," in cleaned and "." in cleaned:
+        # The last separator is the decimal one; the other groups thousands.
+        if cleaned.rfind(",") > cleaned.rfind("."):
+            cleaned = cleaned.replace(".", "").replace(",", ".")
+        else:
+            cleaned = cleaned.replace(",", "")
+    else:
+        cleaned = cleaned.replace(",", ".")
+    if not re.fullmatch(r"\d+(\.\d*)?|\.\d+", cleaned):
+        raise InvalidOperation
+    return Decimal(cleaned)
+
+
+def parse_euros(value: str | int | Decimal | None, field_name: str = "price", label: str = "Le prix") -> int:
+    """Euros as typed (« 1 200,50 », « 1200.5 », « 950 € ») to integer cents; more than 0 and at most 100 000 €."""
+    try:
+        amount = _decimal_fr(value)
+    except InvalidOperation:
+        raise DomainError(
+            f"{label} doit être un montant en euros, par exemple 1 200,50.", field=field_name
+        ) from None
+    if amount is None:
+        raise DomainError(f"{label} est obligatoire.", field=field_name)
+    if amount != amount.quantize(Decimal("0.01")):
+        raise DomainError(
+            f"{label} ne peut pas avoir plus de deux chiffres après la virgule.", field=field_name
+        )
+    cents = int(amount * 100)
+    if cents <= 0:
+        raise DomainError(f"{label} doit être supérieur à 0 €.", field=field_name)
+    if cents > MAX_PRICE_CENTS:
+        raise DomainError(f"{label} ne peut pas dépasser 100 000 € par stagiaire.", field=field_name)
+    return cents
+
+
+def _money(cents: int) -> str:
+    """« 1 200,50 € HT » (narrow no-break space between thousands, as the templates' money filter)."""
+    euros, rest = divmod(cents, 100)
+    return f"{euros:,}".replace(",", "\u202f") + f",{rest:02d}\u00a0€ HT"
+
+
+def _optional_int(value, field_name: str, message: str, low: int, high: int) -> int | None:
+    if value is None or (isinstance(value, str) and not _SPACES.sub("", value)):
+        return None
+    if isinstance(value, bool):
+        raise DomainError(message, field=field_name)
+    text = _SPACES.sub("", str(value))
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise DomainError(message, field=field_name)
+    return int(text)
+
+
+# --- Actions ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class ActionInput:
+    """What OPCO staff type for an action; numbers may be given as French text (« 10,5 », « 1 200,50 »)."""
+
+    title: str
+    reference: str
+    theme_code: str
+    modality: str
+    duration_hours: str | int | Decimal
+    campaign_year: str | int
+    price: str | int | Decimal  # negotiated price ceiling per trainee, in euros HT
+    is_national: bool = True
+    region_codes: list[str] = field(default_factory=list)
+    # Empty: every branch the OPCO covers (stored explicitly).
+    idcc_codes: list[str] = field(default_factory=list)
+    # Size band code → percent funded (0..100); a band absent or empty is not eligible.
+    funding_shares: dict[str, str | int | None] = field(default_factory=dict)
+    objectives: str = ""
+    programme: str = ""
+    prerequisites: str = ""
+    target_public: str = ""
+    cap_per_company_per_session: str | int | None = None
+    cap_per_company_per_year: str | int | None = None
+    cancellation_days: str | int | None = 10
+    requires_approval: bool = False
+
+
+@dataclass(frozen=True)
+class _CleanAction:
+    title: str
+    reference: str
+    theme_code: str
+    modality: str
+    duration_hours: Decimal
+    campaign_year: int
+    price_cents: int
+    is_national: bool
+    region_codes: list[str]
+    idcc_codes: list[str]
+    shares: dict[str, int]
+    objectives: str
+    programme: str
+    prerequisites: str
+    target_public: str
+    cap_per_company_per_session: int | None
+    cap_per_company_per_year: int | None
+    cancellation_days: int
+    requires_approval: bool
+
+
+def campaign_years(today: date | None = None) -> list[int]:
+    """Campaign years an action may belong to: last year to two years ahead."""
+    year = (today or date.today()).year
+    return list(range(year - 1, year + 3))
+
+
+def _clean(opco: Opco, data: ActionInput, action: CollectiveAction | None, today: date) -> _CleanAction:
+    """Validate every field, collecting all the errors so the form shows them at once."""
+    errors: dict[str, str] = {}
+
+    def check(field_name: str, fn):
+        try:
+            return fn()
+        except DomainError as error:
+            errors.setdefault(error.field or field_name, error.message)
+            return None
+
+    title = " ".join((data.title or "").split())
+    if not title:
+        errors["title"] = "Indiquez l'intitulé de l'action."
+    elif len(title) > 200:
+        errors["title"] = "L'intitulé ne peut pas dépasser 200 caractères."
+
+    reference = " ".join((data.reference or "").split())
+    if action is not None and action.status != ActionStatus.DRAFT and reference != action.reference:
+        errors["reference"] = "La référence d'une action publiée ou archivée ne peut plus être modifiée."
+    elif not reference:
+        errors["reference"] = "Indiquez la référence de l'action (par exemple AC-2026-012)."
+    elif len(reference) > 40:
+        errors["reference"] = "La référence ne peut pas dépasser 40 caractères."
+    else:
+        query = select(CollectiveAction.id).where(
+            CollectiveAction.opco_id == opco.id, func.lower(CollectiveAction.reference) == reference.lower()
+        )
+        if action is not None:
+            query = query.where(CollectiveAction.id != action.id)
+        if db.session.scalar(query) is not None:
+            errors["reference"] = (
+                f"La référence « {reference} » est déjà utilisée par une autre action de votre catalogue."
+            )
+
+    if not data.theme_code or db.session.get(Theme, data.theme_code) is None:
+        errors["theme_code"] = "Choisissez un thème dans la liste."
+    if data.modality not in Modality.LABELS:
+        errors["modality"] = "Choisissez une modalité : présentiel, distanciel ou mixte."
+
+    duration = None
+    try:
+        raw_duration = data.duration_hours
+        if isinstance(raw_duration, str):
+            raw_duration = re.sub(r"\s*(h|heures?)\s*$", "", raw_duration.strip().lower())
+        duration = _decimal_fr(raw_duration)
+    except InvalidOperation:
+        errors["duration_hours"] = "La durée doit être un nombre d'heures, par exemple 14 ou 10,5."
+    else:
+        if duration is None:
+            errors["duration_hours"] = "Indiquez la durée en heures."
+        elif duration <= 0:
+            errors["duration_hours"] = "La durée doit être supérieure à 0 heure."
+        elif duration > MAX_DURATION_HOURS:
+            errors["duration_hours"] = "La durée ne peut pas dépasser 2 000 heures."
+        elif duration != duration.quantize(Decimal("0.01")):
+            errors["duration_hours"] = (
+                "La durée s'indique au centième d'heure près au plus (par exemple 10,5)."
+            )
+    if duration is not None and "duration_hours" not in errors:
+        duration = duration.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+    years = campaign_years(today)
+    year_text = str(data.campaign_year or "").strip()
+    year = int(year_text) if year_text.isdigit() else None
+    # An existing action keeps its own year even once it has left the window.
+    if year not in years and not (action is not None and year == action.campaign_year):
+        errors["campaign_year"] = f"L'année de campagne doit être comprise entre {years[0]} et {years[-1]}."
+
+    price_cents = check("price", lambda: parse_euros(data.price, "price", "Le prix par stagiaire"))
+
+    region_codes = sorted(set(c for c in data.region_codes or [] if c))
+    if data.is_national:
+        region_codes = []
+    elif not region_codes:
+        errors["region_codes"] = "Cochez au moins une région, ou indiquez que l'action est nationale."
+    else:
+        known = set(db.session.scalars(select(Region.code).where(Region.code.in_(region_codes))))
+        if known != set(region_codes):
+            errors["region_codes"] = "Une des régions cochées n'existe pas."
+
+    covered = opco.idcc_codes
+    idcc_codes = sorted(set(c for c in data.idcc_codes or [] if c))
+    outside = [c for c in idcc_codes if c not in covered]
+    if outside:
+        errors["idcc_codes"] = (
+            "Ces branches ne sont pas couvertes par votre OPCO : "
+            + ", ".join(f"IDCC {c}" for c in outside)
+            + "."
+        )
+    elif not idcc_codes:
+        idcc_codes = list(covered)
+
+    shares: dict[str, int] = {}
+    raw_shares = data.funding_shares or {}
+    for code, label, _low, _high in SIZE_BANDS:
+        raw = raw_shares.get(code)
+        message = f"{label} : la part prise en charge doit être un nombre entier de 0 à 100 (ou vide si non éligible)."
+        text = raw.replace("%", "") if isinstance(raw, str) else raw
+        value = check(
+            share_field(code), lambda t=text, m=message, c=code: _optional_int(t, share_field(c), m, 0, 100)
+        )
+        if value is not None:
+            shares[code] = value
+    unknown_bands = set(raw_shares) - {code for code, *_ in SIZE_BANDS}
+    if unknown_bands:
+        raise ValueError(f"Unknown size bands {unknown_bands}")
+
+    cap_session = check(
+        "cap_per_company_per_session",
+        lambda: _optional_int(
+            data.cap_per_company_per_session,
+            "cap_per_company_per_session",
+            "Le plafond par entreprise et par session doit être un nombre entier de 1 à 999 (ou vide).",
+            1,
+            999,
+        ),
+    )
+    cap_year = check(
+        "cap_per_company_per_year",
+        lambda: _optional_int(
+            data.cap_per_company_per_year,
+            "cap_per_company_per_year",
+            "Le plafond par entreprise et par an doit être un nombre entier de 1 à 9 999 (ou vide).",
+            1,
+            9999,
+        ),
+    )
+    if cap_session is not None and cap_year is not None and cap_year < cap_session:
+        errors.setdefault(
+            "cap_per_company_per_year",
+            "Le plafond annuel par entreprise ne peut pas être inférieur au plafond par session.",
+        )
+    cancellation_days = check(
+        "cancellation_days",
+        lambda: _optional_int(
+            data.cancellation_days,
+            "cancellation_days",
+            f"Le délai d'annulation doit être un nombre entier de jours ouvrés, de 0 à {MAX_CANCELLATION_DAYS}.",
+            0,
+            MAX_CANCELLATION_DAYS,
+        ),
+    )
+    if cancellation_days is None:
+        cancellation_days = 10
+
+    # Lowering the ceiling below a price already negotiated would make that referencing invalid.
+    if action is not None and price_cents is not None:
+        above = [r for r in _live_referencings(action) if r.price_cents > price_cents]
+        if above:
+            worst = max(above, key=lambda r: r.price_cents)
+            errors.setdefault(
+                "price",
+                f"Le prix plafond ne peut pas être inférieur au prix négocié avec {worst.provider.name} "
+                f"({_money(worst.price_cents)}) : modifiez d'abord ce référencement.",
+            )
+
+    if errors:
+        raise InvalidAction(errors)
+    return _CleanAction(
+        title=title,
+        reference=reference,
+        theme_code=data.theme_code,
+        modality=data.modality,
+        duration_hours=duration,
+        campaign_year=year,
+        price_cents=price_cents,
+        is_national=bool(data.is_national),
+        region_codes=region_codes,
+        idcc_codes=idcc_codes,
+        shares=shares,
+        objectives=(data.objectives or "").strip(),
+        programme=(data.programme or "").strip(),
+        prerequisites=(data.prerequisites or "").strip(),
+        target_public=(data.target_public or "").strip(),
+        cap_per_company_per_session=cap_session,
+        cap_per_company_per_year=cap_year,
+        cancellation_days=cancellation_days,
+        requires_approval=bool(data.requires_approval),
+    )
+
+
+def search_key(text: str) -> str:
+    """Lower-case and accent-free form of a text (« Sécurité » → « securite »), for LIKE searches."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def search_text_for(action: CollectiveAction) -> str:
+    """Reference, title, objectives and theme, lower-cased; the accent-free copy is appended when it differs.
+
+    Both forms are kept so that a query typed with or without accents (« sécurité », « securite ») matches.
+    Code that writes actions without ``create_action``/``update_action`` (demo data, imports) sets
+    ``action.search_text = search_text_for(action)``.
+    """
+    theme = db.session.get(Theme, action.theme_code)
+    lowered = " ".join(
+        part
+        for part in (action.reference, action.title, action.objectives, theme.label if theme else "")
+        if part
+    ).lower()
+    plain = search_key(lowered)
+    return lowered if plain == lowered else f"{lowered} {plain}"
+
+
+_TRACKED = (
+    "title",
+    "reference",
+    "theme_code",
+    "modality",
+    "duration_hours",
+    "campaign_year",
+    "price_cents",
+    "is_national",
+    "objectives",
+    "programme",
+    "prerequisites",
+    "target_public",
+    "cap_per_company_per_session",
+    "cap_per_company_per_year",
+    "cancellation_days",
+    "requires_approval",
+)
+
+
+def _snapshot(action: CollectiveAction) -> dict:
+    return {
+        **{name: getattr(action, name) for name in _TRACKED},
+        "regions": sorted(action.region_codes),
+        "branches": sorted(action.idcc_codes),
+        "shares": {s.size_band: s.percent for s in action.funding_shares},
+    }
+
+
+def _apply(action: CollectiveAction, clean: _CleanAction) -> None:
+    for name in _TRACKED:
+        setattr(action, name, getattr(clean, name))
+    # Children are synchronised (kept, added, removed) rather than replaced: the unit of work inserts
+    # before it deletes, and a replaced row would collide with its own unique constraint.
+    wanted_regions = set(clean.region_codes)
+    for row in list(action.regions):
+        if row.region_code not in wanted_regions:
+            action.regions.remove(row)
+    for code in sorted(wanted_regions - set(action.region_codes)):
+        action.regions.append(ActionRegion(region_code=code))
+    wanted_branches = set(clean.idcc_codes)
+    for row in list(action.branches):
+        if row.idcc not in wanted_branches:
+            action.branches.remove(row)
+    for code in sorted(wanted_branches - set(action.idcc_codes)):
+        action.branches.append(ActionBranch(idcc=code))
+    for row in list(action.funding_shares):
+        if row.size_band not in clean.shares:
+            action.funding_shares.remove(row)
+        else:
+            row.percent = clean.shares[row.size_band]
+    existing = {row.size_band for row in action.funding_shares}
+    for code, percent in clean.shares.items():
+        if code not in existing:
+            action.funding_shares.append(FundingShare(size_band=code, percent=percent))
+    action.search_text = search_text_for(action)
+
+
+def _jsonable(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def create_action(
+    opco: Opco, data: ActionInput, actor: User | None, *, today: date | None = None
+) -> CollectiveAction:
+    """Create a draft action in the OPCO's catalogue after validating every field (InvalidAction lists them all)."""
+    clean = _clean(opco, data, None, today or date.today())
+    action = CollectiveAction(opco_id=opco.id, status=ActionStatus.DRAFT)
+    _apply(action, clean)
+    db.session.add(action)
+    db.session.flush()
+    audit.record(
+        "catalogue.action_created",
+        organisation_id=opco.id,
+        actor=actor,
+        obj=action,
+        data={"reference": action.reference, "title": action.title},
+    )
+    return action
+
+
+def update_action(
+    action: CollectiveAction, data: ActionInput, actor: User | None, *, today: date | None = None
+) -> list[str]:
+    """Change an action (published ones too, except their reference); returns the names of the changed fields."""
+    opco = db.session.get(Opco, action.opco_id)
+    clean = _clean(opco, data, action, today or date.today())
+    before = _snapshot(action)
+    _apply(action, clean)
+    db.session.flush()
+    after = _snapshot(action)
+    changed = [name for name in after if after[name] != before[name]]
+    if changed:
+        audit.record(
+            "catalogue.action_updated",
+            organisation_id=action.opco_id,
+            actor=actor,
+            obj=action,
+            data={
+                "reference": action.reference,
+                "status": action.status,
+                "changed": changed,
+                "before": {k: _jsonable(before[k]) for k in changed},
+                "after": {k: _jsonable(after[k]) for k in changed},
+            },
+        )
+    return changed
+
+
+def publish_problems(action: CollectiveAction) -> list[str]:
+    """Why the action cannot be published yet (French, empty when it can): what a company would miss."""
+    problems = []
+    if not (action.objectives or "").strip():
+        problems.append("indiquez les objectifs de la formation")
+    if not action.funding_shares:
+        problems.append("indiquez la part prise en charge pour au moins une tranche d'effectif")
+    if not action.branches:
+        problems.append("ouvrez l'action à au moins une branche (IDCC) de votre OPCO")
+    if not action.is_national and not action.regions:
+        problems.append("cochez au moins une région ou rendez l'action nationale")
+    return problems
+
+
+def transition(action: CollectiveAction, event: str, actor: User | None, reason: str | None = None) -> str:
+    """Publish, archive or put back in draft; publishing checks completeness and stamps ``published_at``.
+
+    Returns the previous status. Refusals are DomainError with a French message.
+    """
+    if event not in ACTION_MACHINE.transitions:
+        raise DomainError("Cette action n'est pas possible.")
+    if event == "publish" and ACTION_MACHINE.can(action.status, event):
+        problems = publish_problems(action)
+        if problems:
+            raise DomainError("Publication impossible : " + " ; ".join(problems) + ".")
+    previous = ACTION_MACHINE.apply(
+        action,
+        event,
+        actor,
+        organisation_id=action.opco_id,
+        reason=reason,
+        data={"reference": action.reference},
+    )
+    if event == "publish":
+        action.published_at = date.today()
+    return previous
+
+
+# --- Referencings -----------------------------------------------------------------------------------
+
+
+def _live_referencings(action: CollectiveAction) -> list[Referencing]:
+    if action.id is None:
+        return []
+    return list(
+        db.session.scalars(
+            select(Referencing).where(
+                Referencing.action_id == action.id, Referencing.status != ReferencingStatus.WITHDRAWN
+            )
+        )
+    )
+
+
+def qualiopi_problem(provider: TrainingProvider, today: date) -> str | None:
+    """Why this organisation cannot be referenced today because of its Qualiopi certificate, or None."""
+    if "actions_formation" not in provider.qualiopi_category_list:
+        return (
+            f"{provider.name} n'est pas certifié Qualiopi pour la catégorie « Actions de formation » : "
+            "il ne peut pas être référencé."
+        )
+    if not qualiopi_is_valid(provider.qualiopi_expires_on, today, provider.qualiopi_category_list):
+        return (
+            f"Le certificat Qualiopi de {provider.name} a expiré le {provider.qualiopi_expires_on:%d/%m/%Y} : "
+            "un organisme sans certificat Qualiopi valide (« Actions de formation ») ne peut pas être référencé."
+        )
+    return None
+
+
+def _check_referencing_terms(
+    action: CollectiveAction,
+    valid_from: date | None,
+    valid_until: date | None,
+    price_cents: int | None,
+    today: date,
+) -> None:
+    if valid_from is None:
+        raise DomainError("Indiquez la date de début du référencement.", field="valid_from")
+    if valid_until is None:
+        raise DomainError("Indiquez la date de fin du référencement.", field="valid_until")
+    if valid_until < valid_from:
+        raise DomainError(
+            "La date de fin doit être postérieure ou égale à la date de début.", field="valid_until"
+        )
+    if valid_until < today:
+        raise DomainError("La date de fin du référencement est déjà passée.", field="valid_until")
+    if price_cents is None or price_cents <= 0:
+        raise DomainError("Indiquez le prix négocié par stagiaire.", field="price")
+    if price_cents > action.price_cents:
+        raise DomainError(
+            f"Le prix négocié ({_money(price_cents)}) dépasse le prix plafond de l'action "
+            f"({_money(action.price_cents)}).",
+            field="price",
+        )
+
+
+def reference_provider(
+    action: CollectiveAction,
+    provider: TrainingProvider,
+    valid_from: date | None,
+    valid_until: date | None,
+    price_cents: int | None,
+    actor: User | None,
+    *,
+    today: date | None = None,
+) -> Referencing:
+    """Reference a training organisation on an action for a period at a negotiated price (≤ the ceiling).
+
+    The organisation needs a valid Qualiopi certificate for « actions de formation »; an archived action takes
+    no new referencing; an organisation already referenced (active or suspended) is refused; one whose
+    referencing was withdrawn is referenced again on the same row (new period and price).
+    """
+    today = today or date.today()
+    if provider is None or db.session.get(TrainingProvider, provider.id) is None:
+        raise DomainError(
+            "Choisissez un organisme de formation inscrit sur la plateforme.", field="provider_id"
+        )
+    if action.status == ActionStatus.ARCHIVED:
+        raise DomainError("Cette action est archivée : elle ne peut plus recevoir de référencement.")
+    problem = qualiopi_problem(provider, today)
+    if problem:
+        raise DomainError(problem, field="provider_id")
+    _check_referencing_terms(action, valid_from, valid_until, price_cents, today)
+    existing = db.session.scalar(
+        select(Referencing).where(Referencing.action_id == action.id, Referencing.provider_id == provider.id)
+    )
+    terms = {
+        "valid_from": valid_from.isoformat(),
+        "valid_until": valid_until.isoformat(),
+        "price_cents": price_cents,
+    }
+    if existing is not None:
+        if existing.status != ReferencingStatus.WITHDRAWN:
+            raise DomainError(f"{provider.name} est déjà référencé sur cette action.", field="provider_id")
+        existing.valid_from, existing.valid_until, existing.price_cents = valid_from, valid_until, price_cents
+        existing.status_reason = None
+        REFERENCING_MACHINE.apply(existing, "renew", actor, organisation_id=action.opco_id, data=terms)
+        return existing
+    referencing = Referencing(
+        opco_id=action.opco_id,
+        action_id=action.id,
+        provider_id=provider.id,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        price_cents=price_cents,
+        status=ReferencingStatus.ACTIVE,
+    )
+    db.session.add(referencing)
+    db.session.flush()
+    audit.record(
+        "catalogue.provider_referenced",
+        organisation_id=action.opco_id,
+        actor=actor,
+        obj=referencing,
+        data={"action": action.reference, "provider": provider.name, **terms},
+    )
+    return referencing
+
+
+def update_referencing(
+    referencing: Referencing,
+    valid_from: date | None,
+    valid_until: date | None,
+    price_cents: int | None,
+    actor: User | None,
+    *,
+    today: date | None = None,
+) -> None:
+    """Change the period or the negotiated price of a referencing (not a withdrawn one); audited."""
+    if referencing.status == ReferencingStatus.WITHDRAWN:
+        raise DomainError(
+            "Ce référencement a été retiré : référencez à nouveau l'organisme pour le modifier."
+        )
+    action = db.session.get(CollectiveAction, referencing.action_id)
+    _check_referencing_terms(action, valid_from, valid_until, price_cents, today or date.today())
+    before = {
+        "valid_from": referencing.valid_from.isoformat(),
+        "valid_until": referencing.valid_until.isoformat(),
+        "price_cents": referencing.price_cents,
+    }
+    referencing.valid_from, referencing.valid_until, referencing.price_cents = (
+        valid_from,
+        valid_until,
+        price_cents,
+    )
+    after = {
+        "valid_from": valid_from.isoformat(),
+        "valid_until": valid_until.isoformat(),
+        "price_cents": price_cents,
+    }
+    if after != before:
+        audit.record(
+            "catalogue.referencing_updated",
+            organisation_id=referencing.opco_id,
+            actor=actor,
+            obj=referencing,
+            data={"before": before, "after": after},
+        )
+
+
+def transition_referencing(
+    referencing: Referencing, event: str, actor: User | None, reason: str | None = None
+) -> str:
+    """Suspend, reactivate or withdraw a referencing; suspending and withdrawing need a reason (kept on the row)."""
+    if event not in REFERENCING_EVENTS:
+        raise DomainError("Cette action n'est pas possible sur un référencement.")
+    reason = " ".join((reason or "").split()) or None
+    if event in REASON_REQUIRED and not reason:
+        label = REFERENCING_MACHINE.transitions[event].label.lower()
+        raise DomainError(f"Indiquez le motif pour {label} ce référencement.", field="reason")
+    if reason and len(reason) > 300:
+        raise DomainError("Le motif ne peut pas dépasser 300 caractères.", field="reason")
+    previous = REFERENCING_MACHINE.apply(
+        referencing, event, actor, organisation_id=referencing.opco_id, reason=reason
+    )
+    referencing.status_reason = reason if event in REASON_REQUIRED else None
+    return previous
+
+
+def referenceable_providers(action: CollectiveAction) -> list[TrainingProvider]:
+    """Every training organisation on the platform not already referenced (active or suspended) on the action."""
+    taken = select(Referencing.provider_id).where(
+        Referencing.action_id == action.id, Referencing.status != ReferencingStatus.WITHDRAWN
+    )
+    return list(
+        db.session.scalars(
+            select(TrainingProvider).where(TrainingProvider.id.not_in(taken)).order_by(TrainingProvider.name)
+        )
+    )
+
+
+# --- Funding preview --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FundingPreviewRow:
+    size_band: str
+    label: str
+    share_percent: int | None  # None: the band is not eligible
+    price_cents: int
+    funded_cents: int
+    remainder_cents: int
+
+    @property
+    def eligible(self) -> bool:
+        return self.share_percent is not None
+
+
+def funding_preview(action: CollectiveAction, price_cents: int | None = None) -> list[FundingPreviewRow]:
+    """For each size band, in order: share funded by the OPCO, amount funded and remainder per trainee (HT)."""
+    rows = []
+    for code, label, _low, _high in SIZE_BANDS:
+        f = funding.for_action(action, code, price_cents)
+        rows.append(
+            FundingPreviewRow(code, label, f.share_percent, f.price_cents, f.funded_cents, f.remainder_cents)
+        )
+    return rows
+
+
+def max_share(action: CollectiveAction) -> int | None:
+    """Highest share funded over the eligible size bands (for « pris en charge jusqu'à N % »)."""
+    return max((s.percent for s in action.funding_shares), default=None)
+
+
+# --- Reading the catalogue (constant number of queries) ----------------------------------------------
+
+
+def session_counts(action_ids: list[int]) -> dict[int, int]:
+    """Number of sessions (any status) per action, in one query."""
+    if not action_ids:
+        return {}
+    rows = db.session.execute(
+        select(TrainingSession.action_id, func.count(TrainingSession.id))
+        .where(TrainingSession.action_id.in_(action_ids))
+        .group_by(TrainingSession.action_id)
+    ).all()
+    return {action_id: count for action_id, count in rows}
+
+
+def upcoming_open_session_counts(action_ids: list[int], today: date | None = None) -> dict[int, int]:
+    """Number of sessions open for registration and not started yet, per action, in one query."""
+    if not action_ids:
+        return {}
+    rows = db.session.execute(
+        select(TrainingSession.action_id, func.count(TrainingSession.id))
+        .where(
+            TrainingSession.action_id.in_(action_ids),
+            TrainingSession.status == SessionStatus.OPEN,
+            TrainingSession.start_date >= (today or date.today()),
+        )
+        .group_by(TrainingSession.action_id)
+    ).all()
+    return {action_id: count for action_id, count in rows}
+
+
+def upcoming_open_sessions(action: CollectiveAction, today: date | None = None) -> list[TrainingSession]:
+    """Sessions of the action open for registration and not started yet, soonest first."""
+    return list(
+        db.session.scalars(
+            select(TrainingSession)
+            .where(
+                TrainingSession.action_id == action.id,
+                TrainingSession.status == SessionStatus.OPEN,
+                TrainingSession.start_date >= (today or date.today()),
+            )
+            .order_by(TrainingSession.start_date, TrainingSession.id)
+        )
+    )
+
+
+def status_counts(opco_id: int) -> dict[str, int]:
+    """Number of actions per status in an OPCO's catalogue."""
+    rows = db.session.execute(
+        select(CollectiveAction.status, func.count(CollectiveAction.id))
+        .where(CollectiveAction.opco_id == opco_id)
+        .group_by(CollectiveAction.status)
+    ).all()
+    return {status: count for status, count in rows}
+
+
+def active_referencings(action_ids: list[int], today: date | None = None) -> dict[int, list[Referencing]]:
+    """Referencings active and valid today per action (providers loaded with them), in one query."""
+    if not action_ids:
+        return {}
+    today = today or date.today()
+    rows = db.session.scalars(
+        select(Referencing)
+        .where(
+            Referencing.action_id.in_(action_ids),
+            Referencing.status == ReferencingStatus.ACTIVE,
+            Referencing.valid_from <= today,
+            Referencing.valid_until >= today,
+        )
+        .order_by(Referencing.action_id, Referencing.id)
+    ).all()
+    result: dict[int, list[Referencing]] = {}
+    for row in rows:
+        result.setdefault(row.action_id, []).append(row)
+    return result
+
+
+def public_opcos() -> list[tuple[Opco, int]]:
+    """OPCOs on the platform with their number of published actions, by name (one query)."""
+    published = (
+        select(CollectiveAction.opco_id, func.count(CollectiveAction.id).label("n"))
+        .where(CollectiveAction.status == ActionStatus.PUBLISHED)
+        .group_by(CollectiveAction.opco_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Opco, func.coalesce(published.c.n, 0))
+        .outerjoin(published, published.c.opco_id == Opco.id)
+        .order_by(Opco.name)
+    ).all()
+    return [(opco, int(n)) for opco, n in rows]
+
+
+def _like_pattern(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def published_actions(
+    opco: Opco, q: str = "", page: int = 1, per_page: int = 20
+) -> tuple[list[CollectiveAction], int]:
+    """A page of the OPCO's published actions matching every word of ``q`` (title, reference, objectives, theme)."""
+    query = select(CollectiveAction).where(
+        CollectiveAction.opco_id == opco.id, CollectiveAction.status == ActionStatus.PUBLISHED
+    )
+    # A word matches as typed (lower-cased) or without accents: the stored text holds both forms.
+    for word in (q or "").lower().split()[:8]:
+        forms = {word, search_key(word)}
+        query = query.where(
+            or_(
+                *(
+                    CollectiveAction.search_text.like(_like_pattern(form), escape="\\")
+                    for form in sorted(forms)
+                )
+            )
+        )
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.scalars(
+        query.order_by(CollectiveAction.title, CollectiveAction.id)
+        .limit(per_page)
+        .offset((max(page, 1) - 1) * per_page)
+    ).all()
+    return list(rows), int(total)
+
+
+def published_action(opco: Opco, action_id: int) -> CollectiveAction | None:
+    """The OPCO's action if it is published (None otherwise: drafts, archives and other OPCOs' actions stay hidden)."""
+    return db.session.scalar(
+        select(CollectiveAction).where(
+            CollectiveAction.id == action_id,
+            CollectiveAction.opco_id == opco.id,
+            CollectiveAction.status == ActionStatus.PUBLISHED,
+        )
+    )
