@@ -91,6 +91,12 @@ def init_app(app: Flask) -> None:
                 f"Données de démonstration créées : {result.organisations} organisations, "
                 f"{result.users} comptes, {result.invitations} invitations en attente."
             )
+            m = result.marketplace
+            click.echo(
+                f"Place de marché : {m.get('actions', 0)} actions collectives publiées, "
+                f"{m.get('referencings', 0)} référencements, {m.get('sessions', 0)} sessions, "
+                f"{m.get('enrolments', 0)} inscriptions."
+            )
         click.echo(demo_logins_text())
 
     @app.cli.command("worker")

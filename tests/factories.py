@@ -204,6 +204,7 @@ class Factories:
         from decimal import Decimal
 
         from marketplace.models import ActionBranch, ActionRegion, CollectiveAction, FundingShare
+        from marketplace.services.catalogue import search_text_for
         from marketplace.services.identifiers import SIZE_BANDS
 
         opco = opco or self.opco("akto")
@@ -232,6 +233,7 @@ class Factories:
         action.branches = [ActionBranch(idcc=c) for c in (idcc_codes if idcc_codes is not None else opco.idcc_codes)]
         action.regions = [ActionRegion(region_code=r) for r in (regions or [])]
         action.funding_shares = [FundingShare(size_band=b, percent=p) for b, p in shares.items()]
+        action.search_text = search_text_for(action)
         db.session.add(action)
         db.session.commit()
         return action

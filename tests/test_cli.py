@@ -235,3 +235,23 @@ def test_expire_offers_command_moves_the_waiting_list(cli, make, db_session):
     assert "1 proposition(s) de place expirée(s)" in result.output
     assert db_session.get(Enrolment, second.id).status == "offer_expired"
     assert db_session.get(Enrolment, third.id).status == "offered"
+
+
+def test_seed_demo_shows_a_living_marketplace(cli, db_session):
+    """Each demo login finds something to do: sessions past and future, a full one, every enrolment state."""
+    from sqlalchemy import select
+
+    from marketplace.models import Enrolment, EnrolmentStatus, SessionStatus, TrainingSession
+
+    result = cli("seed-demo")
+    assert result.exit_code == 0, result.output
+    assert "Place de marché : 8 actions collectives publiées" in result.output
+    states = set(db_session.scalars(select(Enrolment.status).distinct()))
+    assert states == set(EnrolmentStatus.LABELS)
+    session_states = set(db_session.scalars(select(TrainingSession.status).distinct()))
+    assert {SessionStatus.OPEN, SessionStatus.COMPLETED, SessionStatus.CANCELLED} <= session_states
+    from marketplace.models import utcnow
+    from marketplace.services.enrolments import seats_left
+
+    open_sessions = db_session.scalars(select(TrainingSession).where(TrainingSession.status == SessionStatus.OPEN))
+    assert any(seats_left(s, utcnow()) == 0 for s in open_sessions)  # a full session, with its waiting list

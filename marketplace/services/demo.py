@@ -121,6 +121,7 @@ class SeedResult:
     users: int = 0
     organisations: int = 0
     invitations: int = 0
+    marketplace: dict[str, int] = field(default_factory=dict)
     logins: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -165,11 +166,13 @@ def seed_demo(today: date) -> SeedResult:
     # Qualiopi: issued on the 1st of the month a year ago, valid three years (so valid today).
     issued = date(today.year - 1, today.month, 1)
     providers = []
+    provider_admins = []
     for spec in PROVIDERS:
         spec = dict(spec)
         email, name = spec.pop("admin")
         data = ProviderInput(**spec, qualiopi_issued_on=issued, qualiopi_expires_on=issued.replace(year=issued.year + 3))
-        providers.append(organisations.create_provider(data, user(email, name), today))
+        provider_admins.append(user(email, name))
+        providers.append(organisations.create_provider(data, provider_admins[-1], today))
 
     companies = []
     company_admins = []
@@ -185,8 +188,13 @@ def seed_demo(today: date) -> SeedResult:
         accounts.invite(companies[0], "rh@demo.test", "hr", company_admins[0]),
     ]
     db.session.flush()
+    from marketplace.services.demo_marketplace import seed_marketplace
+
+    marketplace = seed_marketplace(today, opcos, opco_admins, providers, provider_admins, companies, company_admins)
+    db.session.flush()
     return SeedResult(
         created=True,
+        marketplace=marketplace,
         users=len(users),
         organisations=len(opcos) + len(providers) + len(companies),
         invitations=len(invitations),
