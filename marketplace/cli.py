@@ -25,6 +25,10 @@ def _fail(message: str) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from marketplace.cli_generate import register as register_generate
+
+    register_generate(app)
+
     @app.cli.command("load-reference")
     def load_reference() -> None:
         """Charge (ou met à jour) les données de référence : OPCO, IDCC, régions, thèmes."""

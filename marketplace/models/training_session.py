@@ -64,6 +64,13 @@ class TrainingSession(CreatedAtMixin, db.Model):
         ),
         Index("ix_training_sessions_catalogue", "opco_id", "status", "start_date"),
         Index("ix_training_sessions_provider", "provider_id", "start_date"),
+        # Covering index of the company catalogue search: every filter and sort is read from the index
+        # alone (index-only scans on PostgreSQL, covering index on SQLite); see bench/README.md.
+        Index(
+            "ix_training_sessions_search",
+            "opco_id", "start_date", "status", "action_id", "provider_id", "region_code", "capacity_max",
+            "seats_held", "price_cents", "id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

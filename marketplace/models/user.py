@@ -59,7 +59,8 @@ class Membership(CreatedAtMixin, db.Model):
     role: Mapped[str] = mapped_column(String(40))
 
     user: Mapped[User] = relationship(back_populates="memberships")
-    organisation: Mapped[Organisation] = relationship(back_populates="memberships", lazy="joined")
+    # selectin: a joined load would join every organisation kind's table on each signed-in request.
+    organisation: Mapped[Organisation] = relationship(back_populates="memberships", lazy="selectin")
 
 
 class Invitation(CreatedAtMixin, db.Model):

@@ -108,7 +108,7 @@ def test_company_signup_creates_company_admin_and_logs_in(client, make, db_sessi
     assert "Bienvenue ! Le compte de Propreté Lumière est créé" in page
     assert "Votre entreprise est rattachée à AKTO" in page
     assert "IDCC 3043" in page
-    assert "De 11 à 49 salariés" in page
+    assert "(de 11 à 49 salariés)" in page
 
 
 def test_company_signup_normalises_what_people_type(client, make, db_session):

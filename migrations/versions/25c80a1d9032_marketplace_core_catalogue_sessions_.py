@@ -1,8 +1,8 @@
 """marketplace core: catalogue, sessions, employees, enrolments
 
-Revision ID: d1819220024b
+Revision ID: 25c80a1d9032
 Revises: 5d605ac573fe
-Create Date: 2026-11-26 15:28:23.851833
+Create Date: 2026-11-26 15:37:09.826993
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'd1819220024b'
+revision = '25c80a1d9032'
 down_revision = '5d605ac573fe'
 branch_labels = None
 depends_on = None
@@ -178,6 +178,7 @@ def upgrade():
         batch_op.create_index('ix_training_sessions_provider', ['provider_id', 'start_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_training_sessions_referencing_id'), ['referencing_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_training_sessions_region_code'), ['region_code'], unique=False)
+        batch_op.create_index('ix_training_sessions_search', ['opco_id', 'start_date', 'status', 'action_id', 'provider_id', 'region_code', 'capacity_max', 'seats_held', 'price_cents', 'id'], unique=False)
 
     op.create_table('enrolments',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -263,6 +264,7 @@ def downgrade():
 
     op.drop_table('enrolments')
     with op.batch_alter_table('training_sessions', schema=None) as batch_op:
+        batch_op.drop_index('ix_training_sessions_search')
         batch_op.drop_index(batch_op.f('ix_training_sessions_region_code'))
         batch_op.drop_index(batch_op.f('ix_training_sessions_referencing_id'))
         batch_op.drop_index('ix_training_sessions_provider')

@@ -1,0 +1,416 @@
+"""The company's catalogue search: the sessions of its OPCO's published actions, with what they cost *it*.
+
+Rules held here:
+
+- Only sessions the company may see (``eligibility.visible_sessions_query``: its OPCO, a published action, a
+  listed status), starting today or later; filters only narrow that set.
+- Full text: every word of the query (lower-cased, accents folded by :func:`fold`) must appear in the
+  action's ``search_text`` or in the training organisation's name.
+- Each row carries the seats left (capacity − durable holders − live waiting-list offers), the funding for
+  the company's size band and the first reason why the company cannot enrol (None when it can).
+
+Speed: a constant number of queries whatever the number of rows (count, one page of ids, the page's sessions
+with their eager loads, then grouped queries for the page only). Filtering uses the session columns indexed by
+``ix_training_sessions_catalogue (opco_id, status, start_date)``; text search is first narrowed to matching
+action ids (a sub-select on the OPCO's actions) and provider ids (computed in Python from the few
+organisations referenced by the OPCO), so the session table is never scanned with LIKE.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import raiseload
+
+from marketplace.extensions import db
+from marketplace.models import (
+    CollectiveAction,
+    Company,
+    Enrolment,
+    EnrolmentStatus,
+    Modality,
+    Referencing,
+    TrainingProvider,
+    TrainingSession,
+)
+from marketplace.services import eligibility, funding
+from marketplace.services.catalogue import search_key
+from marketplace.services.enrolments import cancellation_deadline, seats_left
+from marketplace.services.funding import Funding
+from marketplace.services.identifiers import size_band
+
+SORTS = {
+    "date": "Date de début",
+    "price": "Prix",
+    "duration": "Durée",
+    "title": "Intitulé",
+}
+PER_PAGE = 20
+MAX_PER_PAGE = 100
+MAX_WORDS = 8
+MAX_PAGE = 10_000
+
+
+def fold(text: str | None) -> str:
+    """Lower-case, accent-free form of a text (« Sécurité » → « securite »), for portable LIKE searches.
+
+    The same rule as the catalogue service's ``search_key``, which writes ``CollectiveAction.search_text``
+    (lower-cased text plus its accent-free copy), so « sécurité » and « securite » find the same actions.
+    """
+    return search_key(text or "")
+
+
+def _like(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def hours_fr(value: Decimal | int | None) -> str:
+    """A duration in hours the French way: « 7 h », « 3,5 h »."""
+    if value is None:
+        return ""
+    number = Decimal(value).normalize()
+    text = format(number, "f").replace(".", ",")
+    return f"{text}\u00a0h"
+
+
+# --- Filters -------------------------------------------------------------------------------------------------
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat((value or "").strip()) if value and value.strip() else None
+    except ValueError:
+        return None
+
+
+def parse_hours(value: str | None) -> Decimal | None:
+    """A number of hours as typed (« 3,5 » or « 3.5 »); None when empty or not a sensible number."""
+    text = (value or "").strip().replace(",", ".")
+    if not text:
+        return None
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() and 0 <= number <= 10_000 else None
+
+
+def _int(value: str | None, default: int | None = None) -> int | None:
+    text = (value or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 9 else default
+
+
+@dataclass
+class SearchFilters:
+    """What the company asked for; invalid values are dropped (the form shows why), never an error page."""
+
+    q: str = ""
+    theme: str = ""
+    region: str = ""
+    modality: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    duration_min: Decimal | None = None
+    duration_max: Decimal | None = None
+    seats_only: bool = False
+    provider_id: int | None = None
+    sort: str = "date"
+    page: int = 1
+    per_page: int = PER_PAGE
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> SearchFilters:
+        get = args.get
+        modality = (get("modality") or "").strip()
+        sort = (get("sort") or "").strip()
+        return cls(
+            q=" ".join((get("q") or "").split())[:200],
+            theme=(get("theme") or "").strip()[:10],
+            region=(get("region") or "").strip()[:2],
+            modality=modality if modality in Modality.LABELS else "",
+            date_from=_date(get("date_from")),
+            date_to=_date(get("date_to")),
+            duration_min=parse_hours(get("duration_min")),
+            duration_max=parse_hours(get("duration_max")),
+            seats_only=(get("seats_only") or "").strip().lower() in {"1", "y", "on", "true", "oui"},
+            provider_id=_int(get("provider_id")),
+            sort=sort if sort in SORTS else "date",
+            page=min(max(_int(get("page"), 1) or 1, 1), MAX_PAGE),
+            per_page=min(max(_int(get("per_page"), PER_PAGE) or PER_PAGE, 1), MAX_PER_PAGE),
+        )
+
+    def to_args(self) -> dict[str, str]:
+        """The non-default filters as URL arguments (without the page), for links that keep the search."""
+        defaults = SearchFilters()
+        args: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "page" or value == getattr(defaults, f.name) or value in (None, ""):
+                continue
+            if isinstance(value, bool):
+                args[f.name] = "1"
+            elif isinstance(value, date):
+                args[f.name] = value.isoformat()
+            else:
+                args[f.name] = str(value)
+        return args
+
+    @property
+    def words(self) -> list[str]:
+        """The query's words, lower-cased (accents kept: both forms are searched)."""
+        return self.q.lower().split()[:MAX_WORDS]
+
+    @property
+    def narrowed(self) -> bool:
+        """True when something beyond the default listing was asked (to word the empty state)."""
+        return bool(self.to_args().keys() - {"sort", "per_page"})
+
+
+# --- Results -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SearchRow:
+    session: TrainingSession
+    action: CollectiveAction
+    provider: TrainingProvider
+    seats_left: int
+    funding: Funding
+    blocker: str | None
+
+    @property
+    def can_enrol(self) -> bool:
+        return self.blocker is None
+
+
+@dataclass
+class SearchResult:
+    rows: list[SearchRow]
+    total: int
+    page: int
+    pages: int
+    # Training organisations referenced by the company's OPCO (id, name), for the filter's choices.
+    providers: list[tuple[int, str]] = field(default_factory=list)
+
+
+def opco_providers(opco_id: int | None) -> list[tuple[int, str]]:
+    """Training organisations referenced on at least one action of the OPCO, by name (one query)."""
+    if opco_id is None:
+        return []
+    rows = db.session.execute(
+        select(TrainingProvider.id, TrainingProvider.name)
+        .where(TrainingProvider.id.in_(select(Referencing.provider_id).where(Referencing.opco_id == opco_id)))
+        .order_by(TrainingProvider.name, TrainingProvider.id)
+    ).all()
+    return [(int(pid), name) for pid, name in rows]
+
+
+def _text_condition(opco_id: int, word: str, providers: list[tuple[int, str]]):
+    """One word: in the search text of one of the OPCO's actions, or in a training organisation's name."""
+    folded = fold(word)
+    # The folded form matches the folded copy kept in search_text; the accented one, older unfolded rows.
+    patterns = {_like(folded), _like(word)}
+    matching_actions = select(CollectiveAction.id).where(
+        CollectiveAction.opco_id == opco_id,
+        or_(*(CollectiveAction.search_text.like(p, escape="\\") for p in sorted(patterns))),
+    )
+    provider_ids = [pid for pid, name in providers if folded in fold(name)]
+    condition = TrainingSession.action_id.in_(matching_actions)
+    if provider_ids:
+        condition = or_(condition, TrainingSession.provider_id.in_(provider_ids))
+    return condition
+
+
+def _live_offers_full(opco_id: int, now: datetime):
+    """Ids of the sessions whose remaining seats are all held by live waiting-list offers (rare, small)."""
+    offers = func.count(Enrolment.id)
+    return (
+        select(Enrolment.session_id)
+        .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
+        .where(
+            Enrolment.opco_id == opco_id,
+            Enrolment.status == EnrolmentStatus.OFFERED,
+            Enrolment.offer_expires_at > now,
+        )
+        .group_by(Enrolment.session_id, TrainingSession.capacity_max, TrainingSession.seats_held)
+        .having(TrainingSession.capacity_max - TrainingSession.seats_held <= offers)
+    )
+
+
+def _filtered(company: Company, filters: SearchFilters, today: date, now: datetime, providers):
+    S, A = TrainingSession, CollectiveAction
+    query = eligibility.visible_sessions_query(company)
+    start = max(filters.date_from or today, today)
+    query = query.where(S.start_date >= start)
+    if filters.date_to is not None:
+        query = query.where(S.start_date <= filters.date_to)
+    if filters.theme:
+        query = query.where(A.theme_code == filters.theme)
+    if filters.modality:
+        query = query.where(A.modality == filters.modality)
+    if filters.region:
+        query = query.where(S.region_code == filters.region)
+    if filters.duration_min is not None:
+        query = query.where(A.duration_hours >= filters.duration_min)
+    if filters.duration_max is not None:
+        query = query.where(A.duration_hours <= filters.duration_max)
+    if filters.provider_id is not None:
+        query = query.where(S.provider_id == filters.provider_id)
+    if filters.seats_only:
+        query = query.where(S.capacity_max > S.seats_held, S.id.not_in(_live_offers_full(company.opco_id, now)))
+    for word in filters.words:
+        query = query.where(_text_condition(company.opco_id, word, providers))
+    return query
+
+
+def _order(sort: str):
+    S, A = TrainingSession, CollectiveAction
+    return {
+        "date": (S.start_date, S.id),
+        "price": (S.price_cents, S.start_date, S.id),
+        "duration": (A.duration_hours, S.start_date, S.id),
+        "title": (A.title, S.start_date, S.id),
+    }[sort]
+
+
+def live_offers_by_session(session_ids: list[int], now: datetime) -> dict[int, int]:
+    """Live waiting-list offers per session, for a page of sessions (one grouped query)."""
+    if not session_ids:
+        return {}
+    return dict(
+        db.session.execute(
+            select(Enrolment.session_id, func.count(Enrolment.id))
+            .where(
+                Enrolment.session_id.in_(session_ids),
+                Enrolment.status == EnrolmentStatus.OFFERED,
+                Enrolment.offer_expires_at > now,
+            )
+            .group_by(Enrolment.session_id)
+        ).all()
+    )
+
+
+def _load_sessions(ids: list[int]) -> list[TrainingSession]:
+    """The sessions with their action (theme, branches, regions, funding shares) and provider, in ``ids`` order."""
+    if not ids:
+        return []
+    sessions = db.session.scalars(
+        select(TrainingSession).where(TrainingSession.id.in_(ids)).options(raiseload(TrainingSession.slots))
+    ).unique().all()
+    by_id = {s.id: s for s in sessions}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def rows_for(company: Company, sessions: list[TrainingSession], today: date, now: datetime) -> list[SearchRow]:
+    """Rows for the company (seats, funding, first blocker) in three grouped queries for the whole list."""
+    counts = eligibility.company_counts(company, sessions)
+    offers = live_offers_by_session([s.id for s in sessions], now)
+    band = size_band(company.headcount)
+    rows = []
+    for session in sessions:
+        left = max(0, session.capacity_max - session.seats_held - offers.get(session.id, 0))
+        rows.append(
+            SearchRow(
+                session=session,
+                action=session.action,
+                provider=session.provider,
+                seats_left=left,
+                funding=funding.for_session(session, band),
+                blocker=eligibility.first_blocker(company, session, today, counts),
+            )
+        )
+    return rows
+
+
+def _count(query) -> int:
+    return int(db.session.scalar(query.with_only_columns(func.count(TrainingSession.id)).order_by(None)) or 0)
+
+
+def _last_page(total: int, per_page: int) -> int:
+    return max(math.ceil(total / per_page), 1)
+
+
+def _page_ids(query, filters: SearchFilters, page: int) -> list[int]:
+    return list(
+        db.session.scalars(
+            query.with_only_columns(TrainingSession.id)
+            .order_by(*_order(filters.sort))
+            .limit(filters.per_page)
+            .offset((page - 1) * filters.per_page)
+        )
+    )
+
+
+def _page_with_count(query, filters: SearchFilters, page: int) -> tuple[list[int], int]:
+    rows = db.session.execute(
+        query.with_only_columns(TrainingSession.id, func.count().over())
+        .order_by(*_order(filters.sort))
+        .limit(filters.per_page)
+        .offset((page - 1) * filters.per_page)
+    ).all()
+    return [row[0] for row in rows], (int(rows[0][1]) if rows else 0)
+
+
+def search_sessions(company: Company, filters: SearchFilters, today: date, now: datetime) -> SearchResult:
+    """One page of the sessions the company may enrol on, matching the filters, with its own figures."""
+    if company.opco_id is None:
+        return SearchResult([], 0, 1, 0)
+    providers = opco_providers(company.opco_id)
+    query = _filtered(company, filters, today, now, providers)
+    if db.session.get_bind().dialect.name == "postgresql" and filters.sort != "date":
+        # PostgreSQL counts while it sorts (one pass over the matching rows instead of two); SQLite is faster
+        # with two statements, and so is a date order, which reads the index in order and stops early.
+        ids, total = _page_with_count(query, filters, filters.page)
+        if not ids and filters.page > 1:  # past the last page (or nothing at all): show the last one
+            total = _count(query)
+            ids = _page_ids(query, filters, _last_page(total, filters.per_page)) if total else []
+    else:
+        total = _count(query)
+        ids = _page_ids(query, filters, min(filters.page, _last_page(total, filters.per_page)))
+    pages = math.ceil(total / filters.per_page) if total else 0
+    page = min(filters.page, max(pages, 1))
+    sessions = _load_sessions(ids)
+    return SearchResult(rows_for(company, sessions, today, now), total, page, pages, providers)
+
+
+# --- One session -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SessionOffer:
+    """A session as the company sees it: seats left, its funding, and every reason it cannot enrol."""
+
+    session: TrainingSession
+    seats_left: int
+    funding: Funding
+    reasons: list[str]
+    cancellation_deadline: date
+
+    @property
+    def blocker(self) -> str | None:
+        return self.reasons[0] if self.reasons else None
+
+    @property
+    def can_enrol(self) -> bool:
+        return not self.reasons
+
+
+def session_offer(company: Company, session_id: int, today: date, now: datetime) -> SessionOffer | None:
+    """The session if the company may see it (else None: answer 404), with the company's figures."""
+    session = eligibility.session_for_company(company, session_id)
+    if session is None:
+        return None
+    counts = eligibility.company_counts(company, [session])
+    return SessionOffer(
+        session=session,
+        seats_left=seats_left(session, now),
+        funding=funding.for_session(session, size_band(company.headcount)),
+        reasons=eligibility.blockers(company, session, today, counts),
+        cancellation_deadline=cancellation_deadline(session),
+    )
