@@ -27,6 +27,7 @@ ACTION_LABELS = {
     "member.removed": "Membre retiré",
     "opco.created": "OPCO créé",
     "opco.branches_changed": "Branches couvertes modifiées",
+    "opco.settings_changed": "Paramètres de l'OPCO modifiés",
     "company.opco_attached": "Rattachement à l'OPCO",
     "company.opco_detached": "Fin du rattachement à l'OPCO",
     "catalogue.action_created": "Action collective créée",

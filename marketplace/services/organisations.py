@@ -297,3 +297,18 @@ def create_provider(data: ProviderInput, admin: User, today: date) -> TrainingPr
         data={"kind": "provider", "siret": siret, "nda": nda},
     )
     return provider
+
+
+def set_waitlist_offer_hours(opco: Opco, raw_hours: str | int, actor: User) -> None:
+    """How long a company has to accept a seat offered from the waiting list (1 hour to 7 days)."""
+    try:
+        hours = int(str(raw_hours).strip())
+    except ValueError:
+        raise DomainError("Indiquez un nombre entier d'heures, entre 1 et 168.", field="waitlist_offer_hours") from None
+    if not 1 <= hours <= 168:
+        raise DomainError("Le délai doit être compris entre 1 heure et 168 heures (7 jours).",
+                          field="waitlist_offer_hours")
+    previous = opco.waitlist_offer_hours
+    opco.waitlist_offer_hours = hours
+    audit.record("opco.settings_changed", organisation_id=opco.id, actor=actor, obj=opco,
+                 data={"waitlist_offer_hours": [previous, hours]})

@@ -185,3 +185,28 @@ def test_enrolment_list_runs_a_constant_number_of_queries(app, client, login, ma
             make.enrolment(s, company, actor=hr)
     many = _count_queries(app, lambda: client.get(f"/entreprise/{company.slug}/inscriptions"))
     assert many == few
+
+
+def test_opco_sets_the_waiting_list_offer_window(client, login, make):
+    akto = make.opco("akto")
+    staff = make.user()
+    make.member(akto, staff, "catalogue_manager")
+    login(client, staff)
+    bad = client.post(f"/opco/{akto.slug}/parametres", data={"waitlist_offer_hours": "500"})
+    assert bad.status_code == 400
+    assert "entre 1 heure et 168 heures" in text(bad)
+    assert client.post(f"/opco/{akto.slug}/parametres", data={"waitlist_offer_hours": "24"}).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(type(akto), akto.id).waitlist_offer_hours == 24
+
+    # The next offer gives the company 24 hours.
+    company, hr = company_with_hr(make)
+    session = make.session(make.action(akto), capacity_max=1)
+    first = make.enrolment(session, company, actor=hr)
+    second = make.enrolment(session, company, actor=hr)
+    from marketplace.services import enrolments
+
+    enrolments.cancel(db.session.get(Enrolment, first.id), hr)
+    db.session.commit()
+    offer = db.session.get(Enrolment, second.id)
+    assert round((offer.offer_expires_at - offer.updated_at).total_seconds() / 3600) == 24

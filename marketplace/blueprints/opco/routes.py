@@ -1,12 +1,14 @@
 """OPCO staff area: dashboard and the branches the OPCO covers."""
 
-from flask import g, render_template
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.formatting import to_paris
 from marketplace.models import Company, Invitation, Membership, utcnow
-from marketplace.services import dashboards
+from marketplace.services import dashboards, organisations
+from marketplace.services.errors import DomainError
 from marketplace.services.roles import Perm
 from marketplace.web.guard import require, tenant_blueprint
 
@@ -38,6 +40,24 @@ def branches():
         ).all()
     )
     return render_template("opco/branches.html", branches=g.org.branches, counts=counts)
+
+
+@bp.route("/parametres", methods=["GET", "POST"])
+@require(Perm.MANAGE_CATALOGUE)
+def settings():
+    error = None
+    if request.method == "POST":
+        try:
+            organisations.set_waitlist_offer_hours(g.org, request.form.get("waitlist_offer_hours", ""), current_user)
+        except DomainError as exc:
+            db.session.rollback()
+            error = exc.message
+        else:
+            db.session.commit()
+            flash("Paramètres enregistrés.", "success")
+            return redirect(url_for("opco.settings")), 303
+    status = 400 if error else 200
+    return render_template("opco/settings.html", error=error), status
 
 
 # Routes of the OPCO area defined in their own modules, registered on the same blueprint.
