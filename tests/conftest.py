@@ -27,6 +27,7 @@ import email.policy
 import os
 import secrets
 import socket
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -91,6 +92,9 @@ def throwaway_database(tmp_dir: Path) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+_STORAGE_DIR = tempfile.mkdtemp(prefix="mp_test_uploads_")
+
+
 def base_config(database_url: str) -> dict:
     return {
         "TESTING": True,
@@ -107,6 +111,8 @@ def base_config(database_url: str) -> dict:
         "REMEMBER_COOKIE_SECURE": False,
         # Same algorithm (scrypt), a fraction of the production cost: the suite creates many accounts.
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+        # Uploaded files of the whole session go to a throwaway folder (see the storage_dir fixture).
+        "STORAGE_DIR": os.environ.get("MP_TEST_STORAGE_DIR") or _STORAGE_DIR,
     }
 
 

@@ -327,6 +327,96 @@ class Factories:
         db.session.commit()
         return outcome.enrolment
 
+    # --- Calls for tenders ------------------------------------------------------------------------------
+    # Written with the models directly, in any state, so each test starts where its capability begins.
+
+    def tender(
+        self,
+        opco: Opco | None = None,
+        *,
+        status: str = "published",
+        lots: int = 1,
+        criteria: list[tuple[str, int]] | None = None,
+        submission_deadline=None,
+        questions_deadline=None,
+        multi_award: bool = False,
+        required_documents: list[str] | None = None,
+        title: str | None = None,
+        max_price_cents: int = 150_000,
+        theme_code: str = "31",
+        region_code: str | None = None,
+    ):
+        """A tender of ``opco`` (AKTO by default) with ``lots`` lots and four criteria totalling 100.
+
+        Deadlines default to 20 days (submissions) and 10 days (questions) from now, in UTC.
+        """
+        from marketplace.models import Tender, TenderCriterion, TenderLot
+
+        opco = opco or self.opco("akto")
+        n = next(_seq)
+        now = utcnow()
+        tender = Tender(
+            opco_id=opco.id,
+            reference=f"AO-{n:05d}",
+            title=title or f"Appel d'offres {n}",
+            context="Renouvellement de l'offre de formation des branches.",
+            specification="Cahier des charges : public, objectifs, modalités, volumes.",
+            status=status,
+            published_at=now if status != "draft" else None,
+            questions_deadline=questions_deadline or now + timedelta(days=10),
+            submission_deadline=submission_deadline or now + timedelta(days=20),
+            expected_award_date=date.today() + timedelta(days=45),
+            multi_award=multi_award,
+            required_documents=required_documents if required_documents is not None else ["technical_proposal"],
+        )
+        for number in range(1, lots + 1):
+            tender.lots.append(
+                TenderLot(
+                    number=number, title=f"Lot {number} – Formation {n}-{number}", theme_code=theme_code,
+                    region_code=region_code, expected_sessions=4, expected_trainees=40,
+                    max_price_cents=max_price_cents, duration_hours=14,
+                )
+            )
+        for position, (label, weight) in enumerate(
+            criteria or [("Valeur technique", 40), ("Équipe et moyens", 20), ("Prix", 30), ("RSE", 10)]
+        ):
+            tender.criteria.append(TenderCriterion(position=position, label=label, weight=weight))
+        db.session.add(tender)
+        db.session.commit()
+        return tender
+
+    def tender_response(
+        self,
+        tender,
+        provider=None,
+        *,
+        lot=None,
+        status: str = "submitted",
+        price_per_trainee_cents: int = 120_000,
+        documents: list[str] | None = None,
+    ):
+        """A response of ``provider`` to a lot (the first by default), with stored PDF documents."""
+        from marketplace.models import ResponseDocument, TenderResponse
+        from marketplace.services import storage
+
+        provider = provider or self.provider()
+        lot = lot or tender.lots[0]
+        response = TenderResponse(
+            tender_id=tender.id, lot_id=lot.id, provider_id=provider.id, opco_id=tender.opco_id, status=status,
+            price_per_trainee_cents=price_per_trainee_cents, price_per_group_cents=price_per_trainee_cents * 8,
+            duration_hours=14, programme="Jour 1 : fondamentaux. Jour 2 : mises en situation.",
+            team="Deux formateurs certifiés.", submitted_at=utcnow() if status != "draft" else None,
+        )
+        for kind in documents if documents is not None else ["technical_proposal"]:
+            stored = storage.store(f"{kind}.pdf", b"%PDF-1.4 document de test " + kind.encode())
+            response.documents.append(
+                ResponseDocument(kind=kind, filename=stored.filename, storage_key=stored.key,
+                                 content_type=stored.content_type, size=stored.size)
+            )
+        db.session.add(response)
+        db.session.commit()
+        return response
+
     def invitation(
         self,
         org: Organisation,

@@ -24,10 +24,38 @@ from marketplace.models.organisation import (
 )
 from marketplace.models.outbox import OutboxMessage, OutboxStatus
 from marketplace.models.reference import IdccBranch, OpcoReference, Region, Theme
+from marketplace.models.tender import (
+    EvaluatorDeclaration,
+    ResponseDocument,
+    ResponseStatus,
+    Score,
+    ScoreSheet,
+    Tender,
+    TenderAttachment,
+    TenderCriterion,
+    TenderDocumentKind,
+    TenderLot,
+    TenderQuestion,
+    TenderResponse,
+    TenderStatus,
+)
 from marketplace.models.training_session import HalfDay, SessionSlot, SessionStatus, TrainingSession
 from marketplace.models.user import Invitation, LoginAttempt, Membership, User
 
 __all__ = [
+    "EvaluatorDeclaration",
+    "ResponseDocument",
+    "ResponseStatus",
+    "Score",
+    "ScoreSheet",
+    "Tender",
+    "TenderAttachment",
+    "TenderCriterion",
+    "TenderDocumentKind",
+    "TenderLot",
+    "TenderQuestion",
+    "TenderResponse",
+    "TenderStatus",
     "ActionBranch",
     "ActionRegion",
     "ActionStatus",

@@ -61,4 +61,4 @@ def settings():
 
 
 # Routes of the OPCO area defined in their own modules, registered on the same blueprint.
-from marketplace.blueprints.opco import approvals, catalogue  # noqa: E402, F401
+from marketplace.blueprints.opco import approvals, catalogue, evaluation, referencings, tenders  # noqa: E402, F401

@@ -30,4 +30,4 @@ def dashboard():
     )
 
 
-from marketplace.blueprints.provider import sessions  # noqa: E402, F401
+from marketplace.blueprints.provider import responses, sessions, tenders  # noqa: E402, F401

@@ -1,0 +1,3 @@
+"""(in progress)"""
+
+from marketplace.blueprints.opco.routes import bp  # noqa: F401
