@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from marketplace.extensions import db
 
@@ -43,3 +44,18 @@ def token_from(body: str, path: str) -> str:
     match = re.search(rf"https?://\S+/{path}/([A-Za-z0-9_.\-]+)", body)
     assert match, f"aucun lien /{path}/… dans le courriel :\n{body}"
     return match.group(1)
+
+
+@contextlib.contextmanager
+def count_queries():
+    """Collect the SQL statements run inside the block (for "constant number of queries" tests)."""
+    statements: list[str] = []
+
+    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", before_cursor_execute)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before_cursor_execute)

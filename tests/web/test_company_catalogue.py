@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event
 
 from marketplace.extensions import db
 from marketplace.services.search import fold
-from tests.web.pages import text, visible_text
+from tests.web.pages import count_queries, text, visible_text
 
 TODAY = date.today()
 
@@ -45,20 +43,6 @@ def searchable(action):
     action.search_text = fold(f"{action.reference} {action.title} {action.objectives}")
     db.session.commit()
     return action
-
-
-@contextlib.contextmanager
-def count_queries():
-    statements: list[str] = []
-
-    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before_cursor_execute)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before_cursor_execute)
 
 
 def test_results_show_what_the_session_costs_this_company(client, make, signed_in):

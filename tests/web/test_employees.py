@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from marketplace.extensions import db
 from marketplace.models import Employee, Enrolment, EnrolmentStatus
-from tests.web.pages import flashes, text, visible_text
+from tests.web.pages import count_queries, flashes, text, visible_text
 
 
 @pytest.fixture
@@ -45,20 +43,6 @@ def enrol(make, company, employee, status=EnrolmentStatus.CONFIRMED):
         remainder_cents=0, size_band=company.size_band,
     ))
     db.session.commit()
-
-
-@contextlib.contextmanager
-def count_queries():
-    statements: list[str] = []
-
-    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before_cursor_execute)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before_cursor_execute)
 
 
 # --- List and search --------------------------------------------------------------------------------------

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from marketplace.extensions import db
 from marketplace.models import Enrolment
-from tests.web.pages import flashes, text, visible_text
+from tests.web.pages import count_queries, flashes, text, visible_text
 
 
 def company_with_hr(make, **kwargs):
@@ -157,18 +157,8 @@ def test_another_opco_cannot_decide(client, login, make):
 
 
 def _count_queries(app, call):
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with count_queries() as statements:
         response = call()
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 200
     return len(statements)
 
