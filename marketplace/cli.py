@@ -25,9 +25,12 @@ def _fail(message: str) -> None:
 
 
 def init_app(app: Flask) -> None:
+    from marketplace import cli_referencings, cli_tenders
     from marketplace.cli_generate import register as register_generate
 
     register_generate(app)
+    cli_tenders.register(app)
+    cli_referencings.register(app)
 
     @app.cli.command("load-reference")
     def load_reference() -> None:
@@ -99,7 +102,7 @@ def init_app(app: Flask) -> None:
             click.echo(
                 f"Place de marché : {m.get('actions', 0)} actions collectives publiées, "
                 f"{m.get('referencings', 0)} référencements, {m.get('sessions', 0)} sessions, "
-                f"{m.get('enrolments', 0)} inscriptions."
+                f"{m.get('enrolments', 0)} inscriptions, {m.get('tenders', 0)} appels d'offres."
             )
         click.echo(demo_logins_text())
 

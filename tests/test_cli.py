@@ -246,6 +246,13 @@ def test_seed_demo_shows_a_living_marketplace(cli, db_session):
     result = cli("seed-demo")
     assert result.exit_code == 0, result.output
     assert "Place de marché : 8 actions collectives publiées" in result.output
+    assert "3 appels d'offres" in result.output
+    from marketplace.models import Tender, TenderResponse
+
+    assert sorted(db_session.scalars(select(Tender.status))) == ["awarded", "published", "under_analysis"]
+    assert {"submitted", "admissible", "retained", "not_retained"} <= set(
+        db_session.scalars(select(TenderResponse.status))
+    )
     states = set(db_session.scalars(select(Enrolment.status).distinct()))
     assert states == set(EnrolmentStatus.LABELS)
     session_states = set(db_session.scalars(select(TrainingSession.status).distinct()))

@@ -167,3 +167,16 @@ def test_a_queue_outage_after_commit_keeps_the_change_and_the_message(app_factor
         db.session.commit()  # must not raise
     [row] = outbox("gaston@exemple.fr")
     assert row.status == OutboxStatus.PENDING
+
+
+def test_a_released_savepoint_does_not_deliver_before_the_real_commit(smtp_app, smtp_server, make, outbox):
+    """SQLAlchemy calls after_commit when a SAVEPOINT is released: the email must wait for the real commit."""
+    user = make.user(email="helene@exemple.fr")
+    with smtp_app.app_context():
+        merged = db.session.merge(user)
+        with db.session.begin_nested():
+            _queue_reset(merged, token="jeton-savepoint")
+        assert smtp_server.messages == []  # the outer transaction is still open
+        db.session.commit()
+    assert len(smtp_server.messages) == 1
+    assert [row.status for row in outbox("helene@exemple.fr")] == [OutboxStatus.SENT]

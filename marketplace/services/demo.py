@@ -192,6 +192,12 @@ def seed_demo(today: date) -> SeedResult:
 
     marketplace = seed_marketplace(today, opcos, opco_admins, providers, provider_admins, companies, company_admins)
     db.session.flush()
+    from marketplace.models import CollectiveAction
+    from marketplace.services.demo_tenders import seed_tenders
+
+    rse = db.session.scalar(select(CollectiveAction).where(CollectiveAction.reference == "ATLAS-AC-2026-02"))
+    marketplace.update(seed_tenders(today, opcos, opco_admins, providers, provider_admins, rse))
+    db.session.flush()
     return SeedResult(
         created=True,
         marketplace=marketplace,

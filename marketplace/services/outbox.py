@@ -67,6 +67,10 @@ def _collect_ids(session, flush_context):
 
 @event.listens_for(Session, "after_commit")
 def _deliver_after_commit(session):
+    # SQLAlchemy also calls after_commit when a SAVEPOINT is released: wait for the real commit, else the
+    # delivery (on its own connection) would not see the row, or would wait on the writer's lock.
+    if session.get_nested_transaction() is not None:
+        return
     ids = session.info.pop(_READY, [])
     session.info.pop(_NEW, None)
     for message_id in ids:

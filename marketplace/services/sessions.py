@@ -340,6 +340,10 @@ def create_session(provider: TrainingProvider, data: SessionInput, actor: User, 
     provider) covering the session's dates, and a published action. Price and OPCO come from the
     referencing and the action; start and end dates from the slots.
     """
+    from marketplace.services import referencing_registry  # issue 4: Qualiopi expiry suspends referencings
+
+    if referencing_registry.suspend_if_qualiopi_expired(provider, today, actor=None):  # committed on its own:
+        db.session.commit()  # the refusal just below rolls the request back, the suspension must stay
     check_qualiopi(provider, today)
     referencing = _referencing_of(provider, data.referencing_id)
     cleaned = _clean(data, referencing, today)

@@ -1,0 +1,63 @@
+"""Forms of the evaluation pages (admissibility, declaration, award) and of the referencing registry.
+
+Score sheets have one row per criterion of the tender: they are read from ``request.form`` by
+``score_rows`` (fields ``score_<criterion id>`` and ``justification_<criterion id>``), the service checks them.
+"""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import BooleanField, DateField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from marketplace.models import TenderCriterion
+from marketplace.services.evaluation import MAX_REASON, justification_field, score_field
+
+DATE_MESSAGE = "Indiquez une date valide (jj/mm/aaaa)."
+
+
+class AdmissibilityForm(FlaskForm):
+    reason = TextAreaField(
+        "Motif d'irrecevabilité",
+        description="Obligatoire pour déclarer la réponse irrecevable.",
+        validators=[Optional(), Length(max=MAX_REASON)],
+    )
+
+
+class DeclarationForm(FlaskForm):
+    accept = BooleanField("Je certifie sur l'honneur l'exactitude de cette déclaration.")
+
+
+class AwardForm(FlaskForm):
+    valid_from = DateField(
+        "Début des référencements", validators=[InputRequired(DATE_MESSAGE)], format="%Y-%m-%d"
+    )
+    valid_until = DateField(
+        "Fin des référencements", validators=[InputRequired(DATE_MESSAGE)], format="%Y-%m-%d"
+    )
+
+
+class ReferencingChangeForm(FlaskForm):
+    reason = StringField("Motif", validators=[Optional(), Length(max=300)])
+
+
+def checklist_from(form: MultiDict, codes) -> dict[str, bool]:
+    """The manual checklist as ticked (``check_<code>`` present)."""
+    return {code: form.get(f"check_{code}") in ("y", "on", "1", "true") for code in codes}
+
+
+def score_rows(form: MultiDict, criteria: list[TenderCriterion]) -> dict[int, tuple[str, str]]:
+    """``{criterion id: (note as typed, justification)}`` from a score sheet form."""
+    return {
+        c.id: (form.get(score_field(c.id), ""), form.get(justification_field(c.id), "")) for c in criteria
+    }
+
+
+def winners_from(form: MultiDict, lot_ids: list[int]) -> dict[int, list[int]]:
+    """``{lot id: [response ids]}`` from the award form (``lot_<id>`` radio or checkboxes; « 0 » = none)."""
+    winners: dict[int, list[int]] = {}
+    for lot_id in lot_ids:
+        ids = [int(v) for v in form.getlist(f"lot_{lot_id}") if v.isdigit() and v != "0"]
+        winners[lot_id] = ids
+    return winners

@@ -1,0 +1,167 @@
+"""The OPCO's registry of referenced training organisations, and the automatic suspension on Qualiopi expiry.
+
+Rules held here:
+
+- The registry lists an OPCO's referencings (organisation × action × validity × price × status and reason),
+  filtered by action and status, in a constant number of queries.
+- Suspending, reactivating and withdrawing go through ``catalogue.transition_referencing`` (reason required
+  to suspend or withdraw) and tell the organisation by e-mail.
+- An organisation whose Qualiopi certificate no longer covers « actions de formation » (expired, or the
+  category dropped) has every ACTIVE referencing suspended with the reason « Certificat Qualiopi expiré le
+  jj/mm/aaaa »: by the daily command ``flask suspend-expired-referencings`` and whenever it tries to create a
+  session. A suspended referencing opens no new session (``services.sessions.check_referencing``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from marketplace.extensions import db
+from marketplace.formatting import date_fr
+from marketplace.models import (
+    CollectiveAction,
+    Membership,
+    Opco,
+    Referencing,
+    ReferencingStatus,
+    TrainingProvider,
+    User,
+)
+from marketplace.services import catalogue, outbox
+from marketplace.services.errors import DomainError
+from marketplace.services.identifiers import qualiopi_is_valid
+from marketplace.services.roles import Perm, has_permission
+
+EVENT_TEMPLATES = {
+    "suspend": "referencing_suspended",
+    "reactivate": "referencing_reactivated",
+    "withdraw": "referencing_withdrawn",
+}
+
+
+def registry(opco: Opco, action_id: int | None = None, status: str | None = None) -> list[Referencing]:
+    """The OPCO's referencings, by action title then organisation name (action and organisation loaded)."""
+    query = (
+        select(Referencing)
+        .join(CollectiveAction, CollectiveAction.id == Referencing.action_id)
+        .join(TrainingProvider, TrainingProvider.id == Referencing.provider_id)
+        .where(Referencing.opco_id == opco.id)
+        .order_by(CollectiveAction.title, CollectiveAction.id, TrainingProvider.name, Referencing.id)
+    )
+    if action_id:
+        query = query.where(Referencing.action_id == action_id)
+    if status:
+        if status not in ReferencingStatus.LABELS:
+            raise DomainError("Choisissez un état de référencement dans la liste.", field="status")
+        query = query.where(Referencing.status == status)
+    return list(db.session.scalars(query).unique())
+
+
+def registry_actions(opco: Opco) -> list[CollectiveAction]:
+    """The OPCO's actions that have at least one referencing (for the filter), by title."""
+    has_referencing = select(Referencing.action_id).where(Referencing.opco_id == opco.id)
+    return list(
+        db.session.scalars(
+            select(CollectiveAction)
+            .where(CollectiveAction.opco_id == opco.id, CollectiveAction.id.in_(has_referencing))
+            .order_by(CollectiveAction.title, CollectiveAction.id)
+        )
+    )
+
+
+def provider_contacts(provider_ids: list[int]) -> dict[int, list[str]]:
+    """Per organisation, the addresses of its members who open sessions or administer it."""
+    if not provider_ids:
+        return {}
+    memberships = db.session.scalars(
+        select(Membership)
+        .where(Membership.organisation_id.in_(provider_ids))
+        .options(selectinload(Membership.user))
+    ).all()
+    result: dict[int, list[str]] = defaultdict(list)
+    for m in memberships:
+        if has_permission("provider", m.role, Perm.MANAGE_SESSIONS) or has_permission(
+            "provider", m.role, Perm.MANAGE_MEMBERS
+        ):
+            result[m.organisation_id].append(m.user.email)
+    return {k: sorted(set(v)) for k, v in result.items()}
+
+
+def change_referencing(referencing: Referencing, event: str, actor: User | None, reason: str | None = None) -> str:
+    """Suspend, reactivate or withdraw a referencing from the registry, and tell the organisation."""
+    previous = catalogue.transition_referencing(referencing, event, actor, reason=reason)
+    for email in provider_contacts([referencing.provider_id]).get(referencing.provider_id, []):
+        outbox.queue_email(
+            email,
+            EVENT_TEMPLATES[event],
+            organisation_id=referencing.provider_id,
+            referencing=referencing,
+            action=referencing.action,
+            opco=db.session.get(Opco, referencing.opco_id),
+            reason=referencing.status_reason,
+        )
+    return previous
+
+
+def qualiopi_suspension_reason(provider: TrainingProvider, today: date) -> str | None:
+    """Why the organisation's referencings must be suspended today, or None while its certificate is valid."""
+    if qualiopi_is_valid(provider.qualiopi_expires_on, today, provider.qualiopi_category_list):
+        return None
+    if provider.qualiopi_expires_on is not None and provider.qualiopi_expires_on < today:
+        return f"Certificat Qualiopi expiré le {date_fr(provider.qualiopi_expires_on)}"
+    return "Certificat Qualiopi ne couvrant pas les actions de formation"
+
+
+def suspend_if_qualiopi_expired(provider: TrainingProvider, today: date, actor: User | None = None) -> int:
+    """Suspend every ACTIVE referencing of an organisation whose Qualiopi is no longer valid; returns how many.
+
+    Each suspension is audited under its OPCO (``referencing.suspend``) with the reason; the organisation
+    receives one e-mail listing the suspended referencings.
+    """
+    reason = qualiopi_suspension_reason(provider, today)
+    if reason is None:
+        return 0
+    active = list(
+        db.session.scalars(
+            select(Referencing)
+            .where(Referencing.provider_id == provider.id, Referencing.status == ReferencingStatus.ACTIVE)
+            .order_by(Referencing.id)
+        )
+    )
+    for referencing in active:
+        catalogue.transition_referencing(referencing, "suspend", actor, reason=reason)
+    if active:
+        opcos = {o.id: o for o in db.session.scalars(select(Opco).where(Opco.id.in_({r.opco_id for r in active})))}
+        for email in provider_contacts([provider.id]).get(provider.id, []):
+            outbox.queue_email(
+                email,
+                "referencing_suspended_qualiopi",
+                organisation_id=provider.id,
+                provider=provider,
+                referencings=active,
+                opcos=opcos,
+                reason=reason,
+            )
+    return len(active)
+
+
+def suspend_expired(today: date) -> int:
+    """Run the Qualiopi suspension over every organisation that still has an ACTIVE referencing."""
+    providers = db.session.scalars(
+        select(TrainingProvider)
+        .where(
+            TrainingProvider.id.in_(
+                select(Referencing.provider_id).where(Referencing.status == ReferencingStatus.ACTIVE)
+            ),
+            or_(
+                TrainingProvider.qualiopi_expires_on < today,
+                ~TrainingProvider.qualiopi_categories.contains("actions_formation"),
+            ),
+        )
+        .order_by(TrainingProvider.id)
+    ).all()
+    return sum(suspend_if_qualiopi_expired(p, today) for p in providers)

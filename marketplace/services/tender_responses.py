@@ -1,0 +1,521 @@
+"""A training organisation's response to one lot of a call for tenders.
+
+Rules held here:
+
+- One response per lot and organisation (unique constraint). It is started (a draft) on its first save,
+  only while the tender is published and before its submission deadline.
+- A response is edited (fields and documents) only as a draft or after a withdrawal, and only before the
+  deadline; a submitted response is read-only until it is withdrawn.
+- Submitting needs every field filled, the price per trainee within the lot's maximum and every document the
+  tender requires; it is refused after the deadline even when nobody has closed the tender yet (the clock is
+  compared with ``submission_deadline``, not with the tender's status). The organisation receives an
+  acknowledgement (« accusé de dépôt ») with the timestamp.
+- Documents are readable by the responding organisation, and by the tender's OPCO once the deadline has
+  passed (and only for responses that were submitted); never by anyone else.
+
+States change only through ``tender_states.response_transition``; times are naive UTC (``now``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload, lazyload
+
+from marketplace.extensions import db
+from marketplace.formatting import datetime_fr, money_fr, to_paris
+from marketplace.models import (
+    Opco,
+    ResponseDocument,
+    ResponseStatus,
+    Tender,
+    TenderDocumentKind,
+    TenderLot,
+    TenderResponse,
+    TenderStatus,
+    TrainingProvider,
+    User,
+)
+from marketplace.services import audit, outbox, storage
+from marketplace.services.catalogue import MAX_DURATION_HOURS, parse_euros
+from marketplace.services.errors import DomainError
+from marketplace.services.tender_states import response_transition
+
+log = logging.getLogger(__name__)
+
+R = ResponseStatus
+
+EDITABLE = (R.DRAFT, R.WITHDRAWN)
+# States in which the OPCO may read a response (after the deadline): it was submitted and not withdrawn.
+SUBMITTED_STATES = (R.SUBMITTED, R.ADMISSIBLE, R.INADMISSIBLE, R.RETAINED, R.NOT_RETAINED)
+# Tender states in which the lots are visible to training organisations.
+VISIBLE_TENDER_STATES = tuple(s for s in TenderStatus.LABELS if s != TenderStatus.DRAFT)
+MAX_TEXT = 20_000
+MAX_DOCUMENTS = 30
+
+# Fields required to submit: column -> French name in the « complétez … » message.
+REQUIRED_FIELDS = {
+    "price_per_trainee_cents": "le prix par stagiaire",
+    "duration_hours": "la durée proposée",
+    "programme": "le programme proposé",
+    "team": "l'équipe pédagogique",
+}
+LOCKED_MESSAGE = "Une réponse déposée ne peut plus être modifiée : retirez-la pour la modifier, avant la date limite."
+
+
+@dataclass(frozen=True)
+class ResponseInput:
+    """What the organisation types: euros as text (« 1 150,00 »), hours, free text."""
+
+    price_per_trainee: str | None = ""
+    price_per_group: str | None = ""
+    duration_hours: str | int | None = ""
+    programme: str | None = ""
+    team: str | None = ""
+
+
+@dataclass(frozen=True)
+class ResponseResult:
+    """What the organisation learns once the tender is awarded."""
+
+    retained: bool
+    final_score: float | None
+    rank: int | None
+    reason: str | None = None  # inadmissibility reason, when the response was not evaluated
+
+    @property
+    def score_label(self) -> str:
+        return score_fr(self.final_score)
+
+
+@dataclass(frozen=True)
+class ResponseSummary:
+    response: TenderResponse
+    tender: Tender
+    lot: TenderLot
+    status: str  # as the organisation sees it (see shown_status)
+    status_label: str
+    result: ResponseResult | None
+
+
+# --- Formatting -----------------------------------------------------------------------------------------
+
+
+def submitted_label(value: datetime | None) -> str:
+    """« 03/02/2026 à 14 h 05 » in Paris time (the acknowledgement's timestamp)."""
+    if value is None:
+        return ""
+    local = to_paris(value)
+    return f"{local:%d/%m/%Y} à {local:%H} h {local:%M}"
+
+
+def score_fr(value: float | None) -> str:
+    """« 78,5 » (one decimal at most, French comma)."""
+    if value is None:
+        return ""
+    rounded = Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return str(rounded).removesuffix(".0").replace(".", ",")
+
+
+def kind_label(kind: str) -> str:
+    return TenderDocumentKind.LABELS.get(kind, kind)
+
+
+# --- Loading ----------------------------------------------------------------------------------------------
+
+
+def visible_lot(tender_id: int, lot_id: int) -> tuple[Tender, TenderLot] | None:
+    """The lot of a tender every training organisation may see (published or later), or None (→ 404)."""
+    lot = db.session.scalar(
+        select(TenderLot)
+        .join(Tender, TenderLot.tender_id == Tender.id)
+        .where(TenderLot.id == lot_id, Tender.id == tender_id, Tender.status.in_(VISIBLE_TENDER_STATES))
+    )
+    if lot is None:
+        return None
+    return lot.tender, lot
+
+
+def find_response(lot: TenderLot, provider: TrainingProvider) -> TenderResponse | None:
+    """The organisation's own response to the lot, if it has one (never another organisation's)."""
+    return db.session.scalar(
+        select(TenderResponse).where(TenderResponse.lot_id == lot.id, TenderResponse.provider_id == provider.id)
+    )
+
+
+def deadline_passed(tender: Tender, now: datetime) -> bool:
+    return tender.submission_deadline is None or now >= tender.submission_deadline
+
+
+def _check_open(tender: Tender, now: datetime) -> None:
+    """Responses may be started, changed, submitted or withdrawn only before the deadline of a published tender."""
+    if tender.submission_deadline is None:
+        raise DomainError("Cet appel d'offres n'a pas de date limite de dépôt : il n'accepte pas de réponses.")
+    if deadline_passed(tender, now):
+        raise DomainError(
+            f"La date limite de dépôt des réponses était le {datetime_fr(tender.submission_deadline)} "
+            "(heure de Paris) : les réponses ne peuvent plus être déposées, modifiées ni retirées."
+        )
+    if tender.status != TenderStatus.PUBLISHED:
+        raise DomainError(
+            f"Cet appel d'offres n'accepte plus de réponses (état « {tender.status_label} »)."
+        )
+
+
+def get_or_start(
+    tender: Tender, lot: TenderLot, provider: TrainingProvider, actor: User | None, now: datetime
+) -> TenderResponse:
+    """The organisation's response to the lot; a new, unsaved draft when it has none yet.
+
+    The draft is saved (and the row created) by its first ``save_draft`` or ``add_document``. Starting a
+    response is possible only while the tender is published and before its submission deadline.
+    """
+    if lot.tender_id != tender.id:
+        raise DomainError("Ce lot n'appartient pas à cet appel d'offres.")
+    response = find_response(lot, provider)
+    if response is not None:
+        return response
+    _check_open(tender, now)
+    return TenderResponse(
+        tender_id=tender.id, lot_id=lot.id, provider_id=provider.id, opco_id=tender.opco_id,
+        status=R.DRAFT, programme="", team="", admissibility_checks={},
+        tender=tender, lot=lot, provider=provider,
+    )
+
+
+def is_new(response: TenderResponse) -> bool:
+    return response.id is None
+
+
+def is_editable(response: TenderResponse, now: datetime) -> bool:
+    return response.status in EDITABLE and not deadline_passed(response.tender, now) and (
+        response.tender.status == TenderStatus.PUBLISHED
+    )
+
+
+def can_withdraw(response: TenderResponse, now: datetime) -> bool:
+    return response.status == R.SUBMITTED and not deadline_passed(response.tender, now) and (
+        response.tender.status == TenderStatus.PUBLISHED
+    )
+
+
+def _check_editable(response: TenderResponse, now: datetime) -> None:
+    _check_open(response.tender, now)
+    if response.status not in EDITABLE:
+        raise DomainError(LOCKED_MESSAGE)
+
+
+def _persist(response: TenderResponse, actor: User | None) -> None:
+    """Create the row of a new draft; a concurrent first save of the same lot gets a French refusal."""
+    if not is_new(response):
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.add(response)
+            db.session.flush()
+    except IntegrityError:
+        raise DomainError(
+            "Votre organisme a déjà commencé une réponse à ce lot : rechargez la page pour la retrouver."
+        ) from None
+    audit.record(
+        "tender_response.started", organisation_id=response.provider_id, actor=actor, obj=response,
+        data={"tender_id": response.tender_id, "lot_id": response.lot_id},
+    )
+
+
+# --- Parsing ----------------------------------------------------------------------------------------------
+
+
+def _text(value) -> str:
+    return (value or "").strip() if isinstance(value, str) or value is None else str(value).strip()
+
+
+def _parse_hours(value) -> int | None:
+    text = _text(value)
+    if not text:
+        return None
+    text = re.sub(r"\s*(h|heures?)$", "", text, flags=re.I)
+    if not text.isdigit():
+        raise DomainError("La durée doit être un nombre entier d'heures, par exemple 14.", field="duration_hours")
+    hours = int(text)
+    if hours <= 0:
+        raise DomainError("La durée doit être d'au moins une heure.", field="duration_hours")
+    if hours > MAX_DURATION_HOURS:
+        raise DomainError(f"La durée ne peut pas dépasser {MAX_DURATION_HOURS} heures.", field="duration_hours")
+    return hours
+
+
+def _check_max_price(lot: TenderLot, cents: int | None) -> None:
+    if cents is not None and cents > lot.max_price_cents:
+        raise DomainError(
+            f"Le prix par stagiaire ({money_fr(cents, 'HT')}) dépasse le prix maximum du lot "
+            f"({money_fr(lot.max_price_cents, 'HT')}).",
+            field="price_per_trainee",
+        )
+
+
+def _parsed(lot: TenderLot, data: ResponseInput) -> dict:
+    """The input as column values; empty fields stay empty (a draft may be incomplete)."""
+    trainee = _text(data.price_per_trainee)
+    group = _text(data.price_per_group)
+    values = {
+        "price_per_trainee_cents": (
+            parse_euros(trainee, "price_per_trainee", "Le prix par stagiaire") if trainee else None
+        ),
+        "price_per_group_cents": parse_euros(group, "price_per_group", "Le prix par groupe") if group else None,
+        "duration_hours": _parse_hours(data.duration_hours),
+        "programme": _text(data.programme),
+        "team": _text(data.team),
+    }
+    _check_max_price(lot, values["price_per_trainee_cents"])
+    for name, label in (("programme", "Le programme"), ("team", "La présentation de l'équipe")):
+        if len(values[name]) > MAX_TEXT:
+            raise DomainError(f"{label} ne peut pas dépasser {MAX_TEXT:,} caractères.".replace(",", "\u202f"),
+                              field=name)
+    return values
+
+
+# --- Draft ------------------------------------------------------------------------------------------------
+
+
+def save_draft(response: TenderResponse, data: ResponseInput, actor: User | None, now: datetime) -> TenderResponse:
+    """Save what was typed, complete or not, on a draft (or withdrawn) response before the deadline."""
+    _check_editable(response, now)
+    values = _parsed(response.lot, data)
+    _persist(response, actor)
+    changed = sorted(name for name, value in values.items() if getattr(response, name) != value)
+    for name, value in values.items():
+        setattr(response, name, value)
+    if changed:
+        audit.record(
+            "tender_response.draft_saved", organisation_id=response.provider_id, actor=actor, obj=response,
+            data={"fields": changed},
+        )
+    return response
+
+
+# --- Documents --------------------------------------------------------------------------------------------
+
+_STORED = "tender_response_stored_keys"  # files written in this transaction: deleted if it rolls back
+_DELETED = "tender_response_deleted_keys"  # files of removed documents: deleted once the removal is committed
+
+
+@event.listens_for(Session, "after_commit")
+def _delete_removed_files(session):
+    if session.get_nested_transaction() is not None:  # a SAVEPOINT released: not committed yet
+        return
+    session.info.pop(_STORED, None)
+    for key in session.info.pop(_DELETED, []):
+        try:
+            storage.storage().delete(key)
+        except Exception:  # noqa: BLE001 - the row is gone; an orphan file is harmless, log it
+            log.exception("Fichier %s non supprimé après le retrait de son document.", key)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _delete_orphan_files(session, previous_transaction):
+    if previous_transaction.parent is not None:
+        return
+    session.info.pop(_DELETED, None)
+    for key in session.info.pop(_STORED, []):
+        try:
+            storage.storage().delete(key)
+        except Exception:  # noqa: BLE001
+            log.exception("Fichier %s non supprimé après l'annulation de son dépôt.", key)
+
+
+def add_document(
+    response: TenderResponse, kind: str, filename: str, data: bytes, actor: User | None, now: datetime
+) -> ResponseDocument:
+    """Attach a checked file (PDF, DOCX, XLSX, ODT, within the size limit) to an editable response.
+
+    Every rule is checked before the file is written; a refused file leaves nothing behind, and a file whose
+    transaction rolls back is deleted.
+    """
+    _check_editable(response, now)
+    if kind not in TenderDocumentKind.LABELS:
+        raise DomainError("Choisissez le type de document dans la liste.", field="kind")
+    if not is_new(response) and len(response.documents) >= MAX_DOCUMENTS:
+        raise DomainError(
+            f"Une réponse compte au plus {MAX_DOCUMENTS} documents : retirez-en un avant d'en ajouter.", field="file"
+        )
+    storage.check_upload(filename, data)
+    _persist(response, actor)
+    stored = storage.store(filename, data)
+    db.session.info.setdefault(_STORED, []).append(stored.key)
+    document = ResponseDocument(
+        kind=kind, filename=stored.filename, storage_key=stored.key, content_type=stored.content_type,
+        size=stored.size,
+    )
+    response.documents.append(document)
+    db.session.flush()
+    audit.record(
+        "tender_response.document_added", organisation_id=response.provider_id, actor=actor, obj=response,
+        data={"document_id": document.id, "kind": kind, "filename": stored.filename, "size": stored.size},
+    )
+    return document
+
+
+def remove_document(document: ResponseDocument, actor: User | None, now: datetime) -> None:
+    """Remove a document from an editable response; its file is deleted once the removal is committed."""
+    response = document.response
+    _check_editable(response, now)
+    audit.record(
+        "tender_response.document_removed", organisation_id=response.provider_id, actor=actor, obj=response,
+        data={"document_id": document.id, "kind": document.kind, "filename": document.filename},
+    )
+    db.session.info.setdefault(_DELETED, []).append(document.storage_key)
+    response.documents.remove(document)
+    db.session.flush()
+
+
+def missing_documents(response: TenderResponse) -> list[str]:
+    """Codes of the documents the tender requires that the response does not have yet."""
+    attached = {d.kind for d in response.documents}
+    return [kind for kind in response.tender.required_documents or [] if kind not in attached]
+
+
+def missing_fields(response: TenderResponse) -> list[str]:
+    """Columns still empty among those a submitted response must have."""
+    return [name for name in REQUIRED_FIELDS if getattr(response, name) in (None, "")]
+
+
+def check_complete(response: TenderResponse) -> None:
+    """Refuse, with the French list of what is missing, a response that cannot be submitted as it is."""
+    fields = [REQUIRED_FIELDS[name] for name in missing_fields(response)]
+    documents = [kind_label(kind) for kind in missing_documents(response)]
+    parts = []
+    if fields:
+        parts.append("complétez " + _join_fr(fields))
+    if documents:
+        parts.append("joignez " + _join_fr([f"« {d} »" for d in documents]))
+    if parts:
+        raise DomainError("Avant de déposer votre réponse, " + " et ".join(parts) + ".")
+    _check_max_price(response.lot, response.price_per_trainee_cents)
+
+
+def _join_fr(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " et " + items[-1]
+
+
+# --- Submit and withdraw ------------------------------------------------------------------------------------
+
+
+def submit(response: TenderResponse, actor: User | None, now: datetime) -> TenderResponse:
+    """Submit before the deadline a complete response (timestamped, then read-only); acknowledge by email."""
+    _check_open(response.tender, now)
+    if response.status not in EDITABLE:
+        raise DomainError("Cette réponse est déjà déposée." if response.status == R.SUBMITTED else LOCKED_MESSAGE)
+    if is_new(response):
+        raise DomainError("Enregistrez d'abord votre réponse avant de la déposer.")
+    check_complete(response)
+    response_transition(response, "submit", actor)
+    response.submitted_at = now
+    if actor is not None:
+        tender = response.tender
+        outbox.queue_email(
+            actor.email,
+            "tender_response_submitted",
+            organisation_id=response.provider_id,
+            response=response,
+            tender=tender,
+            lot=response.lot,
+            provider=response.provider,
+            user=actor,
+            submitted=submitted_label(now),
+            deadline=datetime_fr(tender.submission_deadline),
+            documents=[(kind_label(d.kind), d.filename) for d in response.documents],
+        )
+    return response
+
+
+def withdraw(response: TenderResponse, actor: User | None, now: datetime) -> TenderResponse:
+    """Withdraw a submitted response before the deadline: it becomes editable and may be submitted again."""
+    _check_open(response.tender, now)
+    response_transition(response, "withdraw", actor)
+    response.submitted_at = None
+    return response
+
+
+# --- Reading ------------------------------------------------------------------------------------------------
+
+
+def readable_document(
+    document_id: int, *, provider: TrainingProvider | None = None, opco: Opco | None = None, now: datetime
+) -> ResponseDocument | None:
+    """The document if ``provider`` wrote the response, or if ``opco`` owns the tender, the deadline has passed
+    and the response was submitted; otherwise None (answer 404)."""
+    document = db.session.scalar(
+        select(ResponseDocument)
+        .options(joinedload(ResponseDocument.response).joinedload(TenderResponse.tender))
+        .where(ResponseDocument.id == document_id)
+    )
+    if document is None:
+        return None
+    response = document.response
+    if provider is not None and response.provider_id == provider.id:
+        return document
+    if (
+        opco is not None
+        and response.opco_id == opco.id
+        and response.tender.opco_id == opco.id
+        and response.status in SUBMITTED_STATES
+        and deadline_passed(response.tender, now)
+    ):
+        return document
+    return None
+
+
+def read_document(document: ResponseDocument) -> bytes:
+    return storage.storage().read(document.storage_key)
+
+
+def shown_status(response: TenderResponse) -> tuple[str, str]:
+    """(status, French label) as the organisation sees it: the OPCO's analysis (admissibility…) stays internal
+    until the tender is awarded or declared unsuccessful; until then a submitted response reads « Déposée »."""
+    decided = response.tender.status in (TenderStatus.AWARDED, TenderStatus.UNSUCCESSFUL)
+    if response.status in SUBMITTED_STATES and not decided:
+        return R.SUBMITTED, R.LABELS[R.SUBMITTED]
+    return response.status, response.status_label
+
+
+def result_of(response: TenderResponse) -> ResponseResult | None:
+    """The outcome shown to the organisation, once the tender is awarded (None before)."""
+    if response.tender.status != TenderStatus.AWARDED:
+        return None
+    if response.status not in (R.RETAINED, R.NOT_RETAINED, R.INADMISSIBLE):
+        return None
+    return ResponseResult(
+        retained=response.status == R.RETAINED,
+        final_score=response.final_score,
+        rank=response.rank,
+        reason=response.admissibility_reason if response.status == R.INADMISSIBLE else None,
+    )
+
+
+def provider_responses(provider: TrainingProvider) -> list[ResponseSummary]:
+    """Every response of the organisation, latest deadline first, with its result once awarded.
+
+    A constant number of queries whatever the number of responses (tender, OPCO and lot are loaded at once).
+    """
+    responses = db.session.scalars(
+        select(TenderResponse)
+        .join(Tender, TenderResponse.tender_id == Tender.id)
+        .join(TenderLot, TenderResponse.lot_id == TenderLot.id)
+        # What the list shows comes in one statement; the collections it does not show are not loaded.
+        .options(
+            joinedload(TenderResponse.tender).options(lazyload(Tender.lots), lazyload(Tender.criteria)),
+            lazyload(TenderResponse.documents),
+        )
+        .where(TenderResponse.provider_id == provider.id)
+        .order_by(Tender.submission_deadline.desc(), Tender.id.desc(), TenderLot.number)
+    ).unique().all()
+    return [
+        ResponseSummary(r, r.tender, r.lot, *shown_status(r), result=result_of(r)) for r in responses
+    ]
