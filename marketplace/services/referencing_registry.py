@@ -165,3 +165,16 @@ def suspend_expired(today: date) -> int:
         .order_by(TrainingProvider.id)
     ).all()
     return sum(suspend_if_qualiopi_expired(p, today) for p in providers)
+
+
+def provider_referencings(provider_id: int) -> list[Referencing]:
+    """The actions a training organisation is referenced on (any OPCO), active first then by end of validity."""
+    return list(
+        db.session.scalars(
+            select(Referencing)
+            .join(CollectiveAction, CollectiveAction.id == Referencing.action_id)
+            .where(Referencing.provider_id == provider_id, Referencing.status != ReferencingStatus.WITHDRAWN)
+            .options(selectinload(Referencing.action).selectinload(CollectiveAction.opco))
+            .order_by(Referencing.status, Referencing.valid_until.desc(), CollectiveAction.title)
+        ).unique()
+    )

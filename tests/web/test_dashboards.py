@@ -54,3 +54,24 @@ def test_opco_dashboard_shows_fill_rates_and_approvals(client, login, make):
     page = visible_text(client.get(f"/opco/{akto.slug}/"))
     assert "1 inscription à valider" in page
     assert "Hygiène alimentaire" in page and "1 / 4 (25 %)" in page
+
+
+def test_provider_dashboard_lists_its_referencings(client, login, make):
+    admin = make.user()
+    provider = make.provider(admin=admin)
+    atlas = make.opco("atlas")
+    make.referencing(make.action(atlas, title="Cybersécurité : les bons réflexes"), provider, price_cents=33_000)
+    make.referencing(make.action(title="Excel perfectionnement"), provider, status="suspended")
+    login(client, admin)
+    page = visible_text(client.get(f"/of/{provider.slug}/"))
+    assert "Vos référencements" in page
+    assert "Cybersécurité : les bons réflexes" in page and "ATLAS" in page and "330,00 € HT par stagiaire" in page
+    assert "Excel perfectionnement" in page and "Suspendu" in page
+
+
+def test_provider_dashboard_without_referencing_points_to_the_tenders(client, login, make):
+    admin = make.user()
+    provider = make.provider(admin=admin)
+    login(client, admin)
+    page = visible_text(client.get(f"/of/{provider.slug}/"))
+    assert "Vous n'êtes référencé sur aucune action collective" in page

@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.models import Membership
-from marketplace.services import dashboards, identifiers
+from marketplace.models import ReferencingStatus
+from marketplace.services import dashboards, identifiers, referencing_registry
 from marketplace.services.roles import Perm
 from marketplace.web.guard import require, tenant_blueprint
 
@@ -27,6 +28,8 @@ def dashboard():
     return render_template(
         "provider/dashboard.html", qualiopi_valid=valid, days_left=days_left, members=members, today=today,
         fills=dashboards.provider_sessions(provider.id, today),
+        referencings=referencing_registry.provider_referencings(provider.id),
+        referencing_labels=ReferencingStatus.LABELS,
     )
 
 
