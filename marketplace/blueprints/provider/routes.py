@@ -6,8 +6,7 @@ from flask import g, render_template
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
-from marketplace.models import Membership
-from marketplace.models import ReferencingStatus
+from marketplace.models import Membership, ReferencingStatus
 from marketplace.services import dashboards, identifiers, referencing_registry
 from marketplace.services.roles import Perm
 from marketplace.web.guard import require, tenant_blueprint
