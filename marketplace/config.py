@@ -55,6 +55,9 @@ class Config:
     PASSWORD_HASH_METHOD = "scrypt"  # werkzeug method string; tests use a cheaper "scrypt:1024:8:1"
     INVITATION_VALID_DAYS = 7
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    # Uploaded documents (tender attachments and responses): outside the web root, served after a check.
+    STORAGE_DIR = os.environ.get("STORAGE_DIR") or None  # default: instance/uploads
+    UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
 
 
 def load_config(overrides: dict | None = None) -> dict:
