@@ -318,3 +318,19 @@ def test_an_expired_organisation_trying_to_open_a_session_gets_suspended(make, a
     assert "vous ne pouvez pas ouvrir de session" in visible_text(response)
     assert db.session.get(Referencing, referencing.id).status == "suspended"
     assert db.session.scalar(select(TrainingSession.id)) is None
+
+
+def test_no_award_form_while_an_admissible_response_is_unscored(make, akto, admin, signed_in):
+    """A tender manager sees the award form only once every admissible response has a submitted sheet."""
+    tender = analysed(make, akto)
+    response = make.tender_response(tender, make.provider(name="Delta Formation"))
+    signed_in.post(url(tender, f"/reponses/{response.id}/recevabilite"), data={"decision": "admissible", **ALL_CHECKED})
+    body = visible_text(signed_in.get(url(tender)))
+    assert "Envoyez vos grilles pour chaque réponse recevable" in body
+    assert "Attribuer l'appel d'offres" not in body
+
+    signed_in.post(url(tender, "/declaration"), data={"accept": "y"})
+    signed_in.post(url(tender, f"/reponses/{response.id}/notes"), data=sheet_form(tender, 4, 4, 3, 5))
+    body = visible_text(signed_in.get(url(tender)))
+    assert "Envoyez vos grilles pour chaque réponse recevable" not in body
+    assert "Choisissez la réponse retenue pour chaque lot" in body

@@ -66,8 +66,10 @@ def _render(tender: Tender, *, status: int = 200, score_errors=None, score_input
     now = utcnow()
     board = evaluation.board(tender, current_user, can_manage=_can(Perm.MANAGE_TENDERS), now=now)
     award_form = award_form or AwardForm()
+    # The award form appears once every admissible response of every lot has at least one submitted sheet:
+    # a ranking whose rows read « pas encore notée » must not invite a premature award.
     ranking_complete = all(
-        lot.ranking is not None
+        lot.ranking is not None and all(row.score is not None for row in lot.ranking)
         for lot in board.lots
         if any(rv.response.status in evaluation.SCORED for rv in lot.responses)
     )
