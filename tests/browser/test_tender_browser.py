@@ -201,7 +201,7 @@ def test_opco_publishes_a_tender_provider_answers_opco_scores_and_awards_provide
         row = of.get_by_role("row", name=re.compile(LOT_TITLE))
         expect(row).to_contain_text("Retenue")
         expect(row).to_contain_text(re.compile(r"76(,00?)? / 100"))
-        expect(row).to_contain_text("1er")
+        expect(row).to_contain_text("rang 1")
         of.screenshot(path="/tmp/tender-6-my-responses.png", full_page=True)
         row.get_by_role("link", name=re.compile("Lot n° 1")).click()
         expect(of.get_by_role("region", name="Résultat de l'appel d'offres")).to_contain_text(

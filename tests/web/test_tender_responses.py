@@ -278,7 +278,7 @@ def test_the_result_is_shown_after_the_award_and_in_my_responses(signed_in, make
     response = signed_in.get(f"/of/{provider.slug}/reponses")
     assert response.status_code == 200
     seen = visible_text(response)
-    assert "Management de proximité" in seen and "Retenue · 78,5 / 100 · 1er" in seen
+    assert "Management de proximité" in seen and "Retenue le" in seen and "Note : 78,5 / 100 · rang 1" in seen
     assert "Sécurité au travail" in seen and "Brouillon" in seen
     assert seen.count("Lot n° 1") == 2  # its two responses, not the other organisation's
 
