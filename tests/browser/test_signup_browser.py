@@ -59,7 +59,7 @@ def test_company_signs_up_sees_its_opco_and_invites_a_colleague_who_signs_in(
     expect(page.locator("main")).to_contain_text("Votre entreprise est rattachée à AKTO")
 
     # --- Members: inline invitation (htmx, no full reload) ----------------------------------------
-    page.get_by_role("navigation", name="Navigation principale").get_by_role("link", name="Membres").click()
+    page.locator("header").get_by_role("link", name="Membres").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Membres de Propreté Lumière")
     page.evaluate("window.__pageNonRechargee = true")
     page.get_by_label("Adresse e-mail de la personne invitée").fill("nadia.benali@proprete-lumiere.fr")

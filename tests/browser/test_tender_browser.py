@@ -37,7 +37,7 @@ def local_input(moment: datetime) -> str:
 
 
 def nav(page, name: str):
-    return page.get_by_role("navigation", name="Navigation principale").get_by_role("link", name=name, exact=True)
+    return page.locator("header").get_by_role("link", name=name, exact=True)
 
 
 @pytest.mark.browser
