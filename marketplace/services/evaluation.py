@@ -58,6 +58,7 @@ from marketplace.services.errors import DomainError, NotFound
 from marketplace.services.identifiers import SIZE_BANDS, qualiopi_is_valid
 from marketplace.services.roles import Perm, has_permission
 from marketplace.services.tender_states import response_transition, tender_transition
+from marketplace.services.tenders import deadline_passed
 
 R = ResponseStatus
 
@@ -103,20 +104,6 @@ def justification_field(criterion_id: int) -> str:
 
 
 # --- Access and deadlines -------------------------------------------------------------------------------
-
-
-def paris_to_utc(naive_local: datetime) -> datetime:
-    """A naive Europe/Paris time (as typed in a form) to the naive UTC stored in the database."""
-    from datetime import UTC
-
-    from marketplace.formatting import PARIS
-
-    return naive_local.replace(tzinfo=PARIS).astimezone(UTC).replace(tzinfo=None)
-
-
-def deadline_passed(tender: Tender, now: datetime) -> bool:
-    """True once the submission deadline is over: only then may the OPCO read the responses."""
-    return tender.submission_deadline is not None and now >= tender.submission_deadline
 
 
 def deadline_date(tender: Tender) -> date:

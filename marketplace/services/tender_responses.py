@@ -46,6 +46,7 @@ from marketplace.services import audit, outbox, storage
 from marketplace.services.catalogue import MAX_DURATION_HOURS, parse_euros
 from marketplace.services.errors import DomainError
 from marketplace.services.tender_states import response_transition
+from marketplace.services.tenders import deadline_passed  # noqa: F401  (also used by the views)
 
 log = logging.getLogger(__name__)
 
@@ -147,10 +148,6 @@ def find_response(lot: TenderLot, provider: TrainingProvider) -> TenderResponse 
     return db.session.scalar(
         select(TenderResponse).where(TenderResponse.lot_id == lot.id, TenderResponse.provider_id == provider.id)
     )
-
-
-def deadline_passed(tender: Tender, now: datetime) -> bool:
-    return tender.submission_deadline is None or now >= tender.submission_deadline
 
 
 def _check_open(tender: Tender, now: datetime) -> None:

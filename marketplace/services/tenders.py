@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from math import ceil
 
 from sqlalchemy import case, exists, func, or_, select
 
 from marketplace.extensions import db
-from marketplace.formatting import PARIS, date_fr, datetime_fr, to_paris
+from marketplace.formatting import PARIS, date_fr, datetime_fr, paris_to_utc, to_paris, utc_to_paris  # noqa: F401
 from marketplace.models import (
     ActionStatus,
     CollectiveAction,
@@ -85,14 +85,9 @@ class InvalidTender(DomainError):
 # --- Time -------------------------------------------------------------------------------------------
 
 
-def paris_to_utc(local: datetime) -> datetime:
-    """A naive Europe/Paris wall-clock time (as typed in a form) to the naive UTC time stored."""
-    return local.replace(tzinfo=PARIS).astimezone(UTC).replace(tzinfo=None)
-
-
-def utc_to_paris(value: datetime | None) -> datetime | None:
-    """The stored naive UTC time as a naive Paris wall-clock time (to fill a datetime-local input)."""
-    return None if value is None else to_paris(value).replace(tzinfo=None)
+def deadline_passed(tender: Tender, now: datetime) -> bool:
+    """True once the submission deadline is over (a draft without deadline has none to pass)."""
+    return tender.submission_deadline is not None and now >= tender.submission_deadline
 
 
 def days_left(deadline: datetime | None, now: datetime) -> int | None:
