@@ -16,7 +16,7 @@ from marketplace.models import Invitation, LoginAttempt, Membership, Organisatio
 from marketplace.services import audit, outbox
 from marketplace.services.context import current_ip
 from marketplace.services.errors import DomainError
-from marketplace.services.roles import is_admin_role, role, roles_for
+from marketplace.services.roles import has_permission, is_admin_role, role, roles_for
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -301,3 +301,19 @@ def remove_member(membership: Membership, actor: User) -> None:
 
 def user_exists(email: str) -> bool:
     return db.session.scalar(select(User.id).where(User.email == (email or "").strip().lower())) is not None
+
+
+def member_emails(organisation_ids: list[int], kind: str, *permissions: str) -> dict[int, list[str]]:
+    """Per organisation, the addresses of its members whose role grants any of ``permissions`` (one query)."""
+    if not organisation_ids:
+        return {}
+    rows = db.session.execute(
+        select(Membership.organisation_id, Membership.role, User.email)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.organisation_id.in_(organisation_ids))
+    ).all()
+    result: dict[int, set[str]] = {}
+    for organisation_id, role_code, email in rows:
+        if any(has_permission(kind, role_code, p) for p in permissions):
+            result.setdefault(organisation_id, set()).add(email)
+    return {k: sorted(v) for k, v in result.items()}

@@ -24,19 +24,18 @@ from marketplace.models import (
     Employee,
     Enrolment,
     EnrolmentStatus,
-    Membership,
     SessionSlot,
     SessionStatus,
     TrainingSession,
     User,
     utcnow,
 )
-from marketplace.services import audit, eligibility, funding, outbox
+from marketplace.services import accounts, audit, eligibility, funding, outbox
 from marketplace.services.calendar import working_days_before
 from marketplace.services.errors import DomainError
 from marketplace.services.identifiers import size_band
 from marketplace.services.locking import lock_session
-from marketplace.services.roles import Perm, has_permission
+from marketplace.services.roles import Perm
 from marketplace.services.state import machine
 
 S = EnrolmentStatus
@@ -476,12 +475,7 @@ def company_contacts(enrolment: Enrolment) -> list[str]:
     """Whoever asked for the enrolment, else the company's members allowed to enrol."""
     if enrolment.requested_by is not None:
         return [enrolment.requested_by.email]
-    memberships = db.session.scalars(
-        select(Membership).where(Membership.organisation_id == enrolment.company_id)
-    ).all()
-    return sorted(
-        m.user.email for m in memberships if has_permission("company", m.role, Perm.ENROL)
-    )
+    return accounts.member_emails([enrolment.company_id], "company", Perm.ENROL).get(enrolment.company_id, [])
 
 
 def _notify(enrolment: Enrolment, template: str, **context) -> None:

@@ -53,7 +53,7 @@ from marketplace.models import (
     TrainingProvider,
     User,
 )
-from marketplace.services import audit, catalogue, outbox
+from marketplace.services import accounts, audit, catalogue, outbox
 from marketplace.services.errors import DomainError, NotFound
 from marketplace.services.identifiers import SIZE_BANDS, qualiopi_is_valid
 from marketplace.services.roles import Perm, has_permission
@@ -878,18 +878,7 @@ def award(
 
 def tender_contacts(provider_ids: list[int]) -> dict[int, list[str]]:
     """Per organisation, the e-mail addresses of its members allowed to answer tenders (admins included)."""
-    if not provider_ids:
-        return {}
-    memberships = db.session.scalars(
-        select(Membership)
-        .where(Membership.organisation_id.in_(provider_ids))
-        .options(selectinload(Membership.user))
-    ).all()
-    result: dict[int, list[str]] = defaultdict(list)
-    for m in memberships:
-        if has_permission("provider", m.role, Perm.RESPOND_TENDERS):
-            result[m.organisation_id].append(m.user.email)
-    return {k: sorted(v) for k, v in result.items()}
+    return accounts.member_emails(provider_ids, "provider", Perm.RESPOND_TENDERS)
 
 
 def _notify_results(tender: Tender, responses: list[TenderResponse], ranks: dict[int, list[RankRow]]) -> None:

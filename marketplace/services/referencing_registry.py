@@ -14,7 +14,6 @@ Rules held here:
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 
 from sqlalchemy import or_, select
@@ -24,17 +23,16 @@ from marketplace.extensions import db
 from marketplace.formatting import date_fr
 from marketplace.models import (
     CollectiveAction,
-    Membership,
     Opco,
     Referencing,
     ReferencingStatus,
     TrainingProvider,
     User,
 )
-from marketplace.services import catalogue, outbox
+from marketplace.services import accounts, catalogue, outbox
 from marketplace.services.errors import DomainError
 from marketplace.services.identifiers import qualiopi_is_valid
-from marketplace.services.roles import Perm, has_permission
+from marketplace.services.roles import Perm
 
 EVENT_TEMPLATES = {
     "suspend": "referencing_suspended",
@@ -75,20 +73,7 @@ def registry_actions(opco: Opco) -> list[CollectiveAction]:
 
 def provider_contacts(provider_ids: list[int]) -> dict[int, list[str]]:
     """Per organisation, the addresses of its members who open sessions or administer it."""
-    if not provider_ids:
-        return {}
-    memberships = db.session.scalars(
-        select(Membership)
-        .where(Membership.organisation_id.in_(provider_ids))
-        .options(selectinload(Membership.user))
-    ).all()
-    result: dict[int, list[str]] = defaultdict(list)
-    for m in memberships:
-        if has_permission("provider", m.role, Perm.MANAGE_SESSIONS) or has_permission(
-            "provider", m.role, Perm.MANAGE_MEMBERS
-        ):
-            result[m.organisation_id].append(m.user.email)
-    return {k: sorted(set(v)) for k, v in result.items()}
+    return accounts.member_emails(provider_ids, "provider", Perm.MANAGE_SESSIONS, Perm.MANAGE_MEMBERS)
 
 
 def change_referencing(referencing: Referencing, event: str, actor: User | None, reason: str | None = None) -> str:

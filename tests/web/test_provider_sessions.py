@@ -7,11 +7,11 @@ from datetime import date, timedelta
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.models import AuditEvent, Enrolment, EnrolmentStatus, TrainingSession
-from tests.web.pages import flashes, text, visible_text
+from tests.web.pages import count_queries, flashes, text, visible_text
 
 TODAY = date.today()
 START = TODAY + timedelta(days=30)
@@ -99,16 +99,8 @@ def test_list_filters_by_period_and_answers_htmx_with_the_rows(make, signed_in, 
 
 
 def _count_queries(client, path: str) -> int:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with count_queries() as statements:
         response = client.get(path)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert response.status_code == 200
     return len(statements)
 

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.models import Tender, TenderQuestion, TenderStatus, utcnow
 from marketplace.services import tenders
-from tests.web.pages import flashes, text, visible_text
+from tests.web.pages import count_queries, flashes, text, visible_text
 
 
 @pytest.fixture
@@ -97,16 +97,8 @@ def test_list_is_paginated(signed_in, provider, akto, make):
 
 
 def _count_queries(client, path: str) -> int:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with count_queries() as statements:
         response = client.get(path)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert response.status_code == 200
     return len(statements)
 
