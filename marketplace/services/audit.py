@@ -32,6 +32,17 @@ ACTION_LABELS = {
     "company.opco_detached": "Fin du rattachement à l'OPCO",
     "catalogue.action_created": "Action collective créée",
     "catalogue.action_updated": "Action collective modifiée",
+    "enrolment.created": "Inscription demandée",
+    "enrolment.approve": "Inscription validée par l'OPCO",
+    "enrolment.refuse": "Inscription refusée par l'OPCO",
+    "enrolment.cancel": "Inscription annulée par l'entreprise",
+    "enrolment.offer": "Place libérée proposée (liste d'attente)",
+    "enrolment.accept_offer": "Place proposée acceptée",
+    "enrolment.accept_offer_for_approval": "Place proposée acceptée (en attente de validation)",
+    "enrolment.decline_offer": "Place proposée déclinée",
+    "enrolment.expire_offer": "Proposition de place expirée",
+    "enrolment.session_cancelled": "Inscription annulée avec la session",
+    "enrolment.replaced": "Stagiaire remplacé",
     "action.publish": "Action collective publiée",
     "action.archive": "Action collective archivée",
     "action.unarchive": "Action collective remise en brouillon",
@@ -105,6 +116,41 @@ def record(
 
 def action_label(action: str) -> str:
     return ACTION_LABELS.get(action, action)
+
+
+# How the details of an event read in the log: French names for the keys, labels for the states.
+DATA_KEYS = {
+    "from": "avant", "to": "après", "reason": "motif", "status": "état", "email": "e-mail", "role": "rôle",
+    "session": "session n°", "employee": "salarié n°", "from_employee": "salarié remplacé n°",
+    "to_employee": "salarié remplaçant n°", "kind": "type", "opco": "OPCO", "idcc": "IDCC", "siret": "SIRET",
+    "nda": "NDA", "code": "code", "tender_id": "appel d'offres n°", "lot_id": "lot n°",
+}
+
+
+def _state_labels(action: str) -> dict[str, str]:
+    """The state labels of the object the action is about (« cancelled » reads differently per object)."""
+    from marketplace import models
+
+    holders = {
+        "enrolment": models.EnrolmentStatus, "session": models.SessionStatus, "action": models.ActionStatus,
+        "referencing": models.ReferencingStatus, "tender": models.TenderStatus,
+        "tender_response": models.ResponseStatus,
+    }
+    holder = holders.get(action.rsplit(".", 1)[0])
+    return holder.LABELS if holder else {}
+
+
+def describe(data: dict | None, action: str = "") -> list[tuple[str, str]]:
+    """The event's data as (French key, readable value) pairs for the log page."""
+    states = _state_labels(action)
+    pairs = []
+    for key, value in (data or {}).items():
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        elif isinstance(value, str) and key in {"from", "to", "status"}:
+            value = states.get(value, value)
+        pairs.append((DATA_KEYS.get(key, key.replace("_", " ")), "—" if value is None else str(value)))
+    return pairs
 
 
 def organisation_log(

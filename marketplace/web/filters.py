@@ -15,7 +15,7 @@ from marketplace.formatting import (  # noqa: F401  (re-exported for older impor
 
 def init_app(app) -> None:
     from marketplace.services import identifiers
-    from marketplace.services.audit import action_label
+    from marketplace.services.audit import action_label, describe
 
     app.add_template_filter(date_fr, "date_fr")
     app.add_template_filter(datetime_fr, "datetime_fr")
@@ -25,3 +25,4 @@ def init_app(app) -> None:
     app.add_template_filter(identifiers.format_nda, "nda")
     app.add_template_filter(identifiers.size_band_label, "size_band_label")
     app.add_template_filter(action_label, "action_label")
+    app.add_template_filter(describe, "audit_details")

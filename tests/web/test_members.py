@@ -535,3 +535,23 @@ def test_audit_log_does_not_show_another_organisations_events(client, signed_in_
     db.session.commit()
     page = visible_text(client.get(f"/org/{company.slug}/journal"))
     assert "secret@ailleurs.fr" not in page and "Zorro Ailleurs" not in page
+
+
+def test_audit_log_reads_in_french(client, login, make):
+    """Dotted action names and state codes are shown with their French labels."""
+    from marketplace.extensions import db
+    from marketplace.services import enrolments
+
+    company = make.company()
+    admin = make.user()
+    make.member(company, admin, "admin")
+    session = make.session(capacity_max=1)
+    first = make.enrolment(session, company, actor=admin)
+    make.enrolment(session, company, actor=admin)
+    enrolments.cancel(first, admin)
+    db.session.commit()
+    login(client, admin)
+    page = visible_text(client.get(f"/org/{company.slug}/journal"))
+    assert "Inscription annulée par l'entreprise" in page
+    assert "avant : Confirmée · après : Annulée par l'entreprise" in page
+    assert "Place libérée proposée (liste d'attente)" in page
