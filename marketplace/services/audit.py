@@ -124,6 +124,9 @@ DATA_KEYS = {
     "session": "session n°", "employee": "salarié n°", "from_employee": "salarié remplacé n°",
     "to_employee": "salarié remplaçant n°", "kind": "type", "opco": "OPCO", "idcc": "IDCC", "siret": "SIRET",
     "nda": "NDA", "code": "code", "tender_id": "appel d'offres n°", "lot_id": "lot n°",
+    "document_id": "document n°", "filename": "fichier", "size": "taille (octets)", "fields": "champs",
+    "champs": "champs", "reference": "référence", "start_date": "début", "action": "action n°",
+    "price_cents": "prix (centimes HT)", "count": "nombre",
 }
 
 
