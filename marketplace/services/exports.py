@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
@@ -28,7 +29,7 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _MAX_WIDTH = 50
 
 
-class Exporter:
+class Exporter(ABC):
     """Subclasses set ``title``, ``filename_stem`` and ``columns`` and yield ``rows()``.
 
     Cell values may be ``str``, ``int``, ``date``, ``datetime`` (shown in Europe/Paris) or ``None``.
@@ -38,8 +39,9 @@ class Exporter:
     filename_stem: str = "export"
     columns: Sequence[str] = ()
 
+    @abstractmethod
     def rows(self) -> Iterable[Sequence[object]]:
-        raise NotImplementedError
+        """The data rows, in the order of ``columns``."""
 
     def filename(self, extension: str) -> str:
         return f"{self.filename_stem}.{extension}"
