@@ -41,7 +41,7 @@ from marketplace.models import (
     User,
 )
 from marketplace.services import audit, funding, state
-from marketplace.services.errors import DomainError
+from marketplace.services.errors import DomainError, InvalidForm
 from marketplace.services.identifiers import SIZE_BANDS, qualiopi_is_valid
 
 # --- State machines ---------------------------------------------------------------------------------
@@ -75,13 +75,8 @@ MAX_DURATION_HOURS = Decimal("2000")
 MAX_CANCELLATION_DAYS = 60
 
 
-class InvalidAction(DomainError):
+class InvalidAction(InvalidForm):
     """Several fields of an action form are wrong; ``errors`` maps field name → French message."""
-
-    def __init__(self, errors: dict[str, str]):
-        field_name, message = next(iter(errors.items()))
-        super().__init__(message, field=field_name)
-        self.errors = errors
 
 
 def band_key(code: str) -> str:

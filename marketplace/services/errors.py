@@ -16,3 +16,15 @@ class InvalidIdentifier(DomainError):
 
 class NotFound(DomainError):
     """The object does not exist for this organisation (answered as 404)."""
+
+
+class InvalidForm(DomainError):
+    """Several fields are wrong at once; ``errors`` maps field name → French message (shown all together).
+
+    The first error is also the exception's own message and field, for callers that show only one.
+    """
+
+    def __init__(self, errors: dict[str, str]):
+        field_name, message = next(iter(errors.items()))
+        super().__init__(message, field=field_name)
+        self.errors = errors

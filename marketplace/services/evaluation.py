@@ -54,7 +54,7 @@ from marketplace.models import (
     User,
 )
 from marketplace.services import accounts, audit, catalogue, outbox
-from marketplace.services.errors import DomainError, NotFound
+from marketplace.services.errors import DomainError, InvalidForm, NotFound
 from marketplace.services.identifiers import SIZE_BANDS, qualiopi_is_valid
 from marketplace.services.roles import Perm, has_permission
 from marketplace.services.tender_states import response_transition, tender_transition
@@ -86,13 +86,8 @@ HUNDREDTH = Decimal("0.01")
 _PRECISION = Decimal("0.000001")  # means compared at this precision, so equal scores tie
 
 
-class InvalidScores(DomainError):
+class InvalidScores(InvalidForm):
     """Several rows of a score sheet are wrong; ``errors`` maps field name → French message."""
-
-    def __init__(self, errors: dict[str, str]):
-        field_name, message = next(iter(errors.items()))
-        super().__init__(message, field=field_name)
-        self.errors = errors
 
 
 def score_field(criterion_id: int) -> str:

@@ -48,7 +48,7 @@ from marketplace.models import (
 )
 from marketplace.services import audit, outbox, storage
 from marketplace.services.catalogue import parse_euros
-from marketplace.services.errors import DomainError
+from marketplace.services.errors import DomainError, InvalidForm
 from marketplace.services.tender_states import TENDER, tender_transition
 
 T = TenderStatus
@@ -69,17 +69,12 @@ RECEIVED = (
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
 
 
-class InvalidTender(DomainError):
+class InvalidTender(InvalidForm):
     """Several fields of the tender form are wrong; ``errors`` maps field name → French message.
 
     Field names: ``title``, ``reference``…, ``lots`` / ``criteria`` for the whole table, and
     ``lots-<i>-<name>`` / ``criteria-<i>-<name>`` for a cell, ``i`` being the index in the list given.
     """
-
-    def __init__(self, errors: dict[str, str]):
-        field_name, message = next(iter(errors.items()))
-        super().__init__(message, field=field_name)
-        self.errors = errors
 
 
 # --- Time -------------------------------------------------------------------------------------------
