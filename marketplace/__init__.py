@@ -33,8 +33,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     from marketplace import models  # noqa: F401  (registers tables)
     from marketplace.services import outbox  # noqa: F401  (registers mail delivery hooks and job)
-    from marketplace.web import filters, guard
+    from marketplace.web import filters, guard, params
 
+    params.init_app(app)  # before the blueprints: every <int:…> in their routes is bounded
     guard.init_app(app)
     filters.init_app(app)
     _register_blueprints(app)

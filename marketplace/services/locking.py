@@ -1,29 +1,56 @@
-"""Row locks for scarce things (seats): taken once per transaction, late, before counting.
+"""Row locks for scarce things (seats, members, numbers): taken once per transaction, late, before counting.
 
-PostgreSQL: ``SELECT … FOR UPDATE`` on the session row; concurrent enrolments on the same session
-queue behind it and then see each other's committed rows. SQLite serialises writers: a write on the row
-takes the database's write lock for the rest of the transaction (pysqlite opens the transaction right
-before that first write, so no stale read snapshot is held), which has the same effect.
+PostgreSQL: ``SELECT … FOR UPDATE`` on the row; concurrent writers queue behind it and then see each other's
+committed rows. The wait is bounded by ``lock_timeout`` (``LOCK_TIMEOUT_MS``, 3 s like pretix): past it the
+database refuses and we answer « réessayez » (``LockBusy``, 409) instead of holding a worker for ever.
+SQLite serialises writers: a write on the row takes the database's write lock for the rest of the transaction
+(pysqlite opens the transaction right before that first write, so no stale read snapshot is held), which has
+the same effect; its ``busy_timeout`` bounds the wait there.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, text, update
+from sqlalchemy.exc import OperationalError
 
 from marketplace.extensions import db
 from marketplace.models import TrainingSession
-from marketplace.services.errors import NotFound
+from marketplace.services.errors import DomainError, NotFound
+
+LOCK_TIMEOUT_MS = 3000
+BUSY_MESSAGE = (
+    "Beaucoup de personnes font la même opération en ce moment : rien n'a été enregistré. "
+    "Réessayez dans quelques secondes."
+)
+
+
+class LockBusy(DomainError):
+    """The row stayed locked by another request longer than ``LOCK_TIMEOUT_MS``."""
+
+    def __init__(self):
+        super().__init__(BUSY_MESSAGE)
+
+
+def is_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def lock_row(table: Table, row_id: int) -> bool:
+    """Lock one row of ``table`` until the end of the transaction; False when it does not exist."""
+    if is_postgresql():
+        db.session.execute(text(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}"))
+        try:
+            found = db.session.execute(select(table.c.id).where(table.c.id == row_id).with_for_update()).first()
+        except OperationalError as error:
+            if getattr(error.orig, "sqlstate", None) == "55P03":  # lock_not_available
+                raise LockBusy() from error
+            raise
+        return found is not None
+    return bool(db.session.execute(update(table).where(table.c.id == row_id).values(id=table.c.id)).rowcount)
 
 
 def lock_session(session_id: int) -> TrainingSession:
     """Lock the session row until the end of the transaction and return it freshly loaded."""
-    table = TrainingSession.__table__
-    if db.session.get_bind().dialect.name == "postgresql":
-        found = db.session.execute(select(table.c.id).where(table.c.id == session_id).with_for_update()).first()
-    else:
-        found = db.session.execute(
-            update(table).where(table.c.id == session_id).values(seats_held=table.c.seats_held)
-        ).rowcount
-    if not found:
+    if not lock_row(TrainingSession.__table__, session_id):
         raise NotFound("Cette session n'existe pas.")
     return db.session.get(TrainingSession, session_id, populate_existing=True)

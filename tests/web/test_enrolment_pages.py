@@ -61,7 +61,7 @@ def test_enrol_with_no_employee_chosen_is_a_clear_error(client, login, make):
     make.employee(company)
     login(client, hr)
     response = client.post(f"/entreprise/{company.slug}/sessions/{session.id}/inscrire", data={})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Choisissez au moins un salarié à inscrire." in text(response)
     assert db.session.scalar(select(Enrolment)) is None
 

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from marketplace.blueprints.company.routes import bp
-from marketplace.extensions import db
-from marketplace.models import Employee, Enrolment, EnrolmentStatus, utcnow
-from marketplace.services import eligibility, enrolments, funding
+from marketplace.models import Enrolment, EnrolmentStatus, utcnow
+from marketplace.services import eligibility, enrolment_pages, enrolments
 from marketplace.services.errors import DomainError
-from marketplace.services.identifiers import size_band
 from marketplace.services.roles import Perm
+from marketplace.web.actions import perform, render
 from marketplace.web.guard import get_owned, require
-
-PER_PAGE = 25
+from marketplace.web.params import int_list, page_arg, parse_int
 
 
 def _visible_session(session_id: int):
@@ -25,113 +22,68 @@ def _visible_session(session_id: int):
     return session
 
 
-def _employees():
-    return db.session.scalars(
-        select(Employee)
-        .where(Employee.company_id == g.org.id, Employee.erased_at.is_(None))
-        .order_by(Employee.last_name, Employee.first_name)
-    ).all()
+def _enrol_page(session_id: int):
+    data = enrolment_pages.enrol_form(g.org, _visible_session(session_id), utcnow())
+    return render("company/enrolments/enrol.html", **vars(data))
 
 
 @bp.route("/sessions/<int:session_id>/inscrire", methods=["GET", "POST"])
 @require(Perm.ENROL)
 def enrol(session_id: int):
     session = _visible_session(session_id)
-    now = utcnow()
-    today = enrolments.paris_today(now)
-    outcomes = None
-    status = 200
-    if request.method == "POST":
-        raw_ids = request.form.getlist("employee_ids")
-        try:
-            ids = [int(i) for i in raw_ids]
-            outcomes = enrolments.enrol(g.org, session.id, ids, current_user, now=now)
-        except ValueError:
-            db.session.rollback()
-            flash("Choisissez les salariés dans la liste.", "error")
-            status = 400
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            status = 400
-        else:
-            db.session.commit()
-            return render_template("company/enrolments/outcomes.html", session=session, outcomes=outcomes)
-    counts = eligibility.company_counts(g.org, [session])
-    reasons = eligibility.blockers(g.org, session, today, counts)
-    enrolled_ids = set(
-        db.session.scalars(
-            select(Enrolment.employee_id).where(
-                Enrolment.session_id == session.id,
-                Enrolment.company_id == g.org.id,
-                Enrolment.status.in_(EnrolmentStatus.ACTIVE),
-            )
-        )
+    if request.method == "GET":
+        return _enrol_page(session_id)
+    ids = int_list(request.form.getlist("employee_ids"))
+
+    def action():
+        if ids is None:
+            raise DomainError("Choisissez les salariés dans la liste.")
+        return enrolments.enrol(g.org, session.id, ids, current_user, now=utcnow())
+
+    return perform(
+        action,
+        done=lambda outcomes: render("company/enrolments/outcomes.html", session=session, outcomes=outcomes),
+        failed=lambda error: _enrol_page(session_id),
     )
-    return render_template(
-        "company/enrolments/enrol.html",
-        session=session,
-        employees=_employees(),
-        enrolled_ids=enrolled_ids,
-        reasons=reasons,
-        figures=funding.for_session(session, size_band(g.org.headcount)),
-        seats_left=enrolments.seats_left(session, now),
-        deadline=enrolments.cancellation_deadline(session),
-    ), status
 
 
 @bp.get("/inscriptions")
 @require(Perm.VIEW_DASHBOARD)
 def enrolment_list():
     state = request.args.get("etat", "")
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    query = select(Enrolment).where(Enrolment.company_id == g.org.id)
-    if state in EnrolmentStatus.LABELS:
-        query = query.where(Enrolment.status == state)
-    elif state == "actives":
-        query = query.where(Enrolment.status.in_(EnrolmentStatus.ACTIVE))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.session.scalars(
-        query.order_by(Enrolment.created_at.desc(), Enrolment.id.desc())
-        .limit(PER_PAGE)
-        .offset((page - 1) * PER_PAGE)
-    ).unique().all()
-    pages = max(1, -(-total // PER_PAGE))
-    return render_template(
-        "company/enrolments/list.html", rows=rows, total=total, page=page, pages=pages, state=state,
-        labels=EnrolmentStatus.LABELS, now=utcnow(),
+    if state not in EnrolmentStatus.LABELS and state != enrolment_pages.ACTIVE_FILTER:
+        state = ""
+    result = enrolment_pages.enrolment_list(g.org, state, page_arg())
+    return render(
+        "company/enrolments/list.html", rows=result.items, total=result.total, page=result.page,
+        pages=result.pages, state=state, labels=EnrolmentStatus.LABELS, now=utcnow(),
+    )
+
+
+def _detail_page(enrolment_id: int):
+    enrolment = get_owned(Enrolment, enrolment_id, column="company_id")
+    data = enrolment_pages.enrolment_detail(enrolment, utcnow())
+    return render(
+        "company/enrolments/detail.html", enrolment=enrolment, now=utcnow(), position=data.position,
+        deadline=data.deadline, late=data.late, employees=data.replacements, started=data.started,
     )
 
 
 @bp.get("/inscriptions/<int:enrolment_id>")
 @require(Perm.VIEW_DASHBOARD)
 def enrolment_detail(enrolment_id: int):
-    enrolment = get_owned(Enrolment, enrolment_id, column="company_id")
-    now = utcnow()
-    today = enrolments.paris_today(now)
-    return render_template(
-        "company/enrolments/detail.html",
-        enrolment=enrolment,
-        now=now,
-        position=enrolments.waitlist_position(enrolment),
-        deadline=enrolments.cancellation_deadline(enrolment.session),
-        late=enrolments.is_late_cancellation(enrolment, today),
-        employees=[e for e in _employees() if e.id != enrolment.employee_id],
-        started=today >= enrolment.session.start_date,
-    )
+    return _detail_page(enrolment_id)
 
 
 def _act(enrolment_id: int, action, success: str):
+    """A button on the enrolment's page: the service call, then back to the page (or the page again, 422)."""
     enrolment = get_owned(Enrolment, enrolment_id, column="company_id")
-    try:
-        action(enrolment)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(success.format(name=enrolment.employee.full_name), "success")
-    return redirect(url_for("company.enrolment_detail", enrolment_id=enrolment_id)), 303
+    return perform(
+        lambda: action(enrolment),
+        done=url_for("company.enrolment_detail", enrolment_id=enrolment_id),
+        message=lambda _: success.format(name=enrolment.employee.full_name),
+        failed=lambda error: _detail_page(enrolment_id),
+    )
 
 
 @bp.post("/inscriptions/<int:enrolment_id>/annuler")
@@ -149,11 +101,11 @@ def cancel_enrolment(enrolment_id: int):
 @bp.post("/inscriptions/<int:enrolment_id>/remplacer")
 @require(Perm.ENROL)
 def replace_enrolment(enrolment_id: int):
-    new_id = request.form.get("employee_id", type=int)
+    new_id = parse_int(request.form.get("employee_id"))
 
     def do(enrolment):
         if new_id is None:
-            raise DomainError("Choisissez le salarié qui remplace la personne inscrite.")
+            raise DomainError("Choisissez le salarié qui remplace la personne inscrite.", field="employee_id")
         enrolments.replace(enrolment, new_id, current_user)
 
     return _act(enrolment_id, do, "{name} remplace désormais la personne inscrite.")

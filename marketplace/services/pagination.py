@@ -1,0 +1,68 @@
+"""One way to cut a list into pages: count, clamp the page asked for, fetch one slice."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import ceil
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, func, select
+
+from marketplace.extensions import db
+
+T = TypeVar("T")
+
+PER_PAGE = 25
+MAX_PAGE = 100_000  # beyond any real list; keeps OFFSET within the database's integers
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of rows; ``page`` is always between 1 and ``pages`` (a list with no row has one empty page)."""
+
+    items: list[T]
+    total: int
+    page: int
+    per_page: int = PER_PAGE
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def first_index(self) -> int:
+        """1-based index of the first row shown (for « 26 à 50 sur 112 »)."""
+        return (self.page - 1) * self.per_page + 1 if self.total else 0
+
+
+def clamp_page(page: int | None, total: int, per_page: int = PER_PAGE) -> int:
+    pages = max(1, ceil(total / per_page))
+    return min(max(page or 1, 1), pages, MAX_PAGE)
+
+
+def paginate(query: Select, page: int | None, per_page: int = PER_PAGE, *, scalars: bool = True,
+             unique: bool = False) -> Page:
+    """Count ``query``, clamp ``page`` and fetch that slice (two statements whatever the number of rows).
+
+    ``query`` must already be ordered (a stable order: end with the id). ``scalars=False`` returns rows
+    (tuples) for queries selecting several entities or columns.
+    """
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    page = clamp_page(page, total, per_page)
+    sliced = query.limit(per_page).offset((page - 1) * per_page)
+    if scalars:
+        result = db.session.scalars(sliced)
+        items = list(result.unique().all() if unique else result.all())
+    else:
+        result = db.session.execute(sliced)
+        items = list(result.unique().all() if unique else result.all())
+    return Page(items, total, page, per_page)
