@@ -31,6 +31,11 @@ class LockBusy(DomainError):
         super().__init__(BUSY_MESSAGE)
 
 
+def is_lock_timeout(error: OperationalError) -> bool:
+    """PostgreSQL's lock_not_available, or SQLite's « database is locked » after its busy timeout."""
+    return getattr(error.orig, "sqlstate", None) == "55P03" or "database is locked" in str(error.orig)
+
+
 def is_postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
@@ -42,11 +47,16 @@ def lock_row(table: Table, row_id: int) -> bool:
         try:
             found = db.session.execute(select(table.c.id).where(table.c.id == row_id).with_for_update()).first()
         except OperationalError as error:
-            if getattr(error.orig, "sqlstate", None) == "55P03":  # lock_not_available
+            if is_lock_timeout(error):
                 raise LockBusy() from error
             raise
         return found is not None
-    return bool(db.session.execute(update(table).where(table.c.id == row_id).values(id=table.c.id)).rowcount)
+    try:
+        return bool(db.session.execute(update(table).where(table.c.id == row_id).values(id=table.c.id)).rowcount)
+    except OperationalError as error:
+        if is_lock_timeout(error):
+            raise LockBusy() from error
+        raise
 
 
 def lock_session(session_id: int) -> TrainingSession:

@@ -21,11 +21,12 @@ from typing import Any, TypeVar
 
 from flask import flash, g, make_response, redirect, render_template, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response
 
 from marketplace.extensions import db
 from marketplace.services.errors import DomainError, InvalidForm
-from marketplace.services.locking import LockBusy
+from marketplace.services.locking import LockBusy, is_lock_timeout
 
 T = TypeVar("T")
 
@@ -85,13 +86,17 @@ def perform(
     (409 when a row lock could not be had). Without ``failed``, a refusal redirects to ``done`` when it is a URL.
     """
     try:
-        result = action()
-        db.session.flush()
+        try:
+            result = action()
+            db.session.commit()
+        except OperationalError as error:
+            if not is_lock_timeout(error):
+                raise
+            raise LockBusy() from error
     except DomainError as error:
         db.session.rollback()
         _show(error, form)
         return _refused(failed, done, error, CONFLICT if isinstance(error, LockBusy) else UNPROCESSABLE)
-    db.session.commit()
     text = message(result) if callable(message) else message
     if text:
         flash(text, "success")
