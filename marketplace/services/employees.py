@@ -12,7 +12,6 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from math import ceil
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select
@@ -30,6 +29,8 @@ from marketplace.models import (
 )
 from marketplace.services import audit
 from marketplace.services.errors import DomainError
+from marketplace.services.pagination import paginate
+from marketplace.services.search import clean_text
 
 NAME_MAX = 100
 JOB_TITLE_MAX = 150
@@ -56,13 +57,20 @@ class EmployeeInput:
 # --- Validation ------------------------------------------------------------------------------------------
 
 
+def _printable(value: str, field_name: str, what: str) -> str:
+    """Control characters (NUL…) are no part of a name: refused here rather than by the database."""
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise DomainError(f"{what} contient des caractères non autorisés.", field=field_name)
+    return value
+
+
 def _clean_name(raw: str | None, field_name: str, what: str) -> str:
     value = " ".join((raw or "").split())
     if not value:
         raise DomainError(f"Indiquez le {what} du salarié.", field=field_name)
     if len(value) > NAME_MAX:
         raise DomainError(f"Le {what} ne peut pas dépasser {NAME_MAX} caractères.", field=field_name)
-    return value
+    return _printable(value, field_name, f"Le {what}")
 
 
 def _clean_email(raw: str | None) -> str:
@@ -87,6 +95,7 @@ def _clean(data: EmployeeInput) -> EmployeeInput:
     job_title = " ".join((data.job_title or "").split())
     if len(job_title) > JOB_TITLE_MAX:
         raise DomainError(f"La fonction ne peut pas dépasser {JOB_TITLE_MAX} caractères.", field="job_title")
+    _printable(job_title, "job_title", "La fonction")
     if data.contract_type not in ContractType.LABELS:
         raise DomainError(
             "Choisissez un type de contrat parmi : " + ", ".join(ContractType.LABELS.values()) + ".",
@@ -238,7 +247,7 @@ def list_employees(
     query = select(Employee).where(Employee.company_id == company.id)
     if not include_erased:
         query = query.where(Employee.erased_at.is_(None))
-    for term in (q or "").split()[:5]:
+    for term in clean_text(q, 200).split()[:5]:
         term = term.lower()
         query = query.where(
             or_(
@@ -247,16 +256,13 @@ def list_employees(
                 func.lower(Employee.email).contains(term, autoescape=True),
             )
         )
-    total = int(db.session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-    pages = max(1, ceil(total / per_page))
-    page = min(max(page, 1), pages)
     live = (
         select(Enrolment.employee_id, func.count(Enrolment.id).label("n"))
         .where(Enrolment.company_id == company.id, Enrolment.status.in_(EnrolmentStatus.ACTIVE))
         .group_by(Enrolment.employee_id)
         .subquery()
     )
-    rows = db.session.execute(
+    result = paginate(
         query.add_columns(func.coalesce(live.c.n, 0))
         .outerjoin(live, live.c.employee_id == Employee.id)
         .order_by(
@@ -264,11 +270,13 @@ def list_employees(
             func.lower(Employee.last_name),
             func.lower(Employee.first_name),
             Employee.id,
-        )
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return EmployeePage([EmployeeRow(e, int(n)) for e, n in rows], total, page, pages)
+        ),
+        page,
+        per_page,
+        scalars=False,
+    )
+    rows = [EmployeeRow(e, int(n)) for e, n in result.items]
+    return EmployeePage(rows, result.total, result.page, result.pages)
 
 
 def employee_choices(company: Company) -> list[Employee]:

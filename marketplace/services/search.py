@@ -18,7 +18,7 @@ organisations referenced by the OPCO), so the session table is never scanned wit
 
 from __future__ import annotations
 
-import math
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
@@ -43,6 +43,7 @@ from marketplace.services.catalogue import search_key
 from marketplace.services.enrolments import cancellation_deadline, seats_left
 from marketplace.services.funding import Funding
 from marketplace.services.identifiers import size_band
+from marketplace.services.pagination import paginate
 
 SORTS = {
     "date": "Date de début",
@@ -54,6 +55,8 @@ PER_PAGE = 20
 MAX_PER_PAGE = 100
 MAX_WORDS = 8
 MAX_PAGE = 10_000
+DATE_MIN = date(2000, 1, 1)  # searched dates outside these bounds mean nothing: ignored like a malformed one
+DATE_MAX = date(2100, 12, 31)
 
 
 def fold(text: str | None) -> str:
@@ -63,6 +66,16 @@ def fold(text: str | None) -> str:
     (lower-cased text plus its accent-free copy), so « sécurité » and « securite » find the same actions.
     """
     return search_key(text or "")
+
+
+def clean_text(value: str | None, max_length: int) -> str:
+    """Typed search text made safe for the database: control characters (NUL…) dropped, spaces collapsed, cut.
+
+    A search never refuses its words; what no database column can hold (PostgreSQL refuses NUL) is just left out.
+    """
+    text = (value or "")[: max_length * 4]
+    text = "".join(c for c in text if unicodedata.category(c) != "Cc" or c in " \t\n\r")
+    return " ".join(text.split())[:max_length]
 
 
 def _like(word: str) -> str:
@@ -83,10 +96,15 @@ def hours_fr(value: Decimal | int | None) -> str:
 
 
 def _date(value: str | None) -> date | None:
+    """An ISO date between 2000 and 2100, else None (9999-12-31 or garbage narrow nothing)."""
+    text = (value or "").strip()
+    if not text or len(text) > 10:
+        return None
     try:
-        return date.fromisoformat((value or "").strip()) if value and value.strip() else None
+        day = date.fromisoformat(text)
     except ValueError:
         return None
+    return day if DATE_MIN <= day <= DATE_MAX else None
 
 
 def parse_hours(value: str | None) -> Decimal | None:
@@ -103,7 +121,7 @@ def parse_hours(value: str | None) -> Decimal | None:
 
 def _int(value: str | None, default: int | None = None) -> int | None:
     text = (value or "").strip()
-    return int(text) if text.isdigit() and len(text) <= 9 else default
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else default
 
 
 @dataclass
@@ -130,9 +148,9 @@ class SearchFilters:
         modality = (get("modality") or "").strip()
         sort = (get("sort") or "").strip()
         return cls(
-            q=" ".join((get("q") or "").split())[:200],
-            theme=(get("theme") or "").strip()[:10],
-            region=(get("region") or "").strip()[:2],
+            q=clean_text(get("q"), 200),
+            theme=clean_text(get("theme"), 10),
+            region=clean_text(get("region"), 2),
             modality=modality if modality in Modality.LABELS else "",
             date_from=_date(get("date_from")),
             date_to=_date(get("date_to")),
@@ -328,55 +346,21 @@ def rows_for(company: Company, sessions: list[TrainingSession], today: date, now
     return rows
 
 
-def _count(query) -> int:
-    return int(db.session.scalar(query.with_only_columns(func.count(TrainingSession.id)).order_by(None)) or 0)
-
-
-def _last_page(total: int, per_page: int) -> int:
-    return max(math.ceil(total / per_page), 1)
-
-
-def _page_ids(query, filters: SearchFilters, page: int) -> list[int]:
-    return list(
-        db.session.scalars(
-            query.with_only_columns(TrainingSession.id)
-            .order_by(*_order(filters.sort))
-            .limit(filters.per_page)
-            .offset((page - 1) * filters.per_page)
-        )
-    )
-
-
-def _page_with_count(query, filters: SearchFilters, page: int) -> tuple[list[int], int]:
-    rows = db.session.execute(
-        query.with_only_columns(TrainingSession.id, func.count().over())
-        .order_by(*_order(filters.sort))
-        .limit(filters.per_page)
-        .offset((page - 1) * filters.per_page)
-    ).all()
-    return [row[0] for row in rows], (int(rows[0][1]) if rows else 0)
-
-
 def search_sessions(company: Company, filters: SearchFilters, today: date, now: datetime) -> SearchResult:
-    """One page of the sessions the company may enrol on, matching the filters, with its own figures."""
+    """One page of the sessions the company may enrol on, matching the filters, with its own figures.
+
+    A page past the end shows the last one (``pagination.paginate`` clamps it).
+    """
     if company.opco_id is None:
         return SearchResult([], 0, 1, 0)
     providers = opco_providers(company.opco_id)
     query = _filtered(company, filters, today, now, providers)
-    if db.session.get_bind().dialect.name == "postgresql" and filters.sort != "date":
-        # PostgreSQL counts while it sorts (one pass over the matching rows instead of two); SQLite is faster
-        # with two statements, and so is a date order, which reads the index in order and stops early.
-        ids, total = _page_with_count(query, filters, filters.page)
-        if not ids and filters.page > 1:  # past the last page (or nothing at all): show the last one
-            total = _count(query)
-            ids = _page_ids(query, filters, _last_page(total, filters.per_page)) if total else []
-    else:
-        total = _count(query)
-        ids = _page_ids(query, filters, min(filters.page, _last_page(total, filters.per_page)))
-    pages = math.ceil(total / filters.per_page) if total else 0
-    page = min(filters.page, max(pages, 1))
-    sessions = _load_sessions(ids)
-    return SearchResult(rows_for(company, sessions, today, now), total, page, pages, providers)
+    ids = paginate(
+        query.with_only_columns(TrainingSession.id).order_by(*_order(filters.sort)), filters.page, filters.per_page
+    )
+    sessions = _load_sessions(ids.items)
+    pages = ids.pages if ids.total else 0
+    return SearchResult(rows_for(company, sessions, today, now), ids.total, ids.page, pages, providers)
 
 
 # --- One session -----------------------------------------------------------------------------------------------

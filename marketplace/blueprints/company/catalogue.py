@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, g, render_template, request
-from sqlalchemy import select
+from flask import abort, current_app, g, request
 
 from marketplace.blueprints.company.catalogue_forms import CatalogueSearchForm
 from marketplace.blueprints.company.routes import bp
-from marketplace.extensions import db
-from marketplace.models import Modality, Region, Theme, utcnow
-from marketplace.services import search
+from marketplace.models import Modality, utcnow
+from marketplace.services import company_pages, search
 from marketplace.services.enrolments import paris_today
 from marketplace.services.roles import Perm
+from marketplace.web.actions import render
 from marketplace.web.guard import require
+from marketplace.web.params import page_arg
 
 ENROL_ENDPOINT = "company.enrol"
 
@@ -23,30 +23,34 @@ def _enrol_available() -> bool:
 
 
 def _render(template: str, **context):
-    return render_template(
+    return render(
         template, enrol_available=_enrol_available(), modalities=Modality.LABELS, hours_fr=search.hours_fr, **context
     )
+
+
+def _filters() -> search.SearchFilters:
+    """The search asked for in the URL; what cannot be understood (or is out of range) is left out."""
+    filters = search.SearchFilters.from_args(request.args)
+    filters.page = page_arg()
+    return filters
 
 
 @bp.get("/catalogue")
 @require(Perm.VIEW_DASHBOARD)
 def catalogue():
-    g.vary_hx = True
     now = utcnow()
-    filters = search.SearchFilters.from_args(request.args)
+    filters = _filters()
     result = search.search_sessions(g.org, filters, paris_today(now), now)
+    choices = company_pages.catalogue_choices()
     form = CatalogueSearchForm(request.args)
-    form.theme.choices = [("", "Tous les thèmes")] + [
-        (t.code, t.label) for t in db.session.scalars(select(Theme).order_by(Theme.label))
-    ]
-    form.region.choices = [("", "Toutes les régions")] + [
-        (r.code, r.name) for r in db.session.scalars(select(Region).order_by(Region.name))
-    ]
+    form.theme.choices = [("", "Tous les thèmes"), *choices.themes]
+    form.region.choices = [("", "Toutes les régions"), *choices.regions]
     if request.args:
-        form.validate()
-    fragment = bool(request.headers.get("HX-Request")) and not request.headers.get("HX-History-Restore-Request")
-    template = "company/catalogue/_results.html" if fragment else "company/catalogue/index.html"
-    return _render(template, fragment=fragment, form=form, filters=filters, result=result, args=filters.to_args())
+        form.validate()  # shows why a filter was left out, next to it
+    return _render(
+        "company/catalogue/index.html", fragment="company/catalogue/_results_x.html", form=form, filters=filters,
+        result=result, args=filters.to_args(),
+    )
 
 
 @bp.get("/catalogue/sessions/<int:session_id>")
@@ -56,7 +60,8 @@ def catalogue_session(session_id: int):
     offer = search.session_offer(g.org, session_id, paris_today(now), now)
     if offer is None:
         abort(404)
-    back = {k: v for k, v in request.args.items() if k in search.SearchFilters.__dataclass_fields__ and v}
+    filters = _filters()
+    back = {**filters.to_args(), **({"page": str(filters.page)} if filters.page > 1 else {})}
     return _render(
         "company/catalogue/session.html", offer=offer, session=offer.session, action=offer.session.action, back=back
     )

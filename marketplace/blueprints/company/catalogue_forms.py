@@ -7,12 +7,20 @@ from wtforms import BooleanField, DateField, SearchField, SelectField, StringFie
 from wtforms.validators import Length, Optional
 
 from marketplace.models import Modality
-from marketplace.services.search import SORTS, parse_hours
+from marketplace.services.search import DATE_MAX, DATE_MIN, SORTS, parse_hours
 
 
 def _hours(form, field):
     if (field.data or "").strip() and parse_hours(field.data) is None:
         raise ValidationError("Indiquez un nombre d'heures, par exemple 7 ou 3,5.")
+
+
+def _in_range(form, field):
+    if field.data and not DATE_MIN <= field.data <= DATE_MAX:
+        raise ValidationError(
+            f"Indiquez une date entre le {DATE_MIN:%d/%m/%Y} et le {DATE_MAX:%d/%m/%Y} ; celle-ci n'est pas prise "
+            "en compte."
+        )
 
 
 class CatalogueSearchForm(FlaskForm):
@@ -32,8 +40,8 @@ class CatalogueSearchForm(FlaskForm):
         validators=[Optional()],
         validate_choice=False,
     )
-    date_from = DateField("Début à partir du", validators=[Optional()])
-    date_to = DateField("Début au plus tard le", validators=[Optional()])
+    date_from = DateField("Début à partir du", validators=[Optional(), _in_range])
+    date_to = DateField("Début au plus tard le", validators=[Optional(), _in_range])
     duration_min = StringField("Durée minimale (heures)", validators=[Optional(), _hours])
     duration_max = StringField("Durée maximale (heures)", validators=[Optional(), _hours])
     # Rendered by hand in the template (choices: the organisations referenced by the OPCO).

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import Response, abort, g, request, url_for
 from flask_login import current_user
 
 from marketplace.blueprints.company.employee_forms import EmployeeForm, ImportForm
 from marketplace.blueprints.company.routes import bp
-from marketplace.extensions import db
 from marketplace.models import ContractType, Employee, EmployeeCategory
 from marketplace.services import employees as register
 from marketplace.services.employees import EmployeeInput
-from marketplace.services.errors import DomainError
 from marketplace.services.roles import Perm
-from marketplace.web.forms import attach_error
+from marketplace.services.search import clean_text
+from marketplace.web.actions import perform, render, submit
 from marketplace.web.guard import get_owned, require
+from marketplace.web.params import page_arg
 
 LABELS = {
     "contract_types": ContractType.LABELS,
@@ -46,36 +46,27 @@ def _input(form: EmployeeForm) -> EmployeeInput:
 @bp.get("/salaries")
 @require(Perm.MANAGE_EMPLOYEES)
 def employees():
-    q = (request.args.get("q") or "").strip()
+    q = clean_text(request.args.get("q"), 200)
     include_erased = request.args.get("supprimes") == "1"
-    page = request.args.get("page", 1, type=int) or 1
-    result = register.list_employees(g.org, q=q or None, include_erased=include_erased, page=page)
+    result = register.list_employees(g.org, q=q or None, include_erased=include_erased, page=page_arg())
     args = {k: v for k, v in {"q": q, "supprimes": "1" if include_erased else ""}.items() if v}
-    g.vary_hx = True
-    # A history restore asks for the whole page even though it comes from htmx.
-    fragment = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
-    template = "company/employees/_rows.html" if fragment else "company/employees/index.html"
-    return render_template(template, result=result, q=q, include_erased=include_erased, args=args, **LABELS)
+    return render(
+        "company/employees/index.html", fragment="company/employees/_rows.html", result=result, q=q,
+        include_erased=include_erased, args=args, **LABELS,
+    )
 
 
 @bp.route("/salaries/nouveau", methods=["GET", "POST"])
 @require(Perm.MANAGE_EMPLOYEES)
 def employee_new():
     form = EmployeeForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            employee = register.create_employee(g.org, _input(form), current_user)
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"La fiche de {employee.full_name} est ajoutée au registre.", "success")
-            return redirect(url_for("company.employees")), 303
-    if form.is_submitted():
-        status = 422
-    return render_template("company/employees/form.html", form=form, employee=None, title="Ajouter un salarié"), status
+    return submit(
+        form,
+        lambda: register.create_employee(g.org, _input(form), current_user),
+        page=lambda: render("company/employees/form.html", form=form, employee=None, title="Ajouter un salarié"),
+        done=url_for("company.employees"),
+        message=lambda employee: f"La fiche de {employee.full_name} est ajoutée au registre.",
+    )
 
 
 @bp.route("/salaries/<int:employee_id>/modifier", methods=["GET", "POST"])
@@ -83,21 +74,16 @@ def employee_new():
 def employee_edit(employee_id: int):
     employee = _employee(employee_id)
     form = EmployeeForm(obj=employee)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            register.update_employee(employee, _input(form), current_user)
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"La fiche de {employee.full_name} est enregistrée.", "success")
-            return redirect(url_for("company.employees")), 303
-    if form.is_submitted():
-        status = 422
-    title = f"Modifier la fiche de {employee.full_name}"
-    return render_template("company/employees/form.html", form=form, employee=employee, title=title), status
+    return submit(
+        form,
+        lambda: register.update_employee(employee, _input(form), current_user),
+        page=lambda: render(
+            "company/employees/form.html", form=form, employee=employee,
+            title=f"Modifier la fiche de {employee.full_name}",
+        ),
+        done=url_for("company.employees"),
+        message=lambda saved: f"La fiche de {saved.full_name} est enregistrée.",
+    )
 
 
 @bp.route("/salaries/<int:employee_id>/supprimer", methods=["GET", "POST"])
@@ -105,40 +91,37 @@ def employee_edit(employee_id: int):
 def employee_erase(employee_id: int):
     """GET: what erasing means, and whether it is possible now; POST: erase."""
     employee = _employee(employee_id)
-    if request.method == "POST":
-        name = employee.full_name
-        try:
-            register.erase_employee(employee, current_user)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-            return redirect(url_for("company.employee_erase", employee_id=employee_id)), 303
-        db.session.commit()
-        flash(f"Les données personnelles de {name} sont effacées du registre.", "success")
-        return redirect(url_for("company.employees")), 303
-    active = register.active_enrolment_count(employee)
-    return render_template("company/employees/erase.html", employee=employee, active=active, **LABELS)
+    if request.method == "GET":
+        active = register.active_enrolment_count(employee)
+        return render("company/employees/erase.html", employee=employee, active=active, **LABELS)
+    name = employee.full_name
+    return perform(
+        lambda: register.erase_employee(employee, current_user),
+        done=url_for("company.employees"),
+        message=f"Les données personnelles de {name} sont effacées du registre.",
+        failed=url_for("company.employee_erase", employee_id=employee_id),
+    )
+
+
+def _import_page(form: ImportForm, report: register.ImportReport | None = None, filename: str | None = None):
+    return render("company/employees/import.html", form=form, report=report, filename=filename, **LABELS)
 
 
 @bp.route("/salaries/importer", methods=["GET", "POST"])
 @require(Perm.MANAGE_EMPLOYEES)
 def employees_import():
+    """The import's report is the answer to the POST itself (a line-by-line account, not a page to reload)."""
     form = ImportForm()
-    if not form.validate_on_submit():
-        status = 422 if form.is_submitted() else 200
-        return render_template("company/employees/import.html", form=form, report=None, **LABELS), status
-    # Read one byte more than allowed, so the service can refuse an oversized file without loading it all.
-    content = form.file.data.read(register.IMPORT_MAX_BYTES + 1)
-    try:
-        report = register.import_employees(g.org, content, current_user)
-    except DomainError as error:
-        db.session.rollback()
-        form.file.errors = [error.message]
-        return render_template("company/employees/import.html", form=form, report=None, **LABELS), 422
-    db.session.commit()
-    return render_template(
-        "company/employees/import.html", form=ImportForm(formdata=None), report=report,
-        filename=form.file.data.filename, **LABELS,
+
+    def action():
+        # One byte more than allowed, so the service can refuse an oversized file without loading it all.
+        return register.import_employees(g.org, form.file.data.read(register.IMPORT_MAX_BYTES + 1), current_user)
+
+    return submit(
+        form,
+        action,
+        page=lambda: _import_page(form),
+        done=lambda report: _import_page(ImportForm(formdata=None), report, form.file.data.filename),
     )
 
 

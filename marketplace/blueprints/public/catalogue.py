@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
-from math import ceil
-
-from flask import abort, g, render_template, request
-from sqlalchemy import select
+from flask import abort, request
 
 from marketplace.blueprints.public.routes import bp
-from marketplace.extensions import db
-from marketplace.models import Modality, Opco
-from marketplace.services import catalogue
+from marketplace.models import Modality, Opco, utcnow
+from marketplace.services import catalogue, public_pages
+from marketplace.services.enrolments import paris_today
+from marketplace.web.actions import render
 from marketplace.web.guard import public
-
-PER_PAGE = 20
+from marketplace.web.params import page_arg
 
 
 def _opco_or_404(slug: str) -> Opco:
-    opco = db.session.scalar(select(Opco).where(Opco.slug == slug))
+    opco = public_pages.opco_by_slug(slug)
     if opco is None:
         abort(404)
     return opco
@@ -27,7 +23,7 @@ def _opco_or_404(slug: str) -> Opco:
 @bp.get("/catalogue")
 @public
 def catalogue_index():
-    return render_template("public/catalogue/index.html", opcos=catalogue.public_opcos())
+    return render("public/catalogue/index.html", opcos=catalogue.public_opcos())
 
 
 @bp.get("/catalogue/<opco_slug>")
@@ -35,47 +31,29 @@ def catalogue_index():
 def catalogue_opco(opco_slug: str):
     """One URL for the page and, with htmx, the result list (live search); bookmarks keep q and page."""
     opco = _opco_or_404(opco_slug)
-    q = (request.args.get("q") or "").strip()[:200]
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    actions, total = catalogue.published_actions(opco, q, page, PER_PAGE)
-    if not actions and page > 1 and total:  # a stale link past the last page shows the last page
-        page = ceil(total / PER_PAGE)
-        actions, total = catalogue.published_actions(opco, q, page, PER_PAGE)
-    ids = [a.id for a in actions]
-    today = date.today()
-    context = {
-        "opco": opco,
-        "q": q,
-        "actions": actions,
-        "total": total,
-        "page": page,
-        "pages": max(1, ceil(total / PER_PAGE)),
-        "args": {"opco_slug": opco.slug, **({"q": q} if q else {})},
-        "referencings": catalogue.active_referencings(ids, today),
-        "sessions": catalogue.upcoming_open_session_counts(ids, today),
-        "modality_labels": Modality.LABELS,
-    }
-    g.vary_hx = True
-    if request.headers.get("HX-Request"):
-        return render_template("public/catalogue/_results.html", **context)
-    return render_template("public/catalogue/opco.html", **context)
+    q = public_pages.search_query(request.args.get("q"))
+    data = public_pages.opco_catalogue(opco, q, page_arg(), paris_today(utcnow()))
+    return render(
+        "public/catalogue/opco.html",
+        fragment="public/catalogue/_results.html",
+        opco=opco,
+        q=q,
+        actions=data.actions.items,
+        total=data.actions.total,
+        page=data.actions.page,
+        pages=data.actions.pages,
+        args={"opco_slug": opco.slug, **({"q": q} if q else {})},
+        referencings=data.referencings,
+        sessions=data.sessions,
+        modality_labels=Modality.LABELS,
+    )
 
 
 @bp.get("/catalogue/<opco_slug>/actions/<int:action_id>")
 @public
 def catalogue_action(opco_slug: str, action_id: int):
     opco = _opco_or_404(opco_slug)
-    action = catalogue.published_action(opco, action_id)
-    if action is None:
+    data = public_pages.action_page(opco, action_id, paris_today(utcnow()))
+    if data is None:
         abort(404)
-    today = date.today()
-    return render_template(
-        "public/catalogue/action.html",
-        opco=opco,
-        action=action,
-        preview=catalogue.funding_preview(action),
-        max_share=catalogue.max_share(action),
-        referencings=catalogue.active_referencings([action.id], today).get(action.id, []),
-        sessions=catalogue.upcoming_open_sessions(action, today),
-        modality_labels=Modality.LABELS,
-    )
+    return render("public/catalogue/action.html", opco=opco, modality_labels=Modality.LABELS, **vars(data))

@@ -1,11 +1,10 @@
 """Public pages: home and accessibility statement."""
 
-from flask import Blueprint, redirect, render_template
+from flask import Blueprint, redirect
 from flask_login import current_user
-from sqlalchemy import select
 
-from marketplace.extensions import db
-from marketplace.models import Opco
+from marketplace.services import public_pages
+from marketplace.web.actions import render
 from marketplace.web.guard import public
 from marketplace.web.navigation import home_url_for
 
@@ -17,20 +16,19 @@ bp = Blueprint("public", __name__)
 def home():
     if current_user.is_authenticated:
         return redirect(home_url_for(current_user))
-    opcos = db.session.scalars(select(Opco).order_by(Opco.name)).all()
-    return render_template("public/home.html", opcos=opcos)
+    return render("public/home.html", opcos=public_pages.home_opcos())
 
 
 @bp.get("/accessibilite")
 @public
 def accessibility():
-    return render_template("public/accessibility.html")
+    return render("public/accessibility.html")
 
 
 @bp.get("/donnees-personnelles")
 @public
 def privacy():
-    return render_template("public/privacy.html")
+    return render("public/privacy.html")
 
 
 from marketplace.blueprints.public import catalogue  # noqa: E402, F401

@@ -1,0 +1,99 @@
+"""Read models of the public pages (home, public catalogue), seen without signing in.
+
+Everything here comes from the URL typed by anyone: a slug or a search that no OPCO can match (too long,
+control characters) simply finds nothing instead of reaching the database.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import or_, select
+
+from marketplace.extensions import db
+from marketplace.models import ActionStatus, CollectiveAction, Opco, Referencing, TrainingSession
+from marketplace.services import catalogue
+from marketplace.services.pagination import Page, paginate
+from marketplace.services.search import clean_text
+
+PER_PAGE = 20
+SLUG_MAX = 80
+QUERY_MAX = 200
+
+
+def home_opcos() -> list[Opco]:
+    """The OPCOs on the platform, by name, for the home page."""
+    return list(db.session.scalars(select(Opco).order_by(Opco.name)))
+
+
+def opco_by_slug(slug: str) -> Opco | None:
+    """The OPCO named in a public URL, or None (answer 404) — also for slugs no OPCO could have."""
+    if not slug or len(slug) > SLUG_MAX or any(unicodedata.category(c) == "Cc" for c in slug):
+        return None
+    return db.session.scalar(select(Opco).where(Opco.slug == slug))
+
+
+def search_query(raw: str | None) -> str:
+    """The public search words as they will be searched and shown back (control characters dropped)."""
+    return clean_text(raw, QUERY_MAX)
+
+
+def _like(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _published(opco: Opco, q: str):
+    """The OPCO's published actions matching every word of ``q`` (as typed, or without accents), by title."""
+    query = select(CollectiveAction).where(
+        CollectiveAction.opco_id == opco.id, CollectiveAction.status == ActionStatus.PUBLISHED
+    )
+    for word in q.lower().split()[:8]:
+        forms = {word, catalogue.search_key(word)}
+        query = query.where(
+            or_(*(CollectiveAction.search_text.like(_like(f), escape="\\") for f in sorted(forms)))
+        )
+    return query.order_by(CollectiveAction.title, CollectiveAction.id)
+
+
+@dataclass
+class OpcoCatalogue:
+    actions: Page[CollectiveAction]
+    referencings: dict[int, list[Referencing]]  # action id → training organisations referenced today
+    sessions: dict[int, int]  # action id → upcoming sessions open for enrolment
+
+
+def opco_catalogue(opco: Opco, q: str, page: int, today: date) -> OpcoCatalogue:
+    """One page of the OPCO's published actions matching ``q`` (a page past the end shows the last one)."""
+    actions = paginate(_published(opco, q), page, PER_PAGE)
+    ids = [a.id for a in actions.items]
+    return OpcoCatalogue(
+        actions=actions,
+        referencings=catalogue.active_referencings(ids, today),
+        sessions=catalogue.upcoming_open_session_counts(ids, today),
+    )
+
+
+@dataclass
+class ActionPage:
+    action: CollectiveAction
+    preview: list[catalogue.FundingPreviewRow]
+    max_share: int | None
+    referencings: list[Referencing]
+    sessions: list[TrainingSession]
+
+
+def action_page(opco: Opco, action_id: int, today: date) -> ActionPage | None:
+    """A published action of the OPCO with its funding by company size, organisations and next sessions."""
+    action = catalogue.published_action(opco, action_id)
+    if action is None:
+        return None
+    return ActionPage(
+        action=action,
+        preview=catalogue.funding_preview(action),
+        max_share=catalogue.max_share(action),
+        referencings=catalogue.active_referencings([action.id], today).get(action.id, []),
+        sessions=catalogue.upcoming_open_sessions(action, today),
+    )
