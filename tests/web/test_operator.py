@@ -37,7 +37,7 @@ def test_operator_creates_an_opco_from_the_reference_list(client, operator, db_s
 
     response = client.post("/operateur/opco", data={"code": "atlas"})
 
-    assert response.status_code == 302
+    assert response.status_code == 303
     atlas = db_session.scalar(select(Opco).where(Opco.code == "atlas"))
     assert atlas is not None and atlas.name == "ATLAS" and atlas.slug == "atlas"
     assert response.headers["Location"] == f"/operateur/opco/{atlas.id}/branches"
@@ -58,10 +58,10 @@ def test_creating_the_same_opco_twice_is_refused_in_french(client, operator, db_
     client.post("/operateur/opco", data={"code": "atlas"})
     response = client.post("/operateur/opco", data={"code": "atlas"})
 
-    assert response.status_code == 302
-    assert response.headers["Location"] == "/operateur/"
-    messages = " ".join(flashes(client.get("/operateur/")))
-    assert messages, "aucun message d'erreur"
+    assert response.status_code == 422
+    assert "Espace opérateur de la plateforme" in visible_text(response)  # the page again, with the reason
+    messages = text(response)
+    assert "Ouvrir l'espace d'un OPCO" in messages
     assert "Not a valid" not in messages
     assert len(db_session.scalars(select(Opco).where(Opco.code == "atlas")).all()) == 1
 
@@ -69,14 +69,15 @@ def test_creating_the_same_opco_twice_is_refused_in_french(client, operator, db_
 def test_creating_the_same_opco_twice_says_it_already_exists(client, operator):
     """The refusal should say why (« ATLAS est déjà présent sur la plateforme. »), not a generic choice error."""
     client.post("/operateur/opco", data={"code": "atlas"})
-    client.post("/operateur/opco", data={"code": "atlas"})
-    assert "ATLAS est déjà présent sur la plateforme." in flashes(client.get("/operateur/"))
+    response = client.post("/operateur/opco", data={"code": "atlas"})
+    assert response.status_code == 422
+    assert "ATLAS est déjà présent sur la plateforme." in text(response)
 
 
 def test_unknown_opco_code_is_refused(client, operator, db_session):
     response = client.post("/operateur/opco", data={"code": "inconnu"})
-    assert response.status_code == 302
-    assert flashes(client.get("/operateur/"))
+    assert response.status_code == 422
+    assert "Cet OPCO ne fait pas partie de la liste de référence des 11 OPCO." in text(response)
     assert db_session.scalar(select(Opco)) is None
 
 
@@ -107,7 +108,7 @@ def test_operator_edits_the_branches(client, operator, make, db_session):
     assert 'value="1486" checked' in page.get_data(as_text=True)
 
     response = client.post(f"/operateur/opco/{atlas.id}/branches", data={"idcc": ["1486", "0787"]})
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert "Branches de ATLAS enregistrées." in flashes(client.get(response.headers["Location"]))
     assert db_session.get(Opco, atlas.id).idcc_codes == ["0787", "1486"]
     event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "opco.branches_changed"))
@@ -119,7 +120,7 @@ def test_a_branch_covered_by_another_opco_cannot_be_added(client, operator, make
     atlas = make.opco("atlas")
     before = db_session.get(Opco, atlas.id).idcc_codes
     response = client.post(f"/operateur/opco/{atlas.id}/branches", data={"idcc": ["1486", "3043"]})
-    assert response.status_code == 200
+    assert response.status_code == 422
     page = text(response)
     assert "L'IDCC 3043 est déjà couvert par AKTO." in page
     assert db_session.get(Opco, atlas.id).idcc_codes == before
@@ -164,7 +165,7 @@ def test_operator_invites_the_opco_first_admin(app, client, operator, make, outb
     atlas = make.opco("atlas")
     response = client.post(f"/operateur/opco/{atlas.id}/inviter", data={"email": "Directrice@Atlas.fr"})
 
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert "Invitation d'administrateur envoyée à directrice@atlas.fr." in flashes(client.get(response.headers["Location"]))
     invitation = db_session.scalar(select(Invitation))
     assert (invitation.organisation_id, invitation.role, invitation.email) == (atlas.id, "admin", "directrice@atlas.fr")
@@ -190,7 +191,9 @@ def test_operator_invites_the_opco_first_admin(app, client, operator, make, outb
 def test_operator_invitation_with_a_bad_email_is_refused(client, operator, make, outbox):
     atlas = make.opco("atlas")
     response = client.post(f"/operateur/opco/{atlas.id}/inviter", data={"email": "pas-une-adresse"})
-    assert "Saisissez une adresse e-mail valide" in " ".join(flashes(client.get(response.headers["Location"])))
+    assert response.status_code == 422
+    assert "ATLAS : branches couvertes" in visible_text(response)
+    assert "Saisissez une adresse e-mail valide" in " ".join(flashes(response))
     assert outbox() == []
 
 

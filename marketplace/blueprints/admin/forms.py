@@ -6,7 +6,8 @@ from marketplace.blueprints.auth.forms import MultiCheckboxField
 
 
 class CreateOpcoForm(FlaskForm):
-    code = SelectField("OPCO", validators=[DataRequired("Choisissez un OPCO dans la liste.")])
+    # Any code reaches the service, which says why it refuses (unknown, or already on the platform).
+    code = SelectField("OPCO", validators=[DataRequired("Choisissez un OPCO dans la liste.")], validate_choice=False)
 
 
 class BranchesForm(FlaskForm):
