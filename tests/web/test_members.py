@@ -9,7 +9,7 @@ import time_machine
 from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.models import AuditEvent, Invitation, Membership, User
+from marketplace.models import AuditEvent, Invitation, Membership, Organisation, User
 from marketplace.services import audit
 from tests.factories import DEFAULT_PASSWORD
 from tests.web.pages import count, flashes, text, token_from, visible_text
@@ -556,3 +556,105 @@ def test_audit_log_reads_in_french(client, login, make):
     assert "Inscription annulée par l'entreprise" in page
     assert "avant : Confirmée · après : Annulée par l'entreprise" in page
     assert "Place libérée proposée (liste d'attente)" in page
+
+
+# --- Limits and concurrency -----------------------------------------------------------------------
+
+
+def test_invitations_are_limited_per_organisation_and_hour(client, signed_in_admin, outbox, db_session):
+    """Not a spam relay: past 20 invitations in an hour the 21st is refused in French and nothing is sent."""
+    company, _admin = signed_in_admin
+    for n in range(20):
+        assert invite(client, company, f"personne{n}@ailleurs.fr").status_code == 303
+    refused = invite(client, company, "une-de-trop@ailleurs.fr")
+    assert refused.status_code == 422
+    assert "Lumière Services a déjà envoyé 20 invitations depuis une heure" in text(refused)
+    assert count(Invitation) == 20 and len(outbox()) == 20
+    assert outbox("une-de-trop@ailleurs.fr") == []
+    # Revoking does not give the allowance back (the mails were sent).
+    first = db_session.scalar(select(Invitation).order_by(Invitation.id))
+    client.post(f"/org/{company.slug}/invitations/{first.id}/annuler")
+    assert invite(client, company, "une-de-trop@ailleurs.fr").status_code == 422
+
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=61), tick=False):
+        assert invite(client, company, "une-de-trop@ailleurs.fr").status_code == 303
+    assert len(outbox("une-de-trop@ailleurs.fr")) == 1
+
+
+def test_the_invitation_limit_is_per_organisation(company_admin, make, app_factory, login):
+    company, admin = company_admin
+    limited = app_factory(INVITATIONS_PER_HOUR=2)
+    other_admin = make.user()
+    other = make.company(admin=other_admin, opco_code="akto")
+    theirs, ours = limited.test_client(), limited.test_client()
+    login(theirs, other_admin)
+    for n in range(2):
+        assert invite(theirs, other, f"a{n}@ailleurs.fr").status_code == 303
+    assert invite(theirs, other, "a3@ailleurs.fr").status_code == 422
+    assert "a déjà envoyé 2 invitations depuis une heure" in text(invite(theirs, other, "a4@ailleurs.fr"))
+    # Another organisation keeps its own allowance.
+    login(ours, admin)
+    assert invite(ours, company, "b@lumiere.fr").status_code == 303
+
+
+def test_one_invitation_accepted_twice_at_once_gives_one_membership(app_factory, make, db_session):
+    """Double click or two tabs: one acceptance joins, the other is told in French; never a 500."""
+    import threading
+
+    from marketplace.services import accounts
+    from marketplace.services.errors import DomainError
+
+    parallel = app_factory(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 8, "max_overflow": 2, "pool_timeout": 60})
+    admin = make.user(full_name="Alice Admin")
+    company = make.company(admin=admin, name="Lumière Services", opco_code="akto")
+    existing_id, company_id, admin_id = make.user(email="marc@lumiere.fr").id, company.id, admin.id
+    with parallel.app_context():
+        token_new = _service_invite(company_id, admin_id, "nadia@lumiere.fr")
+        token_existing = _service_invite(company_id, admin_id, "marc@lumiere.fr")
+    db.session.remove()
+
+    for token, user_id in ((token_new, None), (token_existing, existing_id)):
+        barrier = threading.Barrier(4)
+        outcomes: list[str] = []
+
+        def accept(token=token, user_id=user_id, barrier=barrier, outcomes=outcomes):
+            try:
+                barrier.wait(timeout=30)
+                with parallel.app_context():
+                    user = db.session.get(User, user_id) if user_id else None
+                    try:
+                        accounts.accept_invitation(token, user, full_name="Nadia Benali", password=NEW_PASSWORD)
+                        db.session.commit()
+                        outcomes.append("joined")
+                    except DomainError as error:
+                        db.session.rollback()
+                        outcomes.append(error.message)
+                    finally:
+                        db.session.remove()
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                outcomes.append(repr(exc))
+
+        threads = [threading.Thread(target=accept) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert sorted(outcomes) == ["Cette invitation a déjà été acceptée. Connectez-vous pour accéder à "
+                                    "l'organisation."] * 3 + ["joined"], outcomes
+
+    company = db_session.get(Organisation, company_id)
+    assert membership_of("nadia@lumiere.fr", company) is not None
+    assert membership_of("marc@lumiere.fr", company) is not None
+    assert count(Membership) == 3
+    assert db_session.scalar(select(db.func.count(User.id)).where(User.email == "nadia@lumiere.fr")) == 1
+    assert len(events("member.joined", company)) == 2
+
+
+def _service_invite(company_id: int, admin_id: int, email: str) -> str:
+    from marketplace.models import OutboxMessage
+    from marketplace.services import accounts
+
+    accounts.invite(db.session.get(Organisation, company_id), email, "hr", db.session.get(User, admin_id))
+    db.session.commit()
+    body = db.session.scalars(select(OutboxMessage.body_text).where(OutboxMessage.recipient == email)).one()
+    return token_from(body, "invitation")
