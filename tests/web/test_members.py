@@ -658,3 +658,66 @@ def _service_invite(company_id: int, admin_id: int, email: str) -> str:
     db.session.commit()
     body = db.session.scalars(select(OutboxMessage.body_text).where(OutboxMessage.recipient == email)).one()
     return token_from(body, "invitation")
+
+
+# --- Inputs that must not break anything ------------------------------------------------------------
+
+ABSURD = ["", "\x00", "a\x00b@lumiere.fr", "x" * 1_000_000, "99999999999999999999", "-5", "[]", "<script>"]
+
+
+def test_audit_log_ignores_absurd_filters(client, signed_in_admin, db_session):
+    """Huge or negative numbers, impossible dates, NUL bytes: the filter is ignored, the page answers."""
+    company, admin = signed_in_admin
+    for n in range(30):
+        audit.record("member.invited", organisation_id=company.id, actor=admin, data={"email": f"p{n:02d}@lumiere.fr"})
+    db_session.commit()
+    total = len(db_session.scalars(select(AuditEvent.id).where(AuditEvent.organisation_id == company.id)).all())
+    for query in [
+        {"actor": "99999999999999999999", "page": "-5", "date_to": "9999-12-31"},
+        {"actor": "-1", "page": "99999999999999999999", "date_from": "0001-01-01"},
+        {"action": "\x00", "actor": "\x00", "date_from": "\x00", "date_to": "2026-02-30", "page": "\x00"},
+        {"action": "x" * 100_000, "actor": "1e9", "page": "1.5", "date_from": "9" * 5000},
+        {"page": "100001", "date_to": "9999-12-31", "action": "member.invited"},
+    ]:
+        response = client.get(f"/org/{company.slug}/journal", query_string=query)
+        assert response.status_code == 200, query
+        page = visible_text(response)
+        shown = 30 if query.get("action") == "member.invited" else total
+        assert f"{shown} événements." in page, query
+        assert "Page 1 sur 2" in page or "Page 2 sur 2" in page
+    # A page beyond the last shows the last one, with the oldest events.
+    last = client.get(f"/org/{company.slug}/journal", query_string={"page": "99999", "action": "member.invited"})
+    assert "Page 2 sur 2" in visible_text(last) and "p00@lumiere.fr" in visible_text(last)
+    # A person of another organisation, or nobody: the filter finds nothing, it does not break.
+    nobody = client.get(f"/org/{company.slug}/journal", query_string={"actor": "2147483647"})
+    assert "Aucun événement ne correspond à ces filtres." in visible_text(nobody)
+
+
+def test_absurd_invitations_are_refused_and_change_nothing(client, signed_in_admin, outbox):
+    company, _admin = signed_in_admin
+    attempts = [(email, "hr") for email in ABSURD]
+    attempts += [("nadia@lumiere.fr", role) for role in ["\x00", "x" * 100_000, "99999999999999999999", "", "admin\x00"]]
+    for email, role in attempts:
+        for htmx in (False, True):
+            response = invite(client, company, email, role, htmx=htmx)
+            assert response.status_code == 422, (email[:30], role[:30])
+    assert count(Invitation) == 0 and outbox() == []
+    response = client.post(f"/org/{company.slug}/membres/inviter", data={"email": ["a@b.fr", "c@d.fr"], "role": ["hr", "x"]})
+    assert response.status_code in (303, 422)
+    assert count(Invitation) <= 1
+    assert outbox("c@d.fr") == []
+
+
+def test_absurd_roles_are_refused_and_change_nothing(client, signed_in_admin, make, db_session):
+    company, _admin = signed_in_admin
+    colleague = make.member(company, make.user(), "viewer")
+    for role in ABSURD:
+        response = client.post(f"/org/{company.slug}/membres/{colleague.id}/role", data={"role": role})
+        assert response.status_code == 422
+        assert "Choisissez un rôle dans la liste." in flashes(response)
+    assert db_session.get(Membership, colleague.id, populate_existing=True).role == "viewer"
+    assert not events("member.role_changed", company)
+    for url in (f"/org/{company.slug}/membres/99999999999999999999/role",
+                f"/org/{company.slug}/membres/-1/retirer",
+                f"/org/{company.slug}/invitations/2147483648/annuler"):
+        assert client.post(url, data={"role": "hr"}).status_code == 404

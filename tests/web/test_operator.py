@@ -234,3 +234,45 @@ def test_outbox_page_lists_messages(client, operator, make, outbox):
 
 def test_outbox_page_empty_state(client, operator):
     assert "Aucun courriel pour l'instant." in visible_text(client.get("/operateur/courriels"))
+
+
+ABSURD = ["", "\x00", "atlas\x00", "atlas\n", "x" * 1_000_000, "99999999999999999999", "-5", "<script>"]
+
+
+def test_absurd_operator_inputs_are_refused_and_change_nothing(client, operator, make, outbox, db_session):
+    atlas = make.opco("atlas")
+    before = db_session.get(Opco, atlas.id).idcc_codes
+    for value in ABSURD:
+        created = client.post("/operateur/opco", data={"code": value})
+        assert created.status_code == 422, value[:30]
+        reasons = ("Choisissez un OPCO dans la liste.", "Cet OPCO ne fait pas partie de la liste de référence")
+        assert any(reason in text(created) for reason in reasons), value[:30]
+        branches = client.post(f"/operateur/opco/{atlas.id}/branches", data={"idcc": ["1486", value]})
+        assert branches.status_code == 422, value[:30]
+        assert client.post(f"/operateur/opco/{atlas.id}/inviter", data={"email": value}).status_code == 422
+    assert db_session.scalars(select(Opco.code)).all() == ["atlas"]
+    assert db_session.get(Opco, atlas.id, populate_existing=True).idcc_codes == before
+    assert db_session.scalar(select(Invitation)) is None and outbox() == []
+
+
+def test_absurd_outbox_pages_answer(client, operator):
+    for page in ["-5", "0", "99999999999999999999", "\x00", "1e9", "x" * 10_000]:
+        response = client.get("/operateur/courriels", query_string={"page": page})
+        assert response.status_code == 200
+        assert "Aucun courriel pour l'instant." in visible_text(response)
+    for url in ("/operateur/courriels/99999999999999999999", "/operateur/courriels/2147483647",
+                "/operateur/opco/2147483648/branches", "/operateur/opco/-1/branches"):
+        assert client.get(url).status_code == 404
+
+
+def test_outbox_is_paginated_by_fifty(client, operator, db_session):
+    from marketplace.models import OutboxMessage, OutboxStatus
+
+    for n in range(55):
+        db_session.add(OutboxMessage(recipient=f"p{n:02d}@exemple.fr", subject=f"Objet {n:02d}", body_text="x\n",
+                                     template="password_reset", status=OutboxStatus.HELD))
+    db_session.commit()
+    first = visible_text(client.get("/operateur/courriels"))
+    assert "Page 1 sur 2" in first and "p54@exemple.fr" in first and "p04@exemple.fr" not in first
+    last = visible_text(client.get("/operateur/courriels", query_string={"page": "999"}))
+    assert "Page 2 sur 2" in last and "p00@exemple.fr" in last and "p54@exemple.fr" not in last
