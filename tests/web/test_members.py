@@ -597,6 +597,48 @@ def test_the_invitation_limit_is_per_organisation(company_admin, make, app_facto
     assert invite(ours, company, "b@lumiere.fr").status_code == 303
 
 
+def test_the_invitation_limit_holds_under_parallel_requests(app_factory, make):
+    """Counted under the organisation's row lock: 8 invitations at once against a limit of 3 give exactly 3."""
+    import threading
+
+    from marketplace.services import accounts
+    from marketplace.services.errors import DomainError
+
+    parallel = app_factory(INVITATIONS_PER_HOUR=3,
+                           SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 10, "max_overflow": 2, "pool_timeout": 60})
+    admin = make.user()
+    company_id, admin_id = make.company(admin=admin, opco_code="akto").id, admin.id
+    db.session.remove()
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def one(n: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            with parallel.app_context():
+                try:
+                    accounts.invite(db.session.get(Organisation, company_id), f"p{n}@ailleurs.fr", "hr",
+                                    db.session.get(User, admin_id))
+                    db.session.commit()
+                    outcomes.append("sent")
+                except DomainError as error:
+                    db.session.rollback()
+                    outcomes.append(error.message)
+                finally:
+                    db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            outcomes.append(repr(exc))
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert outcomes.count("sent") == 3, outcomes
+    assert all("a déjà envoyé 3 invitations depuis une heure" in o for o in outcomes if o != "sent"), outcomes
+    assert count(Invitation) == 3
+
+
 def test_one_invitation_accepted_twice_at_once_gives_one_membership(app_factory, make, db_session):
     """Double click or two tabs: one acceptance joins, the other is told in French; never a 500."""
     import threading
