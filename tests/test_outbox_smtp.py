@@ -6,9 +6,13 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
-from marketplace.models import OutboxMessage, OutboxStatus
+from marketplace.models import Membership, OutboxMessage, OutboxStatus, User
+from marketplace.services import accounts
 from marketplace.services import outbox as outbox_service
 from tests.conftest import free_port
+from tests.web.pages import text, token_from, visible_text
+
+NEW_PASSWORD = "un-nouveau-mot-de-passe-2026"
 
 
 @pytest.fixture
@@ -180,3 +184,107 @@ def test_a_released_savepoint_does_not_deliver_before_the_real_commit(smtp_app, 
         db.session.commit()
     assert len(smtp_server.messages) == 1
     assert [row.status for row in outbox("helene@exemple.fr")] == [OutboxStatus.SENT]
+
+
+# --- Secrets at rest ----------------------------------------------------------------------------------------
+
+
+def test_a_sent_invitation_keeps_no_usable_link_in_the_database(smtp_app, smtp_server, make, outbox, login):
+    """The recipient's mail has the working link; the stored copy has it masked, and the masked one opens nothing."""
+    admin = make.user(email="alice@lumiere.fr", full_name="Alice Admin")
+    company = make.company(admin=admin, name="Lumière Services", opco_code="akto")
+    browser = smtp_app.test_client()
+    login(browser, admin)
+    assert browser.post(f"/org/{company.slug}/membres/inviter",
+                        data={"email": "nadia@lumiere.fr", "role": "hr"}).status_code == 303
+
+    [mail] = smtp_server.messages
+    live = token_from(mail.get_content(), "invitation")
+    [row] = outbox("nadia@lumiere.fr")
+    assert row.status == OutboxStatus.SENT
+    stored = token_from(row.body_text, "invitation")
+    assert stored != live and live not in row.body_text
+    assert "Alice Admin vous invite à rejoindre Lumière Services" in row.body_text  # the rest is kept
+
+    guest = smtp_app.test_client()
+    dead = guest.get(f"/invitation/{stored}")
+    assert dead.status_code == 410
+    assert "Ce lien d'invitation n'est pas valide." in visible_text(dead)
+    assert guest.get(f"/invitation/{live}").status_code == 200
+    guest.post(f"/invitation/{live}",
+               data={"full_name": "Nadia Benali", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert db.session.scalar(select(func.count()).select_from(Membership)) == 2
+
+
+def test_a_sent_password_reset_keeps_no_usable_link_in_the_database(smtp_app, smtp_server, make, outbox):
+    user = make.user(email="bruno@exemple.fr", full_name="Bruno Martin")
+    with smtp_app.app_context():
+        accounts.request_password_reset("bruno@exemple.fr")
+        db.session.commit()
+
+    live = token_from(smtp_server.messages[0].get_content(), "reinitialiser")
+    [row] = outbox("bruno@exemple.fr")
+    assert row.status == OutboxStatus.SENT and live not in row.body_text
+    stored = token_from(row.body_text, "reinitialiser")
+
+    guest = smtp_app.test_client()
+    guest.post(f"/reinitialiser/{stored}", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert not db.session.get(User, user.id, populate_existing=True).check_password(NEW_PASSWORD)
+    guest.post(f"/reinitialiser/{live}", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert db.session.get(User, user.id, populate_existing=True).check_password(NEW_PASSWORD)
+
+
+def test_a_failed_delivery_keeps_its_link_for_the_retry(app_factory, smtp_app, smtp_server, make, outbox):
+    """Until it is delivered the message must still carry the link: the retry sends a working one."""
+    user = make.user(email="denis@exemple.fr")
+    closed = app_factory(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_USE_TLS=False)
+    with closed.app_context():
+        _queue_reset(db.session.merge(user), token="jeton-a-livrer")
+        db.session.commit()
+    [row] = outbox("denis@exemple.fr")
+    assert row.status == OutboxStatus.FAILED and "jeton-a-livrer" in row.body_text
+
+    with smtp_app.app_context():
+        assert outbox_service.retry_failed() == 1
+    assert "/reinitialiser/jeton-a-livrer" in smtp_server.messages[0].get_content()
+    [row] = outbox("denis@exemple.fr")
+    assert row.status == OutboxStatus.SENT and "jeton-a-livrer" not in row.body_text
+
+
+def test_with_smtp_the_operator_outbox_never_shows_a_live_link(app_factory, smtp_app, smtp_server, make, outbox,
+                                                                login):
+    user = make.user(email="eve@exemple.fr")
+    operator = make.operator(email="operateur@plateforme.fr")
+    closed = app_factory(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_USE_TLS=False)
+    with closed.app_context():
+        _queue_reset(db.session.merge(user), token="jeton-en-attente")  # delivery fails: still live in the row
+        db.session.commit()
+    with smtp_app.app_context():
+        _queue_reset(db.session.merge(user), token="jeton-envoye")
+        db.session.commit()
+    waiting, sent = outbox("eve@exemple.fr")
+    assert waiting.status == OutboxStatus.FAILED and sent.status == OutboxStatus.SENT
+
+    browser = closed.test_client()
+    login(browser, operator)
+    for row in (waiting, sent):
+        page = browser.get(f"/operateur/courriels/{row.id}")
+        assert page.status_code == 200
+        shown = text(page)
+        assert "Réinitialisation de votre mot de passe" in shown
+        assert "jeton-en-attente" not in shown and "jeton-envoye" not in shown
+        assert f"/reinitialiser/{outbox_service.MASKED_TOKEN}" in shown
+        assert "Les liens à usage unique (invitation, réinitialisation du mot de passe) sont masqués" in shown
+
+
+def test_without_smtp_the_operator_outbox_shows_the_working_link(app, client, make, outbox, login):
+    """The development outbox is how people follow their links when no SMTP server is configured."""
+    operator = make.operator(email="operateur@plateforme.fr")
+    atlas = make.opco("atlas")
+    login(client, operator)
+    client.post(f"/operateur/opco/{atlas.id}/inviter", data={"email": "directrice@atlas.fr"})
+    [row] = outbox("directrice@atlas.fr")
+    assert row.status == OutboxStatus.HELD
+    shown = text(client.get(f"/operateur/courriels/{row.id}"))
+    token = token_from(shown, "invitation")
+    assert app.test_client().get(f"/invitation/{token}").status_code == 200

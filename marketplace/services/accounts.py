@@ -16,6 +16,7 @@ from marketplace.models import Invitation, LoginAttempt, Membership, Organisatio
 from marketplace.services import audit, outbox
 from marketplace.services.context import current_ip
 from marketplace.services.errors import DomainError
+from marketplace.services.locking import lock_row
 from marketplace.services.roles import has_permission, is_admin_role, role, roles_for
 
 MIN_PASSWORD_LENGTH = 12
@@ -161,11 +162,35 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+INVITATIONS_PER_HOUR = 20
+
+
+def _check_invitation_rate(organisation: Organisation, now) -> None:
+    """At most ``INVITATIONS_PER_HOUR`` invitations per organisation per hour (revoked ones count too), so the
+    platform cannot be used to send mail to arbitrary addresses. Counted in the database under the
+    organisation's row lock: it holds across hosts and parallel requests."""
+    limit = current_app.config.get("INVITATIONS_PER_HOUR", INVITATIONS_PER_HOUR)
+    if not lock_row(Organisation.__table__, organisation.id):  # the bare table: FOR UPDATE refuses outer joins
+        raise DomainError("Cette organisation n'existe plus.")
+    sent = db.session.scalar(
+        select(func.count(Invitation.id)).where(
+            Invitation.organisation_id == organisation.id, Invitation.created_at >= now - timedelta(hours=1)
+        )
+    )
+    if (sent or 0) >= limit:
+        raise DomainError(
+            f"{organisation.name} a déjà envoyé {limit} invitations depuis une heure : c'est le maximum. "
+            "Réessayez un peu plus tard.",
+            field="email",
+        )
+
+
 def invite(organisation: Organisation, raw_email: str, role_code: str, actor: User) -> Invitation:
     """Invite someone by email with a role; a pending invitation to the same address is replaced."""
     email = normalise_email(raw_email)
     if role(organisation.kind, role_code) is None:
         raise DomainError("Choisissez un rôle dans la liste.", field="role")
+    _check_invitation_rate(organisation, utcnow())
     already = db.session.scalar(
         select(Membership.id).join(User).where(Membership.organisation_id == organisation.id, User.email == email)
     )
@@ -221,6 +246,11 @@ def invitation_for_token(token: str) -> Invitation:
     invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == _hash_token(token or "")))
     if invitation is None:
         raise DomainError("Ce lien d'invitation n'est pas valide.")
+    _check_pending(invitation)
+    return invitation
+
+
+def _check_pending(invitation: Invitation) -> None:
     state = invitation.state(utcnow())
     if state == "expired":
         raise DomainError(
@@ -231,18 +261,28 @@ def invitation_for_token(token: str) -> Invitation:
         raise DomainError("Cette invitation a déjà été acceptée. Connectez-vous pour accéder à l'organisation.")
     if state == "revoked":
         raise DomainError("Cette invitation a été annulée par l'organisation.")
-    return invitation
 
 
 def accept_invitation(token: str, user: User | None, *, full_name: str = "", password: str = "") -> Membership:
-    """Join the organisation: as the signed-in user (same email) or by creating the account now."""
+    """Join the organisation: as the signed-in user (same email) or by creating the account now.
+
+    The invitation's row is locked, then its state read again: of two acceptances at once (double click, two
+    tabs), the second waits for the first and is told the invitation is already accepted.
+    """
     invitation = invitation_for_token(token)
+    if not lock_row(Invitation.__table__, invitation.id):
+        raise DomainError("Ce lien d'invitation n'est pas valide.")
+    db.session.refresh(invitation)
+    _check_pending(invitation)
     if user is None:
         user = create_user(invitation.email, full_name, password)
     elif user.email != invitation.email:
         raise DomainError(
             f"Cette invitation a été envoyée à {invitation.email}. Connectez-vous avec ce compte pour l'accepter."
         )
+    if db.session.scalar(select(Membership.id).where(Membership.user_id == user.id,
+                                                     Membership.organisation_id == invitation.organisation_id)):
+        raise DomainError(f"Vous êtes déjà membre de {invitation.organisation.name}.")
     membership = Membership(user=user, organisation_id=invitation.organisation_id, role=invitation.role)
     db.session.add(membership)
     invitation.accepted_at = utcnow()

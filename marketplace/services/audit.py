@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from marketplace.extensions import db
 from marketplace.models import AuditEvent, User
 from marketplace.services.context import current_ip
+from marketplace.services.pagination import PER_PAGE, Page, paginate
 
 # Dotted action names shown to administrators, in French.
 ACTION_LABELS = {
@@ -156,6 +157,11 @@ def describe(data: dict | None, action: str = "") -> list[tuple[str, str]]:
     return pairs
 
 
+def action_choices() -> list[tuple[str, str]]:
+    """The actions the log can be filtered by, by French label."""
+    return sorted(ACTION_LABELS.items(), key=lambda item: item[1])
+
+
 def organisation_log(
     organisation_id: int,
     *,
@@ -163,10 +169,10 @@ def organisation_log(
     actor_id: int | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
-    page: int = 1,
-    per_page: int = 25,
-) -> tuple[list[AuditEvent], int]:
-    """One organisation's events, newest first, filtered; returns (page of events, total count)."""
+    page: int | None = 1,
+    per_page: int = PER_PAGE,
+) -> Page[AuditEvent]:
+    """One organisation's events, newest first, filtered; one page of them (the page asked for is clamped)."""
     query = select(AuditEvent).where(AuditEvent.organisation_id == organisation_id)
     if action:
         query = query.where(AuditEvent.action == action)
@@ -174,12 +180,6 @@ def organisation_log(
         query = query.where(AuditEvent.actor_id == actor_id)
     if date_from:
         query = query.where(AuditEvent.created_at >= datetime.combine(date_from, time.min))
-    if date_to:
+    if date_to and date_to < date.max:  # the last representable day has no "next day" to stop before
         query = query.where(AuditEvent.created_at < datetime.combine(date_to + timedelta(days=1), time.min))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(
-        query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-        .limit(per_page)
-        .offset((max(page, 1) - 1) * per_page)
-    ).all()
-    return list(rows), int(total or 0)
+    return paginate(query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()), page, per_page)

@@ -2,11 +2,18 @@
 
 A rolled-back change leaves no message behind; a committed one is handed to delivery (inline or RQ).
 Without SMTP settings the message stays in the outbox, marked as held, where operators can read it.
+
+Secrets at rest: some emails carry a single-use link (invitation, password reset). The row keeps the live link
+only until it is delivered — a failed delivery must be retried with it — then the link's token is masked in
+the stored body, so the database (and its backups) holds no usable link. With SMTP configured the operator's
+outbox view masks it even before delivery; without SMTP the held outbox is how people follow their links in
+development, so it shows them.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 from datetime import timedelta
 from email.message import EmailMessage
@@ -24,6 +31,10 @@ from marketplace.services import jobs
 log = logging.getLogger(__name__)
 _DELIVERABLE = (OutboxStatus.PENDING, OutboxStatus.FAILED)
 _NEW = "outbox_new"
+# Links whose last part is a secret: masked in stored bodies once sent, and in the operator's view with SMTP.
+SECRET_LINK_ENDPOINTS = ("auth.accept_invitation", "auth.reset_password")
+MASKED_TOKEN = "jeton-masque-apres-envoi"
+_PLACEHOLDER = "SECRETTOKENPLACEHOLDER"
 _READY = "outbox_ready"
 
 
@@ -103,6 +114,35 @@ def smtp_configured() -> bool:
     return bool(current_app.config.get("MAIL_SERVER"))
 
 
+def _secret_link_patterns() -> list[re.Pattern]:
+    """One pattern per secret link, built from its route (``/invitation/<token>``) so it follows URL changes."""
+    patterns = current_app.extensions.get("outbox_secret_links")
+    if patterns is None:
+        adapter = current_app.url_map.bind("localhost")
+        patterns = []
+        for endpoint in SECRET_LINK_ENDPOINTS:
+            try:
+                path = adapter.build(endpoint, {"token": _PLACEHOLDER})
+            except Exception:  # noqa: BLE001 - an app without that page has no such link to mask
+                continue
+            before, _, after = path.partition(_PLACEHOLDER)
+            patterns.append(re.compile(f"({re.escape(before)})[^\\s/?#<>\"']+({re.escape(after)})"))
+        current_app.extensions["outbox_secret_links"] = patterns
+    return patterns
+
+
+def mask_secret_links(text: str) -> str:
+    """``text`` with the token of every single-use link replaced, so the link no longer opens anything."""
+    for pattern in _secret_link_patterns():
+        text = pattern.sub(lambda m: f"{m.group(1)}{MASKED_TOKEN}{m.group(2)}", text)
+    return text
+
+
+def readable_body(message: OutboxMessage) -> str:
+    """The body an operator may read: with SMTP configured, single-use links are never shown live."""
+    return mask_secret_links(message.body_text) if smtp_configured() else message.body_text
+
+
 @jobs.job("outbox.deliver")
 def deliver(message_id: int, tenant_id: int | None = None) -> str:
     """Send one message by SMTP if configured; record the outcome on its outbox row."""
@@ -131,6 +171,7 @@ def deliver(message_id: int, tenant_id: int | None = None) -> str:
             message.status = OutboxStatus.SENT
             message.sent_at = utcnow()
             message.last_error = None
+            message.body_text = mask_secret_links(message.body_text)  # delivered: keep no usable link
         session.commit()
         return message.status
 

@@ -9,7 +9,7 @@ import time_machine
 from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.models import AuditEvent, Invitation, Membership, User
+from marketplace.models import AuditEvent, Invitation, Membership, Organisation, User
 from marketplace.services import audit
 from tests.factories import DEFAULT_PASSWORD
 from tests.web.pages import count, flashes, text, token_from, visible_text
@@ -69,7 +69,7 @@ def test_admin_invites_a_colleague_by_email(client, signed_in_admin, outbox, db_
     company, admin = signed_in_admin
     response = invite(client, company, "Nadia.Hr@Lumiere.fr", "hr")
 
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert response.headers["Location"] == f"/org/{company.slug}/membres"
     page = client.get(response.headers["Location"])
     assert "Invitation envoyée à nadia.hr@lumiere.fr." in flashes(page)
@@ -272,7 +272,7 @@ def test_revoked_invitation_is_refused(app, client, signed_in_admin, outbox, db_
     invitation = db_session.scalar(select(Invitation))
 
     response = client.post(f"/org/{company.slug}/invitations/{invitation.id}/annuler")
-    assert response.status_code == 302
+    assert response.status_code == 303
     page = client.get(response.headers["Location"])
     assert "L'invitation de nadia@lumiere.fr est annulée." in flashes(page)
     assert "Aucune invitation en attente." in visible_text(page)
@@ -287,7 +287,8 @@ def test_revoked_invitation_is_refused(app, client, signed_in_admin, outbox, db_
     assert count(User) == before
 
     again = client.post(f"/org/{company.slug}/invitations/{invitation.id}/annuler")
-    assert "Cette invitation n'est plus en attente." in flashes(client.get(again.headers["Location"]))
+    assert again.status_code == 422
+    assert "Cette invitation n'est plus en attente." in flashes(again)
 
 
 def test_unknown_invitation_link(client):
@@ -353,7 +354,8 @@ def test_role_change_to_an_unknown_role_is_refused(client, signed_in_admin, make
     company, _admin = signed_in_admin
     colleague = make.member(company, make.user(), "viewer")
     response = client.post(f"/org/{company.slug}/membres/{colleague.id}/role", data={"role": "evaluator"})
-    assert "Choisissez un rôle dans la liste." in flashes(client.get(response.headers["Location"]))
+    assert response.status_code == 422
+    assert "Choisissez un rôle dans la liste." in flashes(response)
     assert db_session.get(Membership, colleague.id).role == "viewer"
 
 
@@ -362,10 +364,9 @@ def test_last_administrator_cannot_be_demoted(client, signed_in_admin, make, db_
     make.member(company, make.user(), "hr")
     own = membership_of(admin.email, company)
 
-    response = client.post(f"/org/{company.slug}/membres/{own.id}/role", data={"role": "viewer"})
-    assert response.status_code == 303
-    page = client.get(response.headers["Location"])
-    assert page.status_code == 200
+    page = client.post(f"/org/{company.slug}/membres/{own.id}/role", data={"role": "viewer"})
+    assert page.status_code == 422
+    assert "Membres de Lumière Services" in visible_text(page)  # the page again, with the reason
     assert "Impossible : c'est le dernier administrateur. Nommez d'abord un autre administrateur." in flashes(page)
     assert db_session.get(Membership, own.id).role == "admin"
     assert not events("member.role_changed", company)
@@ -377,8 +378,8 @@ def test_last_administrator_cannot_be_removed(client, signed_in_admin, make, db_
     own = membership_of(admin.email, company)
 
     response = client.post(f"/org/{company.slug}/membres/{own.id}/retirer")
-    assert response.status_code == 303
-    assert "Impossible : c'est le dernier administrateur." in " ".join(flashes(client.get(response.headers["Location"])))
+    assert response.status_code == 422
+    assert "Impossible : c'est le dernier administrateur." in " ".join(flashes(response))
     assert db_session.get(Membership, own.id) is not None
     assert not events("member.removed", company)
 
@@ -555,3 +556,210 @@ def test_audit_log_reads_in_french(client, login, make):
     assert "Inscription annulée par l'entreprise" in page
     assert "avant : Confirmée · après : Annulée par l'entreprise" in page
     assert "Place libérée proposée (liste d'attente)" in page
+
+
+# --- Limits and concurrency -----------------------------------------------------------------------
+
+
+def test_invitations_are_limited_per_organisation_and_hour(client, signed_in_admin, outbox, db_session):
+    """Not a spam relay: past 20 invitations in an hour the 21st is refused in French and nothing is sent."""
+    company, _admin = signed_in_admin
+    for n in range(20):
+        assert invite(client, company, f"personne{n}@ailleurs.fr").status_code == 303
+    refused = invite(client, company, "une-de-trop@ailleurs.fr")
+    assert refused.status_code == 422
+    assert "Lumière Services a déjà envoyé 20 invitations depuis une heure" in text(refused)
+    assert count(Invitation) == 20 and len(outbox()) == 20
+    assert outbox("une-de-trop@ailleurs.fr") == []
+    # Revoking does not give the allowance back (the mails were sent).
+    first = db_session.scalar(select(Invitation).order_by(Invitation.id))
+    client.post(f"/org/{company.slug}/invitations/{first.id}/annuler")
+    assert invite(client, company, "une-de-trop@ailleurs.fr").status_code == 422
+
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=61), tick=False):
+        assert invite(client, company, "une-de-trop@ailleurs.fr").status_code == 303
+    assert len(outbox("une-de-trop@ailleurs.fr")) == 1
+
+
+def test_the_invitation_limit_is_per_organisation(company_admin, make, app_factory, login):
+    company, admin = company_admin
+    limited = app_factory(INVITATIONS_PER_HOUR=2)
+    other_admin = make.user()
+    other = make.company(admin=other_admin, opco_code="akto")
+    theirs, ours = limited.test_client(), limited.test_client()
+    login(theirs, other_admin)
+    for n in range(2):
+        assert invite(theirs, other, f"a{n}@ailleurs.fr").status_code == 303
+    assert invite(theirs, other, "a3@ailleurs.fr").status_code == 422
+    assert "a déjà envoyé 2 invitations depuis une heure" in text(invite(theirs, other, "a4@ailleurs.fr"))
+    # Another organisation keeps its own allowance.
+    login(ours, admin)
+    assert invite(ours, company, "b@lumiere.fr").status_code == 303
+
+
+def test_the_invitation_limit_holds_under_parallel_requests(app_factory, make):
+    """Counted under the organisation's row lock: 8 invitations at once against a limit of 3 give exactly 3."""
+    import threading
+
+    from marketplace.services import accounts
+    from marketplace.services.errors import DomainError
+
+    parallel = app_factory(INVITATIONS_PER_HOUR=3,
+                           SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 10, "max_overflow": 2, "pool_timeout": 60})
+    admin = make.user()
+    company_id, admin_id = make.company(admin=admin, opco_code="akto").id, admin.id
+    db.session.remove()
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def one(n: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            with parallel.app_context():
+                try:
+                    accounts.invite(db.session.get(Organisation, company_id), f"p{n}@ailleurs.fr", "hr",
+                                    db.session.get(User, admin_id))
+                    db.session.commit()
+                    outcomes.append("sent")
+                except DomainError as error:
+                    db.session.rollback()
+                    outcomes.append(error.message)
+                finally:
+                    db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            outcomes.append(repr(exc))
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert outcomes.count("sent") == 3, outcomes
+    assert all("a déjà envoyé 3 invitations depuis une heure" in o for o in outcomes if o != "sent"), outcomes
+    assert count(Invitation) == 3
+
+
+def test_one_invitation_accepted_twice_at_once_gives_one_membership(app_factory, make, db_session):
+    """Double click or two tabs: one acceptance joins, the other is told in French; never a 500."""
+    import threading
+
+    from marketplace.services import accounts
+    from marketplace.services.errors import DomainError
+
+    parallel = app_factory(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 8, "max_overflow": 2, "pool_timeout": 60})
+    admin = make.user(full_name="Alice Admin")
+    company = make.company(admin=admin, name="Lumière Services", opco_code="akto")
+    existing_id, company_id, admin_id = make.user(email="marc@lumiere.fr").id, company.id, admin.id
+    with parallel.app_context():
+        token_new = _service_invite(company_id, admin_id, "nadia@lumiere.fr")
+        token_existing = _service_invite(company_id, admin_id, "marc@lumiere.fr")
+    db.session.remove()
+
+    for token, user_id in ((token_new, None), (token_existing, existing_id)):
+        barrier = threading.Barrier(4)
+        outcomes: list[str] = []
+
+        def accept(token=token, user_id=user_id, barrier=barrier, outcomes=outcomes):
+            try:
+                barrier.wait(timeout=30)
+                with parallel.app_context():
+                    user = db.session.get(User, user_id) if user_id else None
+                    try:
+                        accounts.accept_invitation(token, user, full_name="Nadia Benali", password=NEW_PASSWORD)
+                        db.session.commit()
+                        outcomes.append("joined")
+                    except DomainError as error:
+                        db.session.rollback()
+                        outcomes.append(error.message)
+                    finally:
+                        db.session.remove()
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                outcomes.append(repr(exc))
+
+        threads = [threading.Thread(target=accept) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert sorted(outcomes) == ["Cette invitation a déjà été acceptée. Connectez-vous pour accéder à "
+                                    "l'organisation."] * 3 + ["joined"], outcomes
+
+    company = db_session.get(Organisation, company_id)
+    assert membership_of("nadia@lumiere.fr", company) is not None
+    assert membership_of("marc@lumiere.fr", company) is not None
+    assert count(Membership) == 3
+    assert db_session.scalar(select(db.func.count(User.id)).where(User.email == "nadia@lumiere.fr")) == 1
+    assert len(events("member.joined", company)) == 2
+
+
+def _service_invite(company_id: int, admin_id: int, email: str) -> str:
+    from marketplace.models import OutboxMessage
+    from marketplace.services import accounts
+
+    accounts.invite(db.session.get(Organisation, company_id), email, "hr", db.session.get(User, admin_id))
+    db.session.commit()
+    body = db.session.scalars(select(OutboxMessage.body_text).where(OutboxMessage.recipient == email)).one()
+    return token_from(body, "invitation")
+
+
+# --- Inputs that must not break anything ------------------------------------------------------------
+
+ABSURD = ["", "\x00", "a\x00b@lumiere.fr", "x" * 1_000_000, "99999999999999999999", "-5", "[]", "<script>"]
+
+
+def test_audit_log_ignores_absurd_filters(client, signed_in_admin, db_session):
+    """Huge or negative numbers, impossible dates, NUL bytes: the filter is ignored, the page answers."""
+    company, admin = signed_in_admin
+    for n in range(30):
+        audit.record("member.invited", organisation_id=company.id, actor=admin, data={"email": f"p{n:02d}@lumiere.fr"})
+    db_session.commit()
+    total = len(db_session.scalars(select(AuditEvent.id).where(AuditEvent.organisation_id == company.id)).all())
+    for query in [
+        {"actor": "99999999999999999999", "page": "-5", "date_to": "9999-12-31"},
+        {"actor": "-1", "page": "99999999999999999999", "date_from": "0001-01-01"},
+        {"action": "\x00", "actor": "\x00", "date_from": "\x00", "date_to": "2026-02-30", "page": "\x00"},
+        {"action": "x" * 100_000, "actor": "1e9", "page": "1.5", "date_from": "9" * 5000},
+        {"page": "100001", "date_to": "9999-12-31", "action": "member.invited"},
+    ]:
+        response = client.get(f"/org/{company.slug}/journal", query_string=query)
+        assert response.status_code == 200, query
+        page = visible_text(response)
+        shown = 30 if query.get("action") == "member.invited" else total
+        assert f"{shown} événements." in page, query
+        assert "Page 1 sur 2" in page or "Page 2 sur 2" in page
+    # A page beyond the last shows the last one, with the oldest events.
+    last = client.get(f"/org/{company.slug}/journal", query_string={"page": "99999", "action": "member.invited"})
+    assert "Page 2 sur 2" in visible_text(last) and "p00@lumiere.fr" in visible_text(last)
+    # A person of another organisation, or nobody: the filter finds nothing, it does not break.
+    nobody = client.get(f"/org/{company.slug}/journal", query_string={"actor": "2147483647"})
+    assert "Aucun événement ne correspond à ces filtres." in visible_text(nobody)
+
+
+def test_absurd_invitations_are_refused_and_change_nothing(client, signed_in_admin, outbox):
+    company, _admin = signed_in_admin
+    attempts = [(email, "hr") for email in ABSURD]
+    attempts += [("nadia@lumiere.fr", role) for role in ["\x00", "x" * 100_000, "99999999999999999999", "", "admin\x00"]]
+    for email, role in attempts:
+        for htmx in (False, True):
+            response = invite(client, company, email, role, htmx=htmx)
+            assert response.status_code == 422, (email[:30], role[:30])
+    assert count(Invitation) == 0 and outbox() == []
+    response = client.post(f"/org/{company.slug}/membres/inviter", data={"email": ["a@b.fr", "c@d.fr"], "role": ["hr", "x"]})
+    assert response.status_code in (303, 422)
+    assert count(Invitation) <= 1
+    assert outbox("c@d.fr") == []
+
+
+def test_absurd_roles_are_refused_and_change_nothing(client, signed_in_admin, make, db_session):
+    company, _admin = signed_in_admin
+    colleague = make.member(company, make.user(), "viewer")
+    for role in ABSURD:
+        response = client.post(f"/org/{company.slug}/membres/{colleague.id}/role", data={"role": role})
+        assert response.status_code == 422
+        assert "Choisissez un rôle dans la liste." in flashes(response)
+    assert db_session.get(Membership, colleague.id, populate_existing=True).role == "viewer"
+    assert not events("member.role_changed", company)
+    for url in (f"/org/{company.slug}/membres/99999999999999999999/role",
+                f"/org/{company.slug}/membres/-1/retirer",
+                f"/org/{company.slug}/invitations/2147483648/annuler"):
+        assert client.post(url, data={"role": "hr"}).status_code == 404

@@ -37,7 +37,7 @@ def test_operator_creates_an_opco_from_the_reference_list(client, operator, db_s
 
     response = client.post("/operateur/opco", data={"code": "atlas"})
 
-    assert response.status_code == 302
+    assert response.status_code == 303
     atlas = db_session.scalar(select(Opco).where(Opco.code == "atlas"))
     assert atlas is not None and atlas.name == "ATLAS" and atlas.slug == "atlas"
     assert response.headers["Location"] == f"/operateur/opco/{atlas.id}/branches"
@@ -58,10 +58,10 @@ def test_creating_the_same_opco_twice_is_refused_in_french(client, operator, db_
     client.post("/operateur/opco", data={"code": "atlas"})
     response = client.post("/operateur/opco", data={"code": "atlas"})
 
-    assert response.status_code == 302
-    assert response.headers["Location"] == "/operateur/"
-    messages = " ".join(flashes(client.get("/operateur/")))
-    assert messages, "aucun message d'erreur"
+    assert response.status_code == 422
+    assert "Espace opérateur de la plateforme" in visible_text(response)  # the page again, with the reason
+    messages = text(response)
+    assert "Ouvrir l'espace d'un OPCO" in messages
     assert "Not a valid" not in messages
     assert len(db_session.scalars(select(Opco).where(Opco.code == "atlas")).all()) == 1
 
@@ -69,14 +69,15 @@ def test_creating_the_same_opco_twice_is_refused_in_french(client, operator, db_
 def test_creating_the_same_opco_twice_says_it_already_exists(client, operator):
     """The refusal should say why (« ATLAS est déjà présent sur la plateforme. »), not a generic choice error."""
     client.post("/operateur/opco", data={"code": "atlas"})
-    client.post("/operateur/opco", data={"code": "atlas"})
-    assert "ATLAS est déjà présent sur la plateforme." in flashes(client.get("/operateur/"))
+    response = client.post("/operateur/opco", data={"code": "atlas"})
+    assert response.status_code == 422
+    assert "ATLAS est déjà présent sur la plateforme." in text(response)
 
 
 def test_unknown_opco_code_is_refused(client, operator, db_session):
     response = client.post("/operateur/opco", data={"code": "inconnu"})
-    assert response.status_code == 302
-    assert flashes(client.get("/operateur/"))
+    assert response.status_code == 422
+    assert "Cet OPCO ne fait pas partie de la liste de référence des 11 OPCO." in text(response)
     assert db_session.scalar(select(Opco)) is None
 
 
@@ -107,7 +108,7 @@ def test_operator_edits_the_branches(client, operator, make, db_session):
     assert 'value="1486" checked' in page.get_data(as_text=True)
 
     response = client.post(f"/operateur/opco/{atlas.id}/branches", data={"idcc": ["1486", "0787"]})
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert "Branches de ATLAS enregistrées." in flashes(client.get(response.headers["Location"]))
     assert db_session.get(Opco, atlas.id).idcc_codes == ["0787", "1486"]
     event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "opco.branches_changed"))
@@ -119,7 +120,7 @@ def test_a_branch_covered_by_another_opco_cannot_be_added(client, operator, make
     atlas = make.opco("atlas")
     before = db_session.get(Opco, atlas.id).idcc_codes
     response = client.post(f"/operateur/opco/{atlas.id}/branches", data={"idcc": ["1486", "3043"]})
-    assert response.status_code == 200
+    assert response.status_code == 422
     page = text(response)
     assert "L'IDCC 3043 est déjà couvert par AKTO." in page
     assert db_session.get(Opco, atlas.id).idcc_codes == before
@@ -164,7 +165,7 @@ def test_operator_invites_the_opco_first_admin(app, client, operator, make, outb
     atlas = make.opco("atlas")
     response = client.post(f"/operateur/opco/{atlas.id}/inviter", data={"email": "Directrice@Atlas.fr"})
 
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert "Invitation d'administrateur envoyée à directrice@atlas.fr." in flashes(client.get(response.headers["Location"]))
     invitation = db_session.scalar(select(Invitation))
     assert (invitation.organisation_id, invitation.role, invitation.email) == (atlas.id, "admin", "directrice@atlas.fr")
@@ -190,7 +191,9 @@ def test_operator_invites_the_opco_first_admin(app, client, operator, make, outb
 def test_operator_invitation_with_a_bad_email_is_refused(client, operator, make, outbox):
     atlas = make.opco("atlas")
     response = client.post(f"/operateur/opco/{atlas.id}/inviter", data={"email": "pas-une-adresse"})
-    assert "Saisissez une adresse e-mail valide" in " ".join(flashes(client.get(response.headers["Location"])))
+    assert response.status_code == 422
+    assert "ATLAS : branches couvertes" in visible_text(response)
+    assert "Saisissez une adresse e-mail valide" in " ".join(flashes(response))
     assert outbox() == []
 
 
@@ -231,3 +234,45 @@ def test_outbox_page_lists_messages(client, operator, make, outbox):
 
 def test_outbox_page_empty_state(client, operator):
     assert "Aucun courriel pour l'instant." in visible_text(client.get("/operateur/courriels"))
+
+
+ABSURD = ["", "\x00", "atlas\x00", "atlas\n", "x" * 1_000_000, "99999999999999999999", "-5", "<script>"]
+
+
+def test_absurd_operator_inputs_are_refused_and_change_nothing(client, operator, make, outbox, db_session):
+    atlas = make.opco("atlas")
+    before = db_session.get(Opco, atlas.id).idcc_codes
+    for value in ABSURD:
+        created = client.post("/operateur/opco", data={"code": value})
+        assert created.status_code == 422, value[:30]
+        reasons = ("Choisissez un OPCO dans la liste.", "Cet OPCO ne fait pas partie de la liste de référence")
+        assert any(reason in text(created) for reason in reasons), value[:30]
+        branches = client.post(f"/operateur/opco/{atlas.id}/branches", data={"idcc": ["1486", value]})
+        assert branches.status_code == 422, value[:30]
+        assert client.post(f"/operateur/opco/{atlas.id}/inviter", data={"email": value}).status_code == 422
+    assert db_session.scalars(select(Opco.code)).all() == ["atlas"]
+    assert db_session.get(Opco, atlas.id, populate_existing=True).idcc_codes == before
+    assert db_session.scalar(select(Invitation)) is None and outbox() == []
+
+
+def test_absurd_outbox_pages_answer(client, operator):
+    for page in ["-5", "0", "99999999999999999999", "\x00", "1e9", "x" * 10_000]:
+        response = client.get("/operateur/courriels", query_string={"page": page})
+        assert response.status_code == 200
+        assert "Aucun courriel pour l'instant." in visible_text(response)
+    for url in ("/operateur/courriels/99999999999999999999", "/operateur/courriels/2147483647",
+                "/operateur/opco/2147483648/branches", "/operateur/opco/-1/branches"):
+        assert client.get(url).status_code == 404
+
+
+def test_outbox_is_paginated_by_fifty(client, operator, db_session):
+    from marketplace.models import OutboxMessage, OutboxStatus
+
+    for n in range(55):
+        db_session.add(OutboxMessage(recipient=f"p{n:02d}@exemple.fr", subject=f"Objet {n:02d}", body_text="x\n",
+                                     template="password_reset", status=OutboxStatus.HELD))
+    db_session.commit()
+    first = visible_text(client.get("/operateur/courriels"))
+    assert "Page 1 sur 2" in first and "p54@exemple.fr" in first and "p04@exemple.fr" not in first
+    last = visible_text(client.get("/operateur/courriels", query_string={"page": "999"}))
+    assert "Page 2 sur 2" in last and "p00@exemple.fr" in last and "p54@exemple.fr" not in last

@@ -7,11 +7,13 @@ from marketplace.web.forms import REQUIRED
 
 class InviteForm(FlaskForm):
     email = EmailField("Adresse e-mail de la personne invitée", validators=[DataRequired(REQUIRED)])
-    role = SelectField("Rôle", validators=[DataRequired("Choisissez un rôle dans la liste.")])
+    # The service checks the role against the organisation's kind and says so in French.
+    role = SelectField("Rôle", validators=[DataRequired("Choisissez un rôle dans la liste.")], validate_choice=False)
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Rôle", validators=[DataRequired("Choisissez un rôle dans la liste.")])
+    # The service checks the role against the organisation's kind and says so in French.
+    role = SelectField("Rôle", validators=[DataRequired("Choisissez un rôle dans la liste.")], validate_choice=False)
 
 
 class AuditFilterForm(FlaskForm):

@@ -2,110 +2,83 @@
 
 from __future__ import annotations
 
-from math import ceil
-
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, g, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from marketplace.blueprints.org.forms import AuditFilterForm, InviteForm, RoleForm
-from marketplace.extensions import db
-from marketplace.models import Invitation, Membership, User, utcnow
-from marketplace.services import accounts, audit
+from marketplace.models import Invitation, Membership, utcnow
+from marketplace.services import accounts, audit, org_pages
 from marketplace.services.errors import DomainError
-from marketplace.services.roles import Perm, is_admin_role, roles_for
-from marketplace.web.forms import attach_error
+from marketplace.services.roles import Perm, roles_for
+from marketplace.web.actions import perform, render, submit, wants_fragment
 from marketplace.web.guard import get_owned, require, tenant_blueprint
+from marketplace.web.params import date_arg, int_arg, page_arg
 
 bp = tenant_blueprint("org", __name__, "/org")
 
+MEMBERS = "org/members.html"
+INVITATIONS = "org/_invitations.html"
 
-def _role_choices():
-    return [(code, r.label) for code, r in roles_for(g.org.kind).items()]
+
+def _blank_invite_form() -> InviteForm:
+    """An empty invitation form (also right after a POST), with the first non-administrator role chosen."""
+    form = InviteForm(formdata=None)
+    form.role.choices = org_pages.role_choices(g.org.kind)
+    form.role.data = org_pages.default_invitation_role(g.org.kind)
+    return form
 
 
-def _members_context(invite_form=None):
-    memberships = db.session.scalars(
-        select(Membership)
-        .join(User)
-        .where(Membership.organisation_id == g.org.id)
-        .order_by(User.full_name)
-    ).unique().all()
-    invitations = db.session.scalars(
-        select(Invitation)
-        .where(
-            Invitation.organisation_id == g.org.id,
-            Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None),
-        )
-        .order_by(Invitation.created_at.desc())
-    ).all()
-    if invite_form is None:
-        invite_form = InviteForm(formdata=None)  # a blank form, even right after a POST
-        invite_form.role.choices = _role_choices()
-        # Least surprise: invite with the first non-administrator role unless chosen otherwise.
-        invite_form.role.data = next((c for c, _ in invite_form.role.choices if c != "admin"), None)
-    admins = [m for m in memberships if is_admin_role(g.org.kind, m.role)]
-    return {
-        "memberships": memberships,
-        "last_admin_id": admins[0].id if len(admins) == 1 else None,
-        "invitations": invitations,
-        "invite_form": invite_form,
-        "roles": roles_for(g.org.kind),
-        "role_choices": _role_choices(),
-        "now": utcnow(),
-    }
+def _members_page(invite_form: InviteForm | None = None, **extra):
+    """The members page, or only its invitations block when htmx asks (the inline form swaps it in place)."""
+    data = org_pages.members_page(g.org, utcnow())
+    return render(MEMBERS, fragment=INVITATIONS, invite_form=invite_form or _blank_invite_form(),
+                  **vars(data), **extra)
+
+
+def _members_again(error: DomainError):
+    """A refused button on the members page: the page again (422), the message at the top."""
+    return render(MEMBERS, **vars(org_pages.members_page(g.org, utcnow())), invite_form=_blank_invite_form())
 
 
 @bp.get("/membres")
 @require(Perm.MANAGE_MEMBERS)
 def members():
-    return render_template("org/members.html", **_members_context())
+    return render(MEMBERS, invite_form=_blank_invite_form(), **vars(org_pages.members_page(g.org, utcnow())))
 
 
 @bp.post("/membres/inviter")
 @require(Perm.MANAGE_MEMBERS)
 def invite():
-    """Inline invitation: with htmx the invitations block is swapped in place, else a full redirect."""
+    """Inline invitation: with htmx the invitations block is swapped in place, else back to the members page."""
     form = InviteForm()
-    form.role.choices = _role_choices()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            invitation = accounts.invite(g.org, form.email.data, form.role.data, current_user)
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-            status = 422
-        else:
-            db.session.commit()
-            message = f"Invitation envoyée à {invitation.email}."
-            if not request.headers.get("HX-Request"):
-                flash(message, "success")
-                return redirect(url_for("org.members"))
-            context = _members_context()
-            return render_template("org/_invitations.html", notice=message, **context)
-    else:
-        status = 422
-    if request.headers.get("HX-Request"):
-        context = _members_context(invite_form=form)
-        return render_template("org/_invitations.html", **context), status
-    return render_template("org/members.html", **_members_context(invite_form=form)), status
+    form.role.choices = org_pages.role_choices(g.org.kind)
+
+    def done(invitation: Invitation):
+        message = f"Invitation envoyée à {invitation.email}."
+        if wants_fragment():
+            return _members_page(notice=message)
+        flash(message, "success")
+        return url_for("org.members")
+
+    return submit(
+        form,
+        lambda: accounts.invite(g.org, form.email.data or "", form.role.data or "", current_user),
+        page=lambda: _members_page(invite_form=form),
+        done=done,
+    )
 
 
 @bp.post("/invitations/<int:invitation_id>/annuler")
 @require(Perm.MANAGE_MEMBERS)
 def revoke_invitation(invitation_id: int):
     invitation = get_owned(Invitation, invitation_id)
-    try:
-        accounts.revoke_invitation(invitation, current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(f"L'invitation de {invitation.email} est annulée.", "success")
-    return redirect(url_for("org.members"))
+    email = invitation.email
+    return perform(
+        lambda: accounts.revoke_invitation(invitation, current_user),
+        done=url_for("org.members"),
+        message=f"L'invitation de {email} est annulée.",
+        failed=_members_again,
+    )
 
 
 @bp.post("/membres/<int:membership_id>/role")
@@ -113,20 +86,18 @@ def revoke_invitation(invitation_id: int):
 def change_role(membership_id: int):
     membership = get_owned(Membership, membership_id)
     form = RoleForm()
-    form.role.choices = _role_choices()
-    if not form.validate_on_submit():
-        flash("Choisissez un rôle dans la liste.", "error")
-        return redirect(url_for("org.members")), 303
-    try:
+    form.role.choices = org_pages.role_choices(g.org.kind)
+
+    def action():
+        if not form.validate():
+            raise DomainError("Choisissez un rôle dans la liste.")
         accounts.change_role(membership, form.role.data, current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
+
+    def message(_):
         label = roles_for(g.org.kind)[membership.role].label
-        flash(f"{membership.user.full_name} a désormais le rôle « {label} ».", "success")
-    return redirect(url_for("org.members")), 303
+        return f"{membership.user.full_name} a désormais le rôle « {label} »."
+
+    return perform(action, done=url_for("org.members"), message=message, failed=_members_again)
 
 
 @bp.post("/membres/<int:membership_id>/retirer")
@@ -135,51 +106,47 @@ def remove_member(membership_id: int):
     membership = get_owned(Membership, membership_id)
     name = membership.user.full_name
     leaving = membership.user_id == current_user.id
-    try:
-        accounts.remove_member(membership, current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("org.members")), 303
-    db.session.commit()
-    flash(f"{name} n'a plus accès à {g.org.name}.", "success")
-    if leaving:
-        return redirect(url_for("auth.switch")), 303
-    return redirect(url_for("org.members")), 303
+    return perform(
+        lambda: accounts.remove_member(membership, current_user),
+        # Someone who removed themselves no longer sees this organisation: to the switcher.
+        done=url_for("auth.switch") if leaving else url_for("org.members"),
+        message=f"{name} n'a plus accès à {g.org.name}.",
+        failed=_members_again,
+    )
 
 
 @bp.get("/journal")
 @require(Perm.VIEW_AUDIT)
 def audit_log():
+    """The log, filtered; malformed or out-of-range filters are ignored (the page shows everything)."""
     form = AuditFilterForm(request.args)
-    form.action.choices = [("", "Toutes les actions")] + sorted(
-        audit.ACTION_LABELS.items(), key=lambda item: item[1]
+    form.action.choices = [("", "Toutes les actions")] + audit.action_choices()
+    form.actor.choices = [("", "Toutes les personnes")] + org_pages.log_people(g.org)
+    action = request.args.get("action", "")
+    filters = {
+        "action": action if action in audit.ACTION_LABELS else None,
+        "actor_id": int_arg("actor"),
+        "date_from": date_arg("date_from"),
+        "date_to": date_arg("date_to"),
+    }
+    form.action.data = filters["action"] or ""
+    form.actor.data = str(filters["actor_id"]) if filters["actor_id"] else ""
+    form.date_from.data, form.date_to.data = filters["date_from"], filters["date_to"]
+    for field in (form.action, form.actor, form.date_from, form.date_to):
+        field.raw_data = None  # show the filters as applied, not what was typed
+    result = audit.organisation_log(g.org.id, page=page_arg(), **filters)
+    # The pagination links keep the filters that were applied.
+    args = {name: str(value) for name, value in (
+        ("action", filters["action"]), ("actor", filters["actor_id"]),
+        ("date_from", filters["date_from"]), ("date_to", filters["date_to"]),
+    ) if value}
+    return render(
+        "org/audit.html", fragment="org/_audit_rows.html", form=form, events=result.items, total=result.total,
+        page=result.page, pages=result.pages, args=args,
     )
-    people = db.session.scalars(
-        select(User).join(Membership).where(Membership.organisation_id == g.org.id).order_by(User.full_name)
-    ).all()
-    form.actor.choices = [("", "Toutes les personnes")] + [(str(u.id), u.full_name) for u in people]
-    form.validate()
-    page = request.args.get("page", 1, type=int) or 1
-    per_page = 25
-    actor_id = int(form.actor.data) if (form.actor.data or "").isdigit() else None
-    events, total = audit.organisation_log(
-        g.org.id,
-        action=form.action.data or None,
-        actor_id=actor_id,
-        date_from=form.date_from.data,
-        date_to=form.date_to.data,
-        page=page,
-        per_page=per_page,
-    )
-    pages = max(1, ceil(total / per_page))
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
-    template = "org/_audit_rows.html" if request.headers.get("HX-Request") else "org/audit.html"
-    g.vary_hx = True
-    return render_template(template, form=form, events=events, total=total, page=page, pages=pages, args=args)
 
 
 @bp.get("/profil")
 @require(Perm.VIEW_DASHBOARD)
 def profile():
-    return render_template("org/profile.html", org=g.org, today=utcnow().date())
+    return render("org/profile.html", org=g.org, today=utcnow().date())
