@@ -40,7 +40,7 @@ def test_login_page_is_in_french(client):
 def test_login_lands_on_the_dashboard(client, member, db_session):
     user, company = member
     response = post_login(client, "Julie.Roux@exemple.fr ", DEFAULT_PASSWORD)
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert response.headers["Location"] == f"/entreprise/{company.slug}/"
     dashboard = client.get(response.headers["Location"])
     assert dashboard.status_code == 200
@@ -81,7 +81,7 @@ def test_unknown_email_gets_the_same_message(client, member):
 
 def test_empty_login_form_is_refused_in_french(client):
     response = client.post("/connexion", data={"email": "", "password": ""})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Ce champ est obligatoire." in text(response)
 
 
@@ -91,7 +91,7 @@ def test_logout(client, member, login, db_session):
     assert client.get("/compte").status_code == 200
 
     response = client.post("/deconnexion")
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert response.headers["Location"] == "/connexion"
     assert "Vous êtes déconnecté." in flashes(client.get("/connexion"))
     account = client.get("/compte")
@@ -108,27 +108,67 @@ def test_logout_is_post_only(client, member, login):
 # --- Throttling -----------------------------------------------------------------------------------
 
 
-def test_login_is_throttled_after_repeated_failures_then_allowed_again(app, client, member):
+def test_login_is_throttled_with_growing_delays_then_allowed_again(app, client, member):
     user, company = member
     limit = app.config["LOGIN_MAX_FAILURES"]
-    window = app.config["LOGIN_FAILURE_WINDOW_MINUTES"]
-    assert limit == 5
+    assert (limit, app.config["LOGIN_FIRST_DELAY_SECONDS"]) == (5, 30)
     start = datetime.now(UTC)
-    with time_machine.travel(start, tick=True):
+    with time_machine.travel(start, tick=False):
         for _ in range(limit):
             assert post_login(client, user.email, "mauvais-mot-de-passe").status_code == 401
 
+        # Even the right password waits: the password is not checked at all.
         response = post_login(client, user.email, DEFAULT_PASSWORD)
         assert response.status_code == 401
         message = " ".join(flashes(response))
-        assert "Trop de tentatives de connexion échouées" in message
-        assert f"Réessayez dans {window} minutes" in message
+        assert "Trop de tentatives de connexion échouées. Réessayez dans 30 secondes" in message
         assert client.get("/compte").status_code == 302
 
-    with time_machine.travel(start + timedelta(minutes=window + 1), tick=True):
+    with time_machine.travel(start + timedelta(seconds=31), tick=False):
+        # One more guess is allowed, and the next delay doubles.
+        assert "Adresse e-mail ou mot de passe incorrect." in flashes(post_login(client, user.email, "encore-faux-123"))
+        refused = post_login(client, user.email, DEFAULT_PASSWORD)
+        assert "Réessayez dans 1 minute " in " ".join(flashes(refused)) + " "
+
+    with time_machine.travel(start + timedelta(seconds=31 + 61), tick=False):
         response = post_login(client, user.email, DEFAULT_PASSWORD)
-        assert response.status_code == 302
+        assert response.status_code == 303
         assert response.headers["Location"] == f"/entreprise/{company.slug}/"
+        client.post("/deconnexion")
+        # A success clears the counters: four new mistakes do not delay the fifth attempt.
+        for _ in range(limit - 1):
+            post_login(client, user.email, "mauvais-mot-de-passe")
+        assert post_login(client, user.email, DEFAULT_PASSWORD).status_code == 303
+
+
+def test_one_address_cannot_lock_out_other_accounts(client, make, member):
+    """30 failures from one address against other accounts (unknown or real) lock nobody else out."""
+    user, company = member
+    other = make.user(email="autre.compte@exemple.fr")
+    for n in range(30):
+        target = other.email if n % 3 == 0 else f"inconnu{n}@exemple.fr"
+        assert post_login(client, target, "mauvais-mot-de-passe").status_code == 401
+    response = post_login(client, user.email, DEFAULT_PASSWORD)
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/entreprise/{company.slug}/"
+
+
+def test_an_account_guessed_from_many_addresses_is_delayed(app, client, member):
+    """Per account, whatever the address: beyond LOGIN_ACCOUNT_MAX_FAILURES the account waits too."""
+    user, _company = member
+    limit = app.config["LOGIN_ACCOUNT_MAX_FAILURES"]
+    start = datetime.now(UTC)
+    with time_machine.travel(start, tick=False):
+        for n in range(limit):
+            response = post_login(client, user.email, "mauvais-mot-de-passe",
+                                  environ_base={"REMOTE_ADDR": f"198.51.100.{n % 4 + 1}"})
+            assert "Adresse e-mail ou mot de passe incorrect." in flashes(response)
+        refused = post_login(client, user.email, DEFAULT_PASSWORD, environ_base={"REMOTE_ADDR": "192.0.2.200"})
+        assert refused.status_code == 401
+        assert "Trop de tentatives" in " ".join(flashes(refused))
+    with time_machine.travel(start + timedelta(seconds=31), tick=False):
+        ok = post_login(client, user.email, DEFAULT_PASSWORD, environ_base={"REMOTE_ADDR": "192.0.2.200"})
+        assert ok.status_code == 303
 
 
 def test_throttle_counts_failures_per_account(client, make, member):
@@ -138,14 +178,14 @@ def test_throttle_counts_failures_per_account(client, make, member):
     for _ in range(5):
         post_login(client, user.email, "mauvais-mot-de-passe")
     # Another account from the same address is not locked by these five failures.
-    assert post_login(client, other.email, DEFAULT_PASSWORD).status_code == 302
+    assert post_login(client, other.email, DEFAULT_PASSWORD).status_code == 303
 
 
 def test_failures_below_the_limit_do_not_lock(client, member):
     user, _company = member
     for _ in range(4):
         post_login(client, user.email, "mauvais-mot-de-passe")
-    assert post_login(client, user.email, DEFAULT_PASSWORD).status_code == 302
+    assert post_login(client, user.email, DEFAULT_PASSWORD).status_code == 303
 
 
 # --- Password reset -------------------------------------------------------------------------------
@@ -161,7 +201,7 @@ NEUTRAL = "Si un compte existe pour cette adresse, un e-mail avec un lien de ré
 def test_password_reset_by_emailed_link(client, member, outbox):
     user, company = member
     response = request_reset(client, "julie.roux@exemple.fr")
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert any(NEUTRAL in m for m in flashes(client.get(response.headers["Location"])))
 
     messages = outbox(user.email)
@@ -177,17 +217,17 @@ def test_password_reset_by_emailed_link(client, member, outbox):
     assert "Choisir un nouveau mot de passe" in visible_text(form)
 
     mismatch = client.post(f"/reinitialiser/{token}", data={"password": NEW_PASSWORD, "confirm": "autre-chose-123"})
-    assert mismatch.status_code == 400
+    assert mismatch.status_code == 422
     assert "Les deux mots de passe ne correspondent pas." in text(mismatch)
     short = client.post(f"/reinitialiser/{token}", data={"password": "court", "confirm": "court"})
     assert "Le mot de passe doit comporter au moins 12 caractères." in text(short)
 
     done = client.post(f"/reinitialiser/{token}", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
-    assert done.status_code == 302 and done.headers["Location"] == "/connexion"
+    assert done.status_code == 303 and done.headers["Location"] == "/connexion"
     assert "Votre mot de passe a été modifié. Vous pouvez vous connecter." in flashes(client.get("/connexion"))
 
     assert post_login(client, user.email, DEFAULT_PASSWORD).status_code == 401
-    assert post_login(client, user.email, NEW_PASSWORD).status_code == 302
+    assert post_login(client, user.email, NEW_PASSWORD).status_code == 303
     client.post("/deconnexion")
 
     # The same link cannot be used twice.
@@ -195,7 +235,7 @@ def test_password_reset_by_emailed_link(client, member, outbox):
     assert again.status_code == 302 and again.headers["Location"] == "/mot-de-passe-oublie"
     assert any("Ce lien a déjà été utilisé" in m for m in flashes(client.get(again.headers["Location"])))
     reuse = client.post(f"/reinitialiser/{token}", data={"password": "troisieme-mot-de-passe", "confirm": "troisieme-mot-de-passe"})
-    assert reuse.status_code == 302
+    assert reuse.status_code == 303
     assert post_login(client, user.email, "troisieme-mot-de-passe").status_code == 401
 
 
@@ -212,9 +252,9 @@ def test_expired_reset_link_is_refused(app, client, member, outbox):
         assert response.status_code == 302
         assert any("Ce lien a expiré" in m for m in flashes(client.get(response.headers["Location"])))
         post = client.post(f"/reinitialiser/{token}", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
-        assert post.status_code == 302
+        assert post.status_code == 303
     assert post_login(client, user.email, NEW_PASSWORD).status_code == 401
-    assert post_login(client, user.email, DEFAULT_PASSWORD).status_code == 302
+    assert post_login(client, user.email, DEFAULT_PASSWORD).status_code == 303
 
 
 def test_reset_link_still_valid_just_before_an_hour(app, client, member, outbox):
@@ -238,7 +278,7 @@ def test_tampered_reset_link_is_refused(client, member, outbox):
 
 def test_unknown_email_gets_the_same_neutral_message_and_no_email(client, member, outbox):
     response = request_reset(client, "personne@inconnu.fr")
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert any(NEUTRAL in m for m in flashes(client.get(response.headers["Location"])))
     assert outbox() == []
     assert count(OutboxMessage) == 0
@@ -256,7 +296,7 @@ def test_account_page_changes_the_name(client, member, login, db_session):
     assert "Roux Nettoyage" in visible_text(page)  # "Mes organisations"
 
     response = client.post("/compte", data={"action": "profile", "profile-full_name": "Julie Roux-Martin"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert "Vos informations ont été enregistrées." in flashes(client.get("/compte"))
     assert db_session.get(User, user.id).full_name == "Julie Roux-Martin"
 
@@ -282,7 +322,7 @@ def test_account_page_changes_the_password(client, member, login, db_session):
     login(client, user)
 
     wrong = change_password(client, "pas-le-mot-de-passe", NEW_PASSWORD)
-    assert wrong.status_code in (200, 400)
+    assert wrong.status_code == 422
     assert "Le mot de passe actuel est incorrect." in text(wrong)
     assert db_session.get(User, user.id).check_password(DEFAULT_PASSWORD)
 
@@ -293,7 +333,7 @@ def test_account_page_changes_the_password(client, member, login, db_session):
     assert db_session.get(User, user.id).check_password(DEFAULT_PASSWORD)
 
     done = change_password(client, DEFAULT_PASSWORD, NEW_PASSWORD)
-    assert done.status_code == 302
+    assert done.status_code == 303
     after = client.get("/compte")
     assert after.status_code == 200  # this session stays signed in
     assert "Votre mot de passe a été modifié." in flashes(after)
@@ -302,7 +342,7 @@ def test_account_page_changes_the_password(client, member, login, db_session):
 
     client.post("/deconnexion")
     assert post_login(client, user.email, DEFAULT_PASSWORD).status_code == 401
-    assert post_login(client, user.email, NEW_PASSWORD).status_code == 302
+    assert post_login(client, user.email, NEW_PASSWORD).status_code == 303
 
 
 def test_password_change_signs_out_other_sessions(app, member, login):
@@ -312,7 +352,7 @@ def test_password_change_signs_out_other_sessions(app, member, login):
     login(phone, user)
     assert phone.get(f"/entreprise/{company.slug}/").status_code == 200
 
-    assert change_password(laptop, DEFAULT_PASSWORD, NEW_PASSWORD).status_code == 302
+    assert change_password(laptop, DEFAULT_PASSWORD, NEW_PASSWORD).status_code == 303
 
     assert laptop.get(f"/entreprise/{company.slug}/").status_code == 200
     stale = phone.get(f"/entreprise/{company.slug}/")
@@ -357,7 +397,7 @@ def test_post_with_csrf_token_is_accepted(csrf_app, member, db_session):
     client = csrf_app.test_client()
     token = csrf_token(client.get("/connexion"))
     response = client.post("/connexion", data={"email": user.email, "password": DEFAULT_PASSWORD, "csrf_token": token})
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert response.headers["Location"] == f"/entreprise/{company.slug}/"
 
     # htmx requests send the token in a header (hx-headers on <body>).
