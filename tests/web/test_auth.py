@@ -460,3 +460,177 @@ def test_failed_attempts_are_recorded(client, member, db_session):
     post_login(client, user.email, "mauvais-mot-de-passe")
     attempts = db_session.scalars(select(LoginAttempt)).all()
     assert [(a.email, a.succeeded) for a in attempts] == [(user.email, False)]
+
+
+# --- Open redirects -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/",
+        "/%09/evil.example",
+        "/%5Cevil.example",  # "/\evil.example" once decoded
+        "https:evil.example",
+        "https://evil.example/",
+        "/%0d/evil.example",
+        "/%0a/evil.example",
+        "/%2509/evil.example",  # double-encoded tab
+        "%2F%2Fevil.example",
+    ],
+)
+def test_next_never_leads_to_another_site(client, member, target):
+    user, company = member
+    response = client.post(f"/connexion?next={target}", data={"email": user.email, "password": DEFAULT_PASSWORD})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/entreprise/{company.slug}/"
+
+
+@pytest.mark.parametrize("target", ["/\\evil.example", "/\t/evil.example", "/\r/evil.example", "//evil.example"])
+def test_raw_control_characters_and_backslashes_in_next_are_ignored(client, member, target):
+    """The same values sent unencoded in the query string (as a hand-written request could)."""
+    user, company = member
+    response = client.post("/connexion", query_string={"next": target},
+                           data={"email": user.email, "password": DEFAULT_PASSWORD})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/entreprise/{company.slug}/"
+
+
+# --- Throttling under parallel attempts, timing, proxies ------------------------------------------
+
+
+@pytest.fixture
+def counted_checks(monkeypatch):
+    """Count the password-hash verifications of the sign-in (and slow them a little, like scrypt does)."""
+    import threading
+    import time
+
+    from marketplace.services import authentication
+
+    real = authentication.check_password_hash
+    calls: list[str] = []
+    lock = threading.Lock()
+
+    def counting(password_hash, password):
+        with lock:
+            calls.append(password_hash)
+        time.sleep(0.02)
+        return real(password_hash, password)
+
+    monkeypatch.setattr(authentication, "check_password_hash", counting)
+    return calls
+
+
+def test_parallel_wrong_passwords_cannot_pass_the_limit(app, member, counted_checks, db_session):
+    """16 guesses at once: at most LOGIN_MAX_FAILURES of them reach the password check."""
+    import threading
+
+    user, _company = member
+    email = user.email  # read here: the threads have no app context of the test
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    barrier = threading.Barrier(16)
+    statuses: list[int] = []
+
+    def guess(n: int) -> None:
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(post_login(client, email, f"mauvais-mot-de-passe-{n}").status_code)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [401] * 16
+    assert 1 <= len(counted_checks) <= limit
+    # Every evaluated guess is logged; the refused ones were not even evaluated.
+    logged = db_session.scalars(select(LoginAttempt).where(LoginAttempt.email == email)).all()
+    assert len(logged) == len(counted_checks)
+
+
+def test_unknown_email_goes_through_the_same_password_check(client, member, counted_checks):
+    """No shortcut for an unknown address: one hash verification, of the same cost, on both paths."""
+    user, _company = member
+    post_login(client, "personne.inconnue@exemple.fr", "un-mot-de-passe-quelconque")
+    post_login(client, user.email, "un-mot-de-passe-quelconque")
+    assert len(counted_checks) == 2
+    dummy, real = counted_checks
+    assert dummy != real
+    assert dummy.split("$")[0] == real.split("$")[0]  # same method and cost, e.g. scrypt:1024:8:1
+
+
+def test_client_address_is_read_from_trusted_proxies_only(app, app_factory, member, db_session):
+    user, _company = member
+    forwarded = {"X-Forwarded-For": "203.0.113.7"}
+    post_login(app.test_client(), user.email, "mauvais-mot-de-passe", headers=forwarded)
+    proxied = app_factory(TRUSTED_PROXIES=1)
+    post_login(proxied.test_client(), user.email, "mauvais-mot-de-passe", headers=forwarded)
+    addresses = [a.ip_address for a in db_session.scalars(select(LoginAttempt).order_by(LoginAttempt.id))]
+    assert addresses == ["127.0.0.1", "203.0.113.7"]
+
+
+# --- Sessions end server-side ---------------------------------------------------------------------
+
+
+def _session_cookie(client) -> str:
+    cookie = client.get_cookie("session")
+    assert cookie is not None, "pas de cookie de session"
+    return cookie.value
+
+
+def test_a_cookie_captured_before_sign_out_no_longer_opens_the_dashboard(app, client, member, login):
+    user, company = member
+    login(client, user)
+    captured = _session_cookie(client)
+    assert client.get(f"/entreprise/{company.slug}/").status_code == 200
+    client.post("/deconnexion")
+
+    replay = app.test_client()
+    replay.set_cookie("session", captured)
+    response = replay.get(f"/entreprise/{company.slug}/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/connexion")
+    assert replay.get("/compte").status_code == 302
+
+
+def test_session_cookie_holds_no_password_hash_material(app, client, member, login, db_session):
+    user, _company = member
+    login(client, user)
+    data = app.session_interface.get_signing_serializer(app).loads(_session_cookie(client))
+    password_hash = db_session.get(User, user.id).password_hash
+    assert data["_user_id"] == f"{user.id}:{db_session.get(User, user.id).session_version}"
+    salt_and_digest = password_hash.split("$", 1)[1]
+    serialised = repr(data)
+    for start in range(0, len(salt_and_digest) - 8):
+        assert salt_and_digest[start:start + 8] not in serialised
+
+
+# --- Rate limits ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def limited_app(app_factory):
+    """An app with the rate limits on (the suite turns them off); the shared limiter is put back after."""
+    from marketplace.extensions import limiter
+
+    try:
+        yield app_factory(RATELIMIT_ENABLED=True)
+    finally:
+        limiter.reset()
+        limiter.enabled = False
+
+
+@pytest.mark.parametrize(
+    ("url", "data"),
+    [
+        ("/mot-de-passe-oublie", {"email": "quelqu.un@exemple.fr"}),
+        ("/inscription/entreprise", {"email": "quelqu.un@exemple.fr"}),
+        ("/inscription/organisme", {"email": "quelqu.un@exemple.fr"}),
+    ],
+)
+def test_sign_up_and_password_reset_are_rate_limited_in_french(limited_app, url, data):
+    client = limited_app.test_client()
+    statuses = [client.post(url, data=data).status_code for _ in range(11)]
+    assert 429 not in statuses[:10]
+    assert statuses[10] == 429
+    page = visible_text(client.post(url, data=data))
+    assert "Trop de requêtes" in page

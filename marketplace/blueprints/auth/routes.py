@@ -192,7 +192,8 @@ def confirm_email(token: str):
     problem = authentication.confirmation_problem(token)
     if problem:
         flash(problem, "error")
-        return redirect(url_for("auth.login"), code=303 if request.method == "POST" else 302)
+        target = home_url_for(current_user) if current_user.is_authenticated else url_for("auth.login")
+        return redirect(target, code=303 if request.method == "POST" else 302)
     form = forms.ConfirmEmailForm()
 
     def confirmed(user):
