@@ -5,9 +5,8 @@ Revises: 925518d88783
 Create Date: 2026-11-30 05:30:00.000000
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a7c3e9d1f201'

@@ -634,3 +634,11 @@ def test_sign_up_and_password_reset_are_rate_limited_in_french(limited_app, url,
     assert statuses[10] == 429
     page = visible_text(client.post(url, data=data))
     assert "Trop de requêtes" in page
+
+
+def test_rate_limits_are_counted_in_redis_when_redis_is_configured():
+    from marketplace.config import load_config
+
+    with_redis = load_config({"TESTING": True, "REDIS_URL": "redis://cache.interne:6379/0"})
+    assert with_redis["RATELIMIT_STORAGE_URI"] == "redis://cache.interne:6379/0"
+    assert load_config({"TESTING": True, "REDIS_URL": None})["RATELIMIT_STORAGE_URI"] == "memory://"

@@ -534,3 +534,23 @@ def test_a_tampered_confirmation_link_is_refused(client, outbox, db_session):
     assert response.status_code == 303
     assert any("Ce lien de confirmation n'est pas valide." in m for m in flashes(client.get("/connexion")))
     assert db_session.scalar(select(User.email_confirmed_at)) is None
+
+
+def test_accepting_an_emailed_invitation_confirms_the_address(client, make, outbox, db_session):
+    """The invitation link was emailed to that address: following it proves the address too."""
+    form = company_form()
+    sign_up(client, "/inscription/entreprise", form)
+    assert client.post("/connexion", data={"email": form["email"], "password": PASSWORD}).status_code == 303
+    other = make.company(opco_code="akto", name="Autre Entreprise")
+    _invitation, token = make.invitation(other, form["email"], "viewer")
+
+    accepted = client.post(f"/invitation/{token}")
+    assert accepted.status_code == 303 and accepted.headers["Location"] == f"/entreprise/{other.slug}/"
+    assert db_session.scalar(select(User.email_confirmed_at).where(User.email == form["email"])) is not None
+    assert client.get(accepted.headers["Location"]).status_code == 200
+
+
+def test_accounts_made_by_invitation_operator_command_and_demo_paths_are_confirmed(make):
+    """Only the self-service sign-up starts unconfirmed (the factories go through services.accounts)."""
+    assert make.user().email_confirmed_at is not None
+    assert make.operator().email_confirmed_at is not None
