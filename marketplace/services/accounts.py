@@ -76,7 +76,7 @@ def _reset_serializer() -> URLSafeTimedSerializer:
 
 def request_password_reset(raw_email: str) -> None:
     """Email a reset link if the account exists; say nothing either way (no account enumeration)."""
-    email = (raw_email or "").strip().lower()
+    email = "".join(c for c in (raw_email or "") if c.isprintable()).strip().lower()[:254]
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None or not user.is_active:
         return
