@@ -220,6 +220,8 @@ def sign_up(account: NewAccount | None, signed_in: User | None, create: Callable
     accounts.validate_new_account(account.full_name, account.password)
     existing = db.session.scalar(select(User).where(User.email == email))
     if existing is not None:
+        # As long as creating the account would have taken (the password is hashed, then thrown away).
+        generate_password_hash(account.password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
         outbox.queue_email(existing.email, "signup_existing_account", user=existing)
         return SignUp(email, None, None)
     user = accounts.create_user(email, account.full_name, account.password, email_confirmed=False)

@@ -554,3 +554,23 @@ def test_accounts_made_by_invitation_operator_command_and_demo_paths_are_confirm
     """Only the self-service sign-up starts unconfirmed (the factories go through services.accounts)."""
     assert make.user().email_confirmed_at is not None
     assert make.operator().email_confirmed_at is not None
+
+
+def test_signup_hashes_the_password_whether_or_not_the_address_has_an_account(client, make, monkeypatch):
+    """The costly step (scrypt) runs on both paths, so the answer's timing does not tell them apart."""
+    from marketplace.models import user as user_model
+    from marketplace.services import authentication
+
+    make.opco("akto")
+    make.user(email="deja@exemple.fr")
+    hashed: list[str] = []
+    for module in (user_model, authentication):
+        real = module.generate_password_hash
+        monkeypatch.setattr(module, "generate_password_hash",
+                            lambda password, method, _real=real: hashed.append(password) or _real(password, method=method))
+
+    sign_up(client, "/inscription/entreprise", company_form(email="deja@exemple.fr", password="secret-existant-1",
+                                                            confirm="secret-existant-1"))
+    sign_up(client, "/inscription/entreprise", company_form(email="nouvelle@exemple.fr", password="secret-nouveau-22",
+                                                            confirm="secret-nouveau-22"))
+    assert hashed == ["secret-existant-1", "secret-nouveau-22"]
