@@ -8,6 +8,7 @@ from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from marketplace.config import INSTANCE_DIR, load_config
 from marketplace.extensions import babel, csrf, db, htmx, limiter, login_manager, migrate
@@ -19,6 +20,10 @@ def create_app(config: dict | None = None) -> Flask:
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO)
 
+    if app.config.get("TRUSTED_PROXIES", 0) > 0:
+        # Behind N proxies: the client's address (throttling, rate limits, audit) and scheme come from them.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
     migrate.init_app(app, db, directory=str(INSTANCE_DIR.parent / "migrations"), render_as_batch=True)
     csrf.init_app(app)

@@ -45,12 +45,22 @@ class Config:
     BABEL_DEFAULT_LOCALE = "fr"
     BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
 
-    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    # Rate limits (sign-in, sign-up, password reset...) are counted in Redis when REDIS_URL is set, so that
+    # every worker shares them; load_config derives it from REDIS_URL unless RATELIMIT_STORAGE_URI is given.
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or None
     RATELIMIT_HEADERS_ENABLED = True
+    # Reverse proxies in front of the app (load balancer, ingress...): their X-Forwarded-For/-Proto/-Host
+    # are trusted for that many hops. 0: the headers are ignored (anyone could forge them).
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 
-    # Login throttling: failures per account (or per address) inside the window lock further attempts.
+    # Sign-in throttling: failures per account from one address, then per account from anywhere; beyond
+    # the limit each attempt waits a delay doubling from the first one up to the maximum (never per address).
     LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+    LOGIN_ACCOUNT_MAX_FAILURES = int(os.environ.get("LOGIN_ACCOUNT_MAX_FAILURES", "20"))
+    LOGIN_FIRST_DELAY_SECONDS = int(os.environ.get("LOGIN_FIRST_DELAY_SECONDS", "30"))
+    LOGIN_MAX_DELAY_SECONDS = int(os.environ.get("LOGIN_MAX_DELAY_SECONDS", "900"))
     LOGIN_FAILURE_WINDOW_MINUTES = int(os.environ.get("LOGIN_FAILURE_WINDOW_MINUTES", "15"))
+    EMAIL_CONFIRMATION_MAX_AGE = 7 * 24 * 60 * 60  # a week
     PASSWORD_RESET_MAX_AGE = 60 * 60  # one hour
     PASSWORD_HASH_METHOD = "scrypt"  # werkzeug method string; tests use a cheaper "scrypt:1024:8:1"
     INVITATION_VALID_DAYS = 7
@@ -71,6 +81,8 @@ def load_config(overrides: dict | None = None) -> dict:
             raise RuntimeError(
                 "SECRET_KEY doit être défini en dehors du développement (variable d'environnement SECRET_KEY)."
             )
+    if not settings.get("RATELIMIT_STORAGE_URI"):
+        settings["RATELIMIT_STORAGE_URI"] = settings.get("REDIS_URL") or "memory://"
     uri = settings["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgres://"):
         uri = "postgresql+psycopg://" + uri[len("postgres://"):]

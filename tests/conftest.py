@@ -226,11 +226,11 @@ def make(app) -> Factories:
 
 @pytest.fixture
 def login() -> Callable:
-    """``login(client, user, password=DEFAULT_PASSWORD)``: sign in through the login form (302 expected)."""
+    """``login(client, user, password=DEFAULT_PASSWORD)``: sign in through the login form (303 expected)."""
 
     def do_login(client: FlaskClient, user, password: str = DEFAULT_PASSWORD):
         response = client.post("/connexion", data={"email": user.email, "password": password})
-        assert response.status_code == 302, (
+        assert response.status_code == 303, (
             f"la connexion de {user.email} a échoué ({response.status_code}) : "
             + response.get_data(as_text=True)[:500]
         )

@@ -51,7 +51,7 @@ def test_post_with_the_form_token_is_accepted(csrf_client, make):
     response = csrf_client.post(
         "/connexion", data={"email": user.email, "password": DEFAULT_PASSWORD, "csrf_token": token}
     )
-    assert response.status_code == 302
+    assert response.status_code == 303
 
 
 def test_htmx_post_with_the_header_token_is_accepted(csrf_client, make):
@@ -62,4 +62,25 @@ def test_htmx_post_with_the_header_token_is_accepted(csrf_client, make):
         data={"email": user.email, "password": DEFAULT_PASSWORD},
         headers={"X-CSRFToken": token, "HX-Request": "true"},
     )
-    assert response.status_code == 302
+    assert response.status_code == 303
+
+
+def test_the_token_from_before_sign_in_is_refused_after_it(csrf_client, make, db_session):
+    """Sign-in rotates the CSRF token: a token planted or seen before sign-in is worthless afterwards."""
+    user = make.user()
+    before = _token(csrf_client)
+    signed_in = csrf_client.post("/connexion", data={"email": user.email, "password": DEFAULT_PASSWORD,
+                                                     "csrf_token": before})
+    assert signed_in.status_code == 303
+
+    stale = csrf_client.post("/compte", data={"action": "profile", "profile-full_name": "Nom Modifié",
+                                              "csrf_token": before})
+    assert stale.status_code == 400
+    assert "Formulaire expiré" in stale.get_data(as_text=True)
+
+    page = csrf_client.get("/compte").get_data(as_text=True)
+    after = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    assert after != before
+    fresh = csrf_client.post("/compte", data={"action": "profile", "profile-full_name": "Nom Modifié",
+                                              "csrf_token": after})
+    assert fresh.status_code == 303

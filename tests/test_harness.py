@@ -48,7 +48,7 @@ def test_client_requests_see_committed_factories_and_login(client, make, login):
     make.company(admin=admin)
     assert client.get("/healthz").get_json() == {"status": "ok", "database": "ok"}
     response = login(client, admin)
-    assert response.status_code == 302
+    assert response.status_code == 303
     follow = client.get(response.headers["Location"])
     assert follow.status_code in (200, 302)
 

@@ -40,7 +40,7 @@ from marketplace.models.tender import (
     TenderStatus,
 )
 from marketplace.models.training_session import HalfDay, SessionSlot, SessionStatus, TrainingSession
-from marketplace.models.user import Invitation, LoginAttempt, Membership, User
+from marketplace.models.user import Invitation, LoginAttempt, LoginThrottle, Membership, User
 
 __all__ = [
     "EvaluatorDeclaration",
@@ -78,6 +78,7 @@ __all__ = [
     "IdccBranch",
     "Invitation",
     "LoginAttempt",
+    "LoginThrottle",
     "Membership",
     "Opco",
     "OpcoBranch",

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flask import current_app, has_app_context
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -25,6 +25,10 @@ class User(UserMixin, CreatedAtMixin, db.Model):
     is_operator: Mapped[bool] = mapped_column(default=False)
     is_active_account: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None]
+    # Raised at sign-out and on a password change or reset: every session cookie carrying an older value dies.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set when the person opened the emailed confirmation link (or joined through an emailed invitation).
+    email_confirmed_at: Mapped[datetime | None]
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -42,9 +46,14 @@ class User(UserMixin, CreatedAtMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
+    @property
+    def email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
+
     def get_id(self) -> str:
-        # The session holds the id plus a fragment of the hash: a password change logs out other sessions.
-        return f"{self.id}:{self.password_hash[-12:]}"
+        # The session holds the id and the session version (nothing of the password hash): raising the
+        # version server-side ends every session opened before.
+        return f"{self.id}:{self.session_version}"
 
 
 class Membership(CreatedAtMixin, db.Model):
@@ -101,3 +110,20 @@ class LoginAttempt(db.Model):
     ip_address: Mapped[str | None] = mapped_column(String(45), index=True)
     succeeded: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins counted per key (an account, or an account from one address), with a growing delay.
+
+    A sign-in reserves its attempt here with one atomic UPDATE before the password is checked, so parallel
+    guesses cannot pass the limit; ``retry_at`` and ``last_failure_at`` are Unix times (plain numbers, the
+    same arithmetic on SQLite and PostgreSQL).
+    """
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(320), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    delay_seconds: Mapped[int] = mapped_column(default=0)
+    retry_at: Mapped[float] = mapped_column(Float, default=0.0)
+    last_failure_at: Mapped[float] = mapped_column(Float, default=0.0)

@@ -1,4 +1,4 @@
-"""People: sign-in with throttling, password reset, invitations and membership management."""
+"""People: accounts, password reset, invitations and membership management (sign-in: services.authentication)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,11 @@ from datetime import timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.models import Invitation, LoginAttempt, Membership, Organisation, User, utcnow
+from marketplace.models import Invitation, Membership, Organisation, User, utcnow
 from marketplace.services import audit, outbox
-from marketplace.services.context import current_ip
 from marketplace.services.errors import DomainError
 from marketplace.services.locking import lock_row
 from marketplace.services.roles import has_permission, is_admin_role, role, roles_for
@@ -40,59 +39,32 @@ def validate_password(password: str, field: str = "password") -> str:
     return password
 
 
-def create_user(email: str, full_name: str, password: str, *, is_operator: bool = False) -> User:
-    email = normalise_email(email)
+def validate_new_account(full_name: str, password: str) -> str:
+    """The person's own fields for a new account (the name, stripped, is returned)."""
     full_name = (full_name or "").strip()
     if len(full_name) < 2:
         raise DomainError("Indiquez vos prénom et nom.", field="full_name")
     validate_password(password)
+    return full_name
+
+
+def create_user(
+    email: str, full_name: str, password: str, *, is_operator: bool = False, email_confirmed: bool = True
+) -> User:
+    """A new account. ``email_confirmed=False`` for a self-service sign-up, whose address is not yet proven;
+    the other paths (operator command, emailed invitation, demo data) come with a known address."""
+    email = normalise_email(email)
+    full_name = validate_new_account(full_name, password)
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise DomainError(
             "Un compte existe déjà avec cette adresse. Connectez-vous, ou utilisez « Mot de passe oublié ».",
             field="email",
         )
-    user = User(email=email, full_name=full_name, is_operator=is_operator)
+    user = User(email=email, full_name=full_name, is_operator=is_operator,
+                email_confirmed_at=utcnow() if email_confirmed else None)
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
-    return user
-
-
-# --- Sign-in -------------------------------------------------------------------------------------------
-
-
-def _recent_failures(**where) -> int:
-    config = current_app.config
-    since = utcnow() - timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"])
-    query = select(func.count(LoginAttempt.id)).where(LoginAttempt.succeeded.is_(False), LoginAttempt.created_at >= since)
-    for column, value in where.items():
-        query = query.where(getattr(LoginAttempt, column) == value)
-    return int(db.session.scalar(query) or 0)
-
-
-def authenticate(raw_email: str, password: str) -> User:
-    """Check the credentials; after too many recent failures for the account or address, refuse outright."""
-    email = (raw_email or "").strip().lower()
-    ip = current_ip()
-    limit = current_app.config["LOGIN_MAX_FAILURES"]
-    window = current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"]
-    if _recent_failures(email=email) >= limit or (ip and _recent_failures(ip_address=ip) >= limit * 4):
-        raise DomainError(
-            f"Trop de tentatives de connexion échouées. Réessayez dans {window} minutes "
-            "ou réinitialisez votre mot de passe."
-        )
-    user = db.session.scalar(select(User).where(User.email == email))
-    ok = user is not None and user.is_active and user.check_password(password or "")
-    db.session.add(LoginAttempt(email=email, ip_address=ip, succeeded=ok))
-    if not ok:
-        for membership in user.memberships if user else []:
-            audit.record("auth.login_failed", organisation_id=membership.organisation_id, actor=user)
-        if user is None:
-            audit.record("auth.login_failed", data={"email": email})
-        raise DomainError("Adresse e-mail ou mot de passe incorrect.")
-    user.last_login_at = utcnow()
-    for membership in user.memberships:
-        audit.record("auth.login", organisation_id=membership.organisation_id, actor=user)
     return user
 
 
@@ -105,16 +77,21 @@ def _reset_serializer() -> URLSafeTimedSerializer:
 
 def request_password_reset(raw_email: str) -> None:
     """Email a reset link if the account exists; say nothing either way (no account enumeration)."""
-    email = (raw_email or "").strip().lower()
+    email = "".join(c for c in (raw_email or "") if c.isprintable()).strip().lower()[:254]
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None or not user.is_active:
         return
-    # The token embeds a fragment of the current hash: it dies as soon as the password changes.
-    token = _reset_serializer().dumps({"uid": user.id, "h": user.password_hash[-12:]})
+    # The token embeds a digest of the current hash: it dies as soon as the password changes.
+    token = _reset_serializer().dumps({"uid": user.id, "h": _hash_digest(user)})
     outbox.queue_email(user.email, "password_reset", user=user, token=token,
                        minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60)
     for membership in user.memberships:
         audit.record("auth.password_reset_requested", organisation_id=membership.organisation_id, actor=user)
+
+
+def _hash_digest(user: User) -> str:
+    """Changes with the password, reveals nothing of the hash itself."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 def user_for_reset_token(token: str) -> User:
@@ -124,16 +101,26 @@ def user_for_reset_token(token: str) -> User:
         raise DomainError("Ce lien a expiré. Demandez un nouveau lien de réinitialisation.") from None
     except BadSignature:
         raise DomainError("Ce lien n'est pas valide. Demandez un nouveau lien de réinitialisation.") from None
-    user = db.session.get(User, data.get("uid"))
-    if user is None or user.password_hash[-12:] != data.get("h"):
+    user = db.session.get(User, data.get("uid")) if isinstance(data.get("uid"), int) else None
+    if user is None or _hash_digest(user) != data.get("h"):
         raise DomainError("Ce lien a déjà été utilisé. Demandez un nouveau lien de réinitialisation.")
     return user
+
+
+def reset_link_problem(token: str) -> str | None:
+    """Why a reset link cannot be used (French), or None."""
+    try:
+        user_for_reset_token(token)
+    except DomainError as error:
+        return error.message
+    return None
 
 
 def reset_password(token: str, new_password: str) -> User:
     user = user_for_reset_token(token)
     validate_password(new_password)
     user.set_password(new_password)
+    user.session_version = (user.session_version or 0) + 1  # every open session ends
     for membership in user.memberships:
         audit.record("auth.password_reset", organisation_id=membership.organisation_id, actor=user)
     return user
@@ -144,6 +131,7 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
         raise DomainError("Le mot de passe actuel est incorrect.", field="current_password")
     validate_password(new_password, field="new_password")
     user.set_password(new_password)
+    user.session_version = (user.session_version or 0) + 1  # other sessions end; the caller renews its own
     for membership in user.memberships:
         audit.record("auth.password_changed", organisation_id=membership.organisation_id, actor=user)
 

@@ -21,6 +21,7 @@ ACTION_LABELS = {
     "auth.password_reset_requested": "Demande de réinitialisation du mot de passe",
     "auth.password_reset": "Mot de passe réinitialisé",
     "auth.password_changed": "Mot de passe modifié",
+    "auth.email_confirmed": "Adresse électronique confirmée",
     "member.invited": "Invitation envoyée",
     "member.invitation_revoked": "Invitation annulée",
     "member.joined": "Invitation acceptée",

@@ -14,12 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Blueprint, abort, flash, g, request, session
-from flask_login import current_user
+from flask import Blueprint, abort, flash, g, render_template, request, session
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from marketplace.extensions import db, login_manager
 from marketplace.models import Membership, Organisation, User
+from marketplace.services import authentication
 from marketplace.services.context import set_request_context
 from marketplace.services.roles import has_permission
 
@@ -32,13 +33,8 @@ TENANT = "tenant"
 def init_app(app) -> None:
     @login_manager.user_loader
     def load_user(session_id: str) -> User | None:
-        user_id, _, fragment = (session_id or "").partition(":")
-        if not user_id.isdigit():
-            return None
-        user = db.session.get(User, int(user_id))
-        if user is None or user.password_hash[-12:] != fragment:
-            return None
-        return user
+        # "<id>:<session version>": a session ended server-side (sign-out, new password) no longer loads.
+        return authentication.user_for_session(session_id)
 
     @app.before_request
     def remember_client_address():
@@ -53,6 +49,19 @@ def init_app(app) -> None:
             return bool(org and membership and has_permission(org.kind, membership.role, permission))
 
         return {"current_org": org, "current_membership": membership, "can": can}
+
+
+def start_session(user: User) -> None:
+    """Sign ``user`` in on this browser with a fresh CSRF token (a token seen before sign-in is worthless)."""
+    session.pop("csrf_token", None)
+    g.pop("csrf_token", None)
+    login_user(user)
+
+
+def end_session() -> None:
+    session.pop("csrf_token", None)
+    g.pop("csrf_token", None)
+    logout_user()
 
 
 def public(view: Callable) -> Callable:
@@ -134,6 +143,9 @@ def tenant_blueprint(name: str, import_name: str, url_prefix: str, kind: str | N
         g.org = org
         g.membership = membership
         session["current_org"] = org.slug
+        if not current_user.email_confirmed:
+            # A self-service sign-up acts only once its address is proven (the link sent by email).
+            return render_template("auth/confirm_email.html", user=current_user), 403
 
     return bp
 

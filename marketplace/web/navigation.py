@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import unquote, urlsplit
+
 from flask import session, url_for
 
 from marketplace.models import Organisation, User
@@ -29,8 +31,24 @@ def home_url_for(user: User) -> str:
     return url_for("auth.signup")
 
 
+def _suspicious(text: str) -> bool:
+    """Control characters (browsers drop tabs and newlines anywhere, so "/\t/x" becomes "//x") or backslashes
+    (read as "/" by browsers)."""
+    return any(ord(c) < 32 or ord(c) == 127 or c == "\\" for c in text)
+
+
 def safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths are followed after sign-in (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """Only a path on this site is followed after sign-in (no open redirect): no scheme, no host, nothing a
+    browser would normalise into another site, checked on the value and on its percent-decoded form."""
+    if not target or len(target) > 2000:
+        return None
+    decoded = unquote(target)
+    if _suspicious(target) or _suspicious(decoded):
+        return None
+    for candidate in (target, decoded):
+        if not candidate.startswith("/") or candidate.startswith("//"):
+            return None
+        parts = urlsplit(candidate)
+        if parts.scheme or parts.netloc:
+            return None
+    return target

@@ -53,8 +53,18 @@ def test_company_signs_up_sees_its_opco_and_invites_a_colleague_who_signs_in(
     page.screenshot(path="/tmp/browser-signup-form.png", full_page=True)
     page.get_by_role("button", name="Créer le compte de mon entreprise").click()
 
+    # --- The address is confirmed by the emailed link ---------------------------------------------
+    expect(page).to_have_url(re.compile(r"/inscription/confirmation$"))
+    expect(page.locator("main")).to_contain_text(
+        "Un courriel de confirmation a été envoyé à lea.moreau@proprete-lumiere.fr."
+    )
+    [confirmation] = outbox("lea.moreau@proprete-lumiere.fr")
+    page.goto(re.search(r"https?://\S+/confirmer/\S+", confirmation.body_text).group(0))
+    page.get_by_role("button", name="Confirmer mon adresse").click()
+
     # --- Dashboard: attached to AKTO -------------------------------------------------------------
     expect(page).to_have_url(re.compile(r"/entreprise/proprete-lumiere/$"))
+    expect(page.locator("main")).to_contain_text("Merci : votre adresse électronique est confirmée.")
     expect(page.get_by_role("heading", level=1)).to_have_text("Propreté Lumière — tableau de bord")
     expect(page.locator("main")).to_contain_text("Votre entreprise est rattachée à AKTO")
 

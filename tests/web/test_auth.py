@@ -40,7 +40,7 @@ def test_login_page_is_in_french(client):
 def test_login_lands_on_the_dashboard(client, member, db_session):
     user, company = member
     response = post_login(client, "Julie.Roux@exemple.fr ", DEFAULT_PASSWORD)
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert response.headers["Location"] == f"/entreprise/{company.slug}/"
     dashboard = client.get(response.headers["Location"])
     assert dashboard.status_code == 200
@@ -81,7 +81,7 @@ def test_unknown_email_gets_the_same_message(client, member):
 
 def test_empty_login_form_is_refused_in_french(client):
     response = client.post("/connexion", data={"email": "", "password": ""})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Ce champ est obligatoire." in text(response)
 
 
@@ -91,7 +91,7 @@ def test_logout(client, member, login, db_session):
     assert client.get("/compte").status_code == 200
 
     response = client.post("/deconnexion")
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert response.headers["Location"] == "/connexion"
     assert "Vous êtes déconnecté." in flashes(client.get("/connexion"))
     account = client.get("/compte")
@@ -108,27 +108,67 @@ def test_logout_is_post_only(client, member, login):
 # --- Throttling -----------------------------------------------------------------------------------
 
 
-def test_login_is_throttled_after_repeated_failures_then_allowed_again(app, client, member):
+def test_login_is_throttled_with_growing_delays_then_allowed_again(app, client, member):
     user, company = member
     limit = app.config["LOGIN_MAX_FAILURES"]
-    window = app.config["LOGIN_FAILURE_WINDOW_MINUTES"]
-    assert limit == 5
+    assert (limit, app.config["LOGIN_FIRST_DELAY_SECONDS"]) == (5, 30)
     start = datetime.now(UTC)
-    with time_machine.travel(start, tick=True):
+    with time_machine.travel(start, tick=False):
         for _ in range(limit):
             assert post_login(client, user.email, "mauvais-mot-de-passe").status_code == 401
 
+        # Even the right password waits: the password is not checked at all.
         response = post_login(client, user.email, DEFAULT_PASSWORD)
         assert response.status_code == 401
         message = " ".join(flashes(response))
-        assert "Trop de tentatives de connexion échouées" in message
-        assert f"Réessayez dans {window} minutes" in message
+        assert "Trop de tentatives de connexion échouées. Réessayez dans 30 secondes" in message
         assert client.get("/compte").status_code == 302
 
-    with time_machine.travel(start + timedelta(minutes=window + 1), tick=True):
+    with time_machine.travel(start + timedelta(seconds=31), tick=False):
+        # One more guess is allowed, and the next delay doubles.
+        assert "Adresse e-mail ou mot de passe incorrect." in flashes(post_login(client, user.email, "encore-faux-123"))
+        refused = post_login(client, user.email, DEFAULT_PASSWORD)
+        assert "Réessayez dans 1 minute " in " ".join(flashes(refused)) + " "
+
+    with time_machine.travel(start + timedelta(seconds=31 + 61), tick=False):
         response = post_login(client, user.email, DEFAULT_PASSWORD)
-        assert response.status_code == 302
+        assert response.status_code == 303
         assert response.headers["Location"] == f"/entreprise/{company.slug}/"
+        client.post("/deconnexion")
+        # A success clears the counters: four new mistakes do not delay the fifth attempt.
+        for _ in range(limit - 1):
+            post_login(client, user.email, "mauvais-mot-de-passe")
+        assert post_login(client, user.email, DEFAULT_PASSWORD).status_code == 303
+
+
+def test_one_address_cannot_lock_out_other_accounts(client, make, member):
+    """30 failures from one address against other accounts (unknown or real) lock nobody else out."""
+    user, company = member
+    other = make.user(email="autre.compte@exemple.fr")
+    for n in range(30):
+        target = other.email if n % 3 == 0 else f"inconnu{n}@exemple.fr"
+        assert post_login(client, target, "mauvais-mot-de-passe").status_code == 401
+    response = post_login(client, user.email, DEFAULT_PASSWORD)
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/entreprise/{company.slug}/"
+
+
+def test_an_account_guessed_from_many_addresses_is_delayed(app, client, member):
+    """Per account, whatever the address: beyond LOGIN_ACCOUNT_MAX_FAILURES the account waits too."""
+    user, _company = member
+    limit = app.config["LOGIN_ACCOUNT_MAX_FAILURES"]
+    start = datetime.now(UTC)
+    with time_machine.travel(start, tick=False):
+        for n in range(limit):
+            response = post_login(client, user.email, "mauvais-mot-de-passe",
+                                  environ_base={"REMOTE_ADDR": f"198.51.100.{n % 4 + 1}"})
+            assert "Adresse e-mail ou mot de passe incorrect." in flashes(response)
+        refused = post_login(client, user.email, DEFAULT_PASSWORD, environ_base={"REMOTE_ADDR": "192.0.2.200"})
+        assert refused.status_code == 401
+        assert "Trop de tentatives" in " ".join(flashes(refused))
+    with time_machine.travel(start + timedelta(seconds=31), tick=False):
+        ok = post_login(client, user.email, DEFAULT_PASSWORD, environ_base={"REMOTE_ADDR": "192.0.2.200"})
+        assert ok.status_code == 303
 
 
 def test_throttle_counts_failures_per_account(client, make, member):
@@ -138,14 +178,14 @@ def test_throttle_counts_failures_per_account(client, make, member):
     for _ in range(5):
         post_login(client, user.email, "mauvais-mot-de-passe")
     # Another account from the same address is not locked by these five failures.
-    assert post_login(client, other.email, DEFAULT_PASSWORD).status_code == 302
+    assert post_login(client, other.email, DEFAULT_PASSWORD).status_code == 303
 
 
 def test_failures_below_the_limit_do_not_lock(client, member):
     user, _company = member
     for _ in range(4):
         post_login(client, user.email, "mauvais-mot-de-passe")
-    assert post_login(client, user.email, DEFAULT_PASSWORD).status_code == 302
+    assert post_login(client, user.email, DEFAULT_PASSWORD).status_code == 303
 
 
 # --- Password reset -------------------------------------------------------------------------------
@@ -161,7 +201,7 @@ NEUTRAL = "Si un compte existe pour cette adresse, un e-mail avec un lien de ré
 def test_password_reset_by_emailed_link(client, member, outbox):
     user, company = member
     response = request_reset(client, "julie.roux@exemple.fr")
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert any(NEUTRAL in m for m in flashes(client.get(response.headers["Location"])))
 
     messages = outbox(user.email)
@@ -177,17 +217,17 @@ def test_password_reset_by_emailed_link(client, member, outbox):
     assert "Choisir un nouveau mot de passe" in visible_text(form)
 
     mismatch = client.post(f"/reinitialiser/{token}", data={"password": NEW_PASSWORD, "confirm": "autre-chose-123"})
-    assert mismatch.status_code == 400
+    assert mismatch.status_code == 422
     assert "Les deux mots de passe ne correspondent pas." in text(mismatch)
     short = client.post(f"/reinitialiser/{token}", data={"password": "court", "confirm": "court"})
     assert "Le mot de passe doit comporter au moins 12 caractères." in text(short)
 
     done = client.post(f"/reinitialiser/{token}", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
-    assert done.status_code == 302 and done.headers["Location"] == "/connexion"
+    assert done.status_code == 303 and done.headers["Location"] == "/connexion"
     assert "Votre mot de passe a été modifié. Vous pouvez vous connecter." in flashes(client.get("/connexion"))
 
     assert post_login(client, user.email, DEFAULT_PASSWORD).status_code == 401
-    assert post_login(client, user.email, NEW_PASSWORD).status_code == 302
+    assert post_login(client, user.email, NEW_PASSWORD).status_code == 303
     client.post("/deconnexion")
 
     # The same link cannot be used twice.
@@ -195,7 +235,7 @@ def test_password_reset_by_emailed_link(client, member, outbox):
     assert again.status_code == 302 and again.headers["Location"] == "/mot-de-passe-oublie"
     assert any("Ce lien a déjà été utilisé" in m for m in flashes(client.get(again.headers["Location"])))
     reuse = client.post(f"/reinitialiser/{token}", data={"password": "troisieme-mot-de-passe", "confirm": "troisieme-mot-de-passe"})
-    assert reuse.status_code == 302
+    assert reuse.status_code == 303
     assert post_login(client, user.email, "troisieme-mot-de-passe").status_code == 401
 
 
@@ -212,9 +252,9 @@ def test_expired_reset_link_is_refused(app, client, member, outbox):
         assert response.status_code == 302
         assert any("Ce lien a expiré" in m for m in flashes(client.get(response.headers["Location"])))
         post = client.post(f"/reinitialiser/{token}", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
-        assert post.status_code == 302
+        assert post.status_code == 303
     assert post_login(client, user.email, NEW_PASSWORD).status_code == 401
-    assert post_login(client, user.email, DEFAULT_PASSWORD).status_code == 302
+    assert post_login(client, user.email, DEFAULT_PASSWORD).status_code == 303
 
 
 def test_reset_link_still_valid_just_before_an_hour(app, client, member, outbox):
@@ -238,7 +278,7 @@ def test_tampered_reset_link_is_refused(client, member, outbox):
 
 def test_unknown_email_gets_the_same_neutral_message_and_no_email(client, member, outbox):
     response = request_reset(client, "personne@inconnu.fr")
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert any(NEUTRAL in m for m in flashes(client.get(response.headers["Location"])))
     assert outbox() == []
     assert count(OutboxMessage) == 0
@@ -256,7 +296,7 @@ def test_account_page_changes_the_name(client, member, login, db_session):
     assert "Roux Nettoyage" in visible_text(page)  # "Mes organisations"
 
     response = client.post("/compte", data={"action": "profile", "profile-full_name": "Julie Roux-Martin"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert "Vos informations ont été enregistrées." in flashes(client.get("/compte"))
     assert db_session.get(User, user.id).full_name == "Julie Roux-Martin"
 
@@ -282,7 +322,7 @@ def test_account_page_changes_the_password(client, member, login, db_session):
     login(client, user)
 
     wrong = change_password(client, "pas-le-mot-de-passe", NEW_PASSWORD)
-    assert wrong.status_code in (200, 400)
+    assert wrong.status_code == 422
     assert "Le mot de passe actuel est incorrect." in text(wrong)
     assert db_session.get(User, user.id).check_password(DEFAULT_PASSWORD)
 
@@ -293,7 +333,7 @@ def test_account_page_changes_the_password(client, member, login, db_session):
     assert db_session.get(User, user.id).check_password(DEFAULT_PASSWORD)
 
     done = change_password(client, DEFAULT_PASSWORD, NEW_PASSWORD)
-    assert done.status_code == 302
+    assert done.status_code == 303
     after = client.get("/compte")
     assert after.status_code == 200  # this session stays signed in
     assert "Votre mot de passe a été modifié." in flashes(after)
@@ -302,7 +342,7 @@ def test_account_page_changes_the_password(client, member, login, db_session):
 
     client.post("/deconnexion")
     assert post_login(client, user.email, DEFAULT_PASSWORD).status_code == 401
-    assert post_login(client, user.email, NEW_PASSWORD).status_code == 302
+    assert post_login(client, user.email, NEW_PASSWORD).status_code == 303
 
 
 def test_password_change_signs_out_other_sessions(app, member, login):
@@ -312,7 +352,7 @@ def test_password_change_signs_out_other_sessions(app, member, login):
     login(phone, user)
     assert phone.get(f"/entreprise/{company.slug}/").status_code == 200
 
-    assert change_password(laptop, DEFAULT_PASSWORD, NEW_PASSWORD).status_code == 302
+    assert change_password(laptop, DEFAULT_PASSWORD, NEW_PASSWORD).status_code == 303
 
     assert laptop.get(f"/entreprise/{company.slug}/").status_code == 200
     stale = phone.get(f"/entreprise/{company.slug}/")
@@ -357,7 +397,7 @@ def test_post_with_csrf_token_is_accepted(csrf_app, member, db_session):
     client = csrf_app.test_client()
     token = csrf_token(client.get("/connexion"))
     response = client.post("/connexion", data={"email": user.email, "password": DEFAULT_PASSWORD, "csrf_token": token})
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert response.headers["Location"] == f"/entreprise/{company.slug}/"
 
     # htmx requests send the token in a header (hx-headers on <body>).
@@ -420,3 +460,185 @@ def test_failed_attempts_are_recorded(client, member, db_session):
     post_login(client, user.email, "mauvais-mot-de-passe")
     attempts = db_session.scalars(select(LoginAttempt)).all()
     assert [(a.email, a.succeeded) for a in attempts] == [(user.email, False)]
+
+
+# --- Open redirects -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/",
+        "/%09/evil.example",
+        "/%5Cevil.example",  # "/\evil.example" once decoded
+        "https:evil.example",
+        "https://evil.example/",
+        "/%0d/evil.example",
+        "/%0a/evil.example",
+        "/%2509/evil.example",  # double-encoded tab
+        "%2F%2Fevil.example",
+    ],
+)
+def test_next_never_leads_to_another_site(client, member, target):
+    user, company = member
+    response = client.post(f"/connexion?next={target}", data={"email": user.email, "password": DEFAULT_PASSWORD})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/entreprise/{company.slug}/"
+
+
+@pytest.mark.parametrize("target", ["/\\evil.example", "/\t/evil.example", "/\r/evil.example", "//evil.example"])
+def test_raw_control_characters_and_backslashes_in_next_are_ignored(client, member, target):
+    """The same values sent unencoded in the query string (as a hand-written request could)."""
+    user, company = member
+    response = client.post("/connexion", query_string={"next": target},
+                           data={"email": user.email, "password": DEFAULT_PASSWORD})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/entreprise/{company.slug}/"
+
+
+# --- Throttling under parallel attempts, timing, proxies ------------------------------------------
+
+
+@pytest.fixture
+def counted_checks(monkeypatch):
+    """Count the password-hash verifications of the sign-in (and slow them a little, like scrypt does)."""
+    import threading
+    import time
+
+    from marketplace.services import authentication
+
+    real = authentication.check_password_hash
+    calls: list[str] = []
+    lock = threading.Lock()
+
+    def counting(password_hash, password):
+        with lock:
+            calls.append(password_hash)
+        time.sleep(0.02)
+        return real(password_hash, password)
+
+    monkeypatch.setattr(authentication, "check_password_hash", counting)
+    return calls
+
+
+def test_parallel_wrong_passwords_cannot_pass_the_limit(app, member, counted_checks, db_session):
+    """16 guesses at once: at most LOGIN_MAX_FAILURES of them reach the password check."""
+    import threading
+
+    user, _company = member
+    email = user.email  # read here: the threads have no app context of the test
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    barrier = threading.Barrier(16)
+    statuses: list[int] = []
+
+    def guess(n: int) -> None:
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(post_login(client, email, f"mauvais-mot-de-passe-{n}").status_code)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [401] * 16
+    assert 1 <= len(counted_checks) <= limit
+    # Every evaluated guess is logged; the refused ones were not even evaluated.
+    logged = db_session.scalars(select(LoginAttempt).where(LoginAttempt.email == email)).all()
+    assert len(logged) == len(counted_checks)
+
+
+def test_unknown_email_goes_through_the_same_password_check(client, member, counted_checks):
+    """No shortcut for an unknown address: one hash verification, of the same cost, on both paths."""
+    user, _company = member
+    post_login(client, "personne.inconnue@exemple.fr", "un-mot-de-passe-quelconque")
+    post_login(client, user.email, "un-mot-de-passe-quelconque")
+    assert len(counted_checks) == 2
+    dummy, real = counted_checks
+    assert dummy != real
+    assert dummy.split("$")[0] == real.split("$")[0]  # same method and cost, e.g. scrypt:1024:8:1
+
+
+def test_client_address_is_read_from_trusted_proxies_only(app, app_factory, member, db_session):
+    user, _company = member
+    forwarded = {"X-Forwarded-For": "203.0.113.7"}
+    post_login(app.test_client(), user.email, "mauvais-mot-de-passe", headers=forwarded)
+    proxied = app_factory(TRUSTED_PROXIES=1)
+    post_login(proxied.test_client(), user.email, "mauvais-mot-de-passe", headers=forwarded)
+    addresses = [a.ip_address for a in db_session.scalars(select(LoginAttempt).order_by(LoginAttempt.id))]
+    assert addresses == ["127.0.0.1", "203.0.113.7"]
+
+
+# --- Sessions end server-side ---------------------------------------------------------------------
+
+
+def _session_cookie(client) -> str:
+    cookie = client.get_cookie("session")
+    assert cookie is not None, "pas de cookie de session"
+    return cookie.value
+
+
+def test_a_cookie_captured_before_sign_out_no_longer_opens_the_dashboard(app, client, member, login):
+    user, company = member
+    login(client, user)
+    captured = _session_cookie(client)
+    assert client.get(f"/entreprise/{company.slug}/").status_code == 200
+    client.post("/deconnexion")
+
+    replay = app.test_client()
+    replay.set_cookie("session", captured)
+    response = replay.get(f"/entreprise/{company.slug}/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/connexion")
+    assert replay.get("/compte").status_code == 302
+
+
+def test_session_cookie_holds_no_password_hash_material(app, client, member, login, db_session):
+    user, _company = member
+    login(client, user)
+    data = app.session_interface.get_signing_serializer(app).loads(_session_cookie(client))
+    password_hash = db_session.get(User, user.id).password_hash
+    assert data["_user_id"] == f"{user.id}:{db_session.get(User, user.id).session_version}"
+    salt_and_digest = password_hash.split("$", 1)[1]
+    serialised = repr(data)
+    for start in range(0, len(salt_and_digest) - 8):
+        assert salt_and_digest[start:start + 8] not in serialised
+
+
+# --- Rate limits ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def limited_app(app_factory):
+    """An app with the rate limits on (the suite turns them off); the shared limiter is put back after."""
+    from marketplace.extensions import limiter
+
+    try:
+        yield app_factory(RATELIMIT_ENABLED=True)
+    finally:
+        limiter.reset()
+        limiter.enabled = False
+
+
+@pytest.mark.parametrize(
+    ("url", "data"),
+    [
+        ("/mot-de-passe-oublie", {"email": "quelqu.un@exemple.fr"}),
+        ("/inscription/entreprise", {"email": "quelqu.un@exemple.fr"}),
+        ("/inscription/organisme", {"email": "quelqu.un@exemple.fr"}),
+    ],
+)
+def test_sign_up_and_password_reset_are_rate_limited_in_french(limited_app, url, data):
+    client = limited_app.test_client()
+    statuses = [client.post(url, data=data).status_code for _ in range(11)]
+    assert 429 not in statuses[:10]
+    assert statuses[10] == 429
+    page = visible_text(client.post(url, data=data))
+    assert "Trop de requêtes" in page
+
+
+def test_rate_limits_are_counted_in_redis_when_redis_is_configured():
+    from marketplace.config import load_config
+
+    with_redis = load_config({"TESTING": True, "REDIS_URL": "redis://cache.interne:6379/0"})
+    assert with_redis["RATELIMIT_STORAGE_URI"] == "redis://cache.interne:6379/0"
+    assert load_config({"TESTING": True, "REDIS_URL": None})["RATELIMIT_STORAGE_URI"] == "memory://"

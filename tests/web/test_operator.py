@@ -177,7 +177,7 @@ def test_operator_invites_the_opco_first_admin(app, client, operator, make, outb
     accepted = newcomer.post(
         f"/invitation/{token}", data={"full_name": "Sophie Directrice", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
     )
-    assert accepted.status_code == 302
+    assert accepted.status_code == 303
     assert accepted.headers["Location"] == f"/opco/{atlas.slug}/"
     user = db_session.scalar(select(User).where(User.email == "directrice@atlas.fr"))
     membership = db_session.scalar(select(Membership).where(Membership.user_id == user.id))

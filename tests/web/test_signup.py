@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from marketplace.models import AuditEvent, Company, Membership, Organisation, TrainingProvider, User
 from tests.factories import next_nda, next_siret
-from tests.web.pages import count, text, visible_text
+from tests.web.pages import count, flashes, text, token_from, visible_text
 
 PASSWORD = "un-mot-de-passe-solide"
 
@@ -65,6 +65,29 @@ def snapshot() -> tuple[int, int, int]:
     return count(Organisation), count(User), count(Membership)
 
 
+SENT = "Un courriel de confirmation a été envoyé à {email}. Ouvrez le lien qu'il contient pour activer votre compte."
+
+
+def sign_up(client, url: str, data: dict):
+    """Post the sign-up form: the answer is always « a confirmation email was sent » (303)."""
+    response = client.post(url, data=data)
+    assert response.status_code == 303, visible_text(response)[:600]
+    assert response.headers["Location"] == "/inscription/confirmation"
+    return response
+
+
+def confirm(client, outbox, email: str):
+    """Open the emailed confirmation link and press its button: signed in, on the new dashboard (303)."""
+    mails = [m for m in outbox(email) if m.template == "email_confirmation"]
+    assert len(mails) == 1, [m.template for m in outbox(email)]
+    token = token_from(mails[0].body_text, "confirmer")
+    page = client.get(f"/confirmer/{token}")
+    assert page.status_code == 200 and "Confirmer mon adresse" in visible_text(page)
+    response = client.post(f"/confirmer/{token}")
+    assert response.status_code == 303
+    return response
+
+
 # --- Company ---------------------------------------------------------------------------------------
 
 
@@ -77,14 +100,15 @@ def test_company_signup_page_is_in_french(client):
     assert "Créer le compte de mon entreprise" in page
 
 
-def test_company_signup_creates_company_admin_and_logs_in(client, make, db_session):
+def test_company_signup_creates_company_admin_and_logs_in_once_confirmed(client, make, db_session, outbox):
     akto = make.opco("akto")
     form = company_form()
 
-    response = client.post("/inscription/entreprise", data=form)
-
-    assert response.status_code == 302
-    assert response.headers["Location"] == "/entreprise/proprete-lumiere/"
+    sent = sign_up(client, "/inscription/entreprise", form)
+    sent_page = client.get(sent.headers["Location"])
+    assert SENT.format(email=form["email"]) in flashes(sent_page)
+    assert "Vérifiez votre messagerie" in visible_text(sent_page)
+    assert client.get("/compte").status_code == 302  # not signed in before the address is confirmed
     company = db_session.scalar(select(Company).where(Company.siret == form["siret"]))
     assert company is not None
     assert company.name == "Propreté Lumière"
@@ -100,12 +124,16 @@ def test_company_signup_creates_company_admin_and_logs_in(client, make, db_sessi
     assert membership.organisation_id == company.id and membership.role == "admin"
     actions = set(db_session.scalars(select(AuditEvent.action).where(AuditEvent.organisation_id == company.id)))
     assert {"org.created", "auth.signup"} <= actions
+    assert user.email_confirmed_at is None
 
-    # Signed in: the dashboard opens and names the OPCO.
+    # The emailed link confirms the address and signs in: the dashboard opens and names the OPCO.
+    response = confirm(client, outbox, form["email"])
+    assert response.headers["Location"] == "/entreprise/proprete-lumiere/"
+    assert db_session.get(User, user.id).email_confirmed_at is not None
     dashboard = client.get(response.headers["Location"])
     assert dashboard.status_code == 200
     page = visible_text(dashboard)
-    assert "Bienvenue ! Le compte de Propreté Lumière est créé" in page
+    assert "Merci : votre adresse électronique est confirmée." in page
     assert "Votre entreprise est rattachée à AKTO" in page
     assert "IDCC 3043" in page
     assert "(de 11 à 49 salariés)" in page
@@ -119,18 +147,18 @@ def test_company_signup_normalises_what_people_type(client, make, db_session):
         "/inscription/entreprise",
         data=company_form(siret=typed, ape="81.21z", idcc="IDCC 3043", email="  Lea.Moreau@Proprete-Lumiere.FR "),
     )
-    assert response.status_code == 302, visible_text(response)
+    assert response.status_code == 303, visible_text(response)
     company = db_session.scalar(select(Company))
     assert (company.siret, company.ape_code, company.idcc) == (siret, "8121Z", "3043")
     assert db_session.scalar(select(User.email)) == "lea.moreau@proprete-lumiere.fr"
 
 
-def test_company_whose_opco_is_not_on_the_platform_can_sign_up_and_is_told_so(client, make, db_session):
+def test_company_whose_opco_is_not_on_the_platform_can_sign_up_and_is_told_so(client, make, db_session, outbox):
     make.opco("akto")
     # IDCC 1486 (Syntec) belongs to ATLAS, which has not joined the platform.
-    response = client.post("/inscription/entreprise", data=company_form(idcc="1486", ape="6202A"))
-
-    assert response.status_code == 302
+    form = company_form(idcc="1486", ape="6202A")
+    sign_up(client, "/inscription/entreprise", form)
+    response = confirm(client, outbox, form["email"])
     company = db_session.scalar(select(Company))
     assert company.idcc == "1486" and company.opco_id is None
     page = visible_text(client.get(response.headers["Location"]))
@@ -139,20 +167,15 @@ def test_company_whose_opco_is_not_on_the_platform_can_sign_up_and_is_told_so(cl
     assert "rattachée à" not in page
 
 
-def test_company_whose_idcc_no_opco_covers_can_sign_up_and_is_told_so(client, make, db_session):
+def test_company_whose_idcc_no_opco_covers_can_sign_up_and_is_told_so(client, make, db_session, outbox):
     make.opco("akto")
-    response = client.post("/inscription/entreprise", data=company_form(idcc="9999"))
-
-    assert response.status_code == 302
+    form = company_form(idcc="9999")
+    sign_up(client, "/inscription/entreprise", form)
+    response = confirm(client, outbox, form["email"])
     company = db_session.scalar(select(Company))
     assert company.idcc == "9999" and company.opco_id is None
     page = visible_text(client.get(response.headers["Location"]))
     assert "Aucun OPCO de la plateforme ne couvre votre IDCC 9999" in page
-
-
-def _existing_user_email(make):
-    make.user(email="deja@exemple.fr")
-    return {"email": "deja@exemple.fr"}
 
 
 def _existing_siret(make):
@@ -183,7 +206,6 @@ INVALID_COMPANY_INPUTS = [
                  "Ce mot de passe est trop simple", id="mot-de-passe-simple"),
     pytest.param({"confirm": "un-autre-mot-de-passe"}, "Les deux mots de passe ne correspondent pas.", id="confirmation"),
     pytest.param({"email": "pas-une-adresse"}, "adresse e-mail", id="email-invalide"),
-    pytest.param(_existing_user_email, "Un compte existe déjà avec cette adresse", id="email-deja-pris"),
     pytest.param(_existing_siret, "Cet établissement (SIRET) est déjà inscrit sur la plateforme", id="siret-deja-pris"),
     pytest.param({"region_code": ""}, "Choisissez une région dans la liste.", id="region-absente"),
     pytest.param({"region_code": None}, "Choisissez une région dans la liste.", id="region-non-envoyee"),
@@ -204,7 +226,7 @@ def test_company_signup_refuses_invalid_input_and_creates_nothing(client, make, 
 
     response = client.post("/inscription/entreprise", data=company_form(**overrides))
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert message in text(response)
     assert "Le formulaire contient" in text(response)
     assert snapshot() == before
@@ -215,7 +237,7 @@ def test_company_signup_refuses_invalid_input_and_creates_nothing(client, make, 
 def test_company_signup_refused_keeps_what_was_typed(client, make):
     make.opco("akto")
     response = client.post("/inscription/entreprise", data=company_form(siret="73282932000075"))
-    assert response.status_code == 400
+    assert response.status_code == 422
     page = text(response)
     assert 'value="Propreté Lumière"' in page
     assert 'value="12 rue des Lilas"' in page
@@ -227,7 +249,7 @@ def test_company_signup_refuses_malformed_postal_codes_in_french(client, make, p
     make.opco("akto")
     before = snapshot()
     response = client.post("/inscription/entreprise", data=company_form(postal_code=postal_code))
-    assert response.status_code == 400
+    assert response.status_code == 422
     page = visible_text(response)
     assert "Code postal : " in page  # the error summary names the field
     assert "characters" not in page and "Field" not in page  # no untranslated WTForms message
@@ -239,7 +261,7 @@ def test_company_signup_refuses_a_headcount_that_is_not_a_number_in_french(clien
     make.opco("akto")
     before = snapshot()
     response = client.post("/inscription/entreprise", data=company_form(headcount=headcount))
-    assert response.status_code == 400
+    assert response.status_code == 422
     page = visible_text(response)
     assert "Effectif salarié : L'effectif doit être un nombre entier de salariés" in page
     assert "Not a valid" not in page
@@ -250,7 +272,7 @@ def test_company_signup_accepts_a_headcount_typed_with_a_thousands_separator(cli
     """People write « 1 200 »; services.identifiers.validate_headcount accepts it, the form should too."""
     make.opco("akto")
     response = client.post("/inscription/entreprise", data=company_form(headcount="1 200"))
-    assert response.status_code == 302, visible_text(response)[:600]
+    assert response.status_code == 303, visible_text(response)[:600]
     assert db_session.scalar(select(Company.headcount)) == 1200
 
 
@@ -258,7 +280,7 @@ def test_company_signup_refuses_an_unknown_region_code_in_french(client, make):
     make.opco("akto")
     before = snapshot()
     response = client.post("/inscription/entreprise", data=company_form(region_code="99"))
-    assert response.status_code == 400
+    assert response.status_code == 422
     page = visible_text(response)
     assert "Région : N'est pas un choix valide." in page
     assert snapshot() == before
@@ -309,11 +331,10 @@ def test_live_check_with_nothing_typed_is_empty(client):
 # --- Training organisation ------------------------------------------------------------------------
 
 
-def test_provider_signup_creates_provider_admin_and_logs_in(client, db_session):
+def test_provider_signup_creates_provider_admin_and_logs_in_once_confirmed(client, db_session, outbox):
     form = provider_form()
-    response = client.post("/inscription/organisme", data=form)
-
-    assert response.status_code == 302, visible_text(response)
+    sign_up(client, "/inscription/organisme", form)
+    response = confirm(client, outbox, form["email"])
     assert response.headers["Location"] == "/of/formation-horizon/"
     provider = db_session.scalar(select(TrainingProvider))
     assert provider.name == "Formation Horizon"
@@ -382,7 +403,7 @@ def test_provider_signup_refuses_invalid_input_and_creates_nothing(client, make,
 
     response = client.post("/inscription/organisme", data=provider_form(**overrides))
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert message in text(response)
     assert snapshot() == before
     assert client.get("/compte").status_code == 302
@@ -407,7 +428,9 @@ def test_signed_in_user_creates_a_second_organisation_and_sees_the_switcher(clie
     before_users = count(User)
     response = client.post("/inscription/organisme", data=data)
 
-    assert response.status_code == 302, visible_text(response)
+    assert response.status_code == 303, visible_text(response)
+    assert response.headers["Location"] == "/of/dupont-formation/"
+    assert "Bienvenue ! Le compte de Dupont Formation est créé" in " ".join(flashes(client.get("/compte")))
     assert count(User) == before_users  # no new account
     provider = db_session.scalar(select(TrainingProvider))
     memberships = db_session.scalars(select(Membership).where(Membership.user_id == user.id)).all()
@@ -435,20 +458,119 @@ def test_signed_in_user_second_company_with_errors_creates_nothing(client, make,
     account_fields = {"full_name", "email", "password", "confirm"}
     data = {k: v for k, v in company_form(siret="123").items() if k not in account_fields}
     response = client.post("/inscription/entreprise", data=data)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Le SIRET doit comporter 14 chiffres." in text(response)
     assert snapshot() == before
 
 
-def test_two_companies_with_the_same_name_get_distinct_addresses(client, make, db_session):
+def test_two_companies_with_the_same_name_get_distinct_addresses(client, make, db_session, outbox):
     make.opco("akto")
     make.company(name="Propreté Lumière", opco_code="akto")
-    response = client.post("/inscription/entreprise", data=company_form())
-    assert response.status_code == 302
-    assert response.headers["Location"] == "/entreprise/proprete-lumiere-2/"
+    form = company_form()
+    sign_up(client, "/inscription/entreprise", form)
+    assert confirm(client, outbox, form["email"]).headers["Location"] == "/entreprise/proprete-lumiere-2/"
 
 
 def test_signup_choice_page_lists_both_paths(client):
     page = visible_text(client.get("/inscription"))
     assert "Inscrire mon entreprise" in page and "Inscrire mon organisme" in page
 
+
+
+# --- An address that already has an account; confirming the address ------------------------------
+
+
+def test_signup_with_an_existing_address_says_the_same_and_emails_its_owner(client, make, outbox):
+    """The page never reveals that an address has an account: the owner is told by email instead."""
+    make.opco("akto")
+    owner = make.user(email="deja@exemple.fr")
+    before = snapshot()
+
+    response = sign_up(client, "/inscription/entreprise", company_form(email="Deja@Exemple.fr"))
+    assert SENT.format(email="deja@exemple.fr") in flashes(client.get(response.headers["Location"]))
+    assert snapshot() == before  # nothing created
+    assert client.get("/compte").status_code == 302
+    mails = outbox(owner.email)
+    assert [m.template for m in mails] == ["signup_existing_account"]
+    assert "Vous avez déjà un compte : rien n'a été créé." in mails[0].body_text
+    assert "/confirmer/" not in mails[0].body_text
+
+
+def test_an_unconfirmed_account_sees_only_the_confirmation_page_and_can_ask_again(client, outbox, db_session):
+    form = company_form()
+    sign_up(client, "/inscription/entreprise", form)
+    signed_in = client.post("/connexion", data={"email": form["email"], "password": PASSWORD})
+    assert signed_in.status_code == 303
+    dashboard = client.get(signed_in.headers["Location"])
+    assert dashboard.status_code == 403
+    page = visible_text(dashboard)
+    assert "Confirmez votre adresse électronique" in page
+    assert "Renvoyer le courriel de confirmation" in page
+    assert "tableau de bord" not in page
+    company = db_session.scalar(select(Company))
+    assert client.get(f"/entreprise/{company.slug}/salaries").status_code == 403
+
+    resent = client.post("/confirmation/renvoyer")
+    assert resent.status_code == 303 and resent.headers["Location"] == "/confirmation"
+    assert f"Un nouveau courriel de confirmation a été envoyé à {form['email']}." in flashes(
+        client.get("/confirmation"))
+    links = [m for m in outbox(form["email"]) if m.template == "email_confirmation"]
+    assert len(links) == 2
+
+    token = token_from(links[-1].body_text, "confirmer")
+    assert client.post(f"/confirmer/{token}").status_code == 303
+    assert client.get(signed_in.headers["Location"]).status_code == 200
+    # Used once: the link no longer works.
+    again = client.get(f"/confirmer/{token}")
+    assert again.status_code == 302
+    assert any("déjà confirmée" in m for m in flashes(client.get(again.headers["Location"])))
+
+
+def test_a_tampered_confirmation_link_is_refused(client, outbox, db_session):
+    form = company_form()
+    sign_up(client, "/inscription/entreprise", form)
+    token = token_from(outbox(form["email"])[0].body_text, "confirmer")
+    response = client.post(f"/confirmer/{token[:-2]}xx")
+    assert response.status_code == 303
+    assert any("Ce lien de confirmation n'est pas valide." in m for m in flashes(client.get("/connexion")))
+    assert db_session.scalar(select(User.email_confirmed_at)) is None
+
+
+def test_accepting_an_emailed_invitation_confirms_the_address(client, make, outbox, db_session):
+    """The invitation link was emailed to that address: following it proves the address too."""
+    form = company_form()
+    sign_up(client, "/inscription/entreprise", form)
+    assert client.post("/connexion", data={"email": form["email"], "password": PASSWORD}).status_code == 303
+    other = make.company(opco_code="akto", name="Autre Entreprise")
+    _invitation, token = make.invitation(other, form["email"], "viewer")
+
+    accepted = client.post(f"/invitation/{token}")
+    assert accepted.status_code == 303 and accepted.headers["Location"] == f"/entreprise/{other.slug}/"
+    assert db_session.scalar(select(User.email_confirmed_at).where(User.email == form["email"])) is not None
+    assert client.get(accepted.headers["Location"]).status_code == 200
+
+
+def test_accounts_made_by_invitation_operator_command_and_demo_paths_are_confirmed(make):
+    """Only the self-service sign-up starts unconfirmed (the factories go through services.accounts)."""
+    assert make.user().email_confirmed_at is not None
+    assert make.operator().email_confirmed_at is not None
+
+
+def test_signup_hashes_the_password_whether_or_not_the_address_has_an_account(client, make, monkeypatch):
+    """The costly step (scrypt) runs on both paths, so the answer's timing does not tell them apart."""
+    from marketplace.models import user as user_model
+    from marketplace.services import authentication
+
+    make.opco("akto")
+    make.user(email="deja@exemple.fr")
+    hashed: list[str] = []
+    for module in (user_model, authentication):
+        real = module.generate_password_hash
+        monkeypatch.setattr(module, "generate_password_hash",
+                            lambda password, method, _real=real: hashed.append(password) or _real(password, method=method))
+
+    sign_up(client, "/inscription/entreprise", company_form(email="deja@exemple.fr", password="secret-existant-1",
+                                                            confirm="secret-existant-1"))
+    sign_up(client, "/inscription/entreprise", company_form(email="nouvelle@exemple.fr", password="secret-nouveau-22",
+                                                            confirm="secret-nouveau-22"))
+    assert hashed == ["secret-existant-1", "secret-nouveau-22"]

@@ -24,6 +24,10 @@ class LoginForm(FlaskForm):
     password = PasswordField("Mot de passe", validators=[DataRequired(REQUIRED)])
 
 
+class ConfirmEmailForm(FlaskForm):
+    """Only the CSRF token: the button that confirms an address."""
+
+
 class ForgotPasswordForm(FlaskForm):
     email = EmailField("Adresse e-mail", validators=[DataRequired(REQUIRED)])
 

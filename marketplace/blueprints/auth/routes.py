@@ -1,21 +1,33 @@
-"""Sign-in, sign-up of a company or a training organisation, password reset, invitations, account."""
+"""Sign-in, sign-up of a company or a training organisation, email confirmation, password reset, invitations,
+account."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_login import current_user, login_user
 
 from marketplace.blueprints.auth import forms
-from marketplace.extensions import db, limiter
-from marketplace.services import accounts, audit, identifiers, organisations
-from marketplace.services.errors import DomainError
-from marketplace.web.forms import attach_error, region_choices
-from marketplace.web.guard import login_required, public
+from marketplace.extensions import limiter
+from marketplace.services import accounts, authentication, organisations
+from marketplace.web.actions import perform, render, see_other, submit, with_status
+from marketplace.web.forms import region_choices
+from marketplace.web.guard import end_session, login_required, public, start_session
 from marketplace.web.navigation import dashboard_url, home_url_for, safe_next
 
 bp = Blueprint("auth", __name__)
+
+UNAUTHORIZED = 401
+GONE = 410
+
+
+def _me():
+    """The signed-in user as a plain object (services must not get the request-bound proxy)."""
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+# --- Sign-in and sign-out ------------------------------------------------------------------------------
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
@@ -25,38 +37,41 @@ def login():
     if current_user.is_authenticated:
         return redirect(home_url_for(current_user))
     form = forms.LoginForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user = accounts.authenticate(form.email.data, form.password.data)
-        except DomainError as error:
-            db.session.commit()  # keep the failed attempt: it feeds the throttle and the audit trail
-            flash(error.message, "error")
-            status = 401
-        else:
-            db.session.commit()
-            login_user(user)
-            return redirect(safe_next(request.args.get("next")) or home_url_for(user))
-    elif request.method == "POST":
-        status = 400
-    return render_template("auth/login.html", form=form), status
+
+    def page():
+        return render("auth/login.html", form=form)
+
+    def signed_in(outcome: authentication.SignIn):
+        if outcome.user is None:
+            # A refusal is still committed: the attempt feeds the throttle and the audit trail.
+            flash(outcome.refusal, "error")
+            return with_status(page(), UNAUTHORIZED)
+        start_session(outcome.user)
+        return safe_next(request.args.get("next")) or home_url_for(outcome.user)
+
+    return submit(
+        form, lambda: authentication.sign_in(form.email.data, form.password.data), page=page, done=signed_in
+    )
 
 
 @bp.post("/deconnexion")
 @login_required
 def logout():
-    for membership in current_user.memberships:
-        audit.record("auth.logout", organisation_id=membership.organisation_id, actor=current_user)
-    db.session.commit()
-    logout_user()
-    flash("Vous êtes déconnecté.", "success")
-    return redirect(url_for("auth.login"))
+    def signed_out(_result):
+        end_session()
+        return see_other(url_for("auth.login"))
+
+    user = _me()
+    return perform(lambda: authentication.sign_out(user), done=signed_out, message="Vous êtes déconnecté.")
+
+
+# --- Sign-up -------------------------------------------------------------------------------------------
 
 
 @bp.get("/inscription")
 @public
 def signup():
-    return render_template("auth/signup_choice.html")
+    return render("auth/signup_choice.html")
 
 
 def _signup_form(form_class):
@@ -69,69 +84,64 @@ def _signup_form(form_class):
     return form
 
 
-def _signup_user(form):
-    if current_user.is_authenticated:
-        return current_user
-    return accounts.create_user(form.email.data, form.full_name.data, form.password.data)
+def _signup(form, template: str, create):
+    """Both sign-ups: the same answer whether or not the address already has an account."""
+    signed_in = _me()
 
+    def action():
+        account = None
+        if signed_in is None:
+            account = authentication.NewAccount(form.email.data, form.full_name.data, form.password.data)
+        return authentication.sign_up(account, signed_in, create)
 
-def _finish_signup(user, org):
-    audit.record("auth.signup", organisation_id=org.id, actor=user, obj=org, data={"email": user.email})
-    db.session.commit()
-    login_user(user)
-    flash(f"Bienvenue ! Le compte de {org.name} est créé et vous en êtes l'administrateur.", "success")
-    return redirect(dashboard_url(org))
+    def message(result: authentication.SignUp) -> str:
+        if signed_in is not None:
+            return f"Bienvenue ! Le compte de {result.organisation.name} est créé et vous en êtes l'administrateur."
+        return (
+            f"Un courriel de confirmation a été envoyé à {result.email}. "
+            "Ouvrez le lien qu'il contient pour activer votre compte."
+        )
+
+    def done(result: authentication.SignUp) -> str:
+        if signed_in is not None:
+            return dashboard_url(result.organisation)
+        return url_for("auth.confirmation_sent")
+
+    return submit(form, action, page=lambda: render(template, form=form), done=done, message=message)
 
 
 @bp.route("/inscription/entreprise", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
 @public
 def signup_company():
     form = _signup_form(forms.CompanySignupForm)
-    if form.validate_on_submit():
+
+    def create(user):
         data = organisations.CompanyInput(
             name=form.name.data, siret=form.siret.data, ape_code=form.ape.data, idcc=form.idcc.data,
             headcount=form.headcount.data, region_code=form.region_code.data, address=form.address.data,
             postal_code=form.postal_code.data, city=form.city.data,
         )
-        try:
-            user = _signup_user(form)
-            company = organisations.create_company(data, user)
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-        else:
-            return _finish_signup(user, company)
-    status = 400 if request.method == "POST" else 200
-    return render_template("auth/signup_company.html", form=form), status
+        return organisations.create_company(data, user)
+
+    return _signup(form, "auth/signup_company.html", create)
 
 
 @bp.get("/inscription/verifier")
 @public
 def check_company():
     """Live check while typing: is the SIRET valid, which OPCO does the IDCC lead to (htmx fragment)."""
-    siret_raw = request.args.get("siret", "").strip()
-    idcc_raw = request.args.get("idcc", "").strip()
-    siret_result = idcc_result = None
-    if siret_raw:
-        try:
-            siret = identifiers.validate_siret(siret_raw)
-            siret_result = ("ok", f"SIRET valide : {identifiers.format_siret(siret)} (SIREN {siret[:9]}).")
-        except DomainError as error:
-            siret_result = ("error", error.message)
-    if idcc_raw:
-        try:
-            attachment = organisations.attachment_for_idcc(idcc_raw)
-            idcc_result = ("ok" if attachment.opco else "warning", attachment.message)
-        except DomainError as error:
-            idcc_result = ("error", error.message)
-    return render_template("auth/_verification.html", siret_result=siret_result, idcc_result=idcc_result)
+    check = authentication.signup_check(request.args.get("siret", ""), request.args.get("idcc", ""))
+    return render("auth/_verification.html", siret_result=check.siret, idcc_result=check.idcc)
 
 
 @bp.route("/inscription/organisme", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
 @public
 def signup_provider():
     form = _signup_form(forms.ProviderSignupForm)
-    if form.validate_on_submit():
+
+    def create(user):
         data = organisations.ProviderInput(
             name=form.name.data, siret=form.siret.data, nda=form.nda.data, vat_regime=form.vat_regime.data,
             region_code=form.region_code.data, address=form.address.data, postal_code=form.postal_code.data,
@@ -139,16 +149,64 @@ def signup_provider():
             qualiopi_number=form.qualiopi_number.data, qualiopi_categories=form.qualiopi_categories.data,
             qualiopi_issued_on=form.qualiopi_issued_on.data, qualiopi_expires_on=form.qualiopi_expires_on.data,
         )
-        try:
-            user = _signup_user(form)
-            provider = organisations.create_provider(data, user, today=date.today())
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-        else:
-            return _finish_signup(user, provider)
-    status = 400 if request.method == "POST" else 200
-    return render_template("auth/signup_provider.html", form=form), status
+        return organisations.create_provider(data, user, today=date.today())
+
+    return _signup(form, "auth/signup_provider.html", create)
+
+
+# --- Email confirmation --------------------------------------------------------------------------------
+
+
+@bp.get("/inscription/confirmation")
+@public
+def confirmation_sent():
+    return render("auth/confirmation_sent.html")
+
+
+@bp.get("/confirmation")
+@login_required
+def confirmation():
+    """The page an unconfirmed person sees (also in place of every organisation page until confirmed)."""
+    if current_user.email_confirmed:
+        return redirect(home_url_for(current_user))
+    return render("auth/confirm_email.html", user=current_user)
+
+
+@bp.post("/confirmation/renvoyer")
+@limiter.limit("5 per hour")
+@login_required
+def resend_confirmation():
+    user = _me()
+    return perform(
+        lambda: authentication.send_confirmation(user),
+        done=url_for("auth.confirmation"),
+        message=f"Un nouveau courriel de confirmation a été envoyé à {user.email}.",
+    )
+
+
+@bp.route("/confirmer/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+@public
+def confirm_email(token: str):
+    """The emailed link opens a page with a button: a mail scanner fetching the link confirms nothing."""
+    problem = authentication.confirmation_problem(token)
+    if problem:
+        flash(problem, "error")
+        target = home_url_for(current_user) if current_user.is_authenticated else url_for("auth.login")
+        return redirect(target, code=303 if request.method == "POST" else 302)
+    form = forms.ConfirmEmailForm()
+
+    def confirmed(user):
+        start_session(user)
+        return home_url_for(user)
+
+    return submit(
+        form, lambda: authentication.confirm_email(token), page=lambda: render("auth/confirm_link.html", form=form),
+        done=confirmed, message="Merci : votre adresse électronique est confirmée.",
+    )
+
+
+# --- Password reset ------------------------------------------------------------------------------------
 
 
 @bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
@@ -156,72 +214,67 @@ def signup_provider():
 @public
 def forgot_password():
     form = forms.ForgotPasswordForm()
-    if form.validate_on_submit():
-        accounts.request_password_reset(form.email.data)
-        db.session.commit()
-        flash(
+    return submit(
+        form,
+        lambda: accounts.request_password_reset(form.email.data),
+        page=lambda: render("auth/forgot_password.html", form=form),
+        done=url_for("auth.login"),
+        message=(
             "Si un compte existe pour cette adresse, un e-mail avec un lien de réinitialisation vient d'être "
-            "envoyé. Le lien est valable une heure.",
-            "success",
-        )
-        return redirect(url_for("auth.login"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("auth/forgot_password.html", form=form), status
+            "envoyé. Le lien est valable une heure."
+        ),
+    )
 
 
 @bp.route("/reinitialiser/<token>", methods=["GET", "POST"])
 @public
 def reset_password(token: str):
-    try:
-        accounts.user_for_reset_token(token)
-    except DomainError as error:
-        flash(error.message, "error")
-        return redirect(url_for("auth.forgot_password"))
+    problem = accounts.reset_link_problem(token)
+    if problem:
+        flash(problem, "error")
+        return redirect(url_for("auth.forgot_password"), code=303 if request.method == "POST" else 302)
     form = forms.ResetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            accounts.reset_password(token, form.password.data)
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-        else:
-            db.session.commit()
-            flash("Votre mot de passe a été modifié. Vous pouvez vous connecter.", "success")
-            return redirect(url_for("auth.login"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("auth/reset_password.html", form=form), status
+    return submit(
+        form,
+        lambda: accounts.reset_password(token, form.password.data),
+        page=lambda: render("auth/reset_password.html", form=form),
+        done=url_for("auth.login"),
+        message="Votre mot de passe a été modifié. Vous pouvez vous connecter.",
+    )
+
+
+# --- Invitations ---------------------------------------------------------------------------------------
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 @public
 def accept_invitation(token: str):
-    try:
-        invitation = accounts.invitation_for_token(token)
-    except DomainError as error:
-        return render_template("auth/invitation_invalid.html", message=error.message), 410
+    invitation, problem = authentication.invitation_or_problem(token)
+    if invitation is None:
+        return render("auth/invitation_invalid.html", message=problem, status=GONE)
     form = forms.InvitationAcceptForm()
     existing = accounts.user_exists(invitation.email)
-    if form.validate_on_submit():
-        if existing and not current_user.is_authenticated:
-            flash("Un compte existe déjà pour cette adresse : connectez-vous pour accepter l'invitation.", "info")
-            return redirect(url_for("auth.login", next=request.path))
-        try:
-            membership = accounts.accept_invitation(
-                token,
-                current_user if current_user.is_authenticated else None,
-                full_name=form.full_name.data or "",
-                password=form.password.data or "",
-            )
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-        else:
-            db.session.commit()
-            login_user(membership.user)
-            flash(f"Vous avez rejoint {membership.organisation.name}.", "success")
-            return redirect(dashboard_url(membership.organisation))
-    status = 400 if request.method == "POST" else 200
-    return render_template("auth/invitation.html", form=form, invitation=invitation, existing=existing), status
+    if form.is_submitted() and existing and not current_user.is_authenticated:
+        flash("Un compte existe déjà pour cette adresse : connectez-vous pour accepter l'invitation.", "info")
+        return see_other(url_for("auth.login", next=request.path))
+    user = _me()
+
+    def joined(membership):
+        start_session(membership.user)
+        return dashboard_url(membership.organisation)
+
+    return submit(
+        form,
+        lambda: authentication.join_by_invitation(
+            token, user, full_name=form.full_name.data or "", password=form.password.data or ""
+        ),
+        page=lambda: render("auth/invitation.html", form=form, invitation=invitation, existing=existing),
+        done=joined,
+        message=lambda membership: f"Vous avez rejoint {membership.organisation.name}.",
+    )
+
+
+# --- Account -------------------------------------------------------------------------------------------
 
 
 @bp.route("/compte", methods=["GET", "POST"])
@@ -229,33 +282,31 @@ def accept_invitation(token: str):
 def account():
     profile = forms.AccountForm(prefix="profile", obj=current_user)
     password = forms.ChangePasswordForm(prefix="password")
-    if request.method == "POST" and request.form.get("action") == "profile" and profile.validate():
-        try:
-            accounts.update_profile(current_user, profile.full_name.data)
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(profile, error)
-        else:
-            db.session.commit()
-            flash("Vos informations ont été enregistrées.", "success")
-            return redirect(url_for("auth.account"))
-    if request.method == "POST" and request.form.get("action") == "password" and password.validate():
-        try:
-            accounts.change_password(current_user, password.current_password.data, password.new_password.data)
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(password, error)
-        else:
-            db.session.commit()
-            login_user(current_user._get_current_object())  # the session id embeds the hash: refresh it
-            flash("Votre mot de passe a été modifié.", "success")
-            return redirect(url_for("auth.account"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("auth/account.html", profile=profile, password=password), status
+    user = _me()
+
+    def page():
+        return render("auth/account.html", profile=profile, password=password)
+
+    def renewed(_result):
+        login_user(user)  # this browser's cookie carries the new session version; the others' do not
+        return url_for("auth.account")
+
+    action = request.form.get("action") if request.method == "POST" else None
+    if action == "profile":
+        return submit(
+            profile, lambda: accounts.update_profile(user, profile.full_name.data), page=page,
+            done=url_for("auth.account"), message="Vos informations ont été enregistrées.",
+        )
+    if action == "password":
+        return submit(
+            password,
+            lambda: accounts.change_password(user, password.current_password.data, password.new_password.data),
+            page=page, done=renewed, message="Votre mot de passe a été modifié.",
+        )
+    return page()
 
 
 @bp.get("/espaces")
 @login_required
 def switch():
-    memberships = sorted(current_user.memberships, key=lambda m: m.organisation.name.lower())
-    return render_template("auth/switch.html", memberships=memberships)
+    return render("auth/switch.html", memberships=authentication.memberships_by_name(_me()))
