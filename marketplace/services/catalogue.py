@@ -120,7 +120,7 @@ def _decimal_fr(text: str | int | Decimal | None) -> Decimal | None:
             cleaned = cleaned.replace(",", "")
     else:
         cleaned = cleaned.replace(",", ".")
-    if not re.fullmatch(r"\d+(\.\d*)?|\.\d+", cleaned):
+    if not re.fullmatch(r"[0-9]+(\.[0-9]*)?|\.[0-9]+", cleaned):
         raise InvalidOperation
     return Decimal(cleaned)
 
@@ -135,7 +135,7 @@ def parse_euros(value: str | int | Decimal | None, field_name: str = "price", la
         ) from None
     if amount is None:
         raise DomainError(f"{label} est obligatoire.", field=field_name)
-    if amount * 100 > MAX_PRICE_CENTS:
+    if amount.adjusted() > 6 or amount * 100 > MAX_PRICE_CENTS:  # adjusted(): no overflow on 10**1000000
         raise DomainError(f"{label} ne peut pas dépasser 100 000 € par stagiaire.", field=field_name)
     if amount != amount.quantize(Decimal("0.01")):
         raise DomainError(
