@@ -230,7 +230,8 @@ def action_transition(action_id: int):
     action = _get_action(action_id)
     event = request.form.get("event", "")
     title = action.title
-    # The buttons are boosted by htmx, which shows no 4xx answer: a refusal goes back to the page, flashed.
+    # The buttons are boosted by htmx: a refusal also goes back to the action's page (303, message flashed),
+    # so the address shown stays the page's and never becomes this POST-only URL.
     back = url_for("opco.action_detail", action_id=action_id)
     return perform(
         lambda: catalogue.transition(action, event, current_user),
