@@ -230,3 +230,29 @@ def test_settings_refuse_absurd_hours_and_keep_the_value(signed_in, akto):
         assert 'class="field-error"' in text(response)
     db.session.expire_all()
     assert db.session.get(type(akto), akto.id).waitlist_offer_hours == before
+
+
+def test_files_and_json_in_place_of_fields_are_refused(signed_in, akto, make):
+    from io import BytesIO
+
+    url = f"/opco/{akto.slug}/catalogue/nouvelle"
+    for name in ("title", "price", "theme_code", "duration_hours"):
+        data = {**form_data(), name: (BytesIO(b"\x00binaire"), "fichier.bin")}
+        response = signed_in.post(url, data=data, content_type="multipart/form-data")
+        assert response.status_code == 422, name
+        assert "Ce champ est obligatoire." in text(response) or "Choisissez un thème" in text(response)
+    for body in ({**form_data(), "title": {"a": 1}}, {**form_data(), "price": [1, 2]}, [1, 2], 12):
+        assert signed_in.post(url, json=body).status_code == 422
+    assert count(CollectiveAction) == 0
+
+    action = make.action(akto, price_cents=100_000)
+    provider = make.provider()
+    response = signed_in.post(
+        f"/opco/{akto.slug}/catalogue/{action.id}/referencements/nouveau",
+        json={"provider_id": provider.id, "valid_from": TODAY.isoformat(), "valid_until": "2030-01-01", "price": 900},
+    )
+    assert response.status_code == 422 and count(Referencing) == 0
+    before = akto.waitlist_offer_hours
+    assert signed_in.post(f"/opco/{akto.slug}/parametres", json={"waitlist_offer_hours": 24}).status_code == 422
+    db.session.expire_all()
+    assert db.session.get(type(akto), akto.id).waitlist_offer_hours == before

@@ -5,6 +5,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
+from marketplace.blueprints.opco.catalogue_forms import PostedFieldsOnly
 from marketplace.formatting import to_paris
 from marketplace.models import utcnow
 from marketplace.services import opco_pages, organisations
@@ -35,6 +36,9 @@ def branches():
 
 
 class SettingsForm(FlaskForm):
+    class Meta(PostedFieldsOnly):
+        pass
+
     # Read by the service (a whole number of hours, 1 to 168), which reports its refusal on this field.
     waitlist_offer_hours = StringField("Délai pour accepter une place libérée (en heures)")
 
