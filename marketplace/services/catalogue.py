@@ -73,6 +73,13 @@ REASON_REQUIRED = {"suspend", "withdraw"}
 MAX_PRICE_CENTS = 10_000_000  # 100 000 € HT per trainee: anything above is a typing error
 MAX_DURATION_HOURS = Decimal("2000")
 MAX_CANCELLATION_DAYS = 60
+MAX_LONG_TEXT = 10_000  # objectives, programme, prerequisites, target public
+LONG_TEXTS = ("objectives", "programme", "prerequisites", "target_public")
+# Control characters (NUL included) other than tab and line breaks: never typed, refused in every text field.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A referencing period outside these years is a typing error (and would overflow date arithmetic).
+REFERENCING_DATE_MIN = date(2000, 1, 1)
+REFERENCING_DATE_MAX = date(2100, 12, 31)
 
 
 class InvalidAction(InvalidForm):
@@ -113,7 +120,7 @@ def _decimal_fr(text: str | int | Decimal | None) -> Decimal | None:
             cleaned = cleaned.replace(",", "")
     else:
         cleaned = cleaned.replace(",", ".")
-    if not re.fullmatch(r"\d+(\.\d*)?|\.\d+", cleaned):
+    if not re.fullmatch(r"[0-9]+(\.[0-9]*)?|\.[0-9]+", cleaned):
         raise InvalidOperation
     return Decimal(cleaned)
 
@@ -128,6 +135,8 @@ def parse_euros(value: str | int | Decimal | None, field_name: str = "price", la
         ) from None
     if amount is None:
         raise DomainError(f"{label} est obligatoire.", field=field_name)
+    if amount.adjusted() > 6 or amount * 100 > MAX_PRICE_CENTS:  # adjusted(): no overflow on 10**1000000
+        raise DomainError(f"{label} ne peut pas dépasser 100 000 € par stagiaire.", field=field_name)
     if amount != amount.quantize(Decimal("0.01")):
         raise DomainError(
             f"{label} ne peut pas avoir plus de deux chiffres après la virgule.", field=field_name
@@ -152,7 +161,7 @@ def _optional_int(value, field_name: str, message: str, low: int, high: int) -> 
     if isinstance(value, bool):
         raise DomainError(message, field=field_name)
     text = _SPACES.sub("", str(value))
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit()) or len(text) > 9 or not low <= int(text) <= high:
         raise DomainError(message, field=field_name)
     return int(text)
 
@@ -219,6 +228,14 @@ def campaign_years(today: date | None = None) -> list[int]:
 def _clean(opco: Opco, data: ActionInput, action: CollectiveAction | None, today: date) -> _CleanAction:
     """Validate every field, collecting all the errors so the form shows them at once."""
     errors: dict[str, str] = {}
+    for name in ("title", "reference", "theme_code", "modality", *LONG_TEXTS):
+        value = getattr(data, name)
+        if not isinstance(value, str | None):
+            raise TypeError(f"{name} must be text")
+        if value and _CONTROL.search(value):
+            errors[name] = "Ce champ contient des caractères non autorisés."
+        elif name in LONG_TEXTS and value and len(value) > MAX_LONG_TEXT:
+            errors[name] = "Ce texte ne peut pas dépasser 10 000 caractères."
 
     def check(field_name: str, fn):
         try:
@@ -228,7 +245,9 @@ def _clean(opco: Opco, data: ActionInput, action: CollectiveAction | None, today
             return None
 
     title = " ".join((data.title or "").split())
-    if not title:
+    if "title" in errors:
+        pass
+    elif not title:
         errors["title"] = "Indiquez l'intitulé de l'action."
     elif len(title) > 200:
         errors["title"] = "L'intitulé ne peut pas dépasser 200 caractères."
@@ -240,7 +259,7 @@ def _clean(opco: Opco, data: ActionInput, action: CollectiveAction | None, today
         errors["reference"] = "Indiquez la référence de l'action (par exemple AC-2026-012)."
     elif len(reference) > 40:
         errors["reference"] = "La référence ne peut pas dépasser 40 caractères."
-    else:
+    elif "reference" not in errors:
         query = select(CollectiveAction.id).where(
             CollectiveAction.opco_id == opco.id, func.lower(CollectiveAction.reference) == reference.lower()
         )
@@ -251,7 +270,9 @@ def _clean(opco: Opco, data: ActionInput, action: CollectiveAction | None, today
                 f"La référence « {reference} » est déjà utilisée par une autre action de votre catalogue."
             )
 
-    if not data.theme_code or db.session.get(Theme, data.theme_code) is None:
+    theme_code = data.theme_code or ""
+    # A value that cannot be a code (control characters, too long) is not even looked up.
+    if "theme_code" in errors or not 0 < len(theme_code) <= 10 or db.session.get(Theme, theme_code) is None:
         errors["theme_code"] = "Choisissez un thème dans la liste."
     if data.modality not in Modality.LABELS:
         errors["modality"] = "Choisissez une modalité : présentiel, distanciel ou mixte."
@@ -280,7 +301,7 @@ def _clean(opco: Opco, data: ActionInput, action: CollectiveAction | None, today
 
     years = campaign_years(today)
     year_text = str(data.campaign_year or "").strip()
-    year = int(year_text) if year_text.isdigit() else None
+    year = int(year_text) if year_text.isascii() and year_text.isdigit() and len(year_text) <= 4 else None
     # An existing action keeps its own year even once it has left the window.
     if year not in years and not (action is not None and year == action.campaign_year):
         errors["campaign_year"] = f"L'année de campagne doit être comprise entre {years[0]} et {years[-1]}."
@@ -292,6 +313,8 @@ def _clean(opco: Opco, data: ActionInput, action: CollectiveAction | None, today
         region_codes = []
     elif not region_codes:
         errors["region_codes"] = "Cochez au moins une région, ou indiquez que l'action est nationale."
+    elif any(len(c) > 10 or _CONTROL.search(c) for c in region_codes):
+        errors["region_codes"] = "Une des régions cochées n'existe pas."
     else:
         known = set(db.session.scalars(select(Region.code).where(Region.code.in_(region_codes))))
         if known != set(region_codes):
@@ -611,6 +634,12 @@ def _check_referencing_terms(
         raise DomainError("Indiquez la date de début du référencement.", field="valid_from")
     if valid_until is None:
         raise DomainError("Indiquez la date de fin du référencement.", field="valid_until")
+    for name, value in (("valid_from", valid_from), ("valid_until", valid_until)):
+        if not REFERENCING_DATE_MIN <= value <= REFERENCING_DATE_MAX:
+            raise DomainError(
+                f"Indiquez une date comprise entre {REFERENCING_DATE_MIN.year} et {REFERENCING_DATE_MAX.year}.",
+                field=name,
+            )
     if valid_until < valid_from:
         raise DomainError(
             "La date de fin doit être postérieure ou égale à la date de début.", field="valid_until"
@@ -690,6 +719,46 @@ def reference_provider(
     return referencing
 
 
+def reference_chosen_provider(
+    action: CollectiveAction,
+    provider_id: int | None,
+    valid_from: date | None,
+    valid_until: date | None,
+    price: str | None,
+    actor: User | None,
+    *,
+    today: date | None = None,
+) -> Referencing:
+    """The referencing form: the organisation must be one the form offers for this action (on the platform,
+    not already referenced); the price is read as typed (« 1 200,50 »)."""
+    provider = None
+    if provider_id is not None:
+        taken = select(Referencing.provider_id).where(
+            Referencing.action_id == action.id, Referencing.status != ReferencingStatus.WITHDRAWN
+        )
+        provider = db.session.scalar(
+            select(TrainingProvider).where(TrainingProvider.id == provider_id, TrainingProvider.id.not_in(taken))
+        )
+    if provider is None:
+        raise DomainError("Choisissez un organisme de formation dans la liste.", field="provider_id")
+    price_cents = parse_euros(price, "price", "Le prix négocié")
+    return reference_provider(action, provider, valid_from, valid_until, price_cents, actor, today=today)
+
+
+def change_referencing_terms(
+    referencing: Referencing,
+    valid_from: date | None,
+    valid_until: date | None,
+    price: str | None,
+    actor: User | None,
+    *,
+    today: date | None = None,
+) -> None:
+    """The referencing edit form: new period and price as typed (« 950 »)."""
+    price_cents = parse_euros(price, "price", "Le prix négocié")
+    update_referencing(referencing, valid_from, valid_until, price_cents, actor, today=today)
+
+
 def update_referencing(
     referencing: Referencing,
     valid_from: date | None,
@@ -743,6 +812,8 @@ def transition_referencing(
         raise DomainError(f"Indiquez le motif pour {label} ce référencement.", field="reason")
     if reason and len(reason) > 300:
         raise DomainError("Le motif ne peut pas dépasser 300 caractères.", field="reason")
+    if reason and not reason.isprintable():
+        raise DomainError("Le motif contient des caractères non autorisés.", field="reason")
     previous = REFERENCING_MACHINE.apply(
         referencing, event, actor, organisation_id=referencing.opco_id, reason=reason
     )

@@ -359,6 +359,10 @@ def refuse(enrolment: Enrolment, actor: User, opco_id: int, reason: str, *, now:
     reason = (reason or "").strip()
     if len(reason) < 3:
         raise DomainError("Indiquez le motif du refus : il sera transmis à l'entreprise.", field="reason")
+    if len(reason) > 500:
+        raise DomainError("Le motif du refus ne peut pas dépasser 500 caractères.", field="reason")
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in reason) or "\x7f" in reason:
+        raise DomainError("Le motif du refus contient des caractères non autorisés.", field="reason")
     enrolment = _locked(enrolment)
     transition(enrolment, "refuse", actor, actor_org_id=opco_id, reason=reason)
     enrolment.decided_at = utcnow()

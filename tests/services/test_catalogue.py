@@ -435,6 +435,36 @@ def test_provider_already_referenced_is_refused_and_archived_action_takes_none(m
     assert "archivée" in caught.value.message
 
 
+def test_the_referencing_form_names_only_an_organisation_it_offers(make, staff):
+    action = make.action(price_cents=100_000)
+    taken = make.provider()
+    make.referencing(action, taken)
+    for provider_id in (None, taken.id, 2_147_483_647):
+        with pytest.raises(DomainError) as caught:
+            catalogue.reference_chosen_provider(action, provider_id, TODAY, TODAY, "900", staff)
+        assert (caught.value.field, caught.value.message) == (
+            "provider_id", "Choisissez un organisme de formation dans la liste."
+        )
+    free = make.provider()
+    referencing = catalogue.reference_chosen_provider(action, free.id, TODAY, TODAY, "900,50", staff)
+    assert (referencing.provider_id, referencing.price_cents) == (free.id, 90_050)
+
+
+@pytest.mark.parametrize("far", [date(1999, 12, 31), date(2101, 1, 1), date(9999, 12, 31)])
+def test_referencing_dates_stay_within_the_century(make, staff, far):
+    action = make.action(price_cents=100_000)
+    with pytest.raises(DomainError) as caught:
+        catalogue.reference_provider(action, make.provider(), TODAY, far, 50_000, staff)
+    assert caught.value.message == "Indiquez une date comprise entre 2000 et 2100."
+
+
+@pytest.mark.parametrize("typed", ["9" * 100_000, "1" + "0" * 5000 + ",00", "١٢", "²", "12\x00"])
+def test_absurd_amounts_are_refused_in_french(typed):
+    with pytest.raises(DomainError) as caught:
+        catalogue.parse_euros(typed, "price", "Le prix")
+    assert caught.value.field == "price" and caught.value.message.startswith("Le prix")
+
+
 def test_withdrawn_provider_is_referenced_again_on_the_same_row(make, staff):
     action = make.action()
     provider = make.provider()

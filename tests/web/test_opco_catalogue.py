@@ -80,7 +80,7 @@ def counting_queries():
 def test_opco_creates_an_action_and_sees_what_companies_will_see(signed_in, akto):
     response = signed_in.post(f"/opco/{akto.slug}/catalogue/nouvelle", data=form_data())
     action = db.session.scalar(select(CollectiveAction))
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert response.headers["Location"] == f"/opco/{akto.slug}/catalogue/{action.id}"
     assert action.status == ActionStatus.DRAFT and action.price_cents == 100_000
 
@@ -123,7 +123,7 @@ def test_edit_form_is_filled_and_saves_changes(signed_in, akto, make):
         f"/opco/{akto.slug}/catalogue/{action.id}/modifier",
         data=form_data(reference=action.reference, title="Nouveau titre", share_lt11="80"),
     )
-    assert response.status_code == 302
+    assert response.status_code == 303
     db.session.refresh(action)
     assert action.title == "Nouveau titre" and action.share_for("<11") == 80
     assert (
@@ -238,7 +238,7 @@ def test_opco_references_a_provider_then_suspends_it_with_a_reason(signed_in, ak
     action = make.action(akto, price_cents=100_000)
     provider = make.provider(name="Campus Formation")
     response = reference(signed_in, akto, action, provider)
-    assert response.status_code == 302
+    assert response.status_code == 303
     page = signed_in.get(response.headers["Location"])
     assert "Campus Formation est référencé sur l'action" in flashes(page)[0]
     assert "Campus Formation" in visible_text(page) and "900,00 € HT Actif" in visible_text(page)
@@ -289,7 +289,7 @@ def test_edit_referencing(signed_in, akto, make):
             "price": "950",
         },
     )
-    assert response.status_code == 302
+    assert response.status_code == 303
     db.session.refresh(referencing)
     assert (referencing.price_cents, referencing.valid_until) == (95_000, TODAY + timedelta(days=9))
 

@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from math import ceil
+from datetime import date
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from marketplace.blueprints.opco.catalogue_forms import ActionForm, ReferencingEditForm, ReferencingForm
 from marketplace.blueprints.opco.routes import bp
-from marketplace.extensions import db
-from marketplace.models import (
-    ActionStatus,
-    CollectiveAction,
-    Modality,
-    Referencing,
-    ReferencingStatus,
-    Region,
-    Theme,
-    TrainingProvider,
-)
-from marketplace.services import catalogue
-from marketplace.services.errors import DomainError
-from marketplace.services.identifiers import format_siret
+from marketplace.models import ActionStatus, CollectiveAction, Modality, Referencing, ReferencingStatus
+from marketplace.services import catalogue, catalogue_pages
 from marketplace.services.roles import Perm
-from marketplace.web.forms import attach_error
+from marketplace.web.actions import perform, render, submit
 from marketplace.web.guard import get_owned, require
-
-PER_PAGE = 25
+from marketplace.web.params import page_arg, parse_int
 
 ACTION_DONE = {
     "publish": "L'action « {title} » est publiée : elle apparaît dans le catalogue public et dans celui des "
@@ -57,8 +42,8 @@ def _get_action(action_id: int) -> CollectiveAction:
 
 
 def _get_referencing(action: CollectiveAction, referencing_id: int) -> Referencing:
-    referencing = get_owned(Referencing, referencing_id, column="opco_id")
-    if referencing.action_id != action.id:
+    referencing = catalogue_pages.referencing_of_action(action, referencing_id)
+    if referencing is None:
         abort(404)
     return referencing
 
@@ -72,56 +57,46 @@ def actions():
     status = request.args.get("statut", "")
     if status not in ActionStatus.LABELS:
         status = ""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    query = select(CollectiveAction).where(CollectiveAction.opco_id == g.org.id)
-    if status:
-        query = query.where(CollectiveAction.status == status)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = min(page, max(1, ceil(total / PER_PAGE)))
-    rows = db.session.scalars(
-        query.order_by(CollectiveAction.campaign_year.desc(), CollectiveAction.title, CollectiveAction.id)
-        .limit(PER_PAGE)
-        .offset((page - 1) * PER_PAGE)
-    ).all()
-    ids = [a.id for a in rows]
-    return render_template(
+    data = catalogue_pages.action_list(g.org, status, page_arg())
+    return render(
         "opco/catalogue/list.html",
-        actions=rows,
-        total=total,
-        status=status,
+        actions=data.page.items,
+        total=data.page.total,
+        status_filter=status,
         labels=ActionStatus.LABELS,
         modality_labels=Modality.LABELS,
-        counts=catalogue.status_counts(g.org.id),
-        sessions=catalogue.session_counts(ids),
-        referenced=catalogue.active_referencings(ids),
-        page=page,
-        pages=max(1, ceil(total / PER_PAGE)),
+        counts=data.counts,
+        sessions=data.sessions,
+        referenced=data.referenced,
+        page=data.page.page,
+        pages=data.page.pages,
         args={"statut": status} if status else {},
+    )
+
+
+def _detail_page(action: CollectiveAction):
+    data = catalogue_pages.action_detail(action)
+    return render(
+        "opco/catalogue/detail.html",
+        action=action,
+        labels=ActionStatus.LABELS,
+        modality_labels=Modality.LABELS,
+        referencing_labels=ReferencingStatus.LABELS,
+        preview=data.preview,
+        problems=data.problems,
+        events=data.events,
+        machine=catalogue.ACTION_MACHINE,
+        referencings=data.referencings,
+        referencing_machine=catalogue.REFERENCING_MACHINE,
+        sessions=data.sessions,
+        today=date.today(),
     )
 
 
 @bp.get("/catalogue/<int:action_id>")
 @require(Perm.VIEW_DASHBOARD)
 def action_detail(action_id: int):
-    action = _get_action(action_id)
-    referencings = db.session.scalars(
-        select(Referencing).where(Referencing.action_id == action.id).order_by(Referencing.id)
-    ).all()
-    return render_template(
-        "opco/catalogue/detail.html",
-        action=action,
-        labels=ActionStatus.LABELS,
-        modality_labels=Modality.LABELS,
-        referencing_labels=ReferencingStatus.LABELS,
-        preview=catalogue.funding_preview(action),
-        problems=catalogue.publish_problems(action) if action.status == ActionStatus.DRAFT else [],
-        events=[e for e in catalogue.ACTION_MACHINE.allowed(action.status) if e in catalogue.ACTION_EVENTS],
-        machine=catalogue.ACTION_MACHINE,
-        referencings=referencings,
-        referencing_machine=catalogue.REFERENCING_MACHINE,
-        sessions=catalogue.session_counts([action.id]).get(action.id, 0),
-        today=date.today(),
-    )
+    return _detail_page(_get_action(action_id))
 
 
 # --- Create and edit --------------------------------------------------------------------------------
@@ -129,23 +104,16 @@ def action_detail(action_id: int):
 
 def _action_form(action: CollectiveAction | None = None) -> ActionForm:
     form = ActionForm()
+    choices = catalogue_pages.action_choices(g.org, action)
     form.theme_code.choices = [SelectChoice("", "— Choisissez —")] + [
-        SelectChoice(t.code, f"{t.code} – {t.label}")
-        for t in db.session.scalars(select(Theme).order_by(Theme.code))
+        SelectChoice(code, label) for code, label in choices.themes
     ]
     form.modality.choices = [SelectChoice("", "— Choisissez —")] + [
-        SelectChoice(code, label) for code, label in Modality.LABELS.items()
+        SelectChoice(code, label) for code, label in choices.modalities
     ]
-    years = catalogue.campaign_years()
-    if action is not None and action.campaign_year not in years:
-        years = sorted({*years, action.campaign_year})
-    form.campaign_year.choices = [SelectChoice(str(y)) for y in years]
-    form.region_codes.choices = [
-        SelectChoice(r.code, r.name) for r in db.session.scalars(select(Region).order_by(Region.name))
-    ]
-    form.idcc_codes.choices = [
-        SelectChoice(b.idcc, f"IDCC {b.idcc} – {b.branch.label}") for b in g.org.branches
-    ]
+    form.campaign_year.choices = [SelectChoice(str(y)) for y in choices.years]
+    form.region_codes.choices = [SelectChoice(code, name) for code, name in choices.regions]
+    form.idcc_codes.choices = [SelectChoice(code, label) for code, label in choices.branches]
     return form
 
 
@@ -171,11 +139,6 @@ def _action_input(form: ActionForm) -> catalogue.ActionInput:
         cancellation_days=form.cancellation_days.data,
         requires_approval=bool(form.requires_approval.data),
     )
-
-
-def _attach_all(form, error: DomainError) -> None:
-    for name, message in getattr(error, "errors", {error.field: error.message}).items():
-        attach_error(form, DomainError(message, field=name))
 
 
 def _fill(form: ActionForm, action: CollectiveAction) -> None:
@@ -215,24 +178,23 @@ def _new_action_defaults(form: ActionForm) -> None:
     form.scope.data = "national"
 
 
+def _form_page(form: ActionForm, action: CollectiveAction | None):
+    return render("opco/catalogue/form.html", form=form, action=action)
+
+
 @bp.route("/catalogue/nouvelle", methods=["GET", "POST"])
 @require(Perm.MANAGE_CATALOGUE)
 def action_new():
     form = _action_form()
     if request.method == "GET":
         _new_action_defaults(form)
-        return render_template("opco/catalogue/form.html", form=form, action=None)
-    if form.validate_on_submit():
-        try:
-            action = catalogue.create_action(g.org, _action_input(form), current_user)
-        except DomainError as error:
-            db.session.rollback()
-            _attach_all(form, error)
-        else:
-            db.session.commit()
-            flash(f"L'action « {action.title} » est enregistrée en brouillon.", "success")
-            return redirect(url_for("opco.action_detail", action_id=action.id))
-    return render_template("opco/catalogue/form.html", form=form, action=None), 422
+    return submit(
+        form,
+        lambda: catalogue.create_action(g.org, _action_input(form), current_user),
+        page=lambda: _form_page(form, None),
+        done=lambda action: url_for("opco.action_detail", action_id=action.id),
+        message=lambda action: f"L'action « {action.title} » est enregistrée en brouillon.",
+    )
 
 
 @bp.route("/catalogue/<int:action_id>/modifier", methods=["GET", "POST"])
@@ -245,21 +207,21 @@ def action_edit(action_id: int):
         form.reference.description = "La référence d'une action publiée ne change plus."
     if request.method == "GET":
         _fill(form, action)
-        return render_template("opco/catalogue/form.html", form=form, action=action)
-    if form.validate_on_submit():
-        try:
-            changed = catalogue.update_action(action, _action_input(form), current_user)
-        except DomainError as error:
-            db.session.rollback()
-            _attach_all(form, error)
-        else:
-            db.session.commit()
-            if changed:
-                flash(f"Les modifications de l'action « {action.title} » sont enregistrées.", "success")
-            else:
-                flash("Aucune modification à enregistrer.", "info")
-            return redirect(url_for("opco.action_detail", action_id=action.id))
-    return render_template("opco/catalogue/form.html", form=form, action=action), 422
+
+    def finish(changed: bool) -> str:
+        if not changed:
+            flash("Aucune modification à enregistrer.", "info")
+        return url_for("opco.action_detail", action_id=action_id)
+
+    return submit(
+        form,
+        lambda: catalogue.update_action(action, _action_input(form), current_user),
+        page=lambda: _form_page(form, action),
+        done=finish,
+        message=lambda changed: (
+            f"Les modifications de l'action « {action.title} » sont enregistrées." if changed else None
+        ),
+    )
 
 
 @bp.post("/catalogue/<int:action_id>/etat")
@@ -267,37 +229,27 @@ def action_edit(action_id: int):
 def action_transition(action_id: int):
     action = _get_action(action_id)
     event = request.form.get("event", "")
-    if event not in catalogue.ACTION_EVENTS:
-        flash("Cette action n'est pas possible.", "error")
-        return redirect(url_for("opco.action_detail", action_id=action.id), 303)
-    try:
-        catalogue.transition(action, event, current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(ACTION_DONE[event].format(title=action.title), "success")
-    return redirect(url_for("opco.action_detail", action_id=action.id), 303)
+    title = action.title
+    # The buttons are boosted by htmx: a refusal also goes back to the action's page (303, message flashed),
+    # so the address shown stays the page's and never becomes this POST-only URL.
+    back = url_for("opco.action_detail", action_id=action_id)
+    return perform(
+        lambda: catalogue.transition(action, event, current_user),
+        done=back,
+        message=lambda _: ACTION_DONE[event].format(title=title),
+        failed=back,
+    )
 
 
 # --- Referencings -----------------------------------------------------------------------------------
 
 
-def _provider_choices(action: CollectiveAction, today: date):
-    """All organisations on the platform not yet referenced; those without valid Qualiopi shown but disabled."""
-    choices = [SelectChoice("", "— Choisissez un organisme —")]
-    for provider in catalogue.referenceable_providers(action):
-        problem = catalogue.qualiopi_problem(provider, today)
-        if problem is None:
-            validity = f"Qualiopi valide jusqu'au {provider.qualiopi_expires_on:%d/%m/%Y}"
-        elif "actions_formation" not in provider.qualiopi_category_list:
-            validity = "non certifié Qualiopi « Actions de formation »"
-        else:
-            validity = f"Qualiopi expiré le {provider.qualiopi_expires_on:%d/%m/%Y}"
-        label = f"{provider.name} — SIRET {format_siret(provider.siret)} — {validity}"
-        choices.append(SelectChoice(str(provider.id), label, {"disabled": True} if problem else {}))
-    return choices
+def _referencing_page(form, action: CollectiveAction, referencing: Referencing | None):
+    return render("opco/catalogue/referencing_form.html", form=form, action=action, referencing=referencing)
+
+
+def _referencings_url(action_id: int) -> str:
+    return url_for("opco.action_detail", action_id=action_id, _anchor="referencements")
 
 
 @bp.route("/catalogue/<int:action_id>/referencements/nouveau", methods=["GET", "POST"])
@@ -306,42 +258,30 @@ def referencing_new(action_id: int):
     action = _get_action(action_id)
     today = date.today()
     form = ReferencingForm()
-    form.provider_id.choices = _provider_choices(action, today)
+    # Organisations on the platform not yet referenced; those without a valid Qualiopi shown but disabled.
+    form.provider_id.choices = [SelectChoice("", "— Choisissez un organisme —")] + [
+        SelectChoice(str(option.id), option.label, {"disabled": True} if option.disabled else {})
+        for option in catalogue_pages.provider_options(action, today)
+    ]
     if request.method == "GET":
-        form.valid_from.data = today
-        end_of_campaign = date(action.campaign_year, 12, 31)
-        form.valid_until.data = end_of_campaign if end_of_campaign >= today else today + timedelta(days=365)
+        form.valid_from.data, form.valid_until.data = catalogue_pages.default_referencing_period(action, today)
         form.price.data = _euros_input(action.price_cents)
-        return render_template(
-            "opco/catalogue/referencing_form.html", form=form, action=action, referencing=None
-        )
-    if form.validate_on_submit():
-        provider = (
-            db.session.get(TrainingProvider, int(form.provider_id.data))
-            if form.provider_id.data.isdigit()
-            else None
-        )
-        try:
-            price = catalogue.parse_euros(form.price.data, "price", "Le prix négocié")
-            referencing = catalogue.reference_provider(
-                action,
-                provider,
-                form.valid_from.data,
-                form.valid_until.data,
-                price,
-                current_user,
-                today=today,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{referencing.provider.name} est référencé sur l'action « {action.title} ».", "success")
-            return redirect(url_for("opco.action_detail", action_id=action.id, _anchor="referencements"))
-    return render_template(
-        "opco/catalogue/referencing_form.html", form=form, action=action, referencing=None
-    ), 422
+    title = action.title
+    return submit(
+        form,
+        lambda: catalogue.reference_chosen_provider(
+            action,
+            parse_int(form.provider_id.data),
+            form.valid_from.data,
+            form.valid_until.data,
+            form.price.data,
+            current_user,
+            today=today,
+        ),
+        page=lambda: _referencing_page(form, action, None),
+        done=lambda referencing: _referencings_url(action_id),
+        message=lambda referencing: f"{referencing.provider.name} est référencé sur l'action « {title} ».",
+    )
 
 
 @bp.route("/catalogue/<int:action_id>/referencements/<int:referencing_id>/modifier", methods=["GET", "POST"])
@@ -354,25 +294,16 @@ def referencing_edit(action_id: int, referencing_id: int):
         form.valid_from.data = referencing.valid_from
         form.valid_until.data = referencing.valid_until
         form.price.data = _euros_input(referencing.price_cents)
-        return render_template(
-            "opco/catalogue/referencing_form.html", form=form, action=action, referencing=referencing
-        )
-    if form.validate_on_submit():
-        try:
-            price = catalogue.parse_euros(form.price.data, "price", "Le prix négocié")
-            catalogue.update_referencing(
-                referencing, form.valid_from.data, form.valid_until.data, price, current_user
-            )
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Le référencement de {referencing.provider.name} est modifié.", "success")
-            return redirect(url_for("opco.action_detail", action_id=action.id, _anchor="referencements"))
-    return render_template(
-        "opco/catalogue/referencing_form.html", form=form, action=action, referencing=referencing
-    ), 422
+    name = referencing.provider.name
+    return submit(
+        form,
+        lambda: catalogue.change_referencing_terms(
+            referencing, form.valid_from.data, form.valid_until.data, form.price.data, current_user
+        ),
+        page=lambda: _referencing_page(form, action, referencing),
+        done=_referencings_url(action_id),
+        message=f"Le référencement de {name} est modifié.",
+    )
 
 
 @bp.post("/catalogue/<int:action_id>/referencements/<int:referencing_id>/etat")
@@ -382,12 +313,9 @@ def referencing_transition(action_id: int, referencing_id: int):
     referencing = _get_referencing(action, referencing_id)
     event = request.form.get("event", "")
     name = referencing.provider.name
-    try:
-        catalogue.transition_referencing(referencing, event, current_user, reason=request.form.get("reason"))
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(REFERENCING_DONE[event].format(name=name), "success")
-    return redirect(url_for("opco.action_detail", action_id=action.id, _anchor="referencements"), 303)
+    return perform(
+        lambda: catalogue.transition_referencing(referencing, event, current_user, reason=request.form.get("reason")),
+        done=_referencings_url(action_id),
+        message=lambda _: REFERENCING_DONE[event].format(name=name),
+        failed=lambda error: _detail_page(action),
+    )

@@ -4,6 +4,7 @@ Numbers are text fields on purpose: the service reads French input (« 10,5 », 
 its errors on these fields.
 """
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -15,29 +16,65 @@ from marketplace.services.identifiers import SIZE_BANDS
 from marketplace.web.forms import REQUIRED
 
 DATE_MESSAGE = "Indiquez une date valide (jj/mm/aaaa)."
+LONG_TEXT = Length(max=10_000, message="Ce texte ne peut pas dépasser 10 000 caractères.")
+
+
+class PostedFieldsOnly:
+    """Read a form from the posted HTML fields only: never a JSON body (whose values may be numbers, lists or
+    objects) nor files. A file or an object sent in place of a text field leaves it empty, and its validators
+    refuse it in French instead of failing on a foreign type. (Same as the company's employee forms.)"""
+
+    def wrap_formdata(self, form, formdata):
+        if formdata is None or hasattr(formdata, "getlist"):  # given explicitly by the caller
+            return super().wrap_formdata(form, formdata)
+        if not form.is_submitted():
+            return None
+        return request.form
 
 
 class ActionForm(FlaskForm):
-    title = StringField("Intitulé", validators=[DataRequired(REQUIRED), Length(max=200)])
+    class Meta(PostedFieldsOnly):
+        pass
+
+    title = StringField(
+        "Intitulé",
+        validators=[
+            DataRequired(REQUIRED),
+            Length(max=200, message="L'intitulé ne peut pas dépasser 200 caractères."),
+        ],
+    )
     reference = StringField(
         "Référence",
         description="Code interne unique dans votre catalogue, par exemple AC-2026-012.",
-        validators=[DataRequired(REQUIRED), Length(max=40)],
+        validators=[
+            DataRequired(REQUIRED),
+            Length(max=40, message="La référence ne peut pas dépasser 40 caractères."),
+        ],
     )
     theme_code = SelectField(
-        "Thème (groupe NSF)", validators=[DataRequired("Choisissez un thème dans la liste.")]
+        "Thème (groupe NSF)",
+        validators=[DataRequired("Choisissez un thème dans la liste.")],
+        invalid_choice_message="Choisissez un thème dans la liste.",
     )
-    modality = SelectField("Modalité", validators=[DataRequired("Choisissez une modalité.")])
+    modality = SelectField(
+        "Modalité",
+        validators=[DataRequired("Choisissez une modalité.")],
+        invalid_choice_message="Choisissez une modalité.",
+    )
     duration_hours = StringField(
         "Durée (en heures)", description="Par exemple 14 ou 10,5.", validators=[DataRequired(REQUIRED)]
     )
-    campaign_year = SelectField("Année de campagne", validators=[DataRequired(REQUIRED)])
-    objectives = TextAreaField(
-        "Objectifs", description="Obligatoires pour publier l'action.", validators=[Optional()]
+    campaign_year = SelectField(
+        "Année de campagne",
+        validators=[DataRequired(REQUIRED)],
+        invalid_choice_message="Choisissez une année de campagne dans la liste.",
     )
-    programme = TextAreaField("Programme", validators=[Optional()])
-    prerequisites = TextAreaField("Prérequis", validators=[Optional()])
-    target_public = TextAreaField("Public visé", validators=[Optional()])
+    objectives = TextAreaField(
+        "Objectifs", description="Obligatoires pour publier l'action.", validators=[Optional(), LONG_TEXT]
+    )
+    programme = TextAreaField("Programme", validators=[Optional(), LONG_TEXT])
+    prerequisites = TextAreaField("Prérequis", validators=[Optional(), LONG_TEXT])
+    target_public = TextAreaField("Public visé", validators=[Optional(), LONG_TEXT])
 
     scope = RadioField(
         "Périmètre géographique",
@@ -47,11 +84,15 @@ class ActionForm(FlaskForm):
         ],
         default="national",
         validators=[InputRequired("Indiquez si l'action est nationale ou régionale.")],
+        invalid_choice_message="Indiquez si l'action est nationale ou régionale.",
     )
-    region_codes = MultiCheckboxField("Régions où l'action est ouverte")
+    region_codes = MultiCheckboxField(
+        "Régions où l'action est ouverte", invalid_choice_message="Une des régions cochées n'existe pas."
+    )
     idcc_codes = MultiCheckboxField(
         "Branches éligibles (IDCC)",
         description="Ne cochez rien pour ouvrir l'action à toutes les branches de votre OPCO.",
+        invalid_choice_message="Cochez des branches couvertes par votre OPCO.",
     )
 
     price = StringField(
@@ -95,7 +136,15 @@ for _code, _label, _low, _high in SIZE_BANDS:
 
 
 class ReferencingForm(FlaskForm):
-    provider_id = SelectField("Organisme de formation", validators=[DataRequired("Choisissez un organisme.")])
+    class Meta(PostedFieldsOnly):
+        pass
+
+    # The choices are the organisations the OPCO may reference on this action: any other id is refused.
+    provider_id = SelectField(
+        "Organisme de formation",
+        validators=[DataRequired("Choisissez un organisme.")],
+        invalid_choice_message="Choisissez un organisme de formation dans la liste.",
+    )
     valid_from = DateField("Référencé à partir du", validators=[DataRequired(DATE_MESSAGE)])
     valid_until = DateField("Jusqu'au", validators=[DataRequired(DATE_MESSAGE)])
     price = StringField(
@@ -106,6 +155,9 @@ class ReferencingForm(FlaskForm):
 
 
 class ReferencingEditForm(FlaskForm):
+    class Meta(PostedFieldsOnly):
+        pass
+
     valid_from = DateField("Référencé à partir du", validators=[DataRequired(DATE_MESSAGE)])
     valid_until = DateField("Jusqu'au", validators=[DataRequired(DATE_MESSAGE)])
     price = StringField(

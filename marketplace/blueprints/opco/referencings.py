@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import g, request, url_for
 from flask_login import current_user
 
 from marketplace.blueprints.opco.evaluation_forms import ReferencingChangeForm
 from marketplace.blueprints.opco.routes import bp
-from marketplace.extensions import db
 from marketplace.formatting import to_paris
 from marketplace.models import Referencing, ReferencingStatus, utcnow
 from marketplace.services import catalogue, referencing_registry
 from marketplace.services.errors import DomainError
 from marketplace.services.roles import Perm
+from marketplace.web.actions import perform, render
 from marketplace.web.guard import get_owned, require
+from marketplace.web.params import parse_int
 
 DONE = {
     "suspend": "Le référencement de {name} sur « {action} » est suspendu ; l'organisme est prévenu par courriel.",
@@ -23,31 +24,36 @@ DONE = {
 
 
 def _filters() -> dict[str, str]:
-    action = request.values.get("action", "")
+    """The registry's filters as given (query string, or the hidden fields of a change form); others ignored."""
+    action_id = parse_int(request.values.get("action"))
     status = request.values.get("statut", "")
     return {
-        **({"action": action} if action.isdigit() else {}),
+        **({"action": str(action_id)} if action_id is not None else {}),
         **({"statut": status} if status in ReferencingStatus.LABELS else {}),
     }
 
 
-@bp.get("/referencements")
-@require(Perm.VIEW_DASHBOARD)
-def referencings():
+def _registry_page(form: ReferencingChangeForm | None = None):
     filters = _filters()
     rows = referencing_registry.registry(
         g.org, action_id=int(filters["action"]) if "action" in filters else None, status=filters.get("statut")
     )
-    return render_template(
+    return render(
         "opco/referencings/registry.html",
         rows=rows,
         actions=referencing_registry.registry_actions(g.org),
         filters=filters,
         labels=ReferencingStatus.LABELS,
         machine=catalogue.REFERENCING_MACHINE,
-        form=ReferencingChangeForm(),
+        form=form or ReferencingChangeForm(formdata=None),
         today=to_paris(utcnow()).date(),
     )
+
+
+@bp.get("/referencements")
+@require(Perm.VIEW_DASHBOARD)
+def referencings():
+    return _registry_page()
 
 
 @bp.post("/referencements/<int:referencing_id>/etat")
@@ -57,17 +63,17 @@ def referencings_transition(referencing_id: int):
     event = request.form.get("event", "")
     form = ReferencingChangeForm()
     name, action = referencing.provider.name, referencing.action.title
-    if event not in DONE:
-        flash("Cette action n'est pas possible sur un référencement.", "error")
-    elif not form.validate_on_submit():
-        flash("Le motif ne peut pas dépasser 300 caractères.", "error")
-    else:
-        try:
-            referencing_registry.change_referencing(referencing, event, current_user, reason=form.reason.data)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash(DONE[event].format(name=name, action=action), "success")
-    return redirect(url_for("opco.referencings", **_filters(), _anchor=f"ref-{referencing.id}"), 303)
+
+    def change():
+        if event not in DONE:
+            raise DomainError("Cette action n'est pas possible sur un référencement.")
+        if not form.validate():
+            raise DomainError("Le motif ne peut pas dépasser 300 caractères.", field="reason")
+        return referencing_registry.change_referencing(referencing, event, current_user, reason=form.reason.data)
+
+    return perform(
+        change,
+        done=url_for("opco.referencings", **_filters(), _anchor=f"ref-{referencing_id}"),
+        message=lambda _: DONE[event].format(name=name, action=action),
+        failed=lambda error: _registry_page(),
+    )

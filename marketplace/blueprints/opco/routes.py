@@ -1,15 +1,16 @@
-"""OPCO staff area: dashboard and the branches the OPCO covers."""
+"""OPCO staff area: dashboard, settings and the branches the OPCO covers."""
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import g, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from flask_wtf import FlaskForm
+from wtforms import StringField
 
-from marketplace.extensions import db
+from marketplace.blueprints.opco.catalogue_forms import PostedFieldsOnly
 from marketplace.formatting import to_paris
-from marketplace.models import Company, Invitation, Membership, utcnow
-from marketplace.services import dashboards, organisations
-from marketplace.services.errors import DomainError
+from marketplace.models import utcnow
+from marketplace.services import opco_pages, organisations
 from marketplace.services.roles import Perm
+from marketplace.web.actions import render, submit
 from marketplace.web.guard import require, tenant_blueprint
 
 bp = tenant_blueprint("opco", __name__, "/opco", kind="opco")
@@ -18,46 +19,46 @@ bp = tenant_blueprint("opco", __name__, "/opco", kind="opco")
 @bp.get("/")
 @require(Perm.VIEW_DASHBOARD)
 def dashboard():
-    companies = db.session.scalar(select(func.count(Company.id)).where(Company.opco_id == g.org.id)) or 0
-    members = db.session.scalar(select(func.count(Membership.id)).where(Membership.organisation_id == g.org.id))
-    pending = db.session.scalar(
-        select(func.count(Invitation.id)).where(
-            Invitation.organisation_id == g.org.id, Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None)
-        )
-    )
-    board = dashboards.opco_dashboard(g.org.id, to_paris(utcnow()).date())
-    return render_template(
-        "opco/dashboard.html", companies=companies, members=members, pending_invitations=pending, board=board
+    data = opco_pages.dashboard(g.org, to_paris(utcnow()).date())
+    return render(
+        "opco/dashboard.html",
+        companies=data.companies,
+        members=data.members,
+        pending_invitations=data.pending_invitations,
+        board=data.board,
     )
 
 
 @bp.get("/branches")
 @require(Perm.VIEW_DASHBOARD)
 def branches():
-    counts = dict(
-        db.session.execute(
-            select(Company.idcc, func.count(Company.id)).where(Company.opco_id == g.org.id).group_by(Company.idcc)
-        ).all()
-    )
-    return render_template("opco/branches.html", branches=g.org.branches, counts=counts)
+    return render("opco/branches.html", branches=g.org.branches, counts=opco_pages.companies_per_branch(g.org))
+
+
+class SettingsForm(FlaskForm):
+    class Meta(PostedFieldsOnly):
+        pass
+
+    # Read by the service (a whole number of hours, 1 to 168), which reports its refusal on this field.
+    waitlist_offer_hours = StringField("Délai pour accepter une place libérée (en heures)")
 
 
 @bp.route("/parametres", methods=["GET", "POST"])
 @require(Perm.MANAGE_CATALOGUE)
 def settings():
-    error = None
-    if request.method == "POST":
-        try:
-            organisations.set_waitlist_offer_hours(g.org, request.form.get("waitlist_offer_hours", ""), current_user)
-        except DomainError as exc:
-            db.session.rollback()
-            error = exc.message
-        else:
-            db.session.commit()
-            flash("Paramètres enregistrés.", "success")
-            return redirect(url_for("opco.settings")), 303
-    status = 400 if error else 200
-    return render_template("opco/settings.html", error=error), status
+    form = SettingsForm()
+
+    def page():
+        errors = form.waitlist_offer_hours.errors
+        return render("opco/settings.html", error=errors[0] if errors else None)
+
+    return submit(
+        form,
+        lambda: organisations.set_waitlist_offer_hours(g.org, form.waitlist_offer_hours.data or "", current_user),
+        page=page,
+        done=url_for("opco.settings"),
+        message="Paramètres enregistrés.",
+    )
 
 
 # Routes of the OPCO area defined in their own modules, registered on the same blueprint.
