@@ -144,7 +144,9 @@ def test_create_refuses_a_referencing_id_that_is_not_this_organisations(make, si
         assert response.status_code == 422, value
         page = visible_text(response)
         assert "Réservée à un autre" not in page
-        assert "Action collective" in page  # the message sits next to the field, in the error summary
+        expected = "Choisissez l'action de la session." if value == "" else (
+            "Choisissez une action pour laquelle vous êtes référencé.")
+        assert f"Action collective : {expected}" in page  # in the error summary, and next to the field
     assert db.session.scalar(select(func.count(TrainingSession.id))) == 0
     # The organisation's own referencing still works.
     assert signed_in.post(url(provider, "/nouvelle"), data=form_data(referencing.id)).status_code == 303

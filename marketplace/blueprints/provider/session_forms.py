@@ -55,6 +55,27 @@ def capacity(label: str, description: str) -> IntegerField:
     )
 
 
+class OfferedChoice(SelectField):
+    """A select whose posted value must be one of the choices offered (e.g. this organisation's referencings);
+    anything else — another organisation's id, a huge number, text — is refused with ``message``."""
+
+    def __init__(self, *args, message: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.message = message
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None  # not even a number: pre_validate says why
+
+    def pre_validate(self, form):
+        if not self.raw_data or not self.raw_data[0]:
+            return  # nothing chosen: the « required » validator says so
+        if self.data not in {value for value, _label in (self.choices or [])}:
+            raise ValidationError(self.message)
+
+
 class SlotForm(FlaskForm):
     """One row of the half-days table; a row left entirely empty is ignored."""
 
@@ -95,9 +116,10 @@ class SlotsMixin:
 
 
 class SessionForm(SlotsMixin, FlaskForm):
-    referencing_id = SelectField(
+    referencing_id = OfferedChoice(
         "Action collective",
         coerce=int,
+        message="Choisissez une action pour laquelle vous êtes référencé.",
         description="Seules les actions publiées pour lesquelles vous êtes référencé sont proposées.",
         validators=[InputRequired("Choisissez l'action de la session.")],
     )
