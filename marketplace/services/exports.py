@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from marketplace.formatting import date_fr, to_paris
 from marketplace.models import EnrolmentStatus, TrainingSession
 from marketplace.services.identifiers import format_siret
-from marketplace.services.sessions import Trainees
+from marketplace.services.session_pages import Trainees, trainees
 
 CSV_MIMETYPE = "text/csv; charset=utf-8"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -153,3 +153,8 @@ class SessionTraineesExport(Exporter):
                 EnrolmentStatus.LABELS[enrolment.status],
                 to_paris(enrolment.created_at).date() if enrolment.created_at else None,
             )
+
+
+def session_trainees(session: TrainingSession) -> SessionTraineesExport:
+    """The trainees' export of one session (its rows read in one query)."""
+    return SessionTraineesExport(session, trainees(session))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from math import ceil
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -22,7 +21,6 @@ from marketplace.extensions import db
 from marketplace.formatting import date_fr, to_paris
 from marketplace.models import (
     ActionStatus,
-    CollectiveAction,
     Enrolment,
     EnrolmentStatus,
     HalfDay,
@@ -433,11 +431,6 @@ def _active_enrolment_count(session: TrainingSession) -> int:
 # --- The one way to change a session's state ---------------------------------------------------------
 
 
-def allowed_events(session: TrainingSession) -> list[tuple[str, str]]:
-    """(event, French label) of the moves possible from the session's current state."""
-    return [(event, SESSION.transitions[event].label) for event in SESSION.allowed(session.status)]
-
-
 def transition(
     session: TrainingSession,
     event: str,
@@ -566,156 +559,16 @@ def _notify(session: TrainingSession, template: str, statuses: tuple[str, ...], 
                                enrolment=enrolment, session=session, audience="trainee", **context)
 
 
-# --- Reading ------------------------------------------------------------------------------------------
+# --- Reading: in ``session_pages`` ---------------------------------------------------------------------------
 
-PERIODS = {"upcoming": "À venir et en cours", "past": "Passées", "all": "Toutes"}
-
-
-@dataclass
-class SessionRow:
-    session: TrainingSession
-    counts: dict[str, int]
-
-    @property
-    def fill_rate(self) -> float:
-        return self.session.seats_held / self.session.capacity_max
-
-    @property
-    def fill_percent(self) -> int:
-        return round(100 * self.fill_rate)
-
-    @property
-    def minimum_reached(self) -> bool:
-        return self.session.seats_held >= self.session.capacity_min
-
-    @property
-    def below_minimum(self) -> bool:
-        return self.session.status in AWAITING_MINIMUM and not self.minimum_reached
-
-    @property
-    def waitlisted(self) -> int:
-        return self.counts.get(EnrolmentStatus.WAITLISTED, 0)
-
-    @property
-    def pending(self) -> int:
-        return self.counts.get(EnrolmentStatus.PENDING_APPROVAL, 0)
+_MOVED_TO_PAGES = {"PERIODS", "SessionRow", "SessionPage", "sessions_for_provider", "Trainees", "trainees",
+                   "seats_left", "referencings_for", "allowed_events"}
 
 
-@dataclass
-class SessionPage:
-    rows: list[SessionRow]
-    total: int
-    page: int
-    pages: int
+def __getattr__(name: str):
+    """The read models moved to ``session_pages``; ``sessions.trainees`` and the like still answer."""
+    if name in _MOVED_TO_PAGES:
+        from marketplace.services import session_pages
 
-
-def sessions_for_provider(
-    provider: TrainingProvider,
-    *,
-    status: str | None = None,
-    period: str = "upcoming",
-    page: int = 1,
-    per_page: int = 20,
-    today: date | None = None,
-) -> SessionPage:
-    """The provider's sessions, filtered and paginated, each with its enrolment counts by state.
-
-    A constant number of queries whatever the number of rows: one count, one page (action, region and
-    provider joined), and one grouped count of enrolments for the whole page.
-    """
-    today = today or to_paris(utcnow()).date()
-    query = select(TrainingSession).where(TrainingSession.provider_id == provider.id)
-    if status in St.LABELS:
-        query = query.where(TrainingSession.status == status)
-    if period == "past":
-        query = query.where(TrainingSession.end_date < today)
-        order = (TrainingSession.start_date.desc(), TrainingSession.id.desc())
-    elif period == "upcoming":
-        query = query.where(TrainingSession.end_date >= today)
-        order = (TrainingSession.start_date, TrainingSession.id)
-    else:
-        order = (TrainingSession.start_date.desc(), TrainingSession.id.desc())
-    total = int(db.session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-    pages = max(1, ceil(total / per_page))
-    page = min(max(page, 1), pages)
-    sessions = db.session.scalars(query.order_by(*order).limit(per_page).offset((page - 1) * per_page)).unique().all()
-    counts: dict[int, dict[str, int]] = {s.id: {} for s in sessions}
-    if sessions:
-        for session_id, state, number in db.session.execute(
-            select(Enrolment.session_id, Enrolment.status, func.count(Enrolment.id))
-            .where(Enrolment.session_id.in_(list(counts)))
-            .group_by(Enrolment.session_id, Enrolment.status)
-        ):
-            counts[session_id][state] = int(number)
-    return SessionPage([SessionRow(s, counts[s.id]) for s in sessions], total, page, pages)
-
-
-@dataclass
-class Trainees:
-    """A session's enrolments by state, each with its employee, company and requester loaded."""
-
-    confirmed: list[Enrolment]
-    pending: list[Enrolment]
-    offered: list[Enrolment]
-    waitlist: list[Enrolment]
-    cancelled: list[Enrolment]
-
-    @property
-    def all(self) -> list[Enrolment]:
-        return self.confirmed + self.pending + self.offered + self.waitlist + self.cancelled
-
-
-_CANCELLED_GROUP = (
-    EnrolmentStatus.CANCELLED,
-    EnrolmentStatus.REFUSED,
-    EnrolmentStatus.OFFER_DECLINED,
-    EnrolmentStatus.OFFER_EXPIRED,
-    EnrolmentStatus.SESSION_CANCELLED,
-)
-
-
-def trainees(session: TrainingSession) -> Trainees:
-    """Everyone enrolled on the session, grouped: confirmed, awaiting approval, offered a seat, waiting
-    list (first come first served), and cancelled or refused. One query."""
-    rows = db.session.scalars(
-        select(Enrolment)
-        .where(Enrolment.session_id == session.id)
-        .options(joinedload(Enrolment.company), joinedload(Enrolment.requested_by))
-    ).unique().all()
-
-    def by_name(e: Enrolment):
-        erased = e.employee.erased_at is not None
-        return (erased, e.employee.last_name.lower(), e.employee.first_name.lower(), e.id)
-
-    def of(*statuses: str) -> list[Enrolment]:
-        return [e for e in rows if e.status in statuses]
-
-    return Trainees(
-        confirmed=sorted(of(EnrolmentStatus.CONFIRMED), key=by_name),
-        pending=sorted(of(EnrolmentStatus.PENDING_APPROVAL), key=by_name),
-        offered=sorted(of(EnrolmentStatus.OFFERED), key=lambda e: (e.offer_expires_at or datetime.max, e.id)),
-        waitlist=sorted(of(EnrolmentStatus.WAITLISTED), key=lambda e: (e.waitlisted_at or datetime.max, e.id)),
-        cancelled=sorted(of(*_CANCELLED_GROUP), key=lambda e: (e.updated_at, e.id), reverse=True),
-    )
-
-
-def seats_left(session: TrainingSession, now: datetime | None = None) -> int:
-    """Seats still free: capacity minus seats held minus live waiting-list offers."""
-    return enrolments.seats_left(session, now or utcnow())
-
-
-def referencings_for(provider: TrainingProvider, today: date) -> list[Referencing]:
-    """The provider's own active referencings on published actions, still valid from today on."""
-    return list(
-        db.session.scalars(
-            select(Referencing)
-            .join(CollectiveAction, CollectiveAction.id == Referencing.action_id)
-            .where(
-                Referencing.provider_id == provider.id,
-                Referencing.status == ReferencingStatus.ACTIVE,
-                Referencing.valid_until >= today,
-                CollectiveAction.status == ActionStatus.PUBLISHED,
-            )
-            .order_by(CollectiveAction.title, Referencing.id)
-        ).unique()
-    )
+        return getattr(session_pages, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -96,6 +96,10 @@ def test_list_filters_by_period_and_answers_htmx_with_the_rows(make, signed_in, 
     assert response.status_code == 200
     assert "<h1>" not in text(response)
     assert "Passéville" in visible_text(response) and "Futurville" not in visible_text(response)
+    # Going back in the browser after htmx pushed the URL: htmx asks again for the whole page.
+    response = signed_in.get(url(provider, "?period=past"),
+                             headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert "<h1>Vos sessions</h1>" in text(response) and "Passéville" in visible_text(response)
 
 
 def _count_queries(client, path: str) -> int:

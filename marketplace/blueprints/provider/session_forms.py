@@ -15,15 +15,65 @@ from wtforms import (
     TelField,
     TextAreaField,
     TimeField,
+    ValidationError,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from marketplace.formatting import date_fr
 from marketplace.models import HalfDay, SessionStatus
-from marketplace.services.sessions import PERIODS, SessionInput, SlotInput
+from marketplace.services.session_pages import PERIODS
+from marketplace.services.sessions import SessionInput, SlotInput
 from marketplace.web.forms import REQUIRED
+from marketplace.web.params import DATE_MAX, DATE_MIN
 
 SLOT_ROWS = 10
 MAX_SLOT_ROWS = 60
+MAX_CAPACITY = 1000
+_CONTROL = {chr(c) for c in range(32) if chr(c) not in "\t\n\r"} | {"\x7f"}
+
+
+def plain_text(form, field) -> None:
+    """No NUL or other control character in a typed text (the database refuses NUL; none is ever meant)."""
+    if isinstance(field.data, str) and any(c in _CONTROL for c in field.data):
+        raise ValidationError("Ce champ contient des caractères non autorisés.")
+
+
+def plausible_date(form, field) -> None:
+    """A date a session can have: between 2000 and 2100 (0001-01-01 or 9999-12-31 are typing slips)."""
+    if field.data is not None and not DATE_MIN <= field.data <= DATE_MAX:
+        raise ValidationError(f"Indiquez une date entre le {date_fr(DATE_MIN)} et le {date_fr(DATE_MAX)}.")
+
+
+def capacity(label: str, description: str) -> IntegerField:
+    return IntegerField(
+        label,
+        description=description,
+        validators=[
+            InputRequired(REQUIRED),
+            NumberRange(min=1, max=MAX_CAPACITY, message=f"Entre 1 et {MAX_CAPACITY} stagiaires."),
+        ],
+    )
+
+
+class OfferedChoice(SelectField):
+    """A select whose posted value must be one of the choices offered (e.g. this organisation's referencings);
+    anything else — another organisation's id, a huge number, text — is refused with ``message``."""
+
+    def __init__(self, *args, message: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.message = message
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None  # not even a number: pre_validate says why
+
+    def pre_validate(self, form):
+        if not self.raw_data or not self.raw_data[0]:
+            return  # nothing chosen: the « required » validator says so
+        if self.data not in {value for value, _label in (self.choices or [])}:
+            raise ValidationError(self.message)
 
 
 class SlotForm(FlaskForm):
@@ -32,7 +82,7 @@ class SlotForm(FlaskForm):
     class Meta:
         csrf = False  # part of the session form, which carries the token
 
-    day = DateField("Jour", validators=[Optional()])
+    day = DateField("Jour", validators=[Optional(), plausible_date])
     half_day = SelectField("Demi-journée", choices=list(HalfDay.LABELS.items()), default=HalfDay.MORNING)
     start_time = TimeField("Début", validators=[Optional()])
     end_time = TimeField("Fin", validators=[Optional()])
@@ -66,46 +116,41 @@ class SlotsMixin:
 
 
 class SessionForm(SlotsMixin, FlaskForm):
-    referencing_id = SelectField(
+    referencing_id = OfferedChoice(
         "Action collective",
         coerce=int,
+        message="Choisissez une action pour laquelle vous êtes référencé.",
         description="Seules les actions publiées pour lesquelles vous êtes référencé sont proposées.",
         validators=[InputRequired("Choisissez l'action de la session.")],
     )
     slots = slots_field()
     is_remote = BooleanField("Session à distance (classe virtuelle)")
-    address = StringField("Adresse du lieu de formation", validators=[Optional(), Length(max=300)])
-    postal_code = StringField("Code postal", validators=[Optional(), Length(max=5)])
-    city = StringField("Commune", validators=[Optional(), Length(max=120)])
+    address = StringField("Adresse du lieu de formation", validators=[Optional(), Length(max=300), plain_text])
+    postal_code = StringField("Code postal", validators=[Optional(), Length(max=5), plain_text])
+    city = StringField("Commune", validators=[Optional(), Length(max=120), plain_text])
     region_code = SelectField("Région", validators=[Optional()])
-    capacity_min = IntegerField(
-        "Nombre minimum de stagiaires",
-        description="En dessous, la session ne peut pas être confirmée.",
-        validators=[InputRequired(REQUIRED), NumberRange(min=1, message="Au moins 1 stagiaire.")],
-    )
-    capacity_max = IntegerField(
-        "Nombre maximum de stagiaires",
-        description="Au-delà, les inscriptions vont en liste d'attente.",
-        validators=[InputRequired(REQUIRED), NumberRange(min=1, message="Au moins 1 stagiaire.")],
-    )
+    capacity_min = capacity("Nombre minimum de stagiaires", "En dessous, la session ne peut pas être confirmée.")
+    capacity_max = capacity("Nombre maximum de stagiaires", "Au-delà, les inscriptions vont en liste d'attente.")
     registration_deadline = DateField(
         "Date limite d'inscription",
         description="Au plus tard le premier jour de la session.",
-        validators=[InputRequired(REQUIRED)],
+        validators=[InputRequired(REQUIRED), plausible_date],
     )
     trainer_names = StringField(
-        "Formateur(s)", description="Noms séparés par des virgules.", validators=[Optional(), Length(max=300)]
+        "Formateur(s)",
+        description="Noms séparés par des virgules.",
+        validators=[Optional(), Length(max=300), plain_text],
     )
     contact_name = StringField(
-        "Personne à contacter", validators=[DataRequired(REQUIRED), Length(max=200)],
+        "Personne à contacter", validators=[DataRequired(REQUIRED), Length(max=200), plain_text],
         description="Chargée des relations avec les stagiaires (article L6353-8 du Code du travail).",
     )
-    contact_email = EmailField("E-mail de contact", validators=[DataRequired(REQUIRED), Length(max=254)])
-    contact_phone = TelField("Téléphone de contact", validators=[Optional(), Length(max=30)])
+    contact_email = EmailField("E-mail de contact", validators=[DataRequired(REQUIRED), Length(max=254), plain_text])
+    contact_phone = TelField("Téléphone de contact", validators=[Optional(), Length(max=30), plain_text])
     notes = TextAreaField(
         "Informations pratiques",
         description="Accès, restauration, matériel à apporter… Elles figurent dans les courriels aux stagiaires.",
-        validators=[Optional(), Length(max=5000)],
+        validators=[Optional(), Length(max=5000), plain_text],
     )
 
     def to_input(self, referencing_id: int | None = None) -> SessionInput:
@@ -133,7 +178,7 @@ class PostponeForm(SlotsMixin, FlaskForm):
     reason = TextAreaField(
         "Motif du report",
         description="Facultatif ; il est transmis aux entreprises et aux stagiaires.",
-        validators=[Optional(), Length(max=500)],
+        validators=[Optional(), Length(max=500), plain_text],
     )
 
 
@@ -141,7 +186,7 @@ class CancelForm(FlaskForm):
     reason = TextAreaField(
         "Motif de l'annulation",
         description="Il est transmis aux entreprises et aux stagiaires.",
-        validators=[DataRequired("Indiquez le motif de l'annulation."), Length(max=500)],
+        validators=[DataRequired("Indiquez le motif de l'annulation."), Length(max=500), plain_text],
     )
 
 

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask import Response, flash, g, request, url_for
 from flask_login import current_user
 
 from marketplace.blueprints.provider.routes import bp
 from marketplace.blueprints.provider.session_forms import (
+    MAX_SLOT_ROWS,
     CancelForm,
     PostponeForm,
     SessionFilterForm,
     SessionForm,
 )
-from marketplace.extensions import db
-from marketplace.formatting import date_fr, money_fr, to_paris
+from marketplace.formatting import to_paris
 from marketplace.models import SessionStatus, TrainingSession, utcnow
-from marketplace.services import exports
+from marketplace.services import exports, session_pages
 from marketplace.services import sessions as service
-from marketplace.services.errors import DomainError
 from marketplace.services.roles import Perm
-from marketplace.web.forms import attach_error, region_choices
+from marketplace.web.actions import perform, render, see_other, submit
 from marketplace.web.guard import get_owned, require
+from marketplace.web.params import int_arg, page_arg
 
 STATUS_BADGES = {
     SessionStatus.DRAFT: "badge-neutral",
@@ -54,26 +54,16 @@ def _owned_session(session_id: int) -> TrainingSession:
     return get_owned(TrainingSession, session_id, column="provider_id")
 
 
-def _referencing_label(referencing) -> str:
-    action = referencing.action
-    return (
-        f"{action.title} ({action.reference}) — {action.opco.name} — {money_fr(referencing.price_cents, 'HT')} "
-        f"par stagiaire — référencé jusqu'au {date_fr(referencing.valid_until)}"
-    )
+def _detail_url(session_id: int) -> str:
+    return url_for("provider.session_detail", session_id=session_id)
 
 
 def _add_rows(form) -> None:
-    """Enough half-day rows: the filled ones plus a few empty, or more when asked (« Afficher plus de lignes »)."""
+    """Enough half-day rows: the filled ones plus a few empty, or more when asked (« Afficher plus de lignes »,
+    ``lignes``, at most 60; a malformed or huge value is ignored)."""
     filled = len([e for e in form.slots.entries if not e.form.is_empty()])
-    form.ensure_rows(max(request.args.get("lignes", 0, type=int), filled + 4))
-
-
-def _qualiopi_problem() -> str | None:
-    try:
-        service.check_qualiopi(g.org, _today())
-    except DomainError as error:
-        return error.message
-    return None
+    asked = min(int_arg("lignes", 0, minimum=0) or 0, MAX_SLOT_ROWS)
+    form.ensure_rows(max(asked, filled + 4))
 
 
 # --- List ---------------------------------------------------------------------------------------------------
@@ -82,16 +72,16 @@ def _qualiopi_problem() -> str | None:
 @bp.get("/sessions")
 @require(Perm.VIEW_DASHBOARD)
 def sessions():
-    form = SessionFilterForm(request.args)
-    form.validate()
-    status = form.status.data or None
-    period = form.period.data if form.period.data in service.PERIODS else "upcoming"
-    page = request.args.get("page", 1, type=int) or 1
-    result = service.sessions_for_provider(g.org, status=status, period=period, page=page, today=_today())
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
-    g.vary_hx = True
-    template = "provider/sessions/_rows.html" if request.headers.get("HX-Request") else "provider/sessions/list.html"
-    return render_template(template, form=form, result=result, args=args, badges=STATUS_BADGES)
+    status, period = session_pages.clean_filters(request.args.get("status"), request.args.get("period"))
+    form = SessionFilterForm(formdata=None, status=status, period=period)
+    result = session_pages.sessions_for_provider(
+        g.org, status=status or None, period=period, page=page_arg(), today=_today()
+    )
+    args = {"status": status, "period": period if period != "upcoming" else ""}
+    return render(
+        "provider/sessions/list.html", fragment="provider/sessions/_rows.html",
+        form=form, result=result, args={k: v for k, v in args.items() if v}, badges=STATUS_BADGES,
+    )
 
 
 # --- Create and edit ----------------------------------------------------------------------------------------
@@ -101,66 +91,58 @@ def sessions():
 @require(Perm.MANAGE_SESSIONS)
 def new_session():
     today = _today()
-    referencings = service.referencings_for(g.org, today)
+    choices = session_pages.new_session_form(g.org, today)
     form = SessionForm()
-    form.referencing_id.choices = [(r.id, _referencing_label(r)) for r in referencings]
-    form.region_code.choices = region_choices()
-    if request.method == "GET":
+    # Only this organisation's referencings can be chosen: any other id is refused by the form, unchanged.
+    form.referencing_id.choices = choices.referencing_choices
+    form.region_code.choices = choices.regions
+    if not form.is_submitted():
         form.contact_name.data = form.contact_name.data or current_user.full_name
         form.contact_email.data = form.contact_email.data or current_user.email
-    status = 200
-    if form.validate_on_submit():
-        try:
-            session = service.create_session(g.org, form.to_input(), current_user, today)
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-            status = 422
-        else:
-            db.session.commit()
-            flash("La session est créée en brouillon. Vérifiez-la puis ouvrez les inscriptions.", "success")
-            return redirect(url_for("provider.session_detail", session_id=session.id), 303)
-    elif request.method == "POST":
-        status = 422
-    _add_rows(form)
-    return render_template(
-        "provider/sessions/form.html",
-        form=form,
-        session=None,
-        referencings=referencings,
-        qualiopi_problem=_qualiopi_problem(),
-    ), status
+
+    def page():
+        _add_rows(form)
+        return render(
+            "provider/sessions/form.html", form=form, session=None, referencings=choices.referencings,
+            qualiopi_problem=choices.qualiopi_problem,
+        )
+
+    return submit(
+        form,
+        lambda: service.create_session(g.org, form.to_input(), current_user, today),
+        page=page,
+        done=lambda session: _detail_url(session.id),
+        message="La session est créée en brouillon. Vérifiez-la puis ouvrez les inscriptions.",
+    )
 
 
 @bp.route("/sessions/<int:session_id>/modifier", methods=["GET", "POST"])
 @require(Perm.MANAGE_SESSIONS)
 def edit_session(session_id: int):
     session = _owned_session(session_id)
-    if session.status not in service.EDITABLE:
-        flash(f"Une session « {session.status_label} » ne peut plus être modifiée.", "error")
-        return redirect(url_for("provider.session_detail", session_id=session.id), 303)
+    refusal = session_pages.not_editable(session)
+    if refusal:
+        flash(refusal, "error")
+        return see_other(_detail_url(session_id))
     form = SessionForm(formdata=None, obj=session) if request.method == "GET" else SessionForm()
     del form.referencing_id  # the action of a session never changes
-    form.region_code.choices = region_choices()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            service.update_session(session, form.to_input(referencing_id=session.referencing_id), current_user,
-                                   _today())
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-            status = 422
-        else:
-            db.session.commit()
-            flash("La session est enregistrée.", "success")
-            return redirect(url_for("provider.session_detail", session_id=session_id), 303)
-    elif request.method == "POST":
-        status = 422
-    _add_rows(form)
-    return render_template(
-        "provider/sessions/form.html", form=form, session=session, referencings=None, qualiopi_problem=None,
-    ), status
+    form.region_code.choices = session_pages.region_choices()
+
+    def page():
+        _add_rows(form)
+        return render(
+            "provider/sessions/form.html", form=form, session=session, referencings=None, qualiopi_problem=None,
+        )
+
+    return submit(
+        form,
+        lambda: service.update_session(
+            session, form.to_input(referencing_id=session.referencing_id), current_user, _today()
+        ),
+        page=page,
+        done=_detail_url(session_id),
+        message="La session est enregistrée.",
+    )
 
 
 # --- Detail and state changes -------------------------------------------------------------------------------
@@ -170,15 +152,10 @@ def edit_session(session_id: int):
 @require(Perm.VIEW_DASHBOARD)
 def session_detail(session_id: int):
     session = _owned_session(session_id)
-    return render_template(
-        "provider/sessions/detail.html",
-        session=session,
-        trainees=service.trainees(session),
-        seats_left=service.seats_left(session),
-        events=service.allowed_events(session),
-        with_form=WITH_FORM,
-        editable=session.status in service.EDITABLE,
-        badges=STATUS_BADGES,
+    data = session_pages.session_detail(session)
+    return render(
+        "provider/sessions/detail.html", session=session, trainees=data.trainees, seats_left=data.seats_left,
+        events=data.events, with_form=WITH_FORM, editable=data.editable, badges=STATUS_BADGES,
     )
 
 
@@ -188,78 +165,67 @@ def session_transition(session_id: int):
     session = _owned_session(session_id)
     event = request.form.get("event", "")
     if event in WITH_FORM:
-        return redirect(url_for(WITH_FORM[event], session_id=session.id), 303)
-    try:
-        service.transition(session, event, current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(SUCCESS[event], "success")
-    return redirect(url_for("provider.session_detail", session_id=session_id), 303)
+        return see_other(url_for(WITH_FORM[event], session_id=session.id))
+    # A button of the detail page (boosted by htmx): success or refusal, back to the page with the message.
+    return perform(
+        lambda: service.transition(session, event, current_user),
+        done=_detail_url(session_id),
+        message=SUCCESS.get(event),
+    )
 
 
-def _refuse_unless_allowed(session: TrainingSession, event: str):
-    if not service.SESSION.can(session.status, event):
-        label = service.SESSION.transitions[event].label
-        flash(f"« {label} » n'est pas possible pour une session « {session.status_label} ».", "error")
-        return redirect(url_for("provider.session_detail", session_id=session.id), 303)
-    return None
+def _move_page_refused(session: TrainingSession, event: str):
+    """The page of a move that is not possible from the session's state: back to the session, with why."""
+    refusal = session_pages.refusal_of(session, event)
+    if refusal is None:
+        return None
+    flash(refusal, "error")
+    return see_other(_detail_url(session.id))
 
 
 @bp.route("/sessions/<int:session_id>/reporter", methods=["GET", "POST"])
 @require(Perm.MANAGE_SESSIONS)
 def postpone_session(session_id: int):
     session = _owned_session(session_id)
-    refused = _refuse_unless_allowed(session, "postpone")
+    refused = _move_page_refused(session, "postpone")
     if refused:
         return refused
     form = PostponeForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            service.transition(session, "postpone", current_user, reason=form.reason.data,
-                               new_slots=form.slot_inputs())
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-            status = 422
-        else:
-            db.session.commit()
-            flash(SUCCESS["postpone"], "success")
-            return redirect(url_for("provider.session_detail", session_id=session_id), 303)
-    elif request.method == "POST":
-        status = 422
-    _add_rows(form)
-    return render_template("provider/sessions/postpone.html", form=form, session=session), status
+
+    def page():
+        _add_rows(form)
+        return render("provider/sessions/postpone.html", form=form, session=session)
+
+    return submit(
+        form,
+        lambda: service.transition(session, "postpone", current_user, reason=form.reason.data,
+                                   new_slots=form.slot_inputs()),
+        page=page,
+        done=_detail_url(session_id),
+        message=SUCCESS["postpone"],
+    )
 
 
 @bp.route("/sessions/<int:session_id>/annuler", methods=["GET", "POST"])
 @require(Perm.MANAGE_SESSIONS)
 def cancel_session(session_id: int):
     session = _owned_session(session_id)
-    refused = _refuse_unless_allowed(session, "cancel")
+    refused = _move_page_refused(session, "cancel")
     if refused:
         return refused
     form = CancelForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            service.transition(session, "cancel", current_user, reason=form.reason.data)
-        except DomainError as error:
-            db.session.rollback()
-            attach_error(form, error)
-            status = 422
-        else:
-            db.session.commit()
-            flash(SUCCESS["cancel"], "success")
-            return redirect(url_for("provider.session_detail", session_id=session_id), 303)
-    elif request.method == "POST":
-        status = 422
-    groups = service.trainees(session)
-    active = groups.confirmed + groups.pending + groups.offered + groups.waitlist
-    return render_template("provider/sessions/cancel.html", form=form, session=session, active=active), status
+
+    def page():
+        active = session_pages.trainees(session).active
+        return render("provider/sessions/cancel.html", form=form, session=session, active=active)
+
+    return submit(
+        form,
+        lambda: service.transition(session, "cancel", current_user, reason=form.reason.data),
+        page=page,
+        done=_detail_url(session_id),
+        message=SUCCESS["cancel"],
+    )
 
 
 # --- Exports ------------------------------------------------------------------------------------------------
@@ -279,12 +245,10 @@ def _download(export: exports.Exporter, extension: str) -> Response:
 @bp.get("/sessions/<int:session_id>/stagiaires.csv")
 @require(Perm.VIEW_DASHBOARD)
 def export_trainees_csv(session_id: int):
-    session = _owned_session(session_id)
-    return _download(exports.SessionTraineesExport(session, service.trainees(session)), "csv")
+    return _download(exports.session_trainees(_owned_session(session_id)), "csv")
 
 
 @bp.get("/sessions/<int:session_id>/stagiaires.xlsx")
 @require(Perm.VIEW_DASHBOARD)
 def export_trainees_xlsx(session_id: int):
-    session = _owned_session(session_id)
-    return _download(exports.SessionTraineesExport(session, service.trainees(session)), "xlsx")
+    return _download(exports.session_trainees(_owned_session(session_id)), "xlsx")
