@@ -557,18 +557,3 @@ def _notify(session: TrainingSession, template: str, statuses: tuple[str, ...], 
         if employee.email and employee.erased_at is None:
             outbox.queue_email(employee.email, template, organisation_id=enrolment.company_id,
                                enrolment=enrolment, session=session, audience="trainee", **context)
-
-
-# --- Reading: in ``session_pages`` ---------------------------------------------------------------------------
-
-_MOVED_TO_PAGES = {"PERIODS", "SessionRow", "SessionPage", "sessions_for_provider", "Trainees", "trainees",
-                   "seats_left", "referencings_for", "allowed_events"}
-
-
-def __getattr__(name: str):
-    """The read models moved to ``session_pages``; ``sessions.trainees`` and the like still answer."""
-    if name in _MOVED_TO_PAGES:
-        from marketplace.services import session_pages
-
-        return getattr(session_pages, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

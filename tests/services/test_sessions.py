@@ -20,7 +20,7 @@ from marketplace.models import (
     TrainingSession,
     utcnow,
 )
-from marketplace.services import employees, enrolments, exports, sessions
+from marketplace.services import employees, enrolments, exports, session_pages, sessions
 from marketplace.services.errors import DomainError
 from marketplace.services.sessions import SessionInput, SlotInput
 
@@ -463,18 +463,18 @@ def test_sessions_for_provider_counts_and_flags(make, provider, action):
     past = make.session(action, provider, start=TODAY - timedelta(days=20), status="completed")
     make.session(action, make.provider())  # another provider's session never shows
 
-    page = sessions.sessions_for_provider(provider, today=TODAY)
+    page = session_pages.sessions_for_provider(provider, today=TODAY)
     assert [r.session.id for r in page.rows] == [low.id, full.id]
     first, second = page.rows
     assert (first.fill_percent, first.below_minimum, first.minimum_reached) == (25, True, False)
     assert (second.fill_percent, second.below_minimum, second.waitlisted) == (100, False, 1)
     assert first.counts == {EnrolmentStatus.CONFIRMED: 1}
 
-    assert [r.session.id for r in sessions.sessions_for_provider(provider, period="past", today=TODAY).rows] == [
+    assert [r.session.id for r in session_pages.sessions_for_provider(provider, period="past", today=TODAY).rows] == [
         past.id
     ]
-    assert sessions.sessions_for_provider(provider, period="all", today=TODAY).total == 3
-    assert sessions.sessions_for_provider(provider, status="completed", period="all", today=TODAY).total == 1
+    assert session_pages.sessions_for_provider(provider, period="all", today=TODAY).total == 3
+    assert session_pages.sessions_for_provider(provider, status="completed", period="all", today=TODAY).total == 1
 
 
 def test_trainees_are_grouped_and_waiting_list_in_order(make, provider, action):
@@ -482,11 +482,11 @@ def test_trainees_are_grouped_and_waiting_list_in_order(make, provider, action):
     seated = make.enrolment(session)
     first = make.enrolment(session)
     second = make.enrolment(session)
-    groups = sessions.trainees(fresh(session))
+    groups = session_pages.trainees(fresh(session))
     assert [e.id for e in groups.confirmed] == [seated.id]
     assert [e.id for e in groups.waitlist] == [first.id, second.id]
     assert groups.pending == [] and groups.cancelled == []
-    assert sessions.seats_left(fresh(session)) == 0
+    assert session_pages.seats_left(fresh(session)) == 0
 
 
 # --- Exports ----------------------------------------------------------------------------------------------
@@ -507,7 +507,7 @@ def export_session(make, provider, action):
 
 
 def test_csv_export_is_for_french_excel(export_session):
-    export = exports.SessionTraineesExport(export_session, sessions.trainees(export_session))
+    export = exports.SessionTraineesExport(export_session, session_pages.trainees(export_session))
     body = export.to_csv()
     assert body.startswith(b"\xef\xbb\xbf")
     text = body.decode("utf-8-sig")
@@ -528,7 +528,7 @@ def test_csv_export_is_for_french_excel(export_session):
 
 
 def test_xlsx_export_opens_with_a_bold_header(export_session):
-    export = exports.SessionTraineesExport(export_session, sessions.trainees(export_session))
+    export = exports.SessionTraineesExport(export_session, session_pages.trainees(export_session))
     workbook = load_workbook(io.BytesIO(export.to_xlsx()))
     sheet = workbook.active
     header = [c.value for c in sheet[1]]
