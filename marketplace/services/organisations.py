@@ -32,6 +32,17 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60] or "organisation"
 
 
+SLUG_PATTERN = re.compile(r"[a-z0-9_-]{1,80}")
+
+
+def by_slug(slug: str | None, model=Organisation):
+    """The organisation a URL names, or None — also for strings no slug can be (NUL, 5 000 characters…),
+    which never reach the database."""
+    if not slug or not SLUG_PATTERN.fullmatch(slug):
+        return None
+    return db.session.scalar(select(model).where(model.slug == slug))
+
+
 def unique_slug(name: str) -> str:
     """A URL slug derived from the name, suffixed with a number when already taken."""
     base = slugify(name)

@@ -6,7 +6,6 @@ control characters) simply finds nothing instead of reaching the database.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,12 +13,11 @@ from sqlalchemy import or_, select
 
 from marketplace.extensions import db
 from marketplace.models import ActionStatus, CollectiveAction, Opco, Referencing, TrainingSession
-from marketplace.services import catalogue
+from marketplace.services import catalogue, organisations
 from marketplace.services.pagination import Page, paginate
 from marketplace.services.search import clean_text
 
 PER_PAGE = 20
-SLUG_MAX = 80
 QUERY_MAX = 200
 
 
@@ -30,9 +28,7 @@ def home_opcos() -> list[Opco]:
 
 def opco_by_slug(slug: str) -> Opco | None:
     """The OPCO named in a public URL, or None (answer 404) — also for slugs no OPCO could have."""
-    if not slug or len(slug) > SLUG_MAX or any(unicodedata.category(c) == "Cc" for c in slug):
-        return None
-    return db.session.scalar(select(Opco).where(Opco.slug == slug))
+    return organisations.by_slug(slug, Opco)
 
 
 def search_query(raw: str | None) -> str:

@@ -19,8 +19,8 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from marketplace.extensions import db, login_manager
-from marketplace.models import Membership, Organisation, User
-from marketplace.services import authentication
+from marketplace.models import Membership, User
+from marketplace.services import authentication, organisations
 from marketplace.services.context import set_request_context
 from marketplace.services.roles import has_permission
 
@@ -132,7 +132,7 @@ def tenant_blueprint(name: str, import_name: str, url_prefix: str, kind: str | N
     def load_and_check_membership():
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
-        org = db.session.scalar(select(Organisation).where(Organisation.slug == g.org_slug))
+        org = organisations.by_slug(g.org_slug)
         if org is None or (kind is not None and org.kind != kind):
             abort(404)
         membership = db.session.scalar(

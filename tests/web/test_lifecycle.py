@@ -55,3 +55,13 @@ def test_a_seat_lock_held_too_long_answers_retry_and_keeps_nothing(app_factory, 
     again = client.post(url, data={"employee_ids": [str(employee.id)]})
     assert again.status_code == 200
     assert db.session.scalar(select(func.count(Enrolment.id))) == 1
+
+
+def test_an_organisation_slug_no_organisation_can_have_is_missing(client, login, make):
+    """NUL, control characters or 5 000 characters in the tenant part of a URL: 404, never the database."""
+    company, hr = company_with_hr(make)
+    login(client, hr)
+    for slug in ["%00", "a%00b", "%0d%0a", "x" * 5000, "%C3%A9t%C3%A9", "'--"]:
+        for prefix in ("/entreprise", "/org", "/opco", "/of"):
+            assert client.get(f"{prefix}/{slug}/").status_code == 404, (prefix, slug[:20])
+    assert client.get(f"/entreprise/{company.slug}/").status_code == 200
