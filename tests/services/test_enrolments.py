@@ -158,10 +158,12 @@ def test_funding_depends_on_the_size_band(make):
     vat_provider = make.provider(vat_regime="assujetti")
     session = make.session(action, vat_provider)
     small = funding.for_session(session, "<11")
-    assert (small.funded_cents, small.remainder_cents, small.remainder_ttc_cents) == (123_456, 0, 0)
+    # Funded on the HT price by default: even at 100 %, the company owes the VAT on the whole price.
+    assert (small.funded_cents, small.remainder_cents, small.remainder_ttc_cents) == (123_456, 0, 24_691)
     medium = funding.for_session(session, "50-249")
     assert (medium.funded_cents, medium.remainder_cents) == (61_728, 61_728)
-    assert medium.remainder_ttc_cents == 74_074  # 617,28 € HT + 20 % = 740,736 → 740,74 €
+    # 1 234,56 € HT + 20 % = 1 481,47 € TTC, less the 617,28 € the OPCO pays.
+    assert (medium.price_ttc_cents, medium.remainder_ttc_cents) == (148_147, 86_419)
     large = funding.for_session(session, "250-299")
     assert (large.funded_cents, large.remainder_cents) == (37_037, 86_419)  # 30 % of 1 234,56 = 370,368
     assert not funding.for_session(session, "300+").eligible
