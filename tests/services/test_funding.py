@@ -111,3 +111,26 @@ def test_a_remote_session_is_taxed_where_the_company_is(make, hr):
 )
 def test_departement_of_postal_code(postal_code, departement):
     assert departement_of_postal_code(postal_code) == departement
+
+
+def test_the_demo_shows_vat_liable_and_exempt_organisations_with_their_ttc_figures(cli):
+    from sqlalchemy import select
+
+    from marketplace.models import TrainingProvider
+
+    assert cli("seed-demo").exit_code == 0
+    rows = db.session.execute(
+        select(Enrolment, TrainingProvider.vat_regime).join(TrainingProvider, TrainingProvider.id == Enrolment.provider_id)
+    ).all()
+    by_regime = {}
+    for e, regime in rows:
+        by_regime.setdefault(regime, []).append(e)
+        assert e.price_ttc_cents == e.price_cents + e.vat_cents
+        assert e.remainder_ttc_cents == e.price_ttc_cents - e.opco_amount_cents
+    assert {"exonere", "assujetti"} <= set(by_regime)
+    assert all(e.vat_cents == 0 and e.remainder_ttc_cents == e.remainder_cents for e in by_regime["exonere"])
+    liable = by_regime["assujetti"]
+    assert all(e.vat_rate == Decimal("0.2") and e.vat_cents == e.price_cents // 5 for e in liable)
+    # Funded on the HT price, the company owes the VAT on the whole price; on the TTC price, its share of it.
+    assert any(e.funding_basis == "ht" and e.remainder_ttc_cents == e.remainder_cents + e.vat_cents for e in liable)
+    assert any(e.funding_basis == "ttc" and e.opco_amount_cents > e.funded_cents for e in liable)
