@@ -89,7 +89,7 @@ def upgrade():
         "UPDATE enrolments SET vat_rate = :rate, vat_cents = :vat, price_ttc_cents = :ttc, funding_basis = 'ht', "
         "opco_amount_cents = :paid, remainder_ttc_cents = :rest, cancellation_days = :days, "
         "cap_per_session = :cap_session, cap_per_year = :cap_year WHERE id = :id"
-    )
+    ).bindparams(sa.bindparam("rate", type_=sa.Numeric(5, 4)))
     for (id_, price, funded, regime, postal_code, region_code, is_remote, company_postal_code, days,
          cap_session, cap_year) in rows:
         rate = _rate(regime, _departement(postal_code, region_code, is_remote, company_postal_code))

@@ -134,3 +134,78 @@ def test_the_demo_shows_vat_liable_and_exempt_organisations_with_their_ttc_figur
     # Funded on the HT price, the company owes the VAT on the whole price; on the TTC price, its share of it.
     assert any(e.funding_basis == "ht" and e.remainder_ttc_cents == e.remainder_cents + e.vat_cents for e in liable)
     assert any(e.funding_basis == "ttc" and e.opco_amount_cents > e.funded_cents for e in liable)
+
+
+# --- The migration freezes the figures of existing enrolments --------------------------------------------------
+
+
+def test_the_migration_freezes_the_figures_of_existing_enrolments(app_factory, scratch_database_url):
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from tests.conftest import MIGRATIONS_DIR
+
+    app = app_factory(SQLALCHEMY_DATABASE_URI=scratch_database_url)
+    now, day = "2026-11-02 10:00:00", "2027-01-11"
+
+    def insert(conn, table, **values):
+        columns = ", ".join(values)
+        conn.execute(text(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + c for c in values)})"), values)
+
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR), revision="925518d88783")
+        with db.engine.begin() as conn:
+            insert(conn, "ref_opcos", code="akto", name="AKTO", sectors="Services")
+            for code, name in (("84", "Auvergne-Rhône-Alpes"), ("04", "La Réunion")):
+                insert(conn, "ref_regions", code=code, name=name)
+            insert(conn, "ref_themes", code="31", label="Management", system="nsf")
+            insert(conn, "ref_idcc", idcc="3043", label="Propreté", opco_code="akto", source="test")
+            orgs = [(1, "opco"), (2, "company"), (3, "provider"), (4, "provider")]
+            for id_, kind in orgs:
+                insert(conn, "organisations", id=id_, kind=kind, name=f"Org {id_}", slug=f"org-{id_}", created_at=now)
+            insert(conn, "opcos", id=1, code="akto", waitlist_offer_hours=48)
+            insert(conn, "companies", id=2, siret="73282932000074", siren="732829320", ape_code="8121Z", idcc="3043",
+                   headcount=20, region_code="04", address="1 rue", postal_code="97400", city="Saint-Denis",
+                   opco_id=1)
+            for id_, regime in ((3, "assujetti"), (4, "exonere")):
+                insert(conn, "training_providers", id=id_, siret=f"0000000000000{id_}", siren=f"00000000{id_}",
+                       nda=f"1175000000{id_}", vat_regime=regime, region_code="84", address="2 rue",
+                       postal_code="69003", city="Lyon", qualiopi_certifier="AFNOR", qualiopi_number=f"Q-{id_}",
+                       qualiopi_categories="actions_formation", qualiopi_issued_on="2025-01-01",
+                       qualiopi_expires_on="2027-12-31")
+            insert(conn, "collective_actions", id=1, opco_id=1, reference="AC-1", title="SST", objectives="",
+                   programme="", prerequisites="", target_public="", theme_code="31", modality="presentiel",
+                   duration_hours=14, campaign_year=2027, is_national=True, price_cents=100_000,
+                   cap_per_company_per_session=2, cap_per_company_per_year=None, cancellation_days=7,
+                   requires_approval=False, status="published", search_text="", created_at=now)
+            insert(conn, "employees", id=1, company_id=2, last_name="Martin", first_name="Léa", email="",
+                   job_title="Agent", contract_type="cdi", category="employe", created_at=now)
+            # (session, provider, place): mainland VAT-liable, La Réunion VAT-liable, mainland exempt.
+            places = [(1, 3, "69003", "84"), (2, 3, "97411", "04"), (3, 4, "69003", "84")]
+            for provider in (3, 4):
+                insert(conn, "referencings", id=provider, opco_id=1, action_id=1, provider_id=provider,
+                       valid_from="2026-01-01", valid_until="2027-12-31", price_cents=100_000, status="active",
+                       created_at=now)
+            for id_, provider, postal_code, region in places:
+                insert(conn, "training_sessions", id=id_, action_id=1, provider_id=provider, opco_id=1,
+                       referencing_id=provider, status="open", start_date=day, end_date=day,
+                       registration_deadline="2027-01-01", capacity_min=1, capacity_max=10, seats_held=1,
+                       is_remote=False, address="3 rue", postal_code=postal_code, city="Ville", region_code=region,
+                       trainer_names="", contact_name="", contact_email="", contact_phone="", price_cents=100_000,
+                       notes="", created_at=now)
+                insert(conn, "enrolments", id=id_, session_id=id_, company_id=2, employee_id=1, opco_id=1,
+                       provider_id=provider, status="cancelled", price_cents=100_000, funded_cents=80_000,
+                       remainder_cents=20_000, size_band="11-49", is_late_cancellation=False, updated_at=now,
+                       created_at=now)
+
+        upgrade(directory=str(MIGRATIONS_DIR), revision="e2b9d4c7a803")
+        with db.engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT vat_rate, vat_cents, price_ttc_cents, funding_basis, opco_amount_cents, remainder_ttc_cents, "
+                "cancellation_days, cap_per_session, cap_per_year FROM enrolments ORDER BY id"
+            )).all()
+    assert [(Decimal(str(r[0])), *r[1:]) for r in rows] == [
+        (Decimal("0.2"), 20_000, 120_000, "ht", 80_000, 40_000, 7, 2, None),
+        (Decimal("0.085"), 8_500, 108_500, "ht", 80_000, 28_500, 7, 2, None),
+        (Decimal("0"), 0, 100_000, "ht", 80_000, 20_000, 7, 2, None),
+    ]
