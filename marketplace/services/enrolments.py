@@ -9,7 +9,7 @@ employee and session.
 Rules that span several sessions — the company's caps (per SIREN, over the action's campaign) and "one
 employee is not in two places on the same half-day" — cannot be protected by the session lock alone: two
 requests on two different sessions would each lock their own session and both pass. So enrolling, replacing
-and accepting an offer first take the company's lock (``lock_company``: one row per SIREN), then the
+and accepting an offer first take the company's lock (``lock_company``: one ``companies`` row per SIREN), then the
 session's. The order is fixed — company first, then session — everywhere both are taken; operations that
 only touch one session (cancel, approve, refuse, expiry, the organisation cancelling its session) take the
 session lock alone and never a company lock after it. With one global order no two requests can each hold
@@ -37,7 +37,6 @@ from marketplace.models import (
     Employee,
     Enrolment,
     EnrolmentStatus,
-    Organisation,
     SessionSlot,
     SessionStatus,
     TrainingSession,
@@ -165,12 +164,17 @@ def is_late_cancellation(enrolment: Enrolment, today: date) -> bool:
 def lock_company(company_id: int) -> None:
     """Lock the company for the rest of the transaction (before any session lock, see the module doc).
 
-    Caps count every establishment of the same SIREN, so all of them share one lock: the row (in
-    ``organisations``) of the SIREN's first establishment.
+    Caps count every establishment of the same SIREN, so all of them share one lock: the row of the
+    SIREN's first establishment. The row is taken in ``companies``, not ``organisations``: audit events and
+    emails reference ``organisations``, and on PostgreSQL inserting them takes a KEY SHARE lock on the row
+    that waits for our FOR UPDATE. A company cancelling on a session (session lock, then an audit event of
+    the company) would then wait for an enrolment of the same company that waits for that session: a
+    deadlock. Only enrolments and employees reference ``companies``, and enrolments are inserted here,
+    under this very lock.
     """
     siren = select(Company.siren).where(Company.id == company_id).scalar_subquery()
     head = db.session.scalar(select(func.min(Company.id)).where(Company.siren == siren))
-    lock_row(Organisation.__table__, head or company_id)
+    lock_row(Company.__table__, head or company_id)
 
 
 # --- Enrolling -------------------------------------------------------------------------------------------

@@ -723,3 +723,23 @@ def test_the_same_employee_on_two_overlapping_sessions_in_parallel_gets_one(app_
         )
         assert live == 1
         db.session.remove()
+
+
+def test_enrolling_while_the_company_cancels_on_the_same_session_never_deadlocks(app_factory, make, company, hr):
+    """The company lock must not wait on what a session-lock holder writes for the company (its audit and
+    emails reference the company's organisation row): enrol (company, then session) against cancel (session,
+    then an audit event of the company), at once, 20 times on PostgreSQL."""
+    app = app_factory(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 4, "max_overflow": 2, "pool_timeout": 120})
+    session = make.session(capacity_max=2 * _ROUNDS + 2)
+    pairs = [(make.enrolment(session, company, actor=hr).id, make.employee(company).id) for _ in range(_ROUNDS)]
+    session_id, company_id, actor_id = session.id, company.id, hr.id
+    db.session.remove()
+
+    def cancel_one(enrolment_id: int, actor_id: int) -> None:
+        from marketplace.models import User
+
+        enrolments.cancel(db.session.get(Enrolment, enrolment_id), db.session.get(User, actor_id))
+
+    for enrolment_id, employee_id in pairs:
+        calls = [(_enrol_one, (company_id, session_id, employee_id, actor_id)), (cancel_one, (enrolment_id, actor_id))]
+        assert _run_in_parallel(app, calls) == []
