@@ -39,6 +39,7 @@ class CollectiveAction(CreatedAtMixin, db.Model):
         CheckConstraint("duration_hours > 0", name="duration_positive"),
         CheckConstraint("price_cents >= 0", name="price_positive"),
         CheckConstraint("cancellation_days >= 0", name="cancellation_days_positive"),
+        CheckConstraint("funding_basis IN ('ht', 'ttc')", name="funding_basis"),
         Index("ix_collective_actions_opco_status", "opco_id", "status"),
     )
 
@@ -60,6 +61,8 @@ class CollectiveAction(CreatedAtMixin, db.Model):
     cap_per_company_per_session: Mapped[int | None]
     cap_per_company_per_year: Mapped[int | None]
     cancellation_days: Mapped[int] = mapped_column(default=10)  # jours ouvrés before the first slot
+    # HT or TTC price as the base of the funded share; None: the OPCO's rule (Opco.funding_basis).
+    funding_basis: Mapped[str | None] = mapped_column(String(3))
     requires_approval: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(20), default=ActionStatus.DRAFT)
     # Lower-cased title + objectives + reference, for the catalogue search (portable LIKE search).

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.extensions import db
@@ -42,6 +43,11 @@ class EnrolmentStatus:
     ACTIVE = (PENDING_APPROVAL, CONFIRMED, WAITLISTED, OFFERED)
 
 
+def _param(context, name: str) -> int:
+    """A value of the row being inserted (context-sensitive default), 0 when not given."""
+    return context.get_current_parameters().get(name) or 0
+
+
 _ACTIVE_SQL = "status IN ('pending_approval', 'confirmed', 'waitlisted', 'offered')"
 
 
@@ -54,6 +60,9 @@ class Enrolment(CreatedAtMixin, db.Model):
             name="status",
         ),
         CheckConstraint("funded_cents + remainder_cents = price_cents", name="funding_adds_up"),
+        CheckConstraint("price_cents + vat_cents = price_ttc_cents", name="ttc_adds_up"),
+        CheckConstraint("opco_amount_cents + remainder_ttc_cents = price_ttc_cents", name="payers_add_up"),
+        CheckConstraint("funding_basis IN ('ht', 'ttc')", name="funding_basis"),
         # One live enrolment per employee and session; history rows (cancelled, refused…) may repeat.
         Index(
             "uq_enrolments_active_employee",
@@ -82,7 +91,25 @@ class Enrolment(CreatedAtMixin, db.Model):
     price_cents: Mapped[int]
     funded_cents: Mapped[int]
     remainder_cents: Mapped[int]
+    # …and with VAT (services.funding): the rate of the place of delivery, the OPCO's basis (HT or TTC price),
+    # what the OPCO pays and what the company pays, TTC. Rows written without them have no VAT.
+    vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal(0))
+    vat_cents: Mapped[int] = mapped_column(default=0)
+    price_ttc_cents: Mapped[int] = mapped_column(default=lambda ctx: _param(ctx, "price_cents") + _param(ctx, "vat_cents"))
+    funding_basis: Mapped[str] = mapped_column(String(3), default="ht")
+    opco_amount_cents: Mapped[int] = mapped_column(default=lambda ctx: _param(ctx, "funded_cents"))
+    remainder_ttc_cents: Mapped[int] = mapped_column(
+        default=lambda ctx: _param(ctx, "price_cents") + _param(ctx, "vat_cents")
+        - (_param(ctx, "opco_amount_cents") if "opco_amount_cents" in ctx.get_current_parameters()
+           else _param(ctx, "funded_cents"))
+    )
     size_band: Mapped[str] = mapped_column(String(10))
+    # Rules that applied when the enrolment was made, so later changes to the action are not retroactive:
+    # the notice period of free cancellation (jours ouvrés; null on rows made before it was frozen: the
+    # action's) and the company caps.
+    cancellation_days: Mapped[int | None]
+    cap_per_session: Mapped[int | None]
+    cap_per_year: Mapped[int | None]
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # Waiting-list order: first come, first offered.
     waitlisted_at: Mapped[datetime | None]

@@ -47,10 +47,13 @@ class Opco(Organisation):
     """An OPCO on the platform, created by the platform operator from the reference list."""
 
     __tablename__ = "opcos"
+    __table_args__ = (CheckConstraint("funding_basis IN ('ht', 'ttc')", name="funding_basis"),)
     id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True)
     code: Mapped[str] = mapped_column(ForeignKey("ref_opcos.code"), unique=True)
     # How long a company has to accept a seat offered from the waiting list.
     waitlist_offer_hours: Mapped[int] = mapped_column(default=48, server_default="48")
+    # Whether the funded share applies to the HT or the TTC price (services.funding); an action may override.
+    funding_basis: Mapped[str] = mapped_column(String(3), default="ht", server_default="ht")
 
     branches: Mapped[list[OpcoBranch]] = relationship(
         back_populates="opco", cascade="all, delete-orphan", order_by="OpcoBranch.idcc"

@@ -1,4 +1,10 @@
-"""French working days ("jours ouvrés": Monday to Friday, public holidays excluded)."""
+"""French working days ("jours ouvrés": Monday to Friday, public holidays excluded).
+
+Public holidays depend on where the training takes place: Alsace-Moselle (départements 57, 67, 68) adds Good
+Friday and 26 December; each overseas département or collectivité has its own days (abolition of slavery…).
+The ``holidays`` library knows them as subdivisions of France; the place is a département code
+(services.places), None meaning mainland France.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +13,48 @@ from functools import lru_cache
 
 import holidays
 
+# Département (or collectivité) → subdivision of holidays.France; absent: mainland holidays.
+_SUBDIVISIONS = {
+    "57": "57",  # Moselle
+    "67": "6AE",  # Bas-Rhin
+    "68": "6AE",  # Haut-Rhin
+    "971": "971",
+    "972": "972",
+    "973": "973",
+    "974": "974",
+    "976": "976",
+    "975": "PM",
+    "BL": "BL",
+    "MF": "MF",
+    "986": "WF",
+    "987": "PF",
+    "988": "NC",
+}
 
-@lru_cache(maxsize=32)
-def _holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.France(years=year).keys())
+
+def subdivision_of(departement: str | None) -> str | None:
+    return _SUBDIVISIONS.get(departement or "")
 
 
-def is_working_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in _holidays(day.year)
+@lru_cache(maxsize=128)
+def _holidays(year: int, subdivision: str | None) -> frozenset[date]:
+    return frozenset(holidays.France(years=year, subdiv=subdivision).keys())
 
 
-def working_days_before(day: date, count: int) -> date:
+def is_working_day(day: date, departement: str | None = None) -> bool:
+    return day.weekday() < 5 and day not in _holidays(day.year, subdivision_of(departement))
+
+
+def working_days_before(day: date, count: int, departement: str | None = None) -> date:
     """The working day that comes ``count`` working days before ``day`` (``day`` itself not counted).
 
-    Used for deadlines such as "cancellation free until 10 jours ouvrés before the first slot".
+    Used for deadlines such as "cancellation free until 10 jours ouvrés before the first slot", with the
+    public holidays of ``departement`` (where the training takes place).
     """
     current = day
     remaining = count
     while remaining > 0:
         current -= timedelta(days=1)
-        if is_working_day(current):
+        if is_working_day(current, departement):
             remaining -= 1
     return current

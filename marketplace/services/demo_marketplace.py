@@ -17,6 +17,7 @@ from marketplace.models import Company, Enrolment, EnrolmentStatus, Opco, Traini
 from marketplace.services import catalogue, employees, enrolments, sessions
 from marketplace.services.catalogue import ActionInput
 from marketplace.services.employees import EmployeeInput
+from marketplace.services.funding import FundingBasis
 from marketplace.services.sessions import SessionInput, SlotInput
 
 ALL_BANDS_FULL = {"<11": 100, "11-49": 100, "50-249": 70, "250-299": 50, "300+": 30}
@@ -93,6 +94,10 @@ def seed_marketplace(
 ) -> dict[str, int]:
     """Catalogue, sessions and enrolments for the demo organisations (the caller commits)."""
     long_ago = today - timedelta(days=120)
+    # OPCO EP funds its share of the TTC price (its organisations are VAT-liable); AKTO and ATLAS keep the
+    # default, the HT price: the demo shows both rules, with exempt (261-4-4° a), franchise and VAT-liable
+    # organisations.
+    opcos["opcoep"].funding_basis = FundingBasis.TTC
     actions = []
     for code, reference, title, theme, modality, hours, price, shares, extra in ACTIONS:
         data = ActionInput(
@@ -183,7 +188,7 @@ def seed_marketplace(
     # Ordinary confirmed enrolments on upcoming sessions.
     enrol(net_clair, sst[0], staff[companies[net_clair].id][3:5])
     enrol(brasserie, haccp[0], staff[companies[brasserie].id][1:4])
-    enrol(distrilyon, sst[1], staff[companies[distrilyon].id][2:4])
+    enrol(distrilyon, sst[2], staff[companies[distrilyon].id][2:4])  # a VAT-liable organisation, funded HT
     # An action that needs AKTO's approval: one waits, one is approved, one is refused.
     pending = enrol(net_clair, manager[0], staff[companies[net_clair].id][5:8])
     enrolments.approve(pending[1], opco_admins["akto"], opcos["akto"].id)

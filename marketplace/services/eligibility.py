@@ -26,31 +26,41 @@ from marketplace.models import (
 )
 from marketplace.services.identifiers import size_band, size_band_label
 
-# Statuses that count against the per-company caps: every live or completed place.
-COUNTED_FOR_CAPS = EnrolmentStatus.ACTIVE
+# Statuses that count against the per-company caps: places held (confirmed, or awaiting the OPCO's
+# approval). A waiting-list place (waiting or offered) does not: two employees waiting must not stop a
+# third from taking a free seat; accepting an offer checks the caps again (services.enrolments).
+COUNTED_FOR_CAPS = EnrolmentStatus.SEAT_HOLDING
 
 
 @dataclass
 class CompanyCounts:
-    """How many places the company already uses, per session and per (action, campaign year)."""
+    """How many places the company (all establishments of its SIREN) uses, per session and per action.
+
+    An action belongs to one campaign: its yearly cap counts all its sessions, whatever year they start.
+    """
 
     per_session: dict[int, int]
     per_action: dict[int, int]
 
 
 def company_counts(company: Company, sessions: Iterable[TrainingSession]) -> CompanyCounts:
-    """Two grouped queries whatever the number of sessions (for list pages)."""
+    """Two grouped queries whatever the number of sessions (for list pages).
+
+    Caps are per company, i.e. per SIREN: a company with several establishments (SIRET) does not get
+    the caps once per establishment.
+    """
     sessions = list(sessions)
     session_ids = [s.id for s in sessions]
     action_ids = {s.action_id for s in sessions}
     per_session: dict[int, int] = {}
     per_action: dict[int, int] = {}
+    same_siren = select(Company.id).where(Company.siren == company.siren)
     if session_ids:
         per_session = dict(
             db.session.execute(
                 select(Enrolment.session_id, func.count(Enrolment.id))
                 .where(
-                    Enrolment.company_id == company.id,
+                    Enrolment.company_id.in_(same_siren),
                     Enrolment.session_id.in_(session_ids),
                     Enrolment.status.in_(COUNTED_FOR_CAPS),
                 )
@@ -62,12 +72,10 @@ def company_counts(company: Company, sessions: Iterable[TrainingSession]) -> Com
             db.session.execute(
                 select(TrainingSession.action_id, func.count(Enrolment.id))
                 .join(Enrolment, Enrolment.session_id == TrainingSession.id)
-                .join(CollectiveAction, CollectiveAction.id == TrainingSession.action_id)
                 .where(
-                    Enrolment.company_id == company.id,
+                    Enrolment.company_id.in_(same_siren),
                     TrainingSession.action_id.in_(action_ids),
                     Enrolment.status.in_(COUNTED_FOR_CAPS),
-                    func.extract("year", TrainingSession.start_date) == CollectiveAction.campaign_year,
                 )
                 .group_by(TrainingSession.action_id)
             ).all()
@@ -120,17 +128,37 @@ def blockers(
     if not action.is_national and company.region_code not in action.region_codes:
         names = ", ".join(sorted(r.region.name for r in action.regions))
         reasons.append(f"Cette action est réservée aux entreprises des régions : {names}.")
+    reasons += cap_blockers(
+        session,
+        counts,
+        cap_per_session=action.cap_per_company_per_session,
+        cap_per_year=action.cap_per_company_per_year,
+        extra=extra,
+    )
+    return reasons
+
+
+def cap_blockers(
+    session: TrainingSession,
+    counts: CompanyCounts,
+    *,
+    cap_per_session: int | None,
+    cap_per_year: int | None,
+    extra: int = 0,
+) -> list[str]:
+    """Why one more place would exceed the company's caps (per session, per year on the action)."""
+    reasons: list[str] = []
     used_session = counts.per_session.get(session.id, 0) + extra
-    if action.cap_per_company_per_session is not None and used_session >= action.cap_per_company_per_session:
+    if cap_per_session is not None and used_session >= cap_per_session:
         reasons.append(
-            f"Votre entreprise a atteint le plafond de {action.cap_per_company_per_session} place(s) "
+            f"Votre entreprise a atteint le plafond de {cap_per_session} place(s) "
             "par entreprise sur cette session."
         )
-    used_year = counts.per_action.get(action.id, 0) + extra
-    if action.cap_per_company_per_year is not None and used_year >= action.cap_per_company_per_year:
+    used_year = counts.per_action.get(session.action_id, 0) + extra
+    if cap_per_year is not None and used_year >= cap_per_year:
         reasons.append(
-            f"Votre entreprise a atteint le plafond de {action.cap_per_company_per_year} place(s) par an "
-            f"sur cette action (campagne {action.campaign_year})."
+            f"Votre entreprise a atteint le plafond de {cap_per_year} place(s) par an "
+            f"sur cette action (campagne {session.action.campaign_year})."
         )
     return reasons
 

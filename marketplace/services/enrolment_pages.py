@@ -59,7 +59,7 @@ def enrol_form(company: Company, session: TrainingSession, now: datetime) -> Enr
         employees=current_employees(company),
         enrolled_ids=enrolled_ids,
         reasons=eligibility.blockers(company, session, today, counts),
-        figures=funding.for_session(session, size_band(company.headcount)),
+        figures=funding.for_session(session, size_band(company.headcount), company),
         seats_left=enrolments.seats_left(session, now),
         deadline=enrolments.cancellation_deadline(session),
     )
@@ -90,7 +90,7 @@ def enrolment_detail(enrolment: Enrolment, now: datetime) -> EnrolmentDetail:
     return EnrolmentDetail(
         enrolment=enrolment,
         position=enrolments.waitlist_position(enrolment),
-        deadline=enrolments.cancellation_deadline(enrolment.session),
+        deadline=enrolments.cancellation_deadline(enrolment),  # the notice period frozen on it
         late=enrolments.is_late_cancellation(enrolment, today),
         replacements=[e for e in current_employees(enrolment.company) if e.id != enrolment.employee_id],
         started=today >= enrolment.session.start_date,

@@ -6,6 +6,19 @@ awaiting-approval enrolments, plus live waiting-list offers), then writes. A CHE
 ``seats_held`` within capacity as a backstop, and a partial unique index keeps one live enrolment per
 employee and session.
 
+Rules that span several sessions — the company's caps (per SIREN, over the action's campaign) and "one
+employee is not in two places on the same half-day" — cannot be protected by the session lock alone: two
+requests on two different sessions would each lock their own session and both pass. So enrolling, replacing
+and accepting an offer first take the company's lock (``lock_company``: one ``companies`` row per SIREN), then the
+session's. The order is fixed — company first, then session — everywhere both are taken; operations that
+only touch one session (cancel, approve, refuse, expiry, the organisation cancelling its session) take the
+session lock alone and never a company lock after it. With one global order no two requests can each hold
+the lock the other waits for, so there is no deadlock; and the company lock comes first because it is the
+wider rule (several sessions of one company), the session lock the narrower one (seats).
+
+The figures of an enrolment (HT, VAT, TTC, funded, remainder) and the rules that applied when it was made
+(notice period of free cancellation, caps) are frozen on it: later changes to the action are not retroactive.
+
 Statuses change only through ``transition`` (state machine A of the domain research, up to
 "confirmed" and the cancellations), which also keeps ``seats_held`` in step.
 """
@@ -34,7 +47,8 @@ from marketplace.services import accounts, audit, eligibility, funding, outbox
 from marketplace.services.calendar import working_days_before
 from marketplace.services.errors import DomainError
 from marketplace.services.identifiers import size_band
-from marketplace.services.locking import lock_session
+from marketplace.services.locking import lock_row, lock_session
+from marketplace.services.places import session_departement
 from marketplace.services.roles import Perm
 from marketplace.services.state import machine
 
@@ -121,9 +135,20 @@ def waitlist_position(enrolment: Enrolment) -> int | None:
     return int(ahead or 0) + 1
 
 
-def cancellation_deadline(session: TrainingSession) -> date:
-    """Last day of free cancellation: N jours ouvrés before the first day (French public holidays skipped)."""
-    return working_days_before(session.start_date, session.action.cancellation_days)
+def cancellation_deadline(target: TrainingSession | Enrolment) -> date:
+    """Last day of free cancellation: N jours ouvrés before the first day.
+
+    For a session: the action's current notice period (what a new enrolment would get). For an enrolment:
+    the notice period frozen when it was made. Public holidays are those of the place of delivery
+    (Alsace-Moselle, overseas départements have their own).
+    """
+    if isinstance(target, Enrolment):
+        session = target.session
+        days = target.cancellation_days if target.cancellation_days is not None else session.action.cancellation_days
+        company = target.company
+    else:
+        session, days, company = target, target.action.cancellation_days, None
+    return working_days_before(session.start_date, days, session_departement(session, company))
 
 
 def is_late_cancellation(enrolment: Enrolment, today: date) -> bool:
@@ -133,7 +158,23 @@ def is_late_cancellation(enrolment: Enrolment, today: date) -> bool:
         return False
     if session.postponed_at is not None and enrolment.created_at <= session.postponed_at:
         return False
-    return today > cancellation_deadline(session)
+    return today > cancellation_deadline(enrolment)
+
+
+def lock_company(company_id: int) -> None:
+    """Lock the company for the rest of the transaction (before any session lock, see the module doc).
+
+    Caps count every establishment of the same SIREN, so all of them share one lock: the row of the
+    SIREN's first establishment. The row is taken in ``companies``, not ``organisations``: audit events and
+    emails reference ``organisations``, and on PostgreSQL inserting them takes a KEY SHARE lock on the row
+    that waits for our FOR UPDATE. A company cancelling on a session (session lock, then an audit event of
+    the company) would then wait for an enrolment of the same company that waits for that session: a
+    deadlock. Only enrolments and employees reference ``companies``, and enrolments are inserted here,
+    under this very lock.
+    """
+    siren = select(Company.siren).where(Company.id == company_id).scalar_subquery()
+    head = db.session.scalar(select(func.min(Company.id)).where(Company.siren == siren))
+    lock_row(Company.__table__, head or company_id)
 
 
 # --- Enrolling -------------------------------------------------------------------------------------------
@@ -198,12 +239,14 @@ def enrol(
     if len(employees) != len(wanted):
         raise DomainError("Un des salariés choisis ne figure pas dans votre registre.", field="employee_ids")
 
+    lock_company(company.id)  # company first, then session: see the module docstring
     session = lock_session(session_id)
     if session.opco_id != company.opco_id and session.status == SessionStatus.DRAFT:
         raise DomainError("Cette session n'existe pas.")
     counts = eligibility.company_counts(company, [session])
     band = size_band(company.headcount)
-    figures = funding.for_session(session, band)
+    figures = funding.for_session(session, band, company)
+    action = session.action
     already = set(
         db.session.scalars(
             select(Enrolment.employee_id).where(
@@ -252,14 +295,24 @@ def enrol(
             price_cents=figures.price_cents,
             funded_cents=figures.funded_cents,
             remainder_cents=figures.remainder_cents,
+            vat_rate=figures.vat_rate,
+            vat_cents=figures.vat_cents,
+            price_ttc_cents=figures.price_ttc_cents,
+            funding_basis=figures.basis,
+            opco_amount_cents=figures.opco_amount_cents,
+            remainder_ttc_cents=figures.remainder_ttc_cents,
             size_band=band,
+            cancellation_days=action.cancellation_days,
+            cap_per_session=action.cap_per_company_per_session,
+            cap_per_year=action.cap_per_company_per_year,
             requested_by=actor,
             waitlisted_at=now if status == S.WAITLISTED else None,
             created_at=now,
         )
         db.session.add(enrolment)
         db.session.flush()
-        taken += 1
+        if status in eligibility.COUNTED_FOR_CAPS:  # a waiting-list place does not use the caps
+            taken += 1
         audit.record(
             "enrolment.created", organisation_id=company.id, actor=actor, obj=enrolment,
             data={"session": session.id, "employee": employee.id, "status": status},
@@ -273,7 +326,10 @@ def enrol(
 # --- Changing an enrolment -------------------------------------------------------------------------------
 
 
-def _locked(enrolment: Enrolment) -> Enrolment:
+def _locked(enrolment: Enrolment, *, with_company: bool = False) -> Enrolment:
+    """Lock the enrolment's session (and first its company, for rules spanning sessions) and reload it."""
+    if with_company:
+        lock_company(enrolment.company_id)
     lock_session(enrolment.session_id)
     return db.session.get(Enrolment, enrolment.id, populate_existing=True)
 
@@ -298,7 +354,7 @@ def cancel(enrolment: Enrolment, actor: User, *, now: datetime | None = None) ->
 def replace(enrolment: Enrolment, new_employee_id: int, actor: User, *, now: datetime | None = None) -> Enrolment:
     """Send a colleague instead, before the session starts; the seat and its funding stay the same."""
     now = now or utcnow()
-    enrolment = _locked(enrolment)
+    enrolment = _locked(enrolment, with_company=True)  # the newcomer's half-days span other sessions
     if enrolment.status not in S.ACTIVE:
         raise DomainError("Seule une inscription active peut être transférée à un autre salarié.")
     if paris_today(now) >= enrolment.session.start_date:
@@ -402,7 +458,7 @@ def offer_free_seats(session: TrainingSession, actor: User | None, *, now: datet
 def accept_offer(enrolment: Enrolment, actor: User, *, now: datetime | None = None) -> Enrolment:
     """The company takes the offered seat (awaiting approval when the action requires it)."""
     now = now or utcnow()
-    enrolment = _locked(enrolment)
+    enrolment = _locked(enrolment, with_company=True)  # the caps span the action's other sessions
     if enrolment.status != S.OFFERED:
         raise DomainError("Aucune place n'est proposée pour cette inscription.")
     if not enrolment.offer_is_live(now):
@@ -410,6 +466,14 @@ def accept_offer(enrolment: Enrolment, actor: User, *, now: datetime | None = No
             f"La proposition a expiré le {datetime_fr(enrolment.offer_expires_at)} : "
             "la place a été proposée à la personne suivante."
         )
+    # Waiting-list places do not count against the caps, so taking the seat must fit in them now
+    # (the caps that applied when the enrolment was made).
+    counts = eligibility.company_counts(enrolment.company, [enrolment.session])
+    reasons = eligibility.cap_blockers(
+        enrolment.session, counts, cap_per_session=enrolment.cap_per_session, cap_per_year=enrolment.cap_per_year
+    )
+    if reasons:
+        raise DomainError(reasons[0])
     event = "accept_offer_for_approval" if enrolment.session.action.requires_approval else "accept_offer"
     transition(enrolment, event, actor)
     enrolment.offer_expires_at = None

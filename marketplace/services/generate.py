@@ -47,7 +47,7 @@ from marketplace.models import (
     TrainingSession,
     utcnow,
 )
-from marketplace.services import organisations
+from marketplace.services import funding, organisations
 from marketplace.services.reference_data import load_reference_data
 from marketplace.services.search import fold
 
@@ -383,14 +383,20 @@ def generate(
                 band = company_band[company]
                 percent = share_of.get((action["id"], band))
                 price = referencing["price_cents"]
-                funded = 0 if percent is None else int(
-                    (Decimal(price) * percent / 100).quantize(Decimal(1), rounding="ROUND_HALF_UP")
+                # Generated places are all in mainland France; the OPCOs fund on the HT price (the default).
+                figures = funding.compute(
+                    price, percent, funding.vat_rate_for(provider_vat[referencing["provider_id"]], None)
                 )
                 at = datetime.combine(plan.start - timedelta(days=rng.randint(8, 60)), clock(10))
                 enrolment_rows.append(dict(
                     id=enrolment_id, session_id=session_id, company_id=company, employee_id=employee,
                     opco_id=action["opco_id"], provider_id=referencing["provider_id"], status=status,
-                    price_cents=price, funded_cents=funded, remainder_cents=price - funded, size_band=band,
+                    price_cents=price, funded_cents=figures.funded_cents, remainder_cents=figures.remainder_cents,
+                    vat_rate=figures.vat_rate, vat_cents=figures.vat_cents, price_ttc_cents=figures.price_ttc_cents,
+                    funding_basis=figures.basis, opco_amount_cents=figures.opco_amount_cents,
+                    remainder_ttc_cents=figures.remainder_ttc_cents, size_band=band,
+                    cancellation_days=action["cancellation_days"], cap_per_session=action["cap_per_company_per_session"],
+                    cap_per_year=action["cap_per_company_per_year"],
                     requested_by_id=None,
                     waitlisted_at=at if status in ("waitlisted", "offered") else None,
                     offer_expires_at=now + timedelta(hours=30) if status == "offered" else None,

@@ -44,6 +44,13 @@ def validate_siret(value: str) -> str:
         raise InvalidIdentifier("Le SIRET ne doit contenir que des chiffres.", field="siret")
     if len(number) != 14:
         raise InvalidIdentifier("Le SIRET doit comporter 14 chiffres.", field="siret")
+    if int(number) == 0:
+        # 00000000000000 passes the Luhn check but is no establishment (as IDCC 0000 is no convention).
+        raise InvalidIdentifier(
+            "Le SIRET 000 000 000 00000 n'existe pas : indiquez celui de votre établissement "
+            "(extrait Kbis ou avis de situation Sirene).",
+            field="siret",
+        )
     try:
         # python-stdnum implements the La Poste exception (checked in the tests).
         return stdnum_siret.validate(number)
@@ -258,8 +265,25 @@ SIZE_BANDS: list[tuple[str, str, int, int | None]] = [
 
 
 def validate_headcount(value: int | str) -> int:
-    """Return the headcount as an integer between 0 and 1 000 000 (« 1 200 » accepted)."""
-    message = "L'effectif doit être un nombre entier de salariés compris entre 0 et 1 000 000."
+    """Return the headcount typed by a company: an integer between 1 and 1 000 000 (« 1 200 » accepted).
+
+    0 is refused: a company without employees is funded by a FAF (fonds d'assurance formation of the
+    self-employed), not by an OPCO.
+    """
+    number = _headcount_number(value)
+    if number == 0:
+        raise InvalidIdentifier(
+            "Une entreprise sans salarié ne relève pas d'un OPCO : la formation des travailleurs "
+            "indépendants est financée par un fonds d'assurance formation (FAF). Indiquez l'effectif "
+            "salarié de l'entreprise (au moins 1).",
+            field="headcount",
+        )
+    return number
+
+
+def _headcount_number(value: int | str) -> int:
+    """The headcount as an integer between 0 and 1 000 000, or InvalidIdentifier."""
+    message = "L'effectif doit être un nombre entier de salariés compris entre 1 et 1 000 000."
     if isinstance(value, bool):
         raise InvalidIdentifier(message, field="headcount")
     if isinstance(value, int):
@@ -278,7 +302,7 @@ def validate_headcount(value: int | str) -> int:
 
 def size_band(headcount: int) -> str:
     """Code of the headcount band (10 → « <11 », 11 → « 11-49 », 300 → « 300+ »)."""
-    number = validate_headcount(headcount)
+    number = _headcount_number(headcount)  # 0 (rows from before it was refused) is in the first band
     for code, _label, low, high in SIZE_BANDS:
         if number >= low and (high is None or number <= high):
             return code

@@ -339,7 +339,7 @@ def rows_for(company: Company, sessions: list[TrainingSession], today: date, now
                 action=session.action,
                 provider=session.provider,
                 seats_left=left,
-                funding=funding.for_session(session, band),
+                funding=funding.for_session(session, band, company),
                 blocker=eligibility.first_blocker(company, session, today, counts),
             )
         )
@@ -394,7 +394,7 @@ def session_offer(company: Company, session_id: int, today: date, now: datetime)
     return SessionOffer(
         session=session,
         seats_left=seats_left(session, now),
-        funding=funding.for_session(session, size_band(company.headcount)),
+        funding=funding.for_session(session, size_band(company.headcount), company),
         reasons=eligibility.blockers(company, session, today, counts),
         cancellation_deadline=cancellation_deadline(session),
     )

@@ -158,10 +158,12 @@ def test_funding_depends_on_the_size_band(make):
     vat_provider = make.provider(vat_regime="assujetti")
     session = make.session(action, vat_provider)
     small = funding.for_session(session, "<11")
-    assert (small.funded_cents, small.remainder_cents, small.remainder_ttc_cents) == (123_456, 0, 0)
+    # Funded on the HT price by default: even at 100 %, the company owes the VAT on the whole price.
+    assert (small.funded_cents, small.remainder_cents, small.remainder_ttc_cents) == (123_456, 0, 24_691)
     medium = funding.for_session(session, "50-249")
     assert (medium.funded_cents, medium.remainder_cents) == (61_728, 61_728)
-    assert medium.remainder_ttc_cents == 74_074  # 617,28 € HT + 20 % = 740,736 → 740,74 €
+    # 1 234,56 € HT + 20 % = 1 481,47 € TTC, less the 617,28 € the OPCO pays.
+    assert (medium.price_ttc_cents, medium.remainder_ttc_cents) == (148_147, 86_419)
     large = funding.for_session(session, "250-299")
     assert (large.funded_cents, large.remainder_cents) == (37_037, 86_419)  # 30 % of 1 234,56 = 370,368
     assert not funding.for_session(session, "300+").eligible
@@ -503,3 +505,241 @@ def test_forty_parallel_enrolments_on_ten_seats_never_overbook(app_factory, make
     )
     assert counts == {"confirmed": 12, "waitlisted": 30}
     assert db.session.get(TrainingSession, session_id).seats_held == 12
+
+
+# --- Caps: per SIREN, over the action's campaign, waiting list not counted (issue 8, case 5) -------------------
+
+
+def test_waiting_list_places_do_not_count_against_the_caps(make, company, hr):
+    action = make.action(cap_per_company_per_year=2)
+    full = make.session(action, capacity_max=1)
+    other = make.session(action, start=date.today() + timedelta(days=60))
+    people = [make.employee(company) for _ in range(4)]
+    outcomes = enrolments.enrol(company, full.id, [p.id for p in people[:3]], hr)
+    db.session.commit()
+    assert sorted(o.status for o in outcomes) == ["confirmed", "waitlisted", "waitlisted"]
+    # Two people waiting do not stop a fourth from taking a free seat on another session.
+    [outcome] = enrolments.enrol(company, other.id, [people[3].id], hr)
+    db.session.commit()
+    assert outcome.status == "confirmed"
+    # A seat freed on the full session is offered to the next person waiting; meanwhile the company takes
+    # its second place elsewhere, so the offered seat cannot be taken any more.
+    first = next(o.enrolment for o in outcomes if o.status == "confirmed")
+    enrolments.cancel(db.session.get(Enrolment, first.id), hr)
+    db.session.commit()
+    [outcome] = enrolments.enrol(company, other.id, [make.employee(company).id], hr)
+    db.session.commit()
+    assert outcome.status == "confirmed"
+    offered = db.session.scalar(select(Enrolment).where(Enrolment.session_id == full.id, Enrolment.status == "offered"))
+    with pytest.raises(DomainError, match="plafond de 2 place"):
+        enrolments.accept_offer(offered, hr)
+
+
+def test_caps_count_every_establishment_of_the_same_siren(make):
+    from marketplace.services.demo import make_siret
+
+    head_office = make.company(opco_code="akto", siret=make_siret("51234567", "0001"))
+    branch = make.company(opco_code="akto", siret=make_siret("51234567", "0002"))
+    assert head_office.siren == branch.siren
+    action = make.action(cap_per_company_per_session=1, cap_per_company_per_year=2)
+    session = make.session(action)
+    make.enrolment(session, head_office)
+    [refused] = enrolments.enrol(branch, session.id, [make.employee(branch).id], make.user())
+    assert refused.reason == "Votre entreprise a atteint le plafond de 1 place(s) par entreprise sur cette session."
+
+
+def test_the_yearly_cap_counts_every_session_of_the_campaign(make, company, hr):
+    today = date.today()
+    action = make.action(cap_per_company_per_year=1, campaign_year=today.year)
+    next_year = make.session(action, start=date(today.year + 1, 2, 1))
+    this_year = make.session(action, start=today + timedelta(days=20))
+    make.enrolment(next_year, company, actor=hr)
+    [refused] = enrolments.enrol(company, this_year.id, [make.employee(company).id], hr)
+    assert refused.reason == (
+        f"Votre entreprise a atteint le plafond de 1 place(s) par an sur cette action (campagne {today.year})."
+    )
+
+
+# --- Rules frozen on the enrolment (case 7) -----------------------------------------------------------------------
+
+
+def test_the_notice_period_and_caps_are_frozen_on_the_enrolment(make, company, hr):
+    with time_machine.travel(datetime(2027, 4, 1, 10), tick=False):
+        session = _session_starting(make, date(2027, 5, 11), days=3)
+        session.action.cap_per_company_per_session = 4
+        db.session.commit()
+        e = make.enrolment(session, company, actor=hr)
+    assert (e.cancellation_days, e.cap_per_session, e.cap_per_year) == (3, 4, None)
+    action = session.action
+    action.cancellation_days = 10
+    action.cap_per_company_per_session = 1
+    db.session.commit()
+    e = db.session.get(Enrolment, e.id)
+    assert enrolments.cancellation_deadline(e) == date(2027, 5, 5)  # still 3 jours ouvrés
+    assert enrolments.cancellation_deadline(fresh(session)) < date(2027, 5, 5)  # new enrolments: 10
+    with time_machine.travel(datetime(2027, 5, 4, 8), tick=False):
+        enrolments.cancel(e, hr)
+        db.session.commit()
+    assert db.session.get(Enrolment, e.id).is_late_cancellation is False
+
+
+# --- Public holidays of the place of delivery (case 8) ---------------------------------------------------------------
+
+
+def _session_in(make, postal_code: str, region_code: str, start: date, days: int):
+    session = _session_starting(make, start, days)
+    session.postal_code, session.region_code = postal_code, region_code
+    db.session.commit()
+    return session
+
+
+def test_good_friday_is_a_holiday_in_moselle_only(make):
+    # Tuesday 30 March 2027, 2 jours ouvrés: Easter Monday 29 is a holiday everywhere; Good Friday 26 March
+    # only in Alsace-Moselle.
+    assert enrolments.cancellation_deadline(_session_in(make, "69003", "84", date(2027, 3, 30), 2)) == date(2027, 3, 25)
+    assert enrolments.cancellation_deadline(_session_in(make, "57000", "44", date(2027, 3, 30), 2)) == date(2027, 3, 24)
+    assert enrolments.cancellation_deadline(_session_in(make, "67000", "44", date(2027, 3, 30), 2)) == date(2027, 3, 24)
+
+
+def test_saint_stephen_is_a_holiday_in_moselle():
+    from marketplace.services.calendar import is_working_day
+
+    assert is_working_day(date(2025, 12, 26)) and not is_working_day(date(2025, 12, 26), "57")
+
+
+def test_la_reunion_has_its_own_abolition_day(make, company, hr):
+    # Wednesday 22 December 2027, 2 jours ouvrés: 20 December is a holiday in La Réunion only.
+    mainland = _session_in(make, "69003", "84", date(2027, 12, 22), 2)
+    reunion = _session_in(make, "97411", "04", date(2027, 12, 22), 2)
+    assert enrolments.cancellation_deadline(mainland) == date(2027, 12, 20)
+    assert enrolments.cancellation_deadline(reunion) == date(2027, 12, 17)
+    with time_machine.travel(datetime(2027, 11, 1, 10), tick=False):
+        e = make.enrolment(reunion, company, actor=hr)
+    with time_machine.travel(datetime(2027, 12, 20, 8), tick=False):
+        enrolments.cancel(e, hr)
+        db.session.commit()
+    assert db.session.get(Enrolment, e.id).is_late_cancellation is True
+
+
+# --- Rules spanning sessions under concurrency (case 6) ---------------------------------------------------------------
+
+
+def _run_in_parallel(app, calls) -> list[BaseException]:
+    """Run each ``(function, args)`` in its own thread and connection, all released at once.
+
+    A ``LockBusy`` (« réessayez », nothing saved) is an acceptable answer under load; any other error is not.
+    """
+    from marketplace.services.locking import LockBusy
+
+    barrier = threading.Barrier(len(calls))
+    errors: list[BaseException] = []
+
+    def run(function, args):
+        try:
+            barrier.wait(timeout=30)
+            with app.app_context():
+                try:
+                    function(*args)
+                    db.session.commit()
+                except LockBusy:
+                    db.session.rollback()
+                finally:
+                    db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=call) for call in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return errors
+
+
+def _rounds() -> int:
+    """20 repetitions on PostgreSQL, where requests on different sessions really run at the same time (the
+    races of issue 8 showed there in 5 trials out of 6); SQLite serialises writers, so a few suffice there."""
+    import os
+
+    return 20 if os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql") else 3
+
+
+_ROUNDS = _rounds()
+
+
+def _enrol_one(company_id: int, session_id: int, employee_id: int, actor_id: int) -> None:
+    from marketplace.models import Company, User
+
+    enrolments.enrol(db.session.get(Company, company_id), session_id, [employee_id], db.session.get(User, actor_id))
+
+
+def test_parallel_enrolments_across_sessions_respect_the_yearly_cap(app_factory, make, hr):
+    """20 employees of one company at once on 4 sessions of an action capped at 3 a year: exactly 3 places,
+    every time (20 times on PostgreSQL)."""
+    from marketplace.models import Employee
+
+    app = app_factory(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 20, "max_overflow": 5, "pool_timeout": 120})
+    action = make.action(cap_per_company_per_year=3)
+    session_ids = [make.session(action, start=date.today() + timedelta(days=30 + 3 * i), capacity_max=20).id
+                   for i in range(4)]
+    rounds = []
+    for _ in range(_ROUNDS):  # a new company each round, with its own cap
+        company = make.company(opco_code="akto", admin=hr)
+        people = [Employee(company_id=company.id, last_name=f"Parallèle{i}", first_name="Camille") for i in range(20)]
+        db.session.add_all(people)
+        db.session.commit()
+        rounds.append((company.id, [p.id for p in people]))
+    actor_id = hr.id
+    db.session.remove()
+
+    for company_id, employee_ids in rounds:
+        calls = [(_enrol_one, (company_id, session_ids[i % 4], employee_id, actor_id))
+                 for i, employee_id in enumerate(employee_ids)]
+        assert _run_in_parallel(app, calls) == []
+        confirmed = db.session.scalar(
+            select(func.count(Enrolment.id)).where(Enrolment.company_id == company_id, Enrolment.status == "confirmed")
+        )
+        assert confirmed == 3
+        db.session.remove()
+
+
+def test_the_same_employee_on_two_overlapping_sessions_in_parallel_gets_one(app_factory, make, company, hr):
+    app = app_factory(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 4, "max_overflow": 2, "pool_timeout": 120})
+    start = date.today() + timedelta(days=40)
+    first = make.session(start=start, capacity_max=30)
+    second = make.session(start=start + timedelta(days=1), capacity_max=30)  # shares the second day
+    people = [make.employee(company).id for _ in range(_ROUNDS)]
+    ids = (first.id, second.id)
+    company_id, actor_id = company.id, hr.id
+    db.session.remove()
+
+    for employee_id in people:
+        calls = [(_enrol_one, (company_id, session_id, employee_id, actor_id)) for session_id in ids]
+        assert _run_in_parallel(app, calls) == []
+        live = db.session.scalar(
+            select(func.count(Enrolment.id)).where(
+                Enrolment.employee_id == employee_id, Enrolment.status.in_(EnrolmentStatus.ACTIVE)
+            )
+        )
+        assert live == 1
+        db.session.remove()
+
+
+def test_enrolling_while_the_company_cancels_on_the_same_session_never_deadlocks(app_factory, make, company, hr):
+    """The company lock must not wait on what a session-lock holder writes for the company (its audit and
+    emails reference the company's organisation row): enrol (company, then session) against cancel (session,
+    then an audit event of the company), at once, 20 times on PostgreSQL."""
+    app = app_factory(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 4, "max_overflow": 2, "pool_timeout": 120})
+    session = make.session(capacity_max=2 * _ROUNDS + 2)
+    pairs = [(make.enrolment(session, company, actor=hr).id, make.employee(company).id) for _ in range(_ROUNDS)]
+    session_id, company_id, actor_id = session.id, company.id, hr.id
+    db.session.remove()
+
+    def cancel_one(enrolment_id: int, actor_id: int) -> None:
+        from marketplace.models import User
+
+        enrolments.cancel(db.session.get(Enrolment, enrolment_id), db.session.get(User, actor_id))
+
+    for enrolment_id, employee_id in pairs:
+        calls = [(_enrol_one, (company_id, session_id, employee_id, actor_id)), (cancel_one, (enrolment_id, actor_id))]
+        assert _run_in_parallel(app, calls) == []

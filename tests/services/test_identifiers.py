@@ -94,6 +94,8 @@ def test_la_poste_establishment_fails_luhn_but_is_accepted():
         ("73282932000075", "clé de contrôle"),
         ("35600000049838", "clé de contrôle"),  # La Poste, sum of digits not a multiple of 5
         ("35600000000049", "clé de contrôle"),  # head office with a wrong key
+        ("00000000000000", "n'existe pas"),  # passes Luhn, but no establishment has it
+        ("000 000 000 00000", "n'existe pas"),
     ],
 )
 def test_validate_siret_refuses(raw, fragment):
@@ -358,7 +360,7 @@ def test_size_bands_are_ordered_and_labelled():
 
 
 @pytest.mark.parametrize(
-    "raw, expected", [(0, 0), (42, 42), ("42", 42), (" 1 200 ", 1200), (1_000_000, 1_000_000)]
+    "raw, expected", [(1, 1), (42, 42), ("42", 42), (" 1 200 ", 1200), (1_000_000, 1_000_000)]
 )
 def test_validate_headcount_accepts(raw, expected):
     assert validate_headcount(raw) == expected
@@ -370,6 +372,14 @@ def test_validate_headcount_refuses(raw):
         validate_headcount(raw)
     assert excinfo.value.field == "headcount"
     assert "effectif" in excinfo.value.message
+
+
+@pytest.mark.parametrize("raw", [0, "0", " 0 "])
+def test_a_company_without_employees_is_refused_it_belongs_to_a_faf(raw):
+    with pytest.raises(InvalidIdentifier) as excinfo:
+        validate_headcount(raw)
+    assert excinfo.value.field == "headcount"
+    assert "fonds d'assurance formation (FAF)" in excinfo.value.message
 
 
 def test_size_band_refuses_negative():

@@ -189,7 +189,7 @@ def test_funding_for_two_size_bands(make):
     assert (row.funding.share_percent, row.funding.funded_cents, row.funding.remainder_cents) == (100, 120_000, 0)
     [row] = _search(medium).rows
     assert (row.funding.share_percent, row.funding.funded_cents, row.funding.remainder_cents) == (50, 60_000, 60_000)
-    assert row.funding.remainder_ttc_cents == 72_000
+    assert row.funding.remainder_ttc_cents == 84_000  # 1 440 € TTC less the 600 € the OPCO pays (HT basis)
     assert row.blocker is None
     [row] = _search(large).rows
     assert not row.funding.eligible

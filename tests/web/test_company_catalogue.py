@@ -68,7 +68,8 @@ def test_results_show_what_the_session_costs_this_company(client, make, signed_i
     money = page.replace("\u202f", " ").replace("\u00a0", " ")
     assert "Prix par stagiaire 800,00 € HT" in money
     assert "Prise en charge OPCO 400,00 € HT (50 %)" in money
-    assert "Reste à charge 400,00 € HT · 480,00 € TTC" in money
+    # The OPCO funds the HT price: the company owes the rest of the 960 € TTC, VAT on the whole price included.
+    assert "Reste à charge 400,00 € HT · 560,00 € TTC" in money
     assert "Inscrire des salariés" in page
     body = text(response)
     assert 'hx-get="/entreprise/' in body and 'hx-target="#resultats"' in body and 'hx-push-url="true"' in body
