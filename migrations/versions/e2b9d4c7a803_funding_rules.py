@@ -1,7 +1,7 @@
 """funding rules: HT/TTC funding basis, VAT by place of delivery, figures and rules frozen on enrolments
 
 Revision ID: e2b9d4c7a803
-Revises: 925518d88783
+Revises: a7c3e9d1f201
 Create Date: 2026-11-30 05:40:00
 
 Existing enrolments get their figures frozen with the rules of the time they were made: the OPCOs funded on
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'e2b9d4c7a803'
-down_revision = '925518d88783'
+down_revision = 'a7c3e9d1f201'
 branch_labels = None
 depends_on = None
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.models import AuditEvent, Enrolment, EnrolmentStatus, OutboxMessage, TrainingSession
-from marketplace.services import eligibility, enrolments, funding
+from marketplace.services import eligibility, enrolments, funding, locking
 from marketplace.services.errors import DomainError
 
 S = EnrolmentStatus
@@ -453,12 +453,16 @@ def test_a_rolled_back_enrolment_sends_nothing(make, company, hr):
 # --- Concurrency --------------------------------------------------------------------------------------------------
 
 
-def test_forty_parallel_enrolments_on_ten_seats_never_overbook(app_factory, make):
+def test_forty_parallel_enrolments_on_ten_seats_never_overbook(app_factory, make, monkeypatch):
     """40 requests at once on a session with 10 seats left: exactly 10 hold a seat, 30 wait, no error.
+
+    The lock wait is raised far above the 40 queued transactions' total (this is about seats, not about the
+    « réessayez » answer, which tests/web/test_lifecycle.py covers), so a slow machine cannot fail it.
 
     Each request runs in its own thread with its own connection (as 40 gunicorn threads would), so they
     really compete for the session's row lock (PostgreSQL) or the write lock (SQLite).
     """
+    monkeypatch.setattr(locking, "LOCK_TIMEOUT_MS", 60_000)
     app = app_factory(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 40, "max_overflow": 5, "pool_timeout": 120})
     session = make.session(capacity_max=12)
     seed_company = make.company()
