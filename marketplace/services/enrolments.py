@@ -30,6 +30,7 @@ from marketplace.models import (
     User,
     utcnow,
 )
+from marketplace.models.limits import REASON
 from marketplace.services import accounts, audit, eligibility, funding, outbox
 from marketplace.services.calendar import working_days_before
 from marketplace.services.errors import DomainError
@@ -359,6 +360,8 @@ def refuse(enrolment: Enrolment, actor: User, opco_id: int, reason: str, *, now:
     reason = (reason or "").strip()
     if len(reason) < 3:
         raise DomainError("Indiquez le motif du refus : il sera transmis à l'entreprise.", field="reason")
+    if len(reason) > REASON:
+        raise DomainError(f"Le motif du refus : {REASON} caractères au maximum.", field="reason")
     enrolment = _locked(enrolment)
     transition(enrolment, "refuse", actor, actor_org_id=opco_id, reason=reason)
     enrolment.decided_at = utcnow()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SearchField, SelectField, StringField, ValidationError
 from wtforms.validators import Length, Optional
 
 from marketplace.models import Modality
 from marketplace.services.search import SORTS, parse_hours
+from marketplace.web.forms import Form
 
 
 def _hours(form, field):
@@ -15,7 +15,7 @@ def _hours(form, field):
         raise ValidationError("Indiquez un nombre d'heures, par exemple 7 ou 3,5.")
 
 
-class CatalogueSearchForm(FlaskForm):
+class CatalogueSearchForm(Form):
     class Meta:
         csrf = False  # read-only GET search
 

@@ -1,15 +1,15 @@
 """Forms of the employee register: one employee, and the CSV import."""
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from marketplace.models import ContractType, EmployeeCategory
 from marketplace.services.employees import JOB_TITLE_MAX, NAME_MAX
+from marketplace.web.forms import Form
 
 
-class EmployeeForm(FlaskForm):
+class EmployeeForm(Form):
     last_name = StringField(
         "Nom",
         validators=[
@@ -41,7 +41,7 @@ class EmployeeForm(FlaskForm):
     category = SelectField("Catégorie", choices=list(EmployeeCategory.LABELS.items()))
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     file = FileField(
         "Fichier CSV des salariés",
         validators=[FileRequired("Choisissez le fichier CSV à importer.")],

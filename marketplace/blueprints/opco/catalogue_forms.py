@@ -4,7 +4,6 @@ Numbers are text fields on purpose: the service reads French input (« 10,5 », 
 its errors on these fields.
 """
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -12,12 +11,12 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from marketplace.blueprints.auth.forms import MultiCheckboxField
 from marketplace.services.catalogue import share_field
 from marketplace.services.identifiers import SIZE_BANDS
-from marketplace.web.forms import REQUIRED
+from marketplace.web.forms import REQUIRED, Form
 
 DATE_MESSAGE = "Indiquez une date valide (jj/mm/aaaa)."
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     title = StringField("Intitulé", validators=[DataRequired(REQUIRED), Length(max=200)])
     reference = StringField(
         "Référence",
@@ -94,7 +93,7 @@ for _code, _label, _low, _high in SIZE_BANDS:
     )
 
 
-class ReferencingForm(FlaskForm):
+class ReferencingForm(Form):
     provider_id = SelectField("Organisme de formation", validators=[DataRequired("Choisissez un organisme.")])
     valid_from = DateField("Référencé à partir du", validators=[DataRequired(DATE_MESSAGE)])
     valid_until = DateField("Jusqu'au", validators=[DataRequired(DATE_MESSAGE)])
@@ -105,7 +104,7 @@ class ReferencingForm(FlaskForm):
     )
 
 
-class ReferencingEditForm(FlaskForm):
+class ReferencingEditForm(Form):
     valid_from = DateField("Référencé à partir du", validators=[DataRequired(DATE_MESSAGE)])
     valid_until = DateField("Jusqu'au", validators=[DataRequired(DATE_MESSAGE)])
     price = StringField(

@@ -1,20 +1,19 @@
-from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, SelectField
 from wtforms.validators import DataRequired, Optional
 
-from marketplace.web.forms import REQUIRED
+from marketplace.web.forms import REQUIRED, Form
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     email = EmailField("Adresse e-mail de la personne invitée", validators=[DataRequired(REQUIRED)])
     role = SelectField("Rôle", validators=[DataRequired("Choisissez un rôle dans la liste.")])
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     role = SelectField("Rôle", validators=[DataRequired("Choisissez un rôle dans la liste.")])
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(Form):
     class Meta:
         csrf = False  # read-only GET filters
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -20,13 +19,13 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from marketplace.models import HalfDay, SessionStatus
 from marketplace.services.sessions import PERIODS, SessionInput, SlotInput
-from marketplace.web.forms import REQUIRED
+from marketplace.web.forms import REQUIRED, Form
 
 SLOT_ROWS = 10
 MAX_SLOT_ROWS = 60
 
 
-class SlotForm(FlaskForm):
+class SlotForm(Form):
     """One row of the half-days table; a row left entirely empty is ignored."""
 
     class Meta:
@@ -65,7 +64,7 @@ class SlotsMixin:
         ]
 
 
-class SessionForm(SlotsMixin, FlaskForm):
+class SessionForm(SlotsMixin, Form):
     referencing_id = SelectField(
         "Action collective",
         coerce=int,
@@ -128,7 +127,7 @@ class SessionForm(SlotsMixin, FlaskForm):
         )
 
 
-class PostponeForm(SlotsMixin, FlaskForm):
+class PostponeForm(SlotsMixin, Form):
     slots = slots_field()
     reason = TextAreaField(
         "Motif du report",
@@ -137,7 +136,7 @@ class PostponeForm(SlotsMixin, FlaskForm):
     )
 
 
-class CancelForm(FlaskForm):
+class CancelForm(Form):
     reason = TextAreaField(
         "Motif de l'annulation",
         description="Il est transmis aux entreprises et aux stagiaires.",
@@ -145,7 +144,7 @@ class CancelForm(FlaskForm):
     )
 
 
-class SessionFilterForm(FlaskForm):
+class SessionFilterForm(Form):
     class Meta:
         csrf = False  # read-only GET filters
 
