@@ -47,3 +47,10 @@ NOTES = 5_000
 LONG_TEXT = 10_000  # also the default of a multi-line text field
 RESPONSE_TEXT = 20_000
 PASSWORD = 128
+
+
+def too_long(bound: int) -> str:
+    """The French refusal of a text beyond its bound: « 10 000 caractères au maximum. »"""
+    from marketplace.formatting import number_fr
+
+    return f"{number_fr(bound)} caractères au maximum."

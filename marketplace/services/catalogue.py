@@ -40,6 +40,7 @@ from marketplace.models import (
     TrainingSession,
     User,
 )
+from marketplace.models.limits import LONG_TEXT, too_long
 from marketplace.services import audit, funding, state
 from marketplace.services.errors import DomainError, InvalidForm
 from marketplace.services.identifiers import SIZE_BANDS, qualiopi_is_valid
@@ -372,6 +373,10 @@ def _clean(opco: Opco, data: ActionInput, action: CollectiveAction | None, today
                 f"Le prix plafond ne peut pas être inférieur au prix négocié avec {worst.provider.name} "
                 f"({_money(worst.price_cents)}) : modifiez d'abord ce référencement.",
             )
+
+    for name in ("objectives", "programme", "prerequisites", "target_public"):
+        if len((getattr(data, name) or "").strip()) > LONG_TEXT:
+            errors[name] = too_long(LONG_TEXT)
 
     if errors:
         raise InvalidAction(errors)

@@ -56,10 +56,16 @@ class EmployeeInput:
 # --- Validation ------------------------------------------------------------------------------------------
 
 
+# Control characters a CSV cell may carry (the web forms refuse them before any view, see web/inputs.py).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def _clean_name(raw: str | None, field_name: str, what: str) -> str:
     value = " ".join((raw or "").split())
     if not value:
         raise DomainError(f"Indiquez le {what} du salarié.", field=field_name)
+    if _CONTROL.search(value):
+        raise DomainError(f"Le {what} contient des caractères non autorisés.", field=field_name)
     if len(value) > NAME_MAX:
         raise DomainError(f"Le {what} ne peut pas dépasser {NAME_MAX} caractères.", field=field_name)
     return value
@@ -87,6 +93,8 @@ def _clean(data: EmployeeInput) -> EmployeeInput:
     job_title = " ".join((data.job_title or "").split())
     if len(job_title) > JOB_TITLE_MAX:
         raise DomainError(f"La fonction ne peut pas dépasser {JOB_TITLE_MAX} caractères.", field="job_title")
+    if _CONTROL.search(job_title):
+        raise DomainError("La fonction contient des caractères non autorisés.", field="job_title")
     if data.contract_type not in ContractType.LABELS:
         raise DomainError(
             "Choisissez un type de contrat parmi : " + ", ".join(ContractType.LABELS.values()) + ".",

@@ -46,6 +46,7 @@ from marketplace.models import (
     User,
     utcnow,
 )
+from marketplace.models.limits import LONG_TEXT, too_long
 from marketplace.services import audit, outbox, storage
 from marketplace.services.catalogue import parse_euros
 from marketplace.services.errors import DomainError, InvalidForm
@@ -315,6 +316,10 @@ def _clean(opco: Opco, data: TenderInput, tender: Tender | None) -> _CleanTender
         problem = weights_problem([w for _, w in criteria])
         if problem:
             errors["criteria"] = problem
+
+    for name in ("context", "specification"):
+        if len((getattr(data, name) or "").strip()) > LONG_TEXT:
+            errors[name] = too_long(LONG_TEXT)
 
     if errors:
         raise InvalidTender(errors)

@@ -10,23 +10,17 @@ from wtforms import EmailField, PasswordField, StringField, TextAreaField, Valid
 from wtforms.fields.core import UnboundField
 from wtforms.validators import Length
 
-from marketplace.formatting import number_fr
 from marketplace.models import limits
 from marketplace.services.errors import DomainError
 
 REQUIRED = "Ce champ est obligatoire."
 
 
-def length_message(maximum: int) -> str:
-    """« 200 caractères au maximum. », « 10 000 caractères au maximum. »"""
-    return f"{number_fr(maximum)} caractères au maximum."
-
-
 class MaxLength(Length):
     """``Length(max=…)`` with the French message; renders ``maxlength`` on the input (WTForms field flag)."""
 
     def __init__(self, max: int, min: int = -1, message: str | None = None):
-        super().__init__(min=min, max=max, message=message or length_message(max))
+        super().__init__(min=min, max=max, message=message or limits.too_long(max))
 
     def __call__(self, form, field):
         length = len(field.data) if isinstance(field.data, str) else 0

@@ -20,7 +20,9 @@ from __future__ import annotations
 import re
 
 from flask import Flask, request
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, RequestURITooLarge
+
+from marketplace.formatting import number_fr
 
 MAX_URL_LENGTH = 2000
 
@@ -34,8 +36,8 @@ UNSAFE_TEXT_MESSAGE = (
 )
 URL_TOO_LONG_TITLE = "Adresse trop longue"
 URL_TOO_LONG_MESSAGE = (
-    f"L'adresse demandée dépasse {MAX_URL_LENGTH:,} caractères".replace(",", "\u202f")
-    + " : raccourcissez la recherche ou revenez à la page précédente."
+    f"L'adresse demandée dépasse {number_fr(MAX_URL_LENGTH)} caractères : "
+    "raccourcissez la recherche ou revenez à la page précédente."
 )
 
 
@@ -66,8 +68,6 @@ def _sent_texts():
 def check_request() -> None:
     """Refuse the request (414 or 400) before the view when the URL or a sent text cannot be right."""
     if len(request.path) + len(request.query_string) > MAX_URL_LENGTH:
-        from werkzeug.exceptions import RequestURITooLarge
-
         raise RequestURITooLarge()
     if any(has_forbidden_characters(text) for text in _sent_texts()):
         raise UnsafeText()
