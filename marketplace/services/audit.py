@@ -171,11 +171,13 @@ def organisation_log(
     if action:
         query = query.where(AuditEvent.action == action)
     if actor_id:
-        query = query.where(AuditEvent.actor_id == actor_id)
+        # An id beyond the database's integers names nobody (and would overflow the query).
+        query = query.where(AuditEvent.actor_id == actor_id) if actor_id <= 2_147_483_647 else query.where(False)
     if date_from:
         query = query.where(AuditEvent.created_at >= datetime.combine(date_from, time.min))
-    if date_to:
+    if date_to and date_to < date.max:  # the last representable day filters nothing
         query = query.where(AuditEvent.created_at < datetime.combine(date_to + timedelta(days=1), time.min))
+    page = min(max(page, 1), 100_000)  # keeps OFFSET within the database's integers
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.scalars(
         query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())

@@ -129,6 +129,10 @@ def parse_euros(value: str | int | Decimal | None, field_name: str = "price", la
         ) from None
     if amount is None:
         raise DomainError(f"{label} est obligatoire.", field=field_name)
+    if not amount.is_finite():  # « NaN », « Infinity »
+        raise DomainError(f"{label} doit être un montant en euros, par exemple 1 200,50.", field=field_name)
+    if abs(amount) * 100 > MAX_PRICE_CENTS:  # before quantize, which overflows on huge numbers
+        raise DomainError(f"{label} ne peut pas dépasser 100 000 € par stagiaire.", field=field_name)
     if amount != amount.quantize(Decimal("0.01")):
         raise DomainError(
             f"{label} ne peut pas avoir plus de deux chiffres après la virgule.", field=field_name

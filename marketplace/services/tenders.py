@@ -759,7 +759,7 @@ def published_tenders(filters: TenderFilters, now: datetime | None = None, per_p
                 or_(TenderLot.region_code == filters.region_code, TenderLot.region_code.is_(None)),
             )
         )
-    if filters.deadline_before:
+    if filters.deadline_before and filters.deadline_before < date(9999, 12, 30):  # beyond: filters nothing
         end_of_day = paris_to_utc(datetime.combine(filters.deadline_before + timedelta(days=1), time()))
         query = query.where(Tender.submission_deadline < end_of_day)
     if filters.only_open:

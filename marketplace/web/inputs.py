@@ -7,6 +7,10 @@ One check for every request (``before_request``), so no form, filter or service 
   a title or a programme. Any of them in a query argument or a form field (name or value, uploaded file
   names included) answers **400** with the French page « Le texte envoyé contient des caractères non
   autorisés… » (so does such a character in the path); the view never runs, so nothing is changed.
+- **Too-large forms.** A form body beyond ``MAX_FORM_MEMORY_SIZE`` (Flask's 500 kB: far above the longest
+  form, a tender response of 2 × 20 000 characters) answers **413**; Werkzeug applies that bound to each text
+  part of a multipart form but not to an urlencoded body, which would otherwise go up to
+  ``MAX_CONTENT_LENGTH`` (16 MB, for uploads).
 - **Too-long URLs.** Path and query string beyond ``MAX_URL_LENGTH`` characters answer **414** with the
   app's French page. gunicorn is started with ``--limit-request-line 8190`` (scripts/run.sh) so that such
   URLs reach the app instead of gunicorn's own English error; beyond 8 190 bytes gunicorn answers itself.
@@ -19,8 +23,8 @@ from __future__ import annotations
 
 import re
 
-from flask import Flask, request
-from werkzeug.exceptions import BadRequest, RequestURITooLarge
+from flask import Flask, current_app, request
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, RequestURITooLarge
 
 from marketplace.formatting import number_fr
 
@@ -69,6 +73,10 @@ def check_request() -> None:
     """Refuse the request (414 or 400) before the view when the URL or a sent text cannot be right."""
     if len(request.path) + len(request.query_string) > MAX_URL_LENGTH:
         raise RequestURITooLarge()
+    limit = current_app.config.get("MAX_FORM_MEMORY_SIZE")
+    if limit and request.mimetype == "application/x-www-form-urlencoded" and (request.content_length or 0) > limit:
+        # Werkzeug bounds each text part of a multipart form (MAX_FORM_MEMORY_SIZE), not an urlencoded body.
+        raise RequestEntityTooLarge()
     if any(has_forbidden_characters(text) for text in _sent_texts()):
         raise UnsafeText()
 
