@@ -10,9 +10,14 @@ Every route of ``app.url_map`` is visited with the tenants and sample objects of
   number and a wrong type; then all fields empty, all fields absent, every field twice, every field with a
   NUL byte (400) and one field of 1 MB (413). Never a 5xx; when the answer is a refusal (4xx), the row
   counts of every table (the audit trail and the outbox included) are unchanged.
-- **GET**: ids in the URL replaced by huge, negative, zero and out-of-range values (404), and the usual query
-  parameters (page, statut, etat, q, du, au, echeance, actor, action, lignes…) with huge, negative, absurd
-  and extreme-date values. Never a 5xx.
+- **GET**: ids in the URL replaced by huge and negative values (404), and the usual query parameters (page,
+  statut, etat, q, du, au, echeance, actor, action, lignes…) with huge, negative, absurd, far-date and long
+  values, then each twice. Never a 5xx.
+
+The control characters and the 1 MB body are refused before any view (marketplace/web/inputs.py), so they
+are sent to the first route of each blueprint only; sample values are chosen by field kind (choices get an
+unknown choice, typed fields a negative number and a wrong type, texts one character beyond the
+``maxlength`` the page shows) to keep the run short.
 
 A failure lists each case: method, URL, field and value kind, status, and for a server error the last line
 of its traceback.
@@ -101,12 +106,11 @@ QUERY_PARAMS = [
 QUERY_VALUES = {
     "huge": HUGE,
     "negative": "-1",
-    "absurd": "1e400%' OR 1=1 --<script>",
+    "absurd": "1e400%' OR 1=1 --<script>2026-02-31",
     "far-date": "9999-12-31",
-    "bad-date": "2026-02-31",
     "long": "z" * 1500,
 }
-URL_ID_VALUES = {"huge": HUGE, "beyond-int32": str(2**31), "negative": "-1"}
+URL_ID_VALUES = {"huge": HUGE, "negative": "-1"}  # 2**31 and 2**63 end the same way as 10**30
 
 
 # --- Reading forms out of pages ------------------------------------------------------------------------
@@ -371,12 +375,14 @@ def targets(fz: Fuzz, method: str) -> list[Target]:
 # --- GET -----------------------------------------------------------------------------------------------
 
 
-def fuzz_get(fz: Fuzz, target: Target, *, nul: bool) -> None:
+def fuzz_get(fz: Fuzz, target: Target, *, nul: bool, variants: bool = True) -> None:
     visitor = fz.visitor(target.user)
     response = fz.send(visitor, "GET", target.url, "page")
     if response is not None and response.status_code == 200 and "html" in response.content_type:
         for form in read_forms(target.url, response.get_data(as_text=True)):
             fz.forms.setdefault(form.action, form)
+    if not variants:  # the same view for another kind of organisation
+        return
     # Ids in the URL beyond what a row can have: 404.
     ids = {p: v for p, v in target.values.items() if isinstance(v, int)}
     if ids:
@@ -523,8 +529,10 @@ def test_no_input_breaks_a_request(fuzz, make):
         checked_blueprints.add(key)
         return new
 
+    seen_endpoints: set[str] = set()
     for target in targets(fz, "GET"):
-        fuzz_get(fz, target, nul=first_of_blueprint(target))
+        fuzz_get(fz, target, nul=first_of_blueprint(target), variants=target.endpoint not in seen_endpoints)
+        seen_endpoints.add(target.endpoint)
     posts = sorted(targets(fz, "POST"), key=lambda t: LAST.index(t.endpoint) + 1 if t.endpoint in LAST else 0)
     for target in posts:
         if target.endpoint in ("auth.logout", "auth.account"):
