@@ -36,6 +36,7 @@ from sqlalchemy import text
 from werkzeug.datastructures import MultiDict
 
 from marketplace.extensions import db
+from marketplace.models import CollectiveAction
 from marketplace.web.guard import LOGIN, OPERATOR, TENANT
 from tests.factories import DEFAULT_PASSWORD
 from tests.web.test_isolation import BLUEPRINT_KINDS, NON_TENANT_PARAMS, _build_tenant
@@ -542,3 +543,104 @@ def test_no_input_breaks_a_request(fuzz, make):
         fuzz_post(fz, target, visitor, global_checks=first_of_blueprint(target))
     assert not fz.problems, f"{len(fz.problems)} cas sur {fz.requests} requêtes :\n" + "\n".join(fz.problems)
     assert fz.requests > 1000
+
+
+# --- The protections themselves, one by one -------------------------------------------------------------
+
+
+def test_a_nul_byte_in_the_sign_in_form_gets_the_french_page_and_counts_nothing(client, make):
+    user = make.user()
+    before = row_counts()
+    response = client.post("/connexion", data={"email": user.email + "\x00", "password": DEFAULT_PASSWORD})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Le texte envoyé contient des caractères non autorisés" in page
+    assert row_counts() == before  # not even a failed attempt: the view never ran
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x01", "\x0b", "\x1f"])
+def test_control_characters_are_refused_in_queries_and_forms(client, character):
+    assert client.get("/catalogue", query_string={"q": f"a{character}b"}).status_code == 400
+    assert client.post("/mot-de-passe-oublie", data={"email": f"a{character}@exemple.fr"}).status_code == 400
+
+
+def test_tabs_and_line_breaks_are_ordinary_text(client):
+    response = client.get("/catalogue", query_string={"q": "gestion\tde\r\nprojet"})
+    assert response.status_code == 200
+
+
+def test_a_url_too_long_gets_the_french_page(client):
+    response = client.get("/catalogue?q=" + "a" * 2100)
+    assert response.status_code == 414
+    assert "Adresse trop longue" in response.get_data(as_text=True)
+    assert client.get("/catalogue?q=" + "a" * 1900).status_code == 200
+
+
+def test_a_form_body_beyond_the_form_limit_is_refused(client):
+    response = client.post("/mot-de-passe-oublie", data={"email": "x" * 600_000})
+    assert response.status_code == 413
+    assert "Envoi trop volumineux" in response.get_data(as_text=True)
+
+
+def test_every_form_of_the_application_bounds_its_texts(app):
+    """Every form derives from web.forms.Form, so every text field carries a maxlength and refuses more."""
+    from flask_wtf import FlaskForm
+    from wtforms import StringField
+
+    import marketplace.blueprints as blueprints
+    from marketplace.web.forms import Form
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    forms = [c for c in subclasses(FlaskForm) if c.__module__.startswith(blueprints.__name__)]
+    assert len(forms) > 20
+    assert [c.__qualname__ for c in forms if not issubclass(c, Form)] == []
+    with app.test_request_context(method="POST"):
+        for form_class in forms:
+            form = form_class(meta={"csrf": False})
+            for field in form:
+                for inner in _leaves(field):
+                    if isinstance(inner, StringField):
+                        assert inner.flags.maxlength, f"{form_class.__name__}.{inner.name} sans longueur maximale"
+
+
+def _leaves(field):
+    """A field, or the fields inside a FieldList / FormField."""
+    if field.type == "FieldList":
+        for entry in field.entries:
+            yield from _leaves(entry)
+    elif field.type == "FormField":
+        for inner in field.form:
+            yield from _leaves(inner)
+    else:
+        yield field
+
+
+def test_a_long_text_beyond_its_bound_is_refused_at_its_field_with_the_limit_shown(client, make, login):
+    """The « objectifs » of an action: the page shows the bound, one character more is refused in French,
+    and the bound itself is accepted with line breaks as the browser counts them (CR LF sent, LF kept)."""
+    from tests.web.test_opco_catalogue import form_data
+
+    opco = make.opco("akto")
+    admin = make.user()
+    make.member(opco, admin, "admin")
+    login(client, admin)
+    url = f"/opco/{opco.slug}/catalogue/nouvelle"
+    page = client.get(url).get_data(as_text=True)
+    assert re.search(r'<textarea[^>]*maxlength="10000"[^>]*name="objectives"', page)
+    assert "10\u202f000 caractères au maximum." in page
+
+    before = row_counts()
+    response = client.post(url, data=form_data(objectives="x" * 10_001))
+    assert response.status_code == 422
+    assert "10\u202f000 caractères au maximum." in response.get_data(as_text=True)
+    assert row_counts() == before
+
+    exactly = "x" * 9_000 + "\r\n" * 1_000  # the browser counts 10 000, sends 11 000
+    response = client.post(url, data=form_data(objectives=exactly))
+    assert response.status_code in (302, 303)  # 303 once the catalogue views end through web.actions
+    action = db.session.scalar(db.select(CollectiveAction).where(CollectiveAction.opco_id == opco.id))
+    assert len(action.objectives) <= 10_000 and "\r" not in action.objectives
