@@ -23,7 +23,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from math import ceil
 
-from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy import case, exists, false, func, or_, select
 
 from marketplace.extensions import db
 from marketplace.formatting import PARIS, date_fr, datetime_fr, paris_to_utc, to_paris, utc_to_paris  # noqa: F401
@@ -747,7 +747,8 @@ def published_tenders(filters: TenderFilters, now: datetime | None = None, per_p
     now = now or utcnow()
     query = select(Tender).where(Tender.status.in_(VISIBLE))
     if filters.opco_id:
-        query = query.where(Tender.opco_id == filters.opco_id)
+        # An id beyond the database's integers names no OPCO (and would overflow the query).
+        query = query.where(Tender.opco_id == filters.opco_id if filters.opco_id <= 2_147_483_647 else false())
     if filters.theme_code:
         query = query.where(
             exists().where(TenderLot.tender_id == Tender.id, TenderLot.theme_code == filters.theme_code)
