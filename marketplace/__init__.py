@@ -38,11 +38,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     from marketplace import models  # noqa: F401  (registers tables)
     from marketplace.services import outbox  # noqa: F401  (registers mail delivery hooks and job)
-    from marketplace.web import filters, guard, params
+    from marketplace.web import filters, guard, inputs, params
 
     params.init_app(app)  # before the blueprints: every <int:…> in their routes is bounded
     guard.init_app(app)
     filters.init_app(app)
+    inputs.init_app(app)  # control characters and too-long URLs refused before any view
     _register_blueprints(app)
     _register_error_pages(app)
     _register_security_headers(app)
@@ -90,6 +91,14 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_error_pages(app: Flask) -> None:
+    from marketplace.web.inputs import (
+        UNSAFE_TEXT_MESSAGE,
+        UNSAFE_TEXT_TITLE,
+        URL_TOO_LONG_MESSAGE,
+        URL_TOO_LONG_TITLE,
+        UnsafeText,
+    )
+
     def render_error(code: int, title: str, message: str):
         db.session.rollback()
         template = "errors/_fragment.html" if request.headers.get("HX-Request") else "errors/error.html"
@@ -105,6 +114,7 @@ def _register_error_pages(app: Flask) -> None:
             "Rechargez la page et recommencez."
         ),
     )
+    app.register_error_handler(UnsafeText, lambda e: render_error(400, UNSAFE_TEXT_TITLE, UNSAFE_TEXT_MESSAGE))
     app.register_error_handler(
         403, lambda e: render_error(403, "Accès refusé", "Votre rôle ne donne pas accès à cette page. "
                                     "Demandez à un administrateur de votre organisation.")
@@ -116,8 +126,10 @@ def _register_error_pages(app: Flask) -> None:
         405, lambda e: render_error(405, "Action non autorisée", "Cette action n'est pas possible ici.")
     )
     app.register_error_handler(
-        413, lambda e: render_error(413, "Fichier trop volumineux", "Le fichier envoyé dépasse la taille autorisée.")
+        413, lambda e: render_error(413, "Envoi trop volumineux",
+                                    "Le fichier ou le texte envoyé dépasse la taille autorisée.")
     )
+    app.register_error_handler(414, lambda e: render_error(414, URL_TOO_LONG_TITLE, URL_TOO_LONG_MESSAGE))
     app.register_error_handler(
         429, lambda e: render_error(429, "Trop de requêtes", "Trop de tentatives en peu de temps. "
                                     "Patientez quelques minutes avant de réessayer.")

@@ -19,4 +19,7 @@ echo "==> Données de démonstration"
 echo
 echo "L'application est servie sur http://${BIND} (Ctrl+C pour arrêter)."
 echo
-exec .venv/bin/gunicorn -w "${WEB_CONCURRENCY:-2}" -b "$BIND" --access-logfile - wsgi:app
+# --limit-request-line 8190 (gunicorn's maximum; its default is 4094): URLs up to 8 190 bytes reach the app,
+# which answers those beyond 2 000 characters with its own French page (414, marketplace/web/inputs.py)
+# instead of gunicorn's bare English 400. Longer request lines are still refused by gunicorn itself.
+exec .venv/bin/gunicorn -w "${WEB_CONCURRENCY:-2}" -b "$BIND" --limit-request-line 8190 --access-logfile - wsgi:app

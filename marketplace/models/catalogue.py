@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.extensions import db
 from marketplace.models.base import CreatedAtMixin, utcnow
+from marketplace.models.limits import LONG_TEXT
 from marketplace.models.organisation import Opco, TrainingProvider
 from marketplace.models.reference import Region, Theme
 
@@ -47,10 +48,10 @@ class CollectiveAction(CreatedAtMixin, db.Model):
     opco_id: Mapped[int] = mapped_column(ForeignKey("opcos.id", ondelete="CASCADE"))
     reference: Mapped[str] = mapped_column(String(40))
     title: Mapped[str] = mapped_column(String(200))
-    objectives: Mapped[str] = mapped_column(Text, default="")
-    programme: Mapped[str] = mapped_column(Text, default="")
-    prerequisites: Mapped[str] = mapped_column(Text, default="")
-    target_public: Mapped[str] = mapped_column(Text, default="")
+    objectives: Mapped[str] = mapped_column(String(LONG_TEXT), default="")
+    programme: Mapped[str] = mapped_column(String(LONG_TEXT), default="")
+    prerequisites: Mapped[str] = mapped_column(String(LONG_TEXT), default="")
+    target_public: Mapped[str] = mapped_column(String(LONG_TEXT), default="")
     theme_code: Mapped[str] = mapped_column(ForeignKey("ref_themes.code"))
     modality: Mapped[str] = mapped_column(String(20))
     duration_hours: Mapped[Decimal] = mapped_column(Numeric(6, 2))

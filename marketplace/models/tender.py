@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from marketplace.extensions import db
 from marketplace.models.base import CreatedAtMixin, utcnow
 from marketplace.models.catalogue import CollectiveAction
+from marketplace.models.limits import ANSWER, JUSTIFICATION, LONG_TEXT, QUESTION, RESPONSE_TEXT
 from marketplace.models.organisation import Opco, TrainingProvider
 from marketplace.models.reference import Region, Theme
 from marketplace.models.user import User
@@ -74,8 +75,8 @@ class Tender(CreatedAtMixin, db.Model):
     opco_id: Mapped[int] = mapped_column(ForeignKey("opcos.id", ondelete="CASCADE"), index=True)
     reference: Mapped[str] = mapped_column(String(40))
     title: Mapped[str] = mapped_column(String(200))
-    context: Mapped[str] = mapped_column(Text, default="")
-    specification: Mapped[str] = mapped_column(Text, default="")  # cahier des charges (plain text, paragraphs)
+    context: Mapped[str] = mapped_column(String(LONG_TEXT), default="")
+    specification: Mapped[str] = mapped_column(String(LONG_TEXT), default="")  # cahier des charges (plain text, paragraphs)
     status: Mapped[str] = mapped_column(String(20), default=TenderStatus.DRAFT)
     published_at: Mapped[datetime | None]
     questions_deadline: Mapped[datetime | None]  # UTC
@@ -174,8 +175,8 @@ class TenderQuestion(CreatedAtMixin, db.Model):
     tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id", ondelete="CASCADE"), index=True)
     provider_id: Mapped[int] = mapped_column(ForeignKey("training_providers.id", ondelete="CASCADE"), index=True)
     asked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    question: Mapped[str] = mapped_column(Text)
-    answer: Mapped[str | None] = mapped_column(Text)
+    question: Mapped[str] = mapped_column(String(QUESTION))
+    answer: Mapped[str | None] = mapped_column(String(ANSWER))
     answered_at: Mapped[datetime | None]
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     is_published: Mapped[bool] = mapped_column(default=False)
@@ -225,8 +226,8 @@ class TenderResponse(CreatedAtMixin, db.Model):
     price_per_trainee_cents: Mapped[int | None]
     price_per_group_cents: Mapped[int | None]
     duration_hours: Mapped[int | None]
-    programme: Mapped[str] = mapped_column(Text, default="")
-    team: Mapped[str] = mapped_column(Text, default="")
+    programme: Mapped[str] = mapped_column(String(RESPONSE_TEXT), default="")
+    team: Mapped[str] = mapped_column(String(RESPONSE_TEXT), default="")
     submitted_at: Mapped[datetime | None]
     # Admissibility: automatic checks and the manual checklist, with the reason when inadmissible.
     admissibility_checks: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -311,7 +312,7 @@ class Score(db.Model):
     sheet_id: Mapped[int] = mapped_column(ForeignKey("score_sheets.id", ondelete="CASCADE"), index=True)
     criterion_id: Mapped[int] = mapped_column(ForeignKey("tender_criteria.id", ondelete="CASCADE"))
     value: Mapped[int]
-    justification: Mapped[str] = mapped_column(Text)
+    justification: Mapped[str] = mapped_column(String(JUSTIFICATION))
 
     sheet: Mapped[ScoreSheet] = relationship(back_populates="scores")
     criterion: Mapped[TenderCriterion] = relationship(lazy="joined")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, Time, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.extensions import db
 from marketplace.models.base import CreatedAtMixin
 from marketplace.models.catalogue import CollectiveAction, Referencing
+from marketplace.models.limits import NOTES
 from marketplace.models.organisation import TrainingProvider
 from marketplace.models.reference import Region
 
@@ -97,7 +98,7 @@ class TrainingSession(CreatedAtMixin, db.Model):
     contact_phone: Mapped[str] = mapped_column(String(30), default="")
     # Price per trainee HT in cents, taken from the referencing when the session is created.
     price_cents: Mapped[int]
-    notes: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(String(NOTES), default="")
     status_reason: Mapped[str | None] = mapped_column(String(500))
     # Set when the session is postponed: enrolments made before it may be cancelled without penalty.
     postponed_at: Mapped[datetime | None]

@@ -40,6 +40,7 @@ from marketplace.models import (
     TrainingSession,
     User,
 )
+from marketplace.models.limits import LONG_TEXT, too_long
 from marketplace.services import audit, funding, state
 from marketplace.services.errors import DomainError, InvalidForm
 from marketplace.services.identifiers import SIZE_BANDS, qualiopi_is_valid
@@ -135,6 +136,8 @@ def parse_euros(value: str | int | Decimal | None, field_name: str = "price", la
         ) from None
     if amount is None:
         raise DomainError(f"{label} est obligatoire.", field=field_name)
+    if not amount.is_finite():  # « NaN », « Infinity »
+        raise DomainError(f"{label} doit être un montant en euros, par exemple 1 200,50.", field=field_name)
     if amount.adjusted() > 6 or amount * 100 > MAX_PRICE_CENTS:  # adjusted(): no overflow on 10**1000000
         raise DomainError(f"{label} ne peut pas dépasser 100 000 € par stagiaire.", field=field_name)
     if amount != amount.quantize(Decimal("0.01")):
@@ -395,6 +398,10 @@ def _clean(opco: Opco, data: ActionInput, action: CollectiveAction | None, today
                 f"Le prix plafond ne peut pas être inférieur au prix négocié avec {worst.provider.name} "
                 f"({_money(worst.price_cents)}) : modifiez d'abord ce référencement.",
             )
+
+    for name in ("objectives", "programme", "prerequisites", "target_public"):
+        if len((getattr(data, name) or "").strip()) > LONG_TEXT:
+            errors[name] = too_long(LONG_TEXT)
 
     if errors:
         raise InvalidAction(errors)

@@ -43,6 +43,7 @@ from marketplace.models import (
     User,
     utcnow,
 )
+from marketplace.models.limits import REASON
 from marketplace.services import accounts, audit, eligibility, funding, outbox
 from marketplace.services.calendar import working_days_before
 from marketplace.services.errors import DomainError
@@ -415,8 +416,8 @@ def refuse(enrolment: Enrolment, actor: User, opco_id: int, reason: str, *, now:
     reason = (reason or "").strip()
     if len(reason) < 3:
         raise DomainError("Indiquez le motif du refus : il sera transmis à l'entreprise.", field="reason")
-    if len(reason) > 500:
-        raise DomainError("Le motif du refus ne peut pas dépasser 500 caractères.", field="reason")
+    if len(reason) > REASON:
+        raise DomainError(f"Le motif du refus : {REASON} caractères au maximum.", field="reason")
     if any(ord(c) < 32 and c not in "\t\n\r" for c in reason) or "\x7f" in reason:
         raise DomainError("Le motif du refus contient des caractères non autorisés.", field="reason")
     enrolment = _locked(enrolment)

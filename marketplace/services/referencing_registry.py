@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import false, or_, select
 from sqlalchemy.orm import selectinload
 
 from marketplace.extensions import db
@@ -51,7 +51,8 @@ def registry(opco: Opco, action_id: int | None = None, status: str | None = None
         .order_by(CollectiveAction.title, CollectiveAction.id, TrainingProvider.name, Referencing.id)
     )
     if action_id:
-        query = query.where(Referencing.action_id == action_id)
+        # An id beyond the database's integers names no action (and would overflow the query).
+        query = query.where(Referencing.action_id == action_id if action_id <= 2_147_483_647 else false())
     if status:
         if status not in ReferencingStatus.LABELS:
             raise DomainError("Choisissez un état de référencement dans la liste.", field="status")

@@ -23,7 +23,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from math import ceil
 
-from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy import case, exists, false, func, or_, select
 
 from marketplace.extensions import db
 from marketplace.formatting import PARIS, date_fr, datetime_fr, paris_to_utc, to_paris, utc_to_paris  # noqa: F401
@@ -46,6 +46,7 @@ from marketplace.models import (
     User,
     utcnow,
 )
+from marketplace.models.limits import LONG_TEXT, too_long
 from marketplace.services import audit, outbox, storage
 from marketplace.services.catalogue import parse_euros
 from marketplace.services.errors import DomainError, InvalidForm
@@ -315,6 +316,10 @@ def _clean(opco: Opco, data: TenderInput, tender: Tender | None) -> _CleanTender
         problem = weights_problem([w for _, w in criteria])
         if problem:
             errors["criteria"] = problem
+
+    for name in ("context", "specification"):
+        if len((getattr(data, name) or "").strip()) > LONG_TEXT:
+            errors[name] = too_long(LONG_TEXT)
 
     if errors:
         raise InvalidTender(errors)
@@ -742,7 +747,8 @@ def published_tenders(filters: TenderFilters, now: datetime | None = None, per_p
     now = now or utcnow()
     query = select(Tender).where(Tender.status.in_(VISIBLE))
     if filters.opco_id:
-        query = query.where(Tender.opco_id == filters.opco_id)
+        # An id beyond the database's integers names no OPCO (and would overflow the query).
+        query = query.where(Tender.opco_id == filters.opco_id if filters.opco_id <= 2_147_483_647 else false())
     if filters.theme_code:
         query = query.where(
             exists().where(TenderLot.tender_id == Tender.id, TenderLot.theme_code == filters.theme_code)
@@ -754,7 +760,7 @@ def published_tenders(filters: TenderFilters, now: datetime | None = None, per_p
                 or_(TenderLot.region_code == filters.region_code, TenderLot.region_code.is_(None)),
             )
         )
-    if filters.deadline_before:
+    if filters.deadline_before and filters.deadline_before < date(9999, 12, 30):  # beyond: filters nothing
         end_of_day = paris_to_utc(datetime.combine(filters.deadline_before + timedelta(days=1), time()))
         query = query.where(Tender.submission_deadline < end_of_day)
     if filters.only_open:

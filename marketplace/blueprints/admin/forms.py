@@ -1,11 +1,11 @@
-from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.validators import DataRequired, Regexp
 
 from marketplace.blueprints.auth.forms import MultiCheckboxField
+from marketplace.web.forms import Form
 
 
-class CreateOpcoForm(FlaskForm):
+class CreateOpcoForm(Form):
     # Any code reaches the service, which says why it refuses (unknown, or already on the platform).
     code = SelectField(
         "OPCO",
@@ -17,6 +17,6 @@ class CreateOpcoForm(FlaskForm):
     )
 
 
-class BranchesForm(FlaskForm):
+class BranchesForm(Form):
     idcc = MultiCheckboxField("Branches couvertes (IDCC)")
 

@@ -1,6 +1,5 @@
 """Sign-in, sign-up, password and invitation forms."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -14,25 +13,25 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Opt
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from marketplace.services import identifiers
-from marketplace.web.forms import REQUIRED, identifier
+from marketplace.web.forms import REQUIRED, Form, identifier
 
 PASSWORD_HINT = "Au moins 12 caractères."
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField("Adresse e-mail", validators=[DataRequired(REQUIRED)])
     password = PasswordField("Mot de passe", validators=[DataRequired(REQUIRED)])
 
 
-class ConfirmEmailForm(FlaskForm):
+class ConfirmEmailForm(Form):
     """Only the CSRF token: the button that confirms an address."""
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(Form):
     email = EmailField("Adresse e-mail", validators=[DataRequired(REQUIRED)])
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(Form):
     password = PasswordField("Nouveau mot de passe", description=PASSWORD_HINT, validators=[DataRequired(REQUIRED)])
     confirm = PasswordField(
         "Confirmez le mot de passe",
@@ -40,11 +39,11 @@ class ResetPasswordForm(FlaskForm):
     )
 
 
-class AccountForm(FlaskForm):
+class AccountForm(Form):
     full_name = StringField("Prénom et nom", validators=[DataRequired(REQUIRED), Length(max=200)])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField("Mot de passe actuel", validators=[DataRequired(REQUIRED)])
     new_password = PasswordField("Nouveau mot de passe", description=PASSWORD_HINT, validators=[DataRequired(REQUIRED)])
     confirm = PasswordField(
@@ -53,7 +52,7 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class NewAccountFields(FlaskForm):
+class NewAccountFields(Form):
     """The person's own fields, asked only when nobody is signed in."""
 
     full_name = StringField("Vos prénom et nom", validators=[DataRequired(REQUIRED), Length(max=200)])
@@ -65,7 +64,7 @@ class NewAccountFields(FlaskForm):
     )
 
 
-class OrganisationFields(FlaskForm):
+class OrganisationFields(Form):
     name = StringField("Raison sociale", validators=[DataRequired(REQUIRED), Length(max=200)])
     siret = StringField(
         "SIRET de l'établissement",
@@ -115,7 +114,9 @@ class ProviderSignupForm(OrganisationFields):
         choices=[("", "— Choisissez —")] + list(identifiers.VAT_REGIMES.items()),
         validators=[DataRequired("Choisissez votre régime de TVA.")],
     )
-    qualiopi_certifier = StringField("Organisme certificateur Qualiopi", validators=[DataRequired(REQUIRED)])
+    qualiopi_certifier = StringField(
+        "Organisme certificateur Qualiopi", validators=[DataRequired(REQUIRED), Length(max=120)]
+    )
     qualiopi_number = StringField("Numéro du certificat Qualiopi", validators=[DataRequired(REQUIRED)])
     qualiopi_categories = MultiCheckboxField(
         "Catégories d'actions certifiées",
@@ -130,7 +131,7 @@ class ProviderSignupForm(OrganisationFields):
     )
 
 
-class InvitationAcceptForm(FlaskForm):
+class InvitationAcceptForm(Form):
     full_name = StringField("Vos prénom et nom", validators=[Optional(), Length(max=200)])
     password = PasswordField("Choisissez un mot de passe", description=PASSWORD_HINT, validators=[Optional()])
     confirm = PasswordField(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SearchField, SelectField, StringField, ValidationError
 from wtforms.validators import Length, Optional
 
 from marketplace.models import Modality
 from marketplace.services.search import DATE_MAX, DATE_MIN, SORTS, parse_hours
+from marketplace.web.forms import Form
 
 
 def _hours(form, field):
@@ -23,7 +23,7 @@ def _in_range(form, field):
         )
 
 
-class CatalogueSearchForm(FlaskForm):
+class CatalogueSearchForm(Form):
     class Meta:
         csrf = False  # read-only GET search
 

@@ -1,35 +1,15 @@
 """Forms of the employee register: one employee, and the CSV import."""
 
-from flask import request
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from werkzeug.datastructures import CombinedMultiDict
 from wtforms import EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from marketplace.models import ContractType, EmployeeCategory
 from marketplace.services.employees import JOB_TITLE_MAX, NAME_MAX
+from marketplace.web.forms import Form
 
 
-class PostedFieldsOnly:
-    """Read a form from the posted HTML fields only: never a JSON body (whose values may be numbers, lists or
-    objects), and files only for a form with a file field. A file sent in place of a text field thus leaves
-    that field empty, and its validators refuse it in French instead of failing on a foreign type."""
-
-    with_files = False
-
-    def wrap_formdata(self, form, formdata):
-        if formdata is None or hasattr(formdata, "getlist"):  # given explicitly by the caller
-            return super().wrap_formdata(form, formdata)
-        if not form.is_submitted():
-            return None
-        return CombinedMultiDict((request.files, request.form)) if self.with_files else request.form
-
-
-class EmployeeForm(FlaskForm):
-    class Meta(PostedFieldsOnly):
-        pass
-
+class EmployeeForm(Form):
     last_name = StringField(
         "Nom",
         validators=[
@@ -61,10 +41,7 @@ class EmployeeForm(FlaskForm):
     category = SelectField("Catégorie", choices=list(EmployeeCategory.LABELS.items()))
 
 
-class ImportForm(FlaskForm):
-    class Meta(PostedFieldsOnly):
-        with_files = True
-
+class ImportForm(Form):
     file = FileField(
         "Fichier CSV des salariés",
         validators=[FileRequired("Choisissez le fichier CSV à importer.")],

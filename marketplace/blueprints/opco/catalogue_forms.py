@@ -4,8 +4,6 @@ Numbers are text fields on purpose: the service reads French input (« 10,5 », 
 its errors on these fields.
 """
 
-from flask import request
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -13,29 +11,13 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from marketplace.blueprints.auth.forms import MultiCheckboxField
 from marketplace.services.catalogue import share_field
 from marketplace.services.identifiers import SIZE_BANDS
-from marketplace.web.forms import REQUIRED
+from marketplace.web.forms import REQUIRED, Form
 
 DATE_MESSAGE = "Indiquez une date valide (jj/mm/aaaa)."
 LONG_TEXT = Length(max=10_000, message="Ce texte ne peut pas dépasser 10 000 caractères.")
 
 
-class PostedFieldsOnly:
-    """Read a form from the posted HTML fields only: never a JSON body (whose values may be numbers, lists or
-    objects) nor files. A file or an object sent in place of a text field leaves it empty, and its validators
-    refuse it in French instead of failing on a foreign type. (Same as the company's employee forms.)"""
-
-    def wrap_formdata(self, form, formdata):
-        if formdata is None or hasattr(formdata, "getlist"):  # given explicitly by the caller
-            return super().wrap_formdata(form, formdata)
-        if not form.is_submitted():
-            return None
-        return request.form
-
-
-class ActionForm(FlaskForm):
-    class Meta(PostedFieldsOnly):
-        pass
-
+class ActionForm(Form):
     title = StringField(
         "Intitulé",
         validators=[
@@ -135,10 +117,7 @@ for _code, _label, _low, _high in SIZE_BANDS:
     )
 
 
-class ReferencingForm(FlaskForm):
-    class Meta(PostedFieldsOnly):
-        pass
-
+class ReferencingForm(Form):
     # The choices are the organisations the OPCO may reference on this action: any other id is refused.
     provider_id = SelectField(
         "Organisme de formation",
@@ -154,10 +133,7 @@ class ReferencingForm(FlaskForm):
     )
 
 
-class ReferencingEditForm(FlaskForm):
-    class Meta(PostedFieldsOnly):
-        pass
-
+class ReferencingEditForm(Form):
     valid_from = DateField("Référencé à partir du", validators=[DataRequired(DATE_MESSAGE)])
     valid_until = DateField("Jusqu'au", validators=[DataRequired(DATE_MESSAGE)])
     price = StringField(

@@ -6,18 +6,18 @@ Score sheets have one row per criterion of the tender: they are read from ``requ
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, DateField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from marketplace.models import TenderCriterion
 from marketplace.services.evaluation import MAX_REASON, justification_field, score_field
+from marketplace.web.forms import Form
 
 DATE_MESSAGE = "Indiquez une date valide (jj/mm/aaaa)."
 
 
-class AdmissibilityForm(FlaskForm):
+class AdmissibilityForm(Form):
     reason = TextAreaField(
         "Motif d'irrecevabilité",
         description="Obligatoire pour déclarer la réponse irrecevable.",
@@ -25,11 +25,11 @@ class AdmissibilityForm(FlaskForm):
     )
 
 
-class DeclarationForm(FlaskForm):
+class DeclarationForm(Form):
     accept = BooleanField("Je certifie sur l'honneur l'exactitude de cette déclaration.")
 
 
-class AwardForm(FlaskForm):
+class AwardForm(Form):
     valid_from = DateField(
         "Début des référencements", validators=[InputRequired(DATE_MESSAGE)], format="%Y-%m-%d"
     )
@@ -38,7 +38,7 @@ class AwardForm(FlaskForm):
     )
 
 
-class ReferencingChangeForm(FlaskForm):
+class ReferencingChangeForm(Form):
     reason = StringField("Motif", validators=[Optional(), Length(max=300)])
 
 

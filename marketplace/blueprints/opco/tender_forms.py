@@ -6,7 +6,6 @@ on these fields. Rows left entirely empty are ignored.
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -21,7 +20,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from marketplace.blueprints.auth.forms import MultiCheckboxField
 from marketplace.models import TenderDocumentKind
-from marketplace.web.forms import REQUIRED
+from marketplace.web.forms import REQUIRED, Form
 
 LOT_ROWS = 6
 CRITERION_ROWS = 6
@@ -30,7 +29,7 @@ DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 DATETIME_MESSAGE = "Indiquez une date et une heure valides."
 
 
-class _Row(FlaskForm):
+class _Row(Form):
     class Meta:
         csrf = False  # part of the tender form, which carries the token
 
@@ -64,7 +63,7 @@ class CriterionRowForm(_Row):
     weight = StringField("Pondération", validators=[Optional()])
 
 
-class TenderForm(FlaskForm):
+class TenderForm(Form):
     title = StringField("Intitulé", validators=[DataRequired(REQUIRED), Length(max=200)])
     reference = StringField(
         "Référence",

@@ -1,22 +1,21 @@
-from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, SelectField
 from wtforms.validators import DataRequired, Optional
 
-from marketplace.web.forms import REQUIRED
+from marketplace.web.forms import REQUIRED, Form
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     email = EmailField("Adresse e-mail de la personne invitée", validators=[DataRequired(REQUIRED)])
     # The service checks the role against the organisation's kind and says so in French.
     role = SelectField("Rôle", validators=[DataRequired("Choisissez un rôle dans la liste.")], validate_choice=False)
 
 
-class RoleForm(FlaskForm):
+class RoleForm(Form):
     # The service checks the role against the organisation's kind and says so in French.
     role = SelectField("Rôle", validators=[DataRequired("Choisissez un rôle dans la liste.")], validate_choice=False)
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(Form):
     class Meta:
         csrf = False  # read-only GET filters
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from marketplace.models import TenderDocumentKind
 from marketplace.services.tender_responses import MAX_TEXT, ResponseInput
+from marketplace.web.forms import Form
 
 ACCEPTED_FILES = ".pdf,.docx,.xlsx,.odt"
 
 
-class ResponseForm(FlaskForm):
+class ResponseForm(Form):
     """Everything is optional while it is a draft; the service says what is missing at submission."""
 
     price_per_trainee = StringField(
@@ -62,7 +62,7 @@ class ResponseForm(FlaskForm):
         )
 
 
-class DocumentForm(FlaskForm):
+class DocumentForm(Form):
     kind = SelectField("Type de document", validators=[InputRequired("Choisissez le type de document.")])
     file = FileField(
         "Fichier (PDF, DOCX, XLSX ou ODT)",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -23,7 +22,7 @@ from marketplace.formatting import date_fr
 from marketplace.models import HalfDay, SessionStatus
 from marketplace.services.session_pages import PERIODS
 from marketplace.services.sessions import SessionInput, SlotInput
-from marketplace.web.forms import REQUIRED
+from marketplace.web.forms import REQUIRED, Form
 from marketplace.web.params import DATE_MAX, DATE_MIN
 
 SLOT_ROWS = 10
@@ -76,7 +75,7 @@ class OfferedChoice(SelectField):
             raise ValidationError(self.message)
 
 
-class SlotForm(FlaskForm):
+class SlotForm(Form):
     """One row of the half-days table; a row left entirely empty is ignored."""
 
     class Meta:
@@ -115,7 +114,7 @@ class SlotsMixin:
         ]
 
 
-class SessionForm(SlotsMixin, FlaskForm):
+class SessionForm(SlotsMixin, Form):
     referencing_id = OfferedChoice(
         "Action collective",
         coerce=int,
@@ -173,7 +172,7 @@ class SessionForm(SlotsMixin, FlaskForm):
         )
 
 
-class PostponeForm(SlotsMixin, FlaskForm):
+class PostponeForm(SlotsMixin, Form):
     slots = slots_field()
     reason = TextAreaField(
         "Motif du report",
@@ -182,7 +181,7 @@ class PostponeForm(SlotsMixin, FlaskForm):
     )
 
 
-class CancelForm(FlaskForm):
+class CancelForm(Form):
     reason = TextAreaField(
         "Motif de l'annulation",
         description="Il est transmis aux entreprises et aux stagiaires.",
@@ -190,7 +189,7 @@ class CancelForm(FlaskForm):
     )
 
 
-class SessionFilterForm(FlaskForm):
+class SessionFilterForm(Form):
     class Meta:
         csrf = False  # read-only GET filters
 
