@@ -9,8 +9,9 @@ Rules held here:
   inadmissible one needs a reason.
 - An evaluator (permission ``evaluate_tenders``) signs a conflict-of-interest statement naming the candidates
   before any score, then scores each admissible response on every criterion from 0 to 5 with a written
-  justification (« pas de point sans justification »). A submitted sheet is read-only; the other evaluators'
-  sheets become visible to an evaluator once their own sheet for that response is submitted.
+  justification (« pas de point sans justification »). A submitted sheet is read-only.
+- Scores are sealed (see :func:`board` for the rule): nobody who may score a response sees the others' scores
+  or the ranking before their own sheet on it is submitted, tender managers included.
 - Weighted score of a sheet = Σ note / 5 × poids (out of 100); a response's score is the mean of its submitted
   sheets; ranks per lot share ties (1, 1, 3). Scores are Decimal; rounding to 2 decimals is for display and for
   the stored result.
@@ -57,8 +58,8 @@ from marketplace.services import accounts, audit, catalogue, outbox
 from marketplace.services.errors import DomainError, InvalidForm, NotFound
 from marketplace.services.identifiers import SIZE_BANDS, qualiopi_is_valid
 from marketplace.services.roles import Perm, has_permission
-from marketplace.services.tender_states import response_transition, tender_transition
-from marketplace.services.tenders import deadline_passed
+from marketplace.services.tender_states import effective_status, response_transition, tender_transition
+from marketplace.services.tenders import deadline_passed, has_control, refuse_control
 
 R = ResponseStatus
 
@@ -249,6 +250,7 @@ def decide_admissibility(
         )
     automatic = automatic_checks(response, tender)
     manual = {code: bool((checklist or {}).get(code)) for code in MANUAL_CHECKLIST}
+    refuse_control(reason, "reason")
     reason = " ".join((reason or "").split()) or None
     if reason and len(reason) > MAX_REASON:
         raise DomainError(f"Le motif ne peut pas dépasser {MAX_REASON} caractères.", field="reason")
@@ -313,9 +315,10 @@ def sign_declaration(
     """Record the evaluator's statement of no conflict of interest (required before any score)."""
     _check_evaluator(evaluator, tender)
     _check_readable(tender, now)
-    if tender.status not in (TenderStatus.CLOSED, TenderStatus.UNDER_ANALYSIS):
+    status = effective_status(tender, now)
+    if status not in (TenderStatus.CLOSED, TenderStatus.UNDER_ANALYSIS):
         raise DomainError(
-            f"La déclaration se signe pendant l'analyse ; l'appel d'offres est « {tender.status_label} »."
+            f"La déclaration se signe pendant l'analyse ; l'appel d'offres est « {TenderStatus.LABELS[status]} »."
         )
     existing = declaration_of(tender, evaluator)
     if existing is not None:
@@ -407,7 +410,12 @@ def save_scores(
     cleaned: dict[int, tuple[int | None, str]] = {}
     for criterion in criteria:
         raw_value, raw_text = (scores or {}).get(criterion.id, (None, ""))
-        text = (raw_text or "").strip()
+        text = (raw_text or "").strip() if isinstance(raw_text, str) or raw_text is None else str(raw_text)
+        if has_control(text):
+            errors[justification_field(criterion.id)] = (
+                f"« {criterion.label} » : la justification contient des caractères invisibles non autorisés."
+            )
+            continue
         try:
             value = _parse_value(raw_value)
         except ValueError:
@@ -452,12 +460,8 @@ def save_scores(
             organisation_id=tender.opco_id,
             actor=evaluator,
             obj=response,
-            data={
-                "reference": tender.reference,
-                "lot": response.lot.number,
-                "provider": response.provider.name,
-                "score": str(sheet_score(sheet, criteria).quantize(HUNDREDTH)),
-            },
+            # No score here: the activity log is read by members who may still have to score this response.
+            data={"reference": tender.reference, "lot": response.lot.number, "provider": response.provider.name},
         )
     return sheet
 
@@ -602,61 +606,95 @@ class Board:
     declaration_text: str
     criteria: list[TenderCriterion]
     pending_admissibility: int
+    may_score: bool = True
 
     @property
     def response_count(self) -> int:
         return sum(len(lot.responses) for lot in self.lots)
 
 
-def board(tender: Tender, viewer: User, *, can_manage: bool, now: datetime) -> Board:
+def declared_evaluators(tender: Tender) -> set[int]:
+    """Ids of the members who signed the conflict-of-interest statement for ``tender`` (its evaluators)."""
+    return set(db.session.scalars(select(EvaluatorDeclaration.evaluator_id).where(
+        EvaluatorDeclaration.tender_id == tender.id)))
+
+
+def _lot_scored_by_all(scored: list[ResponseView], sheets: dict[int, list[ScoreSheet]], evaluators: set[int]) -> bool:
+    """Every admissible response of the lot has a submitted sheet, and every declared evaluator submitted theirs."""
+    for rv in scored:
+        submitted = {s.evaluator_id for s in sheets.get(rv.response.id, []) if s.submitted_at is not None}
+        if not submitted or not evaluators <= submitted:
+            return False
+    return True
+
+
+HIDDEN_UNTIL_OWN_SHEETS = (
+    "Le classement s'affiche quand vous avez envoyé votre grille pour chaque réponse recevable du lot."
+)
+HIDDEN_UNTIL_ALL_SHEETS = (
+    "Le classement s'affiche quand chaque évaluateur a envoyé sa grille pour chaque réponse recevable du lot."
+)
+
+
+def board(tender: Tender, viewer: User, *, now: datetime) -> Board:
     """Everything the evaluation page shows to ``viewer``, in a constant number of queries.
 
-    A lot's ranking is shown to someone who has submitted a sheet for each of its admissible responses, to
-    a tender manager who scores none of them (so that they can award), and to everyone after the award.
+    Who sees the scores (the evaluation's sealing rule):
+
+    - A member who may score (permission « évaluer les appels d'offres »: evaluators, buyers and
+      administrators alike — managing the tender changes nothing) sees another evaluator's sheet on a response
+      only once their own sheet on that response is submitted, and a lot's scores and ranking only once their
+      own sheets on every admissible response of the lot are submitted. A draft of their own is not enough.
+    - A member who may not score sees a lot's sheets, scores and ranking only once the evaluators have
+      finished it: every admissible response of the lot has a submitted sheet, and every member who signed the
+      conflict-of-interest statement has submitted theirs on each of them.
+    - Once the tender is awarded, every submitted sheet and the ranking are shown (the candidates have been
+      told their score and rank).
+
+    The award form needs the ranking of every lot, so a manager awards after having submitted their own sheets.
     """
     readable = deadline_passed(tender, now)
     responses = received_responses(tender, now)
     sheets = _sheets_by_response([r.id for r in responses if r.status in SCORED])
     criteria = list(tender.criteria)
     results_out = tender.status == TenderStatus.AWARDED
+    may_score = is_evaluator(viewer, tender.opco_id)
+    evaluators = declared_evaluators(tender) if readable and not may_score else set()
     ranks = rankings(tender) if readable else {}
     lots = {lot.id: LotView(lot) for lot in tender.lots}
     for response in responses:
         response_sheets = sheets.get(response.id, [])
-        visible = _visible(response_sheets, viewer.id, results_out)
-        own = next((s for s in visible if s.evaluator_id == viewer.id), None)
+        own = next((s for s in response_sheets if s.evaluator_id == viewer.id), None)
         lots[response.lot_id].responses.append(
             ResponseView(
                 response=response,
                 checks=automatic_checks(response, tender),
                 check_details=check_details(response, tender),
                 own_sheet=own,
-                other_sheets=[s for s in visible if s.evaluator_id != viewer.id],
+                other_sheets=[],  # filled below, once the lot's rule is known
                 submitted_sheets=sum(1 for s in response_sheets if s.submitted_at is not None),
                 score=None,
             )
         )
     for lot_view in lots.values():
         scored = [rv for rv in lot_view.responses if rv.response.status in SCORED]
-        mine = [rv.own_sheet for rv in scored if rv.own_sheet is not None]
         if not readable or not scored:
             continue
         if results_out:
             allowed = True
-        elif mine:
-            allowed = len(mine) == len(scored) and all(s.submitted_at is not None for s in mine)
-            if not allowed:
-                lot_view.ranking_hidden_reason = (
-                    "Le classement s'affiche quand vous avez envoyé votre grille pour chaque réponse recevable "
-                    "du lot."
-                )
+        elif may_score:
+            allowed = all(rv.own_sheet is not None and rv.own_sheet.submitted_at is not None for rv in scored)
+            lot_view.ranking_hidden_reason = "" if allowed else HIDDEN_UNTIL_OWN_SHEETS
         else:
-            allowed = can_manage
-            if not allowed:
-                lot_view.ranking_hidden_reason = (
-                    "Le classement s'affiche quand vous avez envoyé votre grille pour chaque réponse recevable "
-                    "du lot."
-                )
+            allowed = _lot_scored_by_all(scored, sheets, evaluators)
+            lot_view.ranking_hidden_reason = "" if allowed else HIDDEN_UNTIL_ALL_SHEETS
+        for rv in scored:
+            own_submitted = rv.own_sheet is not None and rv.own_sheet.submitted_at is not None
+            if allowed or (may_score and own_submitted):
+                rv.other_sheets = [
+                    s for s in sheets.get(rv.response.id, [])
+                    if s.evaluator_id != viewer.id and s.submitted_at is not None
+                ]
         if allowed:
             lot_view.ranking = ranks.get(lot_view.lot.id, [])
             scores = {row.response.id: row.score for row in lot_view.ranking}
@@ -671,6 +709,7 @@ def board(tender: Tender, viewer: User, *, can_manage: bool, now: datetime) -> B
         declaration_text=declaration.statement if declaration else declaration_text(tender, viewer),
         criteria=criteria,
         pending_admissibility=sum(1 for r in responses if r.status == R.SUBMITTED),
+        may_score=may_score,
     )
 
 
@@ -730,6 +769,9 @@ def award(
         raise DomainError("Indiquez la date de début des référencements.", field="valid_from")
     if valid_until is None:
         raise DomainError("Indiquez la date de fin des référencements.", field="valid_until")
+    for name, value in (("valid_from", valid_from), ("valid_until", valid_until)):
+        if not 2000 <= value.year <= 2100:
+            raise DomainError("Indiquez une date entre 2000 et 2100.", field=name)
     if valid_until < valid_from:
         raise DomainError(
             "La date de fin des référencements doit être postérieure à leur date de début.", field="valid_until"

@@ -307,7 +307,7 @@ def test_others_scores_are_hidden_until_ones_own_sheet_is_submitted(
     assert {s.id for s in evaluation.visible_sheets(response, second_evaluator)} == {draft.id, first.id}
     assert {s.id for s in evaluation.visible_sheets(response, evaluator)} == {draft.id, first.id}
 
-    page = evaluation.board(tender, evaluator, can_manage=False, now=NOW)
+    page = evaluation.board(tender, evaluator, now=NOW)
     [view] = page.lots[0].responses
     assert [s.evaluator_id for s in view.other_sheets] == [second_evaluator.id]
 
