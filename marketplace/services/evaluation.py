@@ -139,12 +139,32 @@ def _check_under_analysis(tender: Tender, doing: str) -> None:
     )
 
 
-def is_evaluator(user: User, opco_id: int) -> bool:
-    """Whether ``user`` belongs to the OPCO with a role allowed to evaluate tenders."""
-    role = db.session.scalar(
+def _role(user: User, opco_id: int) -> str | None:
+    return db.session.scalar(
         select(Membership.role).where(Membership.organisation_id == opco_id, Membership.user_id == user.id)
     )
+
+
+def is_evaluator(user: User, opco_id: int) -> bool:
+    """Whether ``user`` belongs to the OPCO with a role allowed to evaluate tenders."""
+    role = _role(user, opco_id)
     return role is not None and has_permission("opco", role, Perm.EVALUATE_TENDERS)
+
+
+def scores_this_tender(user: User, tender: Tender) -> bool:
+    """Whether ``user`` scores (or may still score) ``tender``, for the sealing rule of :func:`board`.
+
+    An evaluator of the tender (declaration signed) scores; so does any member allowed to evaluate who does
+    not manage tenders. A tender manager who has not signed the declaration does not score.
+    """
+    if declaration_of(tender, user) is not None:
+        return True
+    role = _role(user, tender.opco_id)
+    return (
+        role is not None
+        and has_permission("opco", role, Perm.EVALUATE_TENDERS)
+        and not has_permission("opco", role, Perm.MANAGE_TENDERS)
+    )
 
 
 def _check_evaluator(user: User, tender: Tender) -> None:
@@ -323,6 +343,15 @@ def sign_declaration(
     existing = declaration_of(tender, evaluator)
     if existing is not None:
         return existing
+    role = _role(evaluator, tender.opco_id)
+    if role is not None and has_permission("opco", role, Perm.MANAGE_TENDERS):
+        opened = opened_lots(tender, now)
+        if opened:
+            raise DomainError(
+                f"Les évaluateurs ont envoyé toutes leurs grilles pour le lot n° {opened[0]} : vous voyez déjà "
+                "les notes et le classement, vous ne pouvez donc plus noter cet appel d'offres.",
+                field="accept",
+            )
     if not statement_accepted:
         raise DomainError(
             "Cochez la case pour signer la déclaration d'absence de conflit d'intérêts : sans elle, "
@@ -619,13 +648,25 @@ def declared_evaluators(tender: Tender) -> set[int]:
         EvaluatorDeclaration.tender_id == tender.id)))
 
 
-def _lot_scored_by_all(scored: list[ResponseView], sheets: dict[int, list[ScoreSheet]], evaluators: set[int]) -> bool:
-    """Every admissible response of the lot has a submitted sheet, and every declared evaluator submitted theirs."""
-    for rv in scored:
-        submitted = {s.evaluator_id for s in sheets.get(rv.response.id, []) if s.submitted_at is not None}
-        if not submitted or not evaluators <= submitted:
+def _scored_by_all(responses: list[TenderResponse], sheets: dict[int, list[ScoreSheet]], evaluators: set[int]) -> bool:
+    """Every one of these admissible responses has a sent sheet, and every declared evaluator sent theirs."""
+    for response in responses:
+        sent = {s.evaluator_id for s in sheets.get(response.id, []) if s.submitted_at is not None}
+        if not sent or not evaluators <= sent:
             return False
-    return True
+    return bool(responses)
+
+
+def opened_lots(tender: Tender, now: datetime) -> list[int]:
+    """Numbers of the lots whose evaluation is finished (every declared evaluator sent a sheet on each of their
+    admissible responses): their scores and ranking are shown to the managers who do not score."""
+    responses = [r for r in received_responses(tender, now) if r.status in SCORED]
+    sheets = _sheets_by_response([r.id for r in responses])
+    evaluators = declared_evaluators(tender)
+    return [
+        lot.number for lot in tender.lots
+        if _scored_by_all([r for r in responses if r.lot_id == lot.id], sheets, evaluators)
+    ]
 
 
 HIDDEN_UNTIL_OWN_SHEETS = (
@@ -641,24 +682,27 @@ def board(tender: Tender, viewer: User, *, now: datetime) -> Board:
 
     Who sees the scores (the evaluation's sealing rule):
 
-    - A member who may score (permission « évaluer les appels d'offres »: evaluators, buyers and
-      administrators alike — managing the tender changes nothing) sees another evaluator's sheet on a response
-      only once their own sheet on that response is submitted, and a lot's scores and ranking only once their
-      own sheets on every admissible response of the lot are submitted. A draft of their own is not enough.
-    - A member who may not score sees a lot's sheets, scores and ranking only once the evaluators have
-      finished it: every admissible response of the lot has a submitted sheet, and every member who signed the
-      conflict-of-interest statement has submitted theirs on each of them.
-    - Once the tender is awarded, every submitted sheet and the ranking are shown (the candidates have been
-      told their score and rank).
+    - Whoever may score a response — an evaluator of the tender (conflict-of-interest statement signed),
+      whatever their role, administrators and buyers included, and any member allowed to evaluate who does not
+      manage tenders — sees another evaluator's sheet on a response only once their own sheet on that response
+      is sent, and a lot's scores and ranking only once their own sheets on every admissible response of the
+      lot are sent. A draft is not enough.
+    - A tender manager who does not score (no statement signed) sees a lot's sheets, scores and ranking only
+      once the evaluators have finished it: every admissible response of the lot has a sent sheet, and every
+      member who signed the statement has sent theirs on each of them. From then on that manager can no longer
+      sign the statement for this tender (:func:`sign_declaration` refuses): having seen the scores, they
+      cannot score.
+    - Once the tender is awarded, every sent sheet and the ranking are shown (each candidate was told its
+      score and rank).
 
-    The award form needs the ranking of every lot, so a manager awards after having submitted their own sheets.
+    The award is decided on the ranking: refused to whom this rule does not show every lot's ranking yet.
     """
     readable = deadline_passed(tender, now)
     responses = received_responses(tender, now)
     sheets = _sheets_by_response([r.id for r in responses if r.status in SCORED])
     criteria = list(tender.criteria)
     results_out = tender.status == TenderStatus.AWARDED
-    may_score = is_evaluator(viewer, tender.opco_id)
+    may_score = scores_this_tender(viewer, tender)
     evaluators = declared_evaluators(tender) if readable and not may_score else set()
     ranks = rankings(tender) if readable else {}
     lots = {lot.id: LotView(lot) for lot in tender.lots}
@@ -686,7 +730,7 @@ def board(tender: Tender, viewer: User, *, now: datetime) -> Board:
             allowed = all(rv.own_sheet is not None and rv.own_sheet.submitted_at is not None for rv in scored)
             lot_view.ranking_hidden_reason = "" if allowed else HIDDEN_UNTIL_OWN_SHEETS
         else:
-            allowed = _lot_scored_by_all(scored, sheets, evaluators)
+            allowed = _scored_by_all([rv.response for rv in scored], sheets, evaluators)
             lot_view.ranking_hidden_reason = "" if allowed else HIDDEN_UNTIL_ALL_SHEETS
         for rv in scored:
             own_submitted = rv.own_sheet is not None and rv.own_sheet.submitted_at is not None
@@ -746,6 +790,28 @@ def _draft_action(tender: Tender, lot: TenderLot, opco: Opco, actor: User, valid
         raise DomainError(
             f"Lot n° {lot.number} : l'action collective ne peut pas être créée ({error.message})"
         ) from None
+
+
+def _check_ranking_seen(
+    tender: Tender, actor: User, responses: list[TenderResponse], sheets: dict[int, list[ScoreSheet]]
+) -> None:
+    """The award is decided on the ranking: refused to whom :func:`board` does not show it yet (a POST sent
+    without the form must not award blind, nor before the evaluators have finished)."""
+    may_score = scores_this_tender(actor, tender)
+    evaluators = set() if may_score else declared_evaluators(tender)
+    for lot in tender.lots:
+        for response in (r for r in responses if r.lot_id == lot.id and r.status in SCORED):
+            sent = {s.evaluator_id for s in sheets.get(response.id, []) if s.submitted_at is not None}
+            if may_score and actor.id not in sent:
+                raise DomainError(
+                    f"Lot n° {lot.number} : envoyez d'abord votre grille pour la réponse de "
+                    f"{response.provider.name} ; le classement, puis l'attribution, s'affichent ensuite."
+                )
+            if not may_score and (not sent or not evaluators <= sent):
+                raise DomainError(
+                    f"Lot n° {lot.number} : chaque évaluateur doit d'abord envoyer sa grille pour la réponse de "
+                    f"{response.provider.name}."
+                )
 
 
 def award(
@@ -826,6 +892,8 @@ def award(
                 )
             picked.append(response)
         chosen[lot.id] = picked
+
+    _check_ranking_seen(tender, actor, responses, sheets)
 
     # Everything the catalogue would refuse, checked before any change.
     for lot in tender.lots:
