@@ -145,6 +145,7 @@ def test_edit_a_draft_and_frozen_once_published(signed_in, akto, make):
     assert page.status_code == 200
     assert "il ne peut plus être modifié" in visible_text(page)
     response = signed_in.post(url(akto, f"/{published.id}/modifier"), data=form_data(title="Changé"))
+    assert response.status_code == 422 and "il ne peut plus être modifié" in visible_text(response)
     assert db.session.get(Tender, published.id).title == "Déjà publié"
 
 

@@ -106,7 +106,9 @@ def tender_new():
 def tender_edit(tender_id: int):
     tender = _get_tender(tender_id)
     if tender.status != TenderStatus.DRAFT:
-        return render("opco/tenders/frozen.html", tender=tender_pages.shown(tender, utcnow()))
+        # Published: frozen for everyone; a change sent anyway is refused (422), nothing is saved.
+        return render("opco/tenders/frozen.html", tender=tender_pages.shown(tender, utcnow()),
+                      status=200 if request.method == "GET" else 422)
     form = _tender_form(tender if request.method == "GET" else None)
     if request.method == "GET":
         form.fill_from(tender)
