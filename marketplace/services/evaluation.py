@@ -10,8 +10,17 @@ Rules held here:
 - An evaluator (permission ``evaluate_tenders``) signs a conflict-of-interest statement naming the candidates
   before any score, then scores each admissible response on every criterion from 0 to 5 with a written
   justification (« pas de point sans justification »). A submitted sheet is read-only.
-- Scores are sealed (see :func:`board` for the rule): nobody who may score a response sees the others' scores
-  or the ranking before their own sheet on it is submitted, tender managers included.
+- Scores are sealed. Whoever may score a response — an evaluator of the tender (conflict-of-interest
+  statement signed), whatever their role, administrators and buyers included, and any member allowed to
+  evaluate who does not manage tenders — sees another evaluator's sheet on a response only once their own
+  sheet on that response is sent, and a lot's scores and ranking only once their own sheets on every
+  admissible response of the lot are sent (a draft is not enough). A tender manager who does not score (no
+  statement signed) sees a lot's sheets, scores and ranking only once the evaluators have finished it: every
+  admissible response of the lot has a sent sheet and every member who signed the statement has sent theirs on
+  each of them; from then on that manager can no longer sign the statement for this tender (having seen the
+  scores, they cannot score). After the award every sent sheet and the ranking are shown. The award itself is
+  refused to whom this rule does not show every lot's ranking yet. The activity log never carries a score.
+  (``evaluation_pages.board`` shows the page by this rule; :func:`sign_declaration` and :func:`award` enforce it.)
 - Weighted score of a sheet = Σ note / 5 × poids (out of 100); a response's score is the mean of its submitted
   sheets; ranks per lot share ties (1, 1, 3). Scores are Decimal; rounding to 2 decimals is for display and for
   the stored result.
@@ -25,7 +34,6 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
@@ -152,7 +160,7 @@ def is_evaluator(user: User, opco_id: int) -> bool:
 
 
 def scores_this_tender(user: User, tender: Tender) -> bool:
-    """Whether ``user`` scores (or may still score) ``tender``, for the sealing rule of :func:`board`.
+    """Whether ``user`` scores (or may still score) ``tender``, for the sealing rule (module docstring).
 
     An evaluator of the tender (declaration signed) scores; so does any member allowed to evaluate who does
     not manage tenders. A tender manager who has not signed the declaration does not score.
@@ -600,46 +608,7 @@ def ranking(lot: TenderLot) -> list[RankRow]:
     return rankings(lot.tender).get(lot.id, [])
 
 
-# --- The evaluation page --------------------------------------------------------------------------------
-
-
-@dataclass
-class ResponseView:
-    response: TenderResponse
-    checks: dict[str, bool]
-    check_details: dict[str, str]
-    own_sheet: ScoreSheet | None
-    other_sheets: list[ScoreSheet]
-    submitted_sheets: int
-    score: Decimal | None  # only filled where the viewer may see it
-
-    @property
-    def can_pass(self) -> bool:
-        return all(self.checks.values())
-
-
-@dataclass
-class LotView:
-    lot: TenderLot
-    responses: list[ResponseView] = field(default_factory=list)
-    ranking: list[RankRow] | None = None  # None: hidden from this viewer for now
-    ranking_hidden_reason: str = ""
-
-
-@dataclass
-class Board:
-    tender: Tender
-    readable: bool
-    lots: list[LotView]
-    declaration: EvaluatorDeclaration | None
-    declaration_text: str
-    criteria: list[TenderCriterion]
-    pending_admissibility: int
-    may_score: bool = True
-
-    @property
-    def response_count(self) -> int:
-        return sum(len(lot.responses) for lot in self.lots)
+# --- Sealed scores ------------------------------------------------------------------------------------
 
 
 def declared_evaluators(tender: Tender) -> set[int]:
@@ -667,94 +636,6 @@ def opened_lots(tender: Tender, now: datetime) -> list[int]:
         lot.number for lot in tender.lots
         if _scored_by_all([r for r in responses if r.lot_id == lot.id], sheets, evaluators)
     ]
-
-
-HIDDEN_UNTIL_OWN_SHEETS = (
-    "Le classement s'affiche quand vous avez envoyé votre grille pour chaque réponse recevable du lot."
-)
-HIDDEN_UNTIL_ALL_SHEETS = (
-    "Le classement s'affiche quand chaque évaluateur a envoyé sa grille pour chaque réponse recevable du lot."
-)
-
-
-def board(tender: Tender, viewer: User, *, now: datetime) -> Board:
-    """Everything the evaluation page shows to ``viewer``, in a constant number of queries.
-
-    Who sees the scores (the evaluation's sealing rule):
-
-    - Whoever may score a response — an evaluator of the tender (conflict-of-interest statement signed),
-      whatever their role, administrators and buyers included, and any member allowed to evaluate who does not
-      manage tenders — sees another evaluator's sheet on a response only once their own sheet on that response
-      is sent, and a lot's scores and ranking only once their own sheets on every admissible response of the
-      lot are sent. A draft is not enough.
-    - A tender manager who does not score (no statement signed) sees a lot's sheets, scores and ranking only
-      once the evaluators have finished it: every admissible response of the lot has a sent sheet, and every
-      member who signed the statement has sent theirs on each of them. From then on that manager can no longer
-      sign the statement for this tender (:func:`sign_declaration` refuses): having seen the scores, they
-      cannot score.
-    - Once the tender is awarded, every sent sheet and the ranking are shown (each candidate was told its
-      score and rank).
-
-    The award is decided on the ranking: refused to whom this rule does not show every lot's ranking yet.
-    """
-    readable = deadline_passed(tender, now)
-    responses = received_responses(tender, now)
-    sheets = _sheets_by_response([r.id for r in responses if r.status in SCORED])
-    criteria = list(tender.criteria)
-    results_out = tender.status == TenderStatus.AWARDED
-    may_score = scores_this_tender(viewer, tender)
-    evaluators = declared_evaluators(tender) if readable and not may_score else set()
-    ranks = rankings(tender) if readable else {}
-    lots = {lot.id: LotView(lot) for lot in tender.lots}
-    for response in responses:
-        response_sheets = sheets.get(response.id, [])
-        own = next((s for s in response_sheets if s.evaluator_id == viewer.id), None)
-        lots[response.lot_id].responses.append(
-            ResponseView(
-                response=response,
-                checks=automatic_checks(response, tender),
-                check_details=check_details(response, tender),
-                own_sheet=own,
-                other_sheets=[],  # filled below, once the lot's rule is known
-                submitted_sheets=sum(1 for s in response_sheets if s.submitted_at is not None),
-                score=None,
-            )
-        )
-    for lot_view in lots.values():
-        scored = [rv for rv in lot_view.responses if rv.response.status in SCORED]
-        if not readable or not scored:
-            continue
-        if results_out:
-            allowed = True
-        elif may_score:
-            allowed = all(rv.own_sheet is not None and rv.own_sheet.submitted_at is not None for rv in scored)
-            lot_view.ranking_hidden_reason = "" if allowed else HIDDEN_UNTIL_OWN_SHEETS
-        else:
-            allowed = _scored_by_all([rv.response for rv in scored], sheets, evaluators)
-            lot_view.ranking_hidden_reason = "" if allowed else HIDDEN_UNTIL_ALL_SHEETS
-        for rv in scored:
-            own_submitted = rv.own_sheet is not None and rv.own_sheet.submitted_at is not None
-            if allowed or (may_score and own_submitted):
-                rv.other_sheets = [
-                    s for s in sheets.get(rv.response.id, [])
-                    if s.evaluator_id != viewer.id and s.submitted_at is not None
-                ]
-        if allowed:
-            lot_view.ranking = ranks.get(lot_view.lot.id, [])
-            scores = {row.response.id: row.score for row in lot_view.ranking}
-            for rv in scored:
-                rv.score = scores.get(rv.response.id)
-    declaration = declaration_of(tender, viewer)
-    return Board(
-        tender=tender,
-        readable=readable,
-        lots=list(lots.values()),
-        declaration=declaration,
-        declaration_text=declaration.statement if declaration else declaration_text(tender, viewer),
-        criteria=criteria,
-        pending_admissibility=sum(1 for r in responses if r.status == R.SUBMITTED),
-        may_score=may_score,
-    )
 
 
 # --- Award ----------------------------------------------------------------------------------------------
@@ -795,7 +676,7 @@ def _draft_action(tender: Tender, lot: TenderLot, opco: Opco, actor: User, valid
 def _check_ranking_seen(
     tender: Tender, actor: User, responses: list[TenderResponse], sheets: dict[int, list[ScoreSheet]]
 ) -> None:
-    """The award is decided on the ranking: refused to whom :func:`board` does not show it yet (a POST sent
+    """The award is decided on the ranking: refused to whom the sealing rule does not show it yet (a POST sent
     without the form must not award blind, nor before the evaluators have finished)."""
     may_score = scores_this_tender(actor, tender)
     evaluators = set() if may_score else declared_evaluators(tender)

@@ -20,7 +20,7 @@ from marketplace.models import (
     TenderStatus,
     utcnow,
 )
-from marketplace.services import evaluation
+from marketplace.services import evaluation, evaluation_pages
 from marketplace.services.errors import DomainError
 from marketplace.services.evaluation import InvalidScores
 
@@ -307,7 +307,7 @@ def test_others_scores_are_hidden_until_ones_own_sheet_is_submitted(
     assert {s.id for s in evaluation.visible_sheets(response, second_evaluator)} == {draft.id, first.id}
     assert {s.id for s in evaluation.visible_sheets(response, evaluator)} == {draft.id, first.id}
 
-    page = evaluation.board(tender, evaluator, now=NOW)
+    page = evaluation_pages.board(tender, evaluator, now=NOW)
     [view] = page.lots[0].responses
     assert [s.evaluator_id for s in view.other_sheets] == [second_evaluator.id]
 
@@ -328,7 +328,7 @@ def test_evaluation_peek_refused_to_a_manager_who_scores(make, akto, tender, man
     for stage in ("no sheet", "draft"):
         if stage == "draft":
             score(response, manager, 1, 1, 1, 1, submit=False)
-        lot_view = _lot(evaluation.board(tender, manager, now=NOW))
+        lot_view = _lot(evaluation_pages.board(tender, manager, now=NOW))
         [view] = lot_view.responses
         assert lot_view.ranking is None, stage
         assert view.other_sheets == [] and view.score is None, stage
@@ -341,7 +341,7 @@ def test_evaluation_peek_refused_to_a_manager_who_scores(make, akto, tender, man
     assert fresh(tender).status == TenderStatus.UNDER_ANALYSIS
 
     score(response, manager, 1, 1, 1, 1)
-    lot_view = _lot(evaluation.board(tender, manager, now=NOW))
+    lot_view = _lot(evaluation_pages.board(tender, manager, now=NOW))
     [view] = lot_view.responses
     assert [s.id for s in view.other_sheets] == [theirs.id]
     assert lot_view.ranking is not None and view.score == Decimal("60")  # (100 + 20) / 2
@@ -361,7 +361,7 @@ def test_evaluation_peek_refused_to_an_administrator_on_a_lot_not_fully_scored(m
     score(second, evaluator, 2, 2, 2, 2)
     score(first, admin, 3, 3, 3, 3)
 
-    lot_view = _lot(evaluation.board(tender, admin, now=NOW))
+    lot_view = _lot(evaluation_pages.board(tender, admin, now=NOW))
     views = {rv.response.id: rv for rv in lot_view.responses}
     assert [s.evaluator_id for s in views[first.id].other_sheets] == [evaluator.id]  # own sheet sent on it
     assert views[second.id].other_sheets == []  # not yet on this one
@@ -377,7 +377,7 @@ def test_a_manager_who_does_not_score_sees_the_board_once_every_evaluator_has_se
     sign(tender, second_evaluator)
     score(response, evaluator, 4, 3, 5, 2)
 
-    lot_view = _lot(evaluation.board(tender, manager, now=NOW))
+    lot_view = _lot(evaluation_pages.board(tender, manager, now=NOW))
     assert lot_view.ranking is None and lot_view.responses[0].other_sheets == []
     assert "chaque évaluateur a envoyé sa grille" in lot_view.ranking_hidden_reason
     error = refused(evaluation.award, tender, manager, akto, {tender.lots[0].id: [response.id]},
@@ -385,11 +385,11 @@ def test_a_manager_who_does_not_score_sees_the_board_once_every_evaluator_has_se
     assert "chaque évaluateur doit d'abord envoyer sa grille" in error.message
 
     score(response, second_evaluator, 4, 3, 4, 1, submit=False)
-    assert _lot(evaluation.board(tender, manager, now=NOW)).ranking is None  # a draft is not sent
+    assert _lot(evaluation_pages.board(tender, manager, now=NOW)).ranking is None  # a draft is not sent
 
     evaluation.save_scores(response, second_evaluator, grid(tender, 4, 3, 4, 1), submit=True, now=NOW)
     db.session.commit()
-    lot_view = _lot(evaluation.board(tender, manager, now=NOW))
+    lot_view = _lot(evaluation_pages.board(tender, manager, now=NOW))
     assert lot_view.ranking is not None and lot_view.responses[0].score == Decimal("74")
     assert len(lot_view.responses[0].other_sheets) == 2
 
@@ -401,7 +401,7 @@ def test_a_manager_who_does_not_score_sees_the_board_once_every_evaluator_has_se
     late = make.user(full_name="Luc Tardif")
     make.member(akto, late, "evaluator")
     sign(tender, late)
-    assert _lot(evaluation.board(tender, late, now=NOW)).ranking is None
+    assert _lot(evaluation_pages.board(tender, late, now=NOW)).ranking is None
 
 
 def test_the_activity_log_does_not_carry_the_scores(make, akto, tender, manager, evaluator):
