@@ -1,8 +1,9 @@
 """OPCO evaluation of a call for tenders: admissibility, conflict-of-interest statement, score sheets, ranking,
 award; and the download of a response's documents (after the submission deadline only).
 
-Who sees which scores is decided by ``services.evaluation_pages.board`` (the rule is in ``services.evaluation``) (scores sealed until one's own sheets are
-submitted, managers included); the page only shows what the board holds.
+Who sees which scores is decided by ``services.evaluation_pages.board`` by the sealing rule written in
+``services.evaluation`` (scores sealed until one's own sheets are sent, managers included); the page only shows
+what the board holds.
 """
 
 from __future__ import annotations
