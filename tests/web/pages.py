@@ -59,11 +59,3 @@ def count_queries():
         yield statements
     finally:
         event.remove(db.engine, "before_cursor_execute", before_cursor_execute)
-
-
-def writes(statements: list[str]) -> list[str]:
-    """The statements that change the database or lock rows (a page that only reads runs none)."""
-    return [
-        s for s in statements
-        if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")) or "FOR UPDATE" in s.upper()
-    ]

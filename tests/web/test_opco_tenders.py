@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from marketplace.extensions import db
 from marketplace.models import AuditEvent, Tender, TenderAttachment, TenderQuestion, TenderStatus, utcnow
-from tests.web.pages import count, count_queries, flashes, text, visible_text, writes
+from tests.web.pages import count, count_queries, flashes, text, visible_text
+from tests.web.writes import writes
 
 NEXT_YEAR = date.today().year + 1
 

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from marketplace.extensions import db
 from marketplace.models import Tender, TenderQuestion, TenderStatus, utcnow
 from marketplace.services import tenders
-from tests.web.pages import count_queries, flashes, text, visible_text, writes
+from tests.web.pages import count_queries, flashes, text, visible_text
+from tests.web.writes import writes
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ from marketplace.models import (
     TrainingSession,
     utcnow,
 )
-from tests.web.pages import count_queries, flashes, visible_text, writes
+from tests.web.pages import count_queries, flashes, visible_text
+from tests.web.writes import writes
 
 NOW = utcnow()
 TODAY = date.today()

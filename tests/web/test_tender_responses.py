@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from marketplace.extensions import db
 from marketplace.formatting import to_paris
 from marketplace.models import ResponseDocument, TenderResponse, utcnow
-from tests.web.pages import count_queries, flashes, text, visible_text, writes
+from tests.web.pages import count_queries, flashes, text, visible_text
+from tests.web.writes import writes
 
 PDF = b"%PDF-1.4 memoire technique de test"
 
