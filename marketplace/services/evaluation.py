@@ -9,8 +9,18 @@ Rules held here:
   inadmissible one needs a reason.
 - An evaluator (permission ``evaluate_tenders``) signs a conflict-of-interest statement naming the candidates
   before any score, then scores each admissible response on every criterion from 0 to 5 with a written
-  justification (« pas de point sans justification »). A submitted sheet is read-only; the other evaluators'
-  sheets become visible to an evaluator once their own sheet for that response is submitted.
+  justification (« pas de point sans justification »). A submitted sheet is read-only.
+- Scores are sealed. Whoever may score a response — an evaluator of the tender (conflict-of-interest
+  statement signed), whatever their role, administrators and buyers included, and any member allowed to
+  evaluate who does not manage tenders — sees another evaluator's sheet on a response only once their own
+  sheet on that response is sent, and a lot's scores and ranking only once their own sheets on every
+  admissible response of the lot are sent (a draft is not enough). A tender manager who does not score (no
+  statement signed) sees a lot's sheets, scores and ranking only once the evaluators have finished it: every
+  admissible response of the lot has a sent sheet and every member who signed the statement has sent theirs on
+  each of them; from then on that manager can no longer sign the statement for this tender (having seen the
+  scores, they cannot score). After the award every sent sheet and the ranking are shown. The award itself is
+  refused to whom this rule does not show every lot's ranking yet. The activity log never carries a score.
+  (``evaluation_pages.board`` shows the page by this rule; :func:`sign_declaration` and :func:`award` enforce it.)
 - Weighted score of a sheet = Σ note / 5 × poids (out of 100); a response's score is the mean of its submitted
   sheets; ranks per lot share ties (1, 1, 3). Scores are Decimal; rounding to 2 decimals is for display and for
   the stored result.
@@ -24,7 +34,6 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
@@ -57,8 +66,8 @@ from marketplace.services import accounts, audit, catalogue, outbox
 from marketplace.services.errors import DomainError, InvalidForm, NotFound
 from marketplace.services.identifiers import SIZE_BANDS, qualiopi_is_valid
 from marketplace.services.roles import Perm, has_permission
-from marketplace.services.tender_states import response_transition, tender_transition
-from marketplace.services.tenders import deadline_passed
+from marketplace.services.tender_states import effective_status, response_transition, tender_transition
+from marketplace.services.tenders import deadline_passed, has_control, refuse_control
 
 R = ResponseStatus
 
@@ -138,12 +147,32 @@ def _check_under_analysis(tender: Tender, doing: str) -> None:
     )
 
 
-def is_evaluator(user: User, opco_id: int) -> bool:
-    """Whether ``user`` belongs to the OPCO with a role allowed to evaluate tenders."""
-    role = db.session.scalar(
+def _role(user: User, opco_id: int) -> str | None:
+    return db.session.scalar(
         select(Membership.role).where(Membership.organisation_id == opco_id, Membership.user_id == user.id)
     )
+
+
+def is_evaluator(user: User, opco_id: int) -> bool:
+    """Whether ``user`` belongs to the OPCO with a role allowed to evaluate tenders."""
+    role = _role(user, opco_id)
     return role is not None and has_permission("opco", role, Perm.EVALUATE_TENDERS)
+
+
+def scores_this_tender(user: User, tender: Tender) -> bool:
+    """Whether ``user`` scores (or may still score) ``tender``, for the sealing rule (module docstring).
+
+    An evaluator of the tender (declaration signed) scores; so does any member allowed to evaluate who does
+    not manage tenders. A tender manager who has not signed the declaration does not score.
+    """
+    if declaration_of(tender, user) is not None:
+        return True
+    role = _role(user, tender.opco_id)
+    return (
+        role is not None
+        and has_permission("opco", role, Perm.EVALUATE_TENDERS)
+        and not has_permission("opco", role, Perm.MANAGE_TENDERS)
+    )
 
 
 def _check_evaluator(user: User, tender: Tender) -> None:
@@ -249,6 +278,7 @@ def decide_admissibility(
         )
     automatic = automatic_checks(response, tender)
     manual = {code: bool((checklist or {}).get(code)) for code in MANUAL_CHECKLIST}
+    refuse_control(reason, "reason")
     reason = " ".join((reason or "").split()) or None
     if reason and len(reason) > MAX_REASON:
         raise DomainError(f"Le motif ne peut pas dépasser {MAX_REASON} caractères.", field="reason")
@@ -313,13 +343,23 @@ def sign_declaration(
     """Record the evaluator's statement of no conflict of interest (required before any score)."""
     _check_evaluator(evaluator, tender)
     _check_readable(tender, now)
-    if tender.status not in (TenderStatus.CLOSED, TenderStatus.UNDER_ANALYSIS):
+    status = effective_status(tender, now)
+    if status not in (TenderStatus.CLOSED, TenderStatus.UNDER_ANALYSIS):
         raise DomainError(
-            f"La déclaration se signe pendant l'analyse ; l'appel d'offres est « {tender.status_label} »."
+            f"La déclaration se signe pendant l'analyse ; l'appel d'offres est « {TenderStatus.LABELS[status]} »."
         )
     existing = declaration_of(tender, evaluator)
     if existing is not None:
         return existing
+    role = _role(evaluator, tender.opco_id)
+    if role is not None and has_permission("opco", role, Perm.MANAGE_TENDERS):
+        opened = opened_lots(tender, now)
+        if opened:
+            raise DomainError(
+                f"Les évaluateurs ont envoyé toutes leurs grilles pour le lot n° {opened[0]} : vous voyez déjà "
+                "les notes et le classement, vous ne pouvez donc plus noter cet appel d'offres.",
+                field="accept",
+            )
     if not statement_accepted:
         raise DomainError(
             "Cochez la case pour signer la déclaration d'absence de conflit d'intérêts : sans elle, "
@@ -407,7 +447,12 @@ def save_scores(
     cleaned: dict[int, tuple[int | None, str]] = {}
     for criterion in criteria:
         raw_value, raw_text = (scores or {}).get(criterion.id, (None, ""))
-        text = (raw_text or "").strip()
+        text = (raw_text or "").strip() if isinstance(raw_text, str) or raw_text is None else str(raw_text)
+        if has_control(text):
+            errors[justification_field(criterion.id)] = (
+                f"« {criterion.label} » : la justification contient des caractères invisibles non autorisés."
+            )
+            continue
         try:
             value = _parse_value(raw_value)
         except ValueError:
@@ -452,12 +497,8 @@ def save_scores(
             organisation_id=tender.opco_id,
             actor=evaluator,
             obj=response,
-            data={
-                "reference": tender.reference,
-                "lot": response.lot.number,
-                "provider": response.provider.name,
-                "score": str(sheet_score(sheet, criteria).quantize(HUNDREDTH)),
-            },
+            # No score here: the activity log is read by members who may still have to score this response.
+            data={"reference": tender.reference, "lot": response.lot.number, "provider": response.provider.name},
         )
     return sheet
 
@@ -567,111 +608,34 @@ def ranking(lot: TenderLot) -> list[RankRow]:
     return rankings(lot.tender).get(lot.id, [])
 
 
-# --- The evaluation page --------------------------------------------------------------------------------
+# --- Sealed scores ------------------------------------------------------------------------------------
 
 
-@dataclass
-class ResponseView:
-    response: TenderResponse
-    checks: dict[str, bool]
-    check_details: dict[str, str]
-    own_sheet: ScoreSheet | None
-    other_sheets: list[ScoreSheet]
-    submitted_sheets: int
-    score: Decimal | None  # only filled where the viewer may see it
-
-    @property
-    def can_pass(self) -> bool:
-        return all(self.checks.values())
+def declared_evaluators(tender: Tender) -> set[int]:
+    """Ids of the members who signed the conflict-of-interest statement for ``tender`` (its evaluators)."""
+    return set(db.session.scalars(select(EvaluatorDeclaration.evaluator_id).where(
+        EvaluatorDeclaration.tender_id == tender.id)))
 
 
-@dataclass
-class LotView:
-    lot: TenderLot
-    responses: list[ResponseView] = field(default_factory=list)
-    ranking: list[RankRow] | None = None  # None: hidden from this viewer for now
-    ranking_hidden_reason: str = ""
-
-
-@dataclass
-class Board:
-    tender: Tender
-    readable: bool
-    lots: list[LotView]
-    declaration: EvaluatorDeclaration | None
-    declaration_text: str
-    criteria: list[TenderCriterion]
-    pending_admissibility: int
-
-    @property
-    def response_count(self) -> int:
-        return sum(len(lot.responses) for lot in self.lots)
-
-
-def board(tender: Tender, viewer: User, *, can_manage: bool, now: datetime) -> Board:
-    """Everything the evaluation page shows to ``viewer``, in a constant number of queries.
-
-    A lot's ranking is shown to someone who has submitted a sheet for each of its admissible responses, to
-    a tender manager who scores none of them (so that they can award), and to everyone after the award.
-    """
-    readable = deadline_passed(tender, now)
-    responses = received_responses(tender, now)
-    sheets = _sheets_by_response([r.id for r in responses if r.status in SCORED])
-    criteria = list(tender.criteria)
-    results_out = tender.status == TenderStatus.AWARDED
-    ranks = rankings(tender) if readable else {}
-    lots = {lot.id: LotView(lot) for lot in tender.lots}
+def _scored_by_all(responses: list[TenderResponse], sheets: dict[int, list[ScoreSheet]], evaluators: set[int]) -> bool:
+    """Every one of these admissible responses has a sent sheet, and every declared evaluator sent theirs."""
     for response in responses:
-        response_sheets = sheets.get(response.id, [])
-        visible = _visible(response_sheets, viewer.id, results_out)
-        own = next((s for s in visible if s.evaluator_id == viewer.id), None)
-        lots[response.lot_id].responses.append(
-            ResponseView(
-                response=response,
-                checks=automatic_checks(response, tender),
-                check_details=check_details(response, tender),
-                own_sheet=own,
-                other_sheets=[s for s in visible if s.evaluator_id != viewer.id],
-                submitted_sheets=sum(1 for s in response_sheets if s.submitted_at is not None),
-                score=None,
-            )
-        )
-    for lot_view in lots.values():
-        scored = [rv for rv in lot_view.responses if rv.response.status in SCORED]
-        mine = [rv.own_sheet for rv in scored if rv.own_sheet is not None]
-        if not readable or not scored:
-            continue
-        if results_out:
-            allowed = True
-        elif mine:
-            allowed = len(mine) == len(scored) and all(s.submitted_at is not None for s in mine)
-            if not allowed:
-                lot_view.ranking_hidden_reason = (
-                    "Le classement s'affiche quand vous avez envoyé votre grille pour chaque réponse recevable "
-                    "du lot."
-                )
-        else:
-            allowed = can_manage
-            if not allowed:
-                lot_view.ranking_hidden_reason = (
-                    "Le classement s'affiche quand vous avez envoyé votre grille pour chaque réponse recevable "
-                    "du lot."
-                )
-        if allowed:
-            lot_view.ranking = ranks.get(lot_view.lot.id, [])
-            scores = {row.response.id: row.score for row in lot_view.ranking}
-            for rv in scored:
-                rv.score = scores.get(rv.response.id)
-    declaration = declaration_of(tender, viewer)
-    return Board(
-        tender=tender,
-        readable=readable,
-        lots=list(lots.values()),
-        declaration=declaration,
-        declaration_text=declaration.statement if declaration else declaration_text(tender, viewer),
-        criteria=criteria,
-        pending_admissibility=sum(1 for r in responses if r.status == R.SUBMITTED),
-    )
+        sent = {s.evaluator_id for s in sheets.get(response.id, []) if s.submitted_at is not None}
+        if not sent or not evaluators <= sent:
+            return False
+    return bool(responses)
+
+
+def opened_lots(tender: Tender, now: datetime) -> list[int]:
+    """Numbers of the lots whose evaluation is finished (every declared evaluator sent a sheet on each of their
+    admissible responses): their scores and ranking are shown to the managers who do not score."""
+    responses = [r for r in received_responses(tender, now) if r.status in SCORED]
+    sheets = _sheets_by_response([r.id for r in responses])
+    evaluators = declared_evaluators(tender)
+    return [
+        lot.number for lot in tender.lots
+        if _scored_by_all([r for r in responses if r.lot_id == lot.id], sheets, evaluators)
+    ]
 
 
 # --- Award ----------------------------------------------------------------------------------------------
@@ -709,6 +673,28 @@ def _draft_action(tender: Tender, lot: TenderLot, opco: Opco, actor: User, valid
         ) from None
 
 
+def _check_ranking_seen(
+    tender: Tender, actor: User, responses: list[TenderResponse], sheets: dict[int, list[ScoreSheet]]
+) -> None:
+    """The award is decided on the ranking: refused to whom the sealing rule does not show it yet (a POST sent
+    without the form must not award blind, nor before the evaluators have finished)."""
+    may_score = scores_this_tender(actor, tender)
+    evaluators = set() if may_score else declared_evaluators(tender)
+    for lot in tender.lots:
+        for response in (r for r in responses if r.lot_id == lot.id and r.status in SCORED):
+            sent = {s.evaluator_id for s in sheets.get(response.id, []) if s.submitted_at is not None}
+            if may_score and actor.id not in sent:
+                raise DomainError(
+                    f"Lot n° {lot.number} : envoyez d'abord votre grille pour la réponse de "
+                    f"{response.provider.name} ; le classement, puis l'attribution, s'affichent ensuite."
+                )
+            if not may_score and (not sent or not evaluators <= sent):
+                raise DomainError(
+                    f"Lot n° {lot.number} : chaque évaluateur doit d'abord envoyer sa grille pour la réponse de "
+                    f"{response.provider.name}."
+                )
+
+
 def award(
     tender: Tender,
     actor: User,
@@ -730,6 +716,9 @@ def award(
         raise DomainError("Indiquez la date de début des référencements.", field="valid_from")
     if valid_until is None:
         raise DomainError("Indiquez la date de fin des référencements.", field="valid_until")
+    for name, value in (("valid_from", valid_from), ("valid_until", valid_until)):
+        if not 2000 <= value.year <= 2100:
+            raise DomainError("Indiquez une date entre 2000 et 2100.", field=name)
     if valid_until < valid_from:
         raise DomainError(
             "La date de fin des référencements doit être postérieure à leur date de début.", field="valid_until"
@@ -784,6 +773,8 @@ def award(
                 )
             picked.append(response)
         chosen[lot.id] = picked
+
+    _check_ranking_seen(tender, actor, responses, sheets)
 
     # Everything the catalogue would refuse, checked before any change.
     for lot in tender.lots:

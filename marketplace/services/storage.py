@@ -7,6 +7,7 @@ who may read it. Another backend (S3…) only has to provide ``save``, ``read`` 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import secrets
@@ -15,8 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
+from marketplace.extensions import db
 from marketplace.services.errors import DomainError
+
+log = logging.getLogger(__name__)
 
 # Extension -> (MIME type, magic bytes the content must start with).
 ALLOWED_TYPES = {
@@ -108,3 +114,45 @@ def store(filename: str, data: bytes) -> StoredFile:
     name, extension, content_type = check_upload(filename, data)
     key = storage().save(data, extension)
     return StoredFile(key=key, filename=name, content_type=content_type, size=len(data))
+
+
+# --- Files follow their transaction ---------------------------------------------------------------------
+# A file is written before its row is committed and deleted only after its row's removal is committed, so
+# a rolled-back request (a refusal, an error) never leaves an orphan file nor loses a file still referenced.
+
+_STORED = "storage_stored_keys"  # files written in this transaction: deleted if it rolls back
+_DELETED = "storage_deleted_keys"  # files whose row was removed: deleted once the removal is committed
+
+
+def discard_if_rolled_back(key: str) -> None:
+    """The file ``key`` was just written for a row of this transaction: delete it if the transaction fails."""
+    db.session.info.setdefault(_STORED, []).append(key)
+
+
+def delete_after_commit(key: str) -> None:
+    """The row owning ``key`` was removed in this transaction: delete the file once that is committed."""
+    db.session.info.setdefault(_DELETED, []).append(key)
+
+
+def _delete_quietly(keys: list[str], why: str) -> None:
+    for key in keys:
+        try:
+            storage().delete(key)
+        except Exception:  # noqa: BLE001 - the row is settled; an orphan file is harmless, log it
+            log.exception("Fichier %s non supprimé (%s).", key, why)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session):
+    if session.get_nested_transaction() is not None:  # a SAVEPOINT released: not committed yet
+        return
+    session.info.pop(_STORED, None)
+    _delete_quietly(session.info.pop(_DELETED, []), "après le retrait de son document")
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session, previous_transaction):
+    if previous_transaction.parent is not None:
+        return
+    session.info.pop(_DELETED, None)
+    _delete_quietly(session.info.pop(_STORED, []), "après l'annulation de son dépôt")

@@ -18,15 +18,14 @@ States change only through ``tender_states.response_transition``; times are naiv
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload, lazyload
+from sqlalchemy.orm import joinedload, lazyload
 
 from marketplace.extensions import db
 from marketplace.formatting import datetime_fr, money_fr, to_paris
@@ -43,12 +42,10 @@ from marketplace.models import (
     User,
 )
 from marketplace.services import audit, outbox, storage
-from marketplace.services.catalogue import MAX_DURATION_HOURS, parse_euros
+from marketplace.services.catalogue import MAX_DURATION_HOURS
 from marketplace.services.errors import DomainError
 from marketplace.services.tender_states import response_transition
-from marketplace.services.tenders import deadline_passed  # noqa: F401  (also used by the views)
-
-log = logging.getLogger(__name__)
+from marketplace.services.tenders import deadline_passed, euros, refuse_control
 
 R = ResponseStatus
 
@@ -229,16 +226,20 @@ def _persist(response: TenderResponse, actor: User | None) -> None:
 # --- Parsing ----------------------------------------------------------------------------------------------
 
 
-def _text(value) -> str:
-    return (value or "").strip() if isinstance(value, str) or value is None else str(value).strip()
+def _text(value, field: str | None = None) -> str:
+    text = (value or "").strip() if isinstance(value, str) or value is None else str(value).strip()
+    refuse_control(text, field)
+    return text
 
 
 def _parse_hours(value) -> int | None:
-    text = _text(value)
+    text = _text(value, "duration_hours")
     if not text:
         return None
+    if len(text) > 12:
+        raise DomainError("La durée doit être un nombre entier d'heures, par exemple 14.", field="duration_hours")
     text = re.sub(r"\s*(h|heures?)$", "", text, flags=re.I)
-    if not text.isdigit():
+    if not (text.isdigit() and text.isascii()):
         raise DomainError("La durée doit être un nombre entier d'heures, par exemple 14.", field="duration_hours")
     hours = int(text)
     if hours <= 0:
@@ -259,16 +260,16 @@ def _check_max_price(lot: TenderLot, cents: int | None) -> None:
 
 def _parsed(lot: TenderLot, data: ResponseInput) -> dict:
     """The input as column values; empty fields stay empty (a draft may be incomplete)."""
-    trainee = _text(data.price_per_trainee)
-    group = _text(data.price_per_group)
+    trainee = _text(data.price_per_trainee, "price_per_trainee")
+    group = _text(data.price_per_group, "price_per_group")
     values = {
         "price_per_trainee_cents": (
-            parse_euros(trainee, "price_per_trainee", "Le prix par stagiaire") if trainee else None
+            euros(trainee, "price_per_trainee", "Le prix par stagiaire") if trainee else None
         ),
-        "price_per_group_cents": parse_euros(group, "price_per_group", "Le prix par groupe") if group else None,
+        "price_per_group_cents": euros(group, "price_per_group", "Le prix par groupe") if group else None,
         "duration_hours": _parse_hours(data.duration_hours),
-        "programme": _text(data.programme),
-        "team": _text(data.team),
+        "programme": _text(data.programme, "programme"),
+        "team": _text(data.team, "team"),
     }
     _check_max_price(lot, values["price_per_trainee_cents"])
     for name, label in (("programme", "Le programme"), ("team", "La présentation de l'équipe")):
@@ -297,35 +298,23 @@ def save_draft(response: TenderResponse, data: ResponseInput, actor: User | None
     return response
 
 
+def save(
+    tender: Tender, lot: TenderLot, provider: TrainingProvider, data: ResponseInput, actor: User | None, now: datetime
+) -> TenderResponse:
+    """« Enregistrer le brouillon »: the organisation's response to the lot, started if need be, then saved."""
+    return save_draft(get_or_start(tender, lot, provider, actor, now), data, actor, now)
+
+
+def submission_problem(response: TenderResponse) -> str | None:
+    """What still keeps a saved response from being submitted (French), or None when it can be."""
+    try:
+        check_complete(response)
+    except DomainError as error:
+        return error.message
+    return None
+
+
 # --- Documents --------------------------------------------------------------------------------------------
-
-_STORED = "tender_response_stored_keys"  # files written in this transaction: deleted if it rolls back
-_DELETED = "tender_response_deleted_keys"  # files of removed documents: deleted once the removal is committed
-
-
-@event.listens_for(Session, "after_commit")
-def _delete_removed_files(session):
-    if session.get_nested_transaction() is not None:  # a SAVEPOINT released: not committed yet
-        return
-    session.info.pop(_STORED, None)
-    for key in session.info.pop(_DELETED, []):
-        try:
-            storage.storage().delete(key)
-        except Exception:  # noqa: BLE001 - the row is gone; an orphan file is harmless, log it
-            log.exception("Fichier %s non supprimé après le retrait de son document.", key)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _delete_orphan_files(session, previous_transaction):
-    if previous_transaction.parent is not None:
-        return
-    session.info.pop(_DELETED, None)
-    for key in session.info.pop(_STORED, []):
-        try:
-            storage.storage().delete(key)
-        except Exception:  # noqa: BLE001
-            log.exception("Fichier %s non supprimé après l'annulation de son dépôt.", key)
-
 
 def add_document(
     response: TenderResponse, kind: str, filename: str, data: bytes, actor: User | None, now: datetime
@@ -345,7 +334,7 @@ def add_document(
     storage.check_upload(filename, data)
     _persist(response, actor)
     stored = storage.store(filename, data)
-    db.session.info.setdefault(_STORED, []).append(stored.key)
+    storage.discard_if_rolled_back(stored.key)
     document = ResponseDocument(
         kind=kind, filename=stored.filename, storage_key=stored.key, content_type=stored.content_type,
         size=stored.size,
@@ -359,6 +348,14 @@ def add_document(
     return document
 
 
+def upload(
+    tender: Tender, lot: TenderLot, provider: TrainingProvider, kind: str, filename: str, data: bytes,
+    actor: User | None, now: datetime,
+) -> ResponseDocument:
+    """Attach a document to the organisation's response to the lot (started if need be)."""
+    return add_document(get_or_start(tender, lot, provider, actor, now), kind, filename, data, actor, now)
+
+
 def remove_document(document: ResponseDocument, actor: User | None, now: datetime) -> None:
     """Remove a document from an editable response; its file is deleted once the removal is committed."""
     response = document.response
@@ -367,7 +364,7 @@ def remove_document(document: ResponseDocument, actor: User | None, now: datetim
         "tender_response.document_removed", organisation_id=response.provider_id, actor=actor, obj=response,
         data={"document_id": document.id, "kind": document.kind, "filename": document.filename},
     )
-    db.session.info.setdefault(_DELETED, []).append(document.storage_key)
+    storage.delete_after_commit(document.storage_key)
     response.documents.remove(document)
     db.session.flush()
 

@@ -6,6 +6,10 @@ live in the services that call these functions (services/tenders.py, tender_resp
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import and_, case
+
 from marketplace.models import ResponseStatus, Tender, TenderResponse, TenderStatus, User
 from marketplace.services.state import machine
 
@@ -46,4 +50,23 @@ def response_transition(
     """Move a response; audited under the acting organisation (the provider, or the OPCO when it decides)."""
     return RESPONSE.apply(
         response, event, actor, organisation_id=actor_org_id or response.provider_id, reason=reason
+    )
+
+
+def effective_status(tender: Tender, now: datetime) -> str:
+    """The status a tender has at ``now``: a published tender whose submission deadline has come is closed.
+
+    Pages and rules read this, so a tender shows and behaves as closed (« Clos ») from its deadline on, and
+    reading never writes. The stored status catches up when the ``close-tenders`` command runs, or when a
+    POST that needs it (start the analysis, declare unsuccessful) closes it under the tender's row lock.
+    """
+    if tender.status == T.PUBLISHED and tender.submission_deadline is not None and tender.submission_deadline <= now:
+        return T.CLOSED
+    return tender.status
+
+
+def effective_status_sql(now: datetime):
+    """:func:`effective_status` as an SQL expression (for filters, counts and order in lists)."""
+    return case(
+        (and_(Tender.status == T.PUBLISHED, Tender.submission_deadline <= now), T.CLOSED), else_=Tender.status
     )

@@ -8,8 +8,10 @@ Rules held here:
   weights are whole numbers that total exactly 100. Only a draft can be changed.
 - Its status changes only through ``tender_states.tender_transition``; the guards that depend on more than
   the state (complete calendar in the future, weights, lots) are checked here before. A published tender
-  closes by itself at its submission deadline: :func:`close_due_tenders` (the ``close-tenders`` command, for
-  a scheduler) and :func:`refresh_status` (called whenever a tender is read) both apply it.
+  closes by itself at its submission deadline: from then on it reads and behaves as closed
+  (``tender_states.effective_status``, computed on read, so a page never writes); :func:`close_due_tenders`
+  (the ``close-tenders`` command, for a scheduler) writes it down, and so does :func:`refresh_status` in the
+  POSTs that need the stored status (start the analysis, declare unsuccessful), under the tender's row lock.
 - Questions are private to the organisation asking until the question deadline; the OPCO answers, and a
   published answer is shown to every organisation, never with the asker's identity.
 - Training organisations see published (and later) tenders of every OPCO, never drafts.
@@ -21,7 +23,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from math import ceil
 
 from sqlalchemy import case, exists, false, func, or_, select
 
@@ -50,7 +51,14 @@ from marketplace.models.limits import LONG_TEXT, too_long
 from marketplace.services import audit, outbox, storage
 from marketplace.services.catalogue import parse_euros
 from marketplace.services.errors import DomainError, InvalidForm
-from marketplace.services.tender_states import TENDER, tender_transition
+from marketplace.services.locking import lock_row
+from marketplace.services.pagination import Page, paginate
+from marketplace.services.tender_states import (
+    TENDER,
+    effective_status,
+    effective_status_sql,
+    tender_transition,
+)
 
 T = TenderStatus
 
@@ -67,7 +75,30 @@ RECEIVED = (
     ResponseStatus.RETAINED,
     ResponseStatus.NOT_RETAINED,
 )
+MAX_LONG_TEXT = LONG_TEXT  # context, specification: the columns' bound (models/limits.py)
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_MESSAGE = "Ce texte contient des caractères invisibles non autorisés : retirez-les puis réessayez."
+# Deadlines typed beyond these years are mistakes (and would overflow when converted to UTC).
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def has_control(text) -> bool:
+    """True when ``text`` holds control characters (NUL…) other than tabs and line breaks."""
+    return isinstance(text, str) and _CONTROL.search(text) is not None
+
+
+def refuse_control(text, field: str | None = None) -> None:
+    """Refuse a free text carrying control characters (the database would refuse a NUL)."""
+    if has_control(text):
+        raise DomainError(CONTROL_MESSAGE, field=field)
+
+
+def euros(value, field_name: str, label: str) -> int:
+    """``catalogue.parse_euros`` on a typed amount of a reasonable length (a huge number is refused)."""
+    if isinstance(value, str) and len(value) > 20:
+        raise DomainError(f"{label} doit être un montant en euros, par exemple 1 200,50.", field=field_name)
+    return parse_euros(value, field_name, label)
 
 
 class InvalidTender(InvalidForm):
@@ -183,7 +214,7 @@ def _int_or_none(value) -> int | None | str:
     text = _SPACES.sub("", str(value))
     if not text:
         return None
-    return int(text) if text.isdigit() else "invalid"
+    return int(text) if text.isdigit() and text.isascii() and len(text) <= 9 else "invalid"
 
 
 def weights_problem(weights: list[int]) -> str | None:
@@ -197,6 +228,18 @@ def weights_problem(weights: list[int]) -> str | None:
 def _clean(opco: Opco, data: TenderInput, tender: Tender | None) -> _CleanTender:
     """Validate every field, collecting all the errors so the form shows them at once."""
     errors: dict[str, str] = {}
+    texts = {"title": data.title, "reference": data.reference, "context": data.context,
+             "specification": data.specification}
+    texts.update({f"lots-{i}-title": lot.title for i, lot in enumerate(data.lots or [])})
+    texts.update({f"criteria-{i}-label": c.label for i, c in enumerate(data.criteria or [])})
+    for name, value in texts.items():
+        if has_control(value):
+            errors[name] = CONTROL_MESSAGE
+    if errors:
+        raise InvalidTender(errors)
+    for name, label in (("context", "Le contexte"), ("specification", "Le cahier des charges")):
+        if len(texts[name] or "") > MAX_LONG_TEXT:
+            errors[name] = f"{label} ne peut pas dépasser {MAX_LONG_TEXT:,} caractères.".replace(",", "\u202f")
 
     title = " ".join((data.title or "").split())
     if not title:
@@ -216,6 +259,12 @@ def _clean(opco: Opco, data: TenderInput, tender: Tender | None) -> _CleanTender
         if db.session.scalar(query) is not None:
             errors["reference"] = f"La référence « {reference} » est déjà utilisée par un autre de vos appels d'offres."
 
+    for name in ("questions_deadline", "submission_deadline", "expected_award_date"):
+        value = getattr(data, name)
+        if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
+            errors[name] = f"Indiquez une date entre {FIRST_YEAR} et {LAST_YEAR}."
+    if any(name in errors for name in ("questions_deadline", "submission_deadline", "expected_award_date")):
+        raise InvalidTender(errors)
     questions = paris_to_utc(data.questions_deadline) if data.questions_deadline else None
     submission = paris_to_utc(data.submission_deadline) if data.submission_deadline else None
     if questions and submission and questions > submission:
@@ -271,7 +320,7 @@ def _clean(opco: Opco, data: TenderInput, tender: Tender | None) -> _CleanTender
             )
         price = None
         try:
-            price = parse_euros(lot.max_price, prefix + "max_price", f"Lot {n} : le prix maximum par stagiaire")
+            price = euros(lot.max_price, prefix + "max_price", f"Lot {n} : le prix maximum par stagiaire")
         except DomainError as error:
             errors[prefix + "max_price"] = error.message
         duration = _int_or_none(lot.duration_hours)
@@ -424,6 +473,7 @@ def add_attachment(tender: Tender, filename: str, data: bytes, actor: User | Non
     if not filename and not data:
         raise DomainError("Choisissez le fichier à joindre.", field="file")
     stored = storage.store(filename, data)
+    storage.discard_if_rolled_back(stored.key)
     attachment = TenderAttachment(
         tender_id=tender.id, filename=stored.filename, storage_key=stored.key,
         content_type=stored.content_type, size=stored.size,
@@ -438,7 +488,7 @@ def add_attachment(tender: Tender, filename: str, data: bytes, actor: User | Non
 
 
 def remove_attachment(attachment: TenderAttachment, actor: User | None) -> str:
-    """Remove a file from a draft tender; returns the storage key, to delete the file once committed."""
+    """Remove a file from a draft tender; its file is deleted once the removal is committed (key returned)."""
     tender = db.session.get(Tender, attachment.tender_id)
     if tender.status != T.DRAFT:
         raise DomainError(
@@ -446,6 +496,7 @@ def remove_attachment(attachment: TenderAttachment, actor: User | None) -> str:
             "déjà téléchargée."
         )
     key = attachment.storage_key
+    storage.delete_after_commit(key)
     db.session.delete(attachment)
     audit.record(
         "tender.attachment_removed", organisation_id=tender.opco_id, actor=actor, obj=tender,
@@ -524,17 +575,20 @@ def close_due_tenders(now: datetime | None = None) -> int:
 
 
 def refresh_status(tender: Tender, now: datetime | None = None) -> bool:
-    """Close this tender if its deadline has come (so a page never shows « Publié » too late); True if closed."""
+    """Write down the close of a tender whose deadline has come, for a POST that needs the stored status (the
+    ``close`` transition must precede ``start_analysis``); True if it closed it. Never called on a read.
+
+    The tender's row is locked first (bounded by ``lock_timeout``: « réessayez » when busy) and read again, so
+    two requests arriving together close it only once.
+    """
     now = now or utcnow()
-    if tender.status != T.PUBLISHED or tender.submission_deadline is None or tender.submission_deadline > now:
+    if effective_status(tender, now) != T.CLOSED or tender.status != T.PUBLISHED:
         return False
-    # Lock and read again: two requests arriving together must close it only once.
-    locked = db.session.scalar(
-        select(Tender).where(Tender.id == tender.id).with_for_update(of=Tender).execution_options(populate_existing=True)
-    )
-    if locked is None or locked.status != T.PUBLISHED:
+    lock_row(Tender.__table__, tender.id)
+    db.session.refresh(tender)
+    if tender.status != T.PUBLISHED:
         return False
-    _close(locked, now)
+    _close(tender, now)
     return True
 
 
@@ -546,6 +600,7 @@ def start_analysis(tender: Tender, actor: User | None, now: datetime | None = No
 
 def declare_unsuccessful(tender: Tender, actor: User | None, reason: str) -> None:
     """End a closed or analysed tender without winner (« infructueux »), with the reason; its lots too."""
+    refuse_control(reason, "reason")
     reason = " ".join((reason or "").split())
     if not reason:
         raise DomainError("Indiquez pourquoi l'appel d'offres est déclaré infructueux.", field="reason")
@@ -569,23 +624,24 @@ def response_counts(tender: Tender) -> dict[int, int]:
     )
 
 
-def status_counts(opco_id: int) -> dict[str, int]:
+def status_counts(opco_id: int, now: datetime | None = None) -> dict[str, int]:
+    """Number of the OPCO's tenders per status, as they are at ``now`` (a tender past its deadline is closed)."""
+    shown = effective_status_sql(now or utcnow())
     return dict(
         db.session.execute(
-            select(Tender.status, func.count(Tender.id)).where(Tender.opco_id == opco_id).group_by(Tender.status)
+            select(shown, func.count(Tender.id)).where(Tender.opco_id == opco_id).group_by(shown)
         ).all()
     )
 
 
-def opco_tenders(opco_id: int, status: str = "") -> list[Tender]:
-    """The OPCO's tenders, drafts first, then the published ones, then the others, latest deadline first.
-
-    Call :func:`close_due_tenders` (and commit) before, so that statuses are up to date.
-    """
+def opco_tenders(opco_id: int, status: str = "", now: datetime | None = None) -> list[Tender]:
+    """The OPCO's tenders, drafts first, then the open ones, then the others, latest deadline first; ``status``
+    filters on the status at ``now`` (a published tender past its deadline is listed as closed)."""
+    shown = effective_status_sql(now or utcnow())
     query = select(Tender).where(Tender.opco_id == opco_id)
     if status:
-        query = query.where(Tender.status == status)
-    order = case((Tender.status == T.DRAFT, 0), (Tender.status == T.PUBLISHED, 1), else_=2)
+        query = query.where(shown == status)
+    order = case((shown == T.DRAFT, 0), (shown == T.PUBLISHED, 1), else_=2)
     return list(db.session.scalars(query.order_by(order, Tender.submission_deadline.desc(), Tender.id.desc())))
 
 
@@ -607,10 +663,10 @@ def ask_question(
     """A training organisation asks a private question, while the tender is published and until the question
     deadline."""
     now = now or utcnow()
-    refresh_status(tender, now)
-    if tender.status != T.PUBLISHED:
+    status = effective_status(tender, now)
+    if status != T.PUBLISHED:
         raise DomainError(
-            f"Les questions ne sont plus possibles : l'appel d'offres est « {tender.status_label} ».", field="question"
+            f"Les questions ne sont plus possibles : l'appel d'offres est « {T.LABELS[status]} ».", field="question"
         )
     if tender.questions_deadline is not None and tender.questions_deadline < now:
         raise DomainError(
@@ -619,6 +675,7 @@ def ask_question(
             field="question",
         )
     text = (text or "").strip()
+    refuse_control(text, "question")
     if not text:
         raise DomainError("Écrivez votre question.", field="question")
     if len(text) > MAX_QUESTION_LENGTH:
@@ -642,14 +699,15 @@ def answer_question(
     organisation, without the asker. The asker is told by email of the first answer."""
     now = now or utcnow()
     tender = db.session.get(Tender, question.tender_id)
-    refresh_status(tender, now)
-    if tender.status != T.PUBLISHED:
+    status = effective_status(tender, now)
+    if status != T.PUBLISHED:
         raise DomainError(
-            f"L'appel d'offres est « {tender.status_label} » : les réponses aux questions ne peuvent plus être "
+            f"L'appel d'offres est « {T.LABELS[status]} » : les réponses aux questions ne peuvent plus être "
             "modifiées.",
             field="answer",
         )
     answer = (answer or "").strip()
+    refuse_control(answer, "answer")
     if not answer:
         raise DomainError("Écrivez la réponse.", field="answer")
     if len(answer) > MAX_ANSWER_LENGTH:
@@ -729,21 +787,13 @@ class TenderFilters:
     page: int = 1
 
 
-@dataclass
-class TenderPage:
-    items: list[Tender]
-    total: int
-    page: int
-    pages: int
-
-
 VISIBLE = (T.PUBLISHED, T.CLOSED, T.UNDER_ANALYSIS, T.AWARDED, T.UNSUCCESSFUL)
 
 
-def published_tenders(filters: TenderFilters, now: datetime | None = None, per_page: int = PER_PAGE) -> TenderPage:
-    """Published (and later) tenders of every OPCO, filtered and paginated, lots loaded: a constant number of
-    queries whatever the number of rows. Call :func:`close_due_tenders` (and commit) before, so that a tender
-    whose deadline has come shows as closed."""
+def published_tenders(filters: TenderFilters, now: datetime | None = None, per_page: int = PER_PAGE) -> Page[Tender]:
+    """Published (and later) tenders of every OPCO, filtered and paginated: a constant number of queries
+    whatever the number of rows. Open ones first (soonest deadline first); a tender whose deadline has come is
+    among the closed ones even before the stored status catches up."""
     now = now or utcnow()
     query = select(Tender).where(Tender.status.in_(VISIBLE))
     if filters.opco_id:
@@ -763,28 +813,20 @@ def published_tenders(filters: TenderFilters, now: datetime | None = None, per_p
     if filters.deadline_before and filters.deadline_before < date(9999, 12, 30):  # beyond: filters nothing
         end_of_day = paris_to_utc(datetime.combine(filters.deadline_before + timedelta(days=1), time()))
         query = query.where(Tender.submission_deadline < end_of_day)
+    shown = effective_status_sql(now)
     if filters.only_open:
-        query = query.where(Tender.status == T.PUBLISHED, Tender.submission_deadline > now)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    pages = max(1, ceil(total / per_page))
-    page = min(max(filters.page or 1, 1), pages)
-    open_first = case((Tender.status == T.PUBLISHED, 0), else_=1)
-    soonest_open = case((Tender.status == T.PUBLISHED, Tender.submission_deadline))
-    items = db.session.scalars(
-        query.order_by(open_first, soonest_open, Tender.submission_deadline.desc(), Tender.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return TenderPage(list(items), total, page, pages)
+        query = query.where(shown == T.PUBLISHED)
+    open_first = case((shown == T.PUBLISHED, 0), else_=1)
+    soonest_open = case((shown == T.PUBLISHED, Tender.submission_deadline))
+    return paginate(
+        query.order_by(open_first, soonest_open, Tender.submission_deadline.desc(), Tender.id), filters.page, per_page
+    )
 
 
 def tender_for_provider(tender_id: int, now: datetime | None = None) -> Tender | None:
-    """A tender any training organisation may read (published or later), its status brought up to date; None
-    for a draft or an unknown id (answered as 404)."""
-    tender = db.session.scalar(select(Tender).where(Tender.id == tender_id, Tender.status.in_(VISIBLE)))
-    if tender is not None:
-        refresh_status(tender, now)
-    return tender
+    """A tender any training organisation may read (published or later); None for a draft or an unknown id
+    (answered as 404). Nothing is written: read its status through ``effective_status``."""
+    return db.session.scalar(select(Tender).where(Tender.id == tender_id, Tender.status.in_(VISIBLE)))
 
 
 def opcos_with_tenders() -> list[Opco]:

@@ -20,7 +20,7 @@ from marketplace.models import (
     TenderStatus,
     utcnow,
 )
-from marketplace.services import evaluation
+from marketplace.services import evaluation, evaluation_pages
 from marketplace.services.errors import DomainError
 from marketplace.services.evaluation import InvalidScores
 
@@ -307,9 +307,111 @@ def test_others_scores_are_hidden_until_ones_own_sheet_is_submitted(
     assert {s.id for s in evaluation.visible_sheets(response, second_evaluator)} == {draft.id, first.id}
     assert {s.id for s in evaluation.visible_sheets(response, evaluator)} == {draft.id, first.id}
 
-    page = evaluation.board(tender, evaluator, can_manage=False, now=NOW)
+    page = evaluation_pages.board(tender, evaluator, now=NOW)
     [view] = page.lots[0].responses
     assert [s.evaluator_id for s in view.other_sheets] == [second_evaluator.id]
+
+
+def _lot(page):
+    [lot_view] = page.lots
+    return lot_view
+
+
+def test_evaluation_peek_refused_to_a_manager_who_scores(make, akto, tender, manager, evaluator):
+    """A tender manager who signed the statement sees no other score nor the ranking before sending their sheet."""
+    response = make.tender_response(tender, make.provider(name="Delta Formation"))
+    admit(response, manager, akto)
+    sign(tender, evaluator)
+    sign(tender, manager)
+    theirs = score(response, evaluator, 5, 5, 5, 5)
+
+    for stage in ("no sheet", "draft"):
+        if stage == "draft":
+            score(response, manager, 1, 1, 1, 1, submit=False)
+        lot_view = _lot(evaluation_pages.board(tender, manager, now=NOW))
+        [view] = lot_view.responses
+        assert lot_view.ranking is None, stage
+        assert view.other_sheets == [] and view.score is None, stage
+        assert "vous avez envoyé votre grille" in lot_view.ranking_hidden_reason
+        assert view.submitted_sheets == 1  # how many were sent, never what they say
+        assert all(s.evaluator_id == manager.id for s in evaluation.visible_sheets(response, manager)), stage
+    error = refused(evaluation.award, tender, manager, akto, {tender.lots[0].id: [response.id]},
+                    valid_from=TODAY, valid_until=TODAY + timedelta(days=30), now=NOW)
+    assert "envoyez d'abord votre grille" in error.message
+    assert fresh(tender).status == TenderStatus.UNDER_ANALYSIS
+
+    score(response, manager, 1, 1, 1, 1)
+    lot_view = _lot(evaluation_pages.board(tender, manager, now=NOW))
+    [view] = lot_view.responses
+    assert [s.id for s in view.other_sheets] == [theirs.id]
+    assert lot_view.ranking is not None and view.score == Decimal("60")  # (100 + 20) / 2
+
+
+def test_evaluation_peek_refused_to_an_administrator_on_a_lot_not_fully_scored(make, akto, tender, evaluator):
+    """The ranking of a lot needs one's own sheet on every admissible response of the lot."""
+    admin = make.user(full_name="Adèle Administratrice")
+    make.member(akto, admin, "admin")
+    first = make.tender_response(tender, make.provider(name="Premier"))
+    second = make.tender_response(tender, make.provider(name="Second"))
+    for response in (first, second):
+        admit(response, admin, akto)
+    sign(tender, evaluator)
+    sign(tender, admin)
+    score(first, evaluator, 4, 4, 4, 4)
+    score(second, evaluator, 2, 2, 2, 2)
+    score(first, admin, 3, 3, 3, 3)
+
+    lot_view = _lot(evaluation_pages.board(tender, admin, now=NOW))
+    views = {rv.response.id: rv for rv in lot_view.responses}
+    assert [s.evaluator_id for s in views[first.id].other_sheets] == [evaluator.id]  # own sheet sent on it
+    assert views[second.id].other_sheets == []  # not yet on this one
+    assert lot_view.ranking is None and all(rv.score is None for rv in lot_view.responses)
+
+
+def test_a_manager_who_does_not_score_sees_the_board_once_every_evaluator_has_sent(
+    make, akto, tender, manager, evaluator, second_evaluator
+):
+    response = make.tender_response(tender)
+    admit(response, manager, akto)
+    sign(tender, evaluator)
+    sign(tender, second_evaluator)
+    score(response, evaluator, 4, 3, 5, 2)
+
+    lot_view = _lot(evaluation_pages.board(tender, manager, now=NOW))
+    assert lot_view.ranking is None and lot_view.responses[0].other_sheets == []
+    assert "chaque évaluateur a envoyé sa grille" in lot_view.ranking_hidden_reason
+    error = refused(evaluation.award, tender, manager, akto, {tender.lots[0].id: [response.id]},
+                    valid_from=TODAY, valid_until=TODAY + timedelta(days=30), now=NOW)
+    assert "chaque évaluateur doit d'abord envoyer sa grille" in error.message
+
+    score(response, second_evaluator, 4, 3, 4, 1, submit=False)
+    assert _lot(evaluation_pages.board(tender, manager, now=NOW)).ranking is None  # a draft is not sent
+
+    evaluation.save_scores(response, second_evaluator, grid(tender, 4, 3, 4, 1), submit=True, now=NOW)
+    db.session.commit()
+    lot_view = _lot(evaluation_pages.board(tender, manager, now=NOW))
+    assert lot_view.ranking is not None and lot_view.responses[0].score == Decimal("74")
+    assert len(lot_view.responses[0].other_sheets) == 2
+
+    # Having seen the scores, the manager cannot become an evaluator of this tender any more.
+    error = refused(evaluation.sign_declaration, tender, manager, True, NOW)
+    assert "vous ne pouvez donc plus noter cet appel d'offres" in error.message
+    assert evaluation.declaration_of(tender, manager) is None
+    # An evaluator who does not manage tenders may still join: their own sheet comes first.
+    late = make.user(full_name="Luc Tardif")
+    make.member(akto, late, "evaluator")
+    sign(tender, late)
+    assert _lot(evaluation_pages.board(tender, late, now=NOW)).ranking is None
+
+
+def test_the_activity_log_does_not_carry_the_scores(make, akto, tender, manager, evaluator):
+    response = make.tender_response(tender)
+    admit(response, manager, akto)
+    sign(tender, evaluator)
+    score(response, evaluator, 4, 3, 5, 2)
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "tender.scores_submitted"))
+    assert event is not None and "score" not in (event.data or {})
+    assert "78" not in str(event.data)
 
 
 # --- Weighted score and ranking -------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from marketplace.models import (
 )
 from marketplace.services import tenders
 from marketplace.services.errors import DomainError
-from marketplace.services.tender_states import TENDER, tender_transition
+from marketplace.services.tender_states import TENDER, effective_status, tender_transition
 from marketplace.services.tenders import CriterionInput, InvalidTender, LotInput, TenderInput
 
 T = TenderStatus
@@ -327,12 +327,34 @@ def test_close_tenders_command(app, make, akto, cli):
     assert db.session.get(Tender, tender.id).status == T.CLOSED
 
 
-def test_refresh_status_closes_a_tender_read_after_its_deadline(make, akto):
+def test_refresh_status_writes_the_close_once_for_a_post_that_needs_it(make, akto):
     tender = make.tender(akto)
     with time_machine.travel(tender.submission_deadline + timedelta(seconds=1), tick=False):
         assert tenders.refresh_status(tender) is True
         assert tenders.refresh_status(tender) is False
     assert tender.status == T.CLOSED
+
+
+def test_a_tender_past_its_deadline_reads_closed_and_nothing_is_written(make, akto):
+    tender = make.tender(akto)
+    deadline = tender.submission_deadline
+    assert effective_status(tender, deadline - timedelta(seconds=1)) == T.PUBLISHED
+    assert effective_status(tender, deadline) == T.CLOSED
+    provider = make.provider()
+    with time_machine.travel(deadline + timedelta(minutes=1), tick=False):
+        assert tenders.tender_for_provider(tender.id) == tender
+        assert tenders.opco_tenders(akto.id, T.CLOSED) == [tender]
+        assert tenders.opco_tenders(akto.id, T.PUBLISHED) == []
+        assert tenders.status_counts(akto.id) == {T.CLOSED: 1}
+        assert tenders.published_tenders(tenders.TenderFilters()).total == 0
+        assert [t.id for t in tenders.published_tenders(tenders.TenderFilters(only_open=False)).items] == [tender.id]
+        assert not db.session.dirty and not db.session.new
+        with pytest.raises(DomainError) as refused:
+            tenders.ask_question(tender, provider, None, "Encore une question ?")
+    assert refused.value.message == "Les questions ne sont plus possibles : l'appel d'offres est « Clos »."
+    db.session.rollback()
+    assert db.session.get(Tender, tender.id).status == T.PUBLISHED
+    assert audit_actions(tender) == []
 
 
 def test_start_analysis_closes_first_when_the_deadline_has_just_passed(make, akto, buyer):

@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from marketplace.extensions import db
 from marketplace.models import AuditEvent, Tender, TenderAttachment, TenderQuestion, TenderStatus, utcnow
-from tests.web.pages import count, flashes, text, visible_text
+from tests.web.pages import count, count_queries, flashes, text, visible_text
+from tests.web.writes import writes
 
 NEXT_YEAR = date.today().year + 1
 
@@ -145,6 +146,7 @@ def test_edit_a_draft_and_frozen_once_published(signed_in, akto, make):
     assert page.status_code == 200
     assert "il ne peut plus être modifié" in visible_text(page)
     response = signed_in.post(url(akto, f"/{published.id}/modifier"), data=form_data(title="Changé"))
+    assert response.status_code == 422 and "il ne peut plus être modifié" in visible_text(response)
     assert db.session.get(Tender, published.id).title == "Déjà publié"
 
 
@@ -191,28 +193,50 @@ def test_an_event_not_offered_is_refused(signed_in, akto, make):
     assert db.session.get(Tender, tender.id).status == TenderStatus.UNDER_ANALYSIS
 
 
-def test_list_shows_status_and_deadlines_and_closes_due_tenders(client, login, buyer, akto, make):
+def test_list_shows_a_tender_past_its_deadline_as_closed_and_writes_nothing(client, login, buyer, akto, make):
     make.tender(akto, title="Ouvert aux réponses")
     due = make.tender(akto, title="Échu", submission_deadline=utcnow() + timedelta(days=1),
                       questions_deadline=utcnow() + timedelta(hours=1))
     make.tender(make.opco("atlas"), title="Celui d'ATLAS")
     with time_machine.travel(due.submission_deadline + timedelta(minutes=1), tick=False):
         login(client, buyer)
-        response = client.get(url(akto))
+        with count_queries() as statements:
+            response = client.get(url(akto))
+        closed_only = visible_text(client.get(url(akto, "?statut=closed")))
+        published_only = visible_text(client.get(url(akto, "?statut=published")))
+    assert response.status_code == 200
     shown = visible_text(response)
     assert "Ouvert aux réponses" in shown and "Échu" in shown and "Celui d'ATLAS" not in shown
-    assert "Clos" in shown and "Publié" in shown
-    assert db.session.get(Tender, due.id).status == TenderStatus.CLOSED
+    assert "Clos (1)" in shown and "Publié (1)" in shown
+    assert "Échu" in closed_only and "Ouvert aux réponses" not in closed_only
+    assert "Ouvert aux réponses" in published_only and "Échu" not in published_only
+    assert writes(statements) == []
+    # The stored status catches up only through the scheduled command.
+    assert db.session.get(Tender, due.id).status == TenderStatus.PUBLISHED
 
 
-def test_detail_closes_a_tender_read_after_its_deadline(client, login, buyer, akto, make):
+def test_detail_after_the_deadline_shows_closed_writes_nothing_and_the_analysis_closes_it(
+    client, login, buyer, akto, make
+):
     tender = make.tender(akto)
     with time_machine.travel(tender.submission_deadline + timedelta(seconds=30), tick=False):
         login(client, buyer)
-        page = client.get(url(akto, f"/{tender.id}"))
-    assert "Clos" in visible_text(page)
-    assert db.session.get(Tender, tender.id).status == TenderStatus.CLOSED
-    assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.action == "tender.close")) == "tender.close"
+        with count_queries() as statements:
+            page = client.get(url(akto, f"/{tender.id}"))
+        shown = visible_text(page)
+        assert "Clos" in shown and "Publié" not in shown
+        assert "Commencer l'analyse des réponses" in shown
+        assert writes(statements) == []
+        assert db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "tender.close")) is None
+
+        # The POST that needs the stored status writes the close first, under the tender's row lock.
+        response = client.post(url(akto, f"/{tender.id}/etat"), data={"event": "start_analysis"})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Tender, tender.id).status == TenderStatus.UNDER_ANALYSIS
+    assert list(db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.action.like("tender.%")).order_by(AuditEvent.id)
+    ))[-2:] == ["tender.close", "tender.start_analysis"]
 
 
 def test_response_counts_without_names_before_the_deadline(signed_in, akto, make):

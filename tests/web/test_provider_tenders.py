@@ -12,6 +12,7 @@ from marketplace.extensions import db
 from marketplace.models import Tender, TenderQuestion, TenderStatus, utcnow
 from marketplace.services import tenders
 from tests.web.pages import count_queries, flashes, text, visible_text
+from tests.web.writes import writes
 
 
 @pytest.fixture
@@ -159,14 +160,25 @@ def test_download_an_attachment_of_a_published_tender(signed_in, provider, akto,
     assert signed_in.get(url(provider, f"/{other.id}/pieces/{attachment.id}")).status_code == 404
 
 
-def test_detail_closes_the_tender_once_its_deadline_has_passed(client, login, admin, provider, akto, make):
-    tender = make.tender(akto)
+def test_after_the_deadline_the_tender_reads_closed_refuses_questions_and_writes_nothing(
+    client, login, admin, provider, akto, make
+):
+    tender = make.tender(akto, questions_deadline=utcnow() + timedelta(days=19))
     with time_machine.travel(tender.submission_deadline + timedelta(minutes=1), tick=False):
         login(client, admin)
-        page = visible_text(client.get(url(provider, f"/{tender.id}")))
+        with count_queries() as statements:
+            page = visible_text(client.get(url(provider, f"/{tender.id}")))
+            listed = visible_text(client.get(url(provider, "?etat=tous")))
+            client.get(url(provider))
+        asked = client.post(url(provider, f"/{tender.id}/questions"), data={"question": "Encore une question ?"})
     assert "Cet appel d'offres est « Clos »" in page
     assert "Poser une question" not in page
-    assert db.session.get(Tender, tender.id).status == TenderStatus.CLOSED
+    assert "Clos" in listed and tender.title in listed
+    assert writes(statements) == []
+    assert db.session.get(Tender, tender.id).status == TenderStatus.PUBLISHED
+    assert asked.status_code == 422
+    assert "Les questions ne sont plus possibles : l'appel d'offres est « Clos »." in visible_text(asked)
+    assert db.session.scalar(select(func.count(TenderQuestion.id))) == 0
 
 
 # --- Questions ------------------------------------------------------------------------------------------

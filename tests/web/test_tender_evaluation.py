@@ -19,7 +19,8 @@ from marketplace.models import (
     TrainingSession,
     utcnow,
 )
-from tests.web.pages import flashes, visible_text
+from tests.web.pages import count_queries, flashes, visible_text
+from tests.web.writes import writes
 
 NOW = utcnow()
 TODAY = date.today()
@@ -211,6 +212,81 @@ def test_an_evaluator_sees_no_other_sheet_before_submitting(make, akto, admin, c
     assert "ne peut plus être modifiée" in " ".join(flashes(again))
 
 
+def test_evaluation_peek_refused_to_the_administrator_until_their_own_sheet_is_sent(
+    make, akto, admin, signed_in
+):
+    """While an evaluator has not sent their sheet, the administrator who does not score sees neither the other
+    scores nor the ranking (the page used to show them to any manager without a sheet); once they sign the
+    statement they score, and see the others' sheets only after sending their own."""
+    from marketplace.services import evaluation
+
+    tender = analysed(make, akto)
+    response = make.tender_response(tender, make.provider(name="Delta Formation"))
+    evaluation.decide_admissibility(response, admin, akto, admissible=True, checklist={
+        "specific_memoir": True, "prices_conform": True, "readable": True}, reason=None, now=NOW)
+    evaluator = make.user(full_name="Élise Évaluatrice")
+    make.member(akto, evaluator, "evaluator")
+    evaluation.sign_declaration(tender, evaluator, True, NOW)
+    evaluation.save_scores(response, evaluator, {c.id: (5, "Remarquable, preuve jointe.") for c in tender.criteria},
+                           submit=True, now=NOW)
+    slow = make.user(full_name="Bruno Lent")
+    make.member(akto, slow, "evaluator")
+    evaluation.sign_declaration(tender, slow, True, NOW)  # has not sent his sheet yet
+    db.session.commit()
+
+    page = signed_in.get(url(tender))
+    assert page.status_code == 200
+    body = visible_text(page)
+    assert "Delta Formation" in body  # the response itself is there to be read
+    for secret in ("Remarquable, preuve jointe.", "Grille de Élise Évaluatrice", "100,00", "Classement du lot",
+                   "Attribuer l'appel d'offres", "5/5"):
+        assert secret not in body, secret
+    assert "1 grille envoyée par d'autres évaluateurs" in body
+    assert "Le classement s'affiche quand chaque évaluateur a envoyé sa grille" in body
+    refused = signed_in.post(url(tender, "/attribution"), data={
+        f"lot_{tender.lots[0].id}": str(response.id), "valid_from": TODAY.isoformat(),
+        "valid_until": (TODAY + timedelta(days=30)).isoformat()})
+    assert refused.status_code == 422
+    assert "chaque évaluateur doit d'abord envoyer sa grille" in visible_text(refused)
+    assert "Remarquable, preuve jointe." not in visible_text(refused)
+    assert db.session.get(type(tender), tender.id).status == TenderStatus.UNDER_ANALYSIS
+
+    signed_in.post(url(tender, "/declaration"), data={"accept": "y"})
+    body = visible_text(signed_in.get(url(tender)))
+    assert "Remarquable, preuve jointe." not in body and "Classement du lot" not in body
+    assert "Le classement s'affiche quand vous avez envoyé votre grille" in body
+    signed_in.post(url(tender, f"/reponses/{response.id}/notes"), data=sheet_form(tender, 3, 3, 3, 3, submit=False))
+    body = visible_text(signed_in.get(url(tender)))
+    assert "Remarquable, preuve jointe." not in body and "Classement du lot" not in body  # a draft is not enough
+
+    signed_in.post(url(tender, f"/reponses/{response.id}/notes"), data=sheet_form(tender, 3, 3, 3, 3))
+    body = visible_text(signed_in.get(url(tender)))
+    assert "Remarquable, preuve jointe." in body and "Grille de Élise Évaluatrice" in body
+    assert "Classement du lot n° 1" in body and "80,00" in body and "Attribuer l'appel d'offres" in body
+
+
+def test_a_manager_who_does_not_score_awards_once_the_evaluators_have_sent(make, akto, admin, signed_in):
+    from marketplace.services import evaluation
+
+    tender = analysed(make, akto)
+    response = make.tender_response(tender, make.provider(name="Delta Formation"))
+    evaluation.decide_admissibility(response, admin, akto, admissible=True, checklist={
+        "specific_memoir": True, "prices_conform": True, "readable": True}, reason=None, now=NOW)
+    evaluator = make.user(full_name="Élise Évaluatrice")
+    make.member(akto, evaluator, "evaluator")
+    evaluation.sign_declaration(tender, evaluator, True, NOW)
+    evaluation.save_scores(response, evaluator, {c.id: (4, "Solide.") for c in tender.criteria}, submit=True,
+                           now=NOW)
+    db.session.commit()
+
+    body = visible_text(signed_in.get(url(tender)))
+    assert "Classement du lot n° 1" in body and "80,00" in body and "Attribuer l'appel d'offres" in body
+    refused = signed_in.post(url(tender, "/declaration"), data={"accept": "y"})
+    assert refused.status_code == 422
+    assert "vous ne pouvez donc plus noter cet appel d'offres" in visible_text(refused)
+    assert evaluation.declaration_of(tender, admin) is None
+
+
 def test_before_the_deadline_the_responses_stay_sealed(make, akto, signed_in):
     tender = make.tender(akto, status="published")
     response = make.tender_response(tender, make.provider(name="Trop Tôt Formation"))
@@ -221,12 +297,21 @@ def test_before_the_deadline_the_responses_stay_sealed(make, akto, signed_in):
     assert signed_in.get(document_url(tender, response.documents[0])).status_code == 404
 
 
-def test_the_page_closes_a_tender_whose_deadline_passed(make, akto, signed_in):
+def test_the_page_shows_a_tender_past_its_deadline_as_closed_without_writing(make, akto, signed_in):
     tender = make.tender(akto, status="published", submission_deadline=NOW - timedelta(minutes=5),
                          questions_deadline=NOW - timedelta(days=3))
-    page = visible_text(signed_in.get(url(tender)))
-    assert "L'analyse n'est pas commencée." in page
-    assert db.session.get(type(tender), tender.id).status == TenderStatus.CLOSED
+    make.tender_response(tender, make.provider(name="À l'heure Formation"))
+    with count_queries() as statements:
+        page = visible_text(signed_in.get(url(tender)))
+    assert "L'analyse n'est pas commencée." in page and "Clos" in page
+    assert "À l'heure Formation" in page
+    assert writes(statements) == []
+    assert db.session.get(type(tender), tender.id).status == TenderStatus.PUBLISHED
+    # The OPCO can analyse: the button's POST closes it for good, then opens the analysis.
+    response = signed_in.post(f"/opco/{akto.slug}/appels-d-offres/{tender.id}/etat", data={"event": "start_analysis"})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(type(tender), tender.id).status == TenderStatus.UNDER_ANALYSIS
 
 
 def test_documents_are_served_to_the_opco_after_the_deadline_only(make, akto, signed_in):

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from marketplace.extensions import db
 from marketplace.formatting import to_paris
 from marketplace.models import ResponseDocument, TenderResponse, utcnow
-from tests.web.pages import flashes, text, visible_text
+from tests.web.pages import count_queries, flashes, text, visible_text
+from tests.web.writes import writes
 
 PDF = b"%PDF-1.4 memoire technique de test"
 
@@ -257,6 +258,24 @@ def test_after_the_deadline_the_page_explains_and_offers_no_form(signed_in, make
     assert "Enregistrer le brouillon" not in visible_text(response)
     assert signed_in.post(url, data=fields()).status_code == 422
     assert count(TenderResponse) == 0
+
+
+def test_a_complete_draft_cannot_be_submitted_once_the_deadline_has_passed(signed_in, make, provider):
+    """The tender still reads « Publié » in the database (nobody ran close-tenders): the clock decides."""
+    past = make.tender(make.opco("akto"), submission_deadline=utcnow() - timedelta(minutes=1),
+                       questions_deadline=utcnow() - timedelta(days=3))
+    draft = make.tender_response(past, provider, status="draft")
+    url = page(provider, past, past.lots[0])
+    with count_queries() as statements:
+        shown = visible_text(signed_in.get(url))
+    assert writes(statements) == []
+    assert "dépassée" in shown and "Déposer" not in shown
+    response = signed_in.post(url + "/deposer")
+    assert response.status_code == 422
+    assert "les réponses ne peuvent plus être déposées, modifiées ni retirées" in visible_text(response)
+    fresh = db.session.get(TenderResponse, draft.id, populate_existing=True)
+    assert (fresh.status, fresh.submitted_at) == ("draft", None)
+    assert past.status == "published"
 
 
 def test_the_result_is_shown_after_the_award_and_in_my_responses(signed_in, make, provider):

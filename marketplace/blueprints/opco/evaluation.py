@@ -1,24 +1,29 @@
 """OPCO evaluation of a call for tenders: admissibility, conflict-of-interest statement, score sheets, ranking,
-award; and the download of a response's documents (after the submission deadline only)."""
+award; and the download of a response's documents (after the submission deadline only).
+
+Who sees which scores is decided by ``services.evaluation_pages.board`` by the sealing rule written in
+``services.evaluation`` (scores sealed until one's own sheets are sent, managers included); the page only shows
+what the board holds.
+"""
 
 from __future__ import annotations
 
 import io
 from datetime import timedelta
 
-from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import abort, g, request, send_file, url_for
 from flask_login import current_user
 
 from marketplace.blueprints.opco.evaluation_forms import (
     AdmissibilityForm,
     AwardForm,
     DeclarationForm,
+    ScoreSheetErrors,
     checklist_from,
     score_rows,
     winners_from,
 )
 from marketplace.blueprints.opco.routes import bp
-from marketplace.extensions import db
 from marketplace.formatting import to_paris
 from marketplace.models import (
     ReferencingStatus,
@@ -29,9 +34,9 @@ from marketplace.models import (
     TenderStatus,
     utcnow,
 )
-from marketplace.services import evaluation, tender_responses, tenders
-from marketplace.services.errors import DomainError
-from marketplace.services.roles import Perm, has_permission
+from marketplace.services import evaluation, evaluation_pages, tender_responses
+from marketplace.services.roles import Perm
+from marketplace.web.actions import perform, render, submit
 from marketplace.web.guard import get_owned, require
 
 RESPONSE_BADGES = {
@@ -48,64 +53,53 @@ def _get_tender(tender_id: int) -> Tender:
 
 
 def _get_response(tender: Tender, response_id: int) -> TenderResponse:
-    response = get_owned(TenderResponse, response_id, column="opco_id")
-    if response.tender_id != tender.id:
+    response = evaluation_pages.response_of(tender, response_id)
+    if response is None:
         abort(404)
     return response
 
 
-def _can(permission: str) -> bool:
-    return has_permission(g.org.kind, g.membership.role, permission)
+def _url(tender: Tender, anchor: str | None = None) -> str:
+    return url_for("opco.tender_evaluation", tender_id=tender.id, _anchor=anchor)
 
 
-def _back(tender: Tender, anchor: str | None = None):
-    return redirect(url_for("opco.tender_evaluation", tender_id=tender.id, _anchor=anchor), 303)
+def _default_award_form() -> AwardForm:
+    form = AwardForm(formdata=None)
+    today = to_paris(utcnow()).date()
+    form.valid_from.data = today
+    form.valid_until.data = today + timedelta(days=2 * 365)  # a two-year framework agreement by default
+    return form
 
 
-def _render(tender: Tender, *, status: int = 200, score_errors=None, score_input=None, award_form=None):
-    now = utcnow()
-    board = evaluation.board(tender, current_user, can_manage=_can(Perm.MANAGE_TENDERS), now=now)
-    award_form = award_form or AwardForm()
-    # The award form appears once every admissible response of every lot has at least one submitted sheet:
-    # a ranking whose rows read « pas encore notée » must not invite a premature award.
-    ranking_complete = all(
-        lot.ranking is not None and all(row.score is not None for row in lot.ranking)
-        for lot in board.lots
-        if any(rv.response.status in evaluation.SCORED for rv in lot.responses)
-    )
-    return render_template(
+def _page(tender_id: int, *, score_errors=None, score_input=None, award_form=None):
+    tender = _get_tender(tender_id)
+    data = evaluation_pages.evaluation_page(tender, current_user, utcnow())
+    return render(
         "opco/evaluation/page.html",
-        tender=tender,
-        board=board,
-        now=now,
+        tender=data.tender,
+        board=data.board,
+        now=utcnow(),
         automatic_labels=evaluation.AUTOMATIC_CHECKS,
         manual_labels=evaluation.MANUAL_CHECKLIST,
         document_labels=TenderDocumentKind.LABELS,
         badges=RESPONSE_BADGES,
         referencing_labels=ReferencingStatus.LABELS,
-        admissibility_form=AdmissibilityForm(),
-        declaration_form=DeclarationForm(),
-        award_form=award_form,
-        ranking_complete=ranking_complete,
+        admissibility_form=AdmissibilityForm(formdata=None),
+        declaration_form=DeclarationForm(formdata=None),
+        award_form=award_form or _default_award_form(),
+        ranking_complete=data.ranking_complete,
         score_errors=score_errors or {},
         score_input=score_input or {},
         display_score=evaluation.display_score,
         statuses=ResponseStatus,
         tender_statuses=TenderStatus,
-    ), status
+    )
 
 
 @bp.get("/appels-d-offres/<int:tender_id>/evaluation")
 @require(Perm.EVALUATE_TENDERS)
 def tender_evaluation(tender_id: int):
-    tender = _get_tender(tender_id)
-    if tenders.refresh_status(tender, utcnow()):
-        db.session.commit()  # the deadline has passed: the tender is closed for good
-    form = AwardForm(formdata=None)
-    today = to_paris(utcnow()).date()
-    form.valid_from.data = today
-    form.valid_until.data = today + timedelta(days=2 * 365)  # a two-year framework agreement by default
-    return _render(tender, award_form=form)
+    return _page(tender_id)
 
 
 @bp.post("/appels-d-offres/<int:tender_id>/evaluation/reponses/<int:response_id>/recevabilite")
@@ -113,49 +107,33 @@ def tender_evaluation(tender_id: int):
 def tender_admissibility(tender_id: int, response_id: int):
     tender = _get_tender(tender_id)
     response = _get_response(tender, response_id)
-    form = AdmissibilityForm()
     admissible = request.form.get("decision") == "admissible"
+    checklist = checklist_from(request.form, evaluation.MANUAL_CHECKLIST)
+    reason = request.form.get("reason", "")
     name = response.provider.name
-    if not form.validate_on_submit():
-        flash("Le motif ne peut pas dépasser 500 caractères.", "error")
-        return _back(tender, f"reponse-{response.id}")
-    try:
-        evaluation.decide_admissibility(
-            response,
-            current_user,
-            g.org,
-            admissible=admissible,
-            checklist=checklist_from(request.form, evaluation.MANUAL_CHECKLIST),
-            reason=form.reason.data,
-            now=utcnow(),
-        )
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        if admissible:
-            flash(f"La réponse de {name} est déclarée recevable : elle peut être notée.", "success")
-        else:
-            flash(f"La réponse de {name} est déclarée irrecevable.", "success")
-    return _back(tender, f"reponse-{response.id}")
+    return perform(
+        lambda: evaluation.decide_admissibility(
+            response, current_user, g.org, admissible=admissible, checklist=checklist, reason=reason, now=utcnow()
+        ),
+        done=_url(tender, f"reponse-{response.id}"),
+        message=f"La réponse de {name} est déclarée recevable : elle peut être notée."
+        if admissible
+        else f"La réponse de {name} est déclarée irrecevable.",
+        failed=lambda error: _page(tender_id),
+    )
 
 
 @bp.post("/appels-d-offres/<int:tender_id>/evaluation/declaration")
 @require(Perm.EVALUATE_TENDERS)
 def tender_declaration(tender_id: int):
     tender = _get_tender(tender_id)
-    form = DeclarationForm()
-    form.validate_on_submit()
-    try:
-        evaluation.sign_declaration(tender, current_user, bool(form.accept.data), utcnow())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return _back(tender, "declaration")
-    db.session.commit()
-    flash("Votre déclaration d'absence de conflit d'intérêts est signée : vous pouvez noter les réponses.", "success")
-    return _back(tender)
+    accepted = bool(DeclarationForm().accept.data)
+    return perform(
+        lambda: evaluation.sign_declaration(tender, current_user, accepted, utcnow()),
+        done=_url(tender),
+        message="Votre déclaration d'absence de conflit d'intérêts est signée : vous pouvez noter les réponses.",
+        failed=lambda error: _page(tender_id),
+    )
 
 
 @bp.post("/appels-d-offres/<int:tender_id>/evaluation/reponses/<int:response_id>/notes")
@@ -163,26 +141,22 @@ def tender_declaration(tender_id: int):
 def tender_scores(tender_id: int, response_id: int):
     tender = _get_tender(tender_id)
     response = _get_response(tender, response_id)
-    submit = request.form.get("submit_sheet") == "1"
+    submitting = request.form.get("submit_sheet") == "1"
     rows = score_rows(request.form, list(tender.criteria))
     name = response.provider.name
-    try:
-        evaluation.save_scores(response, current_user, rows, submit=submit, now=utcnow())
-    except evaluation.InvalidScores as error:
-        db.session.rollback()
-        return _render(
-            tender, status=422, score_errors={response.id: error.errors}, score_input={response.id: rows}
-        )
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return _back(tender, f"reponse-{response.id}")
-    db.session.commit()
-    if submit:
-        flash(f"Votre grille pour {name} est envoyée ; elle n'est plus modifiable.", "success")
-    else:
-        flash(f"Votre grille pour {name} est enregistrée en brouillon.", "success")
-    return _back(tender, f"reponse-{response.id}")
+    cells = ScoreSheetErrors()
+    return perform(
+        lambda: evaluation.save_scores(response, current_user, rows, submit=submitting, now=utcnow()),
+        done=_url(tender, f"reponse-{response.id}"),
+        message=f"Votre grille pour {name} est envoyée ; elle n'est plus modifiable."
+        if submitting
+        else f"Votre grille pour {name} est enregistrée en brouillon.",
+        failed=lambda error: _page(
+            tender_id, score_errors={response_id: cells.errors} if cells.errors else None,
+            score_input={response_id: rows},
+        ),
+        form=cells,
+    )
 
 
 @bp.post("/appels-d-offres/<int:tender_id>/evaluation/attribution")
@@ -190,34 +164,19 @@ def tender_scores(tender_id: int, response_id: int):
 def tender_award(tender_id: int):
     tender = _get_tender(tender_id)
     form = AwardForm()
-    if not form.validate_on_submit():
-        return _render(tender, status=422, award_form=form)
-    winners = winners_from(request.form, [lot.id for lot in tender.lots])
-    try:
-        created = evaluation.award(
-            tender,
-            current_user,
-            g.org,
-            winners,
-            valid_from=form.valid_from.data,
-            valid_until=form.valid_until.data,
-            now=utcnow(),
-        )
-    except DomainError as error:
-        db.session.rollback()
-        if error.field in ("valid_from", "valid_until"):
-            getattr(form, error.field).errors = [error.message]
-            return _render(tender, status=422, award_form=form)
-        flash(error.message, "error")
-        return _back(tender, "attribution")
-    db.session.commit()
-    count = sum(len(v) for v in created.values())
-    flash(
-        f"L'appel d'offres « {tender.title} » est attribué : {count} organisme(s) référencé(s). "
-        "Chaque organisme ayant répondu est prévenu par courriel de son résultat.",
-        "success",
+    winners = winners_from(request.form, evaluation_pages.lot_ids(tender))
+    return submit(
+        form,
+        lambda: evaluation.award(
+            tender, current_user, g.org, winners, valid_from=form.valid_from.data,
+            valid_until=form.valid_until.data, now=utcnow(),
+        ),
+        page=lambda: _page(tender_id, award_form=form),
+        done=_url(tender, "resultat"),
+        message=lambda created: f"L'appel d'offres « {tender.title} » est attribué : "
+        f"{sum(len(v) for v in created.values())} organisme(s) référencé(s). Chaque organisme ayant répondu est "
+        "prévenu par courriel de son résultat.",
     )
-    return _back(tender, "resultat")
 
 
 @bp.get("/appels-d-offres/<int:tender_id>/documents/<int:document_id>")

@@ -13,6 +13,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from marketplace.models import TenderCriterion
 from marketplace.services.evaluation import MAX_REASON, justification_field, score_field
 from marketplace.web.forms import Form
+from marketplace.web.params import parse_int
 
 DATE_MESSAGE = "Indiquez une date valide (jj/mm/aaaa)."
 
@@ -58,6 +59,32 @@ def winners_from(form: MultiDict, lot_ids: list[int]) -> dict[int, list[int]]:
     """``{lot id: [response ids]}`` from the award form (``lot_<id>`` radio or checkboxes; « 0 » = none)."""
     winners: dict[int, list[int]] = {}
     for lot_id in lot_ids:
-        ids = [int(v) for v in form.getlist(f"lot_{lot_id}") if v.isdigit() and v != "0"]
-        winners[lot_id] = ids
+        values = [parse_int(v, minimum=0) for v in form.getlist(f"lot_{lot_id}")]
+        # An unreadable id stays in the choice as -1: the service refuses it (« n'appartient pas à ce lot »).
+        winners[lot_id] = [-1 if v is None else v for v in values if v != 0]
     return winners
+
+
+class ScoreSheetErrors:
+    """Where ``web.actions`` puts a refused sheet's messages: those of its cells are kept here (the page shows
+    them in the sheet, with a summary), any other is shown at the top."""
+
+    class _Cell:
+        def __init__(self, errors: dict[str, str], name: str):
+            self._errors, self._name = errors, name
+
+        @property
+        def errors(self) -> list[str]:
+            return []
+
+        @errors.setter
+        def errors(self, messages: list[str]) -> None:
+            self._errors[self._name] = " ".join(messages)
+
+    def __init__(self):
+        self.errors: dict[str, str] = {}
+
+    def __getattr__(self, name: str):
+        if name.startswith(("score_", "justification_")):
+            return self._Cell(self.errors, name)
+        raise AttributeError(name)

@@ -1,7 +1,7 @@
 """Forms of the OPCO's calls for tenders: the builder (lots and criteria as repeated rows), files, answers.
 
 Numbers are text fields on purpose: the service reads French input (« 1 200,50 ») and reports its errors
-on these fields. Rows left entirely empty are ignored.
+on these fields (:class:`TenderFormErrors` puts them next to their row). Rows left entirely empty are ignored.
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from marketplace.blueprints.auth.forms import MultiCheckboxField
-from marketplace.models import TenderDocumentKind
+from marketplace.models import Tender, TenderDocumentKind
+from marketplace.services import tenders as service
+from marketplace.services.tender_pages import BuilderChoices
+from marketplace.services.tenders import MAX_LONG_TEXT
 from marketplace.web.forms import REQUIRED, Form
 
 LOT_ROWS = 6
@@ -45,10 +48,10 @@ class LotRowForm(_Row):
     # Choices are re-checked by the service (themes, regions, this OPCO's actions), with French messages.
     theme_code = SelectField("Thème", validate_choice=False)
     region_code = SelectField("Périmètre", validate_choice=False)
-    expected_sessions = StringField("Sessions prévues", validators=[Optional()])
-    expected_trainees = StringField("Stagiaires prévus", validators=[Optional()])
-    max_price = StringField("Prix maximum par stagiaire (€ HT)", validators=[Optional()])
-    duration_hours = StringField("Durée (heures)", validators=[Optional()])
+    expected_sessions = StringField("Sessions prévues", validators=[Optional(), Length(max=12)])
+    expected_trainees = StringField("Stagiaires prévus", validators=[Optional(), Length(max=12)])
+    max_price = StringField("Prix maximum par stagiaire (€ HT)", validators=[Optional(), Length(max=20)])
+    duration_hours = StringField("Durée (heures)", validators=[Optional(), Length(max=12)])
     action_id = SelectField("Action du catalogue", validate_choice=False)
 
     def is_empty(self) -> bool:
@@ -60,7 +63,7 @@ class LotRowForm(_Row):
 
 class CriterionRowForm(_Row):
     label = StringField("Critère", validators=[Optional(), Length(max=200)])
-    weight = StringField("Pondération", validators=[Optional()])
+    weight = StringField("Pondération", validators=[Optional(), Length(max=12)])
 
 
 class TenderForm(Form):
@@ -72,13 +75,13 @@ class TenderForm(Form):
     )
     context = TextAreaField(
         "Contexte et enjeux", description="Pourquoi cet appel d'offres, pour quelles branches.",
-        validators=[Optional()],
+        validators=[Optional(), Length(max=MAX_LONG_TEXT)],
     )
     specification = TextAreaField(
         "Cahier des charges",
         description="Prestation attendue, public, modalités, engagements du prestataire. Obligatoire pour publier ; "
         "vous pouvez aussi joindre des fichiers depuis la page de l'appel d'offres.",
-        validators=[Optional()],
+        validators=[Optional(), Length(max=MAX_LONG_TEXT)],
     )
     questions_deadline = DateTimeLocalField(
         "Date limite des questions", format=DATETIME_FORMAT,
@@ -99,3 +102,131 @@ class TenderForm(Form):
     )
     lots = FieldList(FormField(LotRowForm), min_entries=LOT_ROWS, max_entries=MAX_ROWS)
     criteria = FieldList(FormField(CriterionRowForm), min_entries=CRITERION_ROWS, max_entries=MAX_ROWS)
+
+    @classmethod
+    def build(cls, choices: BuilderChoices, *, lots: int = 0, criteria: int = 0) -> TenderForm:
+        """The form with at least ``lots`` / ``criteria`` rows (within the limits) and the selects' choices."""
+        form = cls()
+        while len(form.lots.entries) < min(lots, MAX_ROWS):
+            form.lots.append_entry()
+        while len(form.criteria.entries) < min(criteria, MAX_ROWS):
+            form.criteria.append_entry()
+        for entry in form.lots.entries:
+            entry.form.theme_code.choices = list(choices.themes)
+            entry.form.region_code.choices = list(choices.regions)
+            entry.form.action_id.choices = list(choices.actions)
+        return form
+
+    def filled_lots(self) -> list[LotRowForm]:
+        return [entry.form for entry in self.lots.entries if not entry.form.is_empty()]
+
+    def filled_criteria(self) -> list[CriterionRowForm]:
+        return [entry.form for entry in self.criteria.entries if not entry.form.is_empty()]
+
+    def fill_from(self, tender: Tender) -> None:
+        for name in ("title", "reference", "context", "specification", "expected_award_date", "multi_award"):
+            self[name].data = getattr(tender, name)
+        self.questions_deadline.data = service.utc_to_paris(tender.questions_deadline)
+        self.submission_deadline.data = service.utc_to_paris(tender.submission_deadline)
+        self.required_documents.data = list(tender.required_documents or [])
+        for entry, lot in zip(self.lots.entries, tender.lots, strict=False):
+            row = entry.form
+            row.title.data = lot.title
+            row.theme_code.data = lot.theme_code
+            row.region_code.data = lot.region_code or ""
+            row.expected_sessions.data = str(lot.expected_sessions)
+            row.expected_trainees.data = str(lot.expected_trainees)
+            row.max_price.data = _euros_input(lot.max_price_cents)
+            row.duration_hours.data = str(lot.duration_hours or "")
+            row.action_id.data = str(lot.action_id or "")
+        for entry, criterion in zip(self.criteria.entries, tender.criteria, strict=False):
+            entry.form.label.data = criterion.label
+            entry.form.weight.data = str(criterion.weight)
+
+    def to_input(self) -> service.TenderInput:
+        return service.TenderInput(
+            title=self.title.data or "",
+            reference=self.reference.data or "",
+            context=self.context.data or "",
+            specification=self.specification.data or "",
+            questions_deadline=self.questions_deadline.data,
+            submission_deadline=self.submission_deadline.data,
+            expected_award_date=self.expected_award_date.data,
+            multi_award=bool(self.multi_award.data),
+            required_documents=self.required_documents.data or [],
+            lots=[
+                service.LotInput(
+                    title=row.title.data or "",
+                    theme_code=row.theme_code.data or "",
+                    region_code=row.region_code.data or None,
+                    expected_sessions=row.expected_sessions.data,
+                    expected_trainees=row.expected_trainees.data,
+                    max_price=row.max_price.data,
+                    duration_hours=row.duration_hours.data,
+                    action_id=row.action_id.data or None,
+                )
+                for row in self.filled_lots()
+            ],
+            criteria=[
+                service.CriterionInput(label=row.label.data or "", weight=row.weight.data)
+                for row in self.filled_criteria()
+            ],
+        )
+
+
+def _euros_input(cents: int | None) -> str:
+    if cents is None:
+        return ""
+    return f"{cents // 100},{cents % 100:02d}"
+
+
+def weights_typed(form: TenderForm) -> tuple[int | None, int]:
+    """(total of the typed weights or None when one is not a whole number, number of weights typed)."""
+    typed = [(row.weight.data or "").strip() for row in form.filled_criteria()]
+    typed = [w for w in typed if w]
+    if not all(w.isdigit() and w.isascii() and len(w) <= 9 for w in typed):
+        return None, len(typed)
+    return sum(int(w) for w in typed), len(typed)
+
+
+class _TableMessage:
+    """Where a message about a whole table (« lots », « criteria ») or the whole form goes: ``general``."""
+
+    def __init__(self, general: dict[str, str], name: str):
+        self._general, self._name = general, name
+
+    @property
+    def errors(self) -> list[str]:
+        return []
+
+    @errors.setter
+    def errors(self, messages: list[str]) -> None:
+        self._general[self._name] = " ".join(messages)
+
+
+class TenderFormErrors:
+    """The tender form as ``web.actions.submit`` sees it: the service's messages go next to their field.
+
+    ``services.tenders.InvalidTender`` names a cell ``lots-<i>-<name>``, ``i`` counting the filled rows only;
+    here it is found in the form whatever empty rows lie between. Messages about a whole table go to
+    ``general`` (shown next to the table). Anything else is the form's own (``validate``, ``is_submitted``).
+    """
+
+    def __init__(self, form: TenderForm):
+        self.form = form
+        self.general: dict[str, str] = {}
+
+    def __getattr__(self, name: str):
+        parts = name.split("-")
+        rows = {"lots": self.form.filled_lots, "criteria": self.form.filled_criteria}
+        if len(parts) == 3 and parts[0] in rows and parts[1].isdigit():
+            filled = rows[parts[0]]()
+            index = int(parts[1])
+            if index < len(filled) and parts[2] in filled[index]:
+                return filled[index][parts[2]]
+            return _TableMessage(self.general, parts[0])
+        if name in ("lots", "criteria"):
+            return _TableMessage(self.general, name)
+        if name in self.form and not name.startswith("_"):
+            return self.form[name]
+        return getattr(self.form, name)
