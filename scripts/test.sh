@@ -24,6 +24,8 @@ status=0
 
 echo "==> ruff check"
 .venv/bin/ruff check . || status=1
+echo "==> ruff format --check"
+.venv/bin/ruff format --check . || status=1
 
 pg_url="${TEST_DATABASE_URL:-}"
 

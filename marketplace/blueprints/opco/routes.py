@@ -2,15 +2,14 @@
 
 from flask import g, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import StringField
 
-from marketplace.blueprints.opco.catalogue_forms import PostedFieldsOnly
 from marketplace.formatting import to_paris
 from marketplace.models import utcnow
 from marketplace.services import opco_pages, organisations
 from marketplace.services.roles import Perm
 from marketplace.web.actions import render, submit
+from marketplace.web.forms import Form
 from marketplace.web.guard import require, tenant_blueprint
 
 bp = tenant_blueprint("opco", __name__, "/opco", kind="opco")
@@ -35,10 +34,7 @@ def branches():
     return render("opco/branches.html", branches=g.org.branches, counts=opco_pages.companies_per_branch(g.org))
 
 
-class SettingsForm(FlaskForm):
-    class Meta(PostedFieldsOnly):
-        pass
-
+class SettingsForm(Form):
     # Read by the service (a whole number of hours, 1 to 168), which reports its refusal on this field.
     waitlist_offer_hours = StringField("Délai pour accepter une place libérée (en heures)")
 
