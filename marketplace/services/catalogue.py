@@ -44,6 +44,7 @@ from marketplace.models.limits import LONG_TEXT, too_long
 from marketplace.services import audit, funding, state
 from marketplace.services.errors import DomainError, InvalidForm
 from marketplace.services.identifiers import SIZE_BANDS, qualiopi_is_valid
+from marketplace.services.text import has_control
 
 # --- State machines ---------------------------------------------------------------------------------
 
@@ -77,7 +78,6 @@ MAX_CANCELLATION_DAYS = 60
 MAX_LONG_TEXT = 10_000  # objectives, programme, prerequisites, target public
 LONG_TEXTS = ("objectives", "programme", "prerequisites", "target_public")
 # Control characters (NUL included) other than tab and line breaks: never typed, refused in every text field.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # A referencing period outside these years is a typing error (and would overflow date arithmetic).
 REFERENCING_DATE_MIN = date(2000, 1, 1)
 REFERENCING_DATE_MAX = date(2100, 12, 31)
@@ -235,7 +235,7 @@ def _clean(opco: Opco, data: ActionInput, action: CollectiveAction | None, today
         value = getattr(data, name)
         if not isinstance(value, str | None):
             raise TypeError(f"{name} must be text")
-        if value and _CONTROL.search(value):
+        if has_control(value):
             errors[name] = "Ce champ contient des caractères non autorisés."
         elif name in LONG_TEXTS and value and len(value) > MAX_LONG_TEXT:
             errors[name] = "Ce texte ne peut pas dépasser 10 000 caractères."
@@ -316,7 +316,7 @@ def _clean(opco: Opco, data: ActionInput, action: CollectiveAction | None, today
         region_codes = []
     elif not region_codes:
         errors["region_codes"] = "Cochez au moins une région, ou indiquez que l'action est nationale."
-    elif any(len(c) > 10 or _CONTROL.search(c) for c in region_codes):
+    elif any(len(c) > 10 or has_control(c) for c in region_codes):
         errors["region_codes"] = "Une des régions cochées n'existe pas."
     else:
         known = set(db.session.scalars(select(Region.code).where(Region.code.in_(region_codes))))

@@ -31,6 +31,7 @@ from marketplace.services import audit
 from marketplace.services.errors import DomainError
 from marketplace.services.pagination import paginate
 from marketplace.services.search import clean_text
+from marketplace.services.text import has_control
 
 NAME_MAX = 100
 JOB_TITLE_MAX = 150
@@ -59,7 +60,7 @@ class EmployeeInput:
 
 def _printable(value: str, field_name: str, what: str) -> str:
     """Control characters (NUL…) are no part of a name: refused here rather than by the database."""
-    if any(unicodedata.category(c) == "Cc" for c in value):
+    if has_control(value):
         raise DomainError(f"{what} contient des caractères non autorisés.", field=field_name)
     return value
 

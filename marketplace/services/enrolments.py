@@ -52,6 +52,7 @@ from marketplace.services.locking import lock_row, lock_session
 from marketplace.services.places import session_departement
 from marketplace.services.roles import Perm
 from marketplace.services.state import machine
+from marketplace.services.text import has_control
 
 S = EnrolmentStatus
 
@@ -418,7 +419,7 @@ def refuse(enrolment: Enrolment, actor: User, opco_id: int, reason: str, *, now:
         raise DomainError("Indiquez le motif du refus : il sera transmis à l'entreprise.", field="reason")
     if len(reason) > REASON:
         raise DomainError(f"Le motif du refus : {REASON} caractères au maximum.", field="reason")
-    if any(ord(c) < 32 and c not in "\t\n\r" for c in reason) or "\x7f" in reason:
+    if has_control(reason):
         raise DomainError("Le motif du refus contient des caractères non autorisés.", field="reason")
     enrolment = _locked(enrolment)
     transition(enrolment, "refuse", actor, actor_org_id=opco_id, reason=reason)

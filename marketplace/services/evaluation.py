@@ -67,7 +67,8 @@ from marketplace.services.errors import DomainError, InvalidForm, NotFound
 from marketplace.services.identifiers import SIZE_BANDS, qualiopi_is_valid
 from marketplace.services.roles import Perm, has_permission
 from marketplace.services.tender_states import effective_status, response_transition, tender_transition
-from marketplace.services.tenders import deadline_passed, has_control, refuse_control
+from marketplace.services.tenders import deadline_passed, refuse_control
+from marketplace.services.text import has_control
 
 R = ResponseStatus
 

@@ -59,6 +59,7 @@ from marketplace.services.tender_states import (
     effective_status_sql,
     tender_transition,
 )
+from marketplace.services.text import has_control
 
 T = TenderStatus
 
@@ -77,15 +78,9 @@ RECEIVED = (
 )
 MAX_LONG_TEXT = LONG_TEXT  # context, specification: the columns' bound (models/limits.py)
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 CONTROL_MESSAGE = "Ce texte contient des caractères invisibles non autorisés : retirez-les puis réessayez."
 # Deadlines typed beyond these years are mistakes (and would overflow when converted to UTC).
 FIRST_YEAR, LAST_YEAR = 2000, 2100
-
-
-def has_control(text) -> bool:
-    """True when ``text`` holds control characters (NUL…) other than tabs and line breaks."""
-    return isinstance(text, str) and _CONTROL.search(text) is not None
 
 
 def refuse_control(text, field: str | None = None) -> None:

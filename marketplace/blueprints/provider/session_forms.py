@@ -22,19 +22,19 @@ from marketplace.formatting import date_fr
 from marketplace.models import HalfDay, SessionStatus
 from marketplace.services.session_pages import PERIODS
 from marketplace.services.sessions import SessionInput, SlotInput
+from marketplace.services.text import UNSAFE_MESSAGE, has_control
 from marketplace.web.forms import REQUIRED, Form
 from marketplace.web.params import DATE_MAX, DATE_MIN
 
 SLOT_ROWS = 10
 MAX_SLOT_ROWS = 60
 MAX_CAPACITY = 1000
-_CONTROL = {chr(c) for c in range(32) if chr(c) not in "\t\n\r"} | {"\x7f"}
 
 
 def plain_text(form, field) -> None:
     """No NUL or other control character in a typed text (the database refuses NUL; none is ever meant)."""
-    if isinstance(field.data, str) and any(c in _CONTROL for c in field.data):
-        raise ValidationError("Ce champ contient des caractères non autorisés.")
+    if has_control(field.data):
+        raise ValidationError(UNSAFE_MESSAGE)
 
 
 def plausible_date(form, field) -> None:
