@@ -21,6 +21,11 @@ The figures of an enrolment (HT, VAT, TTC, funded, remainder) and the rules that
 
 Statuses change only through ``transition`` (state machine A of the domain research, up to
 "confirmed" and the cancellations), which also keeps ``seats_held`` in step.
+
+A seat is confirmed (enrolment, waiting-list offer accepted, OPCO approval) only while the OPCO can fund the
+session: referencing active, Qualiopi certificate valid up to the session's last day
+(``eligibility.funding_blocker``). The training organisation is told of every enrolment and cancellation on its
+sessions; a cancellation is also sent to the company and to the trainee.
 """
 
 from __future__ import annotations

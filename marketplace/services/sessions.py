@@ -1,11 +1,13 @@
 """Sessions of a collective action, on the training organisation's side.
 
 A referenced organisation whose Qualiopi certificate is valid opens sessions of the actions it is
-referenced for: half-day slots with times, a place (or remote), a capacity, a registration deadline.
+referenced for: half-day slots with times, a place (or remote), a capacity, a registration deadline. The
+half-days add up to the action's duration, within 10 % and at most one hour (:func:`check_length`).
 The session's states are declared once below (``SESSION``, state machine B of the domain research) and
 change only through :func:`transition`, which also applies each move's rule and side effects: confirming
-needs the minimum of trainees, postponing sets new dates and tells everyone concerned, cancelling ends
-every enrolment (``services.enrolments.cancel_for_session``).
+needs the minimum of trainees and an OPCO still able to fund the session (active referencing, Qualiopi
+certificate up to its last day), postponing sets new dates and tells everyone concerned (the OPCO too),
+cancelling ends every enrolment (``services.enrolments.cancel_for_session``) and tells the OPCO.
 """
 
 from __future__ import annotations
