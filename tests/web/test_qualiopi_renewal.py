@@ -123,3 +123,28 @@ def test_only_an_administrator_renews_the_certificate(make, client, login, provi
     assert client.get(url(provider)).status_code == 403
     assert client.post(url(provider), data=form(), content_type="multipart/form-data").status_code == 403
     assert client.get(url(provider, "/certificat")).status_code == 404  # no PDF given yet
+
+
+def test_the_company_sees_why_it_cannot_enrol_until_the_certificate_is_renewed(make, client, login, provider):
+    """Case 3 then 4 as the users see them: the catalogue gives the reason, the renewal lifts it."""
+    session = make.session(make.action(make.opco("akto"), title="Gestes et postures"), provider)
+    referencing_registry.suspend_expired(TODAY)
+    db.session.commit()
+    company = make.company("akto", name="Nettoyage Clair")
+    login(client, company.memberships[0].user)
+    catalogue_page = f"/entreprise/{company.slug}/catalogue/sessions/{session.id}"
+
+    page = visible_text(client.get(catalogue_page))
+    assert "Votre entreprise ne peut pas inscrire de salarié sur cette session" in page
+    assert ("Le référencement de Forma Plus sur cette action est suspendu par l'OPCO (Certificat Qualiopi expiré le "
+            f"{TODAY - timedelta(days=1):%d/%m/%Y})") in page
+    assert "/inscrire" not in client.get(catalogue_page).get_data(as_text=True)
+
+    client.post("/deconnexion")
+    login(client, provider.memberships[0].user)
+    assert client.post(url(provider), data=form(), content_type="multipart/form-data").status_code == 303
+    client.post("/deconnexion")
+    login(client, company.memberships[0].user)
+
+    page = client.get(catalogue_page).get_data(as_text=True)
+    assert "Votre entreprise ne peut pas inscrire de salarié" not in page and "/inscrire" in page
