@@ -259,7 +259,7 @@ class Factories:
         provider=None,
         *,
         start: date | None = None,
-        days: int = 2,
+        days: int | None = None,
         capacity_max: int = 10,
         capacity_min: int = 1,
         status: str = "open",
@@ -269,8 +269,10 @@ class Factories:
         is_remote: bool = False,
         price_cents: int | None = None,
     ):
-        """A session of ``action`` by a referenced ``provider``: ``days`` full days (two half-days each)."""
-        from datetime import time
+        """A session of ``action`` by a referenced ``provider``: ``days`` full days (two half-days each), or by
+        default consecutive half-days of 3 h 30 adding up to the action's duration (the last one shorter when
+        needed), as services.sessions.check_length requires of a real session (14 h: two days)."""
+        from datetime import datetime, time
 
         from marketplace.models import Referencing, SessionSlot, TrainingSession
 
@@ -283,7 +285,21 @@ class Factories:
         if referencing is None:
             referencing = self.referencing(action, provider)
         start = start or date.today() + timedelta(days=30)
-        end = start + timedelta(days=days - 1)
+        if days is not None:
+            slots = [
+                (start + timedelta(days=offset), half_day, begin, finish)
+                for offset in range(days)
+                for half_day, begin, finish in (("am", time(9), time(12, 30)), ("pm", time(13, 30), time(17)))
+            ]
+        else:
+            slots, left, n = [], int(action.duration_hours * 60), 0
+            while left > 0:
+                length = min(left, 210)
+                day, half_day = start + timedelta(days=n // 2), ("am", "pm")[n % 2]
+                begin = time(9) if half_day == "am" else time(13, 30)
+                slots.append((day, half_day, begin, (datetime.combine(day, begin) + timedelta(minutes=length)).time()))
+                left, n = left - length, n + 1
+        end = slots[-1][0]
         session = TrainingSession(
             action_id=action.id, provider_id=referencing.provider_id, opco_id=action.opco_id,
             referencing_id=referencing.id, status=status, start_date=start, end_date=end,
@@ -294,10 +310,8 @@ class Factories:
             trainer_names="Claire Formatrice", contact_name="Paul Contact", contact_email="contact@of.test",
             price_cents=referencing.price_cents if price_cents is None else price_cents,
         )
-        for offset in range(days):
-            day = start + timedelta(days=offset)
-            session.slots.append(SessionSlot(day=day, half_day="am", start_time=time(9), end_time=time(12, 30)))
-            session.slots.append(SessionSlot(day=day, half_day="pm", start_time=time(13, 30), end_time=time(17)))
+        for day, half_day, begin, finish in slots:
+            session.slots.append(SessionSlot(day=day, half_day=half_day, start_time=begin, end_time=finish))
         db.session.add(session)
         db.session.commit()
         return session

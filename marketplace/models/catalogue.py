@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.extensions import db
@@ -158,6 +168,9 @@ class Referencing(CreatedAtMixin, db.Model):
     price_cents: Mapped[int]
     status: Mapped[str] = mapped_column(String(20), default=ReferencingStatus.ACTIVE)
     status_reason: Mapped[str | None] = mapped_column(String(300))
+    # Suspended automatically because the organisation's Qualiopi certificate lapsed (not by the OPCO): a
+    # renewed certificate reactivates it (services.organisations.renew_qualiopi).
+    suspended_for_qualiopi: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     action: Mapped[CollectiveAction] = relationship(lazy="joined")
     provider: Mapped[TrainingProvider] = relationship(lazy="joined")

@@ -132,6 +132,9 @@ class TrainingProvider(Organisation):
     qualiopi_categories: Mapped[str] = mapped_column(String(200))
     qualiopi_issued_on: Mapped[date] = mapped_column(Date)
     qualiopi_expires_on: Mapped[date] = mapped_column(Date)
+    # The certificate's PDF (services.storage key and original name), given when the certificate is renewed.
+    qualiopi_document_key: Mapped[str | None] = mapped_column(String(200))
+    qualiopi_document_name: Mapped[str | None] = mapped_column(String(200))
 
     region: Mapped["Region"] = relationship(lazy="joined")  # noqa: F821, UP037
 

@@ -808,9 +808,16 @@ def update_referencing(
 
 
 def transition_referencing(
-    referencing: Referencing, event: str, actor: User | None, reason: str | None = None
+    referencing: Referencing, event: str, actor: User | None, reason: str | None = None, *,
+    for_qualiopi: bool = False,
 ) -> str:
-    """Suspend, reactivate or withdraw a referencing; suspending and withdrawing need a reason (kept on the row)."""
+    """Suspend, reactivate or withdraw a referencing; suspending and withdrawing need a reason (kept on the row).
+
+    ``for_qualiopi``: the suspension is the automatic one of a lapsed Qualiopi certificate (a renewal lifts it).
+    Suspending or withdrawing tells the OPCO's catalogue managers and the companies with people enrolled on
+    the organisation's coming sessions of the action: no enrolment or confirmation is possible there any more
+    (services.eligibility.funding_blocker).
+    """
     if event not in REFERENCING_EVENTS:
         raise DomainError("Cette action n'est pas possible sur un référencement.")
     reason = " ".join((reason or "").split()) or None
@@ -825,7 +832,47 @@ def transition_referencing(
         referencing, event, actor, organisation_id=referencing.opco_id, reason=reason
     )
     referencing.status_reason = reason if event in REASON_REQUIRED else None
+    referencing.suspended_for_qualiopi = for_qualiopi and event == "suspend"
+    if event in REASON_REQUIRED:
+        _notify_referencing_stopped(referencing, event, actor)
     return previous
+
+
+def _notify_referencing_stopped(referencing: Referencing, event: str, actor: User | None) -> None:
+    """Email the OPCO (catalogue managers, but not whoever made the change) and, once per company, whoever
+    enrolled people on the organisation's sessions of the action that have not started yet."""
+    from marketplace.formatting import to_paris
+    from marketplace.models import Enrolment, EnrolmentStatus, utcnow
+    from marketplace.services import accounts, enrolments, outbox
+    from marketplace.services.roles import Perm
+
+    today = to_paris(utcnow()).date()
+    concerned = db.session.scalars(
+        select(Enrolment)
+        .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
+        .where(
+            TrainingSession.referencing_id == referencing.id,
+            TrainingSession.start_date >= today,
+            TrainingSession.status.not_in((SessionStatus.CANCELLED, SessionStatus.COMPLETED)),
+            Enrolment.status.in_(EnrolmentStatus.ACTIVE),
+        )
+        .order_by(TrainingSession.start_date, Enrolment.company_id, Enrolment.id)
+    ).all()
+    opco = db.session.get(Opco, referencing.opco_id)
+    context = dict(referencing=referencing, action=referencing.action, provider=referencing.provider, opco=opco,
+                   event=event, reason=referencing.status_reason)
+    by_company: dict[int, list] = {}
+    for enrolment in concerned:
+        by_company.setdefault(enrolment.company_id, []).append(enrolment)
+    skip = actor.email if actor is not None else None
+    for email in accounts.member_emails([opco.id], "opco", Perm.MANAGE_CATALOGUE).get(opco.id, []):
+        if email != skip:
+            outbox.queue_email(email, "referencing_stopped_opco", organisation_id=opco.id, enrolments=concerned,
+                               companies=len(by_company), **context)
+    for company_id, rows in by_company.items():
+        for email in sorted({e for enrolment in rows for e in enrolments.company_contacts(enrolment)}):
+            outbox.queue_email(email, "referencing_stopped_company", organisation_id=company_id, enrolments=rows,
+                               **context)
 
 
 def referenceable_providers(action: CollectiveAction) -> list[TrainingProvider]:

@@ -58,13 +58,21 @@ EMPLOYEES = [
 ]
 
 
-def _slots(first_day: date, days: int) -> list[SlotInput]:
+def _slots(first_day: date, hours) -> list[SlotInput]:
+    """Working-day half-days of 3 h 30 adding up to the action's duration (the last one shorter when 3 h 30
+    does not divide it), as services.sessions.check_length requires."""
     slots = []
+    left = int(hours * 60)  # minutes still to place
     day = first_day
-    while len(slots) < days * 2:
+    while left > 0:
         if day.weekday() < 5:
-            slots.append(SlotInput(day, "am", time(9), time(12, 30)))
-            slots.append(SlotInput(day, "pm", time(13, 30), time(17)))
+            for half_day, start in (("am", time(9)), ("pm", time(13, 30))):
+                length = min(left, 210)
+                if length <= 0:
+                    break
+                end = (datetime.combine(day, start) + timedelta(minutes=length)).time()
+                slots.append(SlotInput(day, half_day, start, end))
+                left -= length
         day += timedelta(days=1)
     return slots
 
@@ -134,10 +142,10 @@ def seed_marketplace(
 
     created = {"actions": len(actions), "referencings": len(referencings), "sessions": 0, "enrolments": 0}
 
-    def open_session(ref, index, first_day, *, days=2, capacity=8, minimum=3, created_on=today, remote=False):
+    def open_session(ref, index, first_day, *, capacity=8, minimum=3, created_on=today, remote=False):
         provider = providers[index]
         data = SessionInput(
-            referencing_id=ref.id, slots=_slots(first_day, days), registration_deadline=first_day - timedelta(days=3),
+            referencing_id=ref.id, slots=_slots(first_day, ref.action.duration_hours), registration_deadline=first_day - timedelta(days=3),
             capacity_min=minimum, capacity_max=capacity, is_remote=remote,
             address="" if remote else provider.address, postal_code="" if remote else provider.postal_code,
             city="" if remote else provider.city, region_code=None if remote else provider.region_code,
@@ -163,7 +171,7 @@ def seed_marketplace(
         remote = action.modality in remote_modalities
         for weeks in (3, 9):
             first_day = _next_monday(today, weeks + index)
-            session = open_session(ref, index, first_day, days=2 if action.duration_hours > 7 else 1, remote=remote)
+            session = open_session(ref, index, first_day, remote=remote)
             future_sessions.setdefault((code, action.reference), []).append(session)
 
     net_clair, brasserie, distrilyon = 0, 1, 2  # the AKTO companies of the demo (entreprise@, entreprise2@, …)
@@ -172,7 +180,7 @@ def seed_marketplace(
     haccp = future_sessions[("akto", "AKTO-AC-2026-03")]
 
     # A small SST session: full, with a waiting list, then a cancellation frees a seat that is offered.
-    small = open_session(referencings[0][3], 0, _next_monday(today, 2), days=2, capacity=3, minimum=2)
+    small = open_session(referencings[0][3], 0, _next_monday(today, 2), capacity=3, minimum=2)
     first_three = enrol(net_clair, small, staff[companies[net_clair].id][:2])
     enrol(brasserie, small, staff[companies[brasserie].id][:1])
     enrol(distrilyon, small, staff[companies[distrilyon].id][:2])  # both go to the waiting list
@@ -209,7 +217,7 @@ def seed_marketplace(
     # A past session, lived through: created, filled, confirmed, started and completed at its dates.
     past_first_day = _next_monday(today - timedelta(days=70), 0)
     created_on = past_first_day - timedelta(days=30)
-    past = open_session(referencings[0][3], 0, past_first_day, days=2, capacity=8, minimum=2, created_on=created_on)
+    past = open_session(referencings[0][3], 0, past_first_day, capacity=8, minimum=2, created_on=created_on)
     enrol(net_clair, past, staff[companies[net_clair].id][:3], when=_at(created_on + timedelta(days=2)))
     enrol(brasserie, past, staff[companies[brasserie].id][:2], when=_at(created_on + timedelta(days=3)))
     admin = provider_admins[0]

@@ -8,7 +8,7 @@ services.enrolments, where they run under the session lock.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import func, select
@@ -21,10 +21,12 @@ from marketplace.models import (
     Company,
     Enrolment,
     EnrolmentStatus,
+    Referencing,
+    ReferencingStatus,
     SessionStatus,
     TrainingSession,
 )
-from marketplace.services.identifiers import size_band, size_band_label
+from marketplace.services.identifiers import qualiopi_is_valid, size_band, size_band_label
 
 # Statuses that count against the per-company caps: places held (confirmed, or awaiting the OPCO's
 # approval). A waiting-list place (waiting or offered) does not: two employees waiting must not stop a
@@ -41,6 +43,8 @@ class CompanyCounts:
 
     per_session: dict[int, int]
     per_action: dict[int, int]
+    # The sessions' referencings, loaded in one query so the chain reads their state without one per session.
+    referencings: dict[int, Referencing] = field(default_factory=dict)
 
 
 def company_counts(company: Company, sessions: Iterable[TrainingSession]) -> CompanyCounts:
@@ -80,7 +84,49 @@ def company_counts(company: Company, sessions: Iterable[TrainingSession]) -> Com
                 .group_by(TrainingSession.action_id)
             ).all()
         )
-    return CompanyCounts(per_session, per_action)
+    referencing_ids = {s.referencing_id for s in sessions}
+    referencings = (
+        {r.id: r for r in db.session.scalars(select(Referencing).where(Referencing.id.in_(referencing_ids)))}
+        if referencing_ids
+        else {}
+    )
+    return CompanyCounts(per_session, per_action, referencings)
+
+
+def funding_blocker(session: TrainingSession, referencing: Referencing | None = None) -> str | None:
+    """Why the OPCO cannot fund this session now, or None.
+
+    The OPCO funds only an organisation it still references on the action (an OPCO's suspension or
+    withdrawal stops new enrolments and confirmations), holding a Qualiopi certificate for « actions de
+    formation » valid on every day of the session, up to its last day (C. trav. L6316-1): a certificate
+    expiring before the end does not do, whatever the date of the request. Checked when enrolling, accepting a
+    waiting-list offer, approving an enrolment and confirming the session.
+    """
+    referencing = referencing or session.referencing
+    provider = session.provider
+    if referencing.status != ReferencingStatus.ACTIVE:
+        why = f" ({referencing.status_reason})" if referencing.status_reason else ""
+        if referencing.status == ReferencingStatus.WITHDRAWN:
+            return (
+                f"L'OPCO a retiré le référencement de {provider.name} sur cette action{why} : "
+                "aucune inscription ni confirmation n'est possible sur ses sessions."
+            )
+        return (
+            f"Le référencement de {provider.name} sur cette action est suspendu par l'OPCO{why} : "
+            "aucune inscription ni confirmation n'est possible tant qu'il n'est pas réactivé."
+        )
+    if "actions_formation" not in provider.qualiopi_category_list:
+        return (
+            f"Le certificat Qualiopi de {provider.name} ne couvre pas les actions de formation : l'OPCO ne peut "
+            "pas financer cette session (article L6316-1 du Code du travail)."
+        )
+    if not qualiopi_is_valid(provider.qualiopi_expires_on, session.end_date, provider.qualiopi_category_list):
+        return (
+            f"Le certificat Qualiopi de {provider.name} expire le {date_fr(provider.qualiopi_expires_on)}, avant "
+            f"le dernier jour de la session ({date_fr(session.end_date)}) : l'OPCO ne finance que les sessions "
+            "couvertes par un certificat valide jusqu'à leur fin (article L6316-1 du Code du travail)."
+        )
+    return None
 
 
 def _session_closed_reason(session: TrainingSession) -> str | None:
@@ -112,6 +158,9 @@ def blockers(
     closed = _session_closed_reason(session)
     if closed:
         reasons.append(closed)
+    unfunded = funding_blocker(session, counts.referencings.get(session.referencing_id))
+    if unfunded:
+        reasons.append(unfunded)
     if today > session.registration_deadline:
         reasons.append(f"La date limite d'inscription ({date_fr(session.registration_deadline)}) est dépassée.")
     if company.opco_id is None:

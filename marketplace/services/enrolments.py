@@ -21,6 +21,11 @@ The figures of an enrolment (HT, VAT, TTC, funded, remainder) and the rules that
 
 Statuses change only through ``transition`` (state machine A of the domain research, up to
 "confirmed" and the cancellations), which also keeps ``seats_held`` in step.
+
+A seat is confirmed (enrolment, waiting-list offer accepted, OPCO approval) only while the OPCO can fund the
+session: referencing active, Qualiopi certificate valid up to the session's last day
+(``eligibility.funding_blocker``). The training organisation is told of every enrolment and cancellation on its
+sessions; a cancellation is also sent to the company and to the trainee.
 """
 
 from __future__ import annotations
@@ -322,6 +327,7 @@ def enrol(
         _notify_created(enrolment)
         outcomes.append(Outcome(employee, enrolment))
     db.session.flush()
+    _notify_provider(session, [o.enrolment for o in outcomes if o.enrolment], "provider_enrolments_new")
     return outcomes
 
 
@@ -349,6 +355,9 @@ def cancel(enrolment: Enrolment, actor: User, *, now: datetime | None = None) ->
     transition(enrolment, "cancel", actor, reason="Annulation hors délai" if late else None)
     enrolment.cancelled_at = now
     enrolment.is_late_cancellation = late
+    _notify(enrolment, "enrolment_cancelled", cancelled_by=actor)
+    _notify_trainee(enrolment, "enrolment_cancelled_trainee")
+    _notify_provider(enrolment.session, [enrolment], "provider_enrolment_cancelled")
     offer_free_seats(enrolment.session, actor, now=now)
     return enrolment
 
@@ -403,6 +412,8 @@ def replace(enrolment: Enrolment, new_employee_id: int, actor: User, *, now: dat
 def approve(enrolment: Enrolment, actor: User, opco_id: int) -> Enrolment:
     """The OPCO accepts to fund an enrolment that needed its approval."""
     enrolment = _locked(enrolment)
+    if enrolment.status == S.PENDING_APPROVAL:  # else the state machine refuses with its own message
+        _check_funding(enrolment.session)
     transition(enrolment, "approve", actor, actor_org_id=opco_id)
     enrolment.decided_at = utcnow()
     _notify(enrolment, "enrolment_approved")
@@ -476,10 +487,12 @@ def accept_offer(enrolment: Enrolment, actor: User, *, now: datetime | None = No
     )
     if reasons:
         raise DomainError(reasons[0])
+    _check_funding(enrolment.session)
     event = "accept_offer_for_approval" if enrolment.session.action.requires_approval else "accept_offer"
     transition(enrolment, event, actor)
     enrolment.offer_expires_at = None
     _notify_created(enrolment)
+    _notify_provider(enrolment.session, [enrolment], "provider_enrolments_new")
     return enrolment
 
 
@@ -538,6 +551,14 @@ def cancel_for_session(session: TrainingSession, actor: User | None, reason: str
     return len(enrolments)
 
 
+def _check_funding(session: TrainingSession) -> None:
+    """A seat confirmed (offer accepted, OPCO approval) needs the OPCO to be able to fund the session: the
+    referencing still active and a Qualiopi certificate covering the session up to its last day."""
+    unfunded = eligibility.funding_blocker(session)
+    if unfunded:
+        raise DomainError(unfunded)
+
+
 # --- Notifications -----------------------------------------------------------------------------------------
 
 
@@ -551,6 +572,28 @@ def company_contacts(enrolment: Enrolment) -> list[str]:
 def _notify(enrolment: Enrolment, template: str, **context) -> None:
     for email in company_contacts(enrolment):
         outbox.queue_email(email, template, organisation_id=enrolment.company_id, enrolment=enrolment, **context)
+
+
+def _notify_trainee(enrolment: Enrolment, template: str, **context) -> None:
+    employee = enrolment.employee
+    if employee.email and employee.erased_at is None:
+        outbox.queue_email(employee.email, template, organisation_id=enrolment.company_id, enrolment=enrolment,
+                           **context)
+
+
+def provider_contacts(provider_id: int) -> list[str]:
+    """The training organisation's members who run its sessions (they follow enrolments and cancellations)."""
+    return accounts.member_emails([provider_id], "provider", Perm.MANAGE_SESSIONS).get(provider_id, [])
+
+
+def _notify_provider(session: TrainingSession, changed: list[Enrolment], template: str) -> None:
+    """Tell the training organisation of new enrolments or a cancellation on its session (one email per
+    request, listing the people concerned)."""
+    if not changed:
+        return
+    for email in provider_contacts(session.provider_id):
+        outbox.queue_email(email, template, organisation_id=session.provider_id, session=session,
+                           enrolments=changed)
 
 
 def _notify_created(enrolment: Enrolment) -> None:

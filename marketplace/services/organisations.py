@@ -1,4 +1,5 @@
-"""Creating organisations (OPCO, company, training organisation) and attaching companies to their OPCO."""
+"""Creating organisations (OPCO, company, training organisation), attaching companies to their OPCO, and the
+training organisation's Qualiopi certificate renewal."""
 
 from __future__ import annotations
 
@@ -18,13 +19,23 @@ from marketplace.models import (
     OpcoBranch,
     OpcoReference,
     Organisation,
+    Referencing,
+    ReferencingStatus,
     Region,
     TrainingProvider,
     User,
 )
-from marketplace.services import audit, identifiers
+from marketplace.services import (
+    accounts,
+    audit,
+    catalogue,
+    identifiers,
+    outbox,
+    referencing_registry,
+    storage,
+)
 from marketplace.services.errors import DomainError
-from marketplace.services.roles import ADMIN
+from marketplace.services.roles import ADMIN, Perm
 
 
 def slugify(text: str) -> str:
@@ -323,3 +334,93 @@ def set_waitlist_offer_hours(opco: Opco, raw_hours: str | int, actor: User) -> N
     opco.waitlist_offer_hours = hours
     audit.record("opco.settings_changed", organisation_id=opco.id, actor=actor, obj=opco,
                  data={"waitlist_offer_hours": [previous, hours]})
+
+
+# --- Qualiopi certificate renewal -------------------------------------------------------------------------
+
+
+@dataclass
+class QualiopiInput:
+    """The renewed certificate as typed, and its PDF (original name, content)."""
+
+    certifier: str
+    number: str
+    categories: list[str]
+    issued_on: date | None
+    expires_on: date | None
+    filename: str = ""
+    content: bytes = b""
+
+
+def renew_qualiopi(provider: TrainingProvider, data: QualiopiInput, actor: User, today: date) -> list[Referencing]:
+    """Record the organisation's renewed Qualiopi certificate (audited) and lift the suspensions its lapse caused.
+
+    Same rules as at sign-up (certifier, number, categories, issued on or before today, valid at most 3 years)
+    and the certificate must be valid today; its PDF is required. When the new certificate covers « actions de
+    formation », every referencing suspended automatically for the lapsed certificate is reactivated and its
+    OPCO told; a referencing an OPCO suspended by hand stays suspended. Returns the reactivated referencings.
+    """
+    if data.expires_on is not None and data.expires_on < today:
+        raise DomainError(
+            "Ce certificat Qualiopi a déjà expiré : saisissez le certificat renouvelé, en cours de validité.",
+            field="qualiopi_expires_on",
+        )
+    categories = identifiers.validate_qualiopi(
+        data.certifier, data.number, data.categories, data.issued_on, data.expires_on, today
+    )
+    if not data.content:
+        raise DomainError("Joignez le certificat Qualiopi au format PDF.", field="file")
+    if not storage.safe_filename(data.filename).lower().endswith(".pdf"):
+        raise DomainError("Le certificat doit être un fichier PDF.", field="file")
+    stored = storage.store(data.filename, data.content)  # checked (PDF content, size) before it is written
+    before = {
+        "certifier": provider.qualiopi_certifier, "number": provider.qualiopi_number,
+        "categories": provider.qualiopi_categories, "issued_on": provider.qualiopi_issued_on.isoformat(),
+        "expires_on": provider.qualiopi_expires_on.isoformat(),
+    }
+    provider.qualiopi_certifier = " ".join(data.certifier.split())
+    provider.qualiopi_number = " ".join(data.number.split())
+    provider.qualiopi_categories = " ".join(categories)
+    provider.qualiopi_issued_on = data.issued_on
+    provider.qualiopi_expires_on = data.expires_on
+    provider.qualiopi_document_key = stored.key
+    provider.qualiopi_document_name = stored.filename
+    after = {
+        "certifier": provider.qualiopi_certifier, "number": provider.qualiopi_number,
+        "categories": provider.qualiopi_categories, "issued_on": data.issued_on.isoformat(),
+        "expires_on": data.expires_on.isoformat(),
+    }
+    audit.record("provider.qualiopi_renewed", organisation_id=provider.id, actor=actor, obj=provider,
+                 data={"before": before, "after": after, "document": stored.filename})
+    if referencing_registry.qualiopi_suspension_reason(provider, today) is not None:
+        return []  # e.g. the new certificate does not cover « actions de formation »
+    lifted = list(
+        db.session.scalars(
+            select(Referencing)
+            .where(
+                Referencing.provider_id == provider.id,
+                Referencing.status == ReferencingStatus.SUSPENDED,
+                Referencing.suspended_for_qualiopi.is_(True),
+            )
+            .order_by(Referencing.opco_id, Referencing.id)
+        )
+    )
+    by_opco: dict[int, list[Referencing]] = {}
+    for referencing in lifted:
+        catalogue.transition_referencing(referencing, "reactivate", actor)
+        by_opco.setdefault(referencing.opco_id, []).append(referencing)
+    contacts = accounts.member_emails(list(by_opco), "opco", Perm.MANAGE_CATALOGUE)
+    for opco_id, referencings in by_opco.items():
+        for email in contacts.get(opco_id, []):
+            outbox.queue_email(email, "referencing_reactivated_qualiopi", organisation_id=opco_id,
+                               provider=provider, referencings=referencings, opco=db.session.get(Opco, opco_id))
+    return lifted
+
+
+def qualiopi_document(provider: TrainingProvider) -> tuple[str, bytes] | None:
+    """The organisation's certificate PDF (name, content), or None when none was given."""
+    if not provider.qualiopi_document_key:
+        return None
+    return provider.qualiopi_document_name or "certificat-qualiopi.pdf", storage.storage().read(
+        provider.qualiopi_document_key
+    )

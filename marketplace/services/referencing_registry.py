@@ -9,7 +9,11 @@ Rules held here:
 - An organisation whose Qualiopi certificate no longer covers « actions de formation » (expired, or the
   category dropped) has every ACTIVE referencing suspended with the reason « Certificat Qualiopi expiré le
   jj/mm/aaaa »: by the daily command ``flask suspend-expired-referencings`` and whenever it tries to create a
-  session. A suspended referencing opens no new session (``services.sessions.check_referencing``).
+  session. A suspended referencing opens no new session (``services.sessions.check_referencing``), and no
+  enrolment or confirmation is possible on its sessions (``services.eligibility.funding_blocker``).
+- Such a suspension is flagged (``suspended_for_qualiopi``): when the organisation records its renewed
+  certificate (``services.organisations.renew_qualiopi``) those referencings are reactivated, not the ones an
+  OPCO suspended by hand.
 """
 
 from __future__ import annotations
@@ -119,7 +123,7 @@ def suspend_if_qualiopi_expired(provider: TrainingProvider, today: date, actor: 
         )
     )
     for referencing in active:
-        catalogue.transition_referencing(referencing, "suspend", actor, reason=reason)
+        catalogue.transition_referencing(referencing, "suspend", actor, reason=reason, for_qualiopi=True)
     if active:
         opcos = {o.id: o for o in db.session.scalars(select(Opco).where(Opco.id.in_({r.opco_id for r in active})))}
         for email in provider_contacts([provider.id]).get(provider.id, []):
@@ -162,5 +166,21 @@ def provider_referencings(provider_id: int) -> list[Referencing]:
             .where(Referencing.provider_id == provider_id, Referencing.status != ReferencingStatus.WITHDRAWN)
             .options(selectinload(Referencing.action).selectinload(CollectiveAction.opco))
             .order_by(Referencing.status, Referencing.valid_until.desc(), CollectiveAction.title)
+        ).unique()
+    )
+
+
+def suspended_for_qualiopi(provider_id: int) -> list[Referencing]:
+    """The organisation's referencings suspended because its Qualiopi certificate lapsed (a renewal lifts them)."""
+    return list(
+        db.session.scalars(
+            select(Referencing)
+            .where(
+                Referencing.provider_id == provider_id,
+                Referencing.status == ReferencingStatus.SUSPENDED,
+                Referencing.suspended_for_qualiopi.is_(True),
+            )
+            .options(selectinload(Referencing.action).selectinload(CollectiveAction.opco))
+            .order_by(Referencing.id)
         ).unique()
     )

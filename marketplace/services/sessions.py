@@ -1,11 +1,13 @@
 """Sessions of a collective action, on the training organisation's side.
 
 A referenced organisation whose Qualiopi certificate is valid opens sessions of the actions it is
-referenced for: half-day slots with times, a place (or remote), a capacity, a registration deadline.
+referenced for: half-day slots with times, a place (or remote), a capacity, a registration deadline. The
+half-days add up to the action's duration, within 10 % and at most one hour (:func:`check_length`).
 The session's states are declared once below (``SESSION``, state machine B of the domain research) and
 change only through :func:`transition`, which also applies each move's rule and side effects: confirming
-needs the minimum of trainees, postponing sets new dates and tells everyone concerned, cancelling ends
-every enrolment (``services.enrolments.cancel_for_session``).
+needs the minimum of trainees and an OPCO still able to fund the session (active referencing, Qualiopi
+certificate up to its last day), postponing sets new dates and tells everyone concerned (the OPCO too),
+cancelling ends every enrolment (``services.enrolments.cancel_for_session``) and tells the OPCO.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -21,6 +24,7 @@ from marketplace.extensions import db
 from marketplace.formatting import date_fr, to_paris
 from marketplace.models import (
     ActionStatus,
+    CollectiveAction,
     Enrolment,
     EnrolmentStatus,
     HalfDay,
@@ -35,10 +39,11 @@ from marketplace.models import (
     User,
     utcnow,
 )
-from marketplace.services import audit, enrolments, outbox
+from marketplace.services import accounts, audit, eligibility, enrolments, outbox
 from marketplace.services.errors import DomainError
 from marketplace.services.identifiers import qualiopi_is_valid
 from marketplace.services.locking import lock_session
+from marketplace.services.roles import Perm
 from marketplace.services.state import machine
 
 St = SessionStatus
@@ -168,6 +173,39 @@ def _text(value: str | None, max_length: int, label: str, field_name: str, *, re
     if len(text) > max_length:
         raise DomainError(f"{label} : {max_length} caractères au plus.", field=field_name)
     return text
+
+
+def slot_hours(slots: list[SlotInput]) -> Decimal:
+    """Hours of teaching in the half-days (end minus start of each), to the minute."""
+    minutes = sum(
+        (datetime.combine(s.day, s.end_time) - datetime.combine(s.day, s.start_time)).seconds // 60 for s in slots
+    )
+    return Decimal(minutes) / 60
+
+
+def _hours_fr(hours: Decimal) -> str:
+    whole = int(hours)
+    minutes = int((hours - whole) * 60)
+    return f"{whole} h {minutes:02d}" if minutes else f"{whole} h"
+
+
+def check_length(action: CollectiveAction, slots: list[SlotInput]) -> None:
+    """The half-days must add up to the action's duration, give or take 10 % and never more than one hour.
+
+    The OPCO funds the action's duration: a 7 h action delivered in one half-day is not that action. The
+    tolerance lets a schedule vary a little (9h00–12h00 and 13h00–17h00 for 7 h, a longer break) but catches
+    a missing or extra half-day (3 h or more) whatever the duration.
+    """
+    duration = Decimal(action.duration_hours)
+    total = slot_hours(slots)
+    tolerance = min(duration * Decimal("0.10"), Decimal(1))
+    if abs(total - duration) > tolerance:
+        raise DomainError(
+            f"Les demi-journées totalisent {_hours_fr(total)} alors que l'action « {action.title} » dure "
+            f"{_hours_fr(duration)} : ajoutez ou retirez des demi-journées, ou ajustez les horaires "
+            f"(écart admis : {_hours_fr(tolerance)} au plus).",
+            field="slots",
+        )
 
 
 # --- Checks shared by creating, editing and opening --------------------------------------------------
@@ -351,6 +389,7 @@ def create_session(provider: TrainingProvider, data: SessionInput, actor: User, 
         raise DomainError("La session doit commencer après aujourd'hui.", field="slots")
     if cleaned.values["registration_deadline"] < today:
         raise DomainError("La date limite d'inscription est déjà passée.", field="registration_deadline")
+    check_length(referencing.action, cleaned.slots)
     action = referencing.action
     session = TrainingSession(
         action=action,
@@ -405,6 +444,8 @@ def update_session(
         (s.start_time, s.end_time) != (row.start_time, row.end_time)
         for s, row in zip(cleaned.slots, session.slots, strict=False)
     ):
+        # Checked when the half-days change only: a session made before the rule keeps its other edits.
+        check_length(session.action, cleaned.slots)
         changed.append("slots")
     for key, value in cleaned.values.items():
         setattr(session, key, value)
@@ -467,7 +508,7 @@ def transition(
             "new_end": postponed_slots[-1].day.isoformat(),
         }
     old_start, old_end = session.start_date, session.end_date
-    SESSION.apply(session, event, actor, organisation_id=session.provider_id, reason=reason, data=data)
+    previous = SESSION.apply(session, event, actor, organisation_id=session.provider_id, reason=reason, data=data)
     if reason:
         session.status_reason = reason
     db.session.flush()
@@ -479,7 +520,10 @@ def transition(
         session.postponed_at = now
         _notify(session, "session_postponed", EnrolmentStatus.ACTIVE,
                 old_start=old_start, old_end=old_end, reason=reason)
+        _notify_opco(session, "session_postponed_opco", old_start=old_start, old_end=old_end, reason=reason)
     elif event == "cancel":
+        _notify_opco(session, "session_cancelled_opco", reason=reason,
+                     cancelled=_active_enrolment_count(session), was_draft=previous == St.DRAFT)
         enrolments.cancel_for_session(session, actor, reason, now)
     db.session.flush()
     return session
@@ -497,6 +541,8 @@ def _check_rule(
                 f"La date limite d'inscription ({date_fr(session.registration_deadline)}) est passée : "
                 "modifiez-la avant d'ouvrir les inscriptions."
             )
+    elif event == "confirm" and (unfunded := eligibility.funding_blocker(session)):
+        raise DomainError(f"La session ne peut pas être confirmée. {unfunded}")
     elif event == "confirm" and session.seats_held < session.capacity_min:
         plural = "s" if session.seats_held > 1 else ""
         raise DomainError(
@@ -530,6 +576,7 @@ def _check_postponement(session: TrainingSession, new_slots: list[SlotInput] | N
     if slots[0].day <= today:
         raise DomainError("Les nouvelles dates doivent commencer après aujourd'hui.", field="slots")
     check_referencing(session.referencing, slots[0].day, slots[-1].day)
+    check_length(session.action, slots)
     return slots
 
 
@@ -557,3 +604,16 @@ def _notify(session: TrainingSession, template: str, statuses: tuple[str, ...], 
         if employee.email and employee.erased_at is None:
             outbox.queue_email(employee.email, template, organisation_id=enrolment.company_id,
                                enrolment=enrolment, session=session, audience="trainee", **context)
+
+
+def opco_contacts(opco_id: int) -> list[str]:
+    """The OPCO's members who manage its catalogue (they follow the sessions of its actions)."""
+    return accounts.member_emails([opco_id], "opco", Perm.MANAGE_CATALOGUE).get(opco_id, [])
+
+
+def _notify_opco(session: TrainingSession, template: str, **context) -> None:
+    """The funder is told when a session of its catalogue is postponed or cancelled (with the reason)."""
+    if session.status == St.CANCELLED and context.get("was_draft"):
+        return  # a draft was never in the catalogue
+    for email in opco_contacts(session.opco_id):
+        outbox.queue_email(email, template, organisation_id=session.opco_id, session=session, **context)

@@ -152,7 +152,7 @@ def test_creating_a_session_suspends_and_still_refuses(make, akto, expired, outb
 
 def test_a_suspended_organisation_cannot_open_a_session(make, akto):
     provider = make.provider()
-    referencing = make.referencing(make.action(akto, title="Gestes et postures"), provider)
+    referencing = make.referencing(make.action(akto, title="Gestes et postures", duration_hours="7"), provider)
     referencing_registry.change_referencing(referencing, "suspend", None, reason="Plaintes répétées")
     db.session.commit()
     with pytest.raises(DomainError) as info:

@@ -29,7 +29,7 @@ def admin(provider):
 
 @pytest.fixture
 def action(make):
-    return make.action(make.opco("akto"), title="Gestes et postures")
+    return make.action(make.opco("akto"), title="Gestes et postures", duration_hours="7")
 
 
 @pytest.fixture
@@ -265,7 +265,8 @@ def test_postpone_page_sets_new_dates_and_notifies(make, signed_in, provider, ac
     assert page.status_code == 200
     new_day = START + timedelta(days=21)
     data = {"slots-0-day": new_day.isoformat(), "slots-0-half_day": "am", "slots-0-start_time": "",
-            "slots-0-end_time": "", "reason": "Formateur malade"}
+            "slots-0-end_time": "", "slots-1-day": new_day.isoformat(), "slots-1-half_day": "pm",
+            "slots-1-start_time": "", "slots-1-end_time": "", "reason": "Formateur malade"}
 
     response = signed_in.post(url(provider, f"/{session.id}/reporter"), data=data)
 

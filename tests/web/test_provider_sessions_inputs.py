@@ -31,7 +31,7 @@ def provider(make):
 
 @pytest.fixture
 def action(make):
-    return make.action(make.opco("akto"), title="Gestes et postures")
+    return make.action(make.opco("akto"), title="Gestes et postures", duration_hours="7")
 
 
 @pytest.fixture
@@ -193,6 +193,7 @@ def test_postpone_and_cancel_refuse_absurd_values(make, signed_in, provider, act
     before = snapshot()
     new_day = (START + timedelta(days=21)).isoformat()
     good = {"slots-0-day": new_day, "slots-0-half_day": "am", "slots-0-start_time": "", "slots-0-end_time": "",
+            "slots-1-day": new_day, "slots-1-half_day": "pm", "slots-1-start_time": "", "slots-1-end_time": "",
             "reason": "Formateur malade"}
     absurd = {
         "slots-0-day": [HUGE, "-1", "abc", "x\x00y", MEGABYTE, "9999-12-31", "0001-01-01", "2100-13-01"],

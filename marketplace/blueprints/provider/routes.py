@@ -21,4 +21,4 @@ def dashboard():
     return render("provider/dashboard.html", **vars(data), today=today, referencing_labels=ReferencingStatus.LABELS)
 
 
-from marketplace.blueprints.provider import responses, sessions, tenders  # noqa: E402, F401
+from marketplace.blueprints.provider import qualiopi, responses, sessions, tenders  # noqa: E402, F401

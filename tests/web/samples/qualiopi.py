@@ -1,0 +1,27 @@
+"""Samples for the training organisation's Qualiopi pages: a renewed certificate with its PDF, so that the
+certificate's download answers the allowed member (no id in those URLs)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from marketplace.extensions import db
+from marketplace.services import organisations
+
+
+def add_samples(make, tenant) -> dict[str, int]:
+    if tenant.kind != "provider":
+        return {}
+    today = date.today()
+    organisations.renew_qualiopi(
+        tenant.org,
+        organisations.QualiopiInput(
+            certifier="AFNOR Certification", number=f"QUA-{tenant.org.id:06d}", categories=["actions_formation"],
+            issued_on=today - timedelta(days=1), expires_on=today + timedelta(days=700),
+            filename="certificat.pdf", content=b"%PDF-1.4\n%%EOF\n",
+        ),
+        tenant.admin,
+        today,
+    )
+    db.session.commit()
+    return {}
