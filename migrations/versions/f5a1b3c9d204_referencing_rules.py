@@ -1,7 +1,7 @@
 """referencing rules: referencings suspended for Qualiopi, the Qualiopi certificate's PDF
 
 Revision ID: f5a1b3c9d204
-Revises: e2b9d4c7a803
+Revises: c4d8f2a6b302
 Create Date: 2026-11-30 06:10:00
 
 A referencing suspended automatically because its organisation's Qualiopi certificate lapsed is flagged, so a
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'f5a1b3c9d204'
-down_revision = 'e2b9d4c7a803'
+down_revision = 'c4d8f2a6b302'
 branch_labels = None
 depends_on = None
 
