@@ -102,7 +102,9 @@ def test_saving_the_renewed_certificate_reactivates_and_keeps_the_pdf(make, sign
         ({"qualiopi_expires_on": "9999-12-31"}, "Indiquez une date valide (jj/mm/aaaa)."),
         ({"qualiopi_issued_on": "pas une date"}, "Indiquez une date valide (jj/mm/aaaa)."),
         ({"qualiopi_categories": ["inconnue"]}, "Choisissez des catégories dans la liste."),
-        ({"qualiopi_number": "x\x00y"}, "Le numéro du certificat Qualiopi doit comporter"),
+        ({"qualiopi_number": "x"}, "Le numéro du certificat Qualiopi doit comporter"),
+        # Control characters are refused for every request before any view (web/inputs.py): 400.
+        ({"qualiopi_number": "x\x00y"}, "contient des caractères non autorisés"),
     ],
 )
 def test_an_invalid_certificate_is_refused_at_its_field(signed_in, provider, changes, message):
@@ -110,7 +112,7 @@ def test_an_invalid_certificate_is_refused_at_its_field(signed_in, provider, cha
 
     response = signed_in.post(url(provider), data=data, content_type="multipart/form-data")
 
-    assert response.status_code == 422
+    assert response.status_code == (400 if any("\x00" in str(v) for v in changes.values()) else 422)
     assert message in visible_text(response)
     db.session.expire_all()
     assert db.session.get(TrainingProvider, provider.id).qualiopi_expires_on == TODAY - timedelta(days=1)
