@@ -53,6 +53,8 @@ MAY_CHANGE_WHEN_REFUSED = {"login_attempts"}
 # that show them only in some states). Values: a plausible choice; the fuzzer mutates each field.
 FIELDS: dict[str, dict[str, str]] = {
     "auth.logout": {},
+    "auth.resend_confirmation": {},  # one button (auth/confirm_email.html): the CSRF token only
+    "auth.confirm_email": {},  # one button (auth/confirm_link.html), shown for a valid token only
     "org.invite": {"email": "nouvelle.personne@exemple.fr", "role": "admin"},
     "org.change_role": {"role": "admin"},
     "org.revoke_invitation": {},
