@@ -7,7 +7,6 @@ import io
 
 from flask import abort, g, send_file, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, SelectMultipleField, StringField, ValidationError
 from wtforms.validators import DataRequired, Length
@@ -19,7 +18,7 @@ from marketplace.models import utcnow
 from marketplace.services import identifiers, organisations, referencing_registry, storage
 from marketplace.services.roles import Perm
 from marketplace.web.actions import render, submit
-from marketplace.web.forms import REQUIRED
+from marketplace.web.forms import REQUIRED, Form
 from marketplace.web.guard import require
 from marketplace.web.params import DATE_MAX, DATE_MIN
 
@@ -40,7 +39,7 @@ def plausible_date(form, field) -> None:
         raise ValidationError(DATE_MESSAGE)
 
 
-class QualiopiForm(FlaskForm):
+class QualiopiForm(Form):
     qualiopi_certifier = StringField(
         "Organisme certificateur", description="Par exemple AFNOR Certification, Bureau Veritas, ICPF.",
         validators=[DataRequired(REQUIRED), Length(max=120)],
