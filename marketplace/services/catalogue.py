@@ -194,6 +194,8 @@ class ActionInput:
     cap_per_company_per_year: str | int | None = None
     cancellation_days: str | int | None = 10
     requires_approval: bool = False
+    # « ht » or « ttc »: the price the funded share applies to; empty: the OPCO's rule (Opco.funding_basis).
+    funding_basis: str | None = None
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,7 @@ class _CleanAction:
     cap_per_company_per_year: int | None
     cancellation_days: int
     requires_approval: bool
+    funding_basis: str | None
 
 
 def campaign_years(today: date | None = None) -> list[int]:
@@ -384,6 +387,9 @@ def _clean(opco: Opco, data: ActionInput, action: CollectiveAction | None, today
     )
     if cancellation_days is None:
         cancellation_days = 10
+    funding_basis = (data.funding_basis or "").strip().lower() or None
+    if funding_basis not in (None, "ht", "ttc"):
+        errors.setdefault("funding_basis", "Choisissez la base de la prise en charge : prix HT, prix TTC ou la règle de l'OPCO.")
 
     # Lowering the ceiling below a price already negotiated would make that referencing invalid.
     if action is not None and price_cents is not None:
@@ -418,6 +424,7 @@ def _clean(opco: Opco, data: ActionInput, action: CollectiveAction | None, today
         cap_per_company_per_year=cap_year,
         cancellation_days=cancellation_days,
         requires_approval=bool(data.requires_approval),
+        funding_basis=funding_basis,
     )
 
 
@@ -461,6 +468,7 @@ _TRACKED = (
     "cap_per_company_per_year",
     "cancellation_days",
     "requires_approval",
+    "funding_basis",
 )
 
 

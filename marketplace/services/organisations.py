@@ -323,3 +323,22 @@ def set_waitlist_offer_hours(opco: Opco, raw_hours: str | int, actor: User) -> N
     opco.waitlist_offer_hours = hours
     audit.record("opco.settings_changed", organisation_id=opco.id, actor=actor, obj=opco,
                  data={"waitlist_offer_hours": [previous, hours]})
+
+
+FUNDING_BASES = {"ht": "prix HT", "ttc": "prix TTC"}
+
+
+def update_opco_settings(opco: Opco, raw_hours: str | int, raw_basis: str | None, actor: User) -> None:
+    """The OPCO's settings page: the waiting-list offer window and the price its funded shares apply to
+    (HT: the company pays the VAT on the whole price; TTC: the OPCO funds its share of the VAT too).
+    An action may override the basis; enrolments already made keep the figures frozen on them."""
+    basis = (raw_basis or "").strip().lower() or opco.funding_basis
+    if basis not in FUNDING_BASES:
+        raise DomainError("Choisissez si la prise en charge porte sur le prix HT ou sur le prix TTC.",
+                          field="funding_basis")
+    set_waitlist_offer_hours(opco, raw_hours, actor)
+    if basis != opco.funding_basis:
+        previous = opco.funding_basis
+        opco.funding_basis = basis
+        audit.record("opco.settings_changed", organisation_id=opco.id, actor=actor, obj=opco,
+                     data={"funding_basis": [previous, basis]})

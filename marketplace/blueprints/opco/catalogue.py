@@ -138,6 +138,7 @@ def _action_input(form: ActionForm) -> catalogue.ActionInput:
         cap_per_company_per_year=form.cap_per_company_per_year.data,
         cancellation_days=form.cancellation_days.data,
         requires_approval=bool(form.requires_approval.data),
+        funding_basis=form.funding_basis.data or None,
     )
 
 
@@ -168,6 +169,7 @@ def _fill(form: ActionForm, action: CollectiveAction) -> None:
     form.cap_per_company_per_session.data = str(action.cap_per_company_per_session or "")
     form.cap_per_company_per_year.data = str(action.cap_per_company_per_year or "")
     form.cancellation_days.data = str(action.cancellation_days)
+    form.funding_basis.data = action.funding_basis or ""
 
 
 def _new_action_defaults(form: ActionForm) -> None:
