@@ -22,7 +22,7 @@ from marketplace.models import (
     TrainingProvider,
     User,
 )
-from marketplace.services import audit, identifiers
+from marketplace.services import audit, identifiers, places
 from marketplace.services.errors import DomainError
 from marketplace.services.roles import ADMIN
 
@@ -195,10 +195,13 @@ class ProviderInput:
 
 
 def _clean_address(name: str, region_code: str, address: str, postal_code: str, city: str) -> tuple[str, ...]:
+    """Name and address checked; the region is the postal code's (regional funding depends on it), so an
+    empty one is derived and another one refused. Returns (name, address, postal code, city, region)."""
     name = (name or "").strip()
     if len(name) < 2:
         raise DomainError("Indiquez la raison sociale.", field="name")
-    if db.session.get(Region, region_code or "") is None:
+    region_code = (region_code or "").strip()
+    if region_code and db.session.get(Region, region_code) is None:
         raise DomainError("Choisissez une région dans la liste.", field="region_code")
     address = (address or "").strip()
     if len(address) < 3:
@@ -209,7 +212,8 @@ def _clean_address(name: str, region_code: str, address: str, postal_code: str, 
     city = (city or "").strip()
     if not city:
         raise DomainError("Indiquez la commune.", field="city")
-    return name, address, postal_code, city
+    region_code = places.region_for_address(postal_code, region_code)
+    return name, address, postal_code, city, region_code
 
 
 def _check_siret_free(siret: str) -> None:
@@ -225,7 +229,7 @@ def _check_siret_free(siret: str) -> None:
 
 def create_company(data: CompanyInput, admin: User) -> Company:
     """Create a company with ``admin`` as its first administrator; its OPCO comes from its IDCC."""
-    name, address, postal_code, city = _clean_address(
+    name, address, postal_code, city, region_code = _clean_address(
         data.name, data.region_code, data.address, data.postal_code, data.city
     )
     siret = identifiers.validate_siret(data.siret)
@@ -241,7 +245,7 @@ def create_company(data: CompanyInput, admin: User) -> Company:
         ape_code=ape,
         idcc=attachment.idcc,
         headcount=headcount,
-        region_code=data.region_code,
+        region_code=region_code,
         address=address,
         postal_code=postal_code,
         city=city,
@@ -262,7 +266,7 @@ def create_company(data: CompanyInput, admin: User) -> Company:
 
 def create_provider(data: ProviderInput, admin: User, today: date) -> TrainingProvider:
     """Create a training organisation with ``admin`` as its first administrator."""
-    name, address, postal_code, city = _clean_address(
+    name, address, postal_code, city, region_code = _clean_address(
         data.name, data.region_code, data.address, data.postal_code, data.city
     )
     siret = identifiers.validate_siret(data.siret)
@@ -287,7 +291,7 @@ def create_provider(data: ProviderInput, admin: User, today: date) -> TrainingPr
         siren=identifiers.siren_of(siret),
         nda=nda,
         vat_regime=data.vat_regime,
-        region_code=data.region_code,
+        region_code=region_code,
         address=address,
         postal_code=postal_code,
         city=city,

@@ -39,6 +39,7 @@ from marketplace.services import audit, enrolments, outbox
 from marketplace.services.errors import DomainError
 from marketplace.services.identifiers import qualiopi_is_valid
 from marketplace.services.locking import lock_session
+from marketplace.services.places import region_for_address
 from marketplace.services.state import machine
 
 St = SessionStatus
@@ -252,9 +253,10 @@ def _clean(data: SessionInput, referencing: Referencing, today: date, *, seats_h
         if not _POSTAL_CODE_RE.match(postal_code):
             raise DomainError("Le code postal doit comporter 5 chiffres.", field="postal_code")
         city = _text(data.city, 120, "Commune", "city", required=True)
-        region = db.session.get(Region, data.region_code) if data.region_code else None
-        if region is None:
+        # The region is the postal code's (regional actions and funding depend on it): derived, or checked.
+        if data.region_code and db.session.get(Region, data.region_code) is None:
             raise DomainError("Choisissez la région où se tient la session.", field="region_code")
+        region = db.session.get(Region, region_for_address(postal_code, data.region_code))
         if not action.is_national and region.code not in action.region_codes:
             names = ", ".join(sorted(r.region.name for r in action.regions))
             raise DomainError(

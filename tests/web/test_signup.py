@@ -209,8 +209,12 @@ INVALID_COMPANY_INPUTS = [
     pytest.param({"confirm": "un-autre-mot-de-passe"}, "Les deux mots de passe ne correspondent pas.", id="confirmation"),
     pytest.param({"email": "pas-une-adresse"}, "adresse e-mail", id="email-invalide"),
     pytest.param(_existing_siret, "Cet établissement (SIRET) est déjà inscrit sur la plateforme", id="siret-deja-pris"),
-    pytest.param({"region_code": ""}, "Choisissez une région dans la liste.", id="region-absente"),
-    pytest.param({"region_code": None}, "Choisissez une région dans la liste.", id="region-non-envoyee"),
+    pytest.param({"postal_code": "75008", "region_code": "76"},
+                 "Le code postal 75008 se trouve dans la région Île-de-France, pas dans la région Occitanie",
+                 id="region-autre-que-celle-du-code-postal"),
+    pytest.param({"postal_code": "98000", "region_code": ""},
+                 "Le code postal 98000 ne correspond à aucun département d'une région française.",
+                 id="code-postal-hors-region"),
     pytest.param({"accept_terms": None}, "Vous devez accepter les conditions d'utilisation", id="conditions"),
     pytest.param({"postal_code": "6900"}, "Le code postal doit comporter 5 chiffres.", id="code-postal-court"),
     pytest.param({"postal_code": "69OO3"}, "Le code postal doit comporter 5 chiffres.", id="code-postal-lettres"),
@@ -276,6 +280,27 @@ def test_company_signup_accepts_a_headcount_typed_with_a_thousands_separator(cli
     response = client.post("/inscription/entreprise", data=company_form(headcount="1 200"))
     assert response.status_code == 303, visible_text(response)[:600]
     assert db_session.scalar(select(Company.headcount)) == 1200
+
+
+@pytest.mark.parametrize(
+    ("postal_code", "region_code", "expected"),
+    [("75008", "", "11"), ("75008", None, "11"), ("20000", "", "94"), ("97411", "", "04"), ("92081", "11", "11"),
+     ("20200", "94", "94")],
+)
+def test_company_signup_derives_the_region_from_the_postal_code(client, make, db_session, postal_code, region_code,
+                                                                 expected):
+    make.opco("akto")
+    response = client.post("/inscription/entreprise", data=company_form(postal_code=postal_code, region_code=region_code))
+    assert response.status_code == 303, visible_text(response)[:600]
+    assert db_session.scalar(select(Company.region_code)) == expected
+
+
+def test_provider_signup_refuses_a_region_other_than_the_postal_codes(client, make):
+    before = snapshot()
+    response = client.post("/inscription/organisme", data=provider_form(postal_code="69002", region_code="93"))
+    assert response.status_code == 422
+    assert "se trouve dans la région Auvergne-Rhône-Alpes, pas dans la région Provence-Alpes-Côte d'Azur" in text(response)
+    assert snapshot() == before
 
 
 def test_company_signup_refuses_an_unknown_region_code_in_french(client, make):
@@ -390,7 +415,8 @@ INVALID_PROVIDER_INPUTS = [
     pytest.param({"qualiopi_issued_on": "31/02/2025"}, "Indiquez une date valide", id="qualiopi-date-invalide"),
     pytest.param({"qualiopi_number": ""}, "Ce champ est obligatoire.", id="qualiopi-numero"),
     pytest.param({"vat_regime": ""}, "Choisissez votre régime de TVA.", id="tva"),
-    pytest.param({"region_code": ""}, "Choisissez une région dans la liste.", id="region"),
+    pytest.param({"region_code": "11"}, "se trouve dans la région Auvergne-Rhône-Alpes, pas dans la région Île-de-France",
+                 id="region"),
     pytest.param({"accept_terms": None}, "Vous devez accepter les conditions d'utilisation", id="conditions"),
     pytest.param({"postal_code": "6900"}, "Le code postal doit comporter 5 chiffres.", id="code-postal"),
     pytest.param({"password": "court", "confirm": "court"}, "au moins 12 caractères", id="mot-de-passe"),

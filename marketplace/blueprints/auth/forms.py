@@ -75,7 +75,12 @@ class OrganisationFields(FlaskForm):
     address = StringField("Adresse", validators=[DataRequired(REQUIRED), Length(max=300)])
     postal_code = StringField("Code postal", validators=[DataRequired(REQUIRED), Length(max=5)])
     city = StringField("Commune", validators=[DataRequired(REQUIRED), Length(max=120)])
-    region_code = SelectField("Région", validators=[DataRequired("Choisissez une région dans la liste.")])
+    # Derived from the postal code by the service; a region chosen here must be the postal code's.
+    region_code = SelectField(
+        "Région",
+        description="Déduite du code postal : vous pouvez la laisser vide.",
+        validators=[Optional()],
+    )
     accept_terms = BooleanField(
         "J'accepte les conditions d'utilisation et la politique de protection des données",
         validators=[DataRequired("Vous devez accepter les conditions d'utilisation pour créer un compte.")],
