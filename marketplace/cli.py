@@ -6,13 +6,13 @@ a refused operation (``DomainError``) rolls back, prints the French message and 
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.services.errors import DomainError
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -85,7 +85,7 @@ def init_app(app: Flask) -> None:
         from marketplace.services import demo
 
         try:
-            result = demo.seed_demo(today=datetime.now(PARIS).date())
+            result = demo.seed_demo(today=paris_today())
             if result.created:
                 db.session.commit()
         except DomainError as exc:

@@ -23,6 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from sqlalchemy import func, or_, select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import (
     ActionBranch,
     ActionRegion,
@@ -224,7 +225,7 @@ class _CleanAction:
 
 def campaign_years(today: date | None = None) -> list[int]:
     """Campaign years an action may belong to: last year to two years ahead."""
-    year = (today or date.today()).year
+    year = (today or paris_today()).year
     return list(range(year - 1, year + 3))
 
 
@@ -520,7 +521,7 @@ def create_action(
     opco: Opco, data: ActionInput, actor: User | None, *, today: date | None = None
 ) -> CollectiveAction:
     """Create a draft action in the OPCO's catalogue after validating every field (InvalidAction lists them all)."""
-    clean = _clean(opco, data, None, today or date.today())
+    clean = _clean(opco, data, None, today or paris_today())
     action = CollectiveAction(opco_id=opco.id, status=ActionStatus.DRAFT)
     _apply(action, clean)
     db.session.add(action)
@@ -540,7 +541,7 @@ def update_action(
 ) -> list[str]:
     """Change an action (published ones too, except their reference); returns the names of the changed fields."""
     opco = db.session.get(Opco, action.opco_id)
-    clean = _clean(opco, data, action, today or date.today())
+    clean = _clean(opco, data, action, today or paris_today())
     before = _snapshot(action)
     _apply(action, clean)
     db.session.flush()
@@ -597,7 +598,7 @@ def transition(action: CollectiveAction, event: str, actor: User | None, reason:
         data={"reference": action.reference},
     )
     if event == "publish":
-        action.published_at = date.today()
+        action.published_at = paris_today()
     return previous
 
 
@@ -680,7 +681,7 @@ def reference_provider(
     no new referencing; an organisation already referenced (active or suspended) is refused; one whose
     referencing was withdrawn is referenced again on the same row (new period and price).
     """
-    today = today or date.today()
+    today = today or paris_today()
     if provider is None or db.session.get(TrainingProvider, provider.id) is None:
         raise DomainError(
             "Choisissez un organisme de formation inscrit sur la plateforme.", field="provider_id"
@@ -782,7 +783,7 @@ def update_referencing(
             "Ce référencement a été retiré : référencez à nouveau l'organisme pour le modifier."
         )
     action = db.session.get(CollectiveAction, referencing.action_id)
-    _check_referencing_terms(action, valid_from, valid_until, price_cents, today or date.today())
+    _check_referencing_terms(action, valid_from, valid_until, price_cents, today or paris_today())
     before = {
         "valid_from": referencing.valid_from.isoformat(),
         "valid_until": referencing.valid_until.isoformat(),
@@ -898,7 +899,7 @@ def upcoming_open_session_counts(action_ids: list[int], today: date | None = Non
         .where(
             TrainingSession.action_id.in_(action_ids),
             TrainingSession.status == SessionStatus.OPEN,
-            TrainingSession.start_date >= (today or date.today()),
+            TrainingSession.start_date >= (today or paris_today()),
         )
         .group_by(TrainingSession.action_id)
     ).all()
@@ -913,7 +914,7 @@ def upcoming_open_sessions(action: CollectiveAction, today: date | None = None) 
             .where(
                 TrainingSession.action_id == action.id,
                 TrainingSession.status == SessionStatus.OPEN,
-                TrainingSession.start_date >= (today or date.today()),
+                TrainingSession.start_date >= (today or paris_today()),
             )
             .order_by(TrainingSession.start_date, TrainingSession.id)
         )
@@ -934,7 +935,7 @@ def active_referencings(action_ids: list[int], today: date | None = None) -> dic
     """Referencings active and valid today per action (providers loaded with them), in one query."""
     if not action_ids:
         return {}
-    today = today or date.today()
+    today = today or paris_today()
     rows = db.session.scalars(
         select(Referencing)
         .where(

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from marketplace.extensions import db
-from marketplace.formatting import date_fr, to_paris
+from marketplace.formatting import date_fr, paris_today
 from marketplace.models import (
     ActionStatus,
     Enrolment,
@@ -450,7 +450,7 @@ def transition(
     withdraw without penalty. cancel: a reason is required, every live enrolment is cancelled.
     """
     now = now or utcnow()
-    today = to_paris(now).date()
+    today = paris_today(now)
     if event not in SESSION.transitions:
         raise DomainError("Cette action n'existe pas pour une session.")
     session = lock_session(session.id)

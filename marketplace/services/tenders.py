@@ -26,7 +26,15 @@ from math import ceil
 from sqlalchemy import case, exists, func, or_, select
 
 from marketplace.extensions import db
-from marketplace.formatting import PARIS, date_fr, datetime_fr, paris_to_utc, to_paris, utc_to_paris  # noqa: F401
+from marketplace.formatting import (  # noqa: F401
+    PARIS,
+    date_fr,
+    datetime_fr,
+    paris_to_utc,
+    paris_today,
+    to_paris,
+    utc_to_paris,
+)
 from marketplace.models import (
     ActionStatus,
     CollectiveAction,
@@ -89,7 +97,7 @@ def days_left(deadline: datetime | None, now: datetime) -> int | None:
     """Whole calendar days (Paris) between today and the deadline's day; None when passed or unknown."""
     if deadline is None or deadline <= now:
         return None
-    return (to_paris(deadline).date() - to_paris(now).date()).days
+    return (to_paris(deadline).date() - paris_today(now)).days
 
 
 def time_left_label(deadline: datetime | None, now: datetime) -> str:

@@ -3,13 +3,12 @@ account."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_user
 
 from marketplace.blueprints.auth import forms
 from marketplace.extensions import limiter
+from marketplace.formatting import paris_today
 from marketplace.services import accounts, authentication, organisations
 from marketplace.web.actions import perform, render, see_other, submit, with_status
 from marketplace.web.forms import region_choices
@@ -149,7 +148,7 @@ def signup_provider():
             qualiopi_number=form.qualiopi_number.data, qualiopi_categories=form.qualiopi_categories.data,
             qualiopi_issued_on=form.qualiopi_issued_on.data, qualiopi_expires_on=form.qualiopi_expires_on.data,
         )
-        return organisations.create_provider(data, user, today=date.today())
+        return organisations.create_provider(data, user, today=paris_today())
 
     return _signup(form, "auth/signup_provider.html", create)
 

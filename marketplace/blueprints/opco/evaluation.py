@@ -19,7 +19,7 @@ from marketplace.blueprints.opco.evaluation_forms import (
 )
 from marketplace.blueprints.opco.routes import bp
 from marketplace.extensions import db
-from marketplace.formatting import to_paris
+from marketplace.formatting import paris_today
 from marketplace.models import (
     ReferencingStatus,
     ResponseStatus,
@@ -102,7 +102,7 @@ def tender_evaluation(tender_id: int):
     if tenders.refresh_status(tender, utcnow()):
         db.session.commit()  # the deadline has passed: the tender is closed for good
     form = AwardForm(formdata=None)
-    today = to_paris(utcnow()).date()
+    today = paris_today()
     form.valid_from.data = today
     form.valid_until.data = today + timedelta(days=2 * 365)  # a two-year framework agreement by default
     return _render(tender, award_form=form)

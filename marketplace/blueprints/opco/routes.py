@@ -7,8 +7,7 @@ from wtforms import RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 
 from marketplace.blueprints.opco.catalogue_forms import PostedFieldsOnly
-from marketplace.formatting import to_paris
-from marketplace.models import utcnow
+from marketplace.formatting import paris_today
 from marketplace.services import opco_pages, organisations
 from marketplace.services.roles import Perm
 from marketplace.web.actions import render, submit
@@ -20,7 +19,7 @@ bp = tenant_blueprint("opco", __name__, "/opco", kind="opco")
 @bp.get("/")
 @require(Perm.VIEW_DASHBOARD)
 def dashboard():
-    data = opco_pages.dashboard(g.org, to_paris(utcnow()).date())
+    data = opco_pages.dashboard(g.org, paris_today())
     return render(
         "opco/dashboard.html",
         companies=data.companies,
