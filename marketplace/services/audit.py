@@ -33,6 +33,8 @@ ACTION_LABELS = {
     "opco.settings_changed": "Paramètres de l'OPCO modifiés",
     "company.opco_attached": "Rattachement à l'OPCO",
     "company.opco_detached": "Fin du rattachement à l'OPCO",
+    "company.opco_confirmed": "OPCO indiqué par l'entreprise confirmé par la plateforme",
+    "company.opco_refused": "OPCO indiqué par l'entreprise non confirmé par la plateforme",
     "catalogue.action_created": "Action collective créée",
     "catalogue.action_updated": "Action collective modifiée",
     "enrolment.created": "Inscription demandée",

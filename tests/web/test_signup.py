@@ -167,15 +167,20 @@ def test_company_whose_opco_is_not_on_the_platform_can_sign_up_and_is_told_so(cl
     assert "rattachée à" not in page
 
 
-def test_company_whose_idcc_no_opco_covers_can_sign_up_and_is_told_so(client, make, db_session, outbox):
+def test_company_without_agreement_states_its_opco_and_waits_for_the_operator(client, make, db_session, outbox):
     make.opco("akto")
-    form = company_form(idcc="9999")
+    refused = client.post("/inscription/entreprise", data=company_form(idcc="9999"))
+    assert refused.status_code == 422
+    assert "Aucun OPCO ne se déduit de l'IDCC 9999 : indiquez le vôtre dans la liste" in text(refused)
+
+    form = company_form(idcc="9999", declared_opco="akto")
     sign_up(client, "/inscription/entreprise", form)
     response = confirm(client, outbox, form["email"])
     company = db_session.scalar(select(Company))
-    assert company.idcc == "9999" and company.opco_id is None
+    assert company.idcc == "9999" and company.opco_id is None and company.declared_opco_code == "akto"
     page = visible_text(client.get(response.headers["Location"]))
-    assert "Aucun OPCO de la plateforme ne couvre votre IDCC 9999" in page
+    assert "Vous avez indiqué AKTO comme OPCO" in page
+    assert "L'équipe de la plateforme doit le confirmer" in page
 
 
 def _existing_siret(make):
@@ -194,6 +199,10 @@ INVALID_COMPANY_INPUTS = [
     pytest.param({"idcc": "30430"}, "L'IDCC doit comporter de 1 à 4 chiffres", id="idcc-long"),
     pytest.param({"idcc": "30A3"}, "L'IDCC doit comporter de 1 à 4 chiffres", id="idcc-lettre"),
     pytest.param({"idcc": "0000"}, "L'IDCC 0000 n'existe pas", id="idcc-zero"),
+    pytest.param({"idcc": "650"}, "L'IDCC 0650 n'est plus en vigueur : il a été remplacé par l'IDCC 3248 "
+                 "(Métallurgie (convention collective nationale unique)) le 01/01/2024. Indiquez 3248.", id="idcc-0650"),
+    pytest.param({"idcc": "1234"}, "Aucun OPCO ne se déduit de l'IDCC 1234 : indiquez le vôtre", id="idcc-inconnu-sans-opco"),
+    pytest.param({"idcc": "1234", "declared_opco": "xyz"}, "Choisissez votre OPCO parmi", id="opco-indique-inconnu"),
     pytest.param({"headcount": "-3"}, "L'effectif doit être un nombre entier de salariés compris entre 1 et 1 000 000.",
                  id="effectif-negatif"),
     pytest.param({"headcount": "0"}, "Une entreprise sans salarié ne relève pas d'un OPCO", id="effectif-zero"),

@@ -97,6 +97,14 @@ class CompanySignupForm(OrganisationFields):
         description="Jusqu'à 4 chiffres, indiqué sur les bulletins de paie. Il détermine votre OPCO.",
         validators=[DataRequired(REQUIRED), identifier(identifiers.validate_idcc)],
     )
+    # Read by the service only when no OPCO follows from the IDCC (not in the table, or 9999).
+    declared_opco = SelectField(
+        "Votre OPCO",
+        description="Seulement si votre IDCC n'est pas dans notre table ou si vous n'avez pas de convention "
+                    "collective (9999) : l'équipe de la plateforme confirmera votre OPCO.",
+        validators=[Optional()],
+        invalid_choice_message="Choisissez votre OPCO parmi les 11 OPCO de la liste.",
+    )
     headcount = StringField(
         "Effectif salarié",
         description="Nombre de salariés de l'entreprise, par exemple 1 200.",
