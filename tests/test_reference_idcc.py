@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import select
 
 from marketplace.extensions import db
 from marketplace.models import AuditEvent, Company, Enrolment, IdccBranch, Opco
 from marketplace.services import organisations
 from marketplace.services.organisations import CompanyInput
+from marketplace.services.reference_data import load_reference_data
 from tests.factories import next_siret
 from tests.web.pages import text, visible_text
 
@@ -136,7 +138,20 @@ FRANCE_COMPETENCES_CSV = (
 ).encode("cp1252")
 
 
-def test_load_reference_imports_france_competences_table_in_place(cli, tmp_path, db_session):
+@pytest.fixture
+def restored_reference(db_session):
+    """Reference tables are kept between tests: put back the shipped rows afterwards."""
+    yield
+    db_session.rollback()
+    for idcc in ("1234",):
+        row = db_session.get(IdccBranch, idcc)
+        if row is not None:
+            db_session.delete(row)
+    load_reference_data()
+    db_session.commit()
+
+
+def test_load_reference_imports_france_competences_table_in_place(cli, tmp_path, db_session, restored_reference):
     path = tmp_path / "table-fc.csv"
     path.write_bytes(FRANCE_COMPETENCES_CSV)
     result = cli("load-reference", str(path), "--date", "2026-10-01")
