@@ -6,13 +6,15 @@ a refused operation (``DomainError``) rolls back, prints the French message and 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
 from flask import Flask, current_app
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.services.errors import DomainError
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -33,17 +35,42 @@ def init_app(app: Flask) -> None:
     cli_referencings.register(app)
 
     @app.cli.command("load-reference")
-    def load_reference() -> None:
-        """Charge (ou met à jour) les données de référence : OPCO, IDCC, régions, thèmes."""
-        from marketplace.services.reference_data import load_reference_data
+    @click.argument("fichier", required=False, type=click.Path(exists=True, dir_okay=False))
+    @click.option("--source", default="France Compétences, table de correspondance IDCC-OPCO",
+                  help="Source enregistrée sur chaque ligne importée de FICHIER.")
+    @click.option("--date", "source_date", default=None, help="Date de publication de FICHIER (aaaa-mm-jj ; défaut : aujourd'hui).")
+    def load_reference(fichier: str | None, source: str, source_date: str | None) -> None:
+        """Charge (ou met à jour) les données de référence : OPCO, IDCC, régions, thèmes.
+
+        FICHIER (facultatif) : la table de correspondance IDCC → OPCO de France Compétences, importée à la
+        place des lignes livrées qu'elle couvre. CSV séparé par « ; » ou « , » (UTF-8 ou Windows-1252) dont
+        l'en-tête comporte au moins les colonnes IDCC et OPCO (nom de l'OPCO, par exemple « OPCO 2i »), et
+        éventuellement Libellé (ou Intitulé) de la convention.
+        """
+        from marketplace.services.reference_data import import_france_competences, load_reference_data
 
         counts = load_reference_data()
-        db.session.commit()
         click.echo(
             "Données de référence chargées : "
             f"{counts['ref_opcos']} OPCO, {counts['ref_idcc']} branches (IDCC), "
             f"{counts['ref_regions']} régions, {counts['ref_themes']} thèmes."
         )
+        if fichier:
+            try:
+                published = date.fromisoformat(source_date) if source_date else paris_today()
+            except ValueError:
+                _fail("La date doit s'écrire aaaa-mm-jj.")
+            try:
+                report = import_france_competences(Path(fichier).read_bytes(), source=f"{source} ({Path(fichier).name})",
+                                                   source_date=published)
+            except DomainError as error:
+                db.session.rollback()
+                _fail(error.message)
+            for line in report.errors:
+                click.echo(line, err=True)
+            click.echo(f"Table de France Compétences : {report.added} IDCC ajouté(s), {report.updated} mis à jour, "
+                       f"{report.unchanged} inchangé(s), {len(report.errors)} ligne(s) ignorée(s).")
+        db.session.commit()
 
     @app.cli.command("create-opco")
     @click.argument("code")
@@ -85,7 +112,7 @@ def init_app(app: Flask) -> None:
         from marketplace.services import demo
 
         try:
-            result = demo.seed_demo(today=datetime.now(PARIS).date())
+            result = demo.seed_demo(today=paris_today())
             if result.created:
                 db.session.commit()
         except DomainError as exc:

@@ -8,8 +8,7 @@ import click
 from flask import Flask
 
 from marketplace.extensions import db
-from marketplace.formatting import to_paris
-from marketplace.models import utcnow
+from marketplace.formatting import paris_today
 
 
 def register(app: Flask) -> None:
@@ -31,7 +30,7 @@ def register(app: Flask) -> None:
                 click.echo("Erreur : la date doit s'écrire AAAA-MM-JJ, par exemple 2026-03-31.", err=True)
                 raise click.exceptions.Exit(1) from None
         else:
-            today = to_paris(utcnow()).date()
+            today = paris_today()
         count = referencing_registry.suspend_expired(today)
         db.session.commit()
         click.echo(f"{count} référencement(s) suspendu(s) pour certificat Qualiopi expiré.")

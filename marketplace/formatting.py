@@ -21,6 +21,18 @@ def to_paris(value: datetime) -> datetime:
     return value.astimezone(PARIS)
 
 
+def paris_today(now: datetime | None = None) -> date:
+    """« Today » for every rule and page: the date in Europe/Paris, not the server's (``date.today()``) nor
+    UTC's — at 23:30 UTC on 31 December it is already 1 January in Paris. ``now``: the naive UTC time stored
+    (``models.utcnow()``), default the current time."""
+    return to_paris(now if now is not None else datetime.now(UTC)).date()
+
+
+def paris_midnight_utc(day: date) -> datetime:
+    """The naive UTC instant at which ``day`` begins in Paris (23:00 or 22:00 UTC the day before)."""
+    return paris_to_utc(datetime.combine(day, datetime.min.time()))
+
+
 def date_fr(value: date | datetime | None) -> str:
     if value is None:
         return ""

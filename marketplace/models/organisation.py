@@ -6,7 +6,7 @@ table, so a company's SIRET or a provider's NDA are real, constrained columns.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -95,8 +95,13 @@ class Company(Organisation):
     city: Mapped[str] = mapped_column(String(120))
     # Derived from the IDCC at sign-up (and when an OPCO covering it joins); null while none covers it.
     opco_id: Mapped[int | None] = mapped_column(ForeignKey("opcos.id"), index=True)
+    # An IDCC the reference table does not map (or 9999, « sans convention »): the OPCO the company states,
+    # until the platform operator confirms it (opco_confirmed_at); it cannot enrol before.
+    declared_opco_code: Mapped[str | None] = mapped_column(ForeignKey("ref_opcos.code"))
+    opco_confirmed_at: Mapped[datetime | None]
 
     opco: Mapped[Opco | None] = relationship(foreign_keys=[opco_id])
+    declared_opco: Mapped["OpcoReference | None"] = relationship()  # noqa: F821, UP037
     region: Mapped["Region"] = relationship(lazy="joined")  # noqa: F821, UP037
 
     __mapper_args__ = {"polymorphic_identity": "company", "polymorphic_load": "inline"}

@@ -1,5 +1,7 @@
 """Reference data shipped as files under marketplace/reference/ and loaded by `flask load-reference`."""
 
+from datetime import date
+
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,6 +25,11 @@ class IdccBranch(db.Model):
     label: Mapped[str] = mapped_column(String(300))
     opco_code: Mapped[str] = mapped_column(ForeignKey("ref_opcos.code"))
     source: Mapped[str] = mapped_column(String(400), default="")
+    # When the source was published (or the text it quotes signed): every row has one in idcc.csv.
+    source_date: Mapped[date | None]
+    # An obsolete code (e.g. 0650, replaced by 3248 on 1 January 2024): refused at sign-up, naming its successor.
+    replaced_by: Mapped[str | None] = mapped_column(String(4))
+    ended_on: Mapped[date | None]
 
 
 class Region(db.Model):

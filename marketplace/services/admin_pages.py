@@ -92,3 +92,12 @@ def outbox_page(page: int | None) -> Page[OutboxMessage]:
 
 def outbox_message(message_id: int) -> OutboxMessage | None:
     return db.session.get(OutboxMessage, message_id)
+
+
+def opco_declarations() -> list[Company]:
+    """Companies whose IDCC gives no OPCO and whose stated OPCO awaits the operator, oldest first."""
+    return list(db.session.scalars(
+        select(Company)
+        .where(Company.declared_opco_code.is_not(None), Company.opco_confirmed_at.is_(None))
+        .order_by(Company.created_at, Company.id)
+    ))

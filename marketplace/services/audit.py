@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_midnight_utc
 from marketplace.models import AuditEvent, User
 from marketplace.services.context import current_ip
 from marketplace.services.pagination import PER_PAGE, Page, paginate
@@ -32,6 +33,8 @@ ACTION_LABELS = {
     "opco.settings_changed": "Paramètres de l'OPCO modifiés",
     "company.opco_attached": "Rattachement à l'OPCO",
     "company.opco_detached": "Fin du rattachement à l'OPCO",
+    "company.opco_confirmed": "OPCO indiqué par l'entreprise confirmé par la plateforme",
+    "company.opco_refused": "OPCO indiqué par l'entreprise non confirmé par la plateforme",
     "catalogue.action_created": "Action collective créée",
     "catalogue.action_updated": "Action collective modifiée",
     "enrolment.created": "Inscription demandée",
@@ -180,8 +183,9 @@ def organisation_log(
     if actor_id:
         # An id beyond the database's integers names nobody (and would overflow the query).
         query = query.where(AuditEvent.actor_id == actor_id) if actor_id <= 2_147_483_647 else query.where(False)
-    if date_from:
-        query = query.where(AuditEvent.created_at >= datetime.combine(date_from, time.min))
-    if date_to and date_to < date.max:  # the last representable day has no "next day" to stop before
-        query = query.where(AuditEvent.created_at < datetime.combine(date_to + timedelta(days=1), time.min))
+    # Days are Paris days (what the page shows): from Paris midnight, stored times being UTC.
+    if date_from and date_from > date.min:
+        query = query.where(AuditEvent.created_at >= paris_midnight_utc(date_from))
+    if date_to and date_to < date.max - timedelta(days=1):  # the last days have no "next day" to stop before
+        query = query.where(AuditEvent.created_at < paris_midnight_utc(date_to + timedelta(days=1)))
     return paginate(query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()), page, per_page)

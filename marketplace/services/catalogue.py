@@ -23,6 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from sqlalchemy import func, or_, select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import (
     ActionBranch,
     ActionRegion,
@@ -197,6 +198,8 @@ class ActionInput:
     cap_per_company_per_year: str | int | None = None
     cancellation_days: str | int | None = 10
     requires_approval: bool = False
+    # « ht » or « ttc »: the price the funded share applies to; empty: the OPCO's rule (Opco.funding_basis).
+    funding_basis: str | None = None
 
 
 @dataclass(frozen=True)
@@ -220,11 +223,12 @@ class _CleanAction:
     cap_per_company_per_year: int | None
     cancellation_days: int
     requires_approval: bool
+    funding_basis: str | None
 
 
 def campaign_years(today: date | None = None) -> list[int]:
     """Campaign years an action may belong to: last year to two years ahead."""
-    year = (today or date.today()).year
+    year = (today or paris_today()).year
     return list(range(year - 1, year + 3))
 
 
@@ -387,6 +391,9 @@ def _clean(opco: Opco, data: ActionInput, action: CollectiveAction | None, today
     )
     if cancellation_days is None:
         cancellation_days = 10
+    funding_basis = (data.funding_basis or "").strip().lower() or None
+    if funding_basis not in (None, "ht", "ttc"):
+        errors.setdefault("funding_basis", "Choisissez la base de la prise en charge : prix HT, prix TTC ou la règle de l'OPCO.")
 
     # Lowering the ceiling below a price already negotiated would make that referencing invalid.
     if action is not None and price_cents is not None:
@@ -425,6 +432,7 @@ def _clean(opco: Opco, data: ActionInput, action: CollectiveAction | None, today
         cap_per_company_per_year=cap_year,
         cancellation_days=cancellation_days,
         requires_approval=bool(data.requires_approval),
+        funding_basis=funding_basis,
     )
 
 
@@ -468,6 +476,7 @@ _TRACKED = (
     "cap_per_company_per_year",
     "cancellation_days",
     "requires_approval",
+    "funding_basis",
 )
 
 
@@ -519,7 +528,7 @@ def create_action(
     opco: Opco, data: ActionInput, actor: User | None, *, today: date | None = None
 ) -> CollectiveAction:
     """Create a draft action in the OPCO's catalogue after validating every field (InvalidAction lists them all)."""
-    clean = _clean(opco, data, None, today or date.today())
+    clean = _clean(opco, data, None, today or paris_today())
     action = CollectiveAction(opco_id=opco.id, status=ActionStatus.DRAFT)
     _apply(action, clean)
     db.session.add(action)
@@ -539,7 +548,7 @@ def update_action(
 ) -> list[str]:
     """Change an action (published ones too, except their reference); returns the names of the changed fields."""
     opco = db.session.get(Opco, action.opco_id)
-    clean = _clean(opco, data, action, today or date.today())
+    clean = _clean(opco, data, action, today or paris_today())
     before = _snapshot(action)
     _apply(action, clean)
     db.session.flush()
@@ -596,7 +605,7 @@ def transition(action: CollectiveAction, event: str, actor: User | None, reason:
         data={"reference": action.reference},
     )
     if event == "publish":
-        action.published_at = date.today()
+        action.published_at = paris_today()
     return previous
 
 
@@ -679,7 +688,7 @@ def reference_provider(
     no new referencing; an organisation already referenced (active or suspended) is refused; one whose
     referencing was withdrawn is referenced again on the same row (new period and price).
     """
-    today = today or date.today()
+    today = today or paris_today()
     if provider is None or db.session.get(TrainingProvider, provider.id) is None:
         raise DomainError(
             "Choisissez un organisme de formation inscrit sur la plateforme.", field="provider_id"
@@ -781,7 +790,7 @@ def update_referencing(
             "Ce référencement a été retiré : référencez à nouveau l'organisme pour le modifier."
         )
     action = db.session.get(CollectiveAction, referencing.action_id)
-    _check_referencing_terms(action, valid_from, valid_until, price_cents, today or date.today())
+    _check_referencing_terms(action, valid_from, valid_until, price_cents, today or paris_today())
     before = {
         "valid_from": referencing.valid_from.isoformat(),
         "valid_until": referencing.valid_until.isoformat(),
@@ -841,12 +850,12 @@ def transition_referencing(
 def _notify_referencing_stopped(referencing: Referencing, event: str, actor: User | None) -> None:
     """Email the OPCO (catalogue managers, but not whoever made the change) and, once per company, whoever
     enrolled people on the organisation's sessions of the action that have not started yet."""
-    from marketplace.formatting import to_paris
-    from marketplace.models import Enrolment, EnrolmentStatus, utcnow
+    from marketplace.formatting import paris_today
+    from marketplace.models import Enrolment, EnrolmentStatus
     from marketplace.services import accounts, enrolments, outbox
     from marketplace.services.roles import Perm
 
-    today = to_paris(utcnow()).date()
+    today = paris_today()
     concerned = db.session.scalars(
         select(Enrolment)
         .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
@@ -944,7 +953,7 @@ def upcoming_open_session_counts(action_ids: list[int], today: date | None = Non
         .where(
             TrainingSession.action_id.in_(action_ids),
             TrainingSession.status == SessionStatus.OPEN,
-            TrainingSession.start_date >= (today or date.today()),
+            TrainingSession.start_date >= (today or paris_today()),
         )
         .group_by(TrainingSession.action_id)
     ).all()
@@ -959,7 +968,7 @@ def upcoming_open_sessions(action: CollectiveAction, today: date | None = None) 
             .where(
                 TrainingSession.action_id == action.id,
                 TrainingSession.status == SessionStatus.OPEN,
-                TrainingSession.start_date >= (today or date.today()),
+                TrainingSession.start_date >= (today or paris_today()),
             )
             .order_by(TrainingSession.start_date, TrainingSession.id)
         )
@@ -980,7 +989,7 @@ def active_referencings(action_ids: list[int], today: date | None = None) -> dic
     """Referencings active and valid today per action (providers loaded with them), in one query."""
     if not action_ids:
         return {}
-    today = today or date.today()
+    today = today or paris_today()
     rows = db.session.scalars(
         select(Referencing)
         .where(

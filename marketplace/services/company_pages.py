@@ -11,9 +11,9 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import Company, Employee, IdccBranch, Membership, OpcoReference, Region, Theme
 from marketplace.services import dashboards
-from marketplace.services.enrolments import paris_today
 
 
 @dataclass

@@ -167,7 +167,7 @@ def blockers(
         reasons.append("Votre entreprise n'est rattachée à aucun OPCO de la plateforme.")
     elif company.opco_id != session.opco_id:
         reasons.append(f"Cette action est financée par {action.opco.name}, qui n'est pas l'OPCO de votre entreprise.")
-    if action.idcc_codes and company.idcc not in action.idcc_codes:
+    if action.idcc_codes and company.idcc not in action.idcc_codes and not _open_to_stated_branch(action, company):
         reasons.append(f"Cette action est réservée à d'autres branches que la vôtre (IDCC {company.idcc}).")
     band = size_band(company.headcount)
     if action.share_for(band) is None:
@@ -246,3 +246,12 @@ def session_for_company(company: Company, session_id: int) -> TrainingSession | 
         .where(TrainingSession.id == session_id, Enrolment.company_id == company.id)
         .limit(1)
     )
+
+
+def _open_to_stated_branch(action, company) -> bool:
+    """A company whose IDCC is outside the reference table (its OPCO stated, then confirmed by the operator)
+    belongs to none of its OPCO's branches: it may join the actions open to all of them, not those reserved
+    to some."""
+    if company.opco_confirmed_at is None or company.declared_opco_code is None:
+        return False
+    return set(action.opco.idcc_codes) <= set(action.idcc_codes)

@@ -36,7 +36,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select, tuple_
 
 from marketplace.extensions import db
-from marketplace.formatting import date_fr, datetime_fr, to_paris
+from marketplace.formatting import date_fr, datetime_fr, paris_today
 from marketplace.models import (
     Company,
     Employee,
@@ -77,10 +77,6 @@ ENROLMENT = machine(
 
 # Sessions whose waiting list is still served when a seat frees up.
 _SERVING_WAITLIST = (SessionStatus.OPEN, SessionStatus.CLOSED, SessionStatus.CONFIRMED, SessionStatus.POSTPONED)
-
-
-def paris_today(now: datetime) -> date:
-    return to_paris(now).date()
 
 
 def transition(

@@ -42,7 +42,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from marketplace.extensions import db
-from marketplace.formatting import date_fr, money_fr, to_paris
+from marketplace.formatting import date_fr, money_fr, paris_today, to_paris
 from marketplace.models import (
     ActionStatus,
     EvaluatorDeclaration,
@@ -712,7 +712,7 @@ def award(
     """
     _check_owner(tender, opco)
     _check_under_analysis(tender, "d'attribuer l'appel d'offres")
-    today = to_paris(now).date()
+    today = paris_today(now)
     if valid_from is None:
         raise DomainError("Indiquez la date de début des référencements.", field="valid_from")
     if valid_until is None:

@@ -29,6 +29,7 @@ from sqlalchemy import Table, func, select, text
 from stdnum import luhn
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import (
     ActionBranch,
     ActionRegion,
@@ -160,7 +161,7 @@ def generate(
     organisation per 250 sessions, one company per 50 enrolments, ten employees per company.
     """
     rng = random.Random(seed)
-    today = today or date.today()
+    today = today or paris_today()
     now = utcnow()
     report = Report()
     writer = _Writer()

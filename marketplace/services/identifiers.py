@@ -130,6 +130,10 @@ def validate_ape(value: str) -> str:
     return code
 
 
+# « Sans convention collective » in the DSN: no branch, so no OPCO follows from it.
+IDCC_WITHOUT_AGREEMENT = "9999"
+
+
 def validate_idcc(value: str) -> str:
     """Return the IDCC zero-padded to 4 digits (« 16 » → « 0016 »); 1 to 4 digits, 0000 refused."""
     code = normalise_digits(value)

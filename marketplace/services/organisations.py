@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select, true
 
 from marketplace.extensions import db
+from marketplace.formatting import date_fr, paris_today
 from marketplace.models import (
     Company,
     IdccBranch,
@@ -31,6 +32,7 @@ from marketplace.services import (
     catalogue,
     identifiers,
     outbox,
+    places,
     referencing_registry,
     storage,
 )
@@ -81,7 +83,23 @@ class Attachment:
     reference_opco: OpcoReference | None
 
     @property
+    def needs_declared_opco(self) -> bool:
+        """No OPCO follows from the IDCC (unknown to the table, or 9999): the company states it."""
+        return self.branch is None
+
+    @property
     def message(self) -> str:
+        if self.idcc == identifiers.IDCC_WITHOUT_AGREEMENT:
+            return (
+                "IDCC 9999 : sans convention collective, aucun OPCO ne se déduit automatiquement. Indiquez votre "
+                "OPCO ; l'équipe de la plateforme le confirmera avant vos premières inscriptions."
+            )
+        if self.branch is None:
+            return (
+                f"L'IDCC {self.idcc} n'est pas dans notre table de correspondance. Vérifiez-le sur un bulletin de "
+                "paie (rubrique « convention collective ») et indiquez votre OPCO : l'équipe de la plateforme le "
+                "confirmera avant vos premières inscriptions."
+            )
         if self.opco is not None:
             label = f" ({self.branch.label})" if self.branch else ""
             return f"Votre branche, IDCC {self.idcc}{label}, est rattachée à {self.opco.name}."
@@ -98,9 +116,19 @@ class Attachment:
         )
 
 
-def attachment_for_idcc(raw_idcc: str) -> Attachment:
+def attachment_for_idcc(raw_idcc: str, today: date | None = None) -> Attachment:
+    """What the IDCC says about the company's OPCO; an obsolete code is refused, naming the one to give."""
     idcc = identifiers.validate_idcc(raw_idcc)
     branch = db.session.get(IdccBranch, idcc)
+    if branch is not None and branch.replaced_by and (branch.ended_on is None or branch.ended_on <= (today or paris_today())):
+        successor = db.session.get(IdccBranch, branch.replaced_by)
+        since = f" le {date_fr(branch.ended_on)}" if branch.ended_on else ""
+        name = f" ({successor.label})" if successor else ""
+        raise DomainError(
+            f"L'IDCC {idcc} n'est plus en vigueur : il a été remplacé par l'IDCC {branch.replaced_by}{name}{since}. "
+            f"Indiquez {branch.replaced_by}.",
+            field="idcc",
+        )
     reference = db.session.get(OpcoReference, branch.opco_code) if branch else None
     return Attachment(idcc=idcc, branch=branch, opco=opco_for_idcc(idcc), reference_opco=reference)
 
@@ -116,7 +144,9 @@ def create_opco(code: str, actor: User | None, idcc_codes: list[str] | None = No
     if db.session.scalar(select(Opco).where(Opco.code == code)) is not None:
         raise DomainError(f"{reference.name} est déjà présent sur la plateforme.", field="code")
     if idcc_codes is None:
-        idcc_codes = list(db.session.scalars(select(IdccBranch.idcc).where(IdccBranch.opco_code == code)))
+        idcc_codes = list(db.session.scalars(
+            select(IdccBranch.idcc).where(IdccBranch.opco_code == code, IdccBranch.replaced_by.is_(None))
+        ))
     opco = Opco(name=reference.name, slug=unique_slug(reference.name), code=code)
     db.session.add(opco)
     db.session.flush()
@@ -139,6 +169,8 @@ def set_opco_branches(opco: Opco, idcc_codes: list[str], actor: User | None) -> 
 def _set_branches(opco: Opco, idcc_codes: list[str]) -> None:
     for raw in sorted(set(idcc_codes)):
         idcc = identifiers.validate_idcc(raw)
+        if idcc == identifiers.IDCC_WITHOUT_AGREEMENT:
+            raise DomainError("L'IDCC 9999 (sans convention collective) n'est la branche d'aucun OPCO.", field="idcc")
         if db.session.get(IdccBranch, idcc) is None:
             raise DomainError(f"L'IDCC {idcc} n'est pas dans la table de référence des branches.", field="idcc")
         other = opco_for_idcc(idcc)
@@ -152,8 +184,11 @@ def _set_branches(opco: Opco, idcc_codes: list[str]) -> None:
 def _reattach_companies(opco: Opco) -> None:
     """Keep every company attached to the OPCO that covers its IDCC, after a change of branches."""
     covered = opco.idcc_codes
+    confirmed_here = (Company.declared_opco_code == opco.code) & Company.opco_confirmed_at.is_not(None)
     left = db.session.scalars(
-        select(Company).where(Company.opco_id == opco.id, Company.idcc.not_in(covered) if covered else true())
+        select(Company).where(
+            Company.opco_id == opco.id, Company.idcc.not_in(covered) if covered else true(), ~confirmed_here
+        )
     ).all()
     for company in left:
         new_opco = opco_for_idcc(company.idcc)
@@ -170,6 +205,8 @@ def _reattach_companies(opco: Opco) -> None:
             (Company.opco_id.is_(None)) | (Company.opco_id != opco.id), Company.idcc.in_(covered)
         )
     ).all() if covered else []
+    # Companies whose stated OPCO the operator confirmed (IDCC not in the table) join it too.
+    arriving += db.session.scalars(select(Company).where(Company.opco_id.is_(None), confirmed_here)).all()
     for company in arriving:
         company.opco_id = opco.id
         audit.record("company.opco_attached", organisation_id=company.id, obj=company, data={"opco": opco.name})
@@ -186,6 +223,8 @@ class CompanyInput:
     address: str
     postal_code: str
     city: str
+    # The OPCO the company states when its IDCC gives none (unknown to the table, or 9999); else ignored.
+    declared_opco: str = ""
 
 
 @dataclass
@@ -206,10 +245,13 @@ class ProviderInput:
 
 
 def _clean_address(name: str, region_code: str, address: str, postal_code: str, city: str) -> tuple[str, ...]:
+    """Name and address checked; the region is the postal code's (regional funding depends on it), so an
+    empty one is derived and another one refused. Returns (name, address, postal code, city, region)."""
     name = (name or "").strip()
     if len(name) < 2:
         raise DomainError("Indiquez la raison sociale.", field="name")
-    if db.session.get(Region, region_code or "") is None:
+    region_code = (region_code or "").strip()
+    if region_code and db.session.get(Region, region_code) is None:
         raise DomainError("Choisissez une région dans la liste.", field="region_code")
     address = (address or "").strip()
     if len(address) < 3:
@@ -220,7 +262,8 @@ def _clean_address(name: str, region_code: str, address: str, postal_code: str, 
     city = (city or "").strip()
     if not city:
         raise DomainError("Indiquez la commune.", field="city")
-    return name, address, postal_code, city
+    region_code = places.region_for_address(postal_code, region_code)
+    return name, address, postal_code, city, region_code
 
 
 def _check_siret_free(siret: str) -> None:
@@ -236,13 +279,14 @@ def _check_siret_free(siret: str) -> None:
 
 def create_company(data: CompanyInput, admin: User) -> Company:
     """Create a company with ``admin`` as its first administrator; its OPCO comes from its IDCC."""
-    name, address, postal_code, city = _clean_address(
+    name, address, postal_code, city, region_code = _clean_address(
         data.name, data.region_code, data.address, data.postal_code, data.city
     )
     siret = identifiers.validate_siret(data.siret)
     _check_siret_free(siret)
     ape = identifiers.validate_ape(data.ape_code)
     attachment = attachment_for_idcc(data.idcc)
+    declared = _declared_opco(attachment, data.declared_opco)
     headcount = identifiers.validate_headcount(data.headcount)
     company = Company(
         name=name,
@@ -252,11 +296,12 @@ def create_company(data: CompanyInput, admin: User) -> Company:
         ape_code=ape,
         idcc=attachment.idcc,
         headcount=headcount,
-        region_code=data.region_code,
+        region_code=region_code,
         address=address,
         postal_code=postal_code,
         city=city,
         opco_id=attachment.opco.id if attachment.opco else None,
+        declared_opco_code=declared,
     )
     db.session.add(company)
     db.session.flush()
@@ -266,14 +311,31 @@ def create_company(data: CompanyInput, admin: User) -> Company:
         organisation_id=company.id,
         actor=admin,
         obj=company,
-        data={"kind": "company", "siret": siret, "idcc": attachment.idcc, "opco": attachment.opco.name if attachment.opco else None},
+        data={"kind": "company", "siret": siret, "idcc": attachment.idcc,
+              "opco": attachment.opco.name if attachment.opco else None, "declared_opco": declared},
     )
     return company
 
 
+def _declared_opco(attachment: Attachment, raw: str | None) -> str | None:
+    """The OPCO a company states when its IDCC gives none; required then, ignored otherwise."""
+    if not attachment.needs_declared_opco:
+        return None
+    code = (raw or "").strip()
+    if not code:
+        raise DomainError(
+            f"Aucun OPCO ne se déduit de l'IDCC {attachment.idcc} : indiquez le vôtre dans la liste "
+            "(l'équipe de la plateforme le confirmera).",
+            field="declared_opco",
+        )
+    if db.session.get(OpcoReference, code) is None:
+        raise DomainError("Choisissez votre OPCO parmi les 11 OPCO de la liste.", field="declared_opco")
+    return code
+
+
 def create_provider(data: ProviderInput, admin: User, today: date) -> TrainingProvider:
     """Create a training organisation with ``admin`` as its first administrator."""
-    name, address, postal_code, city = _clean_address(
+    name, address, postal_code, city, region_code = _clean_address(
         data.name, data.region_code, data.address, data.postal_code, data.city
     )
     siret = identifiers.validate_siret(data.siret)
@@ -298,7 +360,7 @@ def create_provider(data: ProviderInput, admin: User, today: date) -> TrainingPr
         siren=identifiers.siren_of(siret),
         nda=nda,
         vat_regime=data.vat_regime,
-        region_code=data.region_code,
+        region_code=region_code,
         address=address,
         postal_code=postal_code,
         city=city,
@@ -424,3 +486,57 @@ def qualiopi_document(provider: TrainingProvider) -> tuple[str, bytes] | None:
     return provider.qualiopi_document_name or "certificat-qualiopi.pdf", storage.storage().read(
         provider.qualiopi_document_key
     )
+
+
+FUNDING_BASES = {"ht": "prix HT", "ttc": "prix TTC"}
+
+
+def update_opco_settings(opco: Opco, raw_hours: str | int, raw_basis: str | None, actor: User) -> None:
+    """The OPCO's settings page: the waiting-list offer window and the price its funded shares apply to
+    (HT: the company pays the VAT on the whole price; TTC: the OPCO funds its share of the VAT too).
+    An action may override the basis; enrolments already made keep the figures frozen on them."""
+    basis = (raw_basis or "").strip().lower() or opco.funding_basis
+    if basis not in FUNDING_BASES:
+        raise DomainError("Choisissez si la prise en charge porte sur le prix HT ou sur le prix TTC.",
+                          field="funding_basis")
+    set_waitlist_offer_hours(opco, raw_hours, actor)
+    if basis != opco.funding_basis:
+        previous = opco.funding_basis
+        opco.funding_basis = basis
+        audit.record("opco.settings_changed", organisation_id=opco.id, actor=actor, obj=opco,
+                     data={"funding_basis": [previous, basis]})
+
+
+# --- OPCO stated by a company, confirmed by the platform operator --------------------------------------------
+
+
+def _pending_company(company_id: int) -> Company:
+    company = db.session.get(Company, company_id)
+    if company is None or company.declared_opco_code is None or company.opco_confirmed_at is not None:
+        raise DomainError("Cette entreprise n'a pas d'OPCO en attente de confirmation.")
+    return company
+
+
+def confirm_declared_opco(company_id: int, actor: User, now: datetime) -> Company:
+    """The operator checked the OPCO a company stated (IDCC outside the table): the company is attached to it
+    (now, or when that OPCO joins the platform) and may enrol. The reference table itself is not changed:
+    one company's word is not a source for its branch."""
+    company = _pending_company(company_id)
+    company.opco_confirmed_at = now
+    opco = db.session.scalar(select(Opco).where(Opco.code == company.declared_opco_code))
+    company.opco_id = opco.id if opco else None
+    audit.record("company.opco_confirmed", organisation_id=company.id, actor=actor, obj=company,
+                 data={"idcc": company.idcc, "opco": company.declared_opco_code})
+    if opco is not None:
+        audit.record("company.opco_attached", organisation_id=company.id, obj=company, data={"opco": opco.name})
+    return company
+
+
+def refuse_declared_opco(company_id: int, actor: User) -> Company:
+    """The stated OPCO is not the company's: it stays without OPCO and states another one."""
+    company = _pending_company(company_id)
+    refused = company.declared_opco_code
+    company.declared_opco_code = None
+    audit.record("company.opco_refused", organisation_id=company.id, actor=actor, obj=company,
+                 data={"idcc": company.idcc, "opco": refused})
+    return company

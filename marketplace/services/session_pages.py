@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from marketplace.extensions import db
-from marketplace.formatting import date_fr, money_fr, to_paris
+from marketplace.formatting import date_fr, money_fr, paris_today
 from marketplace.models import (
     ActionStatus,
     CollectiveAction,
@@ -100,7 +100,7 @@ def sessions_for_provider(
     A constant number of queries whatever the number of rows: one count, one page, and one grouped count of
     enrolments for the whole page. The page asked for is clamped (``services.pagination``).
     """
-    today = today or to_paris(utcnow()).date()
+    today = today or paris_today()
     query = select(TrainingSession).where(TrainingSession.provider_id == provider.id)
     if status in St.LABELS:
         query = query.where(TrainingSession.status == status)

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from marketplace.extensions import db
-from marketplace.formatting import date_fr, to_paris
+from marketplace.formatting import date_fr, paris_today
 from marketplace.models import (
     ActionStatus,
     CollectiveAction,
@@ -43,6 +43,7 @@ from marketplace.services import accounts, audit, eligibility, enrolments, outbo
 from marketplace.services.errors import DomainError
 from marketplace.services.identifiers import qualiopi_is_valid
 from marketplace.services.locking import lock_session
+from marketplace.services.places import region_for_address
 from marketplace.services.roles import Perm
 from marketplace.services.state import machine
 
@@ -290,9 +291,10 @@ def _clean(data: SessionInput, referencing: Referencing, today: date, *, seats_h
         if not _POSTAL_CODE_RE.match(postal_code):
             raise DomainError("Le code postal doit comporter 5 chiffres.", field="postal_code")
         city = _text(data.city, 120, "Commune", "city", required=True)
-        region = db.session.get(Region, data.region_code) if data.region_code else None
-        if region is None:
+        # The region is the postal code's (regional actions and funding depend on it): derived, or checked.
+        if data.region_code and db.session.get(Region, data.region_code) is None:
             raise DomainError("Choisissez la région où se tient la session.", field="region_code")
+        region = db.session.get(Region, region_for_address(postal_code, data.region_code))
         if not action.is_national and region.code not in action.region_codes:
             names = ", ".join(sorted(r.region.name for r in action.regions))
             raise DomainError(
@@ -489,7 +491,7 @@ def transition(
     withdraw without penalty. cancel: a reason is required, every live enrolment is cancelled.
     """
     now = now or utcnow()
-    today = to_paris(now).date()
+    today = paris_today(now)
     if event not in SESSION.transitions:
         raise DomainError("Cette action n'existe pas pour une session.")
     session = lock_session(session.id)

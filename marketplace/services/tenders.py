@@ -27,7 +27,15 @@ from decimal import Decimal
 from sqlalchemy import case, exists, false, func, or_, select
 
 from marketplace.extensions import db
-from marketplace.formatting import PARIS, date_fr, datetime_fr, paris_to_utc, to_paris, utc_to_paris  # noqa: F401
+from marketplace.formatting import (  # noqa: F401
+    PARIS,
+    date_fr,
+    datetime_fr,
+    paris_to_utc,
+    paris_today,
+    to_paris,
+    utc_to_paris,
+)
 from marketplace.models import (
     ActionStatus,
     CollectiveAction,
@@ -116,7 +124,7 @@ def days_left(deadline: datetime | None, now: datetime) -> int | None:
     """Whole calendar days (Paris) between today and the deadline's day; None when passed or unknown."""
     if deadline is None or deadline <= now:
         return None
-    return (to_paris(deadline).date() - to_paris(now).date()).days
+    return (to_paris(deadline).date() - paris_today(now)).days
 
 
 def time_left_label(deadline: datetime | None, now: datetime) -> str:

@@ -443,19 +443,25 @@ def test_regions_csv():
 
 def test_idcc_csv():
     rows = _read("idcc.csv")
-    assert list(rows[0]) == ["idcc", "label", "opco_code", "source"]
-    assert len(rows) >= 24
+    assert list(rows[0]) == ["idcc", "label", "opco_code", "source", "source_date", "replaced_by", "ended_on"]
+    assert len(rows) >= 35
     codes = [row["idcc"] for row in rows]
     assert len(set(codes)) == len(codes)
     for row in rows:
         assert validate_idcc(row["idcc"]) == row["idcc"]
         assert row["opco_code"] in OPCO_CODES, row
         assert row["label"].strip() and row["source"].strip()
+        assert date.fromisoformat(row["source_date"]), row  # every row dated
+        assert row["idcc"] != "9999"  # « sans convention »: no OPCO follows from it
     per_opco = {code: sum(row["opco_code"] == code for row in rows) for code in OPCO_CODES}
     assert per_opco["akto"] >= 3 and per_opco["atlas"] >= 3 and per_opco["opcoep"] >= 3
     mapping = {row["idcc"]: row["opco_code"] for row in rows}
     assert mapping["1486"] == "atlas"
     assert mapping["1596"] == mapping["1597"] == "constructys"
+    assert per_opco["ocapiat"] >= 1  # OCAPIAT's companies can join
+    obsolete = {row["idcc"]: (row["replaced_by"], row["ended_on"]) for row in rows if row["replaced_by"]}
+    assert obsolete["0650"] == ("3248", "2024-01-01")
+    assert all(successor in mapping for successor, _ in obsolete.values())
 
 
 def test_themes_csv():

@@ -80,7 +80,8 @@ def world(make):
     from marketplace.models import OutboxMessage
 
     message = db.session.scalar(select(OutboxMessage))
-    operator_samples = {"opco_id": tenants["opco"][0].org.id, "message_id": message.id}
+    operator_samples = {"opco_id": tenants["opco"][0].org.id, "message_id": message.id,
+                        "company_id": tenants["company"][0].org.id}
     return tenants, operator, operator_samples
 
 

@@ -167,15 +167,20 @@ def test_company_whose_opco_is_not_on_the_platform_can_sign_up_and_is_told_so(cl
     assert "rattachée à" not in page
 
 
-def test_company_whose_idcc_no_opco_covers_can_sign_up_and_is_told_so(client, make, db_session, outbox):
+def test_company_without_agreement_states_its_opco_and_waits_for_the_operator(client, make, db_session, outbox):
     make.opco("akto")
-    form = company_form(idcc="9999")
+    refused = client.post("/inscription/entreprise", data=company_form(idcc="9999"))
+    assert refused.status_code == 422
+    assert "Aucun OPCO ne se déduit de l'IDCC 9999 : indiquez le vôtre dans la liste" in text(refused)
+
+    form = company_form(idcc="9999", declared_opco="akto")
     sign_up(client, "/inscription/entreprise", form)
     response = confirm(client, outbox, form["email"])
     company = db_session.scalar(select(Company))
-    assert company.idcc == "9999" and company.opco_id is None
+    assert company.idcc == "9999" and company.opco_id is None and company.declared_opco_code == "akto"
     page = visible_text(client.get(response.headers["Location"]))
-    assert "Aucun OPCO de la plateforme ne couvre votre IDCC 9999" in page
+    assert "Vous avez indiqué AKTO comme OPCO" in page
+    assert "L'équipe de la plateforme doit le confirmer" in page
 
 
 def _existing_siret(make):
@@ -194,6 +199,10 @@ INVALID_COMPANY_INPUTS = [
     pytest.param({"idcc": "30430"}, "L'IDCC doit comporter de 1 à 4 chiffres", id="idcc-long"),
     pytest.param({"idcc": "30A3"}, "L'IDCC doit comporter de 1 à 4 chiffres", id="idcc-lettre"),
     pytest.param({"idcc": "0000"}, "L'IDCC 0000 n'existe pas", id="idcc-zero"),
+    pytest.param({"idcc": "650"}, "L'IDCC 0650 n'est plus en vigueur : il a été remplacé par l'IDCC 3248 "
+                 "(Métallurgie (convention collective nationale unique)) le 01/01/2024. Indiquez 3248.", id="idcc-0650"),
+    pytest.param({"idcc": "1234"}, "Aucun OPCO ne se déduit de l'IDCC 1234 : indiquez le vôtre", id="idcc-inconnu-sans-opco"),
+    pytest.param({"idcc": "1234", "declared_opco": "xyz"}, "Choisissez votre OPCO parmi", id="opco-indique-inconnu"),
     pytest.param({"headcount": "-3"}, "L'effectif doit être un nombre entier de salariés compris entre 1 et 1 000 000.",
                  id="effectif-negatif"),
     pytest.param({"headcount": "0"}, "Une entreprise sans salarié ne relève pas d'un OPCO", id="effectif-zero"),
@@ -209,8 +218,12 @@ INVALID_COMPANY_INPUTS = [
     pytest.param({"confirm": "un-autre-mot-de-passe"}, "Les deux mots de passe ne correspondent pas.", id="confirmation"),
     pytest.param({"email": "pas-une-adresse"}, "adresse e-mail", id="email-invalide"),
     pytest.param(_existing_siret, "Cet établissement (SIRET) est déjà inscrit sur la plateforme", id="siret-deja-pris"),
-    pytest.param({"region_code": ""}, "Choisissez une région dans la liste.", id="region-absente"),
-    pytest.param({"region_code": None}, "Choisissez une région dans la liste.", id="region-non-envoyee"),
+    pytest.param({"postal_code": "75008", "region_code": "76"},
+                 "Le code postal 75008 se trouve dans la région Île-de-France, pas dans la région Occitanie",
+                 id="region-autre-que-celle-du-code-postal"),
+    pytest.param({"postal_code": "98000", "region_code": ""},
+                 "Le code postal 98000 ne correspond à aucun département d'une région française.",
+                 id="code-postal-hors-region"),
     pytest.param({"accept_terms": None}, "Vous devez accepter les conditions d'utilisation", id="conditions"),
     pytest.param({"postal_code": "6900"}, "Le code postal doit comporter 5 chiffres.", id="code-postal-court"),
     pytest.param({"postal_code": "69OO3"}, "Le code postal doit comporter 5 chiffres.", id="code-postal-lettres"),
@@ -276,6 +289,27 @@ def test_company_signup_accepts_a_headcount_typed_with_a_thousands_separator(cli
     response = client.post("/inscription/entreprise", data=company_form(headcount="1 200"))
     assert response.status_code == 303, visible_text(response)[:600]
     assert db_session.scalar(select(Company.headcount)) == 1200
+
+
+@pytest.mark.parametrize(
+    ("postal_code", "region_code", "expected"),
+    [("75008", "", "11"), ("75008", None, "11"), ("20000", "", "94"), ("97411", "", "04"), ("92081", "11", "11"),
+     ("20200", "94", "94")],
+)
+def test_company_signup_derives_the_region_from_the_postal_code(client, make, db_session, postal_code, region_code,
+                                                                 expected):
+    make.opco("akto")
+    response = client.post("/inscription/entreprise", data=company_form(postal_code=postal_code, region_code=region_code))
+    assert response.status_code == 303, visible_text(response)[:600]
+    assert db_session.scalar(select(Company.region_code)) == expected
+
+
+def test_provider_signup_refuses_a_region_other_than_the_postal_codes(client, make):
+    before = snapshot()
+    response = client.post("/inscription/organisme", data=provider_form(postal_code="69002", region_code="93"))
+    assert response.status_code == 422
+    assert "se trouve dans la région Auvergne-Rhône-Alpes, pas dans la région Provence-Alpes-Côte d'Azur" in text(response)
+    assert snapshot() == before
 
 
 def test_company_signup_refuses_an_unknown_region_code_in_french(client, make):
@@ -390,7 +424,8 @@ INVALID_PROVIDER_INPUTS = [
     pytest.param({"qualiopi_issued_on": "31/02/2025"}, "Indiquez une date valide", id="qualiopi-date-invalide"),
     pytest.param({"qualiopi_number": ""}, "Ce champ est obligatoire.", id="qualiopi-numero"),
     pytest.param({"vat_regime": ""}, "Choisissez votre régime de TVA.", id="tva"),
-    pytest.param({"region_code": ""}, "Choisissez une région dans la liste.", id="region"),
+    pytest.param({"region_code": "11"}, "se trouve dans la région Auvergne-Rhône-Alpes, pas dans la région Île-de-France",
+                 id="region"),
     pytest.param({"accept_terms": None}, "Vous devez accepter les conditions d'utilisation", id="conditions"),
     pytest.param({"postal_code": "6900"}, "Le code postal doit comporter 5 chiffres.", id="code-postal"),
     pytest.param({"password": "court", "confirm": "court"}, "au moins 12 caractères", id="mot-de-passe"),

@@ -4,7 +4,7 @@ from flask import Blueprint, abort, request, url_for
 from flask_login import current_user
 
 from marketplace.blueprints.admin.forms import BranchesForm, CreateOpcoForm
-from marketplace.models import OutboxStatus
+from marketplace.models import OutboxStatus, utcnow
 from marketplace.services import accounts, admin_pages, organisations
 from marketplace.services import outbox as outbox_service
 from marketplace.web.actions import perform, render, submit
@@ -90,6 +90,32 @@ def invite_opco_admin(opco_id: int):
         done=url_for("admin.opco_branches", opco_id=opco.id),
         message=lambda invitation: f"Invitation d'administrateur envoyée à {invitation.email}.",
         failed=lambda error: _branches_page(opco),
+    )
+
+
+@bp.get("/opco-a-confirmer")
+@operator_required
+def opco_declarations():
+    return render("admin/opco_declarations.html", companies=admin_pages.opco_declarations())
+
+
+@bp.post("/entreprises/<int:company_id>/opco/confirmer")
+@operator_required
+def confirm_company_opco(company_id: int):
+    return perform(
+        lambda: organisations.confirm_declared_opco(company_id, current_user, utcnow()),
+        done=url_for("admin.opco_declarations"),
+        message=lambda company: f"OPCO de {company.name} confirmé : {company.declared_opco.name}.",
+    )
+
+
+@bp.post("/entreprises/<int:company_id>/opco/refuser")
+@operator_required
+def refuse_company_opco(company_id: int):
+    return perform(
+        lambda: organisations.refuse_declared_opco(company_id, current_user),
+        done=url_for("admin.opco_declarations"),
+        message=lambda company: f"OPCO indiqué par {company.name} non confirmé : l'entreprise reste sans OPCO.",
     )
 
 

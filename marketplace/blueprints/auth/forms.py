@@ -74,7 +74,12 @@ class OrganisationFields(Form):
     address = StringField("Adresse", validators=[DataRequired(REQUIRED), Length(max=300)])
     postal_code = StringField("Code postal", validators=[DataRequired(REQUIRED), Length(max=5)])
     city = StringField("Commune", validators=[DataRequired(REQUIRED), Length(max=120)])
-    region_code = SelectField("Région", validators=[DataRequired("Choisissez une région dans la liste.")])
+    # Derived from the postal code by the service; a region chosen here must be the postal code's.
+    region_code = SelectField(
+        "Région",
+        description="Déduite du code postal : vous pouvez la laisser vide.",
+        validators=[Optional()],
+    )
     accept_terms = BooleanField(
         "J'accepte les conditions d'utilisation et la politique de protection des données",
         validators=[DataRequired("Vous devez accepter les conditions d'utilisation pour créer un compte.")],
@@ -90,6 +95,14 @@ class CompanySignupForm(OrganisationFields):
         "IDCC (convention collective)",
         description="Jusqu'à 4 chiffres, indiqué sur les bulletins de paie. Il détermine votre OPCO.",
         validators=[DataRequired(REQUIRED), identifier(identifiers.validate_idcc)],
+    )
+    # Read by the service only when no OPCO follows from the IDCC (not in the table, or 9999).
+    declared_opco = SelectField(
+        "Votre OPCO",
+        description="Seulement si votre IDCC n'est pas dans notre table ou si vous n'avez pas de convention "
+                    "collective (9999) : l'équipe de la plateforme confirmera votre OPCO.",
+        validators=[Optional()],
+        invalid_choice_message="Choisissez votre OPCO parmi les 11 OPCO de la liste.",
     )
     headcount = StringField(
         "Effectif salarié",

@@ -3,14 +3,13 @@ account."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user, login_user
 
 from marketplace.blueprints.auth import forms
 from marketplace.extensions import limiter
-from marketplace.services import accounts, authentication, organisations
+from marketplace.formatting import paris_today
+from marketplace.services import accounts, authentication, organisations, reference_data
 from marketplace.web.actions import perform, render, see_other, submit, with_status
 from marketplace.web.forms import region_choices
 from marketplace.web.guard import end_session, login_required, public, start_session
@@ -115,12 +114,13 @@ def _signup(form, template: str, create):
 @public
 def signup_company():
     form = _signup_form(forms.CompanySignupForm)
+    form.declared_opco.choices = [("", "— Déduit de l'IDCC —")] + reference_data.opco_choices()
 
     def create(user):
         data = organisations.CompanyInput(
             name=form.name.data, siret=form.siret.data, ape_code=form.ape.data, idcc=form.idcc.data,
             headcount=form.headcount.data, region_code=form.region_code.data, address=form.address.data,
-            postal_code=form.postal_code.data, city=form.city.data,
+            postal_code=form.postal_code.data, city=form.city.data, declared_opco=form.declared_opco.data or "",
         )
         return organisations.create_company(data, user)
 
@@ -149,7 +149,7 @@ def signup_provider():
             qualiopi_number=form.qualiopi_number.data, qualiopi_categories=form.qualiopi_categories.data,
             qualiopi_issued_on=form.qualiopi_issued_on.data, qualiopi_expires_on=form.qualiopi_expires_on.data,
         )
-        return organisations.create_provider(data, user, today=date.today())
+        return organisations.create_provider(data, user, today=paris_today())
 
     return _signup(form, "auth/signup_provider.html", create)
 

@@ -6,9 +6,9 @@ from flask import abort, current_app, g, request
 
 from marketplace.blueprints.company.catalogue_forms import CatalogueSearchForm
 from marketplace.blueprints.company.routes import bp
+from marketplace.formatting import paris_today
 from marketplace.models import Modality, utcnow
 from marketplace.services import company_pages, search
-from marketplace.services.enrolments import paris_today
 from marketplace.services.roles import Perm
 from marketplace.web.actions import render
 from marketplace.web.guard import require

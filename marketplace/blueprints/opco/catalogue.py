@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import abort, flash, g, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from marketplace.blueprints.opco.catalogue_forms import ActionForm, ReferencingEditForm, ReferencingForm
 from marketplace.blueprints.opco.routes import bp
+from marketplace.formatting import paris_today
 from marketplace.models import ActionStatus, CollectiveAction, Modality, Referencing, ReferencingStatus
 from marketplace.services import catalogue, catalogue_pages
 from marketplace.services.roles import Perm
@@ -89,7 +88,7 @@ def _detail_page(action: CollectiveAction):
         referencings=data.referencings,
         referencing_machine=catalogue.REFERENCING_MACHINE,
         sessions=data.sessions,
-        today=date.today(),
+        today=paris_today(),
     )
 
 
@@ -138,6 +137,7 @@ def _action_input(form: ActionForm) -> catalogue.ActionInput:
         cap_per_company_per_year=form.cap_per_company_per_year.data,
         cancellation_days=form.cancellation_days.data,
         requires_approval=bool(form.requires_approval.data),
+        funding_basis=form.funding_basis.data or None,
     )
 
 
@@ -168,10 +168,11 @@ def _fill(form: ActionForm, action: CollectiveAction) -> None:
     form.cap_per_company_per_session.data = str(action.cap_per_company_per_session or "")
     form.cap_per_company_per_year.data = str(action.cap_per_company_per_year or "")
     form.cancellation_days.data = str(action.cancellation_days)
+    form.funding_basis.data = action.funding_basis or ""
 
 
 def _new_action_defaults(form: ActionForm) -> None:
-    form.campaign_year.data = str(date.today().year)
+    form.campaign_year.data = str(paris_today().year)
     for _code, _label, field in form.share_fields:
         field.data = "100"
     form.cancellation_days.data = "10"
@@ -256,7 +257,7 @@ def _referencings_url(action_id: int) -> str:
 @require(Perm.MANAGE_CATALOGUE)
 def referencing_new(action_id: int):
     action = _get_action(action_id)
-    today = date.today()
+    today = paris_today()
     form = ReferencingForm()
     # Organisations on the platform not yet referenced; those without a valid Qualiopi shown but disabled.
     form.provider_id.choices = [SelectChoice("", "— Choisissez un organisme —")] + [

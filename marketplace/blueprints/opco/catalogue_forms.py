@@ -99,6 +99,18 @@ class ActionForm(Form):
         validators=[Optional()],
     )
     requires_approval = BooleanField("Chaque inscription doit être validée par l'OPCO")
+    # Empty: the OPCO's rule (its settings page); the service refuses any other value.
+    funding_basis = SelectField(
+        "Base de la prise en charge",
+        choices=[
+            SelectChoice("", "Règle de l'OPCO (paramètres)"),
+            SelectChoice("ht", "Sur le prix HT : la TVA reste à la charge de l'entreprise"),
+            SelectChoice("ttc", "Sur le prix TTC : l'OPCO prend aussi sa part de la TVA"),
+        ],
+        default="",
+        validators=[Optional()],
+        invalid_choice_message="Choisissez la base de la prise en charge dans la liste.",
+    )
 
     @property
     def share_fields(self):

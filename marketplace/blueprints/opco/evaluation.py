@@ -24,7 +24,7 @@ from marketplace.blueprints.opco.evaluation_forms import (
     winners_from,
 )
 from marketplace.blueprints.opco.routes import bp
-from marketplace.formatting import to_paris
+from marketplace.formatting import paris_today
 from marketplace.models import (
     ReferencingStatus,
     ResponseStatus,
@@ -65,7 +65,7 @@ def _url(tender: Tender, anchor: str | None = None) -> str:
 
 def _default_award_form() -> AwardForm:
     form = AwardForm(formdata=None)
-    today = to_paris(utcnow()).date()
+    today = paris_today()
     form.valid_from.data = today
     form.valid_until.data = today + timedelta(days=2 * 365)  # a two-year framework agreement by default
     return form

@@ -7,8 +7,8 @@ from flask_login import current_user
 
 from marketplace.blueprints.opco.evaluation_forms import ReferencingChangeForm
 from marketplace.blueprints.opco.routes import bp
-from marketplace.formatting import to_paris
-from marketplace.models import Referencing, ReferencingStatus, utcnow
+from marketplace.formatting import paris_today
+from marketplace.models import Referencing, ReferencingStatus
 from marketplace.services import catalogue, referencing_registry
 from marketplace.services.errors import DomainError
 from marketplace.services.roles import Perm
@@ -46,7 +46,7 @@ def _registry_page(form: ReferencingChangeForm | None = None):
         labels=ReferencingStatus.LABELS,
         machine=catalogue.REFERENCING_MACHINE,
         form=form or ReferencingChangeForm(formdata=None),
-        today=to_paris(utcnow()).date(),
+        today=paris_today(),
     )
 
 

@@ -2,10 +2,10 @@
 
 from flask import g, url_for
 from flask_login import current_user
-from wtforms import StringField
+from wtforms import RadioField, StringField
+from wtforms.fields.choices import SelectChoice
 
-from marketplace.formatting import to_paris
-from marketplace.models import utcnow
+from marketplace.formatting import paris_today
 from marketplace.services import opco_pages, organisations
 from marketplace.services.roles import Perm
 from marketplace.web.actions import render, submit
@@ -18,7 +18,7 @@ bp = tenant_blueprint("opco", __name__, "/opco", kind="opco")
 @bp.get("/")
 @require(Perm.VIEW_DASHBOARD)
 def dashboard():
-    data = opco_pages.dashboard(g.org, to_paris(utcnow()).date())
+    data = opco_pages.dashboard(g.org, paris_today())
     return render(
         "opco/dashboard.html",
         companies=data.companies,
@@ -37,6 +37,12 @@ def branches():
 class SettingsForm(Form):
     # Read by the service (a whole number of hours, 1 to 168), which reports its refusal on this field.
     waitlist_offer_hours = StringField("Délai pour accepter une place libérée (en heures)")
+    # Read by the service too (« ht » or « ttc »), which refuses anything else on this field.
+    funding_basis = RadioField(
+        "Base de la prise en charge",
+        choices=[SelectChoice("ht", "Prix HT"), SelectChoice("ttc", "Prix TTC")],
+        validate_choice=False,
+    )
 
 
 @bp.route("/parametres", methods=["GET", "POST"])
@@ -46,11 +52,18 @@ def settings():
 
     def page():
         errors = form.waitlist_offer_hours.errors
-        return render("opco/settings.html", error=errors[0] if errors else None)
+        basis_errors = form.funding_basis.errors
+        return render(
+            "opco/settings.html",
+            error=errors[0] if errors else None,
+            basis_error=basis_errors[0] if basis_errors else None,
+        )
 
     return submit(
         form,
-        lambda: organisations.set_waitlist_offer_hours(g.org, form.waitlist_offer_hours.data or "", current_user),
+        lambda: organisations.update_opco_settings(
+            g.org, form.waitlist_offer_hours.data or "", form.funding_basis.data, current_user
+        ),
         page=page,
         done=url_for("opco.settings"),
         message="Paramètres enregistrés.",

@@ -6,6 +6,7 @@ from flask import flash, g, request, url_for
 from flask_login import current_user
 
 from marketplace.blueprints.org.forms import AuditFilterForm, InviteForm, RoleForm
+from marketplace.formatting import paris_today
 from marketplace.models import Invitation, Membership, utcnow
 from marketplace.services import accounts, audit, org_pages
 from marketplace.services.errors import DomainError
@@ -149,4 +150,4 @@ def audit_log():
 @bp.get("/profil")
 @require(Perm.VIEW_DASHBOARD)
 def profile():
-    return render("org/profile.html", org=g.org, today=utcnow().date())
+    return render("org/profile.html", org=g.org, today=paris_today())

@@ -13,8 +13,7 @@ from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from marketplace.blueprints.provider.routes import bp
-from marketplace.formatting import to_paris
-from marketplace.models import utcnow
+from marketplace.formatting import paris_today
 from marketplace.services import identifiers, organisations, referencing_registry, storage
 from marketplace.services.roles import Perm
 from marketplace.web.actions import render, submit
@@ -88,7 +87,7 @@ def _message(lifted) -> str:
 @bp.route("/qualiopi", methods=["GET", "POST"])
 @require(Perm.MANAGE_MEMBERS)
 def qualiopi():
-    today = to_paris(utcnow()).date()
+    today = paris_today()
     form = QualiopiForm()
     if not form.is_submitted():
         form.qualiopi_certifier.data = g.org.qualiopi_certifier

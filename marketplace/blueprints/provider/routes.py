@@ -1,9 +1,9 @@
 """Training organisation area: dashboard with the Qualiopi status and what to do next."""
 
-from datetime import date
 
 from flask import g
 
+from marketplace.formatting import paris_today
 from marketplace.models import ReferencingStatus
 from marketplace.services import provider_pages
 from marketplace.services.roles import Perm
@@ -16,7 +16,7 @@ bp = tenant_blueprint("provider", __name__, "/of", kind="provider")
 @bp.get("/")
 @require(Perm.VIEW_DASHBOARD)
 def dashboard():
-    today = date.today()
+    today = paris_today()
     data = provider_pages.dashboard(g.org, today)
     return render("provider/dashboard.html", **vars(data), today=today, referencing_labels=ReferencingStatus.LABELS)
 

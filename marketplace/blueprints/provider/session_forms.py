@@ -127,7 +127,11 @@ class SessionForm(SlotsMixin, Form):
     address = StringField("Adresse du lieu de formation", validators=[Optional(), Length(max=300), plain_text])
     postal_code = StringField("Code postal", validators=[Optional(), Length(max=5), plain_text])
     city = StringField("Commune", validators=[Optional(), Length(max=120), plain_text])
-    region_code = SelectField("Région", validators=[Optional()])
+    region_code = SelectField(
+        "Région",
+        description="Déduite du code postal : vous pouvez la laisser vide.",
+        validators=[Optional()],
+    )
     capacity_min = capacity("Nombre minimum de stagiaires", "En dessous, la session ne peut pas être confirmée.")
     capacity_max = capacity("Nombre maximum de stagiaires", "Au-delà, les inscriptions vont en liste d'attente.")
     registration_deadline = DateField(

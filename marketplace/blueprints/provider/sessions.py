@@ -13,8 +13,8 @@ from marketplace.blueprints.provider.session_forms import (
     SessionFilterForm,
     SessionForm,
 )
-from marketplace.formatting import to_paris
-from marketplace.models import SessionStatus, TrainingSession, utcnow
+from marketplace.formatting import paris_today
+from marketplace.models import SessionStatus, TrainingSession
 from marketplace.services import exports, session_pages
 from marketplace.services import sessions as service
 from marketplace.services.roles import Perm
@@ -47,7 +47,7 @@ SUCCESS = {
 
 
 def _today():
-    return to_paris(utcnow()).date()
+    return paris_today()
 
 
 def _owned_session(session_id: int) -> TrainingSession:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import abort, request
 
 from marketplace.blueprints.public.routes import bp
+from marketplace.formatting import paris_today
 from marketplace.models import Modality, Opco, utcnow
 from marketplace.services import catalogue, public_pages
-from marketplace.services.enrolments import paris_today
 from marketplace.web.actions import render
 from marketplace.web.guard import public
 from marketplace.web.params import page_arg
