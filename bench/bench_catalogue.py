@@ -37,8 +37,14 @@ TARGET_MS = 50.0
 BENCH_EMAIL = "bench-catalogue@exemple.test"
 BENCH_PASSWORD = "bench-catalogue-2026"
 WORDS_1 = ["sécurité", "excel", "management", "anglais", "comptabilite", "cybersécurité", "soudure", "paie"]
-WORDS_2 = ["habilitation électrique", "gestion projet", "relation client", "prise parole", "gestes postures",
-           "anglais professionnel"]
+WORDS_2 = [
+    "habilitation électrique",
+    "gestion projet",
+    "relation client",
+    "prise parole",
+    "gestes postures",
+    "anglais professionnel",
+]
 PROVIDER_WORDS = ["académie", "institut", "campus", "atelier"]
 
 
@@ -60,8 +66,16 @@ def ensure_database(url: str) -> None:
 # The index the search needs (see bench/README.md): created here until the model declares it, so that the
 # figures measure it; a no-op once db.create_all or the migrations have created it.
 SEARCH_INDEX_COLUMNS = (
-    "opco_id", "start_date", "status", "action_id", "provider_id", "region_code", "capacity_max", "seats_held",
-    "price_cents", "id",
+    "opco_id",
+    "start_date",
+    "status",
+    "action_id",
+    "provider_id",
+    "region_code",
+    "capacity_max",
+    "seats_held",
+    "price_cents",
+    "id",
 )
 
 
@@ -70,7 +84,10 @@ def ensure_search_index(db) -> None:
 
     from marketplace.services import generate
 
-    if any(ix["name"] == "ix_training_sessions_search" for ix in inspect(db.engine).get_indexes("training_sessions")):
+    if any(
+        ix["name"] == "ix_training_sessions_search"
+        for ix in inspect(db.engine).get_indexes("training_sessions")
+    ):
         return
     print("Création de l'index ix_training_sessions_search (absent du modèle)…")
     columns = ", ".join(SEARCH_INDEX_COLUMNS)
@@ -102,15 +119,20 @@ class Recorder:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--sessions", type=int, default=100_000)
     parser.add_argument("--enrolments", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", type=int, default=30, help="mesures par type de requête (30 par défaut)")
     parser.add_argument("--explain", action="store_true", help="affiche les plans d'exécution des recherches")
-    parser.add_argument("--gc-freeze", action="store_true",
-                        help="gc.freeze() avant les mesures (comme un serveur qui gèle son tas après le démarrage)")
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="gc.freeze() avant les mesures (comme un serveur qui gèle son tas après le démarrage)",
+    )
     args = parser.parse_args()
 
     ensure_database(args.database_url)
@@ -156,13 +178,19 @@ def main() -> int:
         db.session.commit()
         existing = db.session.scalar(select(func.count(TrainingSession.id))) or 0
         if existing == 0:
-            print(f"Base vide : génération de {args.sessions:,} sessions et {args.enrolments:,} inscriptions…".replace(",", " "))
+            print(
+                f"Base vide : génération de {args.sessions:,} sessions et {args.enrolments:,} inscriptions…".replace(
+                    ",", " "
+                )
+            )
             report = generate.generate(args.sessions, args.enrolments, seed=args.seed)
             db.session.commit()
             t0 = time.perf_counter()
             generate.analyze()
             db.session.commit()
-            print(f"Génération : {report.seconds['total']:.0f} s ; ANALYZE : {time.perf_counter() - t0:.1f} s")
+            print(
+                f"Génération : {report.seconds['total']:.0f} s ; ANALYZE : {time.perf_counter() - t0:.1f} s"
+            )
         ensure_search_index(db)
         sizes = {
             "sessions": db.session.scalar(select(func.count(TrainingSession.id))),
@@ -176,27 +204,34 @@ def main() -> int:
         # Companies to search as: the busiest OPCOs first, several companies in each.
         opco_ids = list(
             db.session.scalars(
-                select(TrainingSession.opco_id).group_by(TrainingSession.opco_id)
+                select(TrainingSession.opco_id)
+                .group_by(TrainingSession.opco_id)
                 .order_by(func.count(TrainingSession.id).desc())
             )
         )
         companies: list[int] = []
         for opco_id in opco_ids:
             companies += list(
-                db.session.scalars(select(Company.id).where(Company.opco_id == opco_id).order_by(Company.id).limit(4))
+                db.session.scalars(
+                    select(Company.id).where(Company.opco_id == opco_id).order_by(Company.id).limit(4)
+                )
             )
         rng.shuffle(companies)
         user = db.session.scalar(select(User).where(User.email == BENCH_EMAIL))
         if user is None:
             user = accounts.create_user(BENCH_EMAIL, "Banc d'essai", BENCH_PASSWORD)
             db.session.flush()
-        member_of = set(db.session.scalars(select(Membership.organisation_id).where(Membership.user_id == user.id)))
+        member_of = set(
+            db.session.scalars(select(Membership.organisation_id).where(Membership.user_id == user.id))
+        )
         for cid in companies:
             if cid not in member_of:
                 db.session.add(Membership(user_id=user.id, organisation_id=cid, role="admin"))
         db.session.commit()
         user_id = user.id
-        slugs = dict(db.session.execute(select(Company.id, Company.slug).where(Company.id.in_(companies))).all())
+        slugs = dict(
+            db.session.execute(select(Company.id, Company.slug).where(Company.id.in_(companies))).all()
+        )
         providers_by_company = {}
         for cid in companies:
             company = db.session.get(Company, cid)
@@ -215,19 +250,30 @@ def main() -> int:
             "texte, 2 mots": lambda i, cid: {"q": WORDS_2[i % len(WORDS_2)]},
             "texte sur l'organisme": lambda i, cid: {"q": PROVIDER_WORDS[i % len(PROVIDER_WORDS)]},
             "texte sans résultat": lambda i, cid: {"q": f"introuvable{i}"},
-            "thème + région": lambda i, cid: {"theme": ["31", "32", "33", "20", "25"][i % 5],
-                                              "region": ["11", "84", "93", "76", "75", "32"][i % 6]},
+            "thème + région": lambda i, cid: {
+                "theme": ["31", "32", "33", "20", "25"][i % 5],
+                "region": ["11", "84", "93", "76", "75", "32"][i % 6],
+            },
             "places dispo + tri prix": lambda i, cid: {"seats_only": "1", "sort": "price"},
             "période + durée": lambda i, cid: {
                 "date_from": (today + timedelta(days=30 + i)).isoformat(),
-                "date_to": (today + timedelta(days=120 + i)).isoformat(), "duration_min": "7", "duration_max": "21",
+                "date_to": (today + timedelta(days=120 + i)).isoformat(),
+                "duration_min": "7",
+                "duration_max": "21",
             },
-            "modalité + tri intitulé": lambda i, cid: {"modality": ["distanciel", "presentiel", "mixte"][i % 3],
-                                                      "sort": "title"},
-            "organisme de formation": lambda i, cid: {"provider_id": str(rng.choice(providers_by_company[cid] or [0]))},
+            "modalité + tri intitulé": lambda i, cid: {
+                "modality": ["distanciel", "presentiel", "mixte"][i % 3],
+                "sort": "title",
+            },
+            "organisme de formation": lambda i, cid: {
+                "provider_id": str(rng.choice(providers_by_company[cid] or [0]))
+            },
             "page 5, tri durée": lambda i, cid: {"page": "5", "sort": "duration"},
-            "texte + places + région": lambda i, cid: {"q": WORDS_1[i % len(WORDS_1)], "seats_only": "1",
-                                                       "region": ["11", "84", "93"][i % 3]},
+            "texte + places + région": lambda i, cid: {
+                "q": WORDS_1[i % len(WORDS_1)],
+                "seats_only": "1",
+                "region": ["11", "84", "93"][i % 3],
+            },
         }
         recorder = Recorder(db.engine)
         results: list[tuple[str, list[float], float, float]] = []
@@ -263,7 +309,11 @@ def main() -> int:
         assert response.status_code == 302, response.status_code
         for name, headers, build in [
             ("GET page complète (HTTP)", {}, lambda i: ""),
-            ("GET fragment htmx, texte (HTTP)", {"HX-Request": "true"}, lambda i: f"?q={WORDS_1[i % len(WORDS_1)]}"),
+            (
+                "GET fragment htmx, texte (HTTP)",
+                {"HX-Request": "true"},
+                lambda i: f"?q={WORDS_1[i % len(WORDS_1)]}",
+            ),
         ]:
             timings, cpu_times, queries = [], [], []
             for i in range(args.runs + 1):
@@ -272,7 +322,10 @@ def main() -> int:
                 started, cpu = time.perf_counter(), time.process_time()
                 response = client.get(f"/entreprise/{slug}/catalogue{build(i)}", headers=headers)
                 elapsed = (time.perf_counter() - started) * 1000
-                assert response.status_code == 200, (response.status_code, response.get_data(as_text=True)[:300])
+                assert response.status_code == 200, (
+                    response.status_code,
+                    response.get_data(as_text=True)[:300],
+                )
                 if i:
                     timings.append(elapsed)
                     cpu_times.append((time.process_time() - cpu) * 1000)
@@ -311,20 +364,30 @@ def main() -> int:
                 cpu_times.append((time.process_time() - cpu) * 1000)
                 queries.append(recorder.count)
         results.append(
-            ("inscription d'un salarié (enrol + commit)", timings, cpu_times, statistics.mean(queries), float("nan"))
+            (
+                "inscription d'un salarié (enrol + commit)",
+                timings,
+                cpu_times,
+                statistics.mean(queries),
+                float("nan"),
+            )
         )
         db.session.remove()
 
     print()
     print("Temps écoulé (p50, p95, max) et temps CPU du processus Python (p50, p95), en millisecondes.")
-    print(f"{'requête':<42} {'runs':>4} {'p50':>7} {'p95':>7} {'max':>7} {'CPU p50':>8} {'CPU p95':>8} {'SQL':>4} {'résultats':>9}")
+    print(
+        f"{'requête':<42} {'runs':>4} {'p50':>7} {'p95':>7} {'max':>7} {'CPU p50':>8} {'CPU p95':>8} {'SQL':>4} {'résultats':>9}"
+    )
     missed = []
     for name, timings, cpu_times, queries, total in results:
         p50, p95 = percentile(timings, 50), percentile(timings, 95)
         c50, c95 = percentile(cpu_times, 50), percentile(cpu_times, 95)
         shown = "" if math.isnan(total) else f"{total:,.0f}".replace(",", " ")
-        print(f"{name:<42} {len(timings):>4} {p50:>7.1f} {p95:>7.1f} {max(timings):>7.1f} {c50:>8.1f} {c95:>8.1f} "
-              f"{queries:>4.0f} {shown:>9}")
+        print(
+            f"{name:<42} {len(timings):>4} {p50:>7.1f} {p95:>7.1f} {max(timings):>7.1f} {c50:>8.1f} {c95:>8.1f} "
+            f"{queries:>4.0f} {shown:>9}"
+        )
         if "inscription" not in name and "HTTP" not in name and p95 > TARGET_MS:
             missed.append(name)
     print()
@@ -343,8 +406,13 @@ def explain(db, dialect, name, company, filters, recorder, search) -> None:
     recorder.reset()
     now = utcnow()
     search.search_sessions(company, filters, paris_today(now), now)
-    statements = [(s, p) for s, p in recorder.statements
-                  if "FROM training_sessions JOIN collective_actions" in s and "LIMIT" in s or "count(training_sessions.id)" in s]
+    statements = [
+        (s, p)
+        for s, p in recorder.statements
+        if "FROM training_sessions JOIN collective_actions" in s
+        and "LIMIT" in s
+        or "count(training_sessions.id)" in s
+    ]
     print(f"\n=== {name} ===")
     prefix = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) "
     connection = db.session.connection()

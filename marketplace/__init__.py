@@ -110,33 +110,55 @@ def _register_error_pages(app: Flask) -> None:
     app.register_error_handler(
         CSRFError,
         lambda e: render_error(
-            400, "Formulaire expiré", "Ce formulaire a expiré ou n'a pas été envoyé depuis la plateforme. "
-            "Rechargez la page et recommencez."
+            400,
+            "Formulaire expiré",
+            "Ce formulaire a expiré ou n'a pas été envoyé depuis la plateforme. "
+            "Rechargez la page et recommencez.",
         ),
     )
-    app.register_error_handler(UnsafeText, lambda e: render_error(400, UNSAFE_TEXT_TITLE, UNSAFE_TEXT_MESSAGE))
     app.register_error_handler(
-        403, lambda e: render_error(403, "Accès refusé", "Votre rôle ne donne pas accès à cette page. "
-                                    "Demandez à un administrateur de votre organisation.")
+        UnsafeText, lambda e: render_error(400, UNSAFE_TEXT_TITLE, UNSAFE_TEXT_MESSAGE)
     )
     app.register_error_handler(
-        404, lambda e: render_error(404, "Page introuvable", "Cette page n'existe pas ou vous n'y avez pas accès.")
+        403,
+        lambda e: render_error(
+            403,
+            "Accès refusé",
+            "Votre rôle ne donne pas accès à cette page. Demandez à un administrateur de votre organisation.",
+        ),
+    )
+    app.register_error_handler(
+        404,
+        lambda e: render_error(
+            404, "Page introuvable", "Cette page n'existe pas ou vous n'y avez pas accès."
+        ),
     )
     app.register_error_handler(
         405, lambda e: render_error(405, "Action non autorisée", "Cette action n'est pas possible ici.")
     )
     app.register_error_handler(
-        413, lambda e: render_error(413, "Envoi trop volumineux",
-                                    "Le fichier ou le texte envoyé dépasse la taille autorisée.")
+        413,
+        lambda e: render_error(
+            413, "Envoi trop volumineux", "Le fichier ou le texte envoyé dépasse la taille autorisée."
+        ),
     )
     app.register_error_handler(414, lambda e: render_error(414, URL_TOO_LONG_TITLE, URL_TOO_LONG_MESSAGE))
     app.register_error_handler(
-        429, lambda e: render_error(429, "Trop de requêtes", "Trop de tentatives en peu de temps. "
-                                    "Patientez quelques minutes avant de réessayer.")
+        429,
+        lambda e: render_error(
+            429,
+            "Trop de requêtes",
+            "Trop de tentatives en peu de temps. Patientez quelques minutes avant de réessayer.",
+        ),
     )
     app.register_error_handler(
-        500, lambda e: render_error(500, "Erreur interne", "Une erreur inattendue s'est produite ; "
-                                    "rien n'a été enregistré. L'équipe technique a été prévenue.")
+        500,
+        lambda e: render_error(
+            500,
+            "Erreur interne",
+            "Une erreur inattendue s'est produite ; "
+            "rien n'a été enregistré. L'équipe technique a été prévenue.",
+        ),
     )
 
 

@@ -36,9 +36,17 @@ def init_app(app: Flask) -> None:
 
     @app.cli.command("load-reference")
     @click.argument("fichier", required=False, type=click.Path(exists=True, dir_okay=False))
-    @click.option("--source", default="France Compétences, table de correspondance IDCC-OPCO",
-                  help="Source enregistrée sur chaque ligne importée de FICHIER.")
-    @click.option("--date", "source_date", default=None, help="Date de publication de FICHIER (aaaa-mm-jj ; défaut : aujourd'hui).")
+    @click.option(
+        "--source",
+        default="France Compétences, table de correspondance IDCC-OPCO",
+        help="Source enregistrée sur chaque ligne importée de FICHIER.",
+    )
+    @click.option(
+        "--date",
+        "source_date",
+        default=None,
+        help="Date de publication de FICHIER (aaaa-mm-jj ; défaut : aujourd'hui).",
+    )
     def load_reference(fichier: str | None, source: str, source_date: str | None) -> None:
         """Charge (ou met à jour) les données de référence : OPCO, IDCC, régions, thèmes.
 
@@ -61,26 +69,38 @@ def init_app(app: Flask) -> None:
             except ValueError:
                 _fail("La date doit s'écrire aaaa-mm-jj.")
             try:
-                report = import_france_competences(Path(fichier).read_bytes(), source=f"{source} ({Path(fichier).name})",
-                                                   source_date=published)
+                report = import_france_competences(
+                    Path(fichier).read_bytes(),
+                    source=f"{source} ({Path(fichier).name})",
+                    source_date=published,
+                )
             except DomainError as error:
                 db.session.rollback()
                 _fail(error.message)
             for line in report.errors:
                 click.echo(line, err=True)
-            click.echo(f"Table de France Compétences : {report.added} IDCC ajouté(s), {report.updated} mis à jour, "
-                       f"{report.unchanged} inchangé(s), {len(report.errors)} ligne(s) ignorée(s).")
+            click.echo(
+                f"Table de France Compétences : {report.added} IDCC ajouté(s), {report.updated} mis à jour, "
+                f"{report.unchanged} inchangé(s), {len(report.errors)} ligne(s) ignorée(s)."
+            )
         db.session.commit()
 
     @app.cli.command("create-opco")
     @click.argument("code")
-    @click.option("--idcc", "idcc_codes", multiple=True, help="IDCC couvert (répétable) ; par défaut ceux de la table de référence.")
+    @click.option(
+        "--idcc",
+        "idcc_codes",
+        multiple=True,
+        help="IDCC couvert (répétable) ; par défaut ceux de la table de référence.",
+    )
     def create_opco(code: str, idcc_codes: tuple[str, ...]) -> None:
         """Crée un OPCO de la liste de référence (akto, atlas, opcoep…)."""
         from marketplace.services import organisations
 
         try:
-            opco = organisations.create_opco(code.strip().lower(), actor=None, idcc_codes=list(idcc_codes) or None)
+            opco = organisations.create_opco(
+                code.strip().lower(), actor=None, idcc_codes=list(idcc_codes) or None
+            )
             db.session.commit()
         except DomainError as exc:
             _fail(exc.message)
@@ -92,8 +112,12 @@ def init_app(app: Flask) -> None:
     @app.cli.command("create-operator")
     @click.argument("email")
     @click.argument("name")
-    @click.password_option("--password", prompt="Mot de passe", confirmation_prompt="Confirmez le mot de passe",
-                           help="Mot de passe (demandé s'il n'est pas donné).")
+    @click.password_option(
+        "--password",
+        prompt="Mot de passe",
+        confirmation_prompt="Confirmez le mot de passe",
+        help="Mot de passe (demandé s'il n'est pas donné).",
+    )
     def create_operator(email: str, name: str, password: str) -> None:
         """Crée un compte d'opérateur de la plateforme."""
         from marketplace.services import accounts
@@ -139,8 +163,10 @@ def init_app(app: Flask) -> None:
         """Lance un worker RQ sur la file « marketplace » (REDIS_URL requis)."""
         redis_url = current_app.config.get("REDIS_URL")
         if not redis_url:
-            _fail("REDIS_URL n'est pas défini : sans Redis, les tâches s'exécutent directement, "
-                  "aucun worker n'est nécessaire.")
+            _fail(
+                "REDIS_URL n'est pas défini : sans Redis, les tâches s'exécutent directement, "
+                "aucun worker n'est nécessaire."
+            )
             return
         from redis import Redis
         from rq import Worker

@@ -14,12 +14,18 @@ def register(app: Flask) -> None:
     @app.cli.command("generate")
     @click.option("--sessions", default=100_000, show_default=True, help="Nombre de sessions à créer.")
     @click.option("--enrolments", default=1_000_000, show_default=True, help="Nombre d'inscriptions à créer.")
-    @click.option("--seed", default=1, show_default=True, help="Graine du générateur (mêmes données à graine égale).")
+    @click.option(
+        "--seed", default=1, show_default=True, help="Graine du générateur (mêmes données à graine égale)."
+    )
     def generate_command(sessions: int, enrolments: int, seed: int) -> None:
         """Génère une place de marché fictive de grande taille (tests de performance, jamais en production)."""
         from marketplace.services import generate
 
-        click.echo(f"Génération de {sessions:,} sessions et {enrolments:,} inscriptions (graine {seed})…".replace(",", " "))
+        click.echo(
+            f"Génération de {sessions:,} sessions et {enrolments:,} inscriptions (graine {seed})…".replace(
+                ",", " "
+            )
+        )
         report = generate.generate(sessions, enrolments, seed=seed, progress=click.echo)
         db.session.commit()
         started = time.perf_counter()

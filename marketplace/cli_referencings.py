@@ -14,7 +14,10 @@ from marketplace.formatting import paris_today
 def register(app: Flask) -> None:
     @app.cli.command("suspend-expired-referencings")
     @click.option(
-        "--date", "on_day", default=None, help="Jour de référence (AAAA-MM-JJ) ; par défaut aujourd'hui (Paris)."
+        "--date",
+        "on_day",
+        default=None,
+        help="Jour de référence (AAAA-MM-JJ) ; par défaut aujourd'hui (Paris).",
     )
     def suspend_expired_referencings(on_day: str | None) -> None:
         """Suspend les référencements des organismes dont le certificat Qualiopi a expiré.

@@ -18,7 +18,9 @@ class Config:
 
     ENV_NAME = os.environ.get("MARKETPLACE_ENV", "development")
     SECRET_KEY = os.environ.get("SECRET_KEY")
-    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'marketplace.sqlite3'}"
+    SQLALCHEMY_DATABASE_URI = (
+        os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'marketplace.sqlite3'}"
+    )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     REDIS_URL = os.environ.get("REDIS_URL") or None
 
@@ -28,7 +30,9 @@ class Config:
     MAIL_USERNAME = os.environ.get("SMTP_USER") or None
     MAIL_PASSWORD = os.environ.get("SMTP_PASSWORD") or None
     MAIL_USE_TLS = _bool("SMTP_STARTTLS", True)
-    MAIL_SENDER = os.environ.get("MAIL_SENDER", "Place de marché des actions collectives <ne-pas-repondre@marketplace.local>")
+    MAIL_SENDER = os.environ.get(
+        "MAIL_SENDER", "Place de marché des actions collectives <ne-pas-repondre@marketplace.local>"
+    )
     # Absolute base used in links inside emails (jobs have no request to read it from).
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000")
 
@@ -85,11 +89,14 @@ def load_config(overrides: dict | None = None) -> dict:
         settings["RATELIMIT_STORAGE_URI"] = settings.get("REDIS_URL") or "memory://"
     uri = settings["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgres://"):
-        uri = "postgresql+psycopg://" + uri[len("postgres://"):]
+        uri = "postgresql+psycopg://" + uri[len("postgres://") :]
     elif uri.startswith("postgresql://"):
-        uri = "postgresql+psycopg://" + uri[len("postgresql://"):]
+        uri = "postgresql+psycopg://" + uri[len("postgresql://") :]
     settings["SQLALCHEMY_DATABASE_URI"] = uri
     if uri.startswith("sqlite"):
         # SQLite: wait for the writer lock instead of failing at once.
-        settings["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}, **settings["SQLALCHEMY_ENGINE_OPTIONS"]}
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "connect_args": {"timeout": 30},
+            **settings["SQLALCHEMY_ENGINE_OPTIONS"],
+        }
     return settings

@@ -63,8 +63,6 @@ def number_fr(value: int | None) -> str:
     return format_decimal(value, locale="fr_FR").replace("\u00a0", NNBSP)
 
 
-
-
 def paris_to_utc(local: datetime) -> datetime:
     """A naive Europe/Paris wall-clock time (as typed in a form) to the naive UTC time stored."""
     return local.replace(tzinfo=PARIS).astimezone(UTC).replace(tzinfo=None)

@@ -96,8 +96,10 @@ def throwaway_database(tmp_dir: Path) -> Iterator[str]:
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield make_url(server_url).set(drivername="postgresql+psycopg", database=name).render_as_string(
-            hide_password=False
+        yield (
+            make_url(server_url)
+            .set(drivername="postgresql+psycopg", database=name)
+            .render_as_string(hide_password=False)
         )
     finally:
         with psycopg.connect(conninfo, autocommit=True) as conn:
@@ -323,8 +325,11 @@ class SmtpSink:
 
     async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
         self.envelopes.append(envelope)
-        self.messages.append(email.message_from_bytes(envelope.original_content or envelope.content,
-                                                      policy=email.policy.default))
+        self.messages.append(
+            email.message_from_bytes(
+                envelope.original_content or envelope.content, policy=email.policy.default
+            )
+        )
         return "250 Message accepted for delivery"
 
 

@@ -64,7 +64,9 @@ class Factories:
     ) -> User:
         n = next(_seq)
         user = accounts.create_user(
-            email or f"personne{n}@exemple.test", full_name or f"Personne Test {n}", password,
+            email or f"personne{n}@exemple.test",
+            full_name or f"Personne Test {n}",
+            password,
             is_operator=is_operator,
         )
         db.session.commit()
@@ -73,7 +75,9 @@ class Factories:
     def operator(self, email: str | None = None) -> User:
         return self.user(email=email, is_operator=True)
 
-    def opco(self, code: str = "akto", idcc_codes: list[str] | None = None, admin: User | None = None) -> Opco:
+    def opco(
+        self, code: str = "akto", idcc_codes: list[str] | None = None, admin: User | None = None
+    ) -> Opco:
         """The OPCO with this reference code (created through the service if missing).
 
         ``admin``: a user made administrator of it.
@@ -230,7 +234,9 @@ class Factories:
             search_text=f"ac-{n:05d} {title} {objectives}".lower(),
             published_at=date.today() if status == "published" else None,
         )
-        action.branches = [ActionBranch(idcc=c) for c in (idcc_codes if idcc_codes is not None else opco.idcc_codes)]
+        action.branches = [
+            ActionBranch(idcc=c) for c in (idcc_codes if idcc_codes is not None else opco.idcc_codes)
+        ]
         action.regions = [ActionRegion(region_code=r) for r in (regions or [])]
         action.funding_shares = [FundingShare(size_band=b, percent=p) for b, p in shares.items()]
         action.search_text = search_text_for(action)
@@ -238,16 +244,27 @@ class Factories:
         db.session.commit()
         return action
 
-    def referencing(self, action, provider=None, *, price_cents: int | None = None, status: str = "active",
-                    valid_from: date | None = None, valid_until: date | None = None):
+    def referencing(
+        self,
+        action,
+        provider=None,
+        *,
+        price_cents: int | None = None,
+        status: str = "active",
+        valid_from: date | None = None,
+        valid_until: date | None = None,
+    ):
         from marketplace.models import Referencing
 
         provider = provider or self.provider()
         referencing = Referencing(
-            opco_id=action.opco_id, action_id=action.id, provider_id=provider.id,
+            opco_id=action.opco_id,
+            action_id=action.id,
+            provider_id=provider.id,
             valid_from=valid_from or date.today() - timedelta(days=30),
             valid_until=valid_until or date.today() + timedelta(days=700),
-            price_cents=action.price_cents if price_cents is None else price_cents, status=status,
+            price_cents=action.price_cents if price_cents is None else price_cents,
+            status=status,
         )
         db.session.add(referencing)
         db.session.commit()
@@ -280,7 +297,9 @@ class Factories:
         referencing = None
         if provider is not None:
             referencing = db.session.scalar(
-                select(Referencing).where(Referencing.action_id == action.id, Referencing.provider_id == provider.id)
+                select(Referencing).where(
+                    Referencing.action_id == action.id, Referencing.provider_id == provider.id
+                )
             )
         if referencing is None:
             referencing = self.referencing(action, provider)
@@ -297,17 +316,30 @@ class Factories:
                 length = min(left, 210)
                 day, half_day = start + timedelta(days=n // 2), ("am", "pm")[n % 2]
                 begin = time(9) if half_day == "am" else time(13, 30)
-                slots.append((day, half_day, begin, (datetime.combine(day, begin) + timedelta(minutes=length)).time()))
+                slots.append(
+                    (day, half_day, begin, (datetime.combine(day, begin) + timedelta(minutes=length)).time())
+                )
                 left, n = left - length, n + 1
         end = slots[-1][0]
         session = TrainingSession(
-            action_id=action.id, provider_id=referencing.provider_id, opco_id=action.opco_id,
-            referencing_id=referencing.id, status=status, start_date=start, end_date=end,
+            action_id=action.id,
+            provider_id=referencing.provider_id,
+            opco_id=action.opco_id,
+            referencing_id=referencing.id,
+            status=status,
+            start_date=start,
+            end_date=end,
             registration_deadline=registration_deadline or start - timedelta(days=7),
-            capacity_min=capacity_min, capacity_max=capacity_max, is_remote=is_remote,
-            address="" if is_remote else "10 rue de la Formation", postal_code="" if is_remote else "69003",
-            city="" if is_remote else city, region_code=None if is_remote else region_code,
-            trainer_names="Claire Formatrice", contact_name="Paul Contact", contact_email="contact@of.test",
+            capacity_min=capacity_min,
+            capacity_max=capacity_max,
+            is_remote=is_remote,
+            address="" if is_remote else "10 rue de la Formation",
+            postal_code="" if is_remote else "69003",
+            city="" if is_remote else city,
+            region_code=None if is_remote else region_code,
+            trainer_names="Claire Formatrice",
+            contact_name="Paul Contact",
+            contact_email="contact@of.test",
             price_cents=referencing.price_cents if price_cents is None else price_cents,
         )
         for day, half_day, begin, finish in slots:
@@ -316,14 +348,24 @@ class Factories:
         db.session.commit()
         return session
 
-    def employee(self, company, *, last_name: str | None = None, first_name: str = "Camille",
-                 email: str | None = None, job_title: str = "Agent"):
+    def employee(
+        self,
+        company,
+        *,
+        last_name: str | None = None,
+        first_name: str = "Camille",
+        email: str | None = None,
+        job_title: str = "Agent",
+    ):
         from marketplace.models import Employee
 
         n = next(_seq)
         employee = Employee(
-            company_id=company.id, last_name=last_name or f"Salarié{n}", first_name=first_name,
-            email=email if email is not None else f"salarie{n}@exemple.test", job_title=job_title,
+            company_id=company.id,
+            last_name=last_name or f"Salarié{n}",
+            first_name=first_name,
+            email=email if email is not None else f"salarie{n}@exemple.test",
+            job_title=job_title,
         )
         db.session.add(employee)
         db.session.commit()
@@ -381,14 +423,21 @@ class Factories:
             submission_deadline=submission_deadline or now + timedelta(days=20),
             expected_award_date=date.today() + timedelta(days=45),
             multi_award=multi_award,
-            required_documents=required_documents if required_documents is not None else ["technical_proposal"],
+            required_documents=required_documents
+            if required_documents is not None
+            else ["technical_proposal"],
         )
         for number in range(1, lots + 1):
             tender.lots.append(
                 TenderLot(
-                    number=number, title=f"Lot {number} – Formation {n}-{number}", theme_code=theme_code,
-                    region_code=region_code, expected_sessions=4, expected_trainees=40,
-                    max_price_cents=max_price_cents, duration_hours=14,
+                    number=number,
+                    title=f"Lot {number} – Formation {n}-{number}",
+                    theme_code=theme_code,
+                    region_code=region_code,
+                    expected_sessions=4,
+                    expected_trainees=40,
+                    max_price_cents=max_price_cents,
+                    duration_hours=14,
                 )
             )
         for position, (label, weight) in enumerate(
@@ -416,16 +465,28 @@ class Factories:
         provider = provider or self.provider()
         lot = lot or tender.lots[0]
         response = TenderResponse(
-            tender_id=tender.id, lot_id=lot.id, provider_id=provider.id, opco_id=tender.opco_id, status=status,
-            price_per_trainee_cents=price_per_trainee_cents, price_per_group_cents=price_per_trainee_cents * 8,
-            duration_hours=14, programme="Jour 1 : fondamentaux. Jour 2 : mises en situation.",
-            team="Deux formateurs certifiés.", submitted_at=utcnow() if status != "draft" else None,
+            tender_id=tender.id,
+            lot_id=lot.id,
+            provider_id=provider.id,
+            opco_id=tender.opco_id,
+            status=status,
+            price_per_trainee_cents=price_per_trainee_cents,
+            price_per_group_cents=price_per_trainee_cents * 8,
+            duration_hours=14,
+            programme="Jour 1 : fondamentaux. Jour 2 : mises en situation.",
+            team="Deux formateurs certifiés.",
+            submitted_at=utcnow() if status != "draft" else None,
         )
         for kind in documents if documents is not None else ["technical_proposal"]:
             stored = storage.store(f"{kind}.pdf", b"%PDF-1.4 document de test " + kind.encode())
             response.documents.append(
-                ResponseDocument(kind=kind, filename=stored.filename, storage_key=stored.key,
-                                 content_type=stored.content_type, size=stored.size)
+                ResponseDocument(
+                    kind=kind,
+                    filename=stored.filename,
+                    storage_key=stored.key,
+                    content_type=stored.content_type,
+                    size=stored.size,
+                )
             )
         db.session.add(response)
         db.session.commit()

@@ -46,8 +46,13 @@ def test_load_reference_is_idempotent_and_counts_the_files(cli, db_session):
 def test_seed_demo_creates_the_demo_logins_once(cli, db_session):
     first = cli("seed-demo")
     assert first.exit_code == 0, first.output
-    for email in ("operateur@demo.test", "opco@demo.test", "entreprise@demo.test", "entreprise2@demo.test",
-                  "of@demo.test"):
+    for email in (
+        "operateur@demo.test",
+        "opco@demo.test",
+        "entreprise@demo.test",
+        "entreprise2@demo.test",
+        "of@demo.test",
+    ):
         assert email in first.output
     counts = {m: _count(db_session, m) for m in (User, Organisation, Membership, Invitation, AuditEvent)}
 
@@ -168,7 +173,9 @@ def test_worker_without_redis_says_so(cli):
     assert "REDIS_URL" in result.output
 
 
-def test_worker_command_delivers_queued_email(app_factory, database_url, redis_url, smtp_server, make, outbox):
+def test_worker_command_delivers_queued_email(
+    app_factory, database_url, redis_url, smtp_server, make, outbox
+):
     """`flask worker --burst` in its own process (as deployed) sends what the app queued on Redis."""
     import os
     import subprocess
@@ -186,7 +193,9 @@ def test_worker_command_delivers_queued_email(app_factory, database_url, redis_u
     user = make.user(email="worker@exemple.fr")
     rq_app = app_factory(REDIS_URL=redis_url)
     with rq_app.app_context():
-        outbox_service.queue_email(user.email, "password_reset", user=db.session.merge(user), token="t", minutes=60)
+        outbox_service.queue_email(
+            user.email, "password_reset", user=db.session.merge(user), token="t", minutes=60
+        )
         db.session.commit()
     assert [m.status for m in outbox(user.email)] == ["pending"]
 
@@ -202,8 +211,14 @@ def test_worker_command_delivers_queued_email(app_factory, database_url, redis_u
     }
     flask = Path(sys.executable).with_name("flask")
     try:
-        done = subprocess.run([str(flask), "worker", "--burst"], env=env, capture_output=True, text=True,
-                              timeout=60, cwd=Path(__file__).resolve().parents[1])
+        done = subprocess.run(
+            [str(flask), "worker", "--burst"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=Path(__file__).resolve().parents[1],
+        )
         assert done.returncode == 0, done.stderr[-2000:]
     finally:
         queue.empty()
@@ -260,5 +275,7 @@ def test_seed_demo_shows_a_living_marketplace(cli, db_session):
     from marketplace.models import utcnow
     from marketplace.services.enrolments import seats_left
 
-    open_sessions = db_session.scalars(select(TrainingSession).where(TrainingSession.status == SessionStatus.OPEN))
+    open_sessions = db_session.scalars(
+        select(TrainingSession).where(TrainingSession.status == SessionStatus.OPEN)
+    )
     assert any(seats_left(s, utcnow()) == 0 for s in open_sessions)  # a full session, with its waiting list

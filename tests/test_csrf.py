@@ -69,18 +69,21 @@ def test_the_token_from_before_sign_in_is_refused_after_it(csrf_client, make, db
     """Sign-in rotates the CSRF token: a token planted or seen before sign-in is worthless afterwards."""
     user = make.user()
     before = _token(csrf_client)
-    signed_in = csrf_client.post("/connexion", data={"email": user.email, "password": DEFAULT_PASSWORD,
-                                                     "csrf_token": before})
+    signed_in = csrf_client.post(
+        "/connexion", data={"email": user.email, "password": DEFAULT_PASSWORD, "csrf_token": before}
+    )
     assert signed_in.status_code == 303
 
-    stale = csrf_client.post("/compte", data={"action": "profile", "profile-full_name": "Nom Modifié",
-                                              "csrf_token": before})
+    stale = csrf_client.post(
+        "/compte", data={"action": "profile", "profile-full_name": "Nom Modifié", "csrf_token": before}
+    )
     assert stale.status_code == 400
     assert "Formulaire expiré" in stale.get_data(as_text=True)
 
     page = csrf_client.get("/compte").get_data(as_text=True)
     after = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
     assert after != before
-    fresh = csrf_client.post("/compte", data={"action": "profile", "profile-full_name": "Nom Modifié",
-                                              "csrf_token": after})
+    fresh = csrf_client.post(
+        "/compte", data={"action": "profile", "profile-full_name": "Nom Modifié", "csrf_token": after}
+    )
     assert fresh.status_code == 303

@@ -72,7 +72,8 @@ def test_a_later_batch_migration_keeps_the_rows_of_referencing_tables(migration_
     with migration_app.app_context():
         upgrade(directory=str(directory))
         head = _revision(migration_app)
-        (directory / "versions" / "zz_rebuild_organisations.py").write_text(textwrap.dedent(f'''
+        (directory / "versions" / "zz_rebuild_organisations.py").write_text(
+            textwrap.dedent(f'''
             import sqlalchemy as sa
             from alembic import op
 
@@ -88,15 +89,28 @@ def test_a_later_batch_migration_keeps_the_rows_of_referencing_tables(migration_
             def downgrade():
                 with op.batch_alter_table("organisations") as batch_op:
                     batch_op.alter_column("name", type_=sa.String(200), existing_nullable=False)
-        '''))
+        ''')
+        )
         with db.engine.begin() as conn:
-            conn.execute(text("INSERT INTO organisations (id, kind, name, slug, created_at) "
-                              "VALUES (1, 'company', 'Lumière', 'lumiere', CURRENT_TIMESTAMP)"))
-            conn.execute(text("INSERT INTO users (id, email, full_name, password_hash, is_operator, "
-                              "is_active_account, created_at) VALUES (1, 'a@exemple.fr', 'A B', 'x', "
-                              "false, true, CURRENT_TIMESTAMP)"))
-            conn.execute(text("INSERT INTO memberships (user_id, organisation_id, role, created_at) "
-                              "VALUES (1, 1, 'admin', CURRENT_TIMESTAMP)"))
+            conn.execute(
+                text(
+                    "INSERT INTO organisations (id, kind, name, slug, created_at) "
+                    "VALUES (1, 'company', 'Lumière', 'lumiere', CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, email, full_name, password_hash, is_operator, "
+                    "is_active_account, created_at) VALUES (1, 'a@exemple.fr', 'A B', 'x', "
+                    "false, true, CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO memberships (user_id, organisation_id, role, created_at) "
+                    "VALUES (1, 1, 'admin', CURRENT_TIMESTAMP)"
+                )
+            )
 
         upgrade(directory=str(directory))
         assert _revision(migration_app) == "zz_rebuild"

@@ -122,8 +122,16 @@ def test_with_redis_delivery_goes_through_an_rq_worker(app_factory, smtp_server,
 
 def test_outbox_retry_command(app, cli, make, outbox, db_session):
     user = make.user(email="fanny@exemple.fr")
-    db_session.add(OutboxMessage(recipient=user.email, subject="Essai", body_text="Bonjour\n",
-                                 template="password_reset", status=OutboxStatus.FAILED, attempts=1))
+    db_session.add(
+        OutboxMessage(
+            recipient=user.email,
+            subject="Essai",
+            body_text="Bonjour\n",
+            template="password_reset",
+            status=OutboxStatus.FAILED,
+            attempts=1,
+        )
+    )
     db_session.commit()
     result = cli("outbox-retry")
     assert result.exit_code == 0, result.output
@@ -195,8 +203,12 @@ def test_a_sent_invitation_keeps_no_usable_link_in_the_database(smtp_app, smtp_s
     company = make.company(admin=admin, name="Lumière Services", opco_code="akto")
     browser = smtp_app.test_client()
     login(browser, admin)
-    assert browser.post(f"/org/{company.slug}/membres/inviter",
-                        data={"email": "nadia@lumiere.fr", "role": "hr"}).status_code == 303
+    assert (
+        browser.post(
+            f"/org/{company.slug}/membres/inviter", data={"email": "nadia@lumiere.fr", "role": "hr"}
+        ).status_code
+        == 303
+    )
 
     [mail] = smtp_server.messages
     live = token_from(mail.get_content(), "invitation")
@@ -211,8 +223,10 @@ def test_a_sent_invitation_keeps_no_usable_link_in_the_database(smtp_app, smtp_s
     assert dead.status_code == 410
     assert "Ce lien d'invitation n'est pas valide." in visible_text(dead)
     assert guest.get(f"/invitation/{live}").status_code == 200
-    guest.post(f"/invitation/{live}",
-               data={"full_name": "Nadia Benali", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    guest.post(
+        f"/invitation/{live}",
+        data={"full_name": "Nadia Benali", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
     assert db.session.scalar(select(func.count()).select_from(Membership)) == 2
 
 
@@ -251,13 +265,16 @@ def test_a_failed_delivery_keeps_its_link_for_the_retry(app_factory, smtp_app, s
     assert row.status == OutboxStatus.SENT and "jeton-a-livrer" not in row.body_text
 
 
-def test_with_smtp_the_operator_outbox_never_shows_a_live_link(app_factory, smtp_app, smtp_server, make, outbox,
-                                                                login):
+def test_with_smtp_the_operator_outbox_never_shows_a_live_link(
+    app_factory, smtp_app, smtp_server, make, outbox, login
+):
     user = make.user(email="eve@exemple.fr")
     operator = make.operator(email="operateur@plateforme.fr")
     closed = app_factory(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_USE_TLS=False)
     with closed.app_context():
-        _queue_reset(db.session.merge(user), token="jeton-en-attente")  # delivery fails: still live in the row
+        _queue_reset(
+            db.session.merge(user), token="jeton-en-attente"
+        )  # delivery fails: still live in the row
         db.session.commit()
     with smtp_app.app_context():
         _queue_reset(db.session.merge(user), token="jeton-envoye")

@@ -64,8 +64,11 @@ def test_audit_log_filters_by_paris_day(client, login, make):
     from marketplace.models import User
 
     login(client, db.session.get(User, admin))
-    page = visible_text(client.get(f"/org/{company.slug}/journal",
-                                   query_string={"date_from": "2026-06-15", "date_to": "2026-06-15"}))
+    page = visible_text(
+        client.get(
+            f"/org/{company.slug}/journal", query_string={"date_from": "2026-06-15", "date_to": "2026-06-15"}
+        )
+    )
     assert "15/06/2026 à 23h30" in page
     assert "16/06/2026 à 00h30" not in page
 
@@ -77,7 +80,10 @@ def test_no_server_date_in_the_application():
     for path in root.rglob("*.py"):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             code = line.split("#", 1)[0]
-            if re.search(r"date\.today\(\)|utcnow\(\)\.date\(\)|datetime\.now\([^)]*\)\.date\(\)", code) and '"""' not in code \
-                    and "``" not in code:
+            if (
+                re.search(r"date\.today\(\)|utcnow\(\)\.date\(\)|datetime\.now\([^)]*\)\.date\(\)", code)
+                and '"""' not in code
+                and "``" not in code
+            ):
                 offenders.append(f"{path.relative_to(root)}:{number}")
     assert offenders == []

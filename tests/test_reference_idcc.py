@@ -19,10 +19,21 @@ from tests.web.pages import text, visible_text
 
 def _stated(make, idcc: str, opco_code: str = "akto") -> Company:
     admin = make.user()
-    company = organisations.create_company(CompanyInput(
-        name="Atelier Sans Branche", siret=next_siret(), ape_code="6202A", idcc=idcc, headcount=12,
-        region_code="", address="4 rue des Lilas", postal_code="69003", city="Lyon", declared_opco=opco_code,
-    ), admin)
+    company = organisations.create_company(
+        CompanyInput(
+            name="Atelier Sans Branche",
+            siret=next_siret(),
+            ape_code="6202A",
+            idcc=idcc,
+            headcount=12,
+            region_code="",
+            address="4 rue des Lilas",
+            postal_code="69003",
+            city="Lyon",
+            declared_opco=opco_code,
+        ),
+        admin,
+    )
     db.session.commit()
     return company
 
@@ -68,8 +79,10 @@ def test_operator_confirms_a_stated_opco_then_the_company_may_enrol(app, client,
     assert company.opco_id is None
     page = visible_text(company_client.get(f"/entreprise/{company.slug}/catalogue"))
     assert "Vous avez indiqué AKTO comme OPCO : l'équipe de la plateforme doit le confirmer" in page
-    enrol = company_client.post(f"/entreprise/{company.slug}/sessions/{session.id}/inscrire",
-                                data={"employee_ids": [str(employee.id)]})
+    enrol = company_client.post(
+        f"/entreprise/{company.slug}/sessions/{session.id}/inscrire",
+        data={"employee_ids": [str(employee.id)]},
+    )
     assert enrol.status_code == 404  # another OPCO's session, as far as this company knows
     assert db.session.scalar(select(Enrolment)) is None
 
@@ -85,8 +98,10 @@ def test_operator_confirms_a_stated_opco_then_the_company_may_enrol(app, client,
     assert company.opco_id == db.session.scalar(select(Opco.id).where(Opco.code == "akto"))
     assert company.opco_confirmed_at is not None
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "company.opco_confirmed"))
-    done = company_client.post(f"/entreprise/{company.slug}/sessions/{session.id}/inscrire",
-                               data={"employee_ids": [str(employee.id)]})
+    done = company_client.post(
+        f"/entreprise/{company.slug}/sessions/{session.id}/inscrire",
+        data={"employee_ids": [str(employee.id)]},
+    )
     assert "Confirmée" in visible_text(done)
 
     # A second confirmation is refused in French, nothing changes.
@@ -151,7 +166,9 @@ def restored_reference(db_session):
     db_session.commit()
 
 
-def test_load_reference_imports_france_competences_table_in_place(cli, tmp_path, db_session, restored_reference):
+def test_load_reference_imports_france_competences_table_in_place(
+    cli, tmp_path, db_session, restored_reference
+):
     path = tmp_path / "table-fc.csv"
     path.write_bytes(FRANCE_COMPETENCES_CSV)
     result = cli("load-reference", str(path), "--date", "2026-10-01")
@@ -160,11 +177,17 @@ def test_load_reference_imports_france_competences_table_in_place(cli, tmp_path,
     assert "Ligne 5 : OPCO « OPCO du Pôle Nord » inconnu (IDCC 5555)." in result.stderr
     assert "Ligne 6 : L'IDCC doit comporter de 1 à 4 chiffres" in result.stderr
     added = db_session.get(IdccBranch, "1234")
-    assert (added.opco_code, added.label, added.source_date) == ("opco2i", "Convention de test", date(2026, 10, 1))
+    assert (added.opco_code, added.label, added.source_date) == (
+        "opco2i",
+        "Convention de test",
+        date(2026, 10, 1),
+    )
     assert "France Compétences" in added.source and "table-fc.csv" in added.source
     updated = db_session.get(IdccBranch, "7024")
     assert updated.label == "Production agricole et CUMA" and updated.source_date == date(2026, 10, 1)
-    assert db_session.get(IdccBranch, "1486").source.startswith("Extrait de la table")  # unchanged row keeps its source
+    assert db_session.get(IdccBranch, "1486").source.startswith(
+        "Extrait de la table"
+    )  # unchanged row keeps its source
 
 
 def test_load_reference_refuses_a_file_without_idcc_column(cli, tmp_path):

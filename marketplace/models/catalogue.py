@@ -112,7 +112,9 @@ class ActionBranch(db.Model):
     __tablename__ = "action_branches"
     __table_args__ = (UniqueConstraint("action_id", "idcc"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    action_id: Mapped[int] = mapped_column(ForeignKey("collective_actions.id", ondelete="CASCADE"), index=True)
+    action_id: Mapped[int] = mapped_column(
+        ForeignKey("collective_actions.id", ondelete="CASCADE"), index=True
+    )
     idcc: Mapped[str] = mapped_column(ForeignKey("ref_idcc.idcc"))
 
 
@@ -122,7 +124,9 @@ class ActionRegion(db.Model):
     __tablename__ = "action_regions"
     __table_args__ = (UniqueConstraint("action_id", "region_code"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    action_id: Mapped[int] = mapped_column(ForeignKey("collective_actions.id", ondelete="CASCADE"), index=True)
+    action_id: Mapped[int] = mapped_column(
+        ForeignKey("collective_actions.id", ondelete="CASCADE"), index=True
+    )
     region_code: Mapped[str] = mapped_column(ForeignKey("ref_regions.code"))
     region: Mapped[Region] = relationship(lazy="joined")
 
@@ -136,7 +140,9 @@ class FundingShare(db.Model):
         CheckConstraint("percent >= 0 AND percent <= 100", name="percent_range"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    action_id: Mapped[int] = mapped_column(ForeignKey("collective_actions.id", ondelete="CASCADE"), index=True)
+    action_id: Mapped[int] = mapped_column(
+        ForeignKey("collective_actions.id", ondelete="CASCADE"), index=True
+    )
     size_band: Mapped[str] = mapped_column(String(10))
     percent: Mapped[int]
 
@@ -161,8 +167,12 @@ class Referencing(CreatedAtMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     opco_id: Mapped[int] = mapped_column(ForeignKey("opcos.id", ondelete="CASCADE"), index=True)
-    action_id: Mapped[int] = mapped_column(ForeignKey("collective_actions.id", ondelete="CASCADE"), index=True)
-    provider_id: Mapped[int] = mapped_column(ForeignKey("training_providers.id", ondelete="CASCADE"), index=True)
+    action_id: Mapped[int] = mapped_column(
+        ForeignKey("collective_actions.id", ondelete="CASCADE"), index=True
+    )
+    provider_id: Mapped[int] = mapped_column(
+        ForeignKey("training_providers.id", ondelete="CASCADE"), index=True
+    )
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date)
     price_cents: Mapped[int]

@@ -95,13 +95,21 @@ class Enrolment(CreatedAtMixin, db.Model):
     # what the OPCO pays and what the company pays, TTC. Rows written without them have no VAT.
     vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4), default=Decimal(0))
     vat_cents: Mapped[int] = mapped_column(default=0)
-    price_ttc_cents: Mapped[int] = mapped_column(default=lambda ctx: _param(ctx, "price_cents") + _param(ctx, "vat_cents"))
+    price_ttc_cents: Mapped[int] = mapped_column(
+        default=lambda ctx: _param(ctx, "price_cents") + _param(ctx, "vat_cents")
+    )
     funding_basis: Mapped[str] = mapped_column(String(3), default="ht")
     opco_amount_cents: Mapped[int] = mapped_column(default=lambda ctx: _param(ctx, "funded_cents"))
     remainder_ttc_cents: Mapped[int] = mapped_column(
-        default=lambda ctx: _param(ctx, "price_cents") + _param(ctx, "vat_cents")
-        - (_param(ctx, "opco_amount_cents") if "opco_amount_cents" in ctx.get_current_parameters()
-           else _param(ctx, "funded_cents"))
+        default=lambda ctx: (
+            _param(ctx, "price_cents")
+            + _param(ctx, "vat_cents")
+            - (
+                _param(ctx, "opco_amount_cents")
+                if "opco_amount_cents" in ctx.get_current_parameters()
+                else _param(ctx, "funded_cents")
+            )
+        )
     )
     size_band: Mapped[str] = mapped_column(String(10))
     # Rules that applied when the enrolment was made, so later changes to the action are not retroactive:
@@ -130,4 +138,8 @@ class Enrolment(CreatedAtMixin, db.Model):
         return EnrolmentStatus.LABELS[self.status]
 
     def offer_is_live(self, now: datetime) -> bool:
-        return self.status == EnrolmentStatus.OFFERED and self.offer_expires_at is not None and self.offer_expires_at > now
+        return (
+            self.status == EnrolmentStatus.OFFERED
+            and self.offer_expires_at is not None
+            and self.offer_expires_at > now
+        )

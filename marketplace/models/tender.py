@@ -66,7 +66,8 @@ class Tender(CreatedAtMixin, db.Model):
     __table_args__ = (
         UniqueConstraint("opco_id", "reference"),
         CheckConstraint(
-            "status IN ('draft', 'published', 'closed', 'under_analysis', 'awarded', 'unsuccessful')", name="status"
+            "status IN ('draft', 'published', 'closed', 'under_analysis', 'awarded', 'unsuccessful')",
+            name="status",
         ),
         Index("ix_tenders_status_deadline", "status", "submission_deadline"),
     )
@@ -76,7 +77,9 @@ class Tender(CreatedAtMixin, db.Model):
     reference: Mapped[str] = mapped_column(String(40))
     title: Mapped[str] = mapped_column(String(200))
     context: Mapped[str] = mapped_column(String(LONG_TEXT), default="")
-    specification: Mapped[str] = mapped_column(String(LONG_TEXT), default="")  # cahier des charges (plain text, paragraphs)
+    specification: Mapped[str] = mapped_column(
+        String(LONG_TEXT), default=""
+    )  # cahier des charges (plain text, paragraphs)
     status: Mapped[str] = mapped_column(String(20), default=TenderStatus.DRAFT)
     published_at: Mapped[datetime | None]
     questions_deadline: Mapped[datetime | None]  # UTC
@@ -92,7 +95,10 @@ class Tender(CreatedAtMixin, db.Model):
         back_populates="tender", cascade="all, delete-orphan", order_by="TenderLot.number", lazy="selectin"
     )
     criteria: Mapped[list[TenderCriterion]] = relationship(
-        back_populates="tender", cascade="all, delete-orphan", order_by="TenderCriterion.position", lazy="selectin"
+        back_populates="tender",
+        cascade="all, delete-orphan",
+        order_by="TenderCriterion.position",
+        lazy="selectin",
     )
 
     @property
@@ -173,7 +179,9 @@ class TenderQuestion(CreatedAtMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id", ondelete="CASCADE"), index=True)
-    provider_id: Mapped[int] = mapped_column(ForeignKey("training_providers.id", ondelete="CASCADE"), index=True)
+    provider_id: Mapped[int] = mapped_column(
+        ForeignKey("training_providers.id", ondelete="CASCADE"), index=True
+    )
     asked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     question: Mapped[str] = mapped_column(String(QUESTION))
     answer: Mapped[str | None] = mapped_column(String(ANSWER))
@@ -219,7 +227,9 @@ class TenderResponse(CreatedAtMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id", ondelete="CASCADE"))
     lot_id: Mapped[int] = mapped_column(ForeignKey("tender_lots.id", ondelete="CASCADE"), index=True)
-    provider_id: Mapped[int] = mapped_column(ForeignKey("training_providers.id", ondelete="CASCADE"), index=True)
+    provider_id: Mapped[int] = mapped_column(
+        ForeignKey("training_providers.id", ondelete="CASCADE"), index=True
+    )
     # Denormalised: the OPCO that may read the response (only after the deadline).
     opco_id: Mapped[int] = mapped_column(ForeignKey("opcos.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(20), default=ResponseStatus.DRAFT)
@@ -243,7 +253,10 @@ class TenderResponse(CreatedAtMixin, db.Model):
     lot: Mapped[TenderLot] = relationship(lazy="joined")
     provider: Mapped[TrainingProvider] = relationship(lazy="joined")
     documents: Mapped[list[ResponseDocument]] = relationship(
-        back_populates="response", cascade="all, delete-orphan", order_by="ResponseDocument.id", lazy="selectin"
+        back_populates="response",
+        cascade="all, delete-orphan",
+        order_by="ResponseDocument.id",
+        lazy="selectin",
     )
 
     @property
@@ -257,7 +270,9 @@ class ResponseDocument(CreatedAtMixin, db.Model):
     __tablename__ = "response_documents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    response_id: Mapped[int] = mapped_column(ForeignKey("tender_responses.id", ondelete="CASCADE"), index=True)
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("tender_responses.id", ondelete="CASCADE"), index=True
+    )
     kind: Mapped[str] = mapped_column(String(40))
     filename: Mapped[str] = mapped_column(String(200))
     storage_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -289,7 +304,9 @@ class ScoreSheet(db.Model):
     __table_args__ = (UniqueConstraint("response_id", "evaluator_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    response_id: Mapped[int] = mapped_column(ForeignKey("tender_responses.id", ondelete="CASCADE"), index=True)
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("tender_responses.id", ondelete="CASCADE"), index=True
+    )
     evaluator_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     submitted_at: Mapped[datetime | None]
 

@@ -69,13 +69,23 @@ class TrainingSession(CreatedAtMixin, db.Model):
         # alone (index-only scans on PostgreSQL, covering index on SQLite); see bench/README.md.
         Index(
             "ix_training_sessions_search",
-            "opco_id", "start_date", "status", "action_id", "provider_id", "region_code", "capacity_max",
-            "seats_held", "price_cents", "id",
+            "opco_id",
+            "start_date",
+            "status",
+            "action_id",
+            "provider_id",
+            "region_code",
+            "capacity_max",
+            "seats_held",
+            "price_cents",
+            "id",
         ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    action_id: Mapped[int] = mapped_column(ForeignKey("collective_actions.id", ondelete="CASCADE"), index=True)
+    action_id: Mapped[int] = mapped_column(
+        ForeignKey("collective_actions.id", ondelete="CASCADE"), index=True
+    )
     provider_id: Mapped[int] = mapped_column(ForeignKey("training_providers.id", ondelete="CASCADE"))
     # Denormalised from the action so the catalogue can filter sessions without a join.
     opco_id: Mapped[int] = mapped_column(ForeignKey("opcos.id", ondelete="CASCADE"))
@@ -131,7 +141,9 @@ class SessionSlot(db.Model):
         Index("ix_session_slots_day", "day"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("training_sessions.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("training_sessions.id", ondelete="CASCADE"), index=True
+    )
     day: Mapped[date] = mapped_column(Date)
     half_day: Mapped[str] = mapped_column(String(2))
     start_time: Mapped[time] = mapped_column(Time)

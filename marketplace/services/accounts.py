@@ -23,9 +23,13 @@ MIN_PASSWORD_LENGTH = 12
 
 def normalise_email(raw: str, field: str = "email") -> str:
     try:
-        return validate_email((raw or "").strip(), check_deliverability=False, test_environment=True).normalized.lower()
+        return validate_email(
+            (raw or "").strip(), check_deliverability=False, test_environment=True
+        ).normalized.lower()
     except EmailNotValidError:
-        raise DomainError("Saisissez une adresse e-mail valide, par exemple prenom.nom@entreprise.fr.", field=field) from None
+        raise DomainError(
+            "Saisissez une adresse e-mail valide, par exemple prenom.nom@entreprise.fr.", field=field
+        ) from None
 
 
 def validate_password(password: str, field: str = "password") -> str:
@@ -60,8 +64,12 @@ def create_user(
             "Un compte existe déjà avec cette adresse. Connectez-vous, ou utilisez « Mot de passe oublié ».",
             field="email",
         )
-    user = User(email=email, full_name=full_name, is_operator=is_operator,
-                email_confirmed_at=utcnow() if email_confirmed else None)
+    user = User(
+        email=email,
+        full_name=full_name,
+        is_operator=is_operator,
+        email_confirmed_at=utcnow() if email_confirmed else None,
+    )
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
@@ -83,8 +91,13 @@ def request_password_reset(raw_email: str) -> None:
         return
     # The token embeds a digest of the current hash: it dies as soon as the password changes.
     token = _reset_serializer().dumps({"uid": user.id, "h": _hash_digest(user)})
-    outbox.queue_email(user.email, "password_reset", user=user, token=token,
-                       minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60)
+    outbox.queue_email(
+        user.email,
+        "password_reset",
+        user=user,
+        token=token,
+        minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60,
+    )
     for membership in user.memberships:
         audit.record("auth.password_reset_requested", organisation_id=membership.organisation_id, actor=user)
 
@@ -158,7 +171,9 @@ def _check_invitation_rate(organisation: Organisation, now) -> None:
     platform cannot be used to send mail to arbitrary addresses. Counted in the database under the
     organisation's row lock: it holds across hosts and parallel requests."""
     limit = current_app.config.get("INVITATIONS_PER_HOUR", INVITATIONS_PER_HOUR)
-    if not lock_row(Organisation.__table__, organisation.id):  # the bare table: FOR UPDATE refuses outer joins
+    if not lock_row(
+        Organisation.__table__, organisation.id
+    ):  # the bare table: FOR UPDATE refuses outer joins
         raise DomainError("Cette organisation n'existe plus.")
     sent = db.session.scalar(
         select(func.count(Invitation.id)).where(
@@ -180,7 +195,9 @@ def invite(organisation: Organisation, raw_email: str, role_code: str, actor: Us
         raise DomainError("Choisissez un rôle dans la liste.", field="role")
     _check_invitation_rate(organisation, utcnow())
     already = db.session.scalar(
-        select(Membership.id).join(User).where(Membership.organisation_id == organisation.id, User.email == email)
+        select(Membership.id)
+        .join(User)
+        .where(Membership.organisation_id == organisation.id, User.email == email)
     )
     if already:
         raise DomainError(f"{email} est déjà membre de {organisation.name}.", field="email")
@@ -216,8 +233,13 @@ def invite(organisation: Organisation, raw_email: str, role_code: str, actor: Us
         token=token,
         days=days,
     )
-    audit.record("member.invited", organisation_id=organisation.id, actor=actor, obj=invitation,
-                 data={"email": email, "role": role_code})
+    audit.record(
+        "member.invited",
+        organisation_id=organisation.id,
+        actor=actor,
+        obj=invitation,
+        data={"email": email, "role": role_code},
+    )
     return invitation
 
 
@@ -225,13 +247,20 @@ def revoke_invitation(invitation: Invitation, actor: User) -> None:
     if invitation.state(utcnow()) != "pending":
         raise DomainError("Cette invitation n'est plus en attente.")
     invitation.revoked_at = utcnow()
-    audit.record("member.invitation_revoked", organisation_id=invitation.organisation_id, actor=actor,
-                 obj=invitation, data={"email": invitation.email})
+    audit.record(
+        "member.invitation_revoked",
+        organisation_id=invitation.organisation_id,
+        actor=actor,
+        obj=invitation,
+        data={"email": invitation.email},
+    )
 
 
 def invitation_for_token(token: str) -> Invitation:
     """The pending invitation behind a link, or a French reason why it cannot be used."""
-    invitation = db.session.scalar(select(Invitation).where(Invitation.token_hash == _hash_token(token or "")))
+    invitation = db.session.scalar(
+        select(Invitation).where(Invitation.token_hash == _hash_token(token or ""))
+    )
     if invitation is None:
         raise DomainError("Ce lien d'invitation n'est pas valide.")
     _check_pending(invitation)
@@ -246,12 +275,16 @@ def _check_pending(invitation: Invitation) -> None:
             f"{invitation.organisation.name} de vous en envoyer une nouvelle."
         )
     if state == "accepted":
-        raise DomainError("Cette invitation a déjà été acceptée. Connectez-vous pour accéder à l'organisation.")
+        raise DomainError(
+            "Cette invitation a déjà été acceptée. Connectez-vous pour accéder à l'organisation."
+        )
     if state == "revoked":
         raise DomainError("Cette invitation a été annulée par l'organisation.")
 
 
-def accept_invitation(token: str, user: User | None, *, full_name: str = "", password: str = "") -> Membership:
+def accept_invitation(
+    token: str, user: User | None, *, full_name: str = "", password: str = ""
+) -> Membership:
     """Join the organisation: as the signed-in user (same email) or by creating the account now.
 
     The invitation's row is locked, then its state read again: of two acceptances at once (double click, two
@@ -268,15 +301,23 @@ def accept_invitation(token: str, user: User | None, *, full_name: str = "", pas
         raise DomainError(
             f"Cette invitation a été envoyée à {invitation.email}. Connectez-vous avec ce compte pour l'accepter."
         )
-    if db.session.scalar(select(Membership.id).where(Membership.user_id == user.id,
-                                                     Membership.organisation_id == invitation.organisation_id)):
+    if db.session.scalar(
+        select(Membership.id).where(
+            Membership.user_id == user.id, Membership.organisation_id == invitation.organisation_id
+        )
+    ):
         raise DomainError(f"Vous êtes déjà membre de {invitation.organisation.name}.")
     membership = Membership(user=user, organisation_id=invitation.organisation_id, role=invitation.role)
     db.session.add(membership)
     invitation.accepted_at = utcnow()
     db.session.flush()
-    audit.record("member.joined", organisation_id=invitation.organisation_id, actor=user, obj=membership,
-                 data={"email": user.email, "role": invitation.role})
+    audit.record(
+        "member.joined",
+        organisation_id=invitation.organisation_id,
+        actor=user,
+        obj=membership,
+        data={"email": user.email, "role": invitation.role},
+    )
     return membership
 
 
@@ -307,23 +348,39 @@ def change_role(membership: Membership, new_role: str, actor: User) -> None:
     if new_role == membership.role:
         return
     _lock_organisation(membership.organisation_id)
-    if is_admin_role(kind, membership.role) and not is_admin_role(kind, new_role) and _other_admins(membership) == 0:
+    if (
+        is_admin_role(kind, membership.role)
+        and not is_admin_role(kind, new_role)
+        and _other_admins(membership) == 0
+    ):
         raise DomainError(
             "Impossible : c'est le dernier administrateur. Nommez d'abord un autre administrateur."
         )
     old = membership.role
     membership.role = new_role
-    audit.record("member.role_changed", organisation_id=membership.organisation_id, actor=actor, obj=membership,
-                 data={"email": membership.user.email, "from": old, "to": new_role})
+    audit.record(
+        "member.role_changed",
+        organisation_id=membership.organisation_id,
+        actor=actor,
+        obj=membership,
+        data={"email": membership.user.email, "from": old, "to": new_role},
+    )
 
 
 def remove_member(membership: Membership, actor: User) -> None:
     """Remove someone's access; the last administrator cannot be removed."""
     _lock_organisation(membership.organisation_id)
     if is_admin_role(membership.organisation.kind, membership.role) and _other_admins(membership) == 0:
-        raise DomainError("Impossible : c'est le dernier administrateur. Nommez d'abord un autre administrateur.")
-    audit.record("member.removed", organisation_id=membership.organisation_id, actor=actor, obj=membership,
-                 data={"email": membership.user.email, "role": membership.role})
+        raise DomainError(
+            "Impossible : c'est le dernier administrateur. Nommez d'abord un autre administrateur."
+        )
+    audit.record(
+        "member.removed",
+        organisation_id=membership.organisation_id,
+        actor=actor,
+        obj=membership,
+        data={"email": membership.user.email, "role": membership.role},
+    )
     db.session.delete(membership)
 
 

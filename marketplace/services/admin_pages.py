@@ -40,8 +40,11 @@ def dashboard() -> Dashboard:
             select(Membership.organisation_id, func.count(Membership.id)).group_by(Membership.organisation_id)
         ).all()
     )
-    orgs = list(db.session.scalars(select(Organisation).order_by(Organisation.kind, Organisation.name,
-                                                                  Organisation.id)))
+    orgs = list(
+        db.session.scalars(
+            select(Organisation).order_by(Organisation.kind, Organisation.name, Organisation.id)
+        )
+    )
     return Dashboard(
         orgs=orgs,
         member_counts=member_counts,
@@ -78,7 +81,9 @@ def branches_page(opco: Opco) -> BranchesPage:
     """Every IDCC branch, and those already covered by another OPCO (an IDCC has one OPCO)."""
     taken = dict(
         db.session.execute(
-            select(OpcoBranch.idcc, Opco.name).join(Opco, OpcoBranch.opco_id == Opco.id).where(Opco.id != opco.id)
+            select(OpcoBranch.idcc, Opco.name)
+            .join(Opco, OpcoBranch.opco_id == Opco.id)
+            .where(Opco.id != opco.id)
         ).all()
     )
     branches = list(db.session.scalars(select(IdccBranch).order_by(IdccBranch.idcc)))
@@ -96,8 +101,10 @@ def outbox_message(message_id: int) -> OutboxMessage | None:
 
 def opco_declarations() -> list[Company]:
     """Companies whose IDCC gives no OPCO and whose stated OPCO awaits the operator, oldest first."""
-    return list(db.session.scalars(
-        select(Company)
-        .where(Company.declared_opco_code.is_not(None), Company.opco_confirmed_at.is_(None))
-        .order_by(Company.created_at, Company.id)
-    ))
+    return list(
+        db.session.scalars(
+            select(Company)
+            .where(Company.declared_opco_code.is_not(None), Company.opco_confirmed_at.is_(None))
+            .order_by(Company.created_at, Company.id)
+        )
+    )

@@ -125,13 +125,34 @@ def action_label(action: str) -> str:
 
 # How the details of an event read in the log: French names for the keys, labels for the states.
 DATA_KEYS = {
-    "from": "avant", "to": "après", "reason": "motif", "status": "état", "email": "e-mail", "role": "rôle",
-    "session": "session n°", "employee": "salarié n°", "from_employee": "salarié remplacé n°",
-    "to_employee": "salarié remplaçant n°", "kind": "type", "opco": "OPCO", "idcc": "IDCC", "siret": "SIRET",
-    "nda": "NDA", "code": "code", "tender_id": "appel d'offres n°", "lot_id": "lot n°",
-    "document_id": "document n°", "filename": "fichier", "size": "taille (octets)", "fields": "champs",
-    "champs": "champs", "reference": "référence", "start_date": "début", "action": "action n°",
-    "price_cents": "prix (centimes HT)", "count": "nombre",
+    "from": "avant",
+    "to": "après",
+    "reason": "motif",
+    "status": "état",
+    "email": "e-mail",
+    "role": "rôle",
+    "session": "session n°",
+    "employee": "salarié n°",
+    "from_employee": "salarié remplacé n°",
+    "to_employee": "salarié remplaçant n°",
+    "kind": "type",
+    "opco": "OPCO",
+    "idcc": "IDCC",
+    "siret": "SIRET",
+    "nda": "NDA",
+    "code": "code",
+    "tender_id": "appel d'offres n°",
+    "lot_id": "lot n°",
+    "document_id": "document n°",
+    "filename": "fichier",
+    "size": "taille (octets)",
+    "fields": "champs",
+    "champs": "champs",
+    "reference": "référence",
+    "start_date": "début",
+    "action": "action n°",
+    "price_cents": "prix (centimes HT)",
+    "count": "nombre",
 }
 
 
@@ -140,8 +161,11 @@ def _state_labels(action: str) -> dict[str, str]:
     from marketplace import models
 
     holders = {
-        "enrolment": models.EnrolmentStatus, "session": models.SessionStatus, "action": models.ActionStatus,
-        "referencing": models.ReferencingStatus, "tender": models.TenderStatus,
+        "enrolment": models.EnrolmentStatus,
+        "session": models.SessionStatus,
+        "action": models.ActionStatus,
+        "referencing": models.ReferencingStatus,
+        "tender": models.TenderStatus,
         "tender_response": models.ResponseStatus,
     }
     holder = holders.get(action.rsplit(".", 1)[0])
@@ -182,7 +206,9 @@ def organisation_log(
         query = query.where(AuditEvent.action == action)
     if actor_id:
         # An id beyond the database's integers names nobody (and would overflow the query).
-        query = query.where(AuditEvent.actor_id == actor_id) if actor_id <= 2_147_483_647 else query.where(False)
+        query = (
+            query.where(AuditEvent.actor_id == actor_id) if actor_id <= 2_147_483_647 else query.where(False)
+        )
     # Days are Paris days (what the page shows): from Paris midnight, stored times being UTC.
     if date_from and date_from > date.min:
         query = query.where(AuditEvent.created_at >= paris_midnight_utc(date_from))

@@ -81,8 +81,12 @@ def _reserve(email: str, ip: str | None, now: float) -> float | None:
             # Failures long forgotten: start again from zero.
             conn.execute(
                 update(table)
-                .where(table.c.key == key, table.c.failures > 0, table.c.last_failure_at < now - quiet,
-                       table.c.retry_at <= now)
+                .where(
+                    table.c.key == key,
+                    table.c.failures > 0,
+                    table.c.last_failure_at < now - quiet,
+                    table.c.retry_at <= now,
+                )
                 .values(failures=0, delay_seconds=0, retry_at=0.0)
             )
             delay = case(
@@ -94,8 +98,12 @@ def _reserve(email: str, ip: str | None, now: float) -> float | None:
             reserved = conn.execute(
                 update(table)
                 .where(table.c.key == key, (table.c.failures < limit) | (table.c.retry_at <= now))
-                .values(failures=table.c.failures + 1, delay_seconds=delay, retry_at=now + delay,
-                        last_failure_at=now)
+                .values(
+                    failures=table.c.failures + 1,
+                    delay_seconds=delay,
+                    retry_at=now + delay,
+                    last_failure_at=now,
+                )
                 .returning(table.c.failures)
             ).first()
             if reserved is None:
@@ -204,7 +212,9 @@ class SignUp:
     user: User | None
 
 
-def sign_up(account: NewAccount | None, signed_in: User | None, create: Callable[[User], Organisation]) -> SignUp:
+def sign_up(
+    account: NewAccount | None, signed_in: User | None, create: Callable[[User], Organisation]
+) -> SignUp:
     """Create an organisation and, when nobody is signed in, its administrator's account (unconfirmed).
 
     Whether the address already has an account is never said on the page: that owner gets an email instead,
@@ -212,8 +222,13 @@ def sign_up(account: NewAccount | None, signed_in: User | None, create: Callable
     """
     if signed_in is not None:
         organisation = create(signed_in)
-        audit.record("auth.signup", organisation_id=organisation.id, actor=signed_in, obj=organisation,
-                     data={"email": signed_in.email})
+        audit.record(
+            "auth.signup",
+            organisation_id=organisation.id,
+            actor=signed_in,
+            obj=organisation,
+            data={"email": signed_in.email},
+        )
         return SignUp(signed_in.email, organisation, signed_in)
     assert account is not None
     email = accounts.normalise_email(account.email)
@@ -221,13 +236,20 @@ def sign_up(account: NewAccount | None, signed_in: User | None, create: Callable
     existing = db.session.scalar(select(User).where(User.email == email))
     if existing is not None:
         # As long as creating the account would have taken (the password is hashed, then thrown away).
-        generate_password_hash(account.password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
+        generate_password_hash(
+            account.password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+        )
         outbox.queue_email(existing.email, "signup_existing_account", user=existing)
         return SignUp(email, None, None)
     user = accounts.create_user(email, account.full_name, account.password, email_confirmed=False)
     organisation = create(user)
-    audit.record("auth.signup", organisation_id=organisation.id, actor=user, obj=organisation,
-                 data={"email": user.email})
+    audit.record(
+        "auth.signup",
+        organisation_id=organisation.id,
+        actor=user,
+        obj=organisation,
+        data={"email": user.email},
+    )
     send_confirmation(user)
     return SignUp(email, organisation, user)
 
@@ -287,9 +309,13 @@ def send_confirmation(user: User) -> None:
 def user_for_confirmation(token: str) -> User:
     """The unconfirmed account behind a confirmation link, or a French reason why the link cannot be used."""
     try:
-        data = _confirmation_serializer().loads(token, max_age=current_app.config["EMAIL_CONFIRMATION_MAX_AGE"])
+        data = _confirmation_serializer().loads(
+            token, max_age=current_app.config["EMAIL_CONFIRMATION_MAX_AGE"]
+        )
     except SignatureExpired:
-        raise DomainError("Ce lien de confirmation a expiré. Connectez-vous pour en recevoir un nouveau.") from None
+        raise DomainError(
+            "Ce lien de confirmation a expiré. Connectez-vous pour en recevoir un nouveau."
+        ) from None
     except BadSignature:
         raise DomainError("Ce lien de confirmation n'est pas valide.") from None
     user = db.session.get(User, data.get("uid")) if isinstance(data.get("uid"), int) else None

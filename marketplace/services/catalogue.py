@@ -393,7 +393,10 @@ def _clean(opco: Opco, data: ActionInput, action: CollectiveAction | None, today
         cancellation_days = 10
     funding_basis = (data.funding_basis or "").strip().lower() or None
     if funding_basis not in (None, "ht", "ttc"):
-        errors.setdefault("funding_basis", "Choisissez la base de la prise en charge : prix HT, prix TTC ou la règle de l'OPCO.")
+        errors.setdefault(
+            "funding_basis",
+            "Choisissez la base de la prise en charge : prix HT, prix TTC ou la règle de l'OPCO.",
+        )
 
     # Lowering the ceiling below a price already negotiated would make that referencing invalid.
     if action is not None and price_cents is not None:
@@ -753,7 +756,9 @@ def reference_chosen_provider(
             Referencing.action_id == action.id, Referencing.status != ReferencingStatus.WITHDRAWN
         )
         provider = db.session.scalar(
-            select(TrainingProvider).where(TrainingProvider.id == provider_id, TrainingProvider.id.not_in(taken))
+            select(TrainingProvider).where(
+                TrainingProvider.id == provider_id, TrainingProvider.id.not_in(taken)
+            )
         )
     if provider is None:
         raise DomainError("Choisissez un organisme de formation dans la liste.", field="provider_id")
@@ -817,7 +822,11 @@ def update_referencing(
 
 
 def transition_referencing(
-    referencing: Referencing, event: str, actor: User | None, reason: str | None = None, *,
+    referencing: Referencing,
+    event: str,
+    actor: User | None,
+    reason: str | None = None,
+    *,
     for_qualiopi: bool = False,
 ) -> str:
     """Suspend, reactivate or withdraw a referencing; suspending and withdrawing need a reason (kept on the row).
@@ -868,20 +877,33 @@ def _notify_referencing_stopped(referencing: Referencing, event: str, actor: Use
         .order_by(TrainingSession.start_date, Enrolment.company_id, Enrolment.id)
     ).all()
     opco = db.session.get(Opco, referencing.opco_id)
-    context = dict(referencing=referencing, action=referencing.action, provider=referencing.provider, opco=opco,
-                   event=event, reason=referencing.status_reason)
+    context = dict(
+        referencing=referencing,
+        action=referencing.action,
+        provider=referencing.provider,
+        opco=opco,
+        event=event,
+        reason=referencing.status_reason,
+    )
     by_company: dict[int, list] = {}
     for enrolment in concerned:
         by_company.setdefault(enrolment.company_id, []).append(enrolment)
     skip = actor.email if actor is not None else None
     for email in accounts.member_emails([opco.id], "opco", Perm.MANAGE_CATALOGUE).get(opco.id, []):
         if email != skip:
-            outbox.queue_email(email, "referencing_stopped_opco", organisation_id=opco.id, enrolments=concerned,
-                               companies=len(by_company), **context)
+            outbox.queue_email(
+                email,
+                "referencing_stopped_opco",
+                organisation_id=opco.id,
+                enrolments=concerned,
+                companies=len(by_company),
+                **context,
+            )
     for company_id, rows in by_company.items():
         for email in sorted({e for enrolment in rows for e in enrolments.company_contacts(enrolment)}):
-            outbox.queue_email(email, "referencing_stopped_company", organisation_id=company_id, enrolments=rows,
-                               **context)
+            outbox.queue_email(
+                email, "referencing_stopped_company", organisation_id=company_id, enrolments=rows, **context
+            )
 
 
 def referenceable_providers(action: CollectiveAction) -> list[TrainingProvider]:

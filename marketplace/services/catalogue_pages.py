@@ -42,7 +42,8 @@ def action_list(opco: Opco, status: str, page: int, today: date | None = None) -
     if status in ActionStatus.LABELS:
         query = query.where(CollectiveAction.status == status)
     rows = paginate(
-        query.order_by(CollectiveAction.campaign_year.desc(), CollectiveAction.title, CollectiveAction.id), page
+        query.order_by(CollectiveAction.campaign_year.desc(), CollectiveAction.title, CollectiveAction.id),
+        page,
     )
     ids = [a.id for a in rows.items]
     return ActionList(
@@ -65,7 +66,9 @@ class ActionDetail:
 def action_detail(action: CollectiveAction) -> ActionDetail:
     """What an action's page shows: its referencings, funding per size band, what blocks publishing."""
     referencings = list(
-        db.session.scalars(select(Referencing).where(Referencing.action_id == action.id).order_by(Referencing.id))
+        db.session.scalars(
+            select(Referencing).where(Referencing.action_id == action.id).order_by(Referencing.id)
+        )
     )
     return ActionDetail(
         referencings=referencings,
@@ -87,13 +90,17 @@ class ActionChoices:
     branches: list[tuple[str, str]]
 
 
-def action_choices(opco: Opco, action: CollectiveAction | None = None, today: date | None = None) -> ActionChoices:
+def action_choices(
+    opco: Opco, action: CollectiveAction | None = None, today: date | None = None
+) -> ActionChoices:
     """Themes, modalities, campaign years (an existing action keeps its own), regions and the OPCO's branches."""
     years = catalogue.campaign_years(today)
     if action is not None and action.campaign_year not in years:
         years = sorted({*years, action.campaign_year})
     return ActionChoices(
-        themes=[(t.code, f"{t.code} – {t.label}") for t in db.session.scalars(select(Theme).order_by(Theme.code))],
+        themes=[
+            (t.code, f"{t.code} – {t.label}") for t in db.session.scalars(select(Theme).order_by(Theme.code))
+        ],
         modalities=list(Modality.LABELS.items()),
         years=years,
         regions=[(r.code, r.name) for r in db.session.scalars(select(Region).order_by(Region.name))],

@@ -29,7 +29,9 @@ def dashboard_page(company: Company, now: datetime) -> DashboardPage:
     """The company's dashboard: its OPCO attachment, enrolment figures and what to do next."""
     branch = db.session.get(IdccBranch, company.idcc) if company.idcc else None
     reference_opco = db.session.get(OpcoReference, branch.opco_code) if branch else None
-    members = db.session.scalar(select(func.count(Membership.id)).where(Membership.organisation_id == company.id))
+    members = db.session.scalar(
+        select(func.count(Membership.id)).where(Membership.organisation_id == company.id)
+    )
     employees = db.session.scalar(
         select(func.count(Employee.id)).where(Employee.company_id == company.id, Employee.erased_at.is_(None))
     )

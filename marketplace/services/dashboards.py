@@ -18,8 +18,13 @@ from marketplace.models import (
 )
 
 S = EnrolmentStatus
-_RUNNING = (SessionStatus.OPEN, SessionStatus.CLOSED, SessionStatus.CONFIRMED, SessionStatus.POSTPONED,
-            SessionStatus.IN_PROGRESS)
+_RUNNING = (
+    SessionStatus.OPEN,
+    SessionStatus.CLOSED,
+    SessionStatus.CONFIRMED,
+    SessionStatus.POSTPONED,
+    SessionStatus.IN_PROGRESS,
+)
 
 
 @dataclass
@@ -51,7 +56,11 @@ def company_dashboard(company_id: int, today: date, now: datetime) -> CompanyDas
     ).all()
     offers = db.session.scalars(
         select(Enrolment)
-        .where(Enrolment.company_id == company_id, Enrolment.status == S.OFFERED, Enrolment.offer_expires_at > now)
+        .where(
+            Enrolment.company_id == company_id,
+            Enrolment.status == S.OFFERED,
+            Enrolment.offer_expires_at > now,
+        )
         .order_by(Enrolment.offer_expires_at)
     ).all()
     waiting = db.session.scalars(
@@ -103,13 +112,17 @@ class SessionFill:
 
 def _fills(sessions: list[TrainingSession]) -> list[SessionFill]:
     ids = [s.id for s in sessions]
-    waiting = dict(
-        db.session.execute(
-            select(Enrolment.session_id, func.count(Enrolment.id))
-            .where(Enrolment.session_id.in_(ids), Enrolment.status == S.WAITLISTED)
-            .group_by(Enrolment.session_id)
-        ).all()
-    ) if ids else {}
+    waiting = (
+        dict(
+            db.session.execute(
+                select(Enrolment.session_id, func.count(Enrolment.id))
+                .where(Enrolment.session_id.in_(ids), Enrolment.status == S.WAITLISTED)
+                .group_by(Enrolment.session_id)
+            ).all()
+        )
+        if ids
+        else {}
+    )
     return [SessionFill(s, s.seats_held, waiting.get(s.id, 0)) for s in sessions]
 
 

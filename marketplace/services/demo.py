@@ -44,7 +44,12 @@ def make_siret(siren_prefix: str, nic: str) -> str:
 
 # OPCO code -> (admin email, admin name), plus extra staff (email, name, role).
 OPCOS = [
-    ("akto", "opco@demo.test", "Claire Martin", [("opco-catalogue@demo.test", "Julien Bernard", "catalogue_manager")]),
+    (
+        "akto",
+        "opco@demo.test",
+        "Claire Martin",
+        [("opco-catalogue@demo.test", "Julien Bernard", "catalogue_manager")],
+    ),
     ("atlas", "opco-atlas@demo.test", "Sophie Lefèvre", []),
     ("opcoep", "opco-ep@demo.test", "Nicolas Girard", []),
 ]
@@ -52,30 +57,58 @@ OPCOS = [
 PROVIDERS = [
     dict(
         admin=("of@demo.test", "Isabelle Moreau"),
-        name="Compétences & Territoires Formation", siret=make_siret("81234567", "0017"), nda="11755012375",
-        vat_regime="exonere", region_code="11", address="18 rue de la Roquette", postal_code="75011",
-        city="Paris", qualiopi_certifier="AFNOR Certification", qualiopi_number="FRCM-2024-10452",
+        name="Compétences & Territoires Formation",
+        siret=make_siret("81234567", "0017"),
+        nda="11755012375",
+        vat_regime="exonere",
+        region_code="11",
+        address="18 rue de la Roquette",
+        postal_code="75011",
+        city="Paris",
+        qualiopi_certifier="AFNOR Certification",
+        qualiopi_number="FRCM-2024-10452",
         qualiopi_categories=["actions_formation", "bilans_competences"],
     ),
     dict(
         admin=("of2@demo.test", "Thomas Petit"),
-        name="Atelier Numérique Formation", siret=make_siret("82345678", "0021"), nda="84690123469",
-        vat_regime="assujetti", region_code="84", address="42 quai Perrache", postal_code="69002",
-        city="Lyon", qualiopi_certifier="Bureau Veritas Certification", qualiopi_number="BV-QUA-118204",
+        name="Atelier Numérique Formation",
+        siret=make_siret("82345678", "0021"),
+        nda="84690123469",
+        vat_regime="assujetti",
+        region_code="84",
+        address="42 quai Perrache",
+        postal_code="69002",
+        city="Lyon",
+        qualiopi_certifier="Bureau Veritas Certification",
+        qualiopi_number="BV-QUA-118204",
         qualiopi_categories=["actions_formation"],
     ),
     dict(
         admin=("of3@demo.test", "Camille Roux"),
-        name="Occitanie Sécurité Prévention", siret=make_siret("83456789", "0015"), nda="76310456731",
-        vat_regime="franchise", region_code="76", address="7 allée Jean Jaurès", postal_code="31000",
-        city="Toulouse", qualiopi_certifier="SGS ICS", qualiopi_number="FR24-QLP-5520",
+        name="Occitanie Sécurité Prévention",
+        siret=make_siret("83456789", "0015"),
+        nda="76310456731",
+        vat_regime="franchise",
+        region_code="76",
+        address="7 allée Jean Jaurès",
+        postal_code="31000",
+        city="Toulouse",
+        qualiopi_certifier="SGS ICS",
+        qualiopi_number="FR24-QLP-5520",
         qualiopi_categories=["actions_formation", "apprentissage"],
     ),
     dict(
         admin=("of4@demo.test", "Yann Le Gall"),
-        name="Breizh Management Académie", siret=make_siret("84567890", "0034"), nda="53350789035",
-        vat_regime="assujetti", region_code="53", address="3 place de Bretagne", postal_code="35000",
-        city="Rennes", qualiopi_certifier="ICPF", qualiopi_number="ICPF-Q-2025-0871",
+        name="Breizh Management Académie",
+        siret=make_siret("84567890", "0034"),
+        nda="53350789035",
+        vat_regime="assujetti",
+        region_code="53",
+        address="3 place de Bretagne",
+        postal_code="35000",
+        city="Rennes",
+        qualiopi_certifier="ICPF",
+        qualiopi_number="ICPF-Q-2025-0871",
         qualiopi_categories=["actions_formation", "vae"],
     ),
 ]
@@ -83,34 +116,75 @@ PROVIDERS = [
 COMPANIES = [
     dict(
         admin=("entreprise@demo.test", "Marc Dubois"),
-        name="Net & Clair Services", siret=make_siret("79123456", "0012"), ape_code="8121Z", idcc="3043",
-        headcount=120, region_code="11", address="25 boulevard Voltaire", postal_code="75011", city="Paris",
+        name="Net & Clair Services",
+        siret=make_siret("79123456", "0012"),
+        ape_code="8121Z",
+        idcc="3043",
+        headcount=120,
+        region_code="11",
+        address="25 boulevard Voltaire",
+        postal_code="75011",
+        city="Paris",
     ),
     dict(
         admin=("entreprise2@demo.test", "Léa Fontaine"),
-        name="Brasserie du Vieux-Port", siret=make_siret("79234567", "0015"), ape_code="5610A", idcc="1979",
-        headcount=8, region_code="93", address="12 quai du Port", postal_code="13002", city="Marseille",
+        name="Brasserie du Vieux-Port",
+        siret=make_siret("79234567", "0015"),
+        ape_code="5610A",
+        idcc="1979",
+        headcount=8,
+        region_code="93",
+        address="12 quai du Port",
+        postal_code="13002",
+        city="Marseille",
     ),
     dict(
         admin=("entreprise3@demo.test", "Pierre Lambert"),
-        name="Distrilyon Négoce", siret=make_siret("79345678", "0028"), ape_code="4690Z", idcc="0573",
-        headcount=320, region_code="84", address="110 avenue Jean Jaurès", postal_code="69007", city="Lyon",
+        name="Distrilyon Négoce",
+        siret=make_siret("79345678", "0028"),
+        ape_code="4690Z",
+        idcc="0573",
+        headcount=320,
+        region_code="84",
+        address="110 avenue Jean Jaurès",
+        postal_code="69007",
+        city="Lyon",
     ),
     dict(
         admin=("entreprise4@demo.test", "Émilie Garnier"),
-        name="Atlantique Ingénierie Conseil", siret=make_siret("79456789", "0013"), ape_code="7112B",
-        idcc="1486", headcount=35, region_code="52", address="5 rue de Strasbourg", postal_code="44000",
+        name="Atlantique Ingénierie Conseil",
+        siret=make_siret("79456789", "0013"),
+        ape_code="7112B",
+        idcc="1486",
+        headcount=35,
+        region_code="52",
+        address="5 rue de Strasbourg",
+        postal_code="44000",
         city="Nantes",
     ),
     dict(
         admin=("entreprise5@demo.test", "Hugo Mercier"),
-        name="Crédit Rhénan", siret=make_siret("79567890", "0019"), ape_code="6419Z", idcc="2120",
-        headcount=260, region_code="44", address="2 place Kléber", postal_code="67000", city="Strasbourg",
+        name="Crédit Rhénan",
+        siret=make_siret("79567890", "0019"),
+        ape_code="6419Z",
+        idcc="2120",
+        headcount=260,
+        region_code="44",
+        address="2 place Kléber",
+        postal_code="67000",
+        city="Strasbourg",
     ),
     dict(
         admin=("entreprise6@demo.test", "Manon Chevalier"),
-        name="Salon Harmonie Coiffure", siret=make_siret("79678901", "0027"), ape_code="9602A", idcc="2596",
-        headcount=4, region_code="28", address="9 rue du Gros-Horloge", postal_code="76000", city="Rouen",
+        name="Salon Harmonie Coiffure",
+        siret=make_siret("79678901", "0027"),
+        ape_code="9602A",
+        idcc="2596",
+        headcount=4,
+        region_code="28",
+        address="9 rue du Gros-Horloge",
+        postal_code="76000",
+        city="Rouen",
     ),
 ]
 
@@ -133,8 +207,13 @@ def _member(user: User, organisation: Organisation, role_code: str, actor: User 
     membership = Membership(user=user, organisation=organisation, role=role_code)
     db.session.add(membership)
     db.session.flush()
-    audit.record("member.joined", organisation_id=organisation.id, actor=actor or user, obj=membership,
-                 data={"email": user.email, "role": role_code})
+    audit.record(
+        "member.joined",
+        organisation_id=organisation.id,
+        actor=actor or user,
+        obj=membership,
+        data={"email": user.email, "role": role_code},
+    )
     return membership
 
 
@@ -170,7 +249,9 @@ def seed_demo(today: date) -> SeedResult:
     for spec in PROVIDERS:
         spec = dict(spec)
         email, name = spec.pop("admin")
-        data = ProviderInput(**spec, qualiopi_issued_on=issued, qualiopi_expires_on=issued.replace(year=issued.year + 3))
+        data = ProviderInput(
+            **spec, qualiopi_issued_on=issued, qualiopi_expires_on=issued.replace(year=issued.year + 3)
+        )
         provider_admins.append(user(email, name))
         providers.append(organisations.create_provider(data, provider_admins[-1], today))
 
@@ -190,7 +271,9 @@ def seed_demo(today: date) -> SeedResult:
     db.session.flush()
     from marketplace.services.demo_marketplace import seed_marketplace
 
-    marketplace = seed_marketplace(today, opcos, opco_admins, providers, provider_admins, companies, company_admins)
+    marketplace = seed_marketplace(
+        today, opcos, opco_admins, providers, provider_admins, companies, company_admins
+    )
     db.session.flush()
     from marketplace.models import CollectiveAction
     from marketplace.services.demo_tenders import seed_tenders

@@ -25,36 +25,120 @@ SMALL_FIRST = {"<11": 100, "11-49": 100, "50-249": 50}
 
 # (OPCO code, reference, title, theme, modality, hours, price €, shares, extra options)
 ACTIONS = [
-    ("akto", "AKTO-AC-2026-01", "Sauveteur secouriste du travail (SST)", "34", "presentiel", 14, "420", ALL_BANDS_FULL,
-     dict(objectives="Intervenir face à une situation d'accident du travail et mettre en application ses compétences "
-          "en matière de prévention.", cap_per_company_per_session=3)),
-    ("akto", "AKTO-AC-2026-02", "Manager une équipe de proximité", "31", "mixte", 21, "1 150", SMALL_FIRST,
-     dict(objectives="Animer une équipe au quotidien, conduire un entretien professionnel, gérer les situations "
-          "délicates.", requires_approval=True)),
-    ("akto", "AKTO-AC-2026-03", "Hygiène alimentaire en restauration commerciale (HACCP)", "22", "presentiel", 14,
-     "380", ALL_BANDS_FULL,
-     dict(objectives="Appliquer les règles d'hygiène et le plan de maîtrise sanitaire en restauration.",
-          is_national=False, region_codes=["93", "11", "84"])),
-    ("akto", "AKTO-AC-2026-04", "Bureautique : Excel perfectionnement", "32", "distanciel", 7, "290", ALL_BANDS_FULL,
-     dict(objectives="Tableaux croisés dynamiques, fonctions de recherche, graphiques.")),
-    ("atlas", "ATLAS-AC-2026-01", "Cybersécurité : les bons réflexes", "32", "distanciel", 7, "350", ALL_BANDS_FULL,
-     dict(objectives="Reconnaître l'hameçonnage, protéger ses accès, réagir à un incident.")),
-    ("atlas", "ATLAS-AC-2026-02", "RSE et transition écologique en entreprise", "34", "presentiel", 14, "780",
-     SMALL_FIRST, dict(objectives="Construire une démarche RSE adaptée à une PME.")),
-    ("opcoep", "EP-AC-2026-01", "Relation client et accueil téléphonique", "31", "presentiel", 7, "260",
-     ALL_BANDS_FULL, dict(objectives="Accueillir, écouter, traiter une réclamation avec courtoisie.")),
-    ("opcoep", "EP-AC-2026-02", "Anglais professionnel – niveau intermédiaire", "13", "mixte", 30, "1 200",
-     SMALL_FIRST, dict(objectives="Échanger à l'oral et à l'écrit dans des situations professionnelles courantes.")),
+    (
+        "akto",
+        "AKTO-AC-2026-01",
+        "Sauveteur secouriste du travail (SST)",
+        "34",
+        "presentiel",
+        14,
+        "420",
+        ALL_BANDS_FULL,
+        dict(
+            objectives="Intervenir face à une situation d'accident du travail et mettre en application ses compétences "
+            "en matière de prévention.",
+            cap_per_company_per_session=3,
+        ),
+    ),
+    (
+        "akto",
+        "AKTO-AC-2026-02",
+        "Manager une équipe de proximité",
+        "31",
+        "mixte",
+        21,
+        "1 150",
+        SMALL_FIRST,
+        dict(
+            objectives="Animer une équipe au quotidien, conduire un entretien professionnel, gérer les situations "
+            "délicates.",
+            requires_approval=True,
+        ),
+    ),
+    (
+        "akto",
+        "AKTO-AC-2026-03",
+        "Hygiène alimentaire en restauration commerciale (HACCP)",
+        "22",
+        "presentiel",
+        14,
+        "380",
+        ALL_BANDS_FULL,
+        dict(
+            objectives="Appliquer les règles d'hygiène et le plan de maîtrise sanitaire en restauration.",
+            is_national=False,
+            region_codes=["93", "11", "84"],
+        ),
+    ),
+    (
+        "akto",
+        "AKTO-AC-2026-04",
+        "Bureautique : Excel perfectionnement",
+        "32",
+        "distanciel",
+        7,
+        "290",
+        ALL_BANDS_FULL,
+        dict(objectives="Tableaux croisés dynamiques, fonctions de recherche, graphiques."),
+    ),
+    (
+        "atlas",
+        "ATLAS-AC-2026-01",
+        "Cybersécurité : les bons réflexes",
+        "32",
+        "distanciel",
+        7,
+        "350",
+        ALL_BANDS_FULL,
+        dict(objectives="Reconnaître l'hameçonnage, protéger ses accès, réagir à un incident."),
+    ),
+    (
+        "atlas",
+        "ATLAS-AC-2026-02",
+        "RSE et transition écologique en entreprise",
+        "34",
+        "presentiel",
+        14,
+        "780",
+        SMALL_FIRST,
+        dict(objectives="Construire une démarche RSE adaptée à une PME."),
+    ),
+    (
+        "opcoep",
+        "EP-AC-2026-01",
+        "Relation client et accueil téléphonique",
+        "31",
+        "presentiel",
+        7,
+        "260",
+        ALL_BANDS_FULL,
+        dict(objectives="Accueillir, écouter, traiter une réclamation avec courtoisie."),
+    ),
+    (
+        "opcoep",
+        "EP-AC-2026-02",
+        "Anglais professionnel – niveau intermédiaire",
+        "13",
+        "mixte",
+        30,
+        "1 200",
+        SMALL_FIRST,
+        dict(objectives="Échanger à l'oral et à l'écrit dans des situations professionnelles courantes."),
+    ),
 ]
 
 # OPCO code -> provider indexes referenced on every action of that OPCO.
 REFERENCED = {"akto": [0, 1], "atlas": [0, 2], "opcoep": [1, 3]}
 
 EMPLOYEES = [
-    ("Bernard", "Sophie", "Agent de propreté"), ("Thomas", "Lucas", "Chef d'équipe"),
-    ("Petit", "Emma", "Assistante RH"), ("Robert", "Hugo", "Agent de propreté"),
-    ("Richard", "Chloé", "Responsable d'exploitation"), ("Durand", "Louis", "Technicien"),
-    ("Dubois", "Inès", "Comptable"), ("Moreau", "Nathan", "Commercial"),
+    ("Bernard", "Sophie", "Agent de propreté"),
+    ("Thomas", "Lucas", "Chef d'équipe"),
+    ("Petit", "Emma", "Assistante RH"),
+    ("Robert", "Hugo", "Agent de propreté"),
+    ("Richard", "Chloé", "Responsable d'exploitation"),
+    ("Durand", "Louis", "Technicien"),
+    ("Dubois", "Inès", "Comptable"),
+    ("Moreau", "Nathan", "Commercial"),
 ]
 
 
@@ -87,7 +171,9 @@ def _at(day: date, hour: int = 10) -> datetime:
 
 def _offered(session):
     return db.session.scalar(
-        select(Enrolment).where(Enrolment.session_id == session.id, Enrolment.status == EnrolmentStatus.OFFERED)
+        select(Enrolment).where(
+            Enrolment.session_id == session.id, Enrolment.status == EnrolmentStatus.OFFERED
+        )
     )
 
 
@@ -109,10 +195,17 @@ def seed_marketplace(
     actions = []
     for code, reference, title, theme, modality, hours, price, shares, extra in ACTIONS:
         data = ActionInput(
-            title=title, reference=reference, theme_code=theme, modality=modality, duration_hours=hours,
-            campaign_year=today.year, price=price, funding_shares=dict(shares),
+            title=title,
+            reference=reference,
+            theme_code=theme,
+            modality=modality,
+            duration_hours=hours,
+            campaign_year=today.year,
+            price=price,
+            funding_shares=dict(shares),
             programme="Apports théoriques, mises en situation, évaluation des acquis en fin de session.",
-            prerequisites="Aucun.", target_public="Salariés des entreprises adhérentes des branches couvertes.",
+            prerequisites="Aucun.",
+            target_public="Salariés des entreprises adhérentes des branches couvertes.",
             **extra,
         )
         action = catalogue.create_action(opcos[code], data, opco_admins[code], today=today)
@@ -122,9 +215,16 @@ def seed_marketplace(
     referencings = []
     for code, action in actions:
         for index in REFERENCED[code]:
-            price_cents = action.price_cents - (2_000 if index else 0)  # a negotiated price at or below the ceiling
+            price_cents = action.price_cents - (
+                2_000 if index else 0
+            )  # a negotiated price at or below the ceiling
             ref = catalogue.reference_provider(
-                action, providers[index], long_ago, date(today.year + 1, 12, 31), price_cents, opco_admins[code],
+                action,
+                providers[index],
+                long_ago,
+                date(today.year + 1, 12, 31),
+                price_cents,
+                opco_admins[code],
                 today=long_ago,
             )
             referencings.append((code, action, index, ref))
@@ -145,12 +245,20 @@ def seed_marketplace(
     def open_session(ref, index, first_day, *, capacity=8, minimum=3, created_on=today, remote=False):
         provider = providers[index]
         data = SessionInput(
-            referencing_id=ref.id, slots=_slots(first_day, ref.action.duration_hours), registration_deadline=first_day - timedelta(days=3),
-            capacity_min=minimum, capacity_max=capacity, is_remote=remote,
-            address="" if remote else provider.address, postal_code="" if remote else provider.postal_code,
-            city="" if remote else provider.city, region_code=None if remote else provider.region_code,
-            trainer_names="Claire Formatrice, Paul Intervenant", contact_name=provider_admins[index].full_name,
-            contact_email=provider_admins[index].email, contact_phone="01 23 45 67 89",
+            referencing_id=ref.id,
+            slots=_slots(first_day, ref.action.duration_hours),
+            registration_deadline=first_day - timedelta(days=3),
+            capacity_min=minimum,
+            capacity_max=capacity,
+            is_remote=remote,
+            address="" if remote else provider.address,
+            postal_code="" if remote else provider.postal_code,
+            city="" if remote else provider.city,
+            region_code=None if remote else provider.region_code,
+            trainer_names="Claire Formatrice, Paul Intervenant",
+            contact_name=provider_admins[index].full_name,
+            contact_email=provider_admins[index].email,
+            contact_phone="01 23 45 67 89",
         )
         session = sessions.create_session(provider, data, provider_admins[index], created_on)
         sessions.transition(session, "publish", provider_admins[index], now=_at(created_on))
@@ -174,7 +282,11 @@ def seed_marketplace(
             session = open_session(ref, index, first_day, remote=remote)
             future_sessions.setdefault((code, action.reference), []).append(session)
 
-    net_clair, brasserie, distrilyon = 0, 1, 2  # the AKTO companies of the demo (entreprise@, entreprise2@, …)
+    net_clair, brasserie, distrilyon = (
+        0,
+        1,
+        2,
+    )  # the AKTO companies of the demo (entreprise@, entreprise2@, …)
     sst = future_sessions[("akto", "AKTO-AC-2026-01")]
     manager = future_sessions[("akto", "AKTO-AC-2026-02")]
     haccp = future_sessions[("akto", "AKTO-AC-2026-03")]
@@ -200,17 +312,26 @@ def seed_marketplace(
     # An action that needs AKTO's approval: one waits, one is approved, one is refused.
     pending = enrol(net_clair, manager[0], staff[companies[net_clair].id][5:8])
     enrolments.approve(pending[1], opco_admins["akto"], opcos["akto"].id)
-    enrolments.refuse(pending[2], opco_admins["akto"], opcos["akto"].id,
-                      "Plafond annuel de la branche atteint pour cette action.")
+    enrolments.refuse(
+        pending[2],
+        opco_admins["akto"],
+        opcos["akto"].id,
+        "Plafond annuel de la branche atteint pour cette action.",
+    )
     # A session cancelled by its training organisation.
     cancelled = haccp[1]
     enrol(net_clair, cancelled, staff[companies[net_clair].id][6:8])
-    sessions.transition(cancelled, "cancel", provider_admins[1] if cancelled.provider_id == providers[1].id
-                        else provider_admins[0], reason="Formateur indisponible : session reportée au trimestre "
-                        "prochain.")
+    sessions.transition(
+        cancelled,
+        "cancel",
+        provider_admins[1] if cancelled.provider_id == providers[1].id else provider_admins[0],
+        reason="Formateur indisponible : session reportée au trimestre prochain.",
+    )
     # Other OPCOs' companies enrol too.
     for company_index, company in enumerate(companies[3:], start=3):
-        key = {"atlas": ("atlas", "ATLAS-AC-2026-01"), "opcoep": ("opcoep", "EP-AC-2026-01")}.get(company.opco.code if company.opco else "")
+        key = {"atlas": ("atlas", "ATLAS-AC-2026-01"), "opcoep": ("opcoep", "EP-AC-2026-01")}.get(
+            company.opco.code if company.opco else ""
+        )
         if key:
             enrol(company_index, future_sessions[key][0], staff[company.id][:2])
 

@@ -58,8 +58,15 @@ def _utc(day: date, hour: int) -> datetime:
     return tenders.paris_to_utc(_local(day, hour))
 
 
-def _tender(opco: Opco, admin: User, reference: str, title: str, lots: list[LotInput], created: date,
-            multi_award: bool = False) -> object:
+def _tender(
+    opco: Opco,
+    admin: User,
+    reference: str,
+    title: str,
+    lots: list[LotInput],
+    created: date,
+    multi_award: bool = False,
+) -> object:
     data = TenderInput(
         title=title,
         reference=reference,
@@ -86,14 +93,20 @@ def _respond(tender, lot, provider: TrainingProvider, admin: User, price: str, w
     response = tender_responses.get_or_start(tender, lot, provider, admin, when)
     tender_responses.save_draft(
         response,
-        ResponseInput(price_per_trainee=price, price_per_group="", duration_hours=str(lot.duration_hours or 14),
-                      programme="Jour 1 : apports et diagnostic. Jour 2 : mises en situation et évaluation.",
-                      team="Deux formateurs expérimentés du secteur, référent handicap identifié."),
-        admin, when,
+        ResponseInput(
+            price_per_trainee=price,
+            price_per_group="",
+            duration_hours=str(lot.duration_hours or 14),
+            programme="Jour 1 : apports et diagnostic. Jour 2 : mises en situation et évaluation.",
+            team="Deux formateurs expérimentés du secteur, référent handicap identifié.",
+        ),
+        admin,
+        when,
     )
     for kind in DOCUMENTS:
-        tender_responses.add_document(response, kind, f"{kind}-{provider.slug}.pdf",
-                                      demo_pdf(f"{provider.name} - {kind}"), admin, when)
+        tender_responses.add_document(
+            response, kind, f"{kind}-{provider.slug}.pdf", demo_pdf(f"{provider.name} - {kind}"), admin, when
+        )
     tender_responses.submit(response, admin, when)
     return response
 
@@ -113,37 +126,80 @@ def seed_tenders(
     # 1. Published, answers still open: questions (one answered publicly) and two responses.
     created = today - timedelta(days=5)
     open_tender = _tender(
-        akto, akto_admin, f"AKTO-AO-{today.year}-03", "Prévention des risques professionnels en propreté",
+        akto,
+        akto_admin,
+        f"AKTO-AO-{today.year}-03",
+        "Prévention des risques professionnels en propreté",
         [
             LotInput("Prévention des TMS – Île-de-France", "34", "11", 6, 60, "900", 14),
             LotInput("Risque chimique – national", "34", None, 4, 40, "1 100", 14),
         ],
         created,
     )
-    question = tenders.ask_question(open_tender, providers[1], provider_admins[1],
-                                    "Les sessions peuvent-elles se dérouler dans les locaux des entreprises ?",
-                                    now=_utc(created + timedelta(days=1), 10))
-    tenders.answer_question(question, akto_admin, "Oui, en intra-entreprise si au moins 6 stagiaires sont réunis.",
-                            True, now=_utc(created + timedelta(days=2), 10))
-    tenders.ask_question(open_tender, providers[0], provider_admins[0],
-                         "Le bordereau de prix doit-il distinguer les frais de déplacement ?",
-                         now=_utc(created + timedelta(days=3), 10))
-    _respond(open_tender, open_tender.lots[0], providers[0], provider_admins[0], "850",
-             _utc(created + timedelta(days=4), 15))
-    _respond(open_tender, open_tender.lots[1], providers[1], provider_admins[1], "1 050",
-             _utc(created + timedelta(days=4), 16))
+    question = tenders.ask_question(
+        open_tender,
+        providers[1],
+        provider_admins[1],
+        "Les sessions peuvent-elles se dérouler dans les locaux des entreprises ?",
+        now=_utc(created + timedelta(days=1), 10),
+    )
+    tenders.answer_question(
+        question,
+        akto_admin,
+        "Oui, en intra-entreprise si au moins 6 stagiaires sont réunis.",
+        True,
+        now=_utc(created + timedelta(days=2), 10),
+    )
+    tenders.ask_question(
+        open_tender,
+        providers[0],
+        provider_admins[0],
+        "Le bordereau de prix doit-il distinguer les frais de déplacement ?",
+        now=_utc(created + timedelta(days=3), 10),
+    )
+    _respond(
+        open_tender,
+        open_tender.lots[0],
+        providers[0],
+        provider_admins[0],
+        "850",
+        _utc(created + timedelta(days=4), 15),
+    )
+    _respond(
+        open_tender,
+        open_tender.lots[1],
+        providers[1],
+        provider_admins[1],
+        "1 050",
+        _utc(created + timedelta(days=4), 16),
+    )
 
     # 2. Under analysis: closed, admissibility decided, scored by the AKTO administrator.
     created = today - timedelta(days=30)
     analysed = _tender(
-        akto, akto_admin, f"AKTO-AO-{today.year}-02", "Accueil et relation client en hôtellerie-restauration",
+        akto,
+        akto_admin,
+        f"AKTO-AO-{today.year}-02",
+        "Accueil et relation client en hôtellerie-restauration",
         [LotInput("Accueil client – national", "31", None, 5, 50, "700", 14)],
         created,
     )
-    first = _respond(analysed, analysed.lots[0], providers[0], provider_admins[0], "650",
-                     _utc(created + timedelta(days=12), 11))
-    second = _respond(analysed, analysed.lots[0], providers[1], provider_admins[1], "590",
-                      _utc(created + timedelta(days=14), 11))
+    first = _respond(
+        analysed,
+        analysed.lots[0],
+        providers[0],
+        provider_admins[0],
+        "650",
+        _utc(created + timedelta(days=12), 11),
+    )
+    second = _respond(
+        analysed,
+        analysed.lots[0],
+        providers[1],
+        provider_admins[1],
+        "590",
+        _utc(created + timedelta(days=14), 11),
+    )
     after = _utc(created + timedelta(days=21), 9)
     tenders.close_due_tenders(after)
     tenders.start_analysis(analysed, akto_admin, now=after)
@@ -152,23 +208,53 @@ def seed_tenders(
     # 3. Awarded: the winner is referenced on a published ATLAS action, visible in the catalogue.
     created = today - timedelta(days=60)
     awarded = _tender(
-        atlas, atlas_admin, f"ATLAS-AO-{today.year}-01", awarded_action.title,
-        [LotInput(awarded_action.title, awarded_action.theme_code, None, 8, 80,
-                  f"{awarded_action.price_cents // 100}", 7, awarded_action.id)],
+        atlas,
+        atlas_admin,
+        f"ATLAS-AO-{today.year}-01",
+        awarded_action.title,
+        [
+            LotInput(
+                awarded_action.title,
+                awarded_action.theme_code,
+                None,
+                8,
+                80,
+                f"{awarded_action.price_cents // 100}",
+                7,
+                awarded_action.id,
+            )
+        ],
         created,
     )
-    winner = _respond(awarded, awarded.lots[0], providers[3], provider_admins[3],
-                      f"{awarded_action.price_cents // 100 - 30}", _utc(created + timedelta(days=15), 11))
-    other = _respond(awarded, awarded.lots[0], providers[1], provider_admins[1],
-                     f"{awarded_action.price_cents // 100 - 10}", _utc(created + timedelta(days=16), 11))
+    winner = _respond(
+        awarded,
+        awarded.lots[0],
+        providers[3],
+        provider_admins[3],
+        f"{awarded_action.price_cents // 100 - 30}",
+        _utc(created + timedelta(days=15), 11),
+    )
+    other = _respond(
+        awarded,
+        awarded.lots[0],
+        providers[1],
+        provider_admins[1],
+        f"{awarded_action.price_cents // 100 - 10}",
+        _utc(created + timedelta(days=16), 11),
+    )
     after = _utc(created + timedelta(days=21), 9)
     tenders.close_due_tenders(after)
     tenders.start_analysis(awarded, atlas_admin, now=after)
     _evaluate(awarded, [(winner, [5, 4, 4, 4]), (other, [3, 4, 4, 3])], atlas, atlas_admin, after)
     award_day = (after + timedelta(days=3)).date()
     evaluation.award(
-        awarded, atlas_admin, atlas, {awarded.lots[0].id: [winner.id]},
-        valid_from=award_day, valid_until=date(today.year + 1, 12, 31), now=_utc(award_day, 10),
+        awarded,
+        atlas_admin,
+        atlas,
+        {awarded.lots[0].id: [winner.id]},
+        valid_from=award_day,
+        valid_until=date(today.year + 1, 12, 31),
+        now=_utc(award_day, 10),
     )
     return {"tenders": 3}
 
@@ -177,12 +263,16 @@ def _evaluate(tender, scored, opco: Opco, evaluator: User, now: datetime) -> Non
     """Declare every response admissible, sign the statement, and submit one score sheet per response."""
     for response, _values in scored:
         checklist = {code: True for code in evaluation.MANUAL_CHECKLIST}
-        evaluation.decide_admissibility(response, evaluator, opco, admissible=True, checklist=checklist,
-                                        reason=None, now=now)
+        evaluation.decide_admissibility(
+            response, evaluator, opco, admissible=True, checklist=checklist, reason=None, now=now
+        )
     evaluation.sign_declaration(tender, evaluator, True, now=now)
     for response, values in scored:
         scores = {
-            criterion.id: (value, "Appréciation argumentée d'après le mémoire technique et le bordereau de prix.")
+            criterion.id: (
+                value,
+                "Appréciation argumentée d'après le mémoire technique et le bordereau de prix.",
+            )
             for criterion, value in zip(tender.criteria, values, strict=True)
         }
         evaluation.save_scores(response, evaluator, scores, submit=True, now=now)

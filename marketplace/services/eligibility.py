@@ -1,4 +1,4 @@
-""""Can this company enrol on this session?" as an ordered chain of checks, each with a French reason.
+""" "Can this company enrol on this session?" as an ordered chain of checks, each with a French reason.
 
 The same chain explains, in the catalogue, why the "S'inscrire" button is disabled, and refuses the POST.
 Company-level checks are here; employee-level checks (already enrolled, busy at the same time) live in
@@ -162,12 +162,20 @@ def blockers(
     if unfunded:
         reasons.append(unfunded)
     if today > session.registration_deadline:
-        reasons.append(f"La date limite d'inscription ({date_fr(session.registration_deadline)}) est dépassée.")
+        reasons.append(
+            f"La date limite d'inscription ({date_fr(session.registration_deadline)}) est dépassée."
+        )
     if company.opco_id is None:
         reasons.append("Votre entreprise n'est rattachée à aucun OPCO de la plateforme.")
     elif company.opco_id != session.opco_id:
-        reasons.append(f"Cette action est financée par {action.opco.name}, qui n'est pas l'OPCO de votre entreprise.")
-    if action.idcc_codes and company.idcc not in action.idcc_codes and not _open_to_stated_branch(action, company):
+        reasons.append(
+            f"Cette action est financée par {action.opco.name}, qui n'est pas l'OPCO de votre entreprise."
+        )
+    if (
+        action.idcc_codes
+        and company.idcc not in action.idcc_codes
+        and not _open_to_stated_branch(action, company)
+    ):
         reasons.append(f"Cette action est réservée à d'autres branches que la vôtre (IDCC {company.idcc}).")
     band = size_band(company.headcount)
     if action.share_for(band) is None:
@@ -212,13 +220,20 @@ def cap_blockers(
     return reasons
 
 
-def first_blocker(company: Company, session: TrainingSession, today: date, counts: CompanyCounts) -> str | None:
+def first_blocker(
+    company: Company, session: TrainingSession, today: date, counts: CompanyCounts
+) -> str | None:
     reasons = blockers(company, session, today, counts)
     return reasons[0] if reasons else None
 
 
 # Sessions a company may look at in its OPCO's catalogue (an enrolled company keeps seeing its sessions).
-VISIBLE_STATUSES = (SessionStatus.OPEN, SessionStatus.CLOSED, SessionStatus.CONFIRMED, SessionStatus.POSTPONED)
+VISIBLE_STATUSES = (
+    SessionStatus.OPEN,
+    SessionStatus.CLOSED,
+    SessionStatus.CONFIRMED,
+    SessionStatus.POSTPONED,
+)
 
 
 def visible_sessions_query(company: Company):

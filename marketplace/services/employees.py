@@ -175,7 +175,10 @@ def update_employee(employee: Employee, data: EmployeeInput, actor: User | None)
     if changed:
         db.session.flush()
         audit.record(
-            "employee.updated", organisation_id=employee.company_id, actor=actor, obj=employee,
+            "employee.updated",
+            organisation_id=employee.company_id,
+            actor=actor,
+            obj=employee,
             data={"champs": ", ".join(_FIELD_LABELS[name] for name in changed)},
         )
     return employee
@@ -241,7 +244,11 @@ class EmployeePage:
 
 
 def list_employees(
-    company: Company, q: str | None = None, include_erased: bool = False, page: int = 1, per_page: int = PER_PAGE
+    company: Company,
+    q: str | None = None,
+    include_erased: bool = False,
+    page: int = 1,
+    per_page: int = PER_PAGE,
 ) -> EmployeePage:
     """The register ordered by last name, searched on names and email (every word must match), one page,
     each employee with the number of live enrolments. Two queries whatever the number of rows."""
@@ -298,13 +305,15 @@ def employees_by_ids(company: Company, ids: Iterable[int]) -> list[Employee]:
         return []
     found = list(
         db.session.scalars(
-            select(Employee).where(
-                Employee.company_id == company.id, Employee.erased_at.is_(None), Employee.id.in_(wanted)
-            ).order_by(func.lower(Employee.last_name), func.lower(Employee.first_name), Employee.id)
+            select(Employee)
+            .where(Employee.company_id == company.id, Employee.erased_at.is_(None), Employee.id.in_(wanted))
+            .order_by(func.lower(Employee.last_name), func.lower(Employee.first_name), Employee.id)
         )
     )
     if len(found) != len(wanted):
-        raise DomainError("Un des salariés choisis n'est pas dans votre registre. Rechargez la page.", field="employees")
+        raise DomainError(
+            "Un des salariés choisis n'est pas dans votre registre. Rechargez la page.", field="employees"
+        )
     return found
 
 
@@ -322,8 +331,16 @@ _HEADERS = {
     "last_name": ("nom", "nomdefamille", "nomdusalarie", "nomdenaissance", "nomdusage"),
     "first_name": ("prenom", "prenomdusalarie"),
     "email": (
-        "email", "mail", "courriel", "adresseemail", "adressemail", "adressecourriel", "emailprofessionnel",
-        "mailprofessionnel", "courrielprofessionnel", "adresseemailprofessionnelle",
+        "email",
+        "mail",
+        "courriel",
+        "adresseemail",
+        "adressemail",
+        "adressecourriel",
+        "emailprofessionnel",
+        "mailprofessionnel",
+        "courrielprofessionnel",
+        "adresseemailprofessionnelle",
     ),
     "job_title": ("fonction", "poste", "intituledeposte", "intituleduposte", "emploi", "metier"),
     "contract_type": ("contrat", "typedecontrat", "naturedecontrat", "natureducontrat"),
@@ -482,13 +499,20 @@ def _map_header(header: list[str]) -> tuple[dict[str, int], list[str]]:
         if not columns:
             raise DomainError(
                 "La première ligne du fichier doit contenir les intitulés des colonnes : "
-                + " ; ".join(TEMPLATE_COLUMNS) + ". Partez du modèle à télécharger.",
+                + " ; ".join(TEMPLATE_COLUMNS)
+                + ". Partez du modèle à télécharger.",
                 field="file",
             )
         raise DomainError(
-            "Colonne" + ("s" if len(missing) > 1 else "") + " obligatoire"
-            + ("s" if len(missing) > 1 else "") + " absente" + ("s" if len(missing) > 1 else "") + " : "
-            + ", ".join(f"« {m} »" for m in missing) + ". Ajoutez-la dans la première ligne du fichier.",
+            "Colonne"
+            + ("s" if len(missing) > 1 else "")
+            + " obligatoire"
+            + ("s" if len(missing) > 1 else "")
+            + " absente"
+            + ("s" if len(missing) > 1 else "")
+            + " : "
+            + ", ".join(f"« {m} »" for m in missing)
+            + ". Ajoutez-la dans la première ligne du fichier.",
             field="file",
         )
     return columns, ignored
@@ -500,7 +524,8 @@ def _read_rows(file_bytes: bytes) -> tuple[dict[str, int], list[tuple[int, list[
         raise DomainError("Le fichier est vide.", field="file")
     if len(file_bytes) > IMPORT_MAX_BYTES:
         raise DomainError(
-            "Le fichier dépasse 1 Mo. Découpez-le en plusieurs fichiers de 2 000 lignes au plus.", field="file"
+            "Le fichier dépasse 1 Mo. Découpez-le en plusieurs fichiers de 2 000 lignes au plus.",
+            field="file",
         )
     text, encoding = _decode(file_bytes)
     lines = text.splitlines()
@@ -521,7 +546,9 @@ def _read_rows(file_bytes: bytes) -> tuple[dict[str, int], list[tuple[int, list[
             rows.append((start, row))
             if len(rows) > IMPORT_MAX_LINES:
                 raise DomainError(
-                    f"Le fichier contient plus de {IMPORT_MAX_LINES:,} lignes de salariés".replace(",", "\u202f")
+                    f"Le fichier contient plus de {IMPORT_MAX_LINES:,} lignes de salariés".replace(
+                        ",", "\u202f"
+                    )
                     + ". Découpez-le en plusieurs fichiers.",
                     field="file",
                 )
@@ -531,7 +558,9 @@ def _read_rows(file_bytes: bytes) -> tuple[dict[str, int], list[tuple[int, list[
         raise DomainError("Le fichier est vide.", field="file")
     columns, ignored = _map_header(header)
     if not rows:
-        raise DomainError("Le fichier ne contient aucune ligne de salarié sous la ligne des intitulés.", field="file")
+        raise DomainError(
+            "Le fichier ne contient aucune ligne de salarié sous la ligne des intitulés.", field="file"
+        )
     report = ImportReport(encoding=encoding, delimiter=delimiter, ignored_columns=ignored)
     return columns, rows, report
 
@@ -544,14 +573,17 @@ def _cell(row: list[str], columns: dict[str, int], name: str) -> str | None:
     return row[index].strip() or None
 
 
-def _coded(raw: str | None, mapping: dict[str, str], labels: dict[str, str], what: str, field_name: str) -> str | None:
+def _coded(
+    raw: str | None, mapping: dict[str, str], labels: dict[str, str], what: str, field_name: str
+) -> str | None:
     if raw is None:
         return None
     code = mapping.get(_key(raw))
     if code is None:
         raise DomainError(
             f"{what} « {raw} » inconnu{'e' if what == 'Catégorie' else ''} : indiquez "
-            + ", ".join(labels.values()) + ".",
+            + ", ".join(labels.values())
+            + ".",
             field=field_name,
         )
     return code
@@ -576,10 +608,16 @@ def import_employees(company: Company, file_bytes: bytes, actor: User | None) ->
         raw_last, raw_first = _cell(row, columns, "last_name"), _cell(row, columns, "first_name")
         display = " ".join(p for p in ((raw_last or "").upper(), raw_first or "") if p)
         try:
-            contract = _coded(_cell(row, columns, "contract_type"), _CONTRACTS, ContractType.LABELS,
-                              "Contrat", "contract_type")
-            category = _coded(_cell(row, columns, "category"), _CATEGORIES, EmployeeCategory.LABELS,
-                              "Catégorie", "category")
+            contract = _coded(
+                _cell(row, columns, "contract_type"),
+                _CONTRACTS,
+                ContractType.LABELS,
+                "Contrat",
+                "contract_type",
+            )
+            category = _coded(
+                _cell(row, columns, "category"), _CATEGORIES, EmployeeCategory.LABELS, "Catégorie", "category"
+            )
             email = _clean_email(_cell(row, columns, "email"))
             target = by_email.get(email) if email else None
             raw_title = _cell(row, columns, "job_title")
@@ -595,7 +633,8 @@ def import_employees(company: Company, file_bytes: bytes, actor: User | None) ->
             )
             if email and email in seen_emails:
                 raise DomainError(
-                    f"L'adresse {email} figure déjà à la ligne {seen_emails[email]} du fichier.", field="email"
+                    f"L'adresse {email} figure déjà à la ligne {seen_emails[email]} du fichier.",
+                    field="email",
                 )
         except DomainError as error:
             report.lines.append(ImportLine(line_no, "error", display, error.message))
@@ -606,7 +645,9 @@ def import_employees(company: Company, file_bytes: bytes, actor: User | None) ->
         if target is not None:
             changed = _apply(target, clean)
             message = (
-                "Modifié : " + ", ".join(_FIELD_LABELS[n] for n in changed) + "." if changed else "Aucun changement."
+                "Modifié : " + ", ".join(_FIELD_LABELS[n] for n in changed) + "."
+                if changed
+                else "Aucun changement."
             )
             report.lines.append(ImportLine(line_no, "updated", display, message))
             continue

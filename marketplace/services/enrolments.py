@@ -76,7 +76,12 @@ ENROLMENT = machine(
 )
 
 # Sessions whose waiting list is still served when a seat frees up.
-_SERVING_WAITLIST = (SessionStatus.OPEN, SessionStatus.CLOSED, SessionStatus.CONFIRMED, SessionStatus.POSTPONED)
+_SERVING_WAITLIST = (
+    SessionStatus.OPEN,
+    SessionStatus.CLOSED,
+    SessionStatus.CONFIRMED,
+    SessionStatus.POSTPONED,
+)
 
 
 def transition(
@@ -97,7 +102,10 @@ def transition(
     session.seats_held += int(enrolment.status in S.SEAT_HOLDING) - int(previous in S.SEAT_HOLDING)
     if actor_org_id is not None and actor_org_id != enrolment.company_id:
         audit.record(
-            f"enrolment.{event}", organisation_id=actor_org_id, actor=actor, obj=enrolment,
+            f"enrolment.{event}",
+            organisation_id=actor_org_id,
+            actor=actor,
+            obj=enrolment,
             data={"from": previous, "to": enrolment.status, **({"reason": reason} if reason else {})},
         )
     enrolment.status_reason = reason
@@ -147,7 +155,11 @@ def cancellation_deadline(target: TrainingSession | Enrolment) -> date:
     """
     if isinstance(target, Enrolment):
         session = target.session
-        days = target.cancellation_days if target.cancellation_days is not None else session.action.cancellation_days
+        days = (
+            target.cancellation_days
+            if target.cancellation_days is not None
+            else session.action.cancellation_days
+        )
         company = target.company
     else:
         session, days, company = target, target.action.cancellation_days, None
@@ -269,7 +281,9 @@ def enrol(
             outcomes.append(Outcome(employee, None, reasons[0]))
             continue
         if employee.id in already:
-            outcomes.append(Outcome(employee, None, f"{employee.full_name} est déjà inscrit(e) sur cette session."))
+            outcomes.append(
+                Outcome(employee, None, f"{employee.full_name} est déjà inscrit(e) sur cette session.")
+            )
             continue
         if employee.id in busy:
             other = busy[employee.id]
@@ -317,7 +331,10 @@ def enrol(
         if status in eligibility.COUNTED_FOR_CAPS:  # a waiting-list place does not use the caps
             taken += 1
         audit.record(
-            "enrolment.created", organisation_id=company.id, actor=actor, obj=enrolment,
+            "enrolment.created",
+            organisation_id=company.id,
+            actor=actor,
+            obj=enrolment,
             data={"session": session.id, "employee": employee.id, "status": status},
         )
         _notify_created(enrolment)
@@ -345,8 +362,10 @@ def cancel(enrolment: Enrolment, actor: User, *, now: datetime | None = None) ->
     if enrolment.status not in S.ACTIVE:
         raise DomainError("Cette inscription n'est plus active : elle ne peut pas être annulée.")
     if paris_today(now) >= enrolment.session.start_date and enrolment.status in S.SEAT_HOLDING:
-        raise DomainError("La session a commencé : l'inscription ne peut plus être annulée ici. "
-                          "Contactez l'organisme de formation.")
+        raise DomainError(
+            "La session a commencé : l'inscription ne peut plus être annulée ici. "
+            "Contactez l'organisme de formation."
+        )
     late = is_late_cancellation(enrolment, paris_today(now))
     transition(enrolment, "cancel", actor, reason="Annulation hors délai" if late else None)
     enrolment.cancelled_at = now
@@ -358,7 +377,9 @@ def cancel(enrolment: Enrolment, actor: User, *, now: datetime | None = None) ->
     return enrolment
 
 
-def replace(enrolment: Enrolment, new_employee_id: int, actor: User, *, now: datetime | None = None) -> Enrolment:
+def replace(
+    enrolment: Enrolment, new_employee_id: int, actor: User, *, now: datetime | None = None
+) -> Enrolment:
     """Send a colleague instead, before the session starts; the seat and its funding stay the same."""
     now = now or utcnow()
     enrolment = _locked(enrolment, with_company=True)  # the newcomer's half-days span other sessions
@@ -396,12 +417,16 @@ def replace(enrolment: Enrolment, new_employee_id: int, actor: User, *, now: dat
     previous = enrolment.employee_id
     enrolment.employee = newcomer
     audit.record(
-        "enrolment.replaced", organisation_id=enrolment.company_id, actor=actor, obj=enrolment,
+        "enrolment.replaced",
+        organisation_id=enrolment.company_id,
+        actor=actor,
+        obj=enrolment,
         data={"from_employee": previous, "to_employee": newcomer.id},
     )
     if enrolment.status in S.SEAT_HOLDING and newcomer.email:
-        outbox.queue_email(newcomer.email, "enrolment_trainee", organisation_id=enrolment.company_id,
-                           enrolment=enrolment)
+        outbox.queue_email(
+            newcomer.email, "enrolment_trainee", organisation_id=enrolment.company_id, enrolment=enrolment
+        )
     return enrolment
 
 
@@ -414,12 +439,18 @@ def approve(enrolment: Enrolment, actor: User, opco_id: int) -> Enrolment:
     enrolment.decided_at = utcnow()
     _notify(enrolment, "enrolment_approved")
     if enrolment.employee.email and enrolment.employee.erased_at is None:
-        outbox.queue_email(enrolment.employee.email, "enrolment_trainee", organisation_id=enrolment.company_id,
-                           enrolment=enrolment)
+        outbox.queue_email(
+            enrolment.employee.email,
+            "enrolment_trainee",
+            organisation_id=enrolment.company_id,
+            enrolment=enrolment,
+        )
     return enrolment
 
 
-def refuse(enrolment: Enrolment, actor: User, opco_id: int, reason: str, *, now: datetime | None = None) -> Enrolment:
+def refuse(
+    enrolment: Enrolment, actor: User, opco_id: int, reason: str, *, now: datetime | None = None
+) -> Enrolment:
     """The OPCO refuses (reason required); the seat goes to the waiting list."""
     reason = (reason or "").strip()
     if len(reason) < 3:
@@ -479,7 +510,10 @@ def accept_offer(enrolment: Enrolment, actor: User, *, now: datetime | None = No
     # (the caps that applied when the enrolment was made).
     counts = eligibility.company_counts(enrolment.company, [enrolment.session])
     reasons = eligibility.cap_blockers(
-        enrolment.session, counts, cap_per_session=enrolment.cap_per_session, cap_per_year=enrolment.cap_per_year
+        enrolment.session,
+        counts,
+        cap_per_session=enrolment.cap_per_session,
+        cap_per_year=enrolment.cap_per_year,
     )
     if reasons:
         raise DomainError(reasons[0])
@@ -517,7 +551,9 @@ def expire_offers(*, now: datetime | None = None) -> int:
         session = lock_session(session_id)
         for enrolment in db.session.scalars(
             select(Enrolment).where(
-                Enrolment.session_id == session_id, Enrolment.status == S.OFFERED, Enrolment.offer_expires_at <= now
+                Enrolment.session_id == session_id,
+                Enrolment.status == S.OFFERED,
+                Enrolment.offer_expires_at <= now,
             )
         ):
             transition(enrolment, "expire_offer", None)
@@ -531,7 +567,9 @@ def expire_offers(*, now: datetime | None = None) -> int:
 # --- Session-wide changes ----------------------------------------------------------------------------------
 
 
-def cancel_for_session(session: TrainingSession, actor: User | None, reason: str, now: datetime | None = None) -> int:
+def cancel_for_session(
+    session: TrainingSession, actor: User | None, reason: str, now: datetime | None = None
+) -> int:
     """The session is cancelled: every live enrolment ends, and each company and trainee is told."""
     lock_session(session.id)
     enrolments = db.session.scalars(
@@ -542,8 +580,13 @@ def cancel_for_session(session: TrainingSession, actor: User | None, reason: str
         enrolment.cancelled_at = now or utcnow()
         _notify(enrolment, "enrolment_session_cancelled", reason=reason)
         if enrolment.employee.email and enrolment.employee.erased_at is None:
-            outbox.queue_email(enrolment.employee.email, "enrolment_session_cancelled_trainee",
-                               organisation_id=enrolment.company_id, enrolment=enrolment, reason=reason)
+            outbox.queue_email(
+                enrolment.employee.email,
+                "enrolment_session_cancelled_trainee",
+                organisation_id=enrolment.company_id,
+                enrolment=enrolment,
+                reason=reason,
+            )
     return len(enrolments)
 
 
@@ -567,14 +610,17 @@ def company_contacts(enrolment: Enrolment) -> list[str]:
 
 def _notify(enrolment: Enrolment, template: str, **context) -> None:
     for email in company_contacts(enrolment):
-        outbox.queue_email(email, template, organisation_id=enrolment.company_id, enrolment=enrolment, **context)
+        outbox.queue_email(
+            email, template, organisation_id=enrolment.company_id, enrolment=enrolment, **context
+        )
 
 
 def _notify_trainee(enrolment: Enrolment, template: str, **context) -> None:
     employee = enrolment.employee
     if employee.email and employee.erased_at is None:
-        outbox.queue_email(employee.email, template, organisation_id=enrolment.company_id, enrolment=enrolment,
-                           **context)
+        outbox.queue_email(
+            employee.email, template, organisation_id=enrolment.company_id, enrolment=enrolment, **context
+        )
 
 
 def provider_contacts(provider_id: int) -> list[str]:
@@ -588,8 +634,9 @@ def _notify_provider(session: TrainingSession, changed: list[Enrolment], templat
     if not changed:
         return
     for email in provider_contacts(session.provider_id):
-        outbox.queue_email(email, template, organisation_id=session.provider_id, session=session,
-                           enrolments=changed)
+        outbox.queue_email(
+            email, template, organisation_id=session.provider_id, session=session, enrolments=changed
+        )
 
 
 def _notify_created(enrolment: Enrolment) -> None:
@@ -600,5 +647,9 @@ def _notify_created(enrolment: Enrolment) -> None:
     }[enrolment.status]
     _notify(enrolment, template)
     if enrolment.status == S.CONFIRMED and enrolment.employee.email:
-        outbox.queue_email(enrolment.employee.email, "enrolment_trainee", organisation_id=enrolment.company_id,
-                           enrolment=enrolment)
+        outbox.queue_email(
+            enrolment.employee.email,
+            "enrolment_trainee",
+            organisation_id=enrolment.company_id,
+            enrolment=enrolment,
+        )

@@ -124,8 +124,7 @@ def _check_owner(tender: Tender, opco: Opco) -> None:
 def _check_readable(tender: Tender, now: datetime) -> None:
     if not deadline_passed(tender, now):
         raise DomainError(
-            "Les réponses ne peuvent être lues qu'après la date limite de dépôt "
-            f"({_deadline_text(tender)})."
+            f"Les réponses ne peuvent être lues qu'après la date limite de dépôt ({_deadline_text(tender)})."
         )
 
 
@@ -218,7 +217,9 @@ def missing_documents(response: TenderResponse, tender: Tender) -> list[str]:
     """French labels of the documents the tender requires and the response lacks."""
     attached = {d.kind for d in response.documents}
     return [
-        TenderDocumentKind.LABELS.get(code, code) for code in tender.required_documents or [] if code not in attached
+        TenderDocumentKind.LABELS.get(code, code)
+        for code in tender.required_documents or []
+        if code not in attached
     ]
 
 
@@ -289,9 +290,7 @@ def decide_admissibility(
             details = check_details(response, tender)
             raise DomainError(
                 "Cette réponse ne peut pas être déclarée recevable : "
-                + " ; ".join(
-                    f"{AUTOMATIC_CHECKS[c]} ({details[c]})" for c, ok in automatic.items() if not ok
-                )
+                + " ; ".join(f"{AUTOMATIC_CHECKS[c]} ({details[c]})" for c, ok in automatic.items() if not ok)
                 + ". Déclarez-la irrecevable en indiquant le motif."
             )
         unticked = [MANUAL_CHECKLIST[code] for code, ok in manual.items() if not ok]
@@ -368,7 +367,10 @@ def sign_declaration(
             field="accept",
         )
     declaration = EvaluatorDeclaration(
-        tender_id=tender.id, evaluator_id=evaluator.id, statement=declaration_text(tender, evaluator), signed_at=now
+        tender_id=tender.id,
+        evaluator_id=evaluator.id,
+        statement=declaration_text(tender, evaluator),
+        signed_at=now,
     )
     db.session.add(declaration)
     db.session.flush()
@@ -387,7 +389,9 @@ def sign_declaration(
 
 def sheet_of(response: TenderResponse, evaluator: User) -> ScoreSheet | None:
     return db.session.scalar(
-        select(ScoreSheet).where(ScoreSheet.response_id == response.id, ScoreSheet.evaluator_id == evaluator.id)
+        select(ScoreSheet).where(
+            ScoreSheet.response_id == response.id, ScoreSheet.evaluator_id == evaluator.id
+        )
     )
 
 
@@ -499,7 +503,11 @@ def save_scores(
             actor=evaluator,
             obj=response,
             # No score here: the activity log is read by members who may still have to score this response.
-            data={"reference": tender.reference, "lot": response.lot.number, "provider": response.provider.name},
+            data={
+                "reference": tender.reference,
+                "lot": response.lot.number,
+                "provider": response.provider.name,
+            },
         )
     return sheet
 
@@ -568,9 +576,7 @@ def _rank(rows: list[tuple[TenderResponse, Decimal | None]]) -> list[RankRow]:
     for position, (response, score) in enumerate(scored, start=1):
         rank = ranked[-1].rank if ranked and ranked[-1].score == score else position  # ties share a rank
         ranked.append(RankRow(response, score, rank))
-    unscored = sorted(
-        (r for r, s in rows if s is None), key=lambda r: (r.submitted_at or datetime.max, r.id)
-    )
+    unscored = sorted((r for r, s in rows if s is None), key=lambda r: (r.submitted_at or datetime.max, r.id))
     return ranked + [RankRow(r, None, None) for r in unscored]
 
 
@@ -614,11 +620,16 @@ def ranking(lot: TenderLot) -> list[RankRow]:
 
 def declared_evaluators(tender: Tender) -> set[int]:
     """Ids of the members who signed the conflict-of-interest statement for ``tender`` (its evaluators)."""
-    return set(db.session.scalars(select(EvaluatorDeclaration.evaluator_id).where(
-        EvaluatorDeclaration.tender_id == tender.id)))
+    return set(
+        db.session.scalars(
+            select(EvaluatorDeclaration.evaluator_id).where(EvaluatorDeclaration.tender_id == tender.id)
+        )
+    )
 
 
-def _scored_by_all(responses: list[TenderResponse], sheets: dict[int, list[ScoreSheet]], evaluators: set[int]) -> bool:
+def _scored_by_all(
+    responses: list[TenderResponse], sheets: dict[int, list[ScoreSheet]], evaluators: set[int]
+) -> bool:
     """Every one of these admissible responses has a sent sheet, and every declared evaluator sent theirs."""
     for response in responses:
         sent = {s.evaluator_id for s in sheets.get(response.id, []) if s.submitted_at is not None}
@@ -634,7 +645,8 @@ def opened_lots(tender: Tender, now: datetime) -> list[int]:
     sheets = _sheets_by_response([r.id for r in responses])
     evaluators = declared_evaluators(tender)
     return [
-        lot.number for lot in tender.lots
+        lot.number
+        for lot in tender.lots
         if _scored_by_all([r for r in responses if r.lot_id == lot.id], sheets, evaluators)
     ]
 
@@ -722,22 +734,23 @@ def award(
             raise DomainError("Indiquez une date entre 2000 et 2100.", field=name)
     if valid_until < valid_from:
         raise DomainError(
-            "La date de fin des référencements doit être postérieure à leur date de début.", field="valid_until"
+            "La date de fin des référencements doit être postérieure à leur date de début.",
+            field="valid_until",
         )
     if valid_until < today:
         raise DomainError("La date de fin des référencements est déjà passée.", field="valid_until")
 
     responses = list(
         db.session.scalars(
-            select(TenderResponse).where(TenderResponse.tender_id == tender.id, TenderResponse.status.in_(RECEIVED))
+            select(TenderResponse).where(
+                TenderResponse.tender_id == tender.id, TenderResponse.status.in_(RECEIVED)
+            )
         )
     )
     undecided = [r for r in responses if r.status == R.SUBMITTED]
     if undecided:
         names = ", ".join(sorted({r.provider.name for r in undecided}))
-        raise DomainError(
-            f"Statuez d'abord sur la recevabilité de chaque réponse (en attente : {names})."
-        )
+        raise DomainError(f"Statuez d'abord sur la recevabilité de chaque réponse (en attente : {names}).")
     by_id = {r.id: r for r in responses}
     sheets = _sheets_by_response([r.id for r in responses if r.status in SCORED])
     lots = {lot.id: lot for lot in tender.lots}
@@ -758,7 +771,8 @@ def award(
             response = by_id.get(response_id)
             if response is None or response.lot_id != lot.id:
                 raise DomainError(
-                    f"Lot n° {lot.number} : la réponse choisie n'appartient pas à ce lot.", field=f"lot_{lot.id}"
+                    f"Lot n° {lot.number} : la réponse choisie n'appartient pas à ce lot.",
+                    field=f"lot_{lot.id}",
                 )
             if response.status != R.ADMISSIBLE:
                 raise DomainError(
@@ -896,4 +910,3 @@ def referencing_of(response: TenderResponse) -> Referencing | None:
             Referencing.action_id == response.lot.action_id, Referencing.provider_id == response.provider_id
         )
     )
-

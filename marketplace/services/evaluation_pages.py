@@ -133,7 +133,8 @@ def board(tender: Tender, viewer: User, *, now: datetime) -> Board:
             own_submitted = rv.own_sheet is not None and rv.own_sheet.submitted_at is not None
             if allowed or (may_score and own_submitted):
                 rv.other_sheets = [
-                    s for s in sheets.get(rv.response.id, [])
+                    s
+                    for s in sheets.get(rv.response.id, [])
                     if s.evaluator_id != viewer.id and s.submitted_at is not None
                 ]
         if allowed:
@@ -147,13 +148,13 @@ def board(tender: Tender, viewer: User, *, now: datetime) -> Board:
         readable=readable,
         lots=list(lots.values()),
         declaration=declaration,
-        declaration_text=declaration.statement if declaration else evaluation.declaration_text(tender, viewer),
+        declaration_text=declaration.statement
+        if declaration
+        else evaluation.declaration_text(tender, viewer),
         criteria=criteria,
         pending_admissibility=sum(1 for r in responses if r.status == ResponseStatus.SUBMITTED),
         may_score=may_score,
     )
-
-
 
 
 @dataclass

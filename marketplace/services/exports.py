@@ -145,7 +145,12 @@ class SessionTraineesExport(Exporter):
             if employee.erased_at is not None:
                 identity = (ERASED, "", "", "")
             else:
-                identity = (employee.last_name.upper(), employee.first_name, employee.email, employee.job_title)
+                identity = (
+                    employee.last_name.upper(),
+                    employee.first_name,
+                    employee.email,
+                    employee.job_title,
+                )
             yield (
                 *identity,
                 company.name,

@@ -56,33 +56,128 @@ CHUNK = 10_000
 
 METRO_REGIONS = ["11", "24", "27", "28", "32", "44", "52", "53", "75", "76", "84", "93"]
 CITIES = {
-    "11": ("Paris", "75011"), "24": ("Orléans", "45000"), "27": ("Dijon", "21000"), "28": ("Rouen", "76000"),
-    "32": ("Lille", "59000"), "44": ("Strasbourg", "67000"), "52": ("Nantes", "44000"), "53": ("Rennes", "35000"),
-    "75": ("Bordeaux", "33000"), "76": ("Toulouse", "31000"), "84": ("Lyon", "69001"), "93": ("Marseille", "13001"),
+    "11": ("Paris", "75011"),
+    "24": ("Orléans", "45000"),
+    "27": ("Dijon", "21000"),
+    "28": ("Rouen", "76000"),
+    "32": ("Lille", "59000"),
+    "44": ("Strasbourg", "67000"),
+    "52": ("Nantes", "44000"),
+    "53": ("Rennes", "35000"),
+    "75": ("Bordeaux", "33000"),
+    "76": ("Toulouse", "31000"),
+    "84": ("Lyon", "69001"),
+    "93": ("Marseille", "13001"),
 }
 SUBJECTS = [
-    "Sécurité au travail", "Habilitation électrique", "Sauveteur secouriste du travail", "Gestes et postures",
-    "Management d'équipe", "Prise de parole en public", "Excel", "Word et PowerPoint", "Anglais professionnel",
-    "Espagnol professionnel", "Comptabilité générale", "Paie et déclarations sociales", "Relation client",
-    "Négociation commerciale", "Hygiène alimentaire HACCP", "Conduite de chariots CACES R489",
-    "Prévention des risques psychosociaux", "Cybersécurité", "Intelligence artificielle générative",
-    "Recrutement et intégration", "Entretien professionnel", "Gestion du temps", "Soudure à l'arc",
-    "Maintenance industrielle", "Lean management", "Qualité et amélioration continue", "Droit du travail",
-    "Accueil téléphonique", "Réseaux sociaux", "Gestion de projet", "Tutorat en entreprise",
-    "Éco-conduite", "Transition écologique", "Accessibilité numérique", "Langue des signes française",
+    "Sécurité au travail",
+    "Habilitation électrique",
+    "Sauveteur secouriste du travail",
+    "Gestes et postures",
+    "Management d'équipe",
+    "Prise de parole en public",
+    "Excel",
+    "Word et PowerPoint",
+    "Anglais professionnel",
+    "Espagnol professionnel",
+    "Comptabilité générale",
+    "Paie et déclarations sociales",
+    "Relation client",
+    "Négociation commerciale",
+    "Hygiène alimentaire HACCP",
+    "Conduite de chariots CACES R489",
+    "Prévention des risques psychosociaux",
+    "Cybersécurité",
+    "Intelligence artificielle générative",
+    "Recrutement et intégration",
+    "Entretien professionnel",
+    "Gestion du temps",
+    "Soudure à l'arc",
+    "Maintenance industrielle",
+    "Lean management",
+    "Qualité et amélioration continue",
+    "Droit du travail",
+    "Accueil téléphonique",
+    "Réseaux sociaux",
+    "Gestion de projet",
+    "Tutorat en entreprise",
+    "Éco-conduite",
+    "Transition écologique",
+    "Accessibilité numérique",
+    "Langue des signes française",
 ]
 LEVELS = ["initiation", "perfectionnement", "niveau 1", "niveau 2", "recyclage", "fondamentaux", "expert"]
 PROVIDER_WORDS = [
     ("Institut", "Académie", "Centre", "Atelier", "École", "Campus", "Cabinet", "Maison"),
-    ("des Métiers", "Sécurité Pro", "du Numérique", "Management", "des Langues", "Compétences", "Prévention",
-     "de la Relation Client", "Industrie", "Bureautique", "Qualité", "Santé Travail"),
+    (
+        "des Métiers",
+        "Sécurité Pro",
+        "du Numérique",
+        "Management",
+        "des Langues",
+        "Compétences",
+        "Prévention",
+        "de la Relation Client",
+        "Industrie",
+        "Bureautique",
+        "Qualité",
+        "Santé Travail",
+    ),
 ]
-FIRST_NAMES = ["Camille", "Léa", "Manon", "Chloé", "Inès", "Emma", "Lucas", "Hugo", "Louis", "Nathan",
-               "Théo", "Jules", "Sarah", "Élodie", "Julien", "Mathieu", "Nicolas", "Sophie", "Karim", "Yasmine"]
-LAST_NAMES = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau",
-              "Simon", "Laurent", "Lefèvre", "Michel", "Garcia", "David", "Bertrand", "Roux", "Vincent", "Fournier"]
-DURATIONS = [Decimal("3.5"), Decimal("7"), Decimal("7"), Decimal("14"), Decimal("14"), Decimal("21"),
-             Decimal("28"), Decimal("35")]
+FIRST_NAMES = [
+    "Camille",
+    "Léa",
+    "Manon",
+    "Chloé",
+    "Inès",
+    "Emma",
+    "Lucas",
+    "Hugo",
+    "Louis",
+    "Nathan",
+    "Théo",
+    "Jules",
+    "Sarah",
+    "Élodie",
+    "Julien",
+    "Mathieu",
+    "Nicolas",
+    "Sophie",
+    "Karim",
+    "Yasmine",
+]
+LAST_NAMES = [
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefèvre",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fournier",
+]
+DURATIONS = [
+    Decimal("3.5"),
+    Decimal("7"),
+    Decimal("7"),
+    Decimal("14"),
+    Decimal("14"),
+    Decimal("21"),
+    Decimal("28"),
+    Decimal("35"),
+]
 BANDS = ["<11", "11-49", "50-249", "250-299", "300+"]
 
 
@@ -142,7 +237,7 @@ class _Writer:
             db.session.execute(
                 text(
                     f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                    f"(SELECT COALESCE(MAX(id), 1) FROM \"{name}\"))"
+                    f'(SELECT COALESCE(MAX(id), 1) FROM "{name}"))'
                 )
             )
 
@@ -209,13 +304,24 @@ def generate(
         provider_vat[pid] = vat
         orgs.append(dict(id=pid, kind="provider", name=name, slug=f"gen-of-{pid}", created_at=created))
         siret = _siret(pid)
-        details.append(dict(
-            id=pid, siret=siret, siren=siret[:9], nda=f"98{pid % 100:02d}{pid % 100_000:05d}{pid % 100:02d}",
-            vat_regime=vat, region_code=region, address=f"{i + 1} rue de la Formation", postal_code=postal,
-            city=city, qualiopi_certifier="AFNOR Certification", qualiopi_number=f"GEN-{pid:07d}",
-            qualiopi_categories="actions_formation", qualiopi_issued_on=today - timedelta(days=365),
-            qualiopi_expires_on=today + timedelta(days=730),
-        ))
+        details.append(
+            dict(
+                id=pid,
+                siret=siret,
+                siren=siret[:9],
+                nda=f"98{pid % 100:02d}{pid % 100_000:05d}{pid % 100:02d}",
+                vat_regime=vat,
+                region_code=region,
+                address=f"{i + 1} rue de la Formation",
+                postal_code=postal,
+                city=city,
+                qualiopi_certifier="AFNOR Certification",
+                qualiopi_number=f"GEN-{pid:07d}",
+                qualiopi_categories="actions_formation",
+                qualiopi_issued_on=today - timedelta(days=365),
+                qualiopi_expires_on=today + timedelta(days=730),
+            )
+        )
     writer.insert(Organisation.__table__, orgs)
     writer.insert(TrainingProvider.__table__, details)
     step("organismes", n_providers, t0)
@@ -237,14 +343,31 @@ def generate(
         band = _band(headcount)
         company_opco[cid] = opco.id
         company_band[cid] = band
-        orgs.append(dict(id=cid, kind="company", name=f"Entreprise {LAST_NAMES[i % 20]} {i + 1}",
-                         slug=f"gen-entreprise-{cid}", created_at=created))
+        orgs.append(
+            dict(
+                id=cid,
+                kind="company",
+                name=f"Entreprise {LAST_NAMES[i % 20]} {i + 1}",
+                slug=f"gen-entreprise-{cid}",
+                created_at=created,
+            )
+        )
         siret = _siret(cid)
-        details.append(dict(
-            id=cid, siret=siret, siren=siret[:9], ape_code="6202A", idcc=rng.choice(opco_idcc[opco.id]),
-            headcount=headcount, region_code=region, address=f"{i + 1} avenue des Entreprises",
-            postal_code=postal, city=city, opco_id=opco.id,
-        ))
+        details.append(
+            dict(
+                id=cid,
+                siret=siret,
+                siren=siret[:9],
+                ape_code="6202A",
+                idcc=rng.choice(opco_idcc[opco.id]),
+                headcount=headcount,
+                region_code=region,
+                address=f"{i + 1} avenue des Entreprises",
+                postal_code=postal,
+                city=city,
+                opco_id=opco.id,
+            )
+        )
     writer.insert(Organisation.__table__, orgs)
     writer.insert(Company.__table__, details)
     del orgs, details
@@ -261,10 +384,16 @@ def generate(
                 first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
                 pool[company_opco[cid]].append((employee_id, cid))
                 yield dict(
-                    id=employee_id, company_id=cid, last_name=last, first_name=first,
-                    email=f"{fold(first)}.{fold(last)}.{employee_id}@exemple.test", job_title="Technicien",
-                    contract_type="cdi", category=rng.choice(["ouvrier", "employe", "technicien", "cadre"]),
-                    erased_at=None, created_at=created,
+                    id=employee_id,
+                    company_id=cid,
+                    last_name=last,
+                    first_name=first,
+                    email=f"{fold(first)}.{fold(last)}.{employee_id}@exemple.test",
+                    job_title="Technicien",
+                    contract_type="cdi",
+                    category=rng.choice(["ouvrier", "employe", "technicien", "cadre"]),
+                    erased_at=None,
+                    created_at=created,
                 )
                 employee_id += 1
 
@@ -291,14 +420,25 @@ def generate(
         lowered = " ".join([reference, title, objectives, theme_labels[theme]]).lower()
         plain = fold(lowered)
         action = dict(
-            id=action_id, opco_id=opco.id, reference=reference, title=title, objectives=objectives,
-            programme="Jour 1 : les bases.\nJour 2 : mises en situation.", prerequisites="Aucun.",
-            target_public="Salariés des entreprises adhérentes.", theme_code=theme, modality=modality,
-            duration_hours=rng.choice(DURATIONS), campaign_year=today.year, is_national=rng.random() > 0.15,
+            id=action_id,
+            opco_id=opco.id,
+            reference=reference,
+            title=title,
+            objectives=objectives,
+            programme="Jour 1 : les bases.\nJour 2 : mises en situation.",
+            prerequisites="Aucun.",
+            target_public="Salariés des entreprises adhérentes.",
+            theme_code=theme,
+            modality=modality,
+            duration_hours=rng.choice(DURATIONS),
+            campaign_year=today.year,
+            is_national=rng.random() > 0.15,
             price_cents=rng.randrange(30_000, 250_000, 500),
             cap_per_company_per_session=rng.choice([None, None, 2, 3, 5]),
             cap_per_company_per_year=rng.choice([None, None, None, 10, 20]),
-            cancellation_days=rng.choice([5, 10, 15]), requires_approval=rng.random() < 0.2, status=status,
+            cancellation_days=rng.choice([5, 10, 15]),
+            requires_approval=rng.random() < 0.2,
+            status=status,
             search_text=lowered if plain == lowered else f"{lowered} {plain}",
             published_at=today - timedelta(days=rng.randrange(1, 300)) if status != "draft" else None,
             created_at=created,
@@ -328,10 +468,16 @@ def generate(
     for action in actions:
         for pid in rng.sample(provider_ids, min(len(provider_ids), rng.randint(1, 4))):
             row = dict(
-                id=referencing_id, opco_id=action["opco_id"], action_id=action["id"], provider_id=pid,
-                valid_from=today - timedelta(days=180), valid_until=today + timedelta(days=540),
+                id=referencing_id,
+                opco_id=action["opco_id"],
+                action_id=action["id"],
+                provider_id=pid,
+                valid_from=today - timedelta(days=180),
+                valid_until=today + timedelta(days=540),
                 price_cents=action["price_cents"] - rng.choice([0, 0, 1_000, 5_000]),
-                status="active", status_reason=None, created_at=created,
+                status="active",
+                status_reason=None,
+                created_at=created,
             )
             referencings.append(row)
             by_action.setdefault(action["id"], []).append(row)
@@ -361,22 +507,48 @@ def generate(
             city, postal = CITIES[region]
             days = _working_days(plan.start, max(1, math.ceil(float(action["duration_hours"]) / 7)))
             holders = plan.holders
-            session_rows.append(dict(
-                id=session_id, action_id=action["id"], provider_id=referencing["provider_id"],
-                opco_id=action["opco_id"], referencing_id=referencing["id"], status=plan.status,
-                start_date=days[0], end_date=days[-1], registration_deadline=days[0] - timedelta(days=7),
-                capacity_min=min(plan.capacity, rng.randint(3, 6)), capacity_max=plan.capacity,
-                seats_held=holders, is_remote=remote, address="" if remote else f"{session_id % 200 + 1} rue du Stage",
-                postal_code="" if remote else postal, city="" if remote else city,
-                region_code=None if remote else region, trainer_names="Formateur référent",
-                contact_name="Service inscriptions", contact_email=f"inscriptions{referencing['provider_id']}@exemple.test",
-                contact_phone="01 23 45 67 89", price_cents=referencing["price_cents"], notes="",
-                status_reason=None, postponed_at=None, created_at=created,
-            ))
+            session_rows.append(
+                dict(
+                    id=session_id,
+                    action_id=action["id"],
+                    provider_id=referencing["provider_id"],
+                    opco_id=action["opco_id"],
+                    referencing_id=referencing["id"],
+                    status=plan.status,
+                    start_date=days[0],
+                    end_date=days[-1],
+                    registration_deadline=days[0] - timedelta(days=7),
+                    capacity_min=min(plan.capacity, rng.randint(3, 6)),
+                    capacity_max=plan.capacity,
+                    seats_held=holders,
+                    is_remote=remote,
+                    address="" if remote else f"{session_id % 200 + 1} rue du Stage",
+                    postal_code="" if remote else postal,
+                    city="" if remote else city,
+                    region_code=None if remote else region,
+                    trainer_names="Formateur référent",
+                    contact_name="Service inscriptions",
+                    contact_email=f"inscriptions{referencing['provider_id']}@exemple.test",
+                    contact_phone="01 23 45 67 89",
+                    price_cents=referencing["price_cents"],
+                    notes="",
+                    status_reason=None,
+                    postponed_at=None,
+                    created_at=created,
+                )
+            )
             for day in days:
                 for half, start, end in (("am", clock(9), clock(12, 30)), ("pm", clock(13, 30), clock(17))):
-                    slot_rows.append(dict(id=slot_id, session_id=session_id, day=day, half_day=half,
-                                          start_time=start, end_time=end))
+                    slot_rows.append(
+                        dict(
+                            id=slot_id,
+                            session_id=session_id,
+                            day=day,
+                            half_day=half,
+                            start_time=start,
+                            end_time=end,
+                        )
+                    )
                     slot_id += 1
             people = rng.sample(pool[action["opco_id"]], min(plan.total, len(pool[action["opco_id"]])))
             statuses = plan.statuses(rng, action["requires_approval"])
@@ -389,37 +561,69 @@ def generate(
                     price, percent, funding.vat_rate_for(provider_vat[referencing["provider_id"]], None)
                 )
                 at = datetime.combine(plan.start - timedelta(days=rng.randint(8, 60)), clock(10))
-                enrolment_rows.append(dict(
-                    id=enrolment_id, session_id=session_id, company_id=company, employee_id=employee,
-                    opco_id=action["opco_id"], provider_id=referencing["provider_id"], status=status,
-                    price_cents=price, funded_cents=figures.funded_cents, remainder_cents=figures.remainder_cents,
-                    vat_rate=figures.vat_rate, vat_cents=figures.vat_cents, price_ttc_cents=figures.price_ttc_cents,
-                    funding_basis=figures.basis, opco_amount_cents=figures.opco_amount_cents,
-                    remainder_ttc_cents=figures.remainder_ttc_cents, size_band=band,
-                    cancellation_days=action["cancellation_days"], cap_per_session=action["cap_per_company_per_session"],
-                    cap_per_year=action["cap_per_company_per_year"],
-                    requested_by_id=None,
-                    waitlisted_at=at if status in ("waitlisted", "offered") else None,
-                    offer_expires_at=now + timedelta(hours=30) if status == "offered" else None,
-                    decided_at=None, cancelled_at=at + timedelta(days=2) if status == "cancelled" else None,
-                    is_late_cancellation=False, status_reason=None, created_at=at, updated_at=at,
-                ))
+                enrolment_rows.append(
+                    dict(
+                        id=enrolment_id,
+                        session_id=session_id,
+                        company_id=company,
+                        employee_id=employee,
+                        opco_id=action["opco_id"],
+                        provider_id=referencing["provider_id"],
+                        status=status,
+                        price_cents=price,
+                        funded_cents=figures.funded_cents,
+                        remainder_cents=figures.remainder_cents,
+                        vat_rate=figures.vat_rate,
+                        vat_cents=figures.vat_cents,
+                        price_ttc_cents=figures.price_ttc_cents,
+                        funding_basis=figures.basis,
+                        opco_amount_cents=figures.opco_amount_cents,
+                        remainder_ttc_cents=figures.remainder_ttc_cents,
+                        size_band=band,
+                        cancellation_days=action["cancellation_days"],
+                        cap_per_session=action["cap_per_company_per_session"],
+                        cap_per_year=action["cap_per_company_per_year"],
+                        requested_by_id=None,
+                        waitlisted_at=at if status in ("waitlisted", "offered") else None,
+                        offer_expires_at=now + timedelta(hours=30) if status == "offered" else None,
+                        decided_at=None,
+                        cancelled_at=at + timedelta(days=2) if status == "cancelled" else None,
+                        is_late_cancellation=False,
+                        status_reason=None,
+                        created_at=at,
+                        updated_at=at,
+                    )
+                )
                 enrolment_id += 1
             session_id += 1
         written["sessions"] += writer.insert(TrainingSession.__table__, session_rows)
         written["créneaux"] += writer.insert(SessionSlot.__table__, slot_rows)
         written["inscriptions"] += writer.insert(Enrolment.__table__, enrolment_rows)
         if written["sessions"] % 20_000 == 0 or written["sessions"] == sessions:
-            progress(f"    … {written['sessions']:,} sessions, {written['inscriptions']:,} inscriptions".replace(",", " "))
+            progress(
+                f"    … {written['sessions']:,} sessions, {written['inscriptions']:,} inscriptions".replace(
+                    ",", " "
+                )
+            )
     for name, count in written.items():
         report.counts[name] = count
     step("sessions+inscr.", written["inscriptions"] + written["sessions"] + written["créneaux"], t0)
 
     t0 = time.perf_counter()
-    writer.fix_sequences([
-        "organisations", "employees", "collective_actions", "action_branches", "action_regions", "funding_shares",
-        "referencings", "training_sessions", "session_slots", "enrolments",
-    ])
+    writer.fix_sequences(
+        [
+            "organisations",
+            "employees",
+            "collective_actions",
+            "action_branches",
+            "action_regions",
+            "funding_shares",
+            "referencings",
+            "training_sessions",
+            "session_slots",
+            "enrolments",
+        ]
+    )
     db.session.flush()
     step("séquences", 0, t0)
     report.seconds["total"] = time.perf_counter() - started
@@ -484,11 +688,19 @@ class _Plan:
     def statuses(self, rng: random.Random, requires_approval: bool) -> list[str]:
         if self.status == "cancelled":
             return ["session_cancelled"] * self.total
-        held = ["pending_approval" if requires_approval and rng.random() < 0.3 else "confirmed"
-                for _ in range(self.holders)]
-        return held + ["offered"] * self.offered + ["waitlisted"] * self.waiting + [
-            rng.choice(["cancelled", "cancelled", "refused", "offer_expired"]) for _ in range(self.history)
+        held = [
+            "pending_approval" if requires_approval and rng.random() < 0.3 else "confirmed"
+            for _ in range(self.holders)
         ]
+        return (
+            held
+            + ["offered"] * self.offered
+            + ["waitlisted"] * self.waiting
+            + [
+                rng.choice(["cancelled", "cancelled", "refused", "offer_expired"])
+                for _ in range(self.history)
+            ]
+        )
 
 
 def _plan_session(rng: random.Random, today: date) -> _Plan:
@@ -497,7 +709,9 @@ def _plan_session(rng: random.Random, today: date) -> _Plan:
         start = today - timedelta(days=rng.randint(10, 200))
         return _Plan("completed", start, capacity, rng.randint(capacity // 2, capacity))
     start = today + timedelta(days=rng.randint(0, 365))
-    status = rng.choices(["open", "registrations_closed", "confirmed", "draft", "cancelled"], [80, 5, 8, 4, 3])[0]
+    status = rng.choices(
+        ["open", "registrations_closed", "confirmed", "draft", "cancelled"], [80, 5, 8, 4, 3]
+    )[0]
     if status == "draft":
         return _Plan(status, start, capacity, 0)
     if status == "cancelled":
@@ -512,7 +726,9 @@ def _plan_session(rng: random.Random, today: date) -> _Plan:
 
 def _rescale(rng: random.Random, plans: list[_Plan], planned: int, target: int) -> None:
     """Move the total number of enrolments towards ``target`` by changing free-seat sessions only."""
-    adjustable = [p for p in plans if p.status in ("open", "registrations_closed", "confirmed") and not p.full]
+    adjustable = [
+        p for p in plans if p.status in ("open", "registrations_closed", "confirmed") and not p.full
+    ]
     if not adjustable:
         return
     delta = target - planned

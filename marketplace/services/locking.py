@@ -45,14 +45,18 @@ def lock_row(table: Table, row_id: int) -> bool:
     if is_postgresql():
         db.session.execute(text(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}"))
         try:
-            found = db.session.execute(select(table.c.id).where(table.c.id == row_id).with_for_update()).first()
+            found = db.session.execute(
+                select(table.c.id).where(table.c.id == row_id).with_for_update()
+            ).first()
         except OperationalError as error:
             if is_lock_timeout(error):
                 raise LockBusy() from error
             raise
         return found is not None
     try:
-        return bool(db.session.execute(update(table).where(table.c.id == row_id).values(id=table.c.id)).rowcount)
+        return bool(
+            db.session.execute(update(table).where(table.c.id == row_id).values(id=table.c.id)).rowcount
+        )
     except OperationalError as error:
         if is_lock_timeout(error):
             raise LockBusy() from error

@@ -28,12 +28,19 @@ class Dashboard:
 def dashboard(opco: Opco, today: date) -> Dashboard:
     """Member companies, staff, invitations waiting, and the catalogue / sessions / enrolments board."""
     companies = db.session.scalar(select(func.count(Company.id)).where(Company.opco_id == opco.id)) or 0
-    members = db.session.scalar(select(func.count(Membership.id)).where(Membership.organisation_id == opco.id)) or 0
-    pending = db.session.scalar(
-        select(func.count(Invitation.id)).where(
-            Invitation.organisation_id == opco.id, Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None)
+    members = (
+        db.session.scalar(select(func.count(Membership.id)).where(Membership.organisation_id == opco.id)) or 0
+    )
+    pending = (
+        db.session.scalar(
+            select(func.count(Invitation.id)).where(
+                Invitation.organisation_id == opco.id,
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+            )
         )
-    ) or 0
+        or 0
+    )
     return Dashboard(companies, members, pending, dashboards.opco_dashboard(opco.id, today))
 
 
@@ -41,7 +48,9 @@ def companies_per_branch(opco: Opco) -> dict[str, int]:
     """Number of member companies per IDCC."""
     return dict(
         db.session.execute(
-            select(Company.idcc, func.count(Company.id)).where(Company.opco_id == opco.id).group_by(Company.idcc)
+            select(Company.idcc, func.count(Company.id))
+            .where(Company.opco_id == opco.id)
+            .group_by(Company.idcc)
         ).all()
     )
 

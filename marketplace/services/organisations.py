@@ -120,7 +120,11 @@ def attachment_for_idcc(raw_idcc: str, today: date | None = None) -> Attachment:
     """What the IDCC says about the company's OPCO; an obsolete code is refused, naming the one to give."""
     idcc = identifiers.validate_idcc(raw_idcc)
     branch = db.session.get(IdccBranch, idcc)
-    if branch is not None and branch.replaced_by and (branch.ended_on is None or branch.ended_on <= (today or paris_today())):
+    if (
+        branch is not None
+        and branch.replaced_by
+        and (branch.ended_on is None or branch.ended_on <= (today or paris_today()))
+    ):
         successor = db.session.get(IdccBranch, branch.replaced_by)
         since = f" le {date_fr(branch.ended_on)}" if branch.ended_on else ""
         name = f" ({successor.label})" if successor else ""
@@ -144,9 +148,11 @@ def create_opco(code: str, actor: User | None, idcc_codes: list[str] | None = No
     if db.session.scalar(select(Opco).where(Opco.code == code)) is not None:
         raise DomainError(f"{reference.name} est déjà présent sur la plateforme.", field="code")
     if idcc_codes is None:
-        idcc_codes = list(db.session.scalars(
-            select(IdccBranch.idcc).where(IdccBranch.opco_code == code, IdccBranch.replaced_by.is_(None))
-        ))
+        idcc_codes = list(
+            db.session.scalars(
+                select(IdccBranch.idcc).where(IdccBranch.opco_code == code, IdccBranch.replaced_by.is_(None))
+            )
+        )
     opco = Opco(name=reference.name, slug=unique_slug(reference.name), code=code)
     db.session.add(opco)
     db.session.flush()
@@ -162,7 +168,11 @@ def set_opco_branches(opco: Opco, idcc_codes: list[str], actor: User | None) -> 
     db.session.flush()
     _set_branches(opco, idcc_codes)
     audit.record(
-        "opco.branches_changed", organisation_id=opco.id, actor=actor, obj=opco, data={"idcc": sorted(idcc_codes)}
+        "opco.branches_changed",
+        organisation_id=opco.id,
+        actor=actor,
+        obj=opco,
+        data={"idcc": sorted(idcc_codes)},
     )
 
 
@@ -170,9 +180,13 @@ def _set_branches(opco: Opco, idcc_codes: list[str]) -> None:
     for raw in sorted(set(idcc_codes)):
         idcc = identifiers.validate_idcc(raw)
         if idcc == identifiers.IDCC_WITHOUT_AGREEMENT:
-            raise DomainError("L'IDCC 9999 (sans convention collective) n'est la branche d'aucun OPCO.", field="idcc")
+            raise DomainError(
+                "L'IDCC 9999 (sans convention collective) n'est la branche d'aucun OPCO.", field="idcc"
+            )
         if db.session.get(IdccBranch, idcc) is None:
-            raise DomainError(f"L'IDCC {idcc} n'est pas dans la table de référence des branches.", field="idcc")
+            raise DomainError(
+                f"L'IDCC {idcc} n'est pas dans la table de référence des branches.", field="idcc"
+            )
         other = opco_for_idcc(idcc)
         if other is not None and other.id != opco.id:
             raise DomainError(f"L'IDCC {idcc} est déjà couvert par {other.name}.", field="idcc")
@@ -194,22 +208,31 @@ def _reattach_companies(opco: Opco) -> None:
         new_opco = opco_for_idcc(company.idcc)
         company.opco_id = new_opco.id if new_opco else None
         audit.record(
-            "company.opco_detached", organisation_id=company.id, obj=company,
+            "company.opco_detached",
+            organisation_id=company.id,
+            obj=company,
             data={"opco": opco.name, "idcc": company.idcc},
         )
         if new_opco is not None:
-            audit.record("company.opco_attached", organisation_id=company.id, obj=company,
-                         data={"opco": new_opco.name})
-    arriving = db.session.scalars(
-        select(Company).where(
-            (Company.opco_id.is_(None)) | (Company.opco_id != opco.id), Company.idcc.in_(covered)
-        )
-    ).all() if covered else []
+            audit.record(
+                "company.opco_attached", organisation_id=company.id, obj=company, data={"opco": new_opco.name}
+            )
+    arriving = (
+        db.session.scalars(
+            select(Company).where(
+                (Company.opco_id.is_(None)) | (Company.opco_id != opco.id), Company.idcc.in_(covered)
+            )
+        ).all()
+        if covered
+        else []
+    )
     # Companies whose stated OPCO the operator confirmed (IDCC not in the table) join it too.
     arriving += db.session.scalars(select(Company).where(Company.opco_id.is_(None), confirmed_here)).all()
     for company in arriving:
         company.opco_id = opco.id
-        audit.record("company.opco_attached", organisation_id=company.id, obj=company, data={"opco": opco.name})
+        audit.record(
+            "company.opco_attached", organisation_id=company.id, obj=company, data={"opco": opco.name}
+        )
 
 
 @dataclass
@@ -311,8 +334,13 @@ def create_company(data: CompanyInput, admin: User) -> Company:
         organisation_id=company.id,
         actor=admin,
         obj=company,
-        data={"kind": "company", "siret": siret, "idcc": attachment.idcc,
-              "opco": attachment.opco.name if attachment.opco else None, "declared_opco": declared},
+        data={
+            "kind": "company",
+            "siret": siret,
+            "idcc": attachment.idcc,
+            "opco": attachment.opco.name if attachment.opco else None,
+            "declared_opco": declared,
+        },
     )
     return company
 
@@ -342,7 +370,9 @@ def create_provider(data: ProviderInput, admin: User, today: date) -> TrainingPr
     _check_siret_free(siret)
     nda, _warning = identifiers.validate_nda(data.nda)
     if db.session.scalar(select(TrainingProvider.id).where(TrainingProvider.nda == nda)):
-        raise DomainError("Ce numéro de déclaration d'activité est déjà utilisé par un autre organisme.", field="nda")
+        raise DomainError(
+            "Ce numéro de déclaration d'activité est déjà utilisé par un autre organisme.", field="nda"
+        )
     if data.vat_regime not in identifiers.VAT_REGIMES:
         raise DomainError("Choisissez votre régime de TVA.", field="vat_regime")
     categories = identifiers.validate_qualiopi(
@@ -388,14 +418,22 @@ def set_waitlist_offer_hours(opco: Opco, raw_hours: str | int, actor: User) -> N
     try:
         hours = int(str(raw_hours).strip())
     except ValueError:
-        raise DomainError("Indiquez un nombre entier d'heures, entre 1 et 168.", field="waitlist_offer_hours") from None
+        raise DomainError(
+            "Indiquez un nombre entier d'heures, entre 1 et 168.", field="waitlist_offer_hours"
+        ) from None
     if not 1 <= hours <= 168:
-        raise DomainError("Le délai doit être compris entre 1 heure et 168 heures (7 jours).",
-                          field="waitlist_offer_hours")
+        raise DomainError(
+            "Le délai doit être compris entre 1 heure et 168 heures (7 jours).", field="waitlist_offer_hours"
+        )
     previous = opco.waitlist_offer_hours
     opco.waitlist_offer_hours = hours
-    audit.record("opco.settings_changed", organisation_id=opco.id, actor=actor, obj=opco,
-                 data={"waitlist_offer_hours": [previous, hours]})
+    audit.record(
+        "opco.settings_changed",
+        organisation_id=opco.id,
+        actor=actor,
+        obj=opco,
+        data={"waitlist_offer_hours": [previous, hours]},
+    )
 
 
 # --- Qualiopi certificate renewal -------------------------------------------------------------------------
@@ -414,7 +452,9 @@ class QualiopiInput:
     content: bytes = b""
 
 
-def renew_qualiopi(provider: TrainingProvider, data: QualiopiInput, actor: User, today: date) -> list[Referencing]:
+def renew_qualiopi(
+    provider: TrainingProvider, data: QualiopiInput, actor: User, today: date
+) -> list[Referencing]:
     """Record the organisation's renewed Qualiopi certificate (audited) and lift the suspensions its lapse caused.
 
     Same rules as at sign-up (certifier, number, categories, issued on or before today, valid at most 3 years)
@@ -436,8 +476,10 @@ def renew_qualiopi(provider: TrainingProvider, data: QualiopiInput, actor: User,
         raise DomainError("Le certificat doit être un fichier PDF.", field="file")
     stored = storage.store(data.filename, data.content)  # checked (PDF content, size) before it is written
     before = {
-        "certifier": provider.qualiopi_certifier, "number": provider.qualiopi_number,
-        "categories": provider.qualiopi_categories, "issued_on": provider.qualiopi_issued_on.isoformat(),
+        "certifier": provider.qualiopi_certifier,
+        "number": provider.qualiopi_number,
+        "categories": provider.qualiopi_categories,
+        "issued_on": provider.qualiopi_issued_on.isoformat(),
         "expires_on": provider.qualiopi_expires_on.isoformat(),
     }
     provider.qualiopi_certifier = " ".join(data.certifier.split())
@@ -448,12 +490,19 @@ def renew_qualiopi(provider: TrainingProvider, data: QualiopiInput, actor: User,
     provider.qualiopi_document_key = stored.key
     provider.qualiopi_document_name = stored.filename
     after = {
-        "certifier": provider.qualiopi_certifier, "number": provider.qualiopi_number,
-        "categories": provider.qualiopi_categories, "issued_on": data.issued_on.isoformat(),
+        "certifier": provider.qualiopi_certifier,
+        "number": provider.qualiopi_number,
+        "categories": provider.qualiopi_categories,
+        "issued_on": data.issued_on.isoformat(),
         "expires_on": data.expires_on.isoformat(),
     }
-    audit.record("provider.qualiopi_renewed", organisation_id=provider.id, actor=actor, obj=provider,
-                 data={"before": before, "after": after, "document": stored.filename})
+    audit.record(
+        "provider.qualiopi_renewed",
+        organisation_id=provider.id,
+        actor=actor,
+        obj=provider,
+        data={"before": before, "after": after, "document": stored.filename},
+    )
     if referencing_registry.qualiopi_suspension_reason(provider, today) is not None:
         return []  # e.g. the new certificate does not cover « actions de formation »
     lifted = list(
@@ -474,8 +523,14 @@ def renew_qualiopi(provider: TrainingProvider, data: QualiopiInput, actor: User,
     contacts = accounts.member_emails(list(by_opco), "opco", Perm.MANAGE_CATALOGUE)
     for opco_id, referencings in by_opco.items():
         for email in contacts.get(opco_id, []):
-            outbox.queue_email(email, "referencing_reactivated_qualiopi", organisation_id=opco_id,
-                               provider=provider, referencings=referencings, opco=db.session.get(Opco, opco_id))
+            outbox.queue_email(
+                email,
+                "referencing_reactivated_qualiopi",
+                organisation_id=opco_id,
+                provider=provider,
+                referencings=referencings,
+                opco=db.session.get(Opco, opco_id),
+            )
     return lifted
 
 
@@ -497,14 +552,20 @@ def update_opco_settings(opco: Opco, raw_hours: str | int, raw_basis: str | None
     An action may override the basis; enrolments already made keep the figures frozen on them."""
     basis = (raw_basis or "").strip().lower() or opco.funding_basis
     if basis not in FUNDING_BASES:
-        raise DomainError("Choisissez si la prise en charge porte sur le prix HT ou sur le prix TTC.",
-                          field="funding_basis")
+        raise DomainError(
+            "Choisissez si la prise en charge porte sur le prix HT ou sur le prix TTC.", field="funding_basis"
+        )
     set_waitlist_offer_hours(opco, raw_hours, actor)
     if basis != opco.funding_basis:
         previous = opco.funding_basis
         opco.funding_basis = basis
-        audit.record("opco.settings_changed", organisation_id=opco.id, actor=actor, obj=opco,
-                     data={"funding_basis": [previous, basis]})
+        audit.record(
+            "opco.settings_changed",
+            organisation_id=opco.id,
+            actor=actor,
+            obj=opco,
+            data={"funding_basis": [previous, basis]},
+        )
 
 
 # --- OPCO stated by a company, confirmed by the platform operator --------------------------------------------
@@ -525,10 +586,17 @@ def confirm_declared_opco(company_id: int, actor: User, now: datetime) -> Compan
     company.opco_confirmed_at = now
     opco = db.session.scalar(select(Opco).where(Opco.code == company.declared_opco_code))
     company.opco_id = opco.id if opco else None
-    audit.record("company.opco_confirmed", organisation_id=company.id, actor=actor, obj=company,
-                 data={"idcc": company.idcc, "opco": company.declared_opco_code})
+    audit.record(
+        "company.opco_confirmed",
+        organisation_id=company.id,
+        actor=actor,
+        obj=company,
+        data={"idcc": company.idcc, "opco": company.declared_opco_code},
+    )
     if opco is not None:
-        audit.record("company.opco_attached", organisation_id=company.id, obj=company, data={"opco": opco.name})
+        audit.record(
+            "company.opco_attached", organisation_id=company.id, obj=company, data={"opco": opco.name}
+        )
     return company
 
 
@@ -537,6 +605,11 @@ def refuse_declared_opco(company_id: int, actor: User) -> Company:
     company = _pending_company(company_id)
     refused = company.declared_opco_code
     company.declared_opco_code = None
-    audit.record("company.opco_refused", organisation_id=company.id, actor=actor, obj=company,
-                 data={"idcc": company.idcc, "opco": refused})
+    audit.record(
+        "company.opco_refused",
+        organisation_id=company.id,
+        actor=actor,
+        obj=company,
+        data={"idcc": company.idcc, "opco": refused},
+    )
     return company

@@ -49,8 +49,9 @@ def clamp_page(page: int | None, total: int, per_page: int = PER_PAGE) -> int:
     return min(max(page or 1, 1), pages, MAX_PAGE)
 
 
-def paginate(query: Select, page: int | None, per_page: int = PER_PAGE, *, scalars: bool = True,
-             unique: bool = False) -> Page:
+def paginate(
+    query: Select, page: int | None, per_page: int = PER_PAGE, *, scalars: bool = True, unique: bool = False
+) -> Page:
     """Count ``query``, clamp ``page`` and fetch that slice (two statements whatever the number of rows).
 
     ``query`` must already be ordered (a stable order: end with the id). ``scalars=False`` returns rows

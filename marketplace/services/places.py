@@ -95,7 +95,11 @@ def region_for_address(postal_code: str, region_code: str | None) -> str:
 
 
 def delivery_departement(
-    postal_code: str | None, region_code: str | None, *, is_remote: bool = False, fallback_postal_code: str | None = None
+    postal_code: str | None,
+    region_code: str | None,
+    *,
+    is_remote: bool = False,
+    fallback_postal_code: str | None = None,
 ) -> str | None:
     """Département where a training is delivered; None means mainland France, place unknown."""
     if not is_remote:

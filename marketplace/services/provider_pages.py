@@ -23,7 +23,9 @@ class ProviderDashboard:
 
 def dashboard(provider: TrainingProvider, today: date) -> ProviderDashboard:
     """What the provider acts on first: a Qualiopi certificate about to expire, sessions below their minimum."""
-    members = db.session.scalar(select(func.count(Membership.id)).where(Membership.organisation_id == provider.id))
+    members = db.session.scalar(
+        select(func.count(Membership.id)).where(Membership.organisation_id == provider.id)
+    )
     return ProviderDashboard(
         qualiopi_valid=identifiers.qualiopi_is_valid(
             provider.qualiopi_expires_on, today, provider.qualiopi_category_list

@@ -30,7 +30,12 @@ REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
 # (file, model, key column, columns copied from the file); OPCOs first, branches point at them.
 _FILES: list[tuple[str, type, str, tuple[str, ...]]] = [
     ("opcos.csv", OpcoReference, "code", ("name", "sectors")),
-    ("idcc.csv", IdccBranch, "idcc", ("label", "opco_code", "source", "source_date", "replaced_by", "ended_on")),
+    (
+        "idcc.csv",
+        IdccBranch,
+        "idcc",
+        ("label", "opco_code", "source", "source_date", "replaced_by", "ended_on"),
+    ),
     ("regions.csv", Region, "code", ("name",)),
     ("themes.csv", Theme, "code", ("label", "system")),
 ]
@@ -73,7 +78,9 @@ def load_reference_data() -> dict[str, int]:
 
 def opco_choices() -> list[tuple[str, str]]:
     """The 11 OPCOs of the reference list, by name (a company states its own when its IDCC gives none)."""
-    return [(r.code, r.name) for r in db.session.scalars(db.select(OpcoReference).order_by(OpcoReference.name))]
+    return [
+        (r.code, r.name) for r in db.session.scalars(db.select(OpcoReference).order_by(OpcoReference.name))
+    ]
 
 
 # --- France Compétences' correspondence table -------------------------------------------------------------
@@ -82,8 +89,16 @@ def opco_choices() -> list[tuple[str, str]]:
 FC_COLUMNS = {
     "idcc": ("idcc", "codeidcc", "noidcc", "numeroidcc"),
     "opco": ("opco", "operateurdecompetences", "opcoderattachement", "nomopco", "libelleopco"),
-    "label": ("libelle", "intitule", "libelleidcc", "intituleidcc", "libelledelaconvention",
-              "intituledelaconvention", "intituledelaconventioncollective", "conventioncollective"),
+    "label": (
+        "libelle",
+        "intitule",
+        "libelleidcc",
+        "intituleidcc",
+        "libelledelaconvention",
+        "intituledelaconvention",
+        "intituledelaconventioncollective",
+        "conventioncollective",
+    ),
 }
 # OPCO names as France Compétences and the OPCOs write them → the platform's codes (compared the same way).
 _OPCO_NAMES = {
@@ -168,7 +183,9 @@ def import_france_competences(data: bytes, *, source: str, source_date: date) ->
                 break
     missing = [name.upper() for name in ("idcc", "opco") if name not in positions]
     if missing:
-        raise DomainError(f"Colonne(s) absente(s) de l'en-tête : {', '.join(missing)} (en-tête lu : {'; '.join(header)}).")
+        raise DomainError(
+            f"Colonne(s) absente(s) de l'en-tête : {', '.join(missing)} (en-tête lu : {'; '.join(header)})."
+        )
 
     report = ImportReport()
     for number, row in enumerate(reader, start=2):
@@ -188,8 +205,15 @@ def import_france_competences(data: bytes, *, source: str, source_date: date) ->
         branch = db.session.get(IdccBranch, idcc)
         label = cell("label", "")
         if branch is None:
-            db.session.add(IdccBranch(idcc=idcc, label=label or f"IDCC {idcc}", opco_code=opco_code,
-                                      source=source[:400], source_date=source_date))
+            db.session.add(
+                IdccBranch(
+                    idcc=idcc,
+                    label=label or f"IDCC {idcc}",
+                    opco_code=opco_code,
+                    source=source[:400],
+                    source_date=source_date,
+                )
+            )
             report.added += 1
             continue
         if branch.opco_code == opco_code and (not label or branch.label == label):

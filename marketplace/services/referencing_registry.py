@@ -81,7 +81,9 @@ def provider_contacts(provider_ids: list[int]) -> dict[int, list[str]]:
     return accounts.member_emails(provider_ids, "provider", Perm.MANAGE_SESSIONS, Perm.MANAGE_MEMBERS)
 
 
-def change_referencing(referencing: Referencing, event: str, actor: User | None, reason: str | None = None) -> str:
+def change_referencing(
+    referencing: Referencing, event: str, actor: User | None, reason: str | None = None
+) -> str:
     """Suspend, reactivate or withdraw a referencing from the registry, and tell the organisation."""
     previous = catalogue.transition_referencing(referencing, event, actor, reason=reason)
     for email in provider_contacts([referencing.provider_id]).get(referencing.provider_id, []):
@@ -125,7 +127,9 @@ def suspend_if_qualiopi_expired(provider: TrainingProvider, today: date, actor: 
     for referencing in active:
         catalogue.transition_referencing(referencing, "suspend", actor, reason=reason, for_qualiopi=True)
     if active:
-        opcos = {o.id: o for o in db.session.scalars(select(Opco).where(Opco.id.in_({r.opco_id for r in active})))}
+        opcos = {
+            o.id: o for o in db.session.scalars(select(Opco).where(Opco.id.in_({r.opco_id for r in active})))
+        }
         for email in provider_contacts([provider.id]).get(provider.id, []):
             outbox.queue_email(
                 email,

@@ -60,61 +60,97 @@ ROLES: dict[str, dict[str, Role]] = {
         ADMIN: Role(
             ADMIN,
             "Administrateur",
-            frozenset(_BASE | {
-                Perm.MANAGE_MEMBERS, Perm.VIEW_AUDIT, Perm.MANAGE_CATALOGUE, Perm.MANAGE_TENDERS,
-                Perm.EVALUATE_TENDERS, Perm.CONTROL_DELIVERY, Perm.VIEW_REPORTS,
-            }),
+            frozenset(
+                _BASE
+                | {
+                    Perm.MANAGE_MEMBERS,
+                    Perm.VIEW_AUDIT,
+                    Perm.MANAGE_CATALOGUE,
+                    Perm.MANAGE_TENDERS,
+                    Perm.EVALUATE_TENDERS,
+                    Perm.CONTROL_DELIVERY,
+                    Perm.VIEW_REPORTS,
+                }
+            ),
             "Tous les droits, dont la gestion des membres.",
         ),
         "catalogue_manager": Role(
-            "catalogue_manager", "Chargé de catalogue",
+            "catalogue_manager",
+            "Chargé de catalogue",
             frozenset(_BASE | {Perm.MANAGE_CATALOGUE, Perm.VIEW_REPORTS}),
             "Crée et publie les actions collectives.",
         ),
         "tender_manager": Role(
-            "tender_manager", "Acheteur",
+            "tender_manager",
+            "Acheteur",
             frozenset(_BASE | {Perm.MANAGE_TENDERS, Perm.EVALUATE_TENDERS, Perm.VIEW_REPORTS}),
             "Prépare les appels d'offres et attribue les lots.",
         ),
         "evaluator": Role(
-            "evaluator", "Évaluateur", frozenset(_BASE | {Perm.EVALUATE_TENDERS}),
+            "evaluator",
+            "Évaluateur",
+            frozenset(_BASE | {Perm.EVALUATE_TENDERS}),
             "Note les réponses aux appels d'offres.",
         ),
         "controller": Role(
-            "controller", "Contrôleur", frozenset(_BASE | {Perm.CONTROL_DELIVERY, Perm.VIEW_REPORTS}),
+            "controller",
+            "Contrôleur",
+            frozenset(_BASE | {Perm.CONTROL_DELIVERY, Perm.VIEW_REPORTS}),
             "Contrôle le service fait avant paiement.",
         ),
-        "viewer": Role("viewer", "Lecteur", frozenset(_BASE | {Perm.VIEW_REPORTS}), "Consulte sans modifier."),
+        "viewer": Role(
+            "viewer", "Lecteur", frozenset(_BASE | {Perm.VIEW_REPORTS}), "Consulte sans modifier."
+        ),
     },
     "company": {
         ADMIN: Role(
-            ADMIN, "Administrateur",
-            frozenset(_BASE | {Perm.MANAGE_MEMBERS, Perm.VIEW_AUDIT, Perm.ENROL, Perm.MANAGE_EMPLOYEES, Perm.PAY}),
+            ADMIN,
+            "Administrateur",
+            frozenset(
+                _BASE | {Perm.MANAGE_MEMBERS, Perm.VIEW_AUDIT, Perm.ENROL, Perm.MANAGE_EMPLOYEES, Perm.PAY}
+            ),
             "Tous les droits, dont la gestion des membres.",
         ),
         "hr": Role(
-            "hr", "Responsable formation", frozenset(_BASE | {Perm.ENROL, Perm.MANAGE_EMPLOYEES}),
+            "hr",
+            "Responsable formation",
+            frozenset(_BASE | {Perm.ENROL, Perm.MANAGE_EMPLOYEES}),
             "Inscrit les salariés et tient le registre.",
         ),
-        "accountant": Role("accountant", "Comptable", frozenset(_BASE | {Perm.PAY}), "Règle le reste à charge."),
+        "accountant": Role(
+            "accountant", "Comptable", frozenset(_BASE | {Perm.PAY}), "Règle le reste à charge."
+        ),
         "viewer": Role("viewer", "Lecteur", frozenset(_BASE), "Consulte sans modifier."),
     },
     "provider": {
         ADMIN: Role(
-            ADMIN, "Administrateur",
-            frozenset(_BASE | {
-                Perm.MANAGE_MEMBERS, Perm.VIEW_AUDIT, Perm.MANAGE_SESSIONS, Perm.TAKE_ATTENDANCE,
-                Perm.INVOICE, Perm.RESPOND_TENDERS,
-            }),
+            ADMIN,
+            "Administrateur",
+            frozenset(
+                _BASE
+                | {
+                    Perm.MANAGE_MEMBERS,
+                    Perm.VIEW_AUDIT,
+                    Perm.MANAGE_SESSIONS,
+                    Perm.TAKE_ATTENDANCE,
+                    Perm.INVOICE,
+                    Perm.RESPOND_TENDERS,
+                }
+            ),
             "Tous les droits, dont la gestion des membres.",
         ),
         "planner": Role(
-            "planner", "Responsable des sessions",
+            "planner",
+            "Responsable des sessions",
             frozenset(_BASE | {Perm.MANAGE_SESSIONS, Perm.TAKE_ATTENDANCE, Perm.RESPOND_TENDERS}),
             "Ouvre les sessions et répond aux appels d'offres.",
         ),
-        "trainer": Role("trainer", "Formateur", frozenset(_BASE | {Perm.TAKE_ATTENDANCE}), "Saisit les émargements."),
-        "accountant": Role("accountant", "Comptable", frozenset(_BASE | {Perm.INVOICE}), "Émet les factures."),
+        "trainer": Role(
+            "trainer", "Formateur", frozenset(_BASE | {Perm.TAKE_ATTENDANCE}), "Saisit les émargements."
+        ),
+        "accountant": Role(
+            "accountant", "Comptable", frozenset(_BASE | {Perm.INVOICE}), "Émet les factures."
+        ),
     },
 }
 

@@ -281,7 +281,9 @@ def _filtered(company: Company, filters: SearchFilters, today: date, now: dateti
     if filters.provider_id is not None:
         query = query.where(S.provider_id == filters.provider_id)
     if filters.seats_only:
-        query = query.where(S.capacity_max > S.seats_held, S.id.not_in(_live_offers_full(company.opco_id, now)))
+        query = query.where(
+            S.capacity_max > S.seats_held, S.id.not_in(_live_offers_full(company.opco_id, now))
+        )
     for word in filters.words:
         query = query.where(_text_condition(company.opco_id, word, providers))
     return query
@@ -318,14 +320,22 @@ def _load_sessions(ids: list[int]) -> list[TrainingSession]:
     """The sessions with their action (theme, branches, regions, funding shares) and provider, in ``ids`` order."""
     if not ids:
         return []
-    sessions = db.session.scalars(
-        select(TrainingSession).where(TrainingSession.id.in_(ids)).options(raiseload(TrainingSession.slots))
-    ).unique().all()
+    sessions = (
+        db.session.scalars(
+            select(TrainingSession)
+            .where(TrainingSession.id.in_(ids))
+            .options(raiseload(TrainingSession.slots))
+        )
+        .unique()
+        .all()
+    )
     by_id = {s.id: s for s in sessions}
     return [by_id[i] for i in ids if i in by_id]
 
 
-def rows_for(company: Company, sessions: list[TrainingSession], today: date, now: datetime) -> list[SearchRow]:
+def rows_for(
+    company: Company, sessions: list[TrainingSession], today: date, now: datetime
+) -> list[SearchRow]:
     """Rows for the company (seats, funding, first blocker) in three grouped queries for the whole list."""
     counts = eligibility.company_counts(company, sessions)
     offers = live_offers_by_session([s.id for s in sessions], now)
@@ -356,7 +366,9 @@ def search_sessions(company: Company, filters: SearchFilters, today: date, now: 
     providers = opco_providers(company.opco_id)
     query = _filtered(company, filters, today, now, providers)
     ids = paginate(
-        query.with_only_columns(TrainingSession.id).order_by(*_order(filters.sort)), filters.page, filters.per_page
+        query.with_only_columns(TrainingSession.id).order_by(*_order(filters.sort)),
+        filters.page,
+        filters.per_page,
     )
     sessions = _load_sessions(ids.items)
     pages = ids.pages if ids.total else 0

@@ -122,7 +122,9 @@ def sessions_for_provider(
             .group_by(Enrolment.session_id, Enrolment.status)
         ):
             counts[session_id][state] = int(number)
-    return SessionPage([SessionRow(s, counts[s.id]) for s in sessions], result.total, result.page, result.pages)
+    return SessionPage(
+        [SessionRow(s, counts[s.id]) for s in sessions], result.total, result.page, result.pages
+    )
 
 
 # --- Trainees of one session --------------------------------------------------------------------------------
@@ -160,11 +162,15 @@ _CANCELLED_GROUP = (
 def trainees(session: TrainingSession) -> Trainees:
     """Everyone enrolled on the session, grouped: confirmed, awaiting approval, offered a seat, waiting
     list (first come first served), and cancelled or refused. One query."""
-    rows = db.session.scalars(
-        select(Enrolment)
-        .where(Enrolment.session_id == session.id)
-        .options(joinedload(Enrolment.company), joinedload(Enrolment.requested_by))
-    ).unique().all()
+    rows = (
+        db.session.scalars(
+            select(Enrolment)
+            .where(Enrolment.session_id == session.id)
+            .options(joinedload(Enrolment.company), joinedload(Enrolment.requested_by))
+        )
+        .unique()
+        .all()
+    )
 
     def by_name(e: Enrolment):
         erased = e.employee.erased_at is not None
@@ -177,7 +183,9 @@ def trainees(session: TrainingSession) -> Trainees:
         confirmed=sorted(of(EnrolmentStatus.CONFIRMED), key=by_name),
         pending=sorted(of(EnrolmentStatus.PENDING_APPROVAL), key=by_name),
         offered=sorted(of(EnrolmentStatus.OFFERED), key=lambda e: (e.offer_expires_at or datetime.max, e.id)),
-        waitlist=sorted(of(EnrolmentStatus.WAITLISTED), key=lambda e: (e.waitlisted_at or datetime.max, e.id)),
+        waitlist=sorted(
+            of(EnrolmentStatus.WAITLISTED), key=lambda e: (e.waitlisted_at or datetime.max, e.id)
+        ),
         cancelled=sorted(of(*_CANCELLED_GROUP), key=lambda e: (e.updated_at, e.id), reverse=True),
     )
 

@@ -126,17 +126,22 @@ def clean_slots(slots: list[SlotInput]) -> list[SlotInput]:
         if slot.day is None:
             raise DomainError("Indiquez le jour de chaque demi-journée.", field="slots")
         if slot.half_day not in HalfDay.LABELS:
-            raise DomainError("Choisissez « Matin » ou « Après-midi » pour chaque demi-journée.", field="slots")
+            raise DomainError(
+                "Choisissez « Matin » ou « Après-midi » pour chaque demi-journée.", field="slots"
+            )
         default_start, default_end = DEFAULT_TIMES[slot.half_day]
-        current = SlotInput(slot.day, slot.half_day, slot.start_time or default_start, slot.end_time or default_end)
+        current = SlotInput(
+            slot.day, slot.half_day, slot.start_time or default_start, slot.end_time or default_end
+        )
         name = _slot_name(current)
         key = (current.day, current.half_day)
         if key in seen:
             raise DomainError(f"La demi-journée « {name} » est saisie deux fois.", field="slots")
         seen.add(key)
         if current.end_time <= current.start_time:
-            raise DomainError(f"Demi-journée « {name} » : l'heure de fin doit être après l'heure de début.",
-                              field="slots")
+            raise DomainError(
+                f"Demi-journée « {name} » : l'heure de fin doit être après l'heure de début.", field="slots"
+            )
         if current.half_day == HalfDay.MORNING and current.end_time > MORNING_LATEST_END:
             raise DomainError(
                 f"Demi-journée « {name} » : un matin se termine au plus tard à 14h00. "
@@ -151,8 +156,9 @@ def clean_slots(slots: list[SlotInput]) -> list[SlotInput]:
             )
         cleaned.append(current)
     if not cleaned:
-        raise DomainError("Indiquez au moins une demi-journée (jour, matin ou après-midi, horaires).",
-                          field="slots")
+        raise DomainError(
+            "Indiquez au moins une demi-journée (jour, matin ou après-midi, horaires).", field="slots"
+        )
     cleaned.sort(key=lambda s: (s.day, s.half_day))
     by_day: dict[date, dict[str, SlotInput]] = {}
     for slot in cleaned:
@@ -179,7 +185,8 @@ def _text(value: str | None, max_length: int, label: str, field_name: str, *, re
 def slot_hours(slots: list[SlotInput]) -> Decimal:
     """Hours of teaching in the half-days (end minus start of each), to the minute."""
     minutes = sum(
-        (datetime.combine(s.day, s.end_time) - datetime.combine(s.day, s.start_time)).seconds // 60 for s in slots
+        (datetime.combine(s.day, s.end_time) - datetime.combine(s.day, s.start_time)).seconds // 60
+        for s in slots
     )
     return Decimal(minutes) / 60
 
@@ -256,7 +263,9 @@ def _referencing_of(provider: TrainingProvider, referencing_id: int | None) -> R
     referencing = None
     if referencing_id:
         referencing = db.session.scalar(
-            select(Referencing).where(Referencing.id == referencing_id, Referencing.provider_id == provider.id)
+            select(Referencing).where(
+                Referencing.id == referencing_id, Referencing.provider_id == provider.id
+            )
         )
     if referencing is None:
         raise DomainError("Choisissez une action pour laquelle vous êtes référencé.", field="referencing_id")
@@ -298,9 +307,12 @@ def _clean(data: SessionInput, referencing: Referencing, today: date, *, seats_h
         if not action.is_national and region.code not in action.region_codes:
             names = ", ".join(sorted(r.region.name for r in action.regions))
             raise DomainError(
-                f"L'action « {action.title} » n'est ouverte que dans ces régions : {names}.", field="region_code"
+                f"L'action « {action.title} » n'est ouverte que dans ces régions : {names}.",
+                field="region_code",
             )
-        values.update(is_remote=False, address=address, postal_code=postal_code, city=city, region_code=region.code)
+        values.update(
+            is_remote=False, address=address, postal_code=postal_code, city=city, region_code=region.code
+        )
 
     # Capacity.
     if data.capacity_min is None:
@@ -339,7 +351,9 @@ def _clean(data: SessionInput, referencing: Referencing, today: date, *, seats_h
 
     # People.
     values["trainer_names"] = _text(data.trainer_names, 300, "Formateurs", "trainer_names")
-    values["contact_name"] = _text(data.contact_name, 200, "Personne à contacter", "contact_name", required=True)
+    values["contact_name"] = _text(
+        data.contact_name, 200, "Personne à contacter", "contact_name", required=True
+    )
     email = _text(data.contact_email, 254, "E-mail de contact", "contact_email", required=True).lower()
     if not _EMAIL_RE.match(email):
         raise DomainError("L'adresse e-mail de contact n'est pas valide.", field="contact_email")
@@ -362,7 +376,9 @@ def _set_slots(session: TrainingSession, slots: list[SlotInput]) -> None:
         row = existing.get(key)
         if row is None:
             session.slots.append(
-                SessionSlot(day=slot.day, half_day=slot.half_day, start_time=slot.start_time, end_time=slot.end_time)
+                SessionSlot(
+                    day=slot.day, half_day=slot.half_day, start_time=slot.start_time, end_time=slot.end_time
+                )
             )
         else:
             row.start_time, row.end_time = slot.start_time, slot.end_time
@@ -371,7 +387,9 @@ def _set_slots(session: TrainingSession, slots: list[SlotInput]) -> None:
 # --- Creating and editing -----------------------------------------------------------------------------
 
 
-def create_session(provider: TrainingProvider, data: SessionInput, actor: User, today: date) -> TrainingSession:
+def create_session(
+    provider: TrainingProvider, data: SessionInput, actor: User, today: date
+) -> TrainingSession:
     """Create a draft session of an action the provider is referenced for.
 
     Needs a Qualiopi certificate valid today for "actions de formation", an active referencing (of this
@@ -407,7 +425,10 @@ def create_session(provider: TrainingProvider, data: SessionInput, actor: User, 
     db.session.add(session)
     db.session.flush()
     audit.record(
-        "session.created", organisation_id=provider.id, actor=actor, obj=session,
+        "session.created",
+        organisation_id=provider.id,
+        actor=actor,
+        obj=session,
         data={"action": action.id, "start_date": first_day.isoformat()},
     )
     return session
@@ -453,8 +474,13 @@ def update_session(
         setattr(session, key, value)
     _set_slots(session, cleaned.slots)
     db.session.flush()
-    audit.record("session.updated", organisation_id=session.provider_id, actor=actor, obj=session,
-                 data={"changed": changed})
+    audit.record(
+        "session.updated",
+        organisation_id=session.provider_id,
+        actor=actor,
+        obj=session,
+        data={"changed": changed},
+    )
     if session.status == St.OPEN:
         enrolments.offer_free_seats(session, actor, now=now)
     return session
@@ -510,7 +536,9 @@ def transition(
             "new_end": postponed_slots[-1].day.isoformat(),
         }
     old_start, old_end = session.start_date, session.end_date
-    previous = SESSION.apply(session, event, actor, organisation_id=session.provider_id, reason=reason, data=data)
+    previous = SESSION.apply(
+        session, event, actor, organisation_id=session.provider_id, reason=reason, data=data
+    )
     if reason:
         session.status_reason = reason
     db.session.flush()
@@ -520,12 +548,23 @@ def transition(
     elif event == "postpone":
         _move_dates(session, postponed_slots)
         session.postponed_at = now
-        _notify(session, "session_postponed", EnrolmentStatus.ACTIVE,
-                old_start=old_start, old_end=old_end, reason=reason)
+        _notify(
+            session,
+            "session_postponed",
+            EnrolmentStatus.ACTIVE,
+            old_start=old_start,
+            old_end=old_end,
+            reason=reason,
+        )
         _notify_opco(session, "session_postponed_opco", old_start=old_start, old_end=old_end, reason=reason)
     elif event == "cancel":
-        _notify_opco(session, "session_cancelled_opco", reason=reason,
-                     cancelled=_active_enrolment_count(session), was_draft=previous == St.DRAFT)
+        _notify_opco(
+            session,
+            "session_cancelled_opco",
+            reason=reason,
+            cancelled=_active_enrolment_count(session),
+            was_draft=previous == St.DRAFT,
+        )
         enrolments.cancel_for_session(session, actor, reason, now)
     db.session.flush()
     return session
@@ -569,9 +608,13 @@ def _check_rule(
     return None
 
 
-def _check_postponement(session: TrainingSession, new_slots: list[SlotInput] | None, today: date) -> list[SlotInput]:
+def _check_postponement(
+    session: TrainingSession, new_slots: list[SlotInput] | None, today: date
+) -> list[SlotInput]:
     if not new_slots:
-        raise DomainError("Indiquez les nouvelles dates de la session (au moins une demi-journée).", field="slots")
+        raise DomainError(
+            "Indiquez les nouvelles dates de la session (au moins une demi-journée).", field="slots"
+        )
     slots = clean_slots(new_slots)
     if [(s.day, s.half_day) for s in slots] == [(s.day, s.half_day) for s in session.slots]:
         raise DomainError("Les nouvelles dates sont identiques aux anciennes.", field="slots")
@@ -600,12 +643,26 @@ def _notify(session: TrainingSession, template: str, statuses: tuple[str, ...], 
     ).all()
     for enrolment in rows:
         for email in enrolments.company_contacts(enrolment):
-            outbox.queue_email(email, template, organisation_id=enrolment.company_id,
-                               enrolment=enrolment, session=session, audience="company", **context)
+            outbox.queue_email(
+                email,
+                template,
+                organisation_id=enrolment.company_id,
+                enrolment=enrolment,
+                session=session,
+                audience="company",
+                **context,
+            )
         employee = enrolment.employee
         if employee.email and employee.erased_at is None:
-            outbox.queue_email(employee.email, template, organisation_id=enrolment.company_id,
-                               enrolment=enrolment, session=session, audience="trainee", **context)
+            outbox.queue_email(
+                employee.email,
+                template,
+                organisation_id=enrolment.company_id,
+                enrolment=enrolment,
+                session=session,
+                audience="trainee",
+                **context,
+            )
 
 
 def opco_contacts(opco_id: int) -> list[str]:

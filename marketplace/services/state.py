@@ -60,12 +60,19 @@ class Machine:
             organisation_id=organisation_id,
             actor=actor,
             obj=obj,
-            data={"from": previous, "to": transition.target, **({"reason": reason} if reason else {}), **(data or {})},
+            data={
+                "from": previous,
+                "to": transition.target,
+                **({"reason": reason} if reason else {}),
+                **(data or {}),
+            },
         )
         return previous
 
 
-def machine(name: str, status_labels: dict[str, str], **events: tuple[tuple[str, ...] | str, str, str]) -> Machine:
+def machine(
+    name: str, status_labels: dict[str, str], **events: tuple[tuple[str, ...] | str, str, str]
+) -> Machine:
     """Declare a machine: ``event=((sources…), target, "libellé")``."""
     transitions = {}
     for event, (sources, target, label) in events.items():

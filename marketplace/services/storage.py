@@ -90,7 +90,8 @@ def check_upload(filename: str, data: bytes) -> tuple[str, str, str]:
     extension = os.path.splitext(name)[1].lower()
     if extension not in ALLOWED_TYPES:
         raise DomainError(
-            f"Le fichier « {name} » n'est pas accepté : déposez un document PDF, DOCX, XLSX ou ODT.", field="file"
+            f"Le fichier « {name} » n'est pas accepté : déposez un document PDF, DOCX, XLSX ou ODT.",
+            field="file",
         )
     limit = max_bytes()
     if len(data) > limit:

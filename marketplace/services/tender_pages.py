@@ -106,7 +106,9 @@ def builder_choices(opco: Opco) -> BuilderChoices:
     themes = [("", "— Choisissez —")] + [
         (t.code, f"{t.code} – {t.label}") for t in db.session.scalars(select(Theme).order_by(Theme.code))
     ]
-    regions = [("", "National")] + [(r.code, r.name) for r in db.session.scalars(select(Region).order_by(Region.name))]
+    regions = [("", "National")] + [
+        (r.code, r.name) for r in db.session.scalars(select(Region).order_by(Region.name))
+    ]
     actions = [("", "— Aucune : brouillon créé à l'attribution —")] + [
         (str(a.id), f"{a.reference} – {a.title}")
         for a in db.session.scalars(
@@ -148,7 +150,9 @@ def opco_detail(tender: Tender, now: datetime, offered: tuple[str, ...]) -> Opco
 def attachment_of(tender: Tender, attachment_id: int) -> TenderAttachment | None:
     """The tender's attachment by id, never another tender's (None → 404)."""
     return db.session.scalar(
-        select(TenderAttachment).where(TenderAttachment.id == attachment_id, TenderAttachment.tender_id == tender.id)
+        select(TenderAttachment).where(
+            TenderAttachment.id == attachment_id, TenderAttachment.tender_id == tender.id
+        )
     )
 
 
@@ -230,8 +234,9 @@ class ResponsePage:
     required: list[str] = field(default_factory=list)
 
 
-def response_page(tender: Tender, lot: TenderLot, provider: TrainingProvider, actor: User | None,
-                  now: datetime) -> ResponsePage:
+def response_page(
+    tender: Tender, lot: TenderLot, provider: TrainingProvider, actor: User | None, now: datetime
+) -> ResponsePage:
     """The organisation's response to the lot (or a new, unsaved draft, or why it cannot start one)."""
     try:
         response, notice = tender_responses.get_or_start(tender, lot, provider, actor, now), None
@@ -251,7 +256,8 @@ def response_page(tender: Tender, lot: TenderLot, provider: TrainingProvider, ac
         editable=response is not None and tender_responses.is_editable(response, now),
         can_withdraw=response is not None and tender_responses.can_withdraw(response, now),
         missing=(tender_responses.missing_fields(response) + tender_responses.missing_documents(response))
-        if response is not None else [],
+        if response is not None
+        else [],
         documents=documents,
         checklist=[(kind, TenderDocumentKind.LABELS.get(kind, kind), kind in attached) for kind in required],
         result=tender_responses.result_of(response) if not new else None,

@@ -64,7 +64,9 @@ REQUIRED_FIELDS = {
     "programme": "le programme proposé",
     "team": "l'équipe pédagogique",
 }
-LOCKED_MESSAGE = "Une réponse déposée ne peut plus être modifiée : retirez-la pour la modifier, avant la date limite."
+LOCKED_MESSAGE = (
+    "Une réponse déposée ne peut plus être modifiée : retirez-la pour la modifier, avant la date limite."
+)
 
 
 @dataclass(frozen=True)
@@ -143,23 +145,25 @@ def visible_lot(tender_id: int, lot_id: int) -> tuple[Tender, TenderLot] | None:
 def find_response(lot: TenderLot, provider: TrainingProvider) -> TenderResponse | None:
     """The organisation's own response to the lot, if it has one (never another organisation's)."""
     return db.session.scalar(
-        select(TenderResponse).where(TenderResponse.lot_id == lot.id, TenderResponse.provider_id == provider.id)
+        select(TenderResponse).where(
+            TenderResponse.lot_id == lot.id, TenderResponse.provider_id == provider.id
+        )
     )
 
 
 def _check_open(tender: Tender, now: datetime) -> None:
     """Responses may be started, changed, submitted or withdrawn only before the deadline of a published tender."""
     if tender.submission_deadline is None:
-        raise DomainError("Cet appel d'offres n'a pas de date limite de dépôt : il n'accepte pas de réponses.")
+        raise DomainError(
+            "Cet appel d'offres n'a pas de date limite de dépôt : il n'accepte pas de réponses."
+        )
     if deadline_passed(tender, now):
         raise DomainError(
             f"La date limite de dépôt des réponses était le {datetime_fr(tender.submission_deadline)} "
             "(heure de Paris) : les réponses ne peuvent plus être déposées, modifiées ni retirées."
         )
     if tender.status != TenderStatus.PUBLISHED:
-        raise DomainError(
-            f"Cet appel d'offres n'accepte plus de réponses (état « {tender.status_label} »)."
-        )
+        raise DomainError(f"Cet appel d'offres n'accepte plus de réponses (état « {tender.status_label} »).")
 
 
 def get_or_start(
@@ -177,9 +181,17 @@ def get_or_start(
         return response
     _check_open(tender, now)
     return TenderResponse(
-        tender_id=tender.id, lot_id=lot.id, provider_id=provider.id, opco_id=tender.opco_id,
-        status=R.DRAFT, programme="", team="", admissibility_checks={},
-        tender=tender, lot=lot, provider=provider,
+        tender_id=tender.id,
+        lot_id=lot.id,
+        provider_id=provider.id,
+        opco_id=tender.opco_id,
+        status=R.DRAFT,
+        programme="",
+        team="",
+        admissibility_checks={},
+        tender=tender,
+        lot=lot,
+        provider=provider,
     )
 
 
@@ -188,14 +200,18 @@ def is_new(response: TenderResponse) -> bool:
 
 
 def is_editable(response: TenderResponse, now: datetime) -> bool:
-    return response.status in EDITABLE and not deadline_passed(response.tender, now) and (
-        response.tender.status == TenderStatus.PUBLISHED
+    return (
+        response.status in EDITABLE
+        and not deadline_passed(response.tender, now)
+        and (response.tender.status == TenderStatus.PUBLISHED)
     )
 
 
 def can_withdraw(response: TenderResponse, now: datetime) -> bool:
-    return response.status == R.SUBMITTED and not deadline_passed(response.tender, now) and (
-        response.tender.status == TenderStatus.PUBLISHED
+    return (
+        response.status == R.SUBMITTED
+        and not deadline_passed(response.tender, now)
+        and (response.tender.status == TenderStatus.PUBLISHED)
     )
 
 
@@ -218,7 +234,10 @@ def _persist(response: TenderResponse, actor: User | None) -> None:
             "Votre organisme a déjà commencé une réponse à ce lot : rechargez la page pour la retrouver."
         ) from None
     audit.record(
-        "tender_response.started", organisation_id=response.provider_id, actor=actor, obj=response,
+        "tender_response.started",
+        organisation_id=response.provider_id,
+        actor=actor,
+        obj=response,
         data={"tender_id": response.tender_id, "lot_id": response.lot_id},
     )
 
@@ -237,15 +256,21 @@ def _parse_hours(value) -> int | None:
     if not text:
         return None
     if len(text) > 12:
-        raise DomainError("La durée doit être un nombre entier d'heures, par exemple 14.", field="duration_hours")
+        raise DomainError(
+            "La durée doit être un nombre entier d'heures, par exemple 14.", field="duration_hours"
+        )
     text = re.sub(r"\s*(h|heures?)$", "", text, flags=re.I)
     if not (text.isdigit() and text.isascii()):
-        raise DomainError("La durée doit être un nombre entier d'heures, par exemple 14.", field="duration_hours")
+        raise DomainError(
+            "La durée doit être un nombre entier d'heures, par exemple 14.", field="duration_hours"
+        )
     hours = int(text)
     if hours <= 0:
         raise DomainError("La durée doit être d'au moins une heure.", field="duration_hours")
     if hours > MAX_DURATION_HOURS:
-        raise DomainError(f"La durée ne peut pas dépasser {MAX_DURATION_HOURS} heures.", field="duration_hours")
+        raise DomainError(
+            f"La durée ne peut pas dépasser {MAX_DURATION_HOURS} heures.", field="duration_hours"
+        )
     return hours
 
 
@@ -274,15 +299,18 @@ def _parsed(lot: TenderLot, data: ResponseInput) -> dict:
     _check_max_price(lot, values["price_per_trainee_cents"])
     for name, label in (("programme", "Le programme"), ("team", "La présentation de l'équipe")):
         if len(values[name]) > MAX_TEXT:
-            raise DomainError(f"{label} ne peut pas dépasser {MAX_TEXT:,} caractères.".replace(",", "\u202f"),
-                              field=name)
+            raise DomainError(
+                f"{label} ne peut pas dépasser {MAX_TEXT:,} caractères.".replace(",", "\u202f"), field=name
+            )
     return values
 
 
 # --- Draft ------------------------------------------------------------------------------------------------
 
 
-def save_draft(response: TenderResponse, data: ResponseInput, actor: User | None, now: datetime) -> TenderResponse:
+def save_draft(
+    response: TenderResponse, data: ResponseInput, actor: User | None, now: datetime
+) -> TenderResponse:
     """Save what was typed, complete or not, on a draft (or withdrawn) response before the deadline."""
     _check_editable(response, now)
     values = _parsed(response.lot, data)
@@ -292,14 +320,22 @@ def save_draft(response: TenderResponse, data: ResponseInput, actor: User | None
         setattr(response, name, value)
     if changed:
         audit.record(
-            "tender_response.draft_saved", organisation_id=response.provider_id, actor=actor, obj=response,
+            "tender_response.draft_saved",
+            organisation_id=response.provider_id,
+            actor=actor,
+            obj=response,
             data={"fields": changed},
         )
     return response
 
 
 def save(
-    tender: Tender, lot: TenderLot, provider: TrainingProvider, data: ResponseInput, actor: User | None, now: datetime
+    tender: Tender,
+    lot: TenderLot,
+    provider: TrainingProvider,
+    data: ResponseInput,
+    actor: User | None,
+    now: datetime,
 ) -> TenderResponse:
     """« Enregistrer le brouillon »: the organisation's response to the lot, started if need be, then saved."""
     return save_draft(get_or_start(tender, lot, provider, actor, now), data, actor, now)
@@ -316,6 +352,7 @@ def submission_problem(response: TenderResponse) -> str | None:
 
 # --- Documents --------------------------------------------------------------------------------------------
 
+
 def add_document(
     response: TenderResponse, kind: str, filename: str, data: bytes, actor: User | None, now: datetime
 ) -> ResponseDocument:
@@ -329,28 +366,41 @@ def add_document(
         raise DomainError("Choisissez le type de document dans la liste.", field="kind")
     if not is_new(response) and len(response.documents) >= MAX_DOCUMENTS:
         raise DomainError(
-            f"Une réponse compte au plus {MAX_DOCUMENTS} documents : retirez-en un avant d'en ajouter.", field="file"
+            f"Une réponse compte au plus {MAX_DOCUMENTS} documents : retirez-en un avant d'en ajouter.",
+            field="file",
         )
     storage.check_upload(filename, data)
     _persist(response, actor)
     stored = storage.store(filename, data)
     storage.discard_if_rolled_back(stored.key)
     document = ResponseDocument(
-        kind=kind, filename=stored.filename, storage_key=stored.key, content_type=stored.content_type,
+        kind=kind,
+        filename=stored.filename,
+        storage_key=stored.key,
+        content_type=stored.content_type,
         size=stored.size,
     )
     response.documents.append(document)
     db.session.flush()
     audit.record(
-        "tender_response.document_added", organisation_id=response.provider_id, actor=actor, obj=response,
+        "tender_response.document_added",
+        organisation_id=response.provider_id,
+        actor=actor,
+        obj=response,
         data={"document_id": document.id, "kind": kind, "filename": stored.filename, "size": stored.size},
     )
     return document
 
 
 def upload(
-    tender: Tender, lot: TenderLot, provider: TrainingProvider, kind: str, filename: str, data: bytes,
-    actor: User | None, now: datetime,
+    tender: Tender,
+    lot: TenderLot,
+    provider: TrainingProvider,
+    kind: str,
+    filename: str,
+    data: bytes,
+    actor: User | None,
+    now: datetime,
 ) -> ResponseDocument:
     """Attach a document to the organisation's response to the lot (started if need be)."""
     return add_document(get_or_start(tender, lot, provider, actor, now), kind, filename, data, actor, now)
@@ -361,7 +411,10 @@ def remove_document(document: ResponseDocument, actor: User | None, now: datetim
     response = document.response
     _check_editable(response, now)
     audit.record(
-        "tender_response.document_removed", organisation_id=response.provider_id, actor=actor, obj=response,
+        "tender_response.document_removed",
+        organisation_id=response.provider_id,
+        actor=actor,
+        obj=response,
         data={"document_id": document.id, "kind": document.kind, "filename": document.filename},
     )
     storage.delete_after_commit(document.storage_key)
@@ -405,7 +458,9 @@ def submit(response: TenderResponse, actor: User | None, now: datetime) -> Tende
     """Submit before the deadline a complete response (timestamped, then read-only); acknowledge by email."""
     _check_open(response.tender, now)
     if response.status not in EDITABLE:
-        raise DomainError("Cette réponse est déjà déposée." if response.status == R.SUBMITTED else LOCKED_MESSAGE)
+        raise DomainError(
+            "Cette réponse est déjà déposée." if response.status == R.SUBMITTED else LOCKED_MESSAGE
+        )
     if is_new(response):
         raise DomainError("Enregistrez d'abord votre réponse avant de la déposer.")
     check_complete(response)
@@ -498,18 +553,20 @@ def provider_responses(provider: TrainingProvider) -> list[ResponseSummary]:
 
     A constant number of queries whatever the number of responses (tender, OPCO and lot are loaded at once).
     """
-    responses = db.session.scalars(
-        select(TenderResponse)
-        .join(Tender, TenderResponse.tender_id == Tender.id)
-        .join(TenderLot, TenderResponse.lot_id == TenderLot.id)
-        # What the list shows comes in one statement; the collections it does not show are not loaded.
-        .options(
-            joinedload(TenderResponse.tender).options(lazyload(Tender.lots), lazyload(Tender.criteria)),
-            lazyload(TenderResponse.documents),
+    responses = (
+        db.session.scalars(
+            select(TenderResponse)
+            .join(Tender, TenderResponse.tender_id == Tender.id)
+            .join(TenderLot, TenderResponse.lot_id == TenderLot.id)
+            # What the list shows comes in one statement; the collections it does not show are not loaded.
+            .options(
+                joinedload(TenderResponse.tender).options(lazyload(Tender.lots), lazyload(Tender.criteria)),
+                lazyload(TenderResponse.documents),
+            )
+            .where(TenderResponse.provider_id == provider.id)
+            .order_by(Tender.submission_deadline.desc(), Tender.id.desc(), TenderLot.number)
         )
-        .where(TenderResponse.provider_id == provider.id)
-        .order_by(Tender.submission_deadline.desc(), Tender.id.desc(), TenderLot.number)
-    ).unique().all()
-    return [
-        ResponseSummary(r, r.tender, r.lot, *shown_status(r), result=result_of(r)) for r in responses
-    ]
+        .unique()
+        .all()
+    )
+    return [ResponseSummary(r, r.tender, r.lot, *shown_status(r), result=result_of(r)) for r in responses]

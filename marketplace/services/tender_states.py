@@ -44,7 +44,11 @@ def tender_transition(tender: Tender, event: str, actor: User | None, *, reason:
 
 
 def response_transition(
-    response: TenderResponse, event: str, actor: User | None, *, actor_org_id: int | None = None,
+    response: TenderResponse,
+    event: str,
+    actor: User | None,
+    *,
+    actor_org_id: int | None = None,
     reason: str | None = None,
 ) -> str:
     """Move a response; audited under the acting organisation (the provider, or the OPCO when it decides)."""
@@ -60,7 +64,11 @@ def effective_status(tender: Tender, now: datetime) -> str:
     reading never writes. The stored status catches up when the ``close-tenders`` command runs, or when a
     POST that needs it (start the analysis, declare unsuccessful) closes it under the tender's row lock.
     """
-    if tender.status == T.PUBLISHED and tender.submission_deadline is not None and tender.submission_deadline <= now:
+    if (
+        tender.status == T.PUBLISHED
+        and tender.submission_deadline is not None
+        and tender.submission_deadline <= now
+    ):
         return T.CLOSED
     return tender.status
 

@@ -231,8 +231,12 @@ def weights_problem(weights: list[int]) -> str | None:
 def _clean(opco: Opco, data: TenderInput, tender: Tender | None) -> _CleanTender:
     """Validate every field, collecting all the errors so the form shows them at once."""
     errors: dict[str, str] = {}
-    texts = {"title": data.title, "reference": data.reference, "context": data.context,
-             "specification": data.specification}
+    texts = {
+        "title": data.title,
+        "reference": data.reference,
+        "context": data.context,
+        "specification": data.specification,
+    }
     texts.update({f"lots-{i}-title": lot.title for i, lot in enumerate(data.lots or [])})
     texts.update({f"criteria-{i}-label": c.label for i, c in enumerate(data.criteria or [])})
     for name, value in texts.items():
@@ -242,7 +246,9 @@ def _clean(opco: Opco, data: TenderInput, tender: Tender | None) -> _CleanTender
         raise InvalidTender(errors)
     for name, label in (("context", "Le contexte"), ("specification", "Le cahier des charges")):
         if len(texts[name] or "") > MAX_LONG_TEXT:
-            errors[name] = f"{label} ne peut pas dépasser {MAX_LONG_TEXT:,} caractères.".replace(",", "\u202f")
+            errors[name] = f"{label} ne peut pas dépasser {MAX_LONG_TEXT:,} caractères.".replace(
+                ",", "\u202f"
+            )
 
     title = " ".join((data.title or "").split())
     if not title:
@@ -256,11 +262,15 @@ def _clean(opco: Opco, data: TenderInput, tender: Tender | None) -> _CleanTender
     elif len(reference) > 40:
         errors["reference"] = "La référence ne peut pas dépasser 40 caractères."
     else:
-        query = select(Tender.id).where(Tender.opco_id == opco.id, func.lower(Tender.reference) == reference.lower())
+        query = select(Tender.id).where(
+            Tender.opco_id == opco.id, func.lower(Tender.reference) == reference.lower()
+        )
         if tender is not None:
             query = query.where(Tender.id != tender.id)
         if db.session.scalar(query) is not None:
-            errors["reference"] = f"La référence « {reference} » est déjà utilisée par un autre de vos appels d'offres."
+            errors["reference"] = (
+                f"La référence « {reference} » est déjà utilisée par un autre de vos appels d'offres."
+            )
 
     for name in ("questions_deadline", "submission_deadline", "expected_award_date"):
         value = getattr(data, name)
@@ -310,7 +320,9 @@ def _clean(opco: Opco, data: TenderInput, tender: Tender | None) -> _CleanTender
             errors[prefix + "theme_code"] = f"Lot {n} : choisissez un thème dans la liste."
         region_code = lot.region_code or None
         if region_code is not None and region_code not in regions:
-            errors[prefix + "region_code"] = f"Lot {n} : choisissez une région dans la liste, ou « National »."
+            errors[prefix + "region_code"] = (
+                f"Lot {n} : choisissez une région dans la liste, ou « National »."
+            )
         sessions_count = _int_or_none(lot.expected_sessions)
         if sessions_count in (None, "invalid") or not 1 <= sessions_count <= 9999:
             errors[prefix + "expected_sessions"] = (
@@ -328,15 +340,28 @@ def _clean(opco: Opco, data: TenderInput, tender: Tender | None) -> _CleanTender
             errors[prefix + "max_price"] = error.message
         duration = _int_or_none(lot.duration_hours)
         if duration == "invalid" or (duration is not None and not 1 <= duration <= 2000):
-            errors[prefix + "duration_hours"] = f"Lot {n} : la durée doit être un nombre entier d'heures, de 1 à 2 000."
+            errors[prefix + "duration_hours"] = (
+                f"Lot {n} : la durée doit être un nombre entier d'heures, de 1 à 2 000."
+            )
         action_id = _int_or_none(lot.action_id)
         if action_id == "invalid" or (action_id is not None and action_id not in action_ids):
             errors[prefix + "action_id"] = f"Lot {n} : choisissez une action collective de votre catalogue."
         elif action_id is not None and action_ids[action_id] == ActionStatus.ARCHIVED:
-            errors[prefix + "action_id"] = f"Lot {n} : cette action collective est archivée ; choisissez-en une autre."
+            errors[prefix + "action_id"] = (
+                f"Lot {n} : cette action collective est archivée ; choisissez-en une autre."
+            )
         if not any(k.startswith(prefix) for k in errors):
             lots.append(
-                _CleanLot(lot_title, lot.theme_code, region_code, sessions_count, trainees, price, duration, action_id)
+                _CleanLot(
+                    lot_title,
+                    lot.theme_code,
+                    region_code,
+                    sessions_count,
+                    trainees,
+                    price,
+                    duration,
+                    action_id,
+                )
             )
 
     # Criteria.
@@ -392,8 +417,14 @@ def _clean(opco: Opco, data: TenderInput, tender: Tender | None) -> _CleanTender
 
 def _apply(tender: Tender, clean: _CleanTender) -> None:
     for name in (
-        "title", "reference", "context", "specification", "questions_deadline", "submission_deadline",
-        "expected_award_date", "multi_award",
+        "title",
+        "reference",
+        "context",
+        "specification",
+        "questions_deadline",
+        "submission_deadline",
+        "expected_award_date",
+        "multi_award",
     ):
         setattr(tender, name, getattr(clean, name))
     tender.required_documents = list(clean.required_documents)
@@ -414,7 +445,7 @@ def _apply(tender: Tender, clean: _CleanTender) -> None:
         row.max_price_cents = lot.max_price_cents
         row.duration_hours = lot.duration_hours
         row.action_id = lot.action_id
-    del tender.lots[len(clean.lots):]
+    del tender.lots[len(clean.lots) :]
     for position, (label, weight) in enumerate(clean.criteria):
         if position < len(tender.criteria):
             row = tender.criteria[position]
@@ -422,7 +453,7 @@ def _apply(tender: Tender, clean: _CleanTender) -> None:
             row = TenderCriterion()
             tender.criteria.append(row)
         row.position, row.label, row.weight = position, label, weight
-    del tender.criteria[len(clean.criteria):]
+    del tender.criteria[len(clean.criteria) :]
 
 
 def create_tender(opco: Opco, data: TenderInput, actor: User | None, now: datetime | None = None) -> Tender:
@@ -433,7 +464,10 @@ def create_tender(opco: Opco, data: TenderInput, actor: User | None, now: dateti
     _apply(tender, clean)
     db.session.flush()
     audit.record(
-        "tender.created", organisation_id=opco.id, actor=actor, obj=tender,
+        "tender.created",
+        organisation_id=opco.id,
+        actor=actor,
+        obj=tender,
         data={"reference": tender.reference, "title": tender.title, "lots": len(tender.lots)},
     )
     return tender
@@ -450,7 +484,10 @@ def update_tender(tender: Tender, data: TenderInput, actor: User | None, now: da
     _apply(tender, clean)
     db.session.flush()
     audit.record(
-        "tender.updated", organisation_id=tender.opco_id, actor=actor, obj=tender,
+        "tender.updated",
+        organisation_id=tender.opco_id,
+        actor=actor,
+        obj=tender,
         data={"reference": tender.reference, "lots": len(tender.lots), "criteria": len(tender.criteria)},
     )
 
@@ -461,7 +498,9 @@ def update_tender(tender: Tender, data: TenderInput, actor: User | None, now: da
 def attachments(tender: Tender) -> list[TenderAttachment]:
     return list(
         db.session.scalars(
-            select(TenderAttachment).where(TenderAttachment.tender_id == tender.id).order_by(TenderAttachment.id)
+            select(TenderAttachment)
+            .where(TenderAttachment.tender_id == tender.id)
+            .order_by(TenderAttachment.id)
         )
     )
 
@@ -471,20 +510,27 @@ def add_attachment(tender: Tender, filename: str, data: bytes, actor: User | Non
     published; a refused file is neither stored nor recorded."""
     if tender.status not in (T.DRAFT, T.PUBLISHED):
         raise DomainError(
-            f"Les pièces d'un appel d'offres « {tender.status_label} » ne peuvent plus être complétées.", field="file"
+            f"Les pièces d'un appel d'offres « {tender.status_label} » ne peuvent plus être complétées.",
+            field="file",
         )
     if not filename and not data:
         raise DomainError("Choisissez le fichier à joindre.", field="file")
     stored = storage.store(filename, data)
     storage.discard_if_rolled_back(stored.key)
     attachment = TenderAttachment(
-        tender_id=tender.id, filename=stored.filename, storage_key=stored.key,
-        content_type=stored.content_type, size=stored.size,
+        tender_id=tender.id,
+        filename=stored.filename,
+        storage_key=stored.key,
+        content_type=stored.content_type,
+        size=stored.size,
     )
     db.session.add(attachment)
     db.session.flush()
     audit.record(
-        "tender.attachment_added", organisation_id=tender.opco_id, actor=actor, obj=tender,
+        "tender.attachment_added",
+        organisation_id=tender.opco_id,
+        actor=actor,
+        obj=tender,
         data={"filename": stored.filename, "size": stored.size},
     )
     return attachment
@@ -502,7 +548,10 @@ def remove_attachment(attachment: TenderAttachment, actor: User | None) -> str:
     storage.delete_after_commit(key)
     db.session.delete(attachment)
     audit.record(
-        "tender.attachment_removed", organisation_id=tender.opco_id, actor=actor, obj=tender,
+        "tender.attachment_removed",
+        organisation_id=tender.opco_id,
+        actor=actor,
+        obj=tender,
         data={"filename": attachment.filename},
     )
     return key
@@ -532,11 +581,15 @@ def publish_problems(tender: Tender, now: datetime) -> list[str]:
     if q is None:
         problems.append("Fixez la date limite des questions.")
     elif q <= now:
-        problems.append(f"La date limite des questions ({datetime_fr(q)}) est passée : choisissez une date à venir.")
+        problems.append(
+            f"La date limite des questions ({datetime_fr(q)}) est passée : choisissez une date à venir."
+        )
     if s is None:
         problems.append("Fixez la date limite de dépôt des réponses.")
     elif s <= now:
-        problems.append(f"La date limite de dépôt ({datetime_fr(s)}) est passée : choisissez une date à venir.")
+        problems.append(
+            f"La date limite de dépôt ({datetime_fr(s)}) est passée : choisissez une date à venir."
+        )
     if q and s and q > s:
         problems.append("La date limite des questions doit précéder la date limite de dépôt des réponses.")
     if tender.expected_award_date is None:
@@ -645,7 +698,9 @@ def opco_tenders(opco_id: int, status: str = "", now: datetime | None = None) ->
     if status:
         query = query.where(shown == status)
     order = case((shown == T.DRAFT, 0), (shown == T.PUBLISHED, 1), else_=2)
-    return list(db.session.scalars(query.order_by(order, Tender.submission_deadline.desc(), Tender.id.desc())))
+    return list(
+        db.session.scalars(query.order_by(order, Tender.submission_deadline.desc(), Tender.id.desc()))
+    )
 
 
 # --- Questions and answers --------------------------------------------------------------------------
@@ -669,7 +724,8 @@ def ask_question(
     status = effective_status(tender, now)
     if status != T.PUBLISHED:
         raise DomainError(
-            f"Les questions ne sont plus possibles : l'appel d'offres est « {T.LABELS[status]} ».", field="question"
+            f"Les questions ne sont plus possibles : l'appel d'offres est « {T.LABELS[status]} ».",
+            field="question",
         )
     if tender.questions_deadline is not None and tender.questions_deadline < now:
         raise DomainError(
@@ -682,14 +738,19 @@ def ask_question(
     if not text:
         raise DomainError("Écrivez votre question.", field="question")
     if len(text) > MAX_QUESTION_LENGTH:
-        raise DomainError(f"La question ne peut pas dépasser {MAX_QUESTION_LENGTH} caractères.", field="question")
+        raise DomainError(
+            f"La question ne peut pas dépasser {MAX_QUESTION_LENGTH} caractères.", field="question"
+        )
     question = TenderQuestion(
         tender_id=tender.id, provider_id=provider.id, asked_by_id=actor.id if actor else None, question=text
     )
     db.session.add(question)
     db.session.flush()
     audit.record(
-        "tender.question_asked", organisation_id=provider.id, actor=actor, obj=question,
+        "tender.question_asked",
+        organisation_id=provider.id,
+        actor=actor,
+        obj=question,
         data={"tender_id": tender.id, "reference": tender.reference},
     )
     return question
@@ -721,15 +782,22 @@ def answer_question(
     question.answered_by_id = actor.id if actor else None
     question.is_published = bool(publish)
     audit.record(
-        "tender.question_answered", organisation_id=tender.opco_id, actor=actor, obj=question,
+        "tender.question_answered",
+        organisation_id=tender.opco_id,
+        actor=actor,
+        obj=question,
         data={"tender_id": tender.id, "published": bool(publish), "first": first},
     )
     if first and question.asked_by_id:
         asker = db.session.get(User, question.asked_by_id)
         if asker is not None:
             outbox.queue_email(
-                asker.email, "tender_question_answered", organisation_id=question.provider_id,
-                tender=tender, question=question, provider=db.session.get(TrainingProvider, question.provider_id),
+                asker.email,
+                "tender_question_answered",
+                organisation_id=question.provider_id,
+                tender=tender,
+                question=question,
+                provider=db.session.get(TrainingProvider, question.provider_id),
             )
 
 
@@ -793,7 +861,9 @@ class TenderFilters:
 VISIBLE = (T.PUBLISHED, T.CLOSED, T.UNDER_ANALYSIS, T.AWARDED, T.UNSUCCESSFUL)
 
 
-def published_tenders(filters: TenderFilters, now: datetime | None = None, per_page: int = PER_PAGE) -> Page[Tender]:
+def published_tenders(
+    filters: TenderFilters, now: datetime | None = None, per_page: int = PER_PAGE
+) -> Page[Tender]:
     """Published (and later) tenders of every OPCO, filtered and paginated: a constant number of queries
     whatever the number of rows. Open ones first (soonest deadline first); a tender whose deadline has come is
     among the closed ones even before the stored status catches up."""
@@ -801,7 +871,9 @@ def published_tenders(filters: TenderFilters, now: datetime | None = None, per_p
     query = select(Tender).where(Tender.status.in_(VISIBLE))
     if filters.opco_id:
         # An id beyond the database's integers names no OPCO (and would overflow the query).
-        query = query.where(Tender.opco_id == filters.opco_id if filters.opco_id <= 2_147_483_647 else false())
+        query = query.where(
+            Tender.opco_id == filters.opco_id if filters.opco_id <= 2_147_483_647 else false()
+        )
     if filters.theme_code:
         query = query.where(
             exists().where(TenderLot.tender_id == Tender.id, TenderLot.theme_code == filters.theme_code)
@@ -822,7 +894,9 @@ def published_tenders(filters: TenderFilters, now: datetime | None = None, per_p
     open_first = case((shown == T.PUBLISHED, 0), else_=1)
     soonest_open = case((shown == T.PUBLISHED, Tender.submission_deadline))
     return paginate(
-        query.order_by(open_first, soonest_open, Tender.submission_deadline.desc(), Tender.id), filters.page, per_page
+        query.order_by(open_first, soonest_open, Tender.submission_deadline.desc(), Tender.id),
+        filters.page,
+        per_page,
     )
 
 

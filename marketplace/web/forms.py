@@ -61,9 +61,7 @@ def bounded(unbound: UnboundField) -> UnboundField:
         if not lengths:
             validators.append(MaxLength(default_length(unbound.field_class)))
         else:
-            validators = [
-                MaxLength(v.max, v.min, v.message) if type(v) is Length else v for v in validators
-            ]
+            validators = [MaxLength(v.max, v.min, v.message) if type(v) is Length else v for v in validators]
         if len(args) > 1:
             args[1] = validators
         else:
@@ -91,7 +89,9 @@ class Form(FlaskForm):
             return super().bind_field(form, bounded(unbound_field), options)
 
         def wrap_formdata(self, form, formdata):
-            if formdata is None or hasattr(formdata, "getlist"):  # given explicitly by the caller (e.g. GET args)
+            if formdata is None or hasattr(
+                formdata, "getlist"
+            ):  # given explicitly by the caller (e.g. GET args)
                 return super().wrap_formdata(form, formdata)
             if not form.is_submitted():
                 return None

@@ -136,7 +136,9 @@ def tenant_blueprint(name: str, import_name: str, url_prefix: str, kind: str | N
         if org is None or (kind is not None and org.kind != kind):
             abort(404)
         membership = db.session.scalar(
-            select(Membership).where(Membership.organisation_id == org.id, Membership.user_id == current_user.id)
+            select(Membership).where(
+                Membership.organisation_id == org.id, Membership.user_id == current_user.id
+            )
         )
         if membership is None:
             abort(404)
@@ -152,9 +154,7 @@ def tenant_blueprint(name: str, import_name: str, url_prefix: str, kind: str | N
 
 def get_owned(model, object_id: int, *, column: str = "organisation_id"):
     """Load ``model`` by id only if it belongs to the current organisation; 404 otherwise."""
-    obj = db.session.scalar(
-        select(model).where(model.id == object_id, getattr(model, column) == g.org.id)
-    )
+    obj = db.session.scalar(select(model).where(model.id == object_id, getattr(model, column) == g.org.id))
     if obj is None:
         abort(404)
     return obj

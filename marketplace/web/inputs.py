@@ -74,7 +74,11 @@ def check_request() -> None:
     if len(request.path) + len(request.query_string) > MAX_URL_LENGTH:
         raise RequestURITooLarge()
     limit = current_app.config.get("MAX_FORM_MEMORY_SIZE")
-    if limit and request.mimetype == "application/x-www-form-urlencoded" and (request.content_length or 0) > limit:
+    if (
+        limit
+        and request.mimetype == "application/x-www-form-urlencoded"
+        and (request.content_length or 0) > limit
+    ):
         # Werkzeug bounds each text part of a multipart form (MAX_FORM_MEMORY_SIZE), not an urlencoded body.
         raise RequestEntityTooLarge()
     if any(has_forbidden_characters(text) for text in _sent_texts()):

@@ -31,8 +31,9 @@ def init_app(app) -> None:
     app.url_map.converters["int"] = BoundedIntConverter
 
 
-def parse_int(raw: str | None, *, default: int | None = None, minimum: int = 1,
-              maximum: int = DB_INT_MAX) -> int | None:
+def parse_int(
+    raw: str | None, *, default: int | None = None, minimum: int = 1, maximum: int = DB_INT_MAX
+) -> int | None:
     """A whole number within [minimum, maximum], else ``default`` (also for blanks, signs, decimals, huge)."""
     if raw is None:
         return default
@@ -45,7 +46,9 @@ def parse_int(raw: str | None, *, default: int | None = None, minimum: int = 1,
     return value if minimum <= value <= maximum else default
 
 
-def int_arg(name: str, default: int | None = None, *, minimum: int = 1, maximum: int = DB_INT_MAX) -> int | None:
+def int_arg(
+    name: str, default: int | None = None, *, minimum: int = 1, maximum: int = DB_INT_MAX
+) -> int | None:
     """A query-string integer (an id or a count), bounded; malformed or out of range → ``default``."""
     return parse_int(request.args.get(name), default=default, minimum=minimum, maximum=maximum)
 

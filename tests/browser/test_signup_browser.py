@@ -78,9 +78,9 @@ def test_company_signs_up_sees_its_opco_and_invites_a_colleague_who_signs_in(
 
     invitations = page.locator("#invitations")
     expect(invitations).to_contain_text("Invitation envoyée à nadia.benali@proprete-lumiere.fr.")
-    expect(invitations.get_by_role("row", name=re.compile("nadia.benali@proprete-lumiere.fr"))).to_contain_text(
-        "Responsable formation"
-    )
+    expect(
+        invitations.get_by_role("row", name=re.compile("nadia.benali@proprete-lumiere.fr"))
+    ).to_contain_text("Responsable formation")
     assert page.evaluate("window.__pageNonRechargee") is True, "la page a été rechargée entièrement"
     page.screenshot(path="/tmp/browser-signup-members.png", full_page=True)
 

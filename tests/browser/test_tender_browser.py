@@ -71,10 +71,13 @@ def test_opco_publishes_a_tender_provider_answers_opco_scores_and_awards_provide
 
     page.get_by_label(re.compile(r"^Intitulé\s*\*?$")).fill(TITLE)
     page.get_by_label(re.compile(r"^Référence\s*\*?$")).fill("AO-2026-07")
-    page.get_by_label("Contexte et enjeux").fill("Les branches de la propreté veulent former 400 salariés aux gestes "
-                                                 "de premiers secours sur deux ans.")
-    page.get_by_label("Cahier des charges").fill("Formation SST initiale de 14 heures, en intra ou inter-entreprises, "
-                                                 "groupes de 4 à 10 stagiaires, formateurs certifiés INRS.")
+    page.get_by_label("Contexte et enjeux").fill(
+        "Les branches de la propreté veulent former 400 salariés aux gestes de premiers secours sur deux ans."
+    )
+    page.get_by_label("Cahier des charges").fill(
+        "Formation SST initiale de 14 heures, en intra ou inter-entreprises, "
+        "groupes de 4 à 10 stagiaires, formateurs certifiés INRS."
+    )
     page.get_by_label("Date limite des questions").fill(local_input(questions_deadline))
     page.get_by_label("Date limite de dépôt des réponses").fill(local_input(submission_deadline))
     page.get_by_label("Date d'attribution prévue").fill(award_date.isoformat())
@@ -123,18 +126,25 @@ def test_opco_publishes_a_tender_provider_answers_opco_scores_and_awards_provide
 
     of.get_by_label("Prix par stagiaire (€ HT)").fill("1 150")
     of.get_by_label("Durée proposée (heures)").fill("14")
-    of.get_by_label("Programme proposé").fill("Jour 1 : protéger, examiner, alerter. Jour 2 : secourir, cas "
-                                              "pratiques et évaluation certificative.")
-    of.get_by_label("Équipe pédagogique et moyens").fill("Trois formateurs SST certifiés INRS, mannequins adulte, "
-                                                         "enfant et nourrisson, défibrillateur de formation.")
+    of.get_by_label("Programme proposé").fill(
+        "Jour 1 : protéger, examiner, alerter. Jour 2 : secourir, cas pratiques et évaluation certificative."
+    )
+    of.get_by_label("Équipe pédagogique et moyens").fill(
+        "Trois formateurs SST certifiés INRS, mannequins adulte, "
+        "enfant et nourrisson, défibrillateur de formation."
+    )
     of.get_by_role("button", name="Enregistrer le brouillon").click()
-    expect(of.locator("main")).to_contain_text("Brouillon enregistré. Votre réponse n'est pas encore déposée.")
+    expect(of.locator("main")).to_contain_text(
+        "Brouillon enregistré. Votre réponse n'est pas encore déposée."
+    )
     expect(of.get_by_label("Prix par stagiaire (€ HT)")).to_have_value("1 150,00")
 
     of.get_by_label("Type de document").select_option(label="Mémoire technique (exigé)")
     of.get_by_label("Fichier (PDF, DOCX, XLSX ou ODT)").set_input_files(memoir)
     of.get_by_role("button", name="Joindre le document").click()
-    expect(of.locator("main")).to_contain_text("« memoire-technique.pdf » est joint à votre réponse (Mémoire technique).")
+    expect(of.locator("main")).to_contain_text(
+        "« memoire-technique.pdf » est joint à votre réponse (Mémoire technique)."
+    )
     expect(of.locator(".tr-checklist")).to_contain_text("Mémoire technique : jointe")
 
     of.get_by_role("button", name="Déposer la réponse").click()
@@ -173,8 +183,9 @@ def test_opco_publishes_a_tender_provider_answers_opco_scores_and_awards_provide
 
         for label, _weight, score in CRITERIA:
             response_card.get_by_label(label, exact=True).select_option(str(score))
-            response_card.get_by_label(f"Justification : {label}").fill(f"{label} : note {score}, étayée par le "
-                                                                        "mémoire technique.")
+            response_card.get_by_label(f"Justification : {label}").fill(
+                f"{label} : note {score}, étayée par le mémoire technique."
+            )
         page.screenshot(path="/tmp/tender-4-scoring.png", full_page=True)
         response_card.get_by_role("button", name="Envoyer ma grille (définitif)").click()
         expect(main).to_contain_text("Votre grille pour Formations du Rhône est envoyée")
@@ -191,7 +202,9 @@ def test_opco_publishes_a_tender_provider_answers_opco_scores_and_awards_provide
         award.get_by_label("Fin des référencements").fill((valid_from + timedelta(days=730)).isoformat())
         page.screenshot(path="/tmp/tender-5-ranking.png", full_page=True)
         award.get_by_role("button", name="Attribuer l'appel d'offres").click()
-        expect(main).to_contain_text(f"L'appel d'offres « {TITLE} » est attribué : 1 organisme(s) référencé(s).")
+        expect(main).to_contain_text(
+            f"L'appel d'offres « {TITLE} » est attribué : 1 organisme(s) référencé(s)."
+        )
         expect(page.locator("#resultat")).to_contain_text("attribué à Formations du Rhône")
         subjects = [m.subject for m in outbox("direction@formations-rhone.test")]
         assert "Appel d'offres AO-2026-07 – lot n° 1 : votre réponse est retenue" in subjects, subjects

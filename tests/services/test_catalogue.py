@@ -443,7 +443,8 @@ def test_the_referencing_form_names_only_an_organisation_it_offers(make, staff):
         with pytest.raises(DomainError) as caught:
             catalogue.reference_chosen_provider(action, provider_id, TODAY, TODAY, "900", staff)
         assert (caught.value.field, caught.value.message) == (
-            "provider_id", "Choisissez un organisme de formation dans la liste."
+            "provider_id",
+            "Choisissez un organisme de formation dans la liste.",
         )
     free = make.provider()
     referencing = catalogue.reference_chosen_provider(action, free.id, TODAY, TODAY, "900,50", staff)

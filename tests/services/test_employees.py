@@ -27,9 +27,16 @@ def enrol(make, company, employee, status=EnrolmentStatus.CONFIRMED) -> Enrolmen
     """An enrolment row written directly: this module tests the register, not the enrolment rules."""
     session = make.session()
     enrolment = Enrolment(
-        session_id=session.id, company_id=company.id, employee_id=employee.id, opco_id=session.opco_id,
-        provider_id=session.provider_id, status=status, price_cents=100_000, funded_cents=100_000,
-        remainder_cents=0, size_band=company.size_band,
+        session_id=session.id,
+        company_id=company.id,
+        employee_id=employee.id,
+        opco_id=session.opco_id,
+        provider_id=session.provider_id,
+        status=status,
+        price_cents=100_000,
+        funded_cents=100_000,
+        remainder_cents=0,
+        size_band=company.size_band,
     )
     db.session.add(enrolment)
     db.session.commit()
@@ -37,7 +44,9 @@ def enrol(make, company, employee, status=EnrolmentStatus.CONFIRMED) -> Enrolmen
 
 
 def events(action):
-    return db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)).all()
+    return db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+    ).all()
 
 
 # --- Create and update ------------------------------------------------------------------------------------
@@ -45,11 +54,19 @@ def events(action):
 
 def test_create_trims_and_normalises(company):
     employee = add(
-        company, "  Le   Goff ", " Anne-Marie ", email=" Anne.LeGoff@Martin.FR ", job_title="  Vendeuse ",
-        contract_type="cdd", category="employe",
+        company,
+        "  Le   Goff ",
+        " Anne-Marie ",
+        email=" Anne.LeGoff@Martin.FR ",
+        job_title="  Vendeuse ",
+        contract_type="cdd",
+        category="employe",
     )
     assert (employee.last_name, employee.first_name, employee.email, employee.job_title) == (
-        "Le Goff", "Anne-Marie", "anne.legoff@martin.fr", "Vendeuse"
+        "Le Goff",
+        "Anne-Marie",
+        "anne.legoff@martin.fr",
+        "Vendeuse",
     )
     assert (employee.company_id, employee.contract_type, employee.erased_at) == (company.id, "cdd", None)
     [event] = events("employee.created")
@@ -113,8 +130,11 @@ def test_update_applies_the_same_rules_and_audits_changed_fields(company):
         register.update_employee(lea, EmployeeInput("", "Léa"), None)
     db.session.rollback()
     # Keeping one's own address is not a duplicate.
-    register.update_employee(lea, EmployeeInput("Durand", "Léa", email="lea@martin.fr", job_title="Pâtissière",
-                                                 category="technicien"), None)
+    register.update_employee(
+        lea,
+        EmployeeInput("Durand", "Léa", email="lea@martin.fr", job_title="Pâtissière", category="technicien"),
+        None,
+    )
     db.session.commit()
     assert (lea.job_title, lea.category) == ("Pâtissière", "technicien")
     [event] = events("employee.updated")
@@ -184,7 +204,9 @@ def test_list_orders_by_last_name_and_searches_names_and_email(company, make):
 
     assert [r.employee.first_name for r in register.list_employees(company, q="martin").rows] == ["Bruno"]
     assert [r.employee.first_name for r in register.list_employees(company, q="ALI").rows] == ["Alice"]
-    assert [r.employee.first_name for r in register.list_employees(company, q="bruno martin").rows] == ["Bruno"]
+    assert [r.employee.first_name for r in register.list_employees(company, q="bruno martin").rows] == [
+        "Bruno"
+    ]
     assert register.list_employees(company, q="100%").rows == []
 
     with_erased = register.list_employees(company, include_erased=True)
@@ -246,10 +268,24 @@ def test_import_utf8_with_bom_and_semicolons(company):
         "Bœuf;Zoé;zoe@martin.fr;Responsable;cdd;Technicien / agent de maîtrise\r\n"
     ).encode()
     report = do_import(company, content)
-    assert (report.created, report.updated, report.errors, report.encoding, report.delimiter) == (3, 0, 0, "UTF-8", ";")
-    assert [(line.line, line.status) for line in report.lines] == [(2, "created"), (3, "created"), (5, "created")]
+    assert (report.created, report.updated, report.errors, report.encoding, report.delimiter) == (
+        3,
+        0,
+        0,
+        "UTF-8",
+        ";",
+    )
+    assert [(line.line, line.status) for line in report.lines] == [
+        (2, "created"),
+        (3, "created"),
+        (5, "created"),
+    ]
     rows = {e.last_name: e for e in register_rows(company)}
-    assert (rows["Durand"].email, rows["Durand"].contract_type, rows["Durand"].category) == ("lea@martin.fr", "cdi", "employe")
+    assert (rows["Durand"].email, rows["Durand"].contract_type, rows["Durand"].category) == (
+        "lea@martin.fr",
+        "cdi",
+        "employe",
+    )
     assert (rows["Morel"].contract_type, rows["Morel"].category) == ("apprentissage", "ouvrier")
     assert (rows["Bœuf"].contract_type, rows["Bœuf"].category) == ("cdd", "technicien")
     [event] = events("employee.imported")
@@ -264,7 +300,9 @@ def test_import_windows_1252_with_commas_and_accented_names(company):
     ).encode("cp1252")
     report = do_import(company, content)
     assert (report.created, report.errors, report.encoding, report.delimiter) == (2, 0, "Windows-1252", ",")
-    names = {(e.last_name, e.first_name, e.job_title, e.contract_type, e.category) for e in register_rows(company)}
+    names = {
+        (e.last_name, e.first_name, e.job_title, e.contract_type, e.category) for e in register_rows(company)
+    }
     assert names == {
         ("Lefèvre", "Hélène", "Comptable", "cdd", "cadre"),
         ("Müller, épouse Gaël", "Françoise", "Agent d'entretien, nuit", "interim", "technicien"),
@@ -275,14 +313,14 @@ def test_import_reports_bad_lines_and_imports_the_good_ones(company):
     add(company, "Existant", "Max", email="max@martin.fr")
     content = (
         "nom;prénom;email;contrat;catégorie;matricule\n"
-        "Durand;Léa;lea@martin.fr;CDI;Employé;A1\n"      # 2 ok
-        ";Paul;;CDI;Employé;A2\n"                          # 3 no last name
-        "Morel;Paul;paul@;CDI;Employé;A3\n"                # 4 bad email
-        "Petit;Jean;;stage;Employé;A4\n"                   # 5 unknown contract
-        "Roux;Anna;;CDI;Directeur;A5\n"                    # 6 unknown category
-        "Doublon;Léa;LEA@martin.fr;CDI;Employé;A6\n"       # 7 same email as line 2
-        f"{'x' * 101};Long;;;;A7\n"                        # 8 name too long
-        "Blanc;Tom\n"                                      # 9 short line: defaults
+        "Durand;Léa;lea@martin.fr;CDI;Employé;A1\n"  # 2 ok
+        ";Paul;;CDI;Employé;A2\n"  # 3 no last name
+        "Morel;Paul;paul@;CDI;Employé;A3\n"  # 4 bad email
+        "Petit;Jean;;stage;Employé;A4\n"  # 5 unknown contract
+        "Roux;Anna;;CDI;Directeur;A5\n"  # 6 unknown category
+        "Doublon;Léa;LEA@martin.fr;CDI;Employé;A6\n"  # 7 same email as line 2
+        f"{'x' * 101};Long;;;;A7\n"  # 8 name too long
+        "Blanc;Tom\n"  # 9 short line: defaults
     ).encode()
     report = do_import(company, content)
     assert (report.created, report.updated, report.errors) == (2, 0, 6)
@@ -302,14 +340,26 @@ def test_import_reports_bad_lines_and_imports_the_good_ones(company):
 
 
 def test_import_updates_by_email_and_keeps_values_of_empty_cells(company):
-    lea = add(company, "Durand", "Léa", email="lea@martin.fr", job_title="Vendeuse", contract_type="cdd",
-              category="employe")
+    lea = add(
+        company,
+        "Durand",
+        "Léa",
+        email="lea@martin.fr",
+        job_title="Vendeuse",
+        contract_type="cdd",
+        category="employe",
+    )
     content = "nom;prénom;email;fonction;contrat;catégorie\nDurand-Morel;Léa;LEA@Martin.fr;;CDI;\n".encode()
     report = do_import(company, content)
     assert (report.created, report.updated, report.errors) == (0, 1, 0)
     assert report.lines[0].message == "Modifié : nom, contrat."
     db.session.refresh(lea)
-    assert (lea.last_name, lea.job_title, lea.contract_type, lea.category) == ("Durand-Morel", "Vendeuse", "cdi", "employe")
+    assert (lea.last_name, lea.job_title, lea.contract_type, lea.category) == (
+        "Durand-Morel",
+        "Vendeuse",
+        "cdi",
+        "employe",
+    )
     assert len(register_rows(company)) == 1
 
 
@@ -327,9 +377,15 @@ def test_import_warns_about_a_possible_duplicate_without_email(company):
         (b"\xef\xbb\xbf\r\n\r\n", "Le fichier est vide."),
         (b"PK\x03\x04\x14\x00\x06\x00binary", "Ce fichier est un classeur Excel (.xlsx)"),
         (bytes(range(256)) * 4, "Ce fichier n'est pas un fichier CSV lisible"),
-        ("Durand;Léa;lea@martin.fr\nMorel;Paul;\n".encode(), "La première ligne du fichier doit contenir les intitulés"),
+        (
+            "Durand;Léa;lea@martin.fr\nMorel;Paul;\n".encode(),
+            "La première ligne du fichier doit contenir les intitulés",
+        ),
         (b"nom;email\nDurand;lea@martin.fr\n", "Colonne obligatoire absente : « prénom »"),
-        ("nom;prénom;mail;courriel\nDurand;Léa;a@b.fr;c@d.fr\n".encode(), "La colonne « email » apparaît deux fois"),
+        (
+            "nom;prénom;mail;courriel\nDurand;Léa;a@b.fr;c@d.fr\n".encode(),
+            "La colonne « email » apparaît deux fois",
+        ),
         ("nom;prénom\n".encode(), "Le fichier ne contient aucune ligne de salarié"),
         (("nom;prénom\n" + "Durand;Léa\n" * 2001).encode(), "Le fichier contient plus de 2\u202f000 lignes"),
         (b"nom;pr\xc3\xa9nom\n" + b"Durand;L\xc3\xa9a;" + b"x" * (1024 * 1024), "Le fichier dépasse 1 Mo."),

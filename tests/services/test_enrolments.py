@@ -19,7 +19,9 @@ S = EnrolmentStatus
 
 def statuses(session_id: int) -> list[str]:
     return list(
-        db.session.scalars(select(Enrolment.status).where(Enrolment.session_id == session_id).order_by(Enrolment.id))
+        db.session.scalars(
+            select(Enrolment.status).where(Enrolment.session_id == session_id).order_by(Enrolment.id)
+        )
     )
 
 
@@ -70,7 +72,9 @@ def test_unpublished_action(make, company):
 
 
 def test_registration_deadline_passed(make, company):
-    session = make.session(start=date.today() + timedelta(days=5), registration_deadline=date.today() - timedelta(days=1))
+    session = make.session(
+        start=date.today() + timedelta(days=5), registration_deadline=date.today() - timedelta(days=1)
+    )
     deadline = (date.today() - timedelta(days=1)).strftime("%d/%m/%Y")
     assert reasons_for(company, session) == [f"La date limite d'inscription ({deadline}) est dépassée."]
 
@@ -85,7 +89,10 @@ def test_other_opco(make):
 
 def test_company_without_opco(make):
     company = make.company(opco_code=None)
-    assert reasons_for(company, make.session())[0] == "Votre entreprise n'est rattachée à aucun OPCO de la plateforme."
+    assert (
+        reasons_for(company, make.session())[0]
+        == "Votre entreprise n'est rattachée à aucun OPCO de la plateforme."
+    )
 
 
 def test_other_branch(make):
@@ -121,7 +128,10 @@ def test_caps_per_session_and_per_year(make, company, hr):
     outcomes = enrolments.enrol(company, first.id, [p.id for p in people[:3]], hr)
     db.session.commit()
     assert [o.status for o in outcomes] == ["confirmed", "confirmed", "refused_eligibility"]
-    assert outcomes[2].reason == "Votre entreprise a atteint le plafond de 2 place(s) par entreprise sur cette session."
+    assert (
+        outcomes[2].reason
+        == "Votre entreprise a atteint le plafond de 2 place(s) par entreprise sur cette session."
+    )
     outcomes = enrolments.enrol(company, second.id, [people[2].id, people[3].id], hr)
     assert [o.status for o in outcomes] == ["confirmed", "refused_eligibility"]
     assert "plafond de 3 place(s) par an sur cette action" in outcomes[1].reason
@@ -137,7 +147,11 @@ def test_employee_already_enrolled_or_busy_elsewhere(make, company, hr):
     [again] = enrolments.enrol(company, first.id, [employee.id], hr)
     assert again.reason == "Léa Martin est déjà inscrit(e) sur cette session."
     [busy] = enrolments.enrol(company, overlapping.id, [employee.id], hr)
-    assert busy.enrolment is None and "est déjà inscrit(e) à « " in busy.reason and "aux mêmes dates" in busy.reason
+    assert (
+        busy.enrolment is None
+        and "est déjà inscrit(e) à « " in busy.reason
+        and "aux mêmes dates" in busy.reason
+    )
 
 
 def test_an_employee_of_another_company_is_refused_and_nothing_changes(make, company, hr):
@@ -174,7 +188,12 @@ def test_enrolment_freezes_the_funding_of_its_company(make, hr):
     session = make.session(make.action(price_cents=90_000, shares={"50-249": 50}))
     [outcome] = enrolments.enrol(company, session.id, [make.employee(company).id], hr)
     e = outcome.enrolment
-    assert (e.price_cents, e.funded_cents, e.remainder_cents, e.size_band) == (90_000, 45_000, 45_000, "50-249")
+    assert (e.price_cents, e.funded_cents, e.remainder_cents, e.size_band) == (
+        90_000,
+        45_000,
+        45_000,
+        "50-249",
+    )
 
 
 # --- Seats and waiting list -------------------------------------------------------------------------------
@@ -216,7 +235,9 @@ def test_approval_required_holds_the_seat_then_opco_decides(make, company, hr, o
     enrolments.approve(db.session.get(Enrolment, offered.id), opco_user, akto.id)
     db.session.commit()
     assert statuses(session.id) == ["refused", "confirmed"]
-    audit_actions = set(db.session.scalars(select(AuditEvent.action).where(AuditEvent.organisation_id == akto.id)))
+    audit_actions = set(
+        db.session.scalars(select(AuditEvent.action).where(AuditEvent.organisation_id == akto.id))
+    )
     assert {"enrolment.refuse", "enrolment.approve"} <= audit_actions
 
 
@@ -255,7 +276,12 @@ def test_allowed_transitions_are_declared_once():
     m = enrolments.ENROLMENT
     assert sorted(m.allowed("waitlisted")) == ["cancel", "offer", "session_cancelled"]
     assert sorted(m.allowed("offered")) == [
-        "accept_offer", "accept_offer_for_approval", "cancel", "decline_offer", "expire_offer", "session_cancelled",
+        "accept_offer",
+        "accept_offer_for_approval",
+        "cancel",
+        "decline_offer",
+        "expire_offer",
+        "session_cancelled",
     ]
     assert sorted(m.allowed("pending_approval")) == ["approve", "cancel", "refuse", "session_cancelled"]
     assert m.allowed("refused") == [] and m.allowed("cancelled") == []
@@ -367,8 +393,9 @@ def test_postponement_frees_earlier_enrolments_from_the_deadline(make, company, 
 
 
 def test_cancelling_a_waitlisted_enrolment_is_never_late(make, company, hr):
-    session = make.session(capacity_max=1, start=date.today() + timedelta(days=3),
-                           registration_deadline=date.today())
+    session = make.session(
+        capacity_max=1, start=date.today() + timedelta(days=3), registration_deadline=date.today()
+    )
     make.enrolment(session, company, actor=hr)
     waiting = make.enrolment(session, company, actor=hr)
     enrolments.cancel(waiting, hr)
@@ -389,7 +416,8 @@ def test_replacement_keeps_the_seat_and_is_audited(make, company, hr, outbox):
     e = db.session.get(Enrolment, e.id)
     assert (e.employee_id, e.status, fresh(session).seats_held) == (substitute.id, "confirmed", 1)
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "enrolment.replaced")).data == {
-        "from_employee": original.id, "to_employee": substitute.id,
+        "from_employee": original.id,
+        "to_employee": substitute.id,
     }
     assert outbox("nora@exemple.test")
 
@@ -484,7 +512,9 @@ def test_forty_parallel_enrolments_on_ten_seats_never_overbook(app_factory, make
         from marketplace.models import Company, User
 
         try:
-            barrier.wait(timeout=30)  # all start together (connections then come from the pool as in production)
+            barrier.wait(
+                timeout=30
+            )  # all start together (connections then come from the pool as in production)
             with app.app_context():
                 company = db.session.get(Company, company_id)
                 actor = db.session.get(User, actor_id)
@@ -534,7 +564,9 @@ def test_waiting_list_places_do_not_count_against_the_caps(make, company, hr):
     [outcome] = enrolments.enrol(company, other.id, [make.employee(company).id], hr)
     db.session.commit()
     assert outcome.status == "confirmed"
-    offered = db.session.scalar(select(Enrolment).where(Enrolment.session_id == full.id, Enrolment.status == "offered"))
+    offered = db.session.scalar(
+        select(Enrolment).where(Enrolment.session_id == full.id, Enrolment.status == "offered")
+    )
     with pytest.raises(DomainError, match="plafond de 2 place"):
         enrolments.accept_offer(offered, hr)
 
@@ -549,7 +581,10 @@ def test_caps_count_every_establishment_of_the_same_siren(make):
     session = make.session(action)
     make.enrolment(session, head_office)
     [refused] = enrolments.enrol(branch, session.id, [make.employee(branch).id], make.user())
-    assert refused.reason == "Votre entreprise a atteint le plafond de 1 place(s) par entreprise sur cette session."
+    assert (
+        refused.reason
+        == "Votre entreprise a atteint le plafond de 1 place(s) par entreprise sur cette session."
+    )
 
 
 def test_the_yearly_cap_counts_every_session_of_the_campaign(make, company, hr):
@@ -600,9 +635,15 @@ def _session_in(make, postal_code: str, region_code: str, start: date, days: int
 def test_good_friday_is_a_holiday_in_moselle_only(make):
     # Tuesday 30 March 2027, 2 jours ouvrés: Easter Monday 29 is a holiday everywhere; Good Friday 26 March
     # only in Alsace-Moselle.
-    assert enrolments.cancellation_deadline(_session_in(make, "69003", "84", date(2027, 3, 30), 2)) == date(2027, 3, 25)
-    assert enrolments.cancellation_deadline(_session_in(make, "57000", "44", date(2027, 3, 30), 2)) == date(2027, 3, 24)
-    assert enrolments.cancellation_deadline(_session_in(make, "67000", "44", date(2027, 3, 30), 2)) == date(2027, 3, 24)
+    assert enrolments.cancellation_deadline(_session_in(make, "69003", "84", date(2027, 3, 30), 2)) == date(
+        2027, 3, 25
+    )
+    assert enrolments.cancellation_deadline(_session_in(make, "57000", "44", date(2027, 3, 30), 2)) == date(
+        2027, 3, 24
+    )
+    assert enrolments.cancellation_deadline(_session_in(make, "67000", "44", date(2027, 3, 30), 2)) == date(
+        2027, 3, 24
+    )
 
 
 def test_saint_stephen_is_a_holiday_in_moselle():
@@ -674,7 +715,9 @@ _ROUNDS = _rounds()
 def _enrol_one(company_id: int, session_id: int, employee_id: int, actor_id: int) -> None:
     from marketplace.models import Company, User
 
-    enrolments.enrol(db.session.get(Company, company_id), session_id, [employee_id], db.session.get(User, actor_id))
+    enrolments.enrol(
+        db.session.get(Company, company_id), session_id, [employee_id], db.session.get(User, actor_id)
+    )
 
 
 def test_parallel_enrolments_across_sessions_respect_the_yearly_cap(app_factory, make, hr):
@@ -684,12 +727,17 @@ def test_parallel_enrolments_across_sessions_respect_the_yearly_cap(app_factory,
 
     app = app_factory(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 20, "max_overflow": 5, "pool_timeout": 120})
     action = make.action(cap_per_company_per_year=3)
-    session_ids = [make.session(action, start=date.today() + timedelta(days=30 + 3 * i), capacity_max=20).id
-                   for i in range(4)]
+    session_ids = [
+        make.session(action, start=date.today() + timedelta(days=30 + 3 * i), capacity_max=20).id
+        for i in range(4)
+    ]
     rounds = []
     for _ in range(_ROUNDS):  # a new company each round, with its own cap
         company = make.company(opco_code="akto", admin=hr)
-        people = [Employee(company_id=company.id, last_name=f"Parallèle{i}", first_name="Camille") for i in range(20)]
+        people = [
+            Employee(company_id=company.id, last_name=f"Parallèle{i}", first_name="Camille")
+            for i in range(20)
+        ]
         db.session.add_all(people)
         db.session.commit()
         rounds.append((company.id, [p.id for p in people]))
@@ -697,11 +745,15 @@ def test_parallel_enrolments_across_sessions_respect_the_yearly_cap(app_factory,
     db.session.remove()
 
     for company_id, employee_ids in rounds:
-        calls = [(_enrol_one, (company_id, session_ids[i % 4], employee_id, actor_id))
-                 for i, employee_id in enumerate(employee_ids)]
+        calls = [
+            (_enrol_one, (company_id, session_ids[i % 4], employee_id, actor_id))
+            for i, employee_id in enumerate(employee_ids)
+        ]
         assert _run_in_parallel(app, calls) == []
         confirmed = db.session.scalar(
-            select(func.count(Enrolment.id)).where(Enrolment.company_id == company_id, Enrolment.status == "confirmed")
+            select(func.count(Enrolment.id)).where(
+                Enrolment.company_id == company_id, Enrolment.status == "confirmed"
+            )
         )
         assert confirmed == 3
         db.session.remove()
@@ -729,13 +781,17 @@ def test_the_same_employee_on_two_overlapping_sessions_in_parallel_gets_one(app_
         db.session.remove()
 
 
-def test_enrolling_while_the_company_cancels_on_the_same_session_never_deadlocks(app_factory, make, company, hr):
+def test_enrolling_while_the_company_cancels_on_the_same_session_never_deadlocks(
+    app_factory, make, company, hr
+):
     """The company lock must not wait on what a session-lock holder writes for the company (its audit and
     emails reference the company's organisation row): enrol (company, then session) against cancel (session,
     then an audit event of the company), at once, 20 times on PostgreSQL."""
     app = app_factory(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 4, "max_overflow": 2, "pool_timeout": 120})
     session = make.session(capacity_max=2 * _ROUNDS + 2)
-    pairs = [(make.enrolment(session, company, actor=hr).id, make.employee(company).id) for _ in range(_ROUNDS)]
+    pairs = [
+        (make.enrolment(session, company, actor=hr).id, make.employee(company).id) for _ in range(_ROUNDS)
+    ]
     session_id, company_id, actor_id = session.id, company.id, hr.id
     db.session.remove()
 
@@ -745,5 +801,8 @@ def test_enrolling_while_the_company_cancels_on_the_same_session_never_deadlocks
         enrolments.cancel(db.session.get(Enrolment, enrolment_id), db.session.get(User, actor_id))
 
     for enrolment_id, employee_id in pairs:
-        calls = [(_enrol_one, (company_id, session_id, employee_id, actor_id)), (cancel_one, (enrolment_id, actor_id))]
+        calls = [
+            (_enrol_one, (company_id, session_id, employee_id, actor_id)),
+            (cancel_one, (enrolment_id, actor_id)),
+        ]
         assert _run_in_parallel(app, calls) == []

@@ -129,7 +129,13 @@ def test_expired_qualiopi_at_the_deadline_refuses_admissible_but_allows_inadmiss
 
     error = refused(
         evaluation.decide_admissibility,
-        response, manager, akto, admissible=True, checklist=ALL_CHECKED, reason=None, now=NOW,
+        response,
+        manager,
+        akto,
+        admissible=True,
+        checklist=ALL_CHECKED,
+        reason=None,
+        now=NOW,
     )
     assert "ne peut pas être déclarée recevable" in error.message
     assert f"expiré le {(TODAY - timedelta(days=30)):%d/%m/%Y}" in error.message
@@ -137,13 +143,24 @@ def test_expired_qualiopi_at_the_deadline_refuses_admissible_but_allows_inadmiss
 
     error = refused(
         evaluation.decide_admissibility,
-        response, manager, akto, admissible=False, checklist={}, reason="  ", now=NOW,
+        response,
+        manager,
+        akto,
+        admissible=False,
+        checklist={},
+        reason="  ",
+        now=NOW,
     )
     assert error.message == "Indiquez le motif d'irrecevabilité."
 
     evaluation.decide_admissibility(
-        response, manager, akto, admissible=False, checklist={"readable": True},
-        reason="Certificat Qualiopi expiré à la date limite de dépôt.", now=NOW,
+        response,
+        manager,
+        akto,
+        admissible=False,
+        checklist={"readable": True},
+        reason="Certificat Qualiopi expiré à la date limite de dépôt.",
+        now=NOW,
     )
     db.session.commit()
     response = fresh(response)
@@ -154,7 +171,9 @@ def test_expired_qualiopi_at_the_deadline_refuses_admissible_but_allows_inadmiss
         "manual": {"specific_memoir": False, "prices_conform": False, "readable": True},
     }
     assert response.checked_by_id == manager.id
-    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "tender_response.declare_inadmissible"))
+    event = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "tender_response.declare_inadmissible")
+    )
     assert event.organisation_id == akto.id and event.actor_id == manager.id
 
 
@@ -164,7 +183,13 @@ def test_missing_required_document_fails_the_automatic_check(make, akto, manager
     assert evaluation.automatic_checks(response, tender)["documents"] is False
     error = refused(
         evaluation.decide_admissibility,
-        response, manager, akto, admissible=True, checklist=ALL_CHECKED, reason=None, now=NOW,
+        response,
+        manager,
+        akto,
+        admissible=True,
+        checklist=ALL_CHECKED,
+        reason=None,
+        now=NOW,
     )
     assert "Bordereau de prix" in error.message
 
@@ -173,7 +198,13 @@ def test_admissible_needs_the_whole_manual_checklist(make, akto, tender, manager
     response = make.tender_response(tender)
     error = refused(
         evaluation.decide_admissibility,
-        response, manager, akto, admissible=True, checklist={"readable": True}, reason=None, now=NOW,
+        response,
+        manager,
+        akto,
+        admissible=True,
+        checklist={"readable": True},
+        reason=None,
+        now=NOW,
     )
     assert "« Mémoire technique spécifique au lot »" in error.message
     admit(response, manager, akto)
@@ -186,7 +217,13 @@ def test_admissibility_waits_for_the_analysis_to_start(make, akto, manager):
     response = make.tender_response(tender)
     error = refused(
         evaluation.decide_admissibility,
-        response, manager, akto, admissible=True, checklist=ALL_CHECKED, reason=None, now=NOW,
+        response,
+        manager,
+        akto,
+        admissible=True,
+        checklist=ALL_CHECKED,
+        reason=None,
+        now=NOW,
     )
     assert "Commencez l'analyse" in error.message
 
@@ -196,7 +233,13 @@ def test_another_opco_cannot_decide(make, tender, manager):
     response = make.tender_response(tender)
     error = refused(
         evaluation.decide_admissibility,
-        response, manager, atlas, admissible=False, checklist={}, reason="Hors sujet", now=NOW,
+        response,
+        manager,
+        atlas,
+        admissible=False,
+        checklist={},
+        reason="Hors sujet",
+        now=NOW,
     )
     assert "n'existe pas" in error.message
 
@@ -216,7 +259,9 @@ def test_declaration_is_required_before_any_score(make, akto, tender, manager, e
     make.tender_response(tender, make.provider(name="Bêta Conseil"))
     admit(response, manager, akto)
 
-    error = refused(evaluation.save_scores, response, evaluator, grid(tender, 4, 3, 5, 2), submit=True, now=NOW)
+    error = refused(
+        evaluation.save_scores, response, evaluator, grid(tender, 4, 3, 5, 2), submit=True, now=NOW
+    )
     assert "Signez d'abord la déclaration" in error.message
 
     error = refused(evaluation.sign_declaration, tender, evaluator, False, NOW)
@@ -243,11 +288,15 @@ def test_a_member_without_the_evaluation_permission_cannot_score(make, akto, ten
 def test_only_admissible_responses_are_scored(make, akto, tender, evaluator):
     response = make.tender_response(tender)  # still « déposée »
     sign(tender, evaluator)
-    error = refused(evaluation.save_scores, response, evaluator, grid(tender, 4, 3, 5, 2), submit=False, now=NOW)
+    error = refused(
+        evaluation.save_scores, response, evaluator, grid(tender, 4, 3, 5, 2), submit=False, now=NOW
+    )
     assert "Seules les réponses recevables sont notées" in error.message
 
 
-def test_submitting_needs_a_score_and_a_justification_on_every_criterion(make, akto, tender, manager, evaluator):
+def test_submitting_needs_a_score_and_a_justification_on_every_criterion(
+    make, akto, tender, manager, evaluator
+):
     response = make.tender_response(tender)
     admit(response, manager, akto)
     sign(tender, evaluator)
@@ -280,7 +329,9 @@ def test_a_submitted_sheet_is_read_only(make, akto, tender, manager, evaluator):
     admit(response, manager, akto)
     sign(tender, evaluator)
     score(response, evaluator, 4, 3, 5, 2)
-    error = refused(evaluation.save_scores, response, evaluator, grid(tender, 5, 5, 5, 5), submit=False, now=NOW)
+    error = refused(
+        evaluation.save_scores, response, evaluator, grid(tender, 5, 5, 5, 5), submit=False, now=NOW
+    )
     assert "ne peut plus être modifiée" in error.message
     sheet = db.session.scalar(select(ScoreSheet).where(ScoreSheet.response_id == response.id))
     assert sorted(s.value for s in sheet.scores) == [2, 3, 4, 5]
@@ -335,8 +386,16 @@ def test_evaluation_peek_refused_to_a_manager_who_scores(make, akto, tender, man
         assert "vous avez envoyé votre grille" in lot_view.ranking_hidden_reason
         assert view.submitted_sheets == 1  # how many were sent, never what they say
         assert all(s.evaluator_id == manager.id for s in evaluation.visible_sheets(response, manager)), stage
-    error = refused(evaluation.award, tender, manager, akto, {tender.lots[0].id: [response.id]},
-                    valid_from=TODAY, valid_until=TODAY + timedelta(days=30), now=NOW)
+    error = refused(
+        evaluation.award,
+        tender,
+        manager,
+        akto,
+        {tender.lots[0].id: [response.id]},
+        valid_from=TODAY,
+        valid_until=TODAY + timedelta(days=30),
+        now=NOW,
+    )
     assert "envoyez d'abord votre grille" in error.message
     assert fresh(tender).status == TenderStatus.UNDER_ANALYSIS
 
@@ -380,8 +439,16 @@ def test_a_manager_who_does_not_score_sees_the_board_once_every_evaluator_has_se
     lot_view = _lot(evaluation_pages.board(tender, manager, now=NOW))
     assert lot_view.ranking is None and lot_view.responses[0].other_sheets == []
     assert "chaque évaluateur a envoyé sa grille" in lot_view.ranking_hidden_reason
-    error = refused(evaluation.award, tender, manager, akto, {tender.lots[0].id: [response.id]},
-                    valid_from=TODAY, valid_until=TODAY + timedelta(days=30), now=NOW)
+    error = refused(
+        evaluation.award,
+        tender,
+        manager,
+        akto,
+        {tender.lots[0].id: [response.id]},
+        valid_from=TODAY,
+        valid_until=TODAY + timedelta(days=30),
+        now=NOW,
+    )
     assert "chaque évaluateur doit d'abord envoyer sa grille" in error.message
 
     score(response, second_evaluator, 4, 3, 4, 1, submit=False)
@@ -417,7 +484,9 @@ def test_the_activity_log_does_not_carry_the_scores(make, akto, tender, manager,
 # --- Weighted score and ranking -------------------------------------------------------------------------
 
 
-def test_weighted_score_and_ranking_on_a_worked_example(make, akto, tender, manager, evaluator, second_evaluator):
+def test_weighted_score_and_ranking_on_a_worked_example(
+    make, akto, tender, manager, evaluator, second_evaluator
+):
     """Criteria 40/20/30/10. Evaluator 1 gives 4, 3, 5, 2: 4/5×40 + 3/5×20 + 5/5×30 + 2/5×10 = 32 + 12 + 30 + 4
     = 78. Evaluator 2 gives 4, 3, 4, 1: 32 + 12 + 24 + 2 = 70. Mean: 74.00."""
     first = make.tender_response(tender, make.provider(name="Premier"))
@@ -447,12 +516,18 @@ def test_weighted_score_and_ranking_on_a_worked_example(make, akto, tender, mana
     assert rank == 1
 
 
-def test_a_mean_that_does_not_divide_evenly_is_rounded_for_display(make, akto, tender, manager, evaluator, second_evaluator):
+def test_a_mean_that_does_not_divide_evenly_is_rounded_for_display(
+    make, akto, tender, manager, evaluator, second_evaluator
+):
     third_evaluator = make.user()
     make.member(akto, third_evaluator, "evaluator")
     response = make.tender_response(tender)
     admit(response, manager, akto)
-    for user, values in ((evaluator, (5, 5, 5, 5)), (second_evaluator, (5, 5, 5, 5)), (third_evaluator, (4, 5, 5, 5))):
+    for user, values in (
+        (evaluator, (5, 5, 5, 5)),
+        (second_evaluator, (5, 5, 5, 5)),
+        (third_evaluator, (4, 5, 5, 5)),
+    ):
         sign(tender, user)
         score(response, user, *values)
     [row] = evaluation.ranking(tender.lots[0])
@@ -466,13 +541,21 @@ def test_a_mean_that_does_not_divide_evenly_is_rounded_for_display(make, akto, t
 @pytest.fixture
 def scored(make, akto, tender, manager, evaluator):
     """Two admissible responses scored 78 and 60, one inadmissible, on the tender's single lot."""
-    winner = make.tender_response(tender, make.provider(name="Gagnant Formation"), price_per_trainee_cents=110_000)
+    winner = make.tender_response(
+        tender, make.provider(name="Gagnant Formation"), price_per_trainee_cents=110_000
+    )
     runner_up = make.tender_response(tender, make.provider(name="Second Formation"))
     rejected = make.tender_response(tender, make.provider(name="Irrecevable Formation"))
     admit(winner, manager, akto)
     admit(runner_up, manager, akto)
     evaluation.decide_admissibility(
-        rejected, manager, akto, admissible=False, checklist={}, reason="Mémoire technique générique.", now=NOW
+        rejected,
+        manager,
+        akto,
+        admissible=False,
+        checklist={},
+        reason="Mémoire technique générique.",
+        now=NOW,
     )
     db.session.commit()
     sign(tender, evaluator)
@@ -507,7 +590,10 @@ def test_award_creates_a_draft_action_and_the_referencing_and_writes_results(
     [referencing] = created[lot.id]
     referencing = db.session.get(Referencing, referencing.id)
     assert (referencing.provider_id, referencing.action_id, referencing.price_cents, referencing.status) == (
-        winner.provider_id, action.id, 110_000, "active"
+        winner.provider_id,
+        action.id,
+        110_000,
+        "active",
     )
     assert referencing.valid_until == TODAY + timedelta(days=730)
 
@@ -524,10 +610,18 @@ def test_award_creates_a_draft_action_and_the_referencing_and_writes_results(
     assert [m.template for m in lost] == ["tender_result_not_retained"]
     assert "60,00/100" in lost[0].body_text and "rang 2 sur 2" in lost[0].body_text
     inadmissible = outbox(rejected.provider.memberships[0].user.email)
-    assert "irrecevable" in inadmissible[0].body_text and "Mémoire technique générique." in inadmissible[0].body_text
+    assert (
+        "irrecevable" in inadmissible[0].body_text
+        and "Mémoire technique générique." in inadmissible[0].body_text
+    )
     actions = set(db.session.scalars(select(AuditEvent.action)))
-    assert {"tender.award", "tender_response.retain", "tender_response.reject", "catalogue.provider_referenced",
-            "catalogue.action_created"} <= actions
+    assert {
+        "tender.award",
+        "tender_response.retain",
+        "tender_response.reject",
+        "catalogue.provider_referenced",
+        "catalogue.action_created",
+    } <= actions
 
 
 def test_award_references_on_the_lots_existing_action(make, akto, tender, manager, scored):
@@ -537,8 +631,13 @@ def test_award_references_on_the_lots_existing_action(make, akto, tender, manage
     lot.action_id = action.id
     db.session.commit()
     do_award(tender, manager, akto, {lot.id: [winner.id]})
-    assert db.session.scalar(select(Referencing.action_id).where(Referencing.provider_id == winner.provider_id)) == action.id
-    assert db.session.scalar(select(CollectiveAction.id).where(CollectiveAction.reference.like("AO-%"))) is None
+    assert (
+        db.session.scalar(select(Referencing.action_id).where(Referencing.provider_id == winner.provider_id))
+        == action.id
+    )
+    assert (
+        db.session.scalar(select(CollectiveAction.id).where(CollectiveAction.reference.like("AO-%"))) is None
+    )
 
 
 def test_a_lot_without_winner_is_unsuccessful(make, akto, tender, manager, scored, outbox):
@@ -602,7 +701,9 @@ def test_award_is_refused_whole_when_a_winner_lost_qualiopi(make, akto, manager,
     tender = analysed_tender(make, akto, lots=2)
     lot1, lot2 = tender.lots
     good = make.tender_response(tender, lot=lot1)
-    lapsed = make.tender_response(tender, make.provider(qualiopi_expires_on=TODAY - timedelta(days=1)), lot=lot2)
+    lapsed = make.tender_response(
+        tender, make.provider(qualiopi_expires_on=TODAY - timedelta(days=1)), lot=lot2
+    )
     sign(tender, evaluator)
     for response in (good, lapsed):
         admit(response, manager, akto)

@@ -60,17 +60,22 @@ def test_the_opco_is_told_when_a_session_is_postponed(make, session, company, op
     manager, viewer = opco_staff
     make.enrolment(session, company)
     new_days = [SlotInput(START + timedelta(days=14), half, None, None) for half in ("am", "pm")] + [
-        SlotInput(START + timedelta(days=15), half, None, None) for half in ("am", "pm")]
+        SlotInput(START + timedelta(days=15), half, None, None) for half in ("am", "pm")
+    ]
 
-    sessions.transition(fresh(TrainingSession, session), "postpone", None, reason="Formateur malade",
-                        new_slots=new_days)
+    sessions.transition(
+        fresh(TrainingSession, session), "postpone", None, reason="Formateur malade", new_slots=new_days
+    )
     db.session.commit()
 
     [mail] = mails(outbox, manager.email, "session_postponed_opco")
     assert mail.subject == "Session reportée par Forma Plus : Gestes et postures"
     body = mail.body_text
     assert f"Anciennes dates : du {START:%d/%m/%Y} au {START + timedelta(days=1):%d/%m/%Y}" in body
-    assert f"Nouvelles dates : du {START + timedelta(days=14):%d/%m/%Y} au {START + timedelta(days=15):%d/%m/%Y}" in body
+    assert (
+        f"Nouvelles dates : du {START + timedelta(days=14):%d/%m/%Y} au {START + timedelta(days=15):%d/%m/%Y}"
+        in body
+    )
     assert "Motif : Formateur malade" in body
     assert not outbox(viewer.email)
 
@@ -89,8 +94,9 @@ def test_the_opco_is_told_when_a_session_is_cancelled(make, session, company, op
     assert "Inscriptions annulées : 2." in mail.body_text
 
 
-def test_a_draft_cancelled_was_never_in_the_catalogue_so_the_opco_is_not_told(make, akto, provider, opco_staff,
-                                                                             outbox):
+def test_a_draft_cancelled_was_never_in_the_catalogue_so_the_opco_is_not_told(
+    make, akto, provider, opco_staff, outbox
+):
     draft = make.session(make.action(akto), provider, status="draft")
 
     sessions.transition(draft, "cancel", None, reason="Erreur de saisie")
@@ -116,8 +122,9 @@ def test_the_training_organisation_is_told_of_each_enrolment(make, session, comp
     assert not outbox("formateur@forma.test")  # a trainer does not run the sessions
 
 
-def test_cancelling_tells_the_company_the_trainee_and_the_training_organisation(make, session, company, provider,
-                                                                             outbox):
+def test_cancelling_tells_the_company_the_trainee_and_the_training_organisation(
+    make, session, company, provider, outbox
+):
     requester = company.memberships[0].user
     other_hr = make.member(company, make.user(full_name="Léa Gestion"), "hr").user
     employee = make.employee(company, first_name="Camille", email="camille@nettoyage.test")
@@ -142,8 +149,12 @@ def test_cancelling_tells_the_company_the_trainee_and_the_training_organisation(
 
 
 def test_a_late_cancellation_says_so_to_the_company(make, akto, provider, company, outbox):
-    soon = make.session(make.action(akto, cancellation_days=10), provider, start=TODAY + timedelta(days=3),
-                        registration_deadline=TODAY + timedelta(days=1))
+    soon = make.session(
+        make.action(akto, cancellation_days=10),
+        provider,
+        start=TODAY + timedelta(days=3),
+        registration_deadline=TODAY + timedelta(days=1),
+    )
     enrolment = make.enrolment(soon, company, actor=company.memberships[0].user)
 
     enrolments.cancel(fresh(Enrolment, enrolment), company.memberships[0].user)

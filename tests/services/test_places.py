@@ -75,22 +75,47 @@ def test_the_migration_gives_existing_rows_the_region_of_their_postal_code(app_f
 
     def insert(conn, table, **values):
         columns = ", ".join(values)
-        conn.execute(text(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + c for c in values)})"), values)
+        conn.execute(
+            text(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + c for c in values)})"), values
+        )
 
     with app.app_context():
         upgrade(directory=str(MIGRATIONS_DIR), revision="e2b9d4c7a803")
         with db.engine.begin() as conn:
             insert(conn, "ref_opcos", code="akto", name="AKTO", sectors="Services")
-            for code, name in (("11", "Île-de-France"), ("76", "Occitanie"), ("94", "Corse"), ("04", "La Réunion")):
+            for code, name in (
+                ("11", "Île-de-France"),
+                ("76", "Occitanie"),
+                ("94", "Corse"),
+                ("04", "La Réunion"),
+            ):
                 insert(conn, "ref_regions", code=code, name=name)
             insert(conn, "ref_idcc", idcc="3043", label="Propreté", opco_code="akto", source="test")
             # (id, postal code, region typed freely): Paris claiming Occitanie, Ajaccio right, a code with no region.
             for id_, postal_code, region in ((1, "75008", "76"), (2, "20000", "94"), (3, "98000", "11")):
-                insert(conn, "organisations", id=id_, kind="company", name=f"Org {id_}", slug=f"org-{id_}",
-                       created_at=now)
-                insert(conn, "companies", id=id_, siret=f"7328293200007{id_}", siren="732829320", ape_code="8121Z",
-                       idcc="3043", headcount=20, region_code=region, address="1 rue", postal_code=postal_code,
-                       city="Ville")
+                insert(
+                    conn,
+                    "organisations",
+                    id=id_,
+                    kind="company",
+                    name=f"Org {id_}",
+                    slug=f"org-{id_}",
+                    created_at=now,
+                )
+                insert(
+                    conn,
+                    "companies",
+                    id=id_,
+                    siret=f"7328293200007{id_}",
+                    siren="732829320",
+                    ape_code="8121Z",
+                    idcc="3043",
+                    headcount=20,
+                    region_code=region,
+                    address="1 rue",
+                    postal_code=postal_code,
+                    city="Ville",
+                )
 
         upgrade(directory=str(MIGRATIONS_DIR), revision="a9e4c2d1b605")
         with db.engine.connect() as conn:

@@ -38,9 +38,13 @@ def enrol_one(make, company, session):
 
 def renewal(**changes) -> QualiopiInput:
     values = dict(
-        certifier="Bureau Veritas Certification", number="QUA-2026-0042", categories=["actions_formation"],
-        issued_on=TODAY - timedelta(days=2), expires_on=TODAY + timedelta(days=3 * 365 - 10),
-        filename="certificat-renouvele.pdf", content=PDF,
+        certifier="Bureau Veritas Certification",
+        number="QUA-2026-0042",
+        categories=["actions_formation"],
+        issued_on=TODAY - timedelta(days=2),
+        expires_on=TODAY + timedelta(days=3 * 365 - 10),
+        filename="certificat-renouvele.pdf",
+        content=PDF,
     )
     values.update(changes)
     return QualiopiInput(**values)
@@ -87,7 +91,9 @@ def test_a_withdrawn_referencing_refuses_enrolments(make, akto, company):
     outcome = enrol_one(make, company, fresh(TrainingSession, session))
 
     assert outcome.enrolment is None
-    assert outcome.reason.startswith("L'OPCO a retiré le référencement de Forma Plus sur cette action (Fin du marché)")
+    assert outcome.reason.startswith(
+        "L'OPCO a retiré le référencement de Forma Plus sur cette action (Fin du marché)"
+    )
 
 
 def test_a_certificate_expiring_before_the_last_day_refuses_enrolments(make, akto, company):
@@ -135,7 +141,9 @@ def test_accepting_a_waiting_list_offer_is_refused_once_suspended(make, akto, co
     assert fresh(Enrolment, waiting).status == "offered"
 
 
-def test_the_opco_cannot_approve_an_enrolment_once_the_certificate_no_longer_covers_the_session(make, akto, company):
+def test_the_opco_cannot_approve_an_enrolment_once_the_certificate_no_longer_covers_the_session(
+    make, akto, company
+):
     provider = make.provider(name="Forma Plus")
     session = make.session(make.action(akto, requires_approval=True), provider, start=START)
     pending = enrol_one(make, company, session).enrolment
@@ -168,8 +176,9 @@ def test_the_session_cannot_be_confirmed_once_its_referencing_is_suspended(make,
     assert fresh(TrainingSession, session).status == "open"
 
 
-def test_suspending_tells_the_opco_and_each_company_enrolled_on_coming_sessions(make, akto, opco_staff, company,
-                                                                               outbox):
+def test_suspending_tells_the_opco_and_each_company_enrolled_on_coming_sessions(
+    make, akto, opco_staff, company, outbox
+):
     opco_admin = make.user(email="admin@akto.test")
     make.member(akto, opco_admin, "admin")
     provider = make.provider(name="Forma Plus")
@@ -182,8 +191,9 @@ def test_suspending_tells_the_opco_and_each_company_enrolled_on_coming_sessions(
     elsewhere = make.company(name="Sans rapport")
     enrol_one(make, elsewhere, make.session(make.action(akto), make.provider()))  # another organisation
 
-    referencing_registry.change_referencing(fresh(Referencing, session.referencing), "suspend", opco_admin,
-                                            reason="Contrôle qualité")
+    referencing_registry.change_referencing(
+        fresh(Referencing, session.referencing), "suspend", opco_admin, reason="Contrôle qualité"
+    )
     db.session.commit()
 
     [staff_mail] = [m for m in outbox(opco_staff.email) if m.template == "referencing_stopped_opco"]
@@ -192,15 +202,22 @@ def test_suspending_tells_the_opco_and_each_company_enrolled_on_coming_sessions(
     assert "(3 inscriptions, 2 entreprises prévenues par courriel)" in staff_mail.body_text
     assert "Brasserie du Port" in staff_mail.body_text
     assert not [m for m in outbox(opco_admin.email) if m.template == "referencing_stopped_opco"]  # who did it
-    [company_mail] = [m for m in outbox(company.memberships[0].user.email) if m.template.startswith("referencing")]
-    assert company_mail.subject == "Formation « Gestes et postures » : Forma Plus n'est plus référencé par AKTO"
+    [company_mail] = [
+        m for m in outbox(company.memberships[0].user.email) if m.template.startswith("referencing")
+    ]
+    assert (
+        company_mail.subject == "Formation « Gestes et postures » : Forma Plus n'est plus référencé par AKTO"
+    )
     assert company_mail.body_text.count(f"session du {START:%d/%m/%Y}") == 2
     assert [m.template for m in outbox(other.memberships[0].user.email)][-1] == "referencing_stopped_company"
-    assert not [m for m in outbox(elsewhere.memberships[0].user.email) if m.template.startswith("referencing")]
+    assert not [
+        m for m in outbox(elsewhere.memberships[0].user.email) if m.template.startswith("referencing")
+    ]
 
 
-def test_the_automatic_suspension_at_expiry_tells_the_opco_and_the_companies(make, akto, opco_staff, company,
-                                                                             outbox):
+def test_the_automatic_suspension_at_expiry_tells_the_opco_and_the_companies(
+    make, akto, opco_staff, company, outbox
+):
     provider = make.provider(name="Forma Plus", qualiopi_expires_on=TODAY + timedelta(days=40))
     session = make.session(make.action(akto, title="Gestes et postures"), provider, start=START)
     enrol_one(make, company, session)
@@ -212,15 +229,21 @@ def test_the_automatic_suspension_at_expiry_tells_the_opco_and_the_companies(mak
     referencing = fresh(Referencing, session.referencing)
     assert referencing.status == "suspended" and referencing.suspended_for_qualiopi
     [staff_mail] = [m for m in outbox(opco_staff.email) if m.template == "referencing_stopped_opco"]
-    assert f"Motif : Certificat Qualiopi expiré le {provider.qualiopi_expires_on:%d/%m/%Y}" in staff_mail.body_text
-    assert [m.template for m in outbox(company.memberships[0].user.email)][-1] == "referencing_stopped_company"
+    assert (
+        f"Motif : Certificat Qualiopi expiré le {provider.qualiopi_expires_on:%d/%m/%Y}"
+        in staff_mail.body_text
+    )
+    assert [m.template for m in outbox(company.memberships[0].user.email)][
+        -1
+    ] == "referencing_stopped_company"
 
 
 # --- Case 4: the organisation renews its certificate ----------------------------------------------------
 
 
-def test_renewal_reactivates_what_expiry_suspended_and_enrolments_are_possible_again(make, akto, opco_staff,
-                                                                                   company, outbox):
+def test_renewal_reactivates_what_expiry_suspended_and_enrolments_are_possible_again(
+    make, akto, opco_staff, company, outbox
+):
     provider = make.provider(name="Forma Plus", qualiopi_expires_on=TODAY - timedelta(days=1))
     lapsed = make.referencing(make.action(akto, title="Gestes et postures"), provider)
     by_hand = make.referencing(make.action(akto, title="Bureautique"), provider)
@@ -236,10 +259,16 @@ def test_renewal_reactivates_what_expiry_suspended_and_enrolments_are_possible_a
     db.session.commit()
 
     assert [r.id for r in lifted] == [lapsed.id]
-    assert fresh(Referencing, lapsed).status == "active" and not fresh(Referencing, lapsed).suspended_for_qualiopi
+    assert (
+        fresh(Referencing, lapsed).status == "active"
+        and not fresh(Referencing, lapsed).suspended_for_qualiopi
+    )
     assert fresh(Referencing, by_hand).status == "suspended"  # the OPCO's own suspension stays
     provider = fresh(TrainingProvider, provider)
-    assert provider.qualiopi_number == "QUA-2026-0042" and provider.qualiopi_document_name == "certificat-renouvele.pdf"
+    assert (
+        provider.qualiopi_number == "QUA-2026-0042"
+        and provider.qualiopi_document_name == "certificat-renouvele.pdf"
+    )
     assert organisations.qualiopi_document(provider) == ("certificat-renouvele.pdf", PDF)
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "provider.qualiopi_renewed"))
     assert event.organisation_id == provider.id and event.data["after"]["number"] == "QUA-2026-0042"
@@ -253,8 +282,11 @@ def test_renewal_reactivates_what_expiry_suspended_and_enrolments_are_possible_a
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
-        ({"expires_on": TODAY - timedelta(days=1), "issued_on": TODAY - timedelta(days=400)},
-         "qualiopi_expires_on", "Ce certificat Qualiopi a déjà expiré"),
+        (
+            {"expires_on": TODAY - timedelta(days=1), "issued_on": TODAY - timedelta(days=400)},
+            "qualiopi_expires_on",
+            "Ce certificat Qualiopi a déjà expiré",
+        ),
         ({"issued_on": TODAY + timedelta(days=1)}, "qualiopi_issued_on", "ne peut pas être dans le futur"),
         ({"expires_on": TODAY + timedelta(days=4 * 365)}, "qualiopi_expires_on", "valable 3 ans au plus"),
         ({"number": ""}, "qualiopi_number", "est obligatoire"),
@@ -283,7 +315,9 @@ def test_renewal_without_actions_de_formation_reactivates_nothing(make, akto):
     db.session.commit()
 
     lifted = organisations.renew_qualiopi(
-        fresh(TrainingProvider, provider), renewal(categories=["bilans_competences"]), provider.memberships[0].user,
+        fresh(TrainingProvider, provider),
+        renewal(categories=["bilans_competences"]),
+        provider.memberships[0].user,
         TODAY,
     )
     db.session.commit()
@@ -296,9 +330,17 @@ def test_renewal_without_actions_de_formation_reactivates_nothing(make, akto):
 
 def session_input(referencing, slots) -> SessionInput:
     return SessionInput(
-        referencing_id=referencing.id, slots=slots, registration_deadline=START - timedelta(days=7),
-        capacity_min=2, capacity_max=12, address="12 rue des Formations", postal_code="69003", city="Lyon",
-        region_code="84", contact_name="Paul Contact", contact_email="paul@of.test",
+        referencing_id=referencing.id,
+        slots=slots,
+        registration_deadline=START - timedelta(days=7),
+        capacity_min=2,
+        capacity_max=12,
+        address="12 rue des Formations",
+        postal_code="69003",
+        city="Lyon",
+        region_code="84",
+        contact_name="Paul Contact",
+        contact_email="paul@of.test",
     )
 
 
@@ -313,17 +355,35 @@ def day(on: date, am=(time(9), time(12, 30)), pm=(time(13, 30), time(17))) -> li
         ("7", day(START), True),
         ("7", day(START, am=(time(9), time(12))), True),  # 6 h 30: within 10 % (42 min)
         ("7", day(START, am=(time(9), time(12)), pm=(time(13, 30), time(16, 30))), False),  # 6 h: 1 h short
-        ("14", day(START) + day(START + timedelta(days=1), pm=(time(13, 30), time(16))), True),  # 13 h: 1 h short
-        ("14", day(START) + day(START + timedelta(days=1), pm=(time(13, 30), time(15, 45))), False),  # 12 h 45
-        ("14", day(START) + day(START + timedelta(days=1)) + [SlotInput(START + timedelta(days=2), "am")], False),
+        (
+            "14",
+            day(START) + day(START + timedelta(days=1), pm=(time(13, 30), time(16))),
+            True,
+        ),  # 13 h: 1 h short
+        (
+            "14",
+            day(START) + day(START + timedelta(days=1), pm=(time(13, 30), time(15, 45))),
+            False,
+        ),  # 12 h 45
+        (
+            "14",
+            day(START) + day(START + timedelta(days=1)) + [SlotInput(START + timedelta(days=2), "am")],
+            False,
+        ),
         ("35", [s for n in range(5) for s in day(START + timedelta(days=n))], True),
-        ("35", [s for n in range(4) for s in day(START + timedelta(days=n))] + [SlotInput(START + timedelta(days=4),
-                                                                                        "am")], False),
+        (
+            "35",
+            [s for n in range(4) for s in day(START + timedelta(days=n))]
+            + [SlotInput(START + timedelta(days=4), "am")],
+            False,
+        ),
     ],
 )
 def test_the_half_days_must_add_up_to_the_actions_duration(make, akto, hours, slots, accepted):
     provider = make.provider()
-    referencing = make.referencing(make.action(akto, title="Gestes et postures", duration_hours=hours), provider)
+    referencing = make.referencing(
+        make.action(akto, title="Gestes et postures", duration_hours=hours), provider
+    )
 
     if accepted:
         assert sessions.create_session(provider, session_input(referencing, slots), make.user(), TODAY).id
@@ -344,15 +404,22 @@ def test_the_length_rule_applies_to_edits_of_the_half_days_and_to_postponements(
     db.session.commit()
 
     with pytest.raises(DomainError, match="Les demi-journées totalisent 3 h 30 alors que"):
-        sessions.update_session(session, session_input(referencing, [SlotInput(START, "am")]), make.user(), TODAY)
+        sessions.update_session(
+            session, session_input(referencing, [SlotInput(START, "am")]), make.user(), TODAY
+        )
     db.session.rollback()
     session = fresh(TrainingSession, session)
     sessions.transition(session, "publish", None)
     db.session.commit()
     with pytest.raises(DomainError, match="Les demi-journées totalisent 3 h 30 alors que"):
-        sessions.transition(fresh(TrainingSession, session), "postpone", None,
-                            new_slots=[SlotInput(START + timedelta(days=7), "pm")])
+        sessions.transition(
+            fresh(TrainingSession, session),
+            "postpone",
+            None,
+            new_slots=[SlotInput(START + timedelta(days=7), "pm")],
+        )
     db.session.rollback()
-    moved = sessions.transition(fresh(TrainingSession, session), "postpone", None,
-                                new_slots=day(START + timedelta(days=7)))
+    moved = sessions.transition(
+        fresh(TrainingSession, session), "postpone", None, new_slots=day(START + timedelta(days=7))
+    )
     assert moved.status == "postponed" and moved.start_date == START + timedelta(days=7)

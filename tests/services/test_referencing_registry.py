@@ -152,7 +152,9 @@ def test_creating_a_session_suspends_and_still_refuses(make, akto, expired, outb
 
 def test_a_suspended_organisation_cannot_open_a_session(make, akto):
     provider = make.provider()
-    referencing = make.referencing(make.action(akto, title="Gestes et postures", duration_hours="7"), provider)
+    referencing = make.referencing(
+        make.action(akto, title="Gestes et postures", duration_hours="7"), provider
+    )
     referencing_registry.change_referencing(referencing, "suspend", None, reason="Plaintes répétées")
     db.session.commit()
     with pytest.raises(DomainError) as info:
@@ -165,7 +167,9 @@ def test_a_suspended_organisation_cannot_open_a_session(make, akto):
     # Reactivated, it opens sessions again.
     referencing_registry.change_referencing(fresh(referencing), "reactivate", None)
     db.session.commit()
-    session = sessions.create_session(provider, session_input(referencing), provider.memberships[0].user, TODAY)
+    session = sessions.create_session(
+        provider, session_input(referencing), provider.memberships[0].user, TODAY
+    )
     db.session.commit()
     assert session.id is not None
 

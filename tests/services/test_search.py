@@ -34,9 +34,17 @@ def _offer_last_seat(session, company, make):
     employee = make.employee(company)
     db.session.add(
         Enrolment(
-            session_id=session.id, company_id=company.id, employee_id=employee.id, opco_id=session.opco_id,
-            provider_id=session.provider_id, status=EnrolmentStatus.OFFERED, price_cents=0, funded_cents=0,
-            remainder_cents=0, size_band="11-49", waitlisted_at=utcnow(),
+            session_id=session.id,
+            company_id=company.id,
+            employee_id=employee.id,
+            opco_id=session.opco_id,
+            provider_id=session.provider_id,
+            status=EnrolmentStatus.OFFERED,
+            price_cents=0,
+            funded_cents=0,
+            remainder_cents=0,
+            size_band="11-49",
+            waitlisted_at=utcnow(),
             offer_expires_at=utcnow() + timedelta(hours=24),
         )
     )
@@ -92,7 +100,9 @@ def test_company_without_opco_gets_nothing(make):
 def test_each_filter_narrows_the_results(make, company):
     akto = make.opco("akto")
     provider = make.provider(name="Organisme Choisi")
-    management = make.action(akto, title="Management", theme_code="31", modality="presentiel", duration_hours="14")
+    management = make.action(
+        akto, title="Management", theme_code="31", modality="presentiel", duration_hours="14"
+    )
     excel = make.action(akto, title="Excel", theme_code="32", modality="distanciel", duration_hours="7")
     long = make.action(akto, title="Long", theme_code="31", modality="mixte", duration_hours="35")
     make.session(management, start=TODAY + timedelta(days=10), region_code="84", city="Lyon")
@@ -102,7 +112,9 @@ def test_each_filter_narrows_the_results(make, company):
     assert sorted(_titles(_search(company, theme="31"))) == ["Long", "Management"]
     assert _titles(_search(company, modality="distanciel")) == ["Excel"]
     assert _titles(_search(company, region="11")) == ["Long"]
-    assert _titles(_search(company, date_from=TODAY + timedelta(days=20), date_to=TODAY + timedelta(days=60))) == ["Excel"]
+    assert _titles(
+        _search(company, date_from=TODAY + timedelta(days=20), date_to=TODAY + timedelta(days=60))
+    ) == ["Excel"]
     assert _titles(_search(company, date_to=TODAY + timedelta(days=10))) == ["Management"]
     assert _titles(_search(company, duration_min="14", duration_max="20")) == ["Management"]
     assert sorted(_titles(_search(company, duration_max="14"))) == ["Excel", "Management"]
@@ -186,9 +198,17 @@ def test_funding_for_two_size_bands(make):
     large = make.company("akto", headcount=400)
 
     [row] = _search(small).rows
-    assert (row.funding.share_percent, row.funding.funded_cents, row.funding.remainder_cents) == (100, 120_000, 0)
+    assert (row.funding.share_percent, row.funding.funded_cents, row.funding.remainder_cents) == (
+        100,
+        120_000,
+        0,
+    )
     [row] = _search(medium).rows
-    assert (row.funding.share_percent, row.funding.funded_cents, row.funding.remainder_cents) == (50, 60_000, 60_000)
+    assert (row.funding.share_percent, row.funding.funded_cents, row.funding.remainder_cents) == (
+        50,
+        60_000,
+        60_000,
+    )
     assert row.funding.remainder_ttc_cents == 84_000  # 1 440 € TTC less the 600 € the OPCO pays (HT basis)
     assert row.blocker is None
     [row] = _search(large).rows
@@ -198,10 +218,15 @@ def test_funding_for_two_size_bands(make):
 
 def test_blocker_reasons(make, company):
     akto = make.opco("akto")
-    other_branch = make.action(akto, title="Autre branche", idcc_codes=[c for c in akto.idcc_codes if c != company.idcc])
+    other_branch = make.action(
+        akto, title="Autre branche", idcc_codes=[c for c in akto.idcc_codes if c != company.idcc]
+    )
     make.session(other_branch)
-    late = make.session(make.action(akto, title="Trop tard"), start=TODAY + timedelta(days=3),
-                        registration_deadline=TODAY - timedelta(days=1))
+    late = make.session(
+        make.action(akto, title="Trop tard"),
+        start=TODAY + timedelta(days=3),
+        registration_deadline=TODAY - timedelta(days=1),
+    )
     full = make.session(make.action(akto, title="Complète"), capacity_max=1)
     make.enrolment(full)
 
@@ -229,13 +254,24 @@ def test_session_offer_for_the_detail_page(make, company):
 
 def test_filters_round_trip_through_url_arguments():
     filters = SearchFilters.from_args(
-        {"q": "  sécurité   au travail ", "seats_only": "on", "date_from": "2030-01-02", "duration_min": "3,5",
-         "sort": "price", "page": "3", "provider_id": "12"}
+        {
+            "q": "  sécurité   au travail ",
+            "seats_only": "on",
+            "date_from": "2030-01-02",
+            "duration_min": "3,5",
+            "sort": "price",
+            "page": "3",
+            "provider_id": "12",
+        }
     )
     assert filters.q == "sécurité au travail"
     assert filters.to_args() == {
-        "q": "sécurité au travail", "date_from": "2030-01-02", "duration_min": "3.5", "seats_only": "1",
-        "provider_id": "12", "sort": "price",
+        "q": "sécurité au travail",
+        "date_from": "2030-01-02",
+        "duration_min": "3.5",
+        "seats_only": "1",
+        "provider_id": "12",
+        "sort": "price",
     }
     assert SearchFilters.from_args(filters.to_args()) == SearchFilters(**{**filters.__dict__, "page": 1})
     assert SearchFilters.from_args({"page": "-4", "per_page": "100000"}).page == 1

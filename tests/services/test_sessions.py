@@ -149,7 +149,9 @@ def test_create_refused_when_action_not_published(make, provider, actor):
 def test_create_refused_when_qualiopi_expired(make, action):
     expired = make.provider(qualiopi_expires_on=TODAY - timedelta(days=3))
     referencing = make.referencing(action, expired)
-    error = refused(sessions.create_session, expired, session_input(referencing), expired.memberships[0].user, TODAY)
+    error = refused(
+        sessions.create_session, expired, session_input(referencing), expired.memberships[0].user, TODAY
+    )
     assert error.message == (
         f"Votre certificat Qualiopi a expiré le {(TODAY - timedelta(days=3)):%d/%m/%Y} : "
         "vous ne pouvez pas ouvrir de session."
@@ -159,24 +161,54 @@ def test_create_refused_when_qualiopi_expired(make, action):
 @pytest.mark.parametrize(
     "changes, field, message",
     [
-        ({"registration_deadline": START + timedelta(days=1)}, "registration_deadline",
-         "doit être au plus tard le premier jour de la session"),
+        (
+            {"registration_deadline": START + timedelta(days=1)},
+            "registration_deadline",
+            "doit être au plus tard le premier jour de la session",
+        ),
         ({"registration_deadline": None}, "registration_deadline", "Indiquez la date limite d'inscription."),
-        ({"capacity_min": 13, "capacity_max": 12}, "capacity_min",
-         "Le nombre minimum de stagiaires (13) ne peut pas dépasser le nombre maximum (12)."),
+        (
+            {"capacity_min": 13, "capacity_max": 12},
+            "capacity_min",
+            "Le nombre minimum de stagiaires (13) ne peut pas dépasser le nombre maximum (12).",
+        ),
         ({"capacity_min": 0}, "capacity_min", "au moins 1"),
         ({"slots": []}, "slots", "Indiquez au moins une demi-journée"),
-        ({"slots": [SlotInput(START, "am"), SlotInput(START, "am", time(8), time(11))]}, "slots", "saisie deux fois"),
+        (
+            {"slots": [SlotInput(START, "am"), SlotInput(START, "am", time(8), time(11))]},
+            "slots",
+            "saisie deux fois",
+        ),
         ({"slots": [SlotInput(START, "am", time(11), time(10))]}, "slots", "l'heure de fin doit être après"),
-        ({"slots": [SlotInput(START, "am", time(9), time(15))]}, "slots", "un matin se termine au plus tard à 14h00"),
-        ({"slots": [SlotInput(START, "pm", time(10), time(16))]}, "slots", "un après-midi commence au plus tôt"),
-        ({"slots": [SlotInput(START, "am", time(9), time(13, 30)), SlotInput(START, "pm", time(13), time(17))]},
-         "slots", "l'après-midi commence avant la fin du matin"),
+        (
+            {"slots": [SlotInput(START, "am", time(9), time(15))]},
+            "slots",
+            "un matin se termine au plus tard à 14h00",
+        ),
+        (
+            {"slots": [SlotInput(START, "pm", time(10), time(16))]},
+            "slots",
+            "un après-midi commence au plus tôt",
+        ),
+        (
+            {
+                "slots": [
+                    SlotInput(START, "am", time(9), time(13, 30)),
+                    SlotInput(START, "pm", time(13), time(17)),
+                ]
+            },
+            "slots",
+            "l'après-midi commence avant la fin du matin",
+        ),
         ({"slots": [SlotInput(None, "am")]}, "slots", "Indiquez le jour"),
         ({"slots": [SlotInput(TODAY, "am")], "registration_deadline": TODAY}, "slots", "après aujourd'hui"),
         ({"address": ""}, "address", "Adresse : ce champ est obligatoire."),
         ({"postal_code": "6900"}, "postal_code", "5 chiffres"),
-        ({"region_code": "76"}, "region_code", "se trouve dans la région Auvergne-Rhône-Alpes, pas dans la région Occitanie"),
+        (
+            {"region_code": "76"},
+            "region_code",
+            "se trouve dans la région Auvergne-Rhône-Alpes, pas dans la région Occitanie",
+        ),
         ({"region_code": "99"}, "region_code", "Choisissez la région"),
         ({"is_remote": True}, "is_remote", "se déroule en présentiel"),
         ({"contact_email": "pas-une-adresse"}, "contact_email", "n'est pas valide"),
@@ -192,8 +224,9 @@ def test_create_refused_on_bad_input(provider, actor, referencing, changes, fiel
 def test_remote_action_needs_no_place(make, provider, actor):
     remote = make.action(make.opco("akto"), modality="distanciel")
     referencing = make.referencing(remote, provider)
-    session = create(provider, session_input(referencing, address="", postal_code="", city="", region_code=None),
-                     actor)
+    session = create(
+        provider, session_input(referencing, address="", postal_code="", city="", region_code=None), actor
+    )
     session = fresh(session)
     assert session.is_remote and session.region_code is None and session.city == ""
 
@@ -201,7 +234,9 @@ def test_remote_action_needs_no_place(make, provider, actor):
 def test_regional_action_refuses_a_session_elsewhere(make, provider, actor):
     regional = make.action(make.opco("akto"), regions=["11"])
     referencing = make.referencing(regional, provider)
-    error = refused(sessions.create_session, provider, session_input(referencing, region_code="84"), actor, TODAY)
+    error = refused(
+        sessions.create_session, provider, session_input(referencing, region_code="84"), actor, TODAY
+    )
     assert error.field == "region_code"
     assert "n'est ouverte que dans ces régions : Île-de-France" in error.message
 
@@ -214,9 +249,13 @@ def test_update_refuses_capacity_below_seats_held(make, provider, actor, action)
     for _ in range(3):
         make.enrolment(session)
     referencing = session.referencing
-    data = session_input(referencing, slots=[SlotInput(s.day, s.half_day, s.start_time, s.end_time)
-                                             for s in session.slots],
-                         registration_deadline=session.registration_deadline, capacity_min=1, capacity_max=2)
+    data = session_input(
+        referencing,
+        slots=[SlotInput(s.day, s.half_day, s.start_time, s.end_time) for s in session.slots],
+        registration_deadline=session.registration_deadline,
+        capacity_min=1,
+        capacity_max=2,
+    )
     error = refused(sessions.update_session, session, data, actor, TODAY)
     assert error.field == "capacity_max"
     assert error.message == (
@@ -225,12 +264,20 @@ def test_update_refuses_capacity_below_seats_held(make, provider, actor, action)
     assert fresh(session).capacity_max == 10
 
 
-def test_update_saves_changes_and_moving_dates_with_enrolments_needs_a_postponement(make, provider, actor, action):
+def test_update_saves_changes_and_moving_dates_with_enrolments_needs_a_postponement(
+    make, provider, actor, action
+):
     session = make.session(action, provider, start=START, days=1, capacity_max=10)
     referencing = session.referencing
     same_slots = [SlotInput(s.day, s.half_day, s.start_time, s.end_time) for s in session.slots]
-    data = session_input(referencing, slots=same_slots, registration_deadline=START - timedelta(days=3),
-                         capacity_min=2, capacity_max=15, city="Villeurbanne")
+    data = session_input(
+        referencing,
+        slots=same_slots,
+        registration_deadline=START - timedelta(days=3),
+        capacity_min=2,
+        capacity_max=15,
+        city="Villeurbanne",
+    )
     sessions.update_session(session, data, actor, TODAY)
     db.session.commit()
     session = fresh(session)
@@ -248,9 +295,13 @@ def test_more_seats_are_offered_to_the_waiting_list(make, provider, actor, actio
     make.enrolment(session)
     waiting = make.enrolment(session)
     assert waiting.status == EnrolmentStatus.WAITLISTED
-    data = session_input(session.referencing,
-                         slots=[SlotInput(s.day, s.half_day, s.start_time, s.end_time) for s in session.slots],
-                         registration_deadline=session.registration_deadline, capacity_min=1, capacity_max=2)
+    data = session_input(
+        session.referencing,
+        slots=[SlotInput(s.day, s.half_day, s.start_time, s.end_time) for s in session.slots],
+        registration_deadline=session.registration_deadline,
+        capacity_min=1,
+        capacity_max=2,
+    )
     sessions.update_session(fresh(session), data, actor, TODAY)
     db.session.commit()
     assert db.session.get(Enrolment, waiting.id, populate_existing=True).status == EnrolmentStatus.OFFERED
@@ -332,7 +383,10 @@ def test_confirm_refused_below_minimum(make, provider, actor, action):
     make.enrolment(session)
     make.enrolment(session)
     error = refused(sessions.transition, fresh(session), "confirm", actor)
-    assert error.message == "La session ne peut pas être confirmée : 2 places prises pour un minimum de 3 stagiaires."
+    assert (
+        error.message
+        == "La session ne peut pas être confirmée : 2 places prises pour un minimum de 3 stagiaires."
+    )
     assert fresh(session).status == "open"
 
 
@@ -351,12 +405,19 @@ def test_confirm_tells_companies_and_trainees(make, provider, actor, action, out
 
 def test_start_and_complete_wait_for_the_dates(make, provider, actor, action):
     session = make.session(action, provider, status="confirmed", start=START, days=2)
-    error = refused(sessions.transition, session, "start", actor, now=datetime.combine(START - timedelta(days=1),
-                                                                                         time(10)))
+    error = refused(
+        sessions.transition,
+        session,
+        "start",
+        actor,
+        now=datetime.combine(START - timedelta(days=1), time(10)),
+    )
     assert f"La session commence le {START:%d/%m/%Y}" in error.message
     sessions.transition(fresh(session), "start", actor, now=datetime.combine(START, time(8)))
     db.session.commit()
-    error = refused(sessions.transition, fresh(session), "complete", actor, now=datetime.combine(START, time(16)))
+    error = refused(
+        sessions.transition, fresh(session), "complete", actor, now=datetime.combine(START, time(16))
+    )
     assert "vous pourrez la déclarer réalisée" in error.message
 
 
@@ -378,7 +439,9 @@ def test_publish_refused_when_qualiopi_expired_or_referencing_suspended(make, pr
 def test_postpone_sets_new_dates_and_tells_everyone(make, provider, actor, action, outbox):
     session = make.session(action, provider, start=START, days=2, capacity_max=2, capacity_min=1)
     company = make.company()
-    seated = make.enrolment(session, company, make.employee(company, first_name="Inès", email="ines@exemple.test"))
+    seated = make.enrolment(
+        session, company, make.employee(company, first_name="Inès", email="ines@exemple.test")
+    )
     make.enrolment(session, company, make.employee(company, email="autre@exemple.test"))
     waiting = make.enrolment(session, company, make.employee(company, email="attente@exemple.test"))
     assert waiting.status == EnrolmentStatus.WAITLISTED
@@ -391,15 +454,20 @@ def test_postpone_sets_new_dates_and_tells_everyone(make, provider, actor, actio
     new_start = START + timedelta(days=45)
     old_deadline = fresh(session).registration_deadline
 
-    sessions.transition(fresh(session), "postpone", actor, reason="Salle indisponible", new_slots=two_days(new_start),
-                        now=now)
+    sessions.transition(
+        fresh(session), "postpone", actor, reason="Salle indisponible", new_slots=two_days(new_start), now=now
+    )
     db.session.commit()
 
     session = fresh(session)
     assert session.status == "postponed"
     assert (session.start_date, session.end_date) == (new_start, new_start + timedelta(days=1))
-    assert [s.day for s in session.slots] == [new_start, new_start, new_start + timedelta(days=1),
-                                              new_start + timedelta(days=1)]
+    assert [s.day for s in session.slots] == [
+        new_start,
+        new_start,
+        new_start + timedelta(days=1),
+        new_start + timedelta(days=1),
+    ]
     assert session.registration_deadline == old_deadline + timedelta(days=45)
     assert session.postponed_at == now
     assert session.status_reason == "Salle indisponible"
@@ -448,8 +516,12 @@ def test_cancel_needs_a_reason_and_cancels_every_enrolment(make, provider, actor
     rows = db.session.scalars(select(Enrolment).where(Enrolment.session_id == session.id)).all()
     assert {e.status for e in rows} == {EnrolmentStatus.SESSION_CANCELLED}
     recipients = {m.recipient for m in outbox()[before:]}
-    assert {seated.requested_by.email, seated.employee.email, waiting.requested_by.email,
-            waiting.employee.email} <= recipients
+    assert {
+        seated.requested_by.email,
+        seated.employee.email,
+        waiting.requested_by.email,
+        waiting.employee.email,
+    } <= recipients
 
 
 # --- Reading ----------------------------------------------------------------------------------------------
@@ -471,11 +543,14 @@ def test_sessions_for_provider_counts_and_flags(make, provider, action):
     assert (second.fill_percent, second.below_minimum, second.waitlisted) == (100, False, 1)
     assert first.counts == {EnrolmentStatus.CONFIRMED: 1}
 
-    assert [r.session.id for r in session_pages.sessions_for_provider(provider, period="past", today=TODAY).rows] == [
-        past.id
-    ]
+    assert [
+        r.session.id for r in session_pages.sessions_for_provider(provider, period="past", today=TODAY).rows
+    ] == [past.id]
     assert session_pages.sessions_for_provider(provider, period="all", today=TODAY).total == 3
-    assert session_pages.sessions_for_provider(provider, status="completed", period="all", today=TODAY).total == 1
+    assert (
+        session_pages.sessions_for_provider(provider, status="completed", period="all", today=TODAY).total
+        == 1
+    )
 
 
 def test_trainees_are_grouped_and_waiting_list_in_order(make, provider, action):
@@ -497,9 +572,20 @@ def test_trainees_are_grouped_and_waiting_list_in_order(make, provider, action):
 def export_session(make, provider, action):
     session = make.session(action, provider, capacity_max=5)
     company = make.company(name="=Entreprise Formule")
-    make.enrolment(session, company, make.employee(company, last_name="Dupré", first_name="Élodie",
-                                                   email="elodie@exemple.test", job_title="Cheffe d'équipe"))
-    gone = make.enrolment(session, company, make.employee(company, last_name="Secret", email="secret@exemple.test"))
+    make.enrolment(
+        session,
+        company,
+        make.employee(
+            company,
+            last_name="Dupré",
+            first_name="Élodie",
+            email="elodie@exemple.test",
+            job_title="Cheffe d'équipe",
+        ),
+    )
+    gone = make.enrolment(
+        session, company, make.employee(company, last_name="Secret", email="secret@exemple.test")
+    )
     enrolments.cancel(gone, gone.requested_by)  # an employee is erased once no enrolment of theirs is alive
     db.session.commit()
     employees.erase_employee(gone.employee, None)

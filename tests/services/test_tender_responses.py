@@ -20,8 +20,11 @@ from marketplace.services.tender_responses import LOCKED_MESSAGE, ResponseInput
 
 PDF = b"%PDF-1.4 memoire technique"
 COMPLETE = ResponseInput(
-    price_per_trainee="1 150,00", price_per_group="9 200", duration_hours="14",
-    programme="Jour 1 : fondamentaux.\nJour 2 : mises en situation.", team="Deux formatrices certifiées.",
+    price_per_trainee="1 150,00",
+    price_per_group="9 200",
+    duration_hours="14",
+    programme="Jour 1 : fondamentaux.\nJour 2 : mises en situation.",
+    team="Deux formatrices certifiées.",
 )
 
 
@@ -31,7 +34,9 @@ def stored_files() -> set[Path]:
 
 
 def events(action: str) -> list[AuditEvent]:
-    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+    return list(
+        db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))
+    )
 
 
 @pytest.fixture
@@ -92,7 +97,10 @@ def test_a_draft_is_created_on_first_save_then_edited(tender, lot, provider, act
     assert db.session.scalar(select(func.count(TenderResponse.id))) == 1
     assert (again.price_per_group_cents, again.duration_hours) == (920_000, 14)
     assert [e.data["fields"] for e in events("tender_response.draft_saved")][-1] == [
-        "duration_hours", "price_per_group_cents", "programme", "team",
+        "duration_hours",
+        "price_per_group_cents",
+        "programme",
+        "team",
     ]
     assert len(events("tender_response.started")) == 1
 
@@ -111,7 +119,11 @@ def test_one_response_per_lot_and_organisation_even_when_two_first_saves_cross(t
     [
         (ResponseInput(price_per_trainee="mille euros"), "price_per_trainee", "montant en euros"),
         (ResponseInput(price_per_trainee="0"), "price_per_trainee", "supérieur à 0"),
-        (ResponseInput(price_per_group="0,00"), "price_per_group", "Le prix par groupe doit être supérieur à 0"),
+        (
+            ResponseInput(price_per_group="0,00"),
+            "price_per_group",
+            "Le prix par groupe doit être supérieur à 0",
+        ),
         (ResponseInput(duration_hours="0"), "duration_hours", "au moins une heure"),
         (ResponseInput(duration_hours="7,5"), "duration_hours", "nombre entier d'heures"),
     ],
@@ -139,8 +151,11 @@ def test_a_price_above_the_lot_maximum_is_refused_with_both_amounts(tender, lot,
 
 def test_no_response_can_be_started_after_the_deadline_or_on_a_tender_not_published(make, provider, actor):
     opco = make.opco("akto")
-    past = make.tender(opco, submission_deadline=utcnow() - timedelta(hours=1),
-                       questions_deadline=utcnow() - timedelta(days=2))
+    past = make.tender(
+        opco,
+        submission_deadline=utcnow() - timedelta(hours=1),
+        questions_deadline=utcnow() - timedelta(days=2),
+    )
     with pytest.raises(DomainError) as refused:
         service.get_or_start(past, past.lots[0], provider, actor, utcnow())
     local = to_paris(past.submission_deadline)
@@ -249,15 +264,18 @@ def test_withdraw_then_edit_and_submit_again_before_the_deadline(tender, lot, pr
     db.session.commit()
     assert response.status == "withdrawn" and response.submitted_at is None
 
-    service.save_draft(response, ResponseInput(**{**COMPLETE.__dict__, "price_per_trainee": "1 090"}), actor,
-                       utcnow())
+    service.save_draft(
+        response, ResponseInput(**{**COMPLETE.__dict__, "price_per_trainee": "1 090"}), actor, utcnow()
+    )
     service.add_document(response, "trainer_cvs", "cv.pdf", PDF, actor, utcnow())
     db.session.commit()
     service.submit(response, actor, utcnow())
     db.session.commit()
     assert response.status == "submitted" and response.price_per_trainee_cents == 109_000
     assert [e.data["to"] for e in events("tender_response.submit") + events("tender_response.withdraw")] == [
-        "submitted", "submitted", "withdrawn",
+        "submitted",
+        "submitted",
+        "withdrawn",
     ]
     assert len(outbox(actor.email)) == 2  # one acknowledgement per submission
 
@@ -267,7 +285,10 @@ def test_withdrawing_after_the_deadline_is_refused(make, provider, actor):
     response = ready(tender, tender.lots[0], provider, actor)
     service.submit(response, actor, utcnow())
     db.session.commit()
-    with time_machine.travel(tender.submission_deadline, tick=False), pytest.raises(DomainError, match="retirées"):
+    with (
+        time_machine.travel(tender.submission_deadline, tick=False),
+        pytest.raises(DomainError, match="retirées"),
+    ):
         service.withdraw(response, actor, utcnow())
 
 
@@ -276,12 +297,16 @@ def test_withdrawing_after_the_deadline_is_refused(make, provider, actor):
 
 def test_documents_are_added_and_removed_while_editable(tender, lot, provider, actor):
     response = service.get_or_start(tender, lot, provider, actor, utcnow())
-    document = service.add_document(response, "qualiopi_certificate", "Certificat Qualiopi été.pdf", PDF, actor,
-                                    utcnow())
+    document = service.add_document(
+        response, "qualiopi_certificate", "Certificat Qualiopi été.pdf", PDF, actor, utcnow()
+    )
     db.session.commit()
     assert response.id is not None  # the first upload saves the draft
     assert (document.kind, document.filename, document.content_type, document.size) == (
-        "qualiopi_certificate", "Certificat Qualiopi ete.pdf", "application/pdf", len(PDF),
+        "qualiopi_certificate",
+        "Certificat Qualiopi ete.pdf",
+        "application/pdf",
+        len(PDF),
     )
     path = Path(current_app.config["STORAGE_DIR"]) / document.storage_key[:2] / document.storage_key
     assert path.read_bytes() == PDF
@@ -338,7 +363,9 @@ def test_an_unknown_document_kind_is_refused(tender, lot, provider, actor):
 # --- Who reads the documents --------------------------------------------------------------------------------
 
 
-def test_documents_are_read_by_their_organisation_and_by_the_opco_only_after_the_deadline(make, actor, provider):
+def test_documents_are_read_by_their_organisation_and_by_the_opco_only_after_the_deadline(
+    make, actor, provider
+):
     akto, atlas = make.opco("akto"), make.opco("atlas")
     tender = make.tender(akto, submission_deadline=utcnow() + timedelta(days=3))
     response = make.tender_response(tender, provider)
@@ -357,7 +384,9 @@ def test_documents_are_read_by_their_organisation_and_by_the_opco_only_after_the
     assert service.readable_document(document_id, opco=akto, now=after).id == document_id
     assert service.readable_document(document_id, opco=atlas, now=after) is None
     assert service.readable_document(document_id, provider=other_provider, now=after) is None
-    assert service.read_document(service.readable_document(document_id, opco=akto, now=after)).startswith(b"%PDF")
+    assert service.read_document(service.readable_document(document_id, opco=akto, now=after)).startswith(
+        b"%PDF"
+    )
 
 
 def test_the_opco_never_reads_a_response_that_was_not_submitted(make, provider):
@@ -377,9 +406,14 @@ def test_the_opco_never_reads_a_response_that_was_not_submitted(make, provider):
 def test_my_responses_list_shows_results_once_awarded_in_constant_queries(make, provider):
     opco = make.opco("akto")
     open_tender = make.tender(opco, lots=2, title="Numérique")
-    awarded = make.tender(opco, status="awarded", title="Management", lots=2,
-                          submission_deadline=utcnow() - timedelta(days=30),
-                          questions_deadline=utcnow() - timedelta(days=40))
+    awarded = make.tender(
+        opco,
+        status="awarded",
+        title="Management",
+        lots=2,
+        submission_deadline=utcnow() - timedelta(days=30),
+        questions_deadline=utcnow() - timedelta(days=40),
+    )
     other_provider = make.provider()
     make.tender_response(open_tender, provider, status="draft")
     won = make.tender_response(awarded, provider, status="retained")
@@ -396,8 +430,16 @@ def test_my_responses_list_shows_results_once_awarded_in_constant_queries(make, 
     event.listen(db.engine, "before_cursor_execute", listener)
     try:
         summaries = service.provider_responses(provider)
-        rendered = [(s.tender.title, s.tender.opco.name, s.lot.number, s.status_label,
-                     s.result and (s.result.retained, s.result.score_label, s.result.rank)) for s in summaries]
+        rendered = [
+            (
+                s.tender.title,
+                s.tender.opco.name,
+                s.lot.number,
+                s.status_label,
+                s.result and (s.result.retained, s.result.score_label, s.result.rank),
+            )
+            for s in summaries
+        ]
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
     assert rendered == [
@@ -410,9 +452,12 @@ def test_my_responses_list_shows_results_once_awarded_in_constant_queries(make, 
 
 
 def test_the_opco_analysis_stays_internal_until_the_award(make, provider):
-    tender = make.tender(make.opco("akto"), status="under_analysis",
-                         submission_deadline=utcnow() - timedelta(days=2),
-                         questions_deadline=utcnow() - timedelta(days=9))
+    tender = make.tender(
+        make.opco("akto"),
+        status="under_analysis",
+        submission_deadline=utcnow() - timedelta(days=2),
+        questions_deadline=utcnow() - timedelta(days=9),
+    )
     response = make.tender_response(tender, provider, status="inadmissible")
     response.admissibility_reason = "Certificat Qualiopi expiré à la date limite."
     db.session.commit()

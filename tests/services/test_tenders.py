@@ -90,13 +90,18 @@ def test_create_tender_saves_a_draft_with_lots_criteria_and_utc_deadlines(akto, 
     # 12h00 in Paris in January is 11h00 UTC.
     assert tender.questions_deadline == datetime(NEXT_YEAR, 1, 10, 11, 0)
     assert tender.submission_deadline == datetime(NEXT_YEAR, 1, 20, 11, 0)
-    assert [(lot.number, lot.region_code, lot.max_price_cents, lot.duration_hours) for lot in tender.lots] == [
+    assert [
+        (lot.number, lot.region_code, lot.max_price_cents, lot.duration_hours) for lot in tender.lots
+    ] == [
         (1, "11", 120_050, 14),
         (2, None, 110_000, None),
     ]
     assert tender.lots[1].scope_label == "National"
     assert [(c.label, c.weight) for c in tender.criteria] == [
-        ("Valeur technique", 40), ("Équipe et moyens", 20), ("Prix", 30), ("RSE", 10)
+        ("Valeur technique", 40),
+        ("Équipe et moyens", 20),
+        ("Prix", 30),
+        ("RSE", 10),
     ]
     assert tender.required_documents == ["technical_proposal", "qualiopi_certificate"]
     assert audit_actions(tender) == ["tender.created"]
@@ -113,7 +118,10 @@ def test_weights_not_totalling_100_are_refused_at_save_and_nothing_is_saved(akto
         tenders.create_tender(akto, data, buyer)
     db.session.rollback()
 
-    assert refused.value.errors["criteria"] == "Les pondérations des critères totalisent 90 : elles doivent totaliser 100."
+    assert (
+        refused.value.errors["criteria"]
+        == "Les pondérations des critères totalisent 90 : elles doivent totaliser 100."
+    )
     assert tender_count() == 0
 
 
@@ -137,10 +145,21 @@ def test_every_wrong_field_is_reported_at_once(akto, buyer, make):
         tenders.create_tender(akto, data, buyer)
     errors = refused.value.errors
     assert errors["title"] == "Indiquez l'intitulé de l'appel d'offres."
-    for name in ("title", "theme_code", "region_code", "expected_sessions", "expected_trainees", "max_price",
-                 "duration_hours", "action_id"):
+    for name in (
+        "title",
+        "theme_code",
+        "region_code",
+        "expected_sessions",
+        "expected_trainees",
+        "max_price",
+        "duration_hours",
+        "action_id",
+    ):
         assert errors[f"lots-0-{name}"].startswith("Lot 1 : "), name
-    assert errors["lots-0-max_price"] == "Lot 1 : le prix maximum par stagiaire doit être un montant en euros, par exemple 1 200,50."
+    assert (
+        errors["lots-0-max_price"]
+        == "Lot 1 : le prix maximum par stagiaire doit être un montant en euros, par exemple 1 200,50."
+    )
     assert errors["lots-0-action_id"] == "Lot 1 : choisissez une action collective de votre catalogue."
     assert errors["criteria-0-label"] and errors["criteria-0-weight"]
 
@@ -149,7 +168,9 @@ def test_at_least_one_lot_and_one_criterion(akto, buyer):
     with pytest.raises(InvalidTender) as refused:
         tenders.create_tender(akto, valid_input(lots=[], criteria=[]), buyer)
     assert refused.value.errors["lots"] == "Décrivez au moins un lot (intitulé, thème, prix maximum)."
-    assert refused.value.errors["criteria"] == "Indiquez au moins un critère d'évaluation, avec sa pondération."
+    assert (
+        refused.value.errors["criteria"] == "Indiquez au moins un critère d'évaluation, avec sa pondération."
+    )
 
 
 def test_deadlines_order_and_award_date_after_the_deadline(akto, buyer):
@@ -173,7 +194,10 @@ def test_reference_is_unique_per_opco_only(akto, buyer, make):
     db.session.commit()
     with pytest.raises(InvalidTender) as refused:
         tenders.create_tender(akto, valid_input(reference="ao-2026-01"), buyer)
-    assert refused.value.errors["reference"] == "La référence « ao-2026-01 » est déjà utilisée par un autre de vos appels d'offres."
+    assert (
+        refused.value.errors["reference"]
+        == "La référence « ao-2026-01 » est déjà utilisée par un autre de vos appels d'offres."
+    )
     db.session.rollback()
     atlas = make.opco("atlas")
     assert tenders.create_tender(atlas, valid_input(), None).reference == "AO-2026-01"
@@ -212,7 +236,10 @@ def test_only_a_draft_can_be_changed(make, akto, buyer):
     tender = make.tender(akto, status="published")
     with pytest.raises(DomainError) as refused:
         tenders.update_tender(tender, valid_input(), buyer)
-    assert refused.value.message == "Seul un appel d'offres en brouillon peut être modifié : celui-ci est « Publié »."
+    assert (
+        refused.value.message
+        == "Seul un appel d'offres en brouillon peut être modifié : celui-ci est « Publié »."
+    )
 
 
 # --- The state machine ----------------------------------------------------------------------------------
@@ -271,7 +298,10 @@ def test_publish_refuses_weights_not_totalling_100_and_changes_nothing(make, akt
 def test_publish_refuses_deadlines_in_the_past_or_missing(make, akto, buyer):
     now = utcnow()
     tender = make.tender(
-        akto, status="draft", questions_deadline=now - timedelta(days=1), submission_deadline=now - timedelta(hours=1)
+        akto,
+        status="draft",
+        questions_deadline=now - timedelta(days=1),
+        submission_deadline=now - timedelta(hours=1),
     )
     with pytest.raises(DomainError) as refused:
         tenders.publish(tender, buyer, now)
@@ -320,7 +350,9 @@ def test_close_due_tenders_closes_at_the_deadline(make, akto):
 
 def test_close_tenders_command(app, make, akto, cli):
     now = utcnow()
-    tender = make.tender(akto, submission_deadline=now - timedelta(minutes=5), questions_deadline=now - timedelta(days=1))
+    tender = make.tender(
+        akto, submission_deadline=now - timedelta(minutes=5), questions_deadline=now - timedelta(days=1)
+    )
     result = cli("close-tenders")
     assert result.exit_code == 0, result.output
     assert "1 appel(s) d'offres clos." in result.output
@@ -347,7 +379,9 @@ def test_a_tender_past_its_deadline_reads_closed_and_nothing_is_written(make, ak
         assert tenders.opco_tenders(akto.id, T.PUBLISHED) == []
         assert tenders.status_counts(akto.id) == {T.CLOSED: 1}
         assert tenders.published_tenders(tenders.TenderFilters()).total == 0
-        assert [t.id for t in tenders.published_tenders(tenders.TenderFilters(only_open=False)).items] == [tender.id]
+        assert [t.id for t in tenders.published_tenders(tenders.TenderFilters(only_open=False)).items] == [
+            tender.id
+        ]
         assert not db.session.dirty and not db.session.new
         with pytest.raises(DomainError) as refused:
             tenders.ask_question(tender, provider, None, "Encore une question ?")
@@ -392,7 +426,9 @@ def test_question_until_the_question_deadline_only(make, akto):
     provider = make.provider()
     asker = provider.memberships[0].user
     tender = make.tender(akto)
-    question = tenders.ask_question(tender, provider, asker, "  Le lot 1 est-il ouvert au distanciel ?  ", utcnow())
+    question = tenders.ask_question(
+        tender, provider, asker, "  Le lot 1 est-il ouvert au distanciel ?  ", utcnow()
+    )
     db.session.commit()
     assert question.question == "Le lot 1 est-il ouvert au distanciel ?"
     assert audit_actions(question) == ["tender.question_asked"]
@@ -429,7 +465,9 @@ def test_published_answer_is_public_without_the_asker_and_a_private_one_is_not(m
     db.session.commit()
 
     answers = tenders.public_answers(tender)
-    assert [(a.question, a.answer) for a in answers] == [("Quel volume par session ?", "Douze stagiaires au plus.")]
+    assert [(a.question, a.answer) for a in answers] == [
+        ("Quel volume par session ?", "Douze stagiaires au plus.")
+    ]
     assert not hasattr(answers[0], "provider_id")
     assert tenders.provider_questions(tender, reader) == []
     own = tenders.provider_questions(tender, asker_org)
@@ -438,7 +476,10 @@ def test_published_answer_is_public_without_the_asker_and_a_private_one_is_not(m
         "Répondue (réponse visible par vous seul)",
     ]
     mails = outbox(asker.email)
-    assert len(mails) == 2 and mails[0].subject == f"Réponse à votre question sur l'appel d'offres {tender.reference}"
+    assert (
+        len(mails) == 2
+        and mails[0].subject == f"Réponse à votre question sur l'appel d'offres {tender.reference}"
+    )
     assert "Douze stagiaires au plus." in mails[0].body_text
 
     # Editing an answer (and publishing it) does not send a second email.
@@ -483,7 +524,9 @@ def test_attachment_stored_and_removed_from_a_draft(app, make, akto, buyer):
     assert key and audit_actions(tender) == ["tender.attachment_added", "tender.attachment_removed"]
 
 
-def test_wrong_type_and_oversized_files_are_refused_and_nothing_is_stored(app, make, akto, buyer, monkeypatch):
+def test_wrong_type_and_oversized_files_are_refused_and_nothing_is_stored(
+    app, make, akto, buyer, monkeypatch
+):
     tender = make.tender(akto, status="draft")
     before = stored_files(app)
     with pytest.raises(DomainError) as refused:

@@ -25,8 +25,12 @@ def visible_text(response) -> str:
 
 def flashes(response) -> list[str]:
     """The flash messages shown at the top of a page."""
-    return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", m)).split())
-            for m in re.findall(r'<p class="flash flash-\w+"[^>]*>(.*?)</p>', response.get_data(as_text=True), re.S)]
+    return [
+        " ".join(html.unescape(re.sub(r"<[^>]+>", " ", m)).split())
+        for m in re.findall(
+            r'<p class="flash flash-\w+"[^>]*>(.*?)</p>', response.get_data(as_text=True), re.S
+        )
+    ]
 
 
 def count(model) -> int:
@@ -34,7 +38,9 @@ def count(model) -> int:
 
 
 def csrf_token(response) -> str:
-    match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', response.get_data(as_text=True))
+    match = re.search(
+        r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', response.get_data(as_text=True)
+    )
     assert match, "pas de jeton CSRF dans la page"
     return match.group(1)
 

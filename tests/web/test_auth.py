@@ -53,7 +53,9 @@ def test_login_lands_on_the_dashboard(client, member, db_session):
 
 def test_login_follows_a_local_next_but_not_another_site(client, member):
     user, company = member
-    response = client.post("/connexion?next=/compte", data={"email": user.email, "password": DEFAULT_PASSWORD})
+    response = client.post(
+        "/connexion?next=/compte", data={"email": user.email, "password": DEFAULT_PASSWORD}
+    )
     assert response.headers["Location"] == "/compte"
     client.post("/deconnexion")
     response = client.post(
@@ -69,7 +71,9 @@ def test_wrong_password_is_refused_with_a_french_message(client, member, db_sess
     assert "Adresse e-mail ou mot de passe incorrect." in flashes(response)
     assert client.get("/compte").status_code == 302  # still signed out
     assert db_session.scalar(
-        select(AuditEvent).where(AuditEvent.action == "auth.login_failed", AuditEvent.organisation_id == company.id)
+        select(AuditEvent).where(
+            AuditEvent.action == "auth.login_failed", AuditEvent.organisation_id == company.id
+        )
     )
 
 
@@ -126,7 +130,9 @@ def test_login_is_throttled_with_growing_delays_then_allowed_again(app, client, 
 
     with time_machine.travel(start + timedelta(seconds=31), tick=False):
         # One more guess is allowed, and the next delay doubles.
-        assert "Adresse e-mail ou mot de passe incorrect." in flashes(post_login(client, user.email, "encore-faux-123"))
+        assert "Adresse e-mail ou mot de passe incorrect." in flashes(
+            post_login(client, user.email, "encore-faux-123")
+        )
         refused = post_login(client, user.email, DEFAULT_PASSWORD)
         assert "Réessayez dans 1 minute " in " ".join(flashes(refused)) + " "
 
@@ -160,10 +166,16 @@ def test_an_account_guessed_from_many_addresses_is_delayed(app, client, member):
     start = datetime.now(UTC)
     with time_machine.travel(start, tick=False):
         for n in range(limit):
-            response = post_login(client, user.email, "mauvais-mot-de-passe",
-                                  environ_base={"REMOTE_ADDR": f"198.51.100.{n % 4 + 1}"})
+            response = post_login(
+                client,
+                user.email,
+                "mauvais-mot-de-passe",
+                environ_base={"REMOTE_ADDR": f"198.51.100.{n % 4 + 1}"},
+            )
             assert "Adresse e-mail ou mot de passe incorrect." in flashes(response)
-        refused = post_login(client, user.email, DEFAULT_PASSWORD, environ_base={"REMOTE_ADDR": "192.0.2.200"})
+        refused = post_login(
+            client, user.email, DEFAULT_PASSWORD, environ_base={"REMOTE_ADDR": "192.0.2.200"}
+        )
         assert refused.status_code == 401
         assert "Trop de tentatives" in " ".join(flashes(refused))
     with time_machine.travel(start + timedelta(seconds=31), tick=False):
@@ -195,7 +207,9 @@ def request_reset(client, email):
     return client.post("/mot-de-passe-oublie", data={"email": email})
 
 
-NEUTRAL = "Si un compte existe pour cette adresse, un e-mail avec un lien de réinitialisation vient d'être envoyé."
+NEUTRAL = (
+    "Si un compte existe pour cette adresse, un e-mail avec un lien de réinitialisation vient d'être envoyé."
+)
 
 
 def test_password_reset_by_emailed_link(client, member, outbox):
@@ -216,7 +230,9 @@ def test_password_reset_by_emailed_link(client, member, outbox):
     assert form.status_code == 200
     assert "Choisir un nouveau mot de passe" in visible_text(form)
 
-    mismatch = client.post(f"/reinitialiser/{token}", data={"password": NEW_PASSWORD, "confirm": "autre-chose-123"})
+    mismatch = client.post(
+        f"/reinitialiser/{token}", data={"password": NEW_PASSWORD, "confirm": "autre-chose-123"}
+    )
     assert mismatch.status_code == 422
     assert "Les deux mots de passe ne correspondent pas." in text(mismatch)
     short = client.post(f"/reinitialiser/{token}", data={"password": "court", "confirm": "court"})
@@ -224,7 +240,9 @@ def test_password_reset_by_emailed_link(client, member, outbox):
 
     done = client.post(f"/reinitialiser/{token}", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert done.status_code == 303 and done.headers["Location"] == "/connexion"
-    assert "Votre mot de passe a été modifié. Vous pouvez vous connecter." in flashes(client.get("/connexion"))
+    assert "Votre mot de passe a été modifié. Vous pouvez vous connecter." in flashes(
+        client.get("/connexion")
+    )
 
     assert post_login(client, user.email, DEFAULT_PASSWORD).status_code == 401
     assert post_login(client, user.email, NEW_PASSWORD).status_code == 303
@@ -234,7 +252,10 @@ def test_password_reset_by_emailed_link(client, member, outbox):
     again = client.get(f"/reinitialiser/{token}")
     assert again.status_code == 302 and again.headers["Location"] == "/mot-de-passe-oublie"
     assert any("Ce lien a déjà été utilisé" in m for m in flashes(client.get(again.headers["Location"])))
-    reuse = client.post(f"/reinitialiser/{token}", data={"password": "troisieme-mot-de-passe", "confirm": "troisieme-mot-de-passe"})
+    reuse = client.post(
+        f"/reinitialiser/{token}",
+        data={"password": "troisieme-mot-de-passe", "confirm": "troisieme-mot-de-passe"},
+    )
     assert reuse.status_code == 303
     assert post_login(client, user.email, "troisieme-mot-de-passe").status_code == 401
 
@@ -251,7 +272,9 @@ def test_expired_reset_link_is_refused(app, client, member, outbox):
         response = client.get(f"/reinitialiser/{token}")
         assert response.status_code == 302
         assert any("Ce lien a expiré" in m for m in flashes(client.get(response.headers["Location"])))
-        post = client.post(f"/reinitialiser/{token}", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+        post = client.post(
+            f"/reinitialiser/{token}", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+        )
         assert post.status_code == 303
     assert post_login(client, user.email, NEW_PASSWORD).status_code == 401
     assert post_login(client, user.email, DEFAULT_PASSWORD).status_code == 303
@@ -396,20 +419,28 @@ def test_post_with_csrf_token_is_accepted(csrf_app, member, db_session):
     user, company = member
     client = csrf_app.test_client()
     token = csrf_token(client.get("/connexion"))
-    response = client.post("/connexion", data={"email": user.email, "password": DEFAULT_PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/connexion", data={"email": user.email, "password": DEFAULT_PASSWORD, "csrf_token": token}
+    )
     assert response.status_code == 303
     assert response.headers["Location"] == f"/entreprise/{company.slug}/"
 
     # htmx requests send the token in a header (hx-headers on <body>).
     page = client.get(f"/org/{company.slug}/membres")
     header_token = csrf_token(page)
-    without = client.post(f"/org/{company.slug}/membres/inviter", data={"email": "a@exemple.fr", "role": "hr"},
-                          headers={"HX-Request": "true"})
+    without = client.post(
+        f"/org/{company.slug}/membres/inviter",
+        data={"email": "a@exemple.fr", "role": "hr"},
+        headers={"HX-Request": "true"},
+    )
     assert without.status_code == 400
     assert "<html" not in without.get_data(as_text=True)
     assert "Formulaire expiré" in text(without)
-    with_header = client.post(f"/org/{company.slug}/membres/inviter", data={"email": "a@exemple.fr", "role": "hr"},
-                              headers={"HX-Request": "true", "X-CSRFToken": header_token})
+    with_header = client.post(
+        f"/org/{company.slug}/membres/inviter",
+        data={"email": "a@exemple.fr", "role": "hr"},
+        headers={"HX-Request": "true", "X-CSRFToken": header_token},
+    )
     assert with_header.status_code == 200
     assert "a@exemple.fr" in text(with_header)
 
@@ -481,17 +512,22 @@ def test_failed_attempts_are_recorded(client, member, db_session):
 )
 def test_next_never_leads_to_another_site(client, member, target):
     user, company = member
-    response = client.post(f"/connexion?next={target}", data={"email": user.email, "password": DEFAULT_PASSWORD})
+    response = client.post(
+        f"/connexion?next={target}", data={"email": user.email, "password": DEFAULT_PASSWORD}
+    )
     assert response.status_code == 303
     assert response.headers["Location"] == f"/entreprise/{company.slug}/"
 
 
-@pytest.mark.parametrize("target", ["/\\evil.example", "/\t/evil.example", "/\r/evil.example", "//evil.example"])
+@pytest.mark.parametrize(
+    "target", ["/\\evil.example", "/\t/evil.example", "/\r/evil.example", "//evil.example"]
+)
 def test_raw_control_characters_and_backslashes_in_next_are_ignored(client, member, target):
     """The same values sent unencoded in the query string (as a hand-written request could)."""
     user, company = member
-    response = client.post("/connexion", query_string={"next": target},
-                           data={"email": user.email, "password": DEFAULT_PASSWORD})
+    response = client.post(
+        "/connexion", query_string={"next": target}, data={"email": user.email, "password": DEFAULT_PASSWORD}
+    )
     assert response.status_code == 303
     assert response.headers["Location"] == f"/entreprise/{company.slug}/"
 
@@ -601,7 +637,7 @@ def test_session_cookie_holds_no_password_hash_material(app, client, member, log
     salt_and_digest = password_hash.split("$", 1)[1]
     serialised = repr(data)
     for start in range(0, len(salt_and_digest) - 8):
-        assert salt_and_digest[start:start + 8] not in serialised
+        assert salt_and_digest[start : start + 8] not in serialised
 
 
 # --- Rate limits ----------------------------------------------------------------------------------

@@ -47,11 +47,22 @@ def searchable(action):
 
 def test_results_show_what_the_session_costs_this_company(client, make, signed_in):
     akto = make.opco("akto")
-    action = make.action(akto, title="Sécurité électrique", price_cents=80_000, duration_hours="14",
-                         shares={"<11": 100, "11-49": 100, "50-249": 50})
+    action = make.action(
+        akto,
+        title="Sécurité électrique",
+        price_cents=80_000,
+        duration_hours="14",
+        shares={"<11": 100, "11-49": 100, "50-249": 50},
+    )
     start = TODAY + timedelta(days=20)
-    make.session(action, make.provider(name="Institut Volta", vat_regime="assujetti"), start=start, days=2,
-                 city="Grenoble", capacity_max=8)
+    make.session(
+        action,
+        make.provider(name="Institut Volta", vat_regime="assujetti"),
+        start=start,
+        days=2,
+        city="Grenoble",
+        capacity_max=8,
+    )
     make.session(make.action(akto, title="Anglais à distance", modality="distanciel"), is_remote=True)
 
     response = client.get(url(signed_in))
@@ -72,7 +83,9 @@ def test_results_show_what_the_session_costs_this_company(client, make, signed_i
     assert "Reste à charge 400,00 € HT · 560,00 € TTC" in money
     assert "Inscrire des salariés" in page
     body = text(response)
-    assert 'hx-get="/entreprise/' in body and 'hx-target="#resultats"' in body and 'hx-push-url="true"' in body
+    assert (
+        'hx-get="/entreprise/' in body and 'hx-target="#resultats"' in body and 'hx-push-url="true"' in body
+    )
     assert '<label for="q">Rechercher</label>' in body
     assert "<fieldset>" in body and "<legend>Filtres</legend>" in body
     assert '<button type="submit">Rechercher</button>' in body
@@ -160,7 +173,9 @@ def test_reasons_why_the_company_cannot_enrol(client, make, signed_in):
     other_idcc = [c for c in akto.idcc_codes if c != signed_in.idcc]
     make.session(make.action(akto, title="Réservée", idcc_codes=other_idcc))
     deadline = TODAY - timedelta(days=1)
-    make.session(make.action(akto, title="Trop tard"), start=TODAY + timedelta(days=2), registration_deadline=deadline)
+    make.session(
+        make.action(akto, title="Trop tard"), start=TODAY + timedelta(days=2), registration_deadline=deadline
+    )
     full = make.session(make.action(akto, title="Complète"), capacity_max=1)
     make.enrolment(full)
 
@@ -205,7 +220,10 @@ def test_draft_session_detail_is_404(client, make, signed_in):
 
 def test_session_detail(client, make, signed_in):
     action = make.action(
-        make.opco("akto"), title="Gestes et postures", price_cents=60_000, shares={"50-249": 50},
+        make.opco("akto"),
+        title="Gestes et postures",
+        price_cents=60_000,
+        shares={"50-249": 50},
         objectives="Prévenir les troubles musculo-squelettiques.",
     )
     action.programme = "Matin : anatomie.\nAprès-midi : ateliers."
@@ -213,28 +231,45 @@ def test_session_detail(client, make, signed_in):
     action.target_public = "Opérateurs de production."
     db.session.commit()
     start = TODAY + timedelta(days=40)
-    session = make.session(action, make.provider(name="Atelier Prévention"), start=start, days=1, city="Nantes",
-                           capacity_max=6)
+    session = make.session(
+        action, make.provider(name="Atelier Prévention"), start=start, days=1, city="Nantes", capacity_max=6
+    )
 
     response = client.get(url(signed_in, f"/sessions/{session.id}"))
 
     assert response.status_code == 200
     page = visible_text(response).replace("\u202f", " ").replace("\u00a0", " ")
     for expected in [
-        "Gestes et postures", "Atelier Prévention", "Prévenir les troubles musculo-squelettiques.",
-        "Matin : anatomie.", "Aucun prérequis.", "Opérateurs de production.", "6 places disponibles",
-        f"{fr(start)} Matin 09h00 – 12h30", f"{fr(start)} Après-midi 13h30 – 17h00",
-        "10 rue de la Formation, 69003 Nantes", "Claire Formatrice", "Paul Contact", "contact@of.test",
-        "Prix de la formation 600,00 € HT", "Prise en charge OPCO (50 %) 300,00 € HT", "Reste à charge 300,00 € HT",
-        "Inscrire des salariés", f"Date limite d'inscription : {fr(start - timedelta(days=7))}",
+        "Gestes et postures",
+        "Atelier Prévention",
+        "Prévenir les troubles musculo-squelettiques.",
+        "Matin : anatomie.",
+        "Aucun prérequis.",
+        "Opérateurs de production.",
+        "6 places disponibles",
+        f"{fr(start)} Matin 09h00 – 12h30",
+        f"{fr(start)} Après-midi 13h30 – 17h00",
+        "10 rue de la Formation, 69003 Nantes",
+        "Claire Formatrice",
+        "Paul Contact",
+        "contact@of.test",
+        "Prix de la formation 600,00 € HT",
+        "Prise en charge OPCO (50 %) 300,00 € HT",
+        "Reste à charge 300,00 € HT",
+        "Inscrire des salariés",
+        f"Date limite d'inscription : {fr(start - timedelta(days=7))}",
     ]:
         assert expected in page, expected
 
 
 def test_session_detail_lists_every_reason(client, make, signed_in):
     akto = make.opco("akto")
-    action = make.action(akto, shares={"<11": 100}, idcc_codes=[c for c in akto.idcc_codes if c != signed_in.idcc])
-    session = make.session(action, start=TODAY + timedelta(days=3), registration_deadline=TODAY - timedelta(days=2))
+    action = make.action(
+        akto, shares={"<11": 100}, idcc_codes=[c for c in akto.idcc_codes if c != signed_in.idcc]
+    )
+    session = make.session(
+        action, start=TODAY + timedelta(days=3), registration_deadline=TODAY - timedelta(days=2)
+    )
 
     page = visible_text(client.get(url(signed_in, f"/sessions/{session.id}")))
 
@@ -256,7 +291,9 @@ def test_htmx_request_returns_the_fragment_only(client, make, signed_in):
     assert 'id="catalogue-compte"' in body and 'hx-swap-oob="true"' in body
     assert "HX-Request" in response.headers["Vary"]
     # A history restore asks for the whole page.
-    restore = client.get(url(signed_in, q="excel"), headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    restore = client.get(
+        url(signed_in, q="excel"), headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    )
     assert "<html" in text(restore)
 
 

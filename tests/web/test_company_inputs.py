@@ -79,8 +79,24 @@ def test_catalogue_dates_out_of_range_are_ignored_with_a_message(client, make, s
     assert "1 session trouvée" in visible_text(response)
 
 
-@pytest.mark.parametrize("name", ["q", "theme", "region", "modality", "date_from", "date_to", "duration_min",
-                                  "duration_max", "provider_id", "seats_only", "sort", "page", "per_page"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "q",
+        "theme",
+        "region",
+        "modality",
+        "date_from",
+        "date_to",
+        "duration_min",
+        "duration_max",
+        "provider_id",
+        "seats_only",
+        "sort",
+        "page",
+        "per_page",
+    ],
+)
 def test_catalogue_survives_absurd_values_in_every_filter(client, make, signed_in, name):
     make.session(make.action(make.opco("akto"), title="Soudure"), start=TODAY + timedelta(days=20))
     base = f"/entreprise/{signed_in.slug}/catalogue"
@@ -93,7 +109,9 @@ def test_catalogue_survives_absurd_values_in_every_filter(client, make, signed_i
     assert client.get(f"{base}?{name}=1&{name}=2&{name}=%00").status_code == 400
 
 
-def test_catalogue_search_with_a_nul_byte_gets_the_french_page_then_searching_again_works(client, make, signed_in):
+def test_catalogue_search_with_a_nul_byte_gets_the_french_page_then_searching_again_works(
+    client, make, signed_in
+):
     make.session(make.action(make.opco("akto"), title="Soudure à l'arc"), start=TODAY + timedelta(days=20))
     make.session(make.action(make.opco("akto"), title="Comptabilité"), start=TODAY + timedelta(days=20))
     refused = get(client, f"/entreprise/{signed_in.slug}/catalogue", q="soud\x00ure")
@@ -104,8 +122,15 @@ def test_catalogue_search_with_a_nul_byte_gets_the_french_page_then_searching_ag
 
 def test_session_detail_back_link_keeps_only_understood_filters(client, make, signed_in):
     session = make.session(make.action(make.opco("akto"), title="Soudure"), start=TODAY + timedelta(days=20))
-    response = get(client, f"/entreprise/{signed_in.slug}/catalogue/sessions/{session.id}",
-                   q="soudure", page="2", date_from="9999-12-31", provider_id=HUGE, junk="x" * 1500)
+    response = get(
+        client,
+        f"/entreprise/{signed_in.slug}/catalogue/sessions/{session.id}",
+        q="soudure",
+        page="2",
+        date_from="9999-12-31",
+        provider_id=HUGE,
+        junk="x" * 1500,
+    )
     assert response.status_code == 200
     back = text(response).split("← Retour au catalogue")[0].rsplit('href="', 1)[1]
     assert "q=soudure" in back and "page=2" in back
@@ -132,8 +157,14 @@ def test_employee_list_survives_absurd_searches_and_pages(client, make, signed_i
 
 def test_employee_form_refuses_nul_bytes_and_huge_values_without_saving(client, signed_in):
     base = f"/entreprise/{signed_in.slug}/salaries/nouveau"
-    good = {"last_name": "Durand", "first_name": "Léa", "email": "", "job_title": "", "contract_type": "cdi",
-            "category": "employe"}
+    good = {
+        "last_name": "Durand",
+        "first_name": "Léa",
+        "email": "",
+        "job_title": "",
+        "contract_type": "cdi",
+        "category": "employe",
+    }
     cases = [
         ({"last_name": "Dur\x00and"}, None),  # refused before the form: 400
         ({"first_name": "L\x00éa"}, None),
@@ -150,8 +181,11 @@ def test_employee_form_refuses_nul_bytes_and_huge_values_without_saving(client, 
             assert message in text(response)
         assert employee_count(signed_in) == 0
     # Wrong types: a field sent twice, a file instead of text.
-    response = client.post(base, data={**good, "last_name": (io.BytesIO(b"\x00\xff"), "nom.bin")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        base,
+        data={**good, "last_name": (io.BytesIO(b"\x00\xff"), "nom.bin")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 422
     assert employee_count(signed_in) == 0
     response = client.post(base, data=good)
@@ -165,8 +199,15 @@ def test_employee_edit_with_absurd_values_changes_nothing(client, make, signed_i
     refused = 0
     for field in ("last_name", "first_name", "email", "job_title", "contract_type", "category"):
         for value in (HUGE, "\x00", MEGA, "-1"):
-            data = {"last_name": "Durand", "first_name": "Léa", "email": "lea@menuiserie.fr", "job_title": "Agent",
-                    "contract_type": "cdi", "category": "employe", field: value}
+            data = {
+                "last_name": "Durand",
+                "first_name": "Léa",
+                "email": "lea@menuiserie.fr",
+                "job_title": "Agent",
+                "contract_type": "cdi",
+                "category": "employe",
+                field: value,
+            }
             response = client.post(f"{base}/{lea.id}/modifier", data=data)
             db.session.refresh(lea)
             if response.status_code == 303:  # digits are an odd but valid name or job title
@@ -176,8 +217,14 @@ def test_employee_edit_with_absurd_values_changes_nothing(client, make, signed_i
                 db.session.commit()
                 continue
             assert_refused_or(response, 422, value)  # NUL: 400, 1 MB: 413, the rest: 422 at its field
-            assert (lea.last_name, lea.first_name, lea.email, lea.job_title, lea.contract_type, lea.category) == (
-                "Durand", "Léa", "lea@menuiserie.fr", "Agent", "cdi", "employe")
+            assert (
+                lea.last_name,
+                lea.first_name,
+                lea.email,
+                lea.job_title,
+                lea.contract_type,
+                lea.category,
+            ) == ("Durand", "Léa", "lea@menuiserie.fr", "Agent", "cdi", "employe")
             refused += 1
     assert refused == 18
     for path in (f"/{HUGE}/modifier", "/0/modifier", f"/{HUGE}/supprimer"):
@@ -186,8 +233,11 @@ def test_employee_edit_with_absurd_values_changes_nothing(client, make, signed_i
 
 def test_import_lines_with_control_characters_are_reported_not_saved(client, signed_in):
     content = "Nom;Prénom\nDur\x01and;Léa\nMorel;Paul\n".encode()
-    response = client.post(f"/entreprise/{signed_in.slug}/salaries/importer",
-                           data={"file": (io.BytesIO(content), "salaries.csv")}, content_type="multipart/form-data")
+    response = client.post(
+        f"/entreprise/{signed_in.slug}/salaries/importer",
+        data={"file": (io.BytesIO(content), "salaries.csv")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 200
     page = visible_text(response)
     assert "1 salarié ajouté" in page and "Le nom contient des caractères non autorisés." in page
@@ -243,6 +293,8 @@ def test_public_catalogue_history_restore_gets_the_whole_page(client, make):
     fragment = client.get(f"/catalogue/{akto.slug}?q=soudure", headers={"HX-Request": "true"})
     assert "<html" not in text(fragment) and "Soudure" in text(fragment)
     assert "HX-Request" in fragment.headers["Vary"]
-    restore = client.get(f"/catalogue/{akto.slug}?q=soudure",
-                         headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    restore = client.get(
+        f"/catalogue/{akto.slug}?q=soudure",
+        headers={"HX-Request": "true", "HX-History-Restore-Request": "true"},
+    )
     assert "<html" in text(restore) and "Soudure" in text(restore)

@@ -13,8 +13,12 @@ def test_company_dashboard_shows_upcoming_sessions_waiting_list_and_offers(clien
     hr = make.user()
     make.member(company, hr, "admin")
     session = make.session(make.action(title="Gestes et postures"), capacity_max=1)
-    first = make.enrolment(session, company, make.employee(company, last_name="Aubert", first_name="Jade"), actor=hr)
-    second = make.enrolment(session, company, make.employee(company, last_name="Blanc", first_name="Hugo"), actor=hr)
+    first = make.enrolment(
+        session, company, make.employee(company, last_name="Aubert", first_name="Jade"), actor=hr
+    )
+    second = make.enrolment(
+        session, company, make.employee(company, last_name="Blanc", first_name="Hugo"), actor=hr
+    )
     make.enrolment(session, company, make.employee(company, last_name="Colin", first_name="Lou"), actor=hr)
     login(client, hr)
 
@@ -48,7 +52,9 @@ def test_opco_dashboard_shows_fill_rates_and_approvals(client, login, make):
     akto = make.opco("akto")
     staff = make.user()
     make.member(akto, staff, "admin")
-    session = make.session(make.action(akto, requires_approval=True, title="Hygiène alimentaire"), capacity_max=4)
+    session = make.session(
+        make.action(akto, requires_approval=True, title="Hygiène alimentaire"), capacity_max=4
+    )
     make.enrolment(session)
     login(client, staff)
     page = visible_text(client.get(f"/opco/{akto.slug}/"))
@@ -60,12 +66,18 @@ def test_provider_dashboard_lists_its_referencings(client, login, make):
     admin = make.user()
     provider = make.provider(admin=admin)
     atlas = make.opco("atlas")
-    make.referencing(make.action(atlas, title="Cybersécurité : les bons réflexes"), provider, price_cents=33_000)
+    make.referencing(
+        make.action(atlas, title="Cybersécurité : les bons réflexes"), provider, price_cents=33_000
+    )
     make.referencing(make.action(title="Excel perfectionnement"), provider, status="suspended")
     login(client, admin)
     page = visible_text(client.get(f"/of/{provider.slug}/"))
     assert "Vos référencements" in page
-    assert "Cybersécurité : les bons réflexes" in page and "ATLAS" in page and "330,00 € HT par stagiaire" in page
+    assert (
+        "Cybersécurité : les bons réflexes" in page
+        and "ATLAS" in page
+        and "330,00 € HT par stagiaire" in page
+    )
     assert "Excel perfectionnement" in page and "Suspendu" in page
 
 

@@ -37,11 +37,20 @@ def employees_of(company):
 def enrol(make, company, employee, status=EnrolmentStatus.CONFIRMED):
     """An enrolment row written directly (the enrolment rules are tested elsewhere)."""
     session = make.session()
-    db.session.add(Enrolment(
-        session_id=session.id, company_id=company.id, employee_id=employee.id, opco_id=session.opco_id,
-        provider_id=session.provider_id, status=status, price_cents=50_000, funded_cents=50_000,
-        remainder_cents=0, size_band=company.size_band,
-    ))
+    db.session.add(
+        Enrolment(
+            session_id=session.id,
+            company_id=company.id,
+            employee_id=employee.id,
+            opco_id=session.opco_id,
+            provider_id=session.provider_id,
+            status=status,
+            price_cents=50_000,
+            funded_cents=50_000,
+            remainder_cents=0,
+            size_band=company.size_band,
+        )
+    )
     db.session.commit()
 
 
@@ -62,7 +71,9 @@ def test_dashboard_links_to_the_register(client, signed_in):
 
 
 def test_list_shows_employees_by_name_with_search(client, signed_in, make):
-    make.employee(signed_in, last_name="Zola", first_name="Émile", email="emile@boulangerie.fr", job_title="Livreur")
+    make.employee(
+        signed_in, last_name="Zola", first_name="Émile", email="emile@boulangerie.fr", job_title="Livreur"
+    )
     make.employee(signed_in, last_name="Bernard", first_name="Alice", email="alice@boulangerie.fr")
     make.employee(make.company(), last_name="Intrus", first_name="Ivan")
 
@@ -84,8 +95,9 @@ def test_list_shows_employees_by_name_with_search(client, signed_in, make):
     assert "<html" not in text(fragment) and "BERNARD Alice" in visible_text(fragment)
     assert "HX-Request" in fragment.headers["Vary"]
     # A history restore gets the whole page.
-    restore = client.get(url(signed_in, "?q=alice"),
-                         headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    restore = client.get(
+        url(signed_in, "?q=alice"), headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    )
     assert "<html" in text(restore)
 
     none = visible_text(client.get(url(signed_in, "?q=personne")))
@@ -115,13 +127,22 @@ def test_add_an_employee(client, signed_in):
     form = client.get(url(signed_in, "/nouveau"))
     assert form.status_code == 200
     assert '<label for="last_name">Nom' in text(form)
-    response = client.post(url(signed_in, "/nouveau"), data={
-        "last_name": " Durand ", "first_name": "Léa", "email": "Lea.Durand@Boulangerie.fr", "job_title": "Vendeuse",
-        "contract_type": "cdd", "category": "employe",
-    })
+    response = client.post(
+        url(signed_in, "/nouveau"),
+        data={
+            "last_name": " Durand ",
+            "first_name": "Léa",
+            "email": "Lea.Durand@Boulangerie.fr",
+            "job_title": "Vendeuse",
+            "contract_type": "cdd",
+            "category": "employe",
+        },
+    )
     assert response.status_code == 303
     assert response.headers["Location"] == url(signed_in)
-    assert "La fiche de Léa Durand est ajoutée au registre." in flashes(client.get(response.headers["Location"]))
+    assert "La fiche de Léa Durand est ajoutée au registre." in flashes(
+        client.get(response.headers["Location"])
+    )
     [lea] = employees_of(signed_in)
     assert (lea.last_name, lea.email, lea.contract_type) == ("Durand", "lea.durand@boulangerie.fr", "cdd")
 
@@ -154,10 +175,17 @@ def test_edit_an_employee(client, signed_in, make):
     assert form.status_code == 200
     assert 'value="lea@boulangerie.fr"' in text(form)
     assert "Modifier la fiche de Léa Durand" in visible_text(form)
-    response = client.post(url(signed_in, f"/{lea.id}/modifier"), data={
-        "last_name": "Durand", "first_name": "Léa", "email": "lea@boulangerie.fr", "job_title": "Cheffe de rayon",
-        "contract_type": "cdi", "category": "technicien",
-    })
+    response = client.post(
+        url(signed_in, f"/{lea.id}/modifier"),
+        data={
+            "last_name": "Durand",
+            "first_name": "Léa",
+            "email": "lea@boulangerie.fr",
+            "job_title": "Cheffe de rayon",
+            "contract_type": "cdi",
+            "category": "technicien",
+        },
+    )
     assert response.status_code == 303
     assert "La fiche de Léa Durand est enregistrée." in flashes(client.get(url(signed_in)))
     db.session.refresh(lea)
@@ -196,7 +224,9 @@ def test_erase_explains_then_blanks_personal_data(client, signed_in, make):
 
     response = client.post(url(signed_in, f"/{lea.id}/supprimer"))
     assert response.status_code == 303
-    assert "Les données personnelles de Léa Durand sont effacées du registre." in flashes(client.get(url(signed_in)))
+    assert "Les données personnelles de Léa Durand sont effacées du registre." in flashes(
+        client.get(url(signed_in))
+    )
     db.session.refresh(lea)
     assert (lea.last_name, lea.email, lea.erased_at is not None) == ("—", "", True)
     assert db.session.scalar(select(Enrolment.employee_id)) == lea.id
@@ -232,8 +262,11 @@ def test_erase_is_refused_while_an_enrolment_is_alive(client, signed_in, make):
 def upload(client, company, content: bytes, filename="salaries.csv"):
     import io
 
-    return client.post(url(company, "/importer"), data={"file": (io.BytesIO(content), filename)},
-                       content_type="multipart/form-data")
+    return client.post(
+        url(company, "/importer"),
+        data={"file": (io.BytesIO(content), filename)},
+        content_type="multipart/form-data",
+    )
 
 
 def test_template_download(client, signed_in):
@@ -252,7 +285,9 @@ def test_import_page_explains_the_columns(client, signed_in):
 
 
 def test_import_shows_a_line_by_line_report(client, signed_in, make):
-    make.employee(signed_in, last_name="Durand", first_name="Léa", email="lea@boulangerie.fr", job_title="Vendeuse")
+    make.employee(
+        signed_in, last_name="Durand", first_name="Léa", email="lea@boulangerie.fr", job_title="Vendeuse"
+    )
     content = (
         "Nom;Prénom;Email;Fonction;Contrat;Catégorie\n"
         "Durand;Léa;lea@boulangerie.fr;Cheffe de rayon;CDI;Employé\n"

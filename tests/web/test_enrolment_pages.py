@@ -39,7 +39,10 @@ def test_enrol_two_employees_and_see_each_outcome(client, login, make, outbox):
     assert "Résultat des inscriptions" in body
     assert "DURAND Alice Confirmée" in body
     assert "PETIT Bruno Liste d'attente" in body
-    assert [e.status for e in db.session.scalars(select(Enrolment).order_by(Enrolment.id))] == ["confirmed", "waitlisted"]
+    assert [e.status for e in db.session.scalars(select(Enrolment).order_by(Enrolment.id))] == [
+        "confirmed",
+        "waitlisted",
+    ]
     subjects = [m.subject for m in outbox(hr.email)]
     assert any(s.startswith("Inscription confirmée") for s in subjects)
     assert any(s.startswith("Liste d'attente") for s in subjects)
@@ -85,7 +88,9 @@ def test_cancel_replace_and_answer_an_offer(client, login, make):
         f"/entreprise/{company.slug}/inscriptions/{first.id}/remplacer", data={"employee_id": colleague.id}
     )
     assert replaced.status_code == 303
-    assert "Inès Roux remplace désormais la personne inscrite." in flashes(client.get(replaced.headers["Location"]))
+    assert "Inès Roux remplace désormais la personne inscrite." in flashes(
+        client.get(replaced.headers["Location"])
+    )
 
     cancelled = client.post(f"/entreprise/{company.slug}/inscriptions/{first.id}/annuler")
     assert cancelled.status_code == 303
@@ -141,7 +146,9 @@ def test_opco_approval_queue(client, login, make, outbox):
     assert no_reason.status_code == 422  # the queue again, with the refusal at the top
     assert "Indiquez le motif du refus" in " ".join(flashes(no_reason))
     assert db.session.get(Enrolment, other.id).status == "pending_approval"
-    client.post(f"/opco/{akto.slug}/inscriptions/{other.id}/refuser", data={"reason": "Hors priorités de la branche"})
+    client.post(
+        f"/opco/{akto.slug}/inscriptions/{other.id}/refuser", data={"reason": "Hors priorités de la branche"}
+    )
     assert db.session.get(Enrolment, other.id).status == "refused"
     assert any("Hors priorités de la branche" in m.body_text for m in outbox(hr.email))
 
@@ -186,7 +193,9 @@ def test_opco_sets_the_waiting_list_offer_window(client, login, make):
     bad = client.post(f"/opco/{akto.slug}/parametres", data={"waitlist_offer_hours": "500"})
     assert bad.status_code == 422
     assert "entre 1 heure et 168 heures" in text(bad)
-    assert client.post(f"/opco/{akto.slug}/parametres", data={"waitlist_offer_hours": "24"}).status_code == 303
+    assert (
+        client.post(f"/opco/{akto.slug}/parametres", data={"waitlist_offer_hours": "24"}).status_code == 303
+    )
     db.session.expire_all()
     assert db.session.get(type(akto), akto.id).waitlist_offer_hours == 24
 

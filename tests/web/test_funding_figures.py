@@ -22,7 +22,9 @@ def company_with_hr(make):
 
 def vat_liable_session(make, *, shares=None, basis=None):
     """1 000 € HT funded at 80 %, by a VAT-liable organisation in mainland France (20 %)."""
-    action = make.action(price_cents=100_000, shares=shares or {b: 80 for b in ("<11", "11-49", "50-299", "300+")})
+    action = make.action(
+        price_cents=100_000, shares=shares or {b: 80 for b in ("<11", "11-49", "50-299", "300+")}
+    )
     if basis:
         action.funding_basis = basis
         db.session.commit()
@@ -37,7 +39,10 @@ def figures(page: str) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     ("basis", "opco", "remainder_ttc"),
-    [("ht", "800,00 € (80 % du prix HT)", "400,00 € TTC"), ("ttc", "960,00 € (80 % du prix TTC)", "240,00 € TTC")],
+    [
+        ("ht", "800,00 € (80 % du prix HT)", "400,00 € TTC"),
+        ("ttc", "960,00 € (80 % du prix TTC)", "240,00 € TTC"),
+    ],
 )
 def test_enrol_page_outcomes_list_detail_and_email_show_the_frozen_figures(
     client, login, make, outbox, basis, opco, remainder_ttc
@@ -59,7 +64,8 @@ def test_enrol_page_outcomes_list_detail_and_email_show_the_frozen_figures(
     assert "soit" not in visible_text(enrol)  # no more « 200 € HT soit 400 € TTC »
 
     outcome = client.post(
-        f"/entreprise/{company.slug}/sessions/{session.id}/inscrire", data={"employee_ids": [str(employee.id)]}
+        f"/entreprise/{company.slug}/sessions/{session.id}/inscrire",
+        data={"employee_ids": [str(employee.id)]},
     )
     assert f"reste à charge : 200,00 € HT, soit {remainder_ttc}" in visible_text(outcome)
     enrolment = db.session.scalar(select(Enrolment))
@@ -115,11 +121,15 @@ def test_opco_sets_its_funding_basis_on_its_settings_page(client, login, make):
     page = client.get(f"/opco/{opco.slug}/parametres")
     assert 'name="funding_basis" value="ht" checked' in text(page)
 
-    saved = client.post(f"/opco/{opco.slug}/parametres", data={"waitlist_offer_hours": "48", "funding_basis": "ttc"})
+    saved = client.post(
+        f"/opco/{opco.slug}/parametres", data={"waitlist_offer_hours": "48", "funding_basis": "ttc"}
+    )
     assert saved.status_code == 303
     assert db.session.get(Opco, opco.id, populate_existing=True).funding_basis == "ttc"
 
-    refused = client.post(f"/opco/{opco.slug}/parametres", data={"waitlist_offer_hours": "48", "funding_basis": "xx"})
+    refused = client.post(
+        f"/opco/{opco.slug}/parametres", data={"waitlist_offer_hours": "48", "funding_basis": "xx"}
+    )
     assert refused.status_code == 422
     assert "Choisissez si la prise en charge porte sur le prix HT ou sur le prix TTC." in text(refused)
     assert db.session.get(Opco, opco.id, populate_existing=True).funding_basis == "ttc"
@@ -136,9 +146,16 @@ def test_an_action_overrides_the_opco_basis_and_the_company_sees_it(app, client,
     assert form.status_code == 200
     assert 'name="funding_basis"' in text(form)
     data = {
-        "title": action.title, "reference": action.reference, "theme_code": action.theme_code,
-        "modality": action.modality, "duration_hours": "14", "campaign_year": str(action.campaign_year),
-        "price": "1000", "scope": "national", "cancellation_days": "10", "funding_basis": "ttc",
+        "title": action.title,
+        "reference": action.reference,
+        "theme_code": action.theme_code,
+        "modality": action.modality,
+        "duration_hours": "14",
+        "campaign_year": str(action.campaign_year),
+        "price": "1000",
+        "scope": "national",
+        "cancellation_days": "10",
+        "funding_basis": "ttc",
         "objectives": action.objectives or "",
     }
     for name in re.findall(r'name="(share_[^"]+)"', text(form)):
@@ -147,7 +164,9 @@ def test_an_action_overrides_the_opco_basis_and_the_company_sees_it(app, client,
     assert saved.status_code == 303, visible_text(saved)
     assert db.session.get(CollectiveAction, action.id, populate_existing=True).funding_basis == "ttc"
 
-    bad = client.post(f"/opco/{opco.slug}/catalogue/{action.id}/modifier", data={**data, "funding_basis": "xx"})
+    bad = client.post(
+        f"/opco/{opco.slug}/catalogue/{action.id}/modifier", data={**data, "funding_basis": "xx"}
+    )
     assert bad.status_code == 422
 
     company, hr = company_with_hr(make)

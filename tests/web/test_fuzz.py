@@ -77,8 +77,12 @@ FIELDS: dict[str, dict[str, str]] = {
     "company.accept_offer": {},
     "company.decline_offer": {},
     "provider.save_tender_response": {
-        "price_per_trainee": "1 150,00", "price_per_group": "", "duration_hours": "14",
-        "programme": "Programme détaillé.", "team": "Deux formatrices.", "action": "save",
+        "price_per_trainee": "1 150,00",
+        "price_per_group": "",
+        "duration_hours": "14",
+        "programme": "Programme détaillé.",
+        "team": "Deux formatrices.",
+        "action": "save",
     },
     "provider.submit_tender_response": {},
     "provider.withdraw_tender_response": {},
@@ -87,7 +91,10 @@ FIELDS: dict[str, dict[str, str]] = {
     "provider.session_transition": {"event": "open"},
     "provider.tender_ask": {"question": "Le lot peut-il être réalisé à distance ?"},
     "admin.create_opco": {"code": "afdas"},
-    "auth.reset_password": {"password": "Un mot de passe solide 2026", "confirm": "Un mot de passe solide 2026"},
+    "auth.reset_password": {
+        "password": "Un mot de passe solide 2026",
+        "confirm": "Un mot de passe solide 2026",
+    },
     "admin.invite_opco_admin": {"email": "admin.opco@exemple.fr"},
 }
 # A creation form shows empty fields: its valid values are read from the edit page of a sample object.
@@ -101,10 +108,40 @@ BASELINE_FROM = {
 }
 # Query parameters the views read (unknown ones are ignored): each request sets all of them at once.
 QUERY_PARAMS = [
-    "page", "statut", "etat", "q", "du", "au", "date_from", "date_to", "echeance", "actor", "action", "lignes",
-    "lots", "criteres", "supprimes", "sort", "theme", "region", "modality", "provider_id", "duration_min",
-    "duration_max", "period", "status", "next", "siret", "idcc", "confirmer", "seats_only", "employee_id",
-    "session_id", "tender_id", "lot_id", "opco",
+    "page",
+    "statut",
+    "etat",
+    "q",
+    "du",
+    "au",
+    "date_from",
+    "date_to",
+    "echeance",
+    "actor",
+    "action",
+    "lignes",
+    "lots",
+    "criteres",
+    "supprimes",
+    "sort",
+    "theme",
+    "region",
+    "modality",
+    "provider_id",
+    "duration_min",
+    "duration_max",
+    "period",
+    "status",
+    "next",
+    "siret",
+    "idcc",
+    "confirmer",
+    "seats_only",
+    "employee_id",
+    "session_id",
+    "tender_id",
+    "lot_id",
+    "opco",
 ]
 QUERY_VALUES = {
     "huge": HUGE,
@@ -253,9 +290,12 @@ class Fuzz:
             token = csrf_token(client, "/connexion")
             if user is not None:
                 response = client.post(
-                    "/connexion", data={"email": user.email, "password": DEFAULT_PASSWORD, "csrf_token": token}
+                    "/connexion",
+                    data={"email": user.email, "password": DEFAULT_PASSWORD, "csrf_token": token},
                 )
-                assert response.status_code in (302, 303), f"connexion de {user.email} : {response.status_code}"
+                assert response.status_code in (302, 303), (
+                    f"connexion de {user.email} : {response.status_code}"
+                )
                 token = csrf_token(client, "/compte")
             self.visitors[key] = Visitor(client, token)
         return self.visitors[key]
@@ -298,14 +338,18 @@ def row_counts() -> dict[str, int]:
 
 @pytest.fixture
 def fuzz(app_factory, make) -> Fuzz:
-    tenants = {kind: (_build_tenant(make, kind, "a"), _build_tenant(make, kind, "b")) for kind in
-               ("opco", "company", "provider")}
+    tenants = {
+        kind: (_build_tenant(make, kind, "a"), _build_tenant(make, kind, "b"))
+        for kind in ("opco", "company", "provider")
+    }
     operator = make.user(email="operateur@exemple.fr", is_operator=True)
     from marketplace.models import OutboxMessage
 
     message = db.session.scalar(db.select(OutboxMessage))
     company = tenants["company"][0]
-    _, invitation_token = make.invitation(company.org, "invitee.fuzz@exemple.fr", "viewer", actor=company.admin)
+    _, invitation_token = make.invitation(
+        company.org, "invitee.fuzz@exemple.fr", "viewer", actor=company.admin
+    )
     csrf_app = app_factory(WTF_CSRF_ENABLED=True)
     return Fuzz(
         app=csrf_app,
@@ -355,8 +399,16 @@ def targets(fz: Fuzz, method: str) -> list[Target]:
                 values.update({p: own.samples.get(p, NON_TENANT_PARAMS.get(p)) for p in params - {"org"}})
                 if any(v is None for v in values.values()):
                     continue
-                found.append(Target(rule.endpoint, method, fz.adapter.build(rule.endpoint, values, method=method),
-                                    own.admin, values, kind))
+                found.append(
+                    Target(
+                        rule.endpoint,
+                        method,
+                        fz.adapter.build(rule.endpoint, values, method=method),
+                        own.admin,
+                        values,
+                        kind,
+                    )
+                )
             continue
         if access == OPERATOR:
             user, samples = fz.operator, fz.operator_samples
@@ -370,8 +422,16 @@ def targets(fz: Fuzz, method: str) -> list[Target]:
                 values[p] = fz.invitation_token if "invitation" in rule.endpoint else "jeton-inexistant"
             else:
                 values[p] = samples.get(p, NON_TENANT_PARAMS.get(p, 1))
-        found.append(Target(rule.endpoint, method, fz.adapter.build(rule.endpoint, values, method=method),
-                            user, values, ""))
+        found.append(
+            Target(
+                rule.endpoint,
+                method,
+                fz.adapter.build(rule.endpoint, values, method=method),
+                user,
+                values,
+                "",
+            )
+        )
     return found
 
 
@@ -395,13 +455,19 @@ def fuzz_get(fz: Fuzz, target: Target, *, nul: bool, variants: bool = True) -> N
                 url = re.sub(rf"/{sample}(?=/|$)", f"/{value}", url)
             response = fz.send(visitor, "GET", url, f"identifiant {what}")
             if response is not None and response.status_code != 404:
-                fz.problems.append(f"GET {url[:160]} [identifiant {what}] : {response.status_code} au lieu de 404")
+                fz.problems.append(
+                    f"GET {url[:160]} [identifiant {what}] : {response.status_code} au lieu de 404"
+                )
     # Query parameters: every usual one at once, with each kind of bad value, then each one twice.
     for what, value in QUERY_VALUES.items():
         query = urlencode({p: value for p in QUERY_PARAMS})
         fz.send(visitor, "GET", f"{target.url}?{query}", f"paramètres {what}")
-    fz.send(visitor, "GET", f"{target.url}?{urlencode([(p, v) for p in QUERY_PARAMS for v in ('1', HUGE)])}",
-            "paramètres répétés")
+    fz.send(
+        visitor,
+        "GET",
+        f"{target.url}?{urlencode([(p, v) for p in QUERY_PARAMS for v in ('1', HUGE)])}",
+        "paramètres répétés",
+    )
     if nul:
         response = fz.send(visitor, "GET", f"{target.url}?q={NUL}&page=1", "octet nul")
         if response is not None and response.status_code != 400:
@@ -419,8 +485,15 @@ def _pattern(name: str) -> str:
 def _merge(first: HtmlForm, second: HtmlForm | None, action: str) -> HtmlForm:
     """``first``'s fields and values, completed by ``second``'s."""
     if second is None:
-        return HtmlForm(action, dict(first.values), dict(first.choices), set(first.typed), set(first.chosen),
-                        dict(first.maxlength), set(first.files))
+        return HtmlForm(
+            action,
+            dict(first.values),
+            dict(first.choices),
+            set(first.typed),
+            set(first.chosen),
+            dict(first.maxlength),
+            set(first.files),
+        )
     return HtmlForm(
         action,
         {**second.values, **first.values},
@@ -451,7 +524,9 @@ def _baseline(fz: Fuzz, target: Target) -> HtmlForm:
         return form
     extra = FIELDS.get(target.endpoint)
     if extra is None:
-        fz.problems.append(f"POST {target.url} ({target.endpoint}) : formulaire introuvable, ajoutez-le à FIELDS")
+        fz.problems.append(
+            f"POST {target.url} ({target.endpoint}) : formulaire introuvable, ajoutez-le à FIELDS"
+        )
         extra = {}
     return HtmlForm(
         action=path,
@@ -465,7 +540,9 @@ def _data(values: dict[str, list[str]], token: str) -> MultiDict:
     return MultiDict([("csrf_token", token), *data])
 
 
-def post_case(fz: Fuzz, visitor: Visitor, target: Target, what: str, data, expected: int | None = None) -> None:
+def post_case(
+    fz: Fuzz, visitor: Visitor, target: Target, what: str, data, expected: int | None = None
+) -> None:
     """One POST; when it is refused, no table has gained or lost a row."""
     before = row_counts()
     response = fz.send(visitor, "POST", target.url, what, data=data)
@@ -476,7 +553,9 @@ def post_case(fz: Fuzz, visitor: Visitor, target: Target, what: str, data, expec
     if response.status_code not in REFUSED:
         return
     after = row_counts()
-    changed = {t: (before[t], after[t]) for t in before if before[t] != after[t] and t not in MAY_CHANGE_WHEN_REFUSED}
+    changed = {
+        t: (before[t], after[t]) for t in before if before[t] != after[t] and t not in MAY_CHANGE_WHEN_REFUSED
+    }
     if changed:
         fz.problems.append(
             f"POST {target.url} [{what}] refusé ({response.status_code}) mais des lignes ont changé : {changed}"
@@ -503,8 +582,13 @@ def fuzz_post(fz: Fuzz, target: Target, visitor: Visitor, *, global_checks: bool
             values[name] = [value]
             post_case(fz, visitor, target, f"{name} = {what}", _data(values, token))
     post_case(fz, visitor, target, "tout vide", _data({k: [""] for k in form.values}, token))
-    post_case(fz, visitor, target, "champs en double",
-              _data({k: [*v, HUGE] for k, v in form.values.items()} | {n: ["1", HUGE] for n in names}, token))
+    post_case(
+        fz,
+        visitor,
+        target,
+        "champs en double",
+        _data({k: [*v, HUGE] for k, v in form.values.items()} | {n: ["1", HUGE] for n in names}, token),
+    )
     if global_checks:  # refused before any view: once per blueprint is enough
         post_case(fz, visitor, target, "aucun champ", _data({}, token))
         nul = dict(form.values)
@@ -518,8 +602,16 @@ def fuzz_post(fz: Fuzz, target: Target, visitor: Visitor, *, global_checks: bool
 
 # The order matters: signing out, changing one's password or failing sign-in many times would end the
 # sessions the other routes use, so these come last, each with a visitor of its own.
-LAST = ("auth.logout", "auth.account", "auth.login", "auth.forgot_password", "auth.reset_password",
-        "auth.signup_company", "auth.signup_provider", "auth.accept_invitation")
+LAST = (
+    "auth.logout",
+    "auth.account",
+    "auth.login",
+    "auth.forgot_password",
+    "auth.reset_password",
+    "auth.signup_company",
+    "auth.signup_provider",
+    "auth.accept_invitation",
+)
 
 
 def test_no_input_breaks_a_request(fuzz, make):
@@ -606,7 +698,9 @@ def test_every_form_of_the_application_bounds_its_texts(app):
             for field in form:
                 for inner in _leaves(field):
                     if isinstance(inner, StringField):
-                        assert inner.flags.maxlength, f"{form_class.__name__}.{inner.name} sans longueur maximale"
+                        assert inner.flags.maxlength, (
+                            f"{form_class.__name__}.{inner.name} sans longueur maximale"
+                        )
 
 
 def _leaves(field):

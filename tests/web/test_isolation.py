@@ -21,7 +21,12 @@ from marketplace.web.guard import LOGIN, OPERATOR, PUBLIC, TENANT
 from tests.web.samples import sample_modules
 
 # Which kind of organisation each tenant blueprint serves (None: every kind).
-BLUEPRINT_KINDS = {"opco": ["opco"], "company": ["company"], "provider": ["provider"], "org": ["opco", "company", "provider"]}
+BLUEPRINT_KINDS = {
+    "opco": ["opco"],
+    "company": ["company"],
+    "provider": ["provider"],
+    "org": ["opco", "company", "provider"],
+}
 # Parameters that are not object ids of a tenant (filled with a harmless value).
 NON_TENANT_PARAMS = {"token": "jeton-inexistant", "filename": "css/app.css"}
 # Parameters naming objects shared on purpose with every organisation of a kind (kind -> names): a published
@@ -80,8 +85,11 @@ def world(make):
     from marketplace.models import OutboxMessage
 
     message = db.session.scalar(select(OutboxMessage))
-    operator_samples = {"opco_id": tenants["opco"][0].org.id, "message_id": message.id,
-                        "company_id": tenants["company"][0].org.id}
+    operator_samples = {
+        "opco_id": tenants["opco"][0].org.id,
+        "message_id": message.id,
+        "company_id": tenants["company"][0].org.id,
+    }
     return tenants, operator, operator_samples
 
 
@@ -118,8 +126,10 @@ def test_every_route_is_guarded(app, make, login, world):
         view = app.view_functions[rule.endpoint]
         access = getattr(view, "access", None)
         if access is None:
-            problems.append(f"{rule.rule} ({rule.endpoint}) n'a pas de marqueur d'accès (public, login_required, "
-                            "operator_required ou require(permission)).")
+            problems.append(
+                f"{rule.rule} ({rule.endpoint}) n'a pas de marqueur d'accès (public, login_required, "
+                "operator_required ou require(permission))."
+            )
             continue
         params = set(rule.arguments)
         for method in _methods(rule):
@@ -139,15 +149,21 @@ def test_every_route_is_guarded(app, make, login, world):
                 url = adapter.build(rule.endpoint, values, method=method)
                 response = _request(anonymous, method, url)
                 if response.status_code != 302 or "/connexion" not in response.headers.get("Location", ""):
-                    problems.append(f"{method} {url} déconnecté : {response.status_code} au lieu d'une redirection")
+                    problems.append(
+                        f"{method} {url} déconnecté : {response.status_code} au lieu d'une redirection"
+                    )
                 if access == OPERATOR:
                     response = _request(as_user(tenants["company"][0].admin), method, url)
                     if response.status_code != 403:
-                        problems.append(f"{method} {url} non-opérateur : {response.status_code} au lieu de 403")
+                        problems.append(
+                            f"{method} {url} non-opérateur : {response.status_code} au lieu de 403"
+                        )
                     if method == "GET":
                         response = _request(as_user(operator), method, url)
                         if response.status_code != 200:
-                            problems.append(f"{method} {url} opérateur : {response.status_code} au lieu de 200")
+                            problems.append(
+                                f"{method} {url} opérateur : {response.status_code} au lieu de 200"
+                            )
                 checked += 1
                 continue
             assert access == TENANT, access
@@ -164,7 +180,10 @@ def test_every_route_is_guarded(app, make, login, world):
                 if unknown:
                     problems.append(f"{rule.rule}: paramètre(s) {unknown} sans exemple dans ce test")
                     continue
-                values = {"org": own.org.slug, **{p: own.samples.get(p, NON_TENANT_PARAMS.get(p)) for p in id_params}}
+                values = {
+                    "org": own.org.slug,
+                    **{p: own.samples.get(p, NON_TENANT_PARAMS.get(p)) for p in id_params},
+                }
                 url = adapter.build(rule.endpoint, values, method=method)
                 # 1. Logged out: sent to the sign-in page.
                 response = _request(anonymous, method, url)
@@ -173,10 +192,15 @@ def test_every_route_is_guarded(app, make, login, world):
                 # 2. Member of another organisation of the same kind: 404.
                 response = _request(as_user(other.admin), method, url)
                 if response.status_code != 404:
-                    problems.append(f"{method} {url} autre organisation : {response.status_code} au lieu de 404")
+                    problems.append(
+                        f"{method} {url} autre organisation : {response.status_code} au lieu de 404"
+                    )
                 # 3. Own organisation in the URL, but a child object of another organisation: 404.
                 if id_params - set(NON_TENANT_PARAMS) - SHARED_PARAMS.get(kind, set()):
-                    foreign = {"org": other.org.slug, **{p: own.samples[p] for p in id_params if p in own.samples}}
+                    foreign = {
+                        "org": other.org.slug,
+                        **{p: own.samples[p] for p in id_params if p in own.samples},
+                    }
                     foreign_url = adapter.build(rule.endpoint, foreign, method=method)
                     response = _request(as_user(other.admin), method, foreign_url)
                     if response.status_code != 404:
@@ -189,13 +213,17 @@ def test_every_route_is_guarded(app, make, login, world):
                     wrong_url = adapter.build(rule.endpoint, {**values, "org": wrong.org.slug}, method=method)
                     response = _request(as_user(wrong.admin), method, wrong_url)
                     if response.status_code != 404:
-                        problems.append(f"{method} {wrong_url} (mauvais type d'organisation) : {response.status_code}")
+                        problems.append(
+                            f"{method} {wrong_url} (mauvais type d'organisation) : {response.status_code}"
+                        )
                 # 5. Member whose role lacks the permission: 403.
                 lacking = [u for r, u in own.by_role.items() if not has_permission(kind, r, permission)]
                 if lacking:
                     response = _request(as_user(lacking[0]), method, url)
                     if response.status_code != 403:
-                        problems.append(f"{method} {url} sans la permission {permission} : {response.status_code} au lieu de 403")
+                        problems.append(
+                            f"{method} {url} sans la permission {permission} : {response.status_code} au lieu de 403"
+                        )
                 # 6. Allowed member: the page answers (GET only, to keep the samples intact).
                 if method == "GET":
                     response = _request(as_user(own.admin), method, url)

@@ -49,18 +49,25 @@ LINKS = {
         select(func.count()).select_from(TenderLot).where(TenderLot.action_id == foreign)
     ),
     "response_id": lambda foreign: db.session.scalar(
-        select(func.count()).select_from(Referencing).join(
-            TenderResponse, TenderResponse.provider_id == Referencing.provider_id
-        ).where(TenderResponse.id == foreign)
+        select(func.count())
+        .select_from(Referencing)
+        .join(TenderResponse, TenderResponse.provider_id == Referencing.provider_id)
+        .where(TenderResponse.id == foreign)
     ),
 }
 # Values that make a creation form valid, so that the id field is what decides (checked with one's own id).
 VALID = {
     "company.enrol": {},
     "opco.tender_new": {
-        "title": "Appel d'offres témoin", "reference": "AO-ISOLATION-1", "lots-0-title": "Lot témoin",
-        "lots-0-expected_sessions": "2", "lots-0-expected_trainees": "20", "lots-0-max_price": "1 000",
-        "lots-0-duration_hours": "14", "lots-0-theme_code": "{theme_code}", "criteria-0-label": "Prix",
+        "title": "Appel d'offres témoin",
+        "reference": "AO-ISOLATION-1",
+        "lots-0-title": "Lot témoin",
+        "lots-0-expected_sessions": "2",
+        "lots-0-expected_trainees": "20",
+        "lots-0-max_price": "1 000",
+        "lots-0-duration_hours": "14",
+        "lots-0-theme_code": "{theme_code}",
+        "criteria-0-label": "Prix",
         "criteria-0-weight": "100",
     },
 }
@@ -92,7 +99,9 @@ def _extra_samples(fz: Fuzz) -> None:
             samples["admin_id"] = tenant.admin.id
             samples["admin_name"] = db.session.get(User, tenant.admin.id).full_name
             if kind == "provider":
-                samples["referencing_id"] = db.session.get(TrainingSession, samples["session_id"]).referencing_id
+                samples["referencing_id"] = db.session.get(
+                    TrainingSession, samples["session_id"]
+                ).referencing_id
             if kind == "opco":
                 samples["lot_id"] = db.session.scalar(
                     select(TenderLot.id).where(TenderLot.tender_id == samples["tender_id"]).limit(1)
@@ -154,7 +163,9 @@ def test_ids_in_fields_and_filters_stay_inside_their_organisation(world):
     fz, kinds = world
     problems: list[str] = []
     tried = 0
-    seen = {_field_key(n) for form in fz.forms.values() for n in [*form.values, *form.choices] if _carries_id(n)}
+    seen = {
+        _field_key(n) for form in fz.forms.values() for n in [*form.values, *form.choices] if _carries_id(n)
+    }
     if set(FIELD_SAMPLES) - seen:
         problems.append(f"FIELD_SAMPLES : champs qu'aucune page ne montre plus : {set(FIELD_SAMPLES) - seen}")
     for action, form in fz.forms.items():
@@ -172,11 +183,15 @@ def test_ids_in_fields_and_filters_stay_inside_their_organisation(world):
         for name in dict.fromkeys(_field_key(n) for n in id_fields):
             key = name
             if key not in FIELD_SAMPLES:
-                problems.append(f"{endpoint} : le champ {name!r} porte un identifiant inconnu de ce test "
-                                "(ajoutez-le à FIELD_SAMPLES)")
+                problems.append(
+                    f"{endpoint} : le champ {name!r} porte un identifiant inconnu de ce test "
+                    "(ajoutez-le à FIELD_SAMPLES)"
+                )
             elif FIELD_SAMPLES[key] is not None:
                 tried += _try(fz, kind, action, dict(values), name, FIELD_SAMPLES[key], problems)
-                if endpoint in VALID:  # the same form with one's own object is accepted: the refusal was the id's
+                if (
+                    endpoint in VALID
+                ):  # the same form with one's own object is accepted: the refusal was the id's
                     own = fz.tenants[kind][0]
                     visitor = fz.visitor(own.admin)
                     own_id = own.samples[FIELD_SAMPLES[key]]
@@ -184,12 +199,16 @@ def test_ids_in_fields_and_filters_stay_inside_their_organisation(world):
                     accepted = dict(values, **{name: [str(own_id)]})
                     response = visitor.client.post(action, data=_data(accepted, visitor.token))
                     if LINKS[FIELD_SAMPLES[key]](own_id) <= links:
-                        problems.append(f"POST {action} {name}={own_id} (objet de l'organisation) : "
-                                        f"{response.status_code}, rien n'a été lié : le formulaire témoin est invalide")
+                        problems.append(
+                            f"POST {action} {name}={own_id} (objet de l'organisation) : "
+                            f"{response.status_code}, rien n'a été lié : le formulaire témoin est invalide"
+                        )
     for endpoint, kind, pattern, sample in UNSHOWN_FIELDS:
         own = fz.tenants[kind][0]
         arguments = next(fz.app.url_map.iter_rules(endpoint)).arguments
-        action = fz.adapter.build(endpoint, {p: own.org.slug if p == "org" else own.samples[p] for p in arguments})
+        action = fz.adapter.build(
+            endpoint, {p: own.org.slug if p == "org" else own.samples[p] for p in arguments}
+        )
         tried += _try(fz, kind, action, {}, pattern.format(**own.samples), sample, problems)
     _check_filters(fz, problems)
     assert not problems, "\n".join(problems)

@@ -13,11 +13,15 @@ from tests.web.inputs_expect import assert_refused_or
 from tests.web.test_enrolment_pages import company_with_hr
 
 
-def _hold_session_lock(app, session_id: int, is_postgres: bool, locked: threading.Event, release: threading.Event):
+def _hold_session_lock(
+    app, session_id: int, is_postgres: bool, locked: threading.Event, release: threading.Event
+):
     """Another request (its own connection) holding the session's row lock until ``release`` is set."""
     with app.app_context(), db.engine.connect() as conn:
         if is_postgres:
-            conn.execute(text("SELECT id FROM training_sessions WHERE id = :id FOR UPDATE"), {"id": session_id})
+            conn.execute(
+                text("SELECT id FROM training_sessions WHERE id = :id FOR UPDATE"), {"id": session_id}
+            )
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
             conn.execute(text("UPDATE training_sessions SET id = id WHERE id = :id"), {"id": session_id})
@@ -26,8 +30,9 @@ def _hold_session_lock(app, session_id: int, is_postgres: bool, locked: threadin
         conn.rollback()
 
 
-def test_a_seat_lock_held_too_long_answers_retry_and_keeps_nothing(app_factory, make, login, is_postgres,
-                                                                   monkeypatch):
+def test_a_seat_lock_held_too_long_answers_retry_and_keeps_nothing(
+    app_factory, make, login, is_postgres, monkeypatch
+):
     """pretix's rule: wait a few seconds for the seat lock, then say « réessayez » (409) instead of hanging."""
     monkeypatch.setattr(locking, "LOCK_TIMEOUT_MS", 300)
     # SQLite's equivalent of lock_timeout is the connection's busy timeout.

@@ -34,7 +34,9 @@ def signed_in_admin(client, login, company_admin):
 
 def invite(client, company, email, role="hr", htmx=False):
     headers = {"HX-Request": "true"} if htmx else {}
-    return client.post(f"/org/{company.slug}/membres/inviter", data={"email": email, "role": role}, headers=headers)
+    return client.post(
+        f"/org/{company.slug}/membres/inviter", data={"email": email, "role": role}, headers=headers
+    )
 
 
 def membership_of(email, org):
@@ -77,7 +79,11 @@ def test_admin_invites_a_colleague_by_email(client, signed_in_admin, outbox, db_
     assert "nadia.hr@lumiere.fr Responsable formation" in visible_text(page)
 
     invitation = db_session.scalar(select(Invitation))
-    assert (invitation.email, invitation.role, invitation.organisation_id) == ("nadia.hr@lumiere.fr", "hr", company.id)
+    assert (invitation.email, invitation.role, invitation.organisation_id) == (
+        "nadia.hr@lumiere.fr",
+        "hr",
+        company.id,
+    )
     assert invitation.invited_by_id == admin.id
     assert invitation.accepted_at is None and invitation.revoked_at is None
 
@@ -138,7 +144,9 @@ def test_invitation_with_an_unknown_role_is_refused(client, signed_in_admin, out
     company, _admin = signed_in_admin
     response = invite(client, company, "x@lumiere.fr", "catalogue_manager")  # an OPCO role
     assert response.status_code == 422
-    assert "Choisissez un rôle dans la liste." in text(response) or "N'est pas un choix valide." in text(response)
+    assert "Choisissez un rôle dans la liste." in text(response) or "N'est pas un choix valide." in text(
+        response
+    )
     assert count(Invitation) == 0 and outbox() == []
 
 
@@ -152,7 +160,9 @@ def test_inviting_an_existing_member_is_refused(client, signed_in_admin, make, o
     assert not events("member.invited", company)
 
 
-def test_inviting_the_same_address_again_replaces_the_pending_invitation(client, signed_in_admin, outbox, db_session):
+def test_inviting_the_same_address_again_replaces_the_pending_invitation(
+    client, signed_in_admin, outbox, db_session
+):
     company, _admin = signed_in_admin
     invite(client, company, "zoe@lumiere.fr", "hr")
     first_token = token_from(outbox("zoe@lumiere.fr")[0].body_text, "invitation")
@@ -188,7 +198,8 @@ def test_new_person_accepts_the_invitation_and_is_signed_in(app, client, signed_
     assert "Créez votre compte pour accepter l'invitation." in seen
 
     response = guest.post(
-        f"/invitation/{token}", data={"full_name": "Nadia Benali", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+        f"/invitation/{token}",
+        data={"full_name": "Nadia Benali", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
     )
     assert response.status_code == 303
     assert response.headers["Location"] == f"/entreprise/{company.slug}/"
@@ -214,7 +225,10 @@ def test_accepting_with_bad_input_creates_nothing(app, client, signed_in_admin, 
     before = (count(User), count(Membership))
     for data, message in [
         ({"full_name": "Nadia", "password": "court", "confirm": "court"}, "au moins 12 caractères"),
-        ({"full_name": "Nadia", "password": NEW_PASSWORD, "confirm": "autre"}, "Les deux mots de passe ne correspondent pas."),
+        (
+            {"full_name": "Nadia", "password": NEW_PASSWORD, "confirm": "autre"},
+            "Les deux mots de passe ne correspondent pas.",
+        ),
         ({"full_name": "", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}, "Indiquez vos prénom et nom."),
     ]:
         response = guest.post(f"/invitation/{token}", data=data)
@@ -233,9 +247,12 @@ def test_expired_invitation_is_refused_and_creates_nothing(app, client, signed_i
     with time_machine.travel(datetime.now(UTC) + timedelta(days=8), tick=False):
         page = guest.get(f"/invitation/{token}")
         assert page.status_code == 410
-        assert "Cette invitation a expiré. Demandez à l'administrateur de Lumière Services" in visible_text(page)
+        assert "Cette invitation a expiré. Demandez à l'administrateur de Lumière Services" in visible_text(
+            page
+        )
         response = guest.post(
-            f"/invitation/{token}", data={"full_name": "Nadia Benali", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+            f"/invitation/{token}",
+            data={"full_name": "Nadia Benali", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
         )
         assert response.status_code == 410
         assert "Cette invitation a expiré" in visible_text(response)
@@ -254,14 +271,20 @@ def test_accepted_invitation_cannot_be_used_again(app, client, signed_in_admin, 
     company, _admin = signed_in_admin
     token = _invite_and_get_token(client, company, outbox)
     app.test_client().post(
-        f"/invitation/{token}", data={"full_name": "Nadia Benali", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+        f"/invitation/{token}",
+        data={"full_name": "Nadia Benali", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
     )
     other = app.test_client()
     page = other.get(f"/invitation/{token}")
     assert page.status_code == 410
     assert "Cette invitation a déjà été acceptée." in visible_text(page)
     response = other.post(
-        f"/invitation/{token}", data={"full_name": "Quelqu'un", "password": "encore-un-mot-de-passe", "confirm": "encore-un-mot-de-passe"}
+        f"/invitation/{token}",
+        data={
+            "full_name": "Quelqu'un",
+            "password": "encore-un-mot-de-passe",
+            "confirm": "encore-un-mot-de-passe",
+        },
     )
     assert response.status_code == 410
     assert count(Membership) == 2
@@ -284,7 +307,9 @@ def test_revoked_invitation_is_refused(app, client, signed_in_admin, outbox, db_
     assert refused.status_code == 410
     assert "Cette invitation a été annulée par l'organisation." in visible_text(refused)
     before = count(User)
-    guest.post(f"/invitation/{token}", data={"full_name": "Nadia", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    guest.post(
+        f"/invitation/{token}", data={"full_name": "Nadia", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    )
     assert count(User) == before
 
     again = client.post(f"/org/{company.slug}/invitations/{invitation.id}/annuler")
@@ -298,7 +323,9 @@ def test_unknown_invitation_link(client):
     assert "Ce lien d'invitation n'est pas valide." in visible_text(page)
 
 
-def test_existing_user_must_sign_in_with_the_invited_email(app, client, signed_in_admin, make, outbox, login, db_session):
+def test_existing_user_must_sign_in_with_the_invited_email(
+    app, client, signed_in_admin, make, outbox, login, db_session
+):
     company, _admin = signed_in_admin
     existing = make.user(email="marc@ailleurs.fr", full_name="Marc Ailleurs")
     make.company(admin=existing, name="Ailleurs SARL", opco_code="akto")
@@ -311,7 +338,10 @@ def test_existing_user_must_sign_in_with_the_invited_email(app, client, signed_i
     assert 'name="password"' not in page.get_data(as_text=True)
 
     # Posting without being signed in sends to the sign-in page, back to the invitation afterwards.
-    response = guest.post(f"/invitation/{token}", data={"full_name": "Intrus", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    response = guest.post(
+        f"/invitation/{token}",
+        data={"full_name": "Intrus", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
     assert response.status_code == 303
     assert response.headers["Location"] == f"/connexion?next=/invitation/{token}"
     assert membership_of("marc@ailleurs.fr", company) is None
@@ -325,7 +355,9 @@ def test_existing_user_must_sign_in_with_the_invited_email(app, client, signed_i
     assert "Cette invitation a été envoyée à marc@ailleurs.fr." in text(refused)
     assert membership_of("autre@ailleurs.fr", company) is None
 
-    signed_in = guest.post(f"/connexion?next=/invitation/{token}", data={"email": existing.email, "password": DEFAULT_PASSWORD})
+    signed_in = guest.post(
+        f"/connexion?next=/invitation/{token}", data={"email": existing.email, "password": DEFAULT_PASSWORD}
+    )
     assert signed_in.headers["Location"] == f"/invitation/{token}"
     assert "Vous êtes connecté avec ce compte." in visible_text(guest.get(f"/invitation/{token}"))
     accepted = guest.post(f"/invitation/{token}")
@@ -344,7 +376,9 @@ def test_admin_changes_a_role(client, signed_in_admin, make, db_session):
 
     response = client.post(f"/org/{company.slug}/membres/{colleague.id}/role", data={"role": "accountant"})
     assert response.status_code == 303
-    assert "Hugo Martin a désormais le rôle « Comptable »." in flashes(client.get(response.headers["Location"]))
+    assert "Hugo Martin a désormais le rôle « Comptable »." in flashes(
+        client.get(response.headers["Location"])
+    )
     assert db_session.get(Membership, colleague.id).role == "accountant"
     [event] = events("member.role_changed", company)
     assert event.actor_id == admin.id
@@ -368,7 +402,9 @@ def test_last_administrator_cannot_be_demoted(client, signed_in_admin, make, db_
     page = client.post(f"/org/{company.slug}/membres/{own.id}/role", data={"role": "viewer"})
     assert page.status_code == 422
     assert "Membres de Lumière Services" in visible_text(page)  # the page again, with the reason
-    assert "Impossible : c'est le dernier administrateur. Nommez d'abord un autre administrateur." in flashes(page)
+    assert "Impossible : c'est le dernier administrateur. Nommez d'abord un autre administrateur." in flashes(
+        page
+    )
     assert db_session.get(Membership, own.id).role == "admin"
     assert not events("member.role_changed", company)
 
@@ -385,15 +421,21 @@ def test_last_administrator_cannot_be_removed(client, signed_in_admin, make, db_
     assert not events("member.removed", company)
 
 
-def test_with_two_administrators_one_can_be_removed_then_the_other_is_the_last(client, signed_in_admin, make, db_session):
+def test_with_two_administrators_one_can_be_removed_then_the_other_is_the_last(
+    client, signed_in_admin, make, db_session
+):
     company, admin = signed_in_admin
     second_id = make.member(company, make.user(email="bis@lumiere.fr", full_name="Bernard Bis"), "admin").id
 
     response = client.post(f"/org/{company.slug}/membres/{second_id}/retirer")
     assert response.status_code == 303
-    assert "Bernard Bis n'a plus accès à Lumière Services." in flashes(client.get(response.headers["Location"]))
+    assert "Bernard Bis n'a plus accès à Lumière Services." in flashes(
+        client.get(response.headers["Location"])
+    )
     assert db_session.get(Membership, second_id) is None
-    assert db_session.scalar(select(User).where(User.email == "bis@lumiere.fr")) is not None  # the person stays
+    assert (
+        db_session.scalar(select(User).where(User.email == "bis@lumiere.fr")) is not None
+    )  # the person stays
     [event] = events("member.removed", company)
     assert event.data == {"email": "bis@lumiere.fr", "role": "admin"}
 
@@ -476,7 +518,9 @@ def test_audit_log_lists_events_with_french_labels_and_filters(client, signed_in
         assert label in page
     assert "Alice Admin" in page
 
-    filtered = visible_text(client.get(f"/org/{company.slug}/journal", query_string={"action": "member.invited"}))
+    filtered = visible_text(
+        client.get(f"/org/{company.slug}/journal", query_string={"action": "member.invited"})
+    )
     assert "1 événement." in filtered
     table = filtered.split("Adresse IP", 1)[1]
     assert "Invitation envoyée" in table
@@ -487,8 +531,12 @@ def test_audit_log_filters_by_person(client, signed_in_admin, make):
     company, admin = signed_in_admin
     hugo = make.user(full_name="Hugo Martin")
     make.member(company, hugo, "viewer")
-    audit.record("member.invited", organisation_id=company.id, actor=hugo, data={"email": "par-hugo@lumiere.fr"})
-    audit.record("member.invited", organisation_id=company.id, actor=admin, data={"email": "par-alice@lumiere.fr"})
+    audit.record(
+        "member.invited", organisation_id=company.id, actor=hugo, data={"email": "par-hugo@lumiere.fr"}
+    )
+    audit.record(
+        "member.invited", organisation_id=company.id, actor=admin, data={"email": "par-alice@lumiere.fr"}
+    )
     db.session.commit()
     page = visible_text(client.get(f"/org/{company.slug}/journal", query_string={"actor": str(hugo.id)}))
     assert "par-hugo@lumiere.fr" in page and "par-alice@lumiere.fr" not in page
@@ -497,10 +545,16 @@ def test_audit_log_filters_by_person(client, signed_in_admin, make):
 def test_audit_log_is_paginated_and_htmx_gets_only_the_rows(client, signed_in_admin, db_session):
     company, admin = signed_in_admin
     for n in range(30):
-        audit.record("member.invited", organisation_id=company.id, actor=admin,
-                     data={"email": f"personne{n:02d}@lumiere.fr", "role": "viewer"})
+        audit.record(
+            "member.invited",
+            organisation_id=company.id,
+            actor=admin,
+            data={"email": f"personne{n:02d}@lumiere.fr", "role": "viewer"},
+        )
     db_session.commit()
-    total = db_session.scalar(select(db.func.count(AuditEvent.id)).where(AuditEvent.organisation_id == company.id))
+    total = db_session.scalar(
+        select(db.func.count(AuditEvent.id)).where(AuditEvent.organisation_id == company.id)
+    )
     assert total > 25
 
     first = client.get(f"/org/{company.slug}/journal")
@@ -519,9 +573,14 @@ def test_audit_log_is_paginated_and_htmx_gets_only_the_rows(client, signed_in_ad
     # Filter and page together: the "next" link keeps the filter.
     filtered = client.get(f"/org/{company.slug}/journal", query_string={"action": "member.invited"})
     assert "30 événements." in visible_text(filtered)
-    assert "action=member.invited" in filtered.get_data(as_text=True).split("Page suivante")[0].rsplit("href", 1)[1]
+    assert (
+        "action=member.invited"
+        in filtered.get_data(as_text=True).split("Page suivante")[0].rsplit("href", 1)[1]
+    )
 
-    rows = client.get(f"/org/{company.slug}/journal", query_string={"page": 2}, headers={"HX-Request": "true"})
+    rows = client.get(
+        f"/org/{company.slug}/journal", query_string={"page": 2}, headers={"HX-Request": "true"}
+    )
     assert rows.status_code == 200
     rows_body = rows.get_data(as_text=True)
     assert "<html" not in rows_body and "<form" not in rows_body and "<h1" not in rows_body
@@ -533,7 +592,9 @@ def test_audit_log_does_not_show_another_organisations_events(client, signed_in_
     company, _admin = signed_in_admin
     other_admin = make.user(full_name="Zorro Ailleurs")
     other = make.company(admin=other_admin, name="Ailleurs SARL", opco_code="akto")
-    audit.record("member.invited", organisation_id=other.id, actor=other_admin, data={"email": "secret@ailleurs.fr"})
+    audit.record(
+        "member.invited", organisation_id=other.id, actor=other_admin, data={"email": "secret@ailleurs.fr"}
+    )
     db.session.commit()
     page = visible_text(client.get(f"/org/{company.slug}/journal"))
     assert "secret@ailleurs.fr" not in page and "Zorro Ailleurs" not in page
@@ -605,8 +666,10 @@ def test_the_invitation_limit_holds_under_parallel_requests(app_factory, make):
     from marketplace.services import accounts
     from marketplace.services.errors import DomainError
 
-    parallel = app_factory(INVITATIONS_PER_HOUR=3,
-                           SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 10, "max_overflow": 2, "pool_timeout": 60})
+    parallel = app_factory(
+        INVITATIONS_PER_HOUR=3,
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 10, "max_overflow": 2, "pool_timeout": 60},
+    )
     admin = make.user()
     company_id, admin_id = make.company(admin=admin, opco_code="akto").id, admin.id
     db.session.remove()
@@ -618,8 +681,12 @@ def test_the_invitation_limit_holds_under_parallel_requests(app_factory, make):
             barrier.wait(timeout=30)
             with parallel.app_context():
                 try:
-                    accounts.invite(db.session.get(Organisation, company_id), f"p{n}@ailleurs.fr", "hr",
-                                    db.session.get(User, admin_id))
+                    accounts.invite(
+                        db.session.get(Organisation, company_id),
+                        f"p{n}@ailleurs.fr",
+                        "hr",
+                        db.session.get(User, admin_id),
+                    )
                     db.session.commit()
                     outcomes.append("sent")
                 except DomainError as error:
@@ -666,7 +733,9 @@ def test_one_invitation_accepted_twice_at_once_gives_one_membership(app_factory,
                 with parallel.app_context():
                     user = db.session.get(User, user_id) if user_id else None
                     try:
-                        accounts.accept_invitation(token, user, full_name="Nadia Benali", password=NEW_PASSWORD)
+                        accounts.accept_invitation(
+                            token, user, full_name="Nadia Benali", password=NEW_PASSWORD
+                        )
                         db.session.commit()
                         outcomes.append("joined")
                     except DomainError as error:
@@ -682,8 +751,9 @@ def test_one_invitation_accepted_twice_at_once_gives_one_membership(app_factory,
             t.start()
         for t in threads:
             t.join(timeout=60)
-        assert sorted(outcomes) == ["Cette invitation a déjà été acceptée. Connectez-vous pour accéder à "
-                                    "l'organisation."] * 3 + ["joined"], outcomes
+        assert sorted(outcomes) == [
+            "Cette invitation a déjà été acceptée. Connectez-vous pour accéder à l'organisation."
+        ] * 3 + ["joined"], outcomes
 
     company = db_session.get(Organisation, company_id)
     assert membership_of("nadia@lumiere.fr", company) is not None
@@ -715,9 +785,13 @@ def test_audit_log_ignores_absurd_filters(client, signed_in_admin, db_session):
     over-long URLs get the French refusal page)."""
     company, admin = signed_in_admin
     for n in range(30):
-        audit.record("member.invited", organisation_id=company.id, actor=admin, data={"email": f"p{n:02d}@lumiere.fr"})
+        audit.record(
+            "member.invited", organisation_id=company.id, actor=admin, data={"email": f"p{n:02d}@lumiere.fr"}
+        )
     db_session.commit()
-    total = len(db_session.scalars(select(AuditEvent.id).where(AuditEvent.organisation_id == company.id)).all())
+    total = len(
+        db_session.scalars(select(AuditEvent.id).where(AuditEvent.organisation_id == company.id)).all()
+    )
     for query in [
         {"actor": "99999999999999999999", "page": "-5", "date_to": "9999-12-31"},
         {"actor": "-1", "page": "99999999999999999999", "date_from": "0001-01-01"},
@@ -734,7 +808,9 @@ def test_audit_log_ignores_absurd_filters(client, signed_in_admin, db_session):
         assert f"{shown} événements." in page, query
         assert "Page 1 sur 2" in page or "Page 2 sur 2" in page
     # A page beyond the last shows the last one, with the oldest events.
-    last = client.get(f"/org/{company.slug}/journal", query_string={"page": "99999", "action": "member.invited"})
+    last = client.get(
+        f"/org/{company.slug}/journal", query_string={"page": "99999", "action": "member.invited"}
+    )
     assert "Page 2 sur 2" in visible_text(last) and "p00@lumiere.fr" in visible_text(last)
     # A person of another organisation, or nobody: the filter finds nothing, it does not break.
     nobody = client.get(f"/org/{company.slug}/journal", query_string={"actor": "2147483647"})
@@ -744,13 +820,18 @@ def test_audit_log_ignores_absurd_filters(client, signed_in_admin, db_session):
 def test_absurd_invitations_are_refused_and_change_nothing(client, signed_in_admin, outbox):
     company, _admin = signed_in_admin
     attempts = [(email, "hr") for email in ABSURD]
-    attempts += [("nadia@lumiere.fr", role) for role in ["\x00", "x" * 100_000, "99999999999999999999", "", "admin\x00"]]
+    attempts += [
+        ("nadia@lumiere.fr", role)
+        for role in ["\x00", "x" * 100_000, "99999999999999999999", "", "admin\x00"]
+    ]
     for email, role in attempts:
         for htmx in (False, True):
             response = invite(client, company, email, role, htmx=htmx)
             assert_refused_or(response, 422, email, role)
     assert count(Invitation) == 0 and outbox() == []
-    response = client.post(f"/org/{company.slug}/membres/inviter", data={"email": ["a@b.fr", "c@d.fr"], "role": ["hr", "x"]})
+    response = client.post(
+        f"/org/{company.slug}/membres/inviter", data={"email": ["a@b.fr", "c@d.fr"], "role": ["hr", "x"]}
+    )
     assert response.status_code in (303, 422)
     assert count(Invitation) <= 1
     assert outbox("c@d.fr") == []
@@ -765,7 +846,9 @@ def test_absurd_roles_are_refused_and_change_nothing(client, signed_in_admin, ma
             assert "Choisissez un rôle dans la liste." in flashes(response)
     assert db_session.get(Membership, colleague.id, populate_existing=True).role == "viewer"
     assert not events("member.role_changed", company)
-    for url in (f"/org/{company.slug}/membres/99999999999999999999/role",
-                f"/org/{company.slug}/membres/-1/retirer",
-                f"/org/{company.slug}/invitations/2147483648/annuler"):
+    for url in (
+        f"/org/{company.slug}/membres/99999999999999999999/role",
+        f"/org/{company.slug}/membres/-1/retirer",
+        f"/org/{company.slug}/invitations/2147483648/annuler",
+    ):
         assert client.post(url, data={"role": "hr"}).status_code == 404

@@ -83,9 +83,21 @@ def test_a_page_past_the_end_of_the_catalogue_shows_the_last_one(signed_in, akto
 
 
 ACTION_FIELDS = [
-    "title", "reference", "theme_code", "modality", "duration_hours", "campaign_year", "objectives", "scope",
-    "price", "share_lt11", "cap_per_company_per_session", "cap_per_company_per_year", "cancellation_days",
-    "region_codes", "idcc_codes",
+    "title",
+    "reference",
+    "theme_code",
+    "modality",
+    "duration_hours",
+    "campaign_year",
+    "objectives",
+    "scope",
+    "price",
+    "share_lt11",
+    "cap_per_company_per_session",
+    "cap_per_company_per_year",
+    "cancellation_days",
+    "region_codes",
+    "idcc_codes",
 ]
 # Free text may legitimately be a number; every other field given nonsense must be refused.
 FREE_TEXT = {"title", "reference", "objectives"}
@@ -118,7 +130,9 @@ def test_action_edit_refuses_absurd_values_and_changes_nothing(signed_in, akto, 
         for value in ("\x00", MEGABYTE, "-1", "99999999999999999999", "1e308"):
             if name == "objectives" and value not in ("\x00", MEGABYTE):
                 continue
-            response = signed_in.post(url, data=form_data(reference=action.reference, title="Autre", **{name: value}))
+            response = signed_in.post(
+                url, data=form_data(reference=action.reference, title="Autre", **{name: value})
+            )
             assert_refused_or(response, 422, value)
     db.session.expire_all()
     assert db.session.get(CollectiveAction, action.id).title == "Titre d'origine"
@@ -180,7 +194,11 @@ def test_referencing_form_refuses_absurd_prices_and_dates(signed_in, akto, make)
     for value in ("9999-12-31", "0001-01-01", "\x00", MEGABYTE):
         data = {"valid_from": TODAY.isoformat(), "valid_until": value, "price": "950"}
         assert_refused_or(signed_in.post(url, data=data), 422, value)
-        data = {"valid_from": TODAY.isoformat(), "valid_until": (TODAY + timedelta(days=9)).isoformat(), "price": value}
+        data = {
+            "valid_from": TODAY.isoformat(),
+            "valid_until": (TODAY + timedelta(days=9)).isoformat(),
+            "price": value,
+        }
         assert_refused_or(signed_in.post(url, data=data), 422, value)
     db.session.refresh(referencing)
     assert referencing.price_cents == 90_000
@@ -257,10 +275,17 @@ def test_files_and_json_in_place_of_fields_are_refused(signed_in, akto, make):
     provider = make.provider()
     response = signed_in.post(
         f"/opco/{akto.slug}/catalogue/{action.id}/referencements/nouveau",
-        json={"provider_id": provider.id, "valid_from": TODAY.isoformat(), "valid_until": "2030-01-01", "price": 900},
+        json={
+            "provider_id": provider.id,
+            "valid_from": TODAY.isoformat(),
+            "valid_until": "2030-01-01",
+            "price": 900,
+        },
     )
     assert response.status_code == 422 and count(Referencing) == 0
     before = akto.waitlist_offer_hours
-    assert signed_in.post(f"/opco/{akto.slug}/parametres", json={"waitlist_offer_hours": 24}).status_code == 422
+    assert (
+        signed_in.post(f"/opco/{akto.slug}/parametres", json={"waitlist_offer_hours": 24}).status_code == 422
+    )
     db.session.expire_all()
     assert db.session.get(type(akto), akto.id).waitlist_offer_hours == before

@@ -49,19 +49,37 @@ def form_data(**changes) -> dict:
         "submission_deadline": f"{NEXT_YEAR}-01-20T12:00",
         "expected_award_date": f"{NEXT_YEAR}-02-15",
         "required_documents": ["technical_proposal", "qualiopi_certificate"],
-        "lots-0-title": "Management – Île-de-France", "lots-0-theme_code": "31", "lots-0-region_code": "11",
-        "lots-0-expected_sessions": "4", "lots-0-expected_trainees": "40", "lots-0-max_price": "1 200,50",
-        "lots-0-duration_hours": "14", "lots-0-action_id": "",
+        "lots-0-title": "Management – Île-de-France",
+        "lots-0-theme_code": "31",
+        "lots-0-region_code": "11",
+        "lots-0-expected_sessions": "4",
+        "lots-0-expected_trainees": "40",
+        "lots-0-max_price": "1 200,50",
+        "lots-0-duration_hours": "14",
+        "lots-0-action_id": "",
         # Row 1 left empty (selects keep their default): ignored.
-        "lots-1-title": "", "lots-1-theme_code": "", "lots-1-region_code": "", "lots-1-action_id": "",
-        "lots-2-title": "Management – national", "lots-2-theme_code": "31", "lots-2-region_code": "",
-        "lots-2-expected_sessions": "10", "lots-2-expected_trainees": "100", "lots-2-max_price": "1100",
-        "lots-2-duration_hours": "", "lots-2-action_id": "",
-        "criteria-0-label": "Valeur technique", "criteria-0-weight": "40",
-        "criteria-1-label": "Équipe et moyens", "criteria-1-weight": "20",
-        "criteria-2-label": "Prix", "criteria-2-weight": "30",
-        "criteria-3-label": "", "criteria-3-weight": "",
-        "criteria-4-label": "RSE", "criteria-4-weight": "10",
+        "lots-1-title": "",
+        "lots-1-theme_code": "",
+        "lots-1-region_code": "",
+        "lots-1-action_id": "",
+        "lots-2-title": "Management – national",
+        "lots-2-theme_code": "31",
+        "lots-2-region_code": "",
+        "lots-2-expected_sessions": "10",
+        "lots-2-expected_trainees": "100",
+        "lots-2-max_price": "1100",
+        "lots-2-duration_hours": "",
+        "lots-2-action_id": "",
+        "criteria-0-label": "Valeur technique",
+        "criteria-0-weight": "40",
+        "criteria-1-label": "Équipe et moyens",
+        "criteria-1-weight": "20",
+        "criteria-2-label": "Prix",
+        "criteria-2-weight": "30",
+        "criteria-3-label": "",
+        "criteria-3-weight": "",
+        "criteria-4-label": "RSE",
+        "criteria-4-weight": "10",
     }
     data.update(changes)
     return data
@@ -74,8 +92,13 @@ def test_builder_page_has_the_fieldsets_and_repeated_rows(signed_in, akto):
     response = signed_in.get(url(akto, "/nouveau"))
     assert response.status_code == 200
     body = text(response)
-    for legend in ("Présentation", "Calendrier et attribution", "Documents exigés dans chaque réponse", "Lots",
-                   "Critères d'évaluation"):
+    for legend in (
+        "Présentation",
+        "Calendrier et attribution",
+        "Documents exigés dans chaque réponse",
+        "Lots",
+        "Critères d'évaluation",
+    ):
         assert f"<legend>{legend}</legend>" in body
     assert 'type="datetime-local"' in body
     assert 'name="lots-5-title"' in body and 'name="criteria-5-weight"' in body
@@ -102,8 +125,9 @@ def test_create_a_tender_through_the_builder(signed_in, akto):
 
 
 def test_weights_not_totalling_100_are_refused_and_nothing_is_saved(signed_in, akto):
-    response = signed_in.post(url(akto, "/nouveau"), data=form_data(**{"criteria-4-weight": ""}, **{
-        "criteria-4-label": ""}))
+    response = signed_in.post(
+        url(akto, "/nouveau"), data=form_data(**{"criteria-4-weight": ""}, **{"criteria-4-label": ""})
+    )
     assert response.status_code == 422
     shown = visible_text(response)
     assert "Les pondérations des critères totalisent 90 : elles doivent totaliser 100." in shown
@@ -123,7 +147,9 @@ def test_errors_are_shown_next_to_their_row(signed_in, akto):
 
 
 def test_live_total_of_the_weights(signed_in, akto):
-    response = signed_in.get(url(akto, "/ponderations?criteria-0-weight=60&criteria-1-weight=50&criteria-2-weight="))
+    response = signed_in.get(
+        url(akto, "/ponderations?criteria-0-weight=60&criteria-1-weight=50&criteria-2-weight=")
+    )
     assert response.status_code == 200
     assert visible_text(response) == "Total des pondérations : 110 sur 100 — 10 points de trop."
     response = signed_in.get(url(akto, "/ponderations?criteria-0-weight=60&criteria-1-weight=40"))
@@ -155,7 +181,9 @@ def test_edit_a_draft_and_frozen_once_published(signed_in, akto, make):
 
 def test_publish_from_the_detail_page(signed_in, akto, make):
     tender = make.tender(akto, status="draft")
-    response = signed_in.post(url(akto, f"/{tender.id}/etat"), data={"event": "publish"}, follow_redirects=True)
+    response = signed_in.post(
+        url(akto, f"/{tender.id}/etat"), data={"event": "publish"}, follow_redirects=True
+    )
     assert "est publié : tous les organismes de formation" in " ".join(flashes(response))
     assert db.session.get(Tender, tender.id).status == TenderStatus.PUBLISHED
 
@@ -164,7 +192,9 @@ def test_publish_refused_when_weights_do_not_total_100(signed_in, akto, make):
     tender = make.tender(akto, status="draft", criteria=[("Valeur technique", 70), ("Prix", 20)])
     page = signed_in.get(url(akto, f"/{tender.id}"))
     assert "Les pondérations des critères totalisent 90 : elles doivent totaliser 100." in visible_text(page)
-    response = signed_in.post(url(akto, f"/{tender.id}/etat"), data={"event": "publish"}, follow_redirects=True)
+    response = signed_in.post(
+        url(akto, f"/{tender.id}/etat"), data={"event": "publish"}, follow_redirects=True
+    )
     assert flashes(response) == [
         "Publication impossible. Les pondérations des critères totalisent 90 : elles doivent totaliser 100."
     ]
@@ -175,14 +205,22 @@ def test_start_analysis_and_declare_unsuccessful(signed_in, akto, make):
     tender = make.tender(akto, status="closed")
     page = visible_text(signed_in.get(url(akto, f"/{tender.id}")))
     assert "Commencer l'analyse des réponses" in page and "Déclarer l'appel d'offres infructueux" in page
-    response = signed_in.post(url(akto, f"/{tender.id}/etat"), data={"event": "start_analysis"}, follow_redirects=True)
+    response = signed_in.post(
+        url(akto, f"/{tender.id}/etat"), data={"event": "start_analysis"}, follow_redirects=True
+    )
     assert flashes(response) == [f"L'analyse des réponses à « {tender.title} » est commencée."]
     assert db.session.get(Tender, tender.id).status == TenderStatus.UNDER_ANALYSIS
 
-    response = signed_in.post(url(akto, f"/{tender.id}/etat"), data={"event": "declare_unsuccessful", "reason": ""},
-                              follow_redirects=True)
+    response = signed_in.post(
+        url(akto, f"/{tender.id}/etat"),
+        data={"event": "declare_unsuccessful", "reason": ""},
+        follow_redirects=True,
+    )
     assert flashes(response) == ["Indiquez pourquoi l'appel d'offres est déclaré infructueux."]
-    signed_in.post(url(akto, f"/{tender.id}/etat"), data={"event": "declare_unsuccessful", "reason": "Offres trop chères"})
+    signed_in.post(
+        url(akto, f"/{tender.id}/etat"),
+        data={"event": "declare_unsuccessful", "reason": "Offres trop chères"},
+    )
     assert db.session.get(Tender, tender.id).status == TenderStatus.UNSUCCESSFUL
 
 
@@ -195,8 +233,12 @@ def test_an_event_not_offered_is_refused(signed_in, akto, make):
 
 def test_list_shows_a_tender_past_its_deadline_as_closed_and_writes_nothing(client, login, buyer, akto, make):
     make.tender(akto, title="Ouvert aux réponses")
-    due = make.tender(akto, title="Échu", submission_deadline=utcnow() + timedelta(days=1),
-                      questions_deadline=utcnow() + timedelta(hours=1))
+    due = make.tender(
+        akto,
+        title="Échu",
+        submission_deadline=utcnow() + timedelta(days=1),
+        questions_deadline=utcnow() + timedelta(hours=1),
+    )
     make.tender(make.opco("atlas"), title="Celui d'ATLAS")
     with time_machine.travel(due.submission_deadline + timedelta(minutes=1), tick=False):
         login(client, buyer)
@@ -234,9 +276,11 @@ def test_detail_after_the_deadline_shows_closed_writes_nothing_and_the_analysis_
     assert response.status_code == 303
     db.session.expire_all()
     assert db.session.get(Tender, tender.id).status == TenderStatus.UNDER_ANALYSIS
-    assert list(db.session.scalars(
-        select(AuditEvent.action).where(AuditEvent.action.like("tender.%")).order_by(AuditEvent.id)
-    ))[-2:] == ["tender.close", "tender.start_analysis"]
+    assert list(
+        db.session.scalars(
+            select(AuditEvent.action).where(AuditEvent.action.like("tender.%")).order_by(AuditEvent.id)
+        )
+    )[-2:] == ["tender.close", "tender.start_analysis"]
 
 
 def test_response_counts_without_names_before_the_deadline(signed_in, akto, make):
@@ -248,7 +292,7 @@ def test_response_counts_without_names_before_the_deadline(signed_in, akto, make
     assert "Réponses reçues" in page
     assert "Formations Discrètes" not in page and "Autre Organisme Secret" not in page
     assert "Brouillon Caché" not in page
-    row_1 = page[page.index("1. Lot 1"):page.index("2. Lot 2")]
+    row_1 = page[page.index("1. Lot 1") : page.index("2. Lot 2")]
     assert row_1.rstrip().endswith("2")
 
 
@@ -268,7 +312,8 @@ def test_upload_download_and_remove_a_file(signed_in, akto, make):
     response = signed_in.post(
         url(akto, f"/{tender.id}/pieces"),
         data={"file": (io.BytesIO(b"%PDF-1.7 cahier"), "Cahier des charges.pdf")},
-        content_type="multipart/form-data", follow_redirects=True,
+        content_type="multipart/form-data",
+        follow_redirects=True,
     )
     assert flashes(response) == ["Le fichier « Cahier des charges.pdf » est joint à l'appel d'offres."]
     attachment = db.session.scalar(select(TenderAttachment))
@@ -276,7 +321,9 @@ def test_upload_download_and_remove_a_file(signed_in, akto, make):
     assert download.status_code == 200 and download.data == b"%PDF-1.7 cahier"
     assert "attachment" in download.headers["Content-Disposition"]
 
-    response = signed_in.post(url(akto, f"/{tender.id}/pieces/{attachment.id}/supprimer"), follow_redirects=True)
+    response = signed_in.post(
+        url(akto, f"/{tender.id}/pieces/{attachment.id}/supprimer"), follow_redirects=True
+    )
     assert flashes(response) == ["Le fichier « Cahier des charges.pdf » est retiré."]
     assert count(TenderAttachment) == 0
 
@@ -290,7 +337,8 @@ def test_wrong_type_upload_is_refused_with_a_clear_message(app, signed_in, akto,
     response = signed_in.post(
         url(akto, f"/{tender.id}/pieces"),
         data={"file": (io.BytesIO(b"#!/bin/sh\nrm -rf /"), "script.sh")},
-        content_type="multipart/form-data", follow_redirects=True,
+        content_type="multipart/form-data",
+        follow_redirects=True,
     )
     assert flashes(response) == [
         "Le fichier « script.sh » n'est pas accepté : déposez un document PDF, DOCX, XLSX ou ODT."
@@ -316,16 +364,23 @@ def test_answer_a_question_and_publish_it(signed_in, akto, make, outbox):
     tender = make.tender(akto)
     provider = make.provider(name="Organisme Curieux")
     asker = provider.memberships[0].user
-    question = TenderQuestion(tender_id=tender.id, provider_id=provider.id, asked_by_id=asker.id,
-                              question="Le distanciel est-il accepté ?")
+    question = TenderQuestion(
+        tender_id=tender.id,
+        provider_id=provider.id,
+        asked_by_id=asker.id,
+        question="Le distanciel est-il accepté ?",
+    )
     db.session.add(question)
     db.session.commit()
 
     page = visible_text(signed_in.get(url(akto, f"/{tender.id}")))
     assert "Organisme Curieux" in page and "À répondre" in page and "Le distanciel est-il accepté ?" in page
 
-    response = signed_in.post(url(akto, f"/{tender.id}/questions/{question.id}"),
-                              data={"answer": "Oui, en classe virtuelle.", "publish": "y"}, follow_redirects=True)
+    response = signed_in.post(
+        url(akto, f"/{tender.id}/questions/{question.id}"),
+        data={"answer": "Oui, en classe virtuelle.", "publish": "y"},
+        follow_redirects=True,
+    )
     assert flashes(response) == [
         "La réponse est publiée : tous les organismes la lisent, sans le nom de l'auteur de la question."
     ]

@@ -94,7 +94,9 @@ def test_company_that_signed_up_before_its_opco_is_attached_when_the_opco_is_cre
     atlas = db_session.scalar(select(Opco).where(Opco.code == "atlas"))
     assert db_session.get(Company, company.id).opco_id == atlas.id
     assert db_session.scalar(
-        select(AuditEvent).where(AuditEvent.action == "company.opco_attached", AuditEvent.organisation_id == company.id)
+        select(AuditEvent).where(
+            AuditEvent.action == "company.opco_attached", AuditEvent.organisation_id == company.id
+        )
     )
     theirs = app.test_client()
     login(theirs, boss)
@@ -156,7 +158,10 @@ def test_moving_a_branch_to_another_opco_moves_its_companies(client, operator, m
 
     remaining = [code for code in db_session.get(Opco, akto.id).idcc_codes if code != "3043"]
     client.post(f"/operateur/opco/{akto.id}/branches", data={"idcc": remaining})
-    client.post(f"/operateur/opco/{atlas.id}/branches", data={"idcc": [*db_session.get(Opco, atlas.id).idcc_codes, "3043"]})
+    client.post(
+        f"/operateur/opco/{atlas.id}/branches",
+        data={"idcc": [*db_session.get(Opco, atlas.id).idcc_codes, "3043"]},
+    )
 
     assert "3043" in db_session.get(Opco, atlas.id).idcc_codes
     assert db_session.get(Company, company.id).opco_id == atlas.id
@@ -167,16 +172,23 @@ def test_operator_invites_the_opco_first_admin(app, client, operator, make, outb
     response = client.post(f"/operateur/opco/{atlas.id}/inviter", data={"email": "Directrice@Atlas.fr"})
 
     assert response.status_code == 303
-    assert "Invitation d'administrateur envoyée à directrice@atlas.fr." in flashes(client.get(response.headers["Location"]))
+    assert "Invitation d'administrateur envoyée à directrice@atlas.fr." in flashes(
+        client.get(response.headers["Location"])
+    )
     invitation = db_session.scalar(select(Invitation))
-    assert (invitation.organisation_id, invitation.role, invitation.email) == (atlas.id, "admin", "directrice@atlas.fr")
+    assert (invitation.organisation_id, invitation.role, invitation.email) == (
+        atlas.id,
+        "admin",
+        "directrice@atlas.fr",
+    )
     [mail] = outbox("directrice@atlas.fr")
     assert "rejoindre ATLAS (OPCO) avec le rôle « Administrateur »" in mail.body_text
     token = token_from(mail.body_text, "invitation")
 
     newcomer = app.test_client()
     accepted = newcomer.post(
-        f"/invitation/{token}", data={"full_name": "Sophie Directrice", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+        f"/invitation/{token}",
+        data={"full_name": "Sophie Directrice", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
     )
     assert accepted.status_code == 303
     assert accepted.headers["Location"] == f"/opco/{atlas.slug}/"
@@ -238,7 +250,17 @@ def test_outbox_page_empty_state(client, operator):
 
 
 # Control characters (400) and the 1 MB body (413) are refused before any page: tests/web/inputs_expect.py.
-ABSURD = ["", "\x00", "atlas\x00", "atlas\n", "x" * 1_000_000, "x" * 1000, "99999999999999999999", "-5", "<script>"]
+ABSURD = [
+    "",
+    "\x00",
+    "atlas\x00",
+    "atlas\n",
+    "x" * 1_000_000,
+    "x" * 1000,
+    "99999999999999999999",
+    "-5",
+    "<script>",
+]
 
 
 def test_absurd_operator_inputs_are_refused_and_change_nothing(client, operator, make, outbox, db_session):
@@ -247,11 +269,16 @@ def test_absurd_operator_inputs_are_refused_and_change_nothing(client, operator,
     for value in ABSURD:
         created = client.post("/operateur/opco", data={"code": value})
         if assert_refused_or(created, 422, value):
-            reasons = ("Choisissez un OPCO dans la liste.", "Cet OPCO ne fait pas partie de la liste de référence")
+            reasons = (
+                "Choisissez un OPCO dans la liste.",
+                "Cet OPCO ne fait pas partie de la liste de référence",
+            )
             assert any(reason in text(created) for reason in reasons), value[:30]
         branches = client.post(f"/operateur/opco/{atlas.id}/branches", data={"idcc": ["1486", value]})
         assert_refused_or(branches, 422, value)
-        assert_refused_or(client.post(f"/operateur/opco/{atlas.id}/inviter", data={"email": value}), 422, value)
+        assert_refused_or(
+            client.post(f"/operateur/opco/{atlas.id}/inviter", data={"email": value}), 422, value
+        )
     assert db_session.scalars(select(Opco.code)).all() == ["atlas"]
     assert db_session.get(Opco, atlas.id, populate_existing=True).idcc_codes == before
     assert db_session.scalar(select(Invitation)) is None and outbox() == []
@@ -262,8 +289,12 @@ def test_absurd_outbox_pages_answer(client, operator):
         response = client.get("/operateur/courriels", query_string={"page": page})
         if assert_refused_or(response, 200, page, sent_as="query"):
             assert "Aucun courriel pour l'instant." in visible_text(response)
-    for url in ("/operateur/courriels/99999999999999999999", "/operateur/courriels/2147483647",
-                "/operateur/opco/2147483648/branches", "/operateur/opco/-1/branches"):
+    for url in (
+        "/operateur/courriels/99999999999999999999",
+        "/operateur/courriels/2147483647",
+        "/operateur/opco/2147483648/branches",
+        "/operateur/opco/-1/branches",
+    ):
         assert client.get(url).status_code == 404
 
 
@@ -271,8 +302,15 @@ def test_outbox_is_paginated_by_fifty(client, operator, db_session):
     from marketplace.models import OutboxMessage, OutboxStatus
 
     for n in range(55):
-        db_session.add(OutboxMessage(recipient=f"p{n:02d}@exemple.fr", subject=f"Objet {n:02d}", body_text="x\n",
-                                     template="password_reset", status=OutboxStatus.HELD))
+        db_session.add(
+            OutboxMessage(
+                recipient=f"p{n:02d}@exemple.fr",
+                subject=f"Objet {n:02d}",
+                body_text="x\n",
+                template="password_reset",
+                status=OutboxStatus.HELD,
+            )
+        )
     db_session.commit()
     first = visible_text(client.get("/operateur/courriels"))
     assert "Page 1 sur 2" in first and "p54@exemple.fr" in first and "p04@exemple.fr" not in first

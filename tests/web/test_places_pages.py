@@ -12,15 +12,22 @@ from tests.web.test_provider_sessions_inputs import action, provider, referencin
 
 
 def test_session_region_is_derived_from_its_postal_code(signed_in, provider, referencing):  # noqa: F811
-    response = signed_in.post(url(provider, "/nouvelle"),
-                              data=form_data(referencing.id, postal_code="97411", city="Saint-Paul", region_code=""))
+    response = signed_in.post(
+        url(provider, "/nouvelle"),
+        data=form_data(referencing.id, postal_code="97411", city="Saint-Paul", region_code=""),
+    )
     assert response.status_code == 303, text(response)[:800]
     assert db.session.scalar(select(TrainingSession.region_code)) == "04"
 
 
 def test_session_in_another_region_than_its_postal_code_is_refused(signed_in, provider, referencing):  # noqa: F811
-    response = signed_in.post(url(provider, "/nouvelle"),
-                              data=form_data(referencing.id, postal_code="75008", city="Paris", region_code="76"))
+    response = signed_in.post(
+        url(provider, "/nouvelle"),
+        data=form_data(referencing.id, postal_code="75008", city="Paris", region_code="76"),
+    )
     assert response.status_code == 422
-    assert "Le code postal 75008 se trouve dans la région Île-de-France, pas dans la région Occitanie" in text(response)
+    assert (
+        "Le code postal 75008 se trouve dans la région Île-de-France, pas dans la région Occitanie"
+        in text(response)
+    )
     assert db.session.scalar(select(func.count(TrainingSession.id))) == 0

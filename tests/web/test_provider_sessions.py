@@ -50,17 +50,28 @@ def url(provider, path: str = "") -> str:
 def form_data(referencing_id, **changes) -> dict:
     data = {
         "referencing_id": str(referencing_id),
-        "slots-0-day": START.isoformat(), "slots-0-half_day": "am",
-        "slots-0-start_time": "09:00", "slots-0-end_time": "12:30",
-        "slots-1-day": START.isoformat(), "slots-1-half_day": "pm",
-        "slots-1-start_time": "", "slots-1-end_time": "",
+        "slots-0-day": START.isoformat(),
+        "slots-0-half_day": "am",
+        "slots-0-start_time": "09:00",
+        "slots-0-end_time": "12:30",
+        "slots-1-day": START.isoformat(),
+        "slots-1-half_day": "pm",
+        "slots-1-start_time": "",
+        "slots-1-end_time": "",
         # rows 2 to 9 left empty: ignored
         **{f"slots-{i}-half_day": "am" for i in range(2, 10)},
-        "address": "12 rue des Formations", "postal_code": "69003", "city": "Lyon", "region_code": "84",
-        "capacity_min": "4", "capacity_max": "12",
+        "address": "12 rue des Formations",
+        "postal_code": "69003",
+        "city": "Lyon",
+        "region_code": "84",
+        "capacity_min": "4",
+        "capacity_max": "12",
         "registration_deadline": (START - timedelta(days=7)).isoformat(),
-        "trainer_names": "Claire Formatrice", "contact_name": "Paul Contact", "contact_email": "paul@of.test",
-        "contact_phone": "", "notes": "",
+        "trainer_names": "Claire Formatrice",
+        "contact_name": "Paul Contact",
+        "contact_email": "paul@of.test",
+        "contact_phone": "",
+        "notes": "",
     }
     data.update(changes)
     return data
@@ -97,8 +108,9 @@ def test_list_filters_by_period_and_answers_htmx_with_the_rows(make, signed_in, 
     assert "<h1>" not in text(response)
     assert "Passéville" in visible_text(response) and "Futurville" not in visible_text(response)
     # Going back in the browser after htmx pushed the URL: htmx asks again for the whole page.
-    response = signed_in.get(url(provider, "?period=past"),
-                             headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    response = signed_in.get(
+        url(provider, "?period=past"), headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    )
     assert "<h1>Vos sessions</h1>" in text(response) and "Passéville" in visible_text(response)
 
 
@@ -142,8 +154,10 @@ def test_create_session_through_the_form(signed_in, provider, referencing, make)
     session = db.session.scalar(select(TrainingSession))
     assert response.headers["Location"].endswith(url(provider, f"/{session.id}"))
     assert session.status == "draft" and session.price_cents == 90_000
-    assert [(s.half_day, s.start_time.strftime("%H:%M")) for s in session.slots] == [("am", "09:00"),
-                                                                                       ("pm", "13:30")]
+    assert [(s.half_day, s.start_time.strftime("%H:%M")) for s in session.slots] == [
+        ("am", "09:00"),
+        ("pm", "13:30"),
+    ]
     # Choosing another provider's referencing (forged form) is refused.
     response = signed_in.post(url(provider, "/nouvelle"), data=form_data(other.id))
     assert response.status_code == 422
@@ -160,7 +174,10 @@ def test_create_form_shows_rule_errors_next_to_the_half_days(signed_in, provider
     data = form_data(referencing.id, capacity_min="20")
     response = signed_in.post(url(provider, "/nouvelle"), data=data)
     assert response.status_code == 422
-    assert "Le nombre minimum de stagiaires (20) ne peut pas dépasser le nombre maximum (12)." in visible_text(response)
+    assert (
+        "Le nombre minimum de stagiaires (20) ne peut pas dépasser le nombre maximum (12)."
+        in visible_text(response)
+    )
 
     data = form_data(referencing.id, **{"slots-3-day": "pas une date"})
     response = signed_in.post(url(provider, "/nouvelle"), data=data)
@@ -201,14 +218,20 @@ def test_edit_refuses_capacity_below_seats_held(make, signed_in, provider, actio
     assert page.status_code == 200
     assert f'value="{START.isoformat()}"' in text(page)
 
-    data = form_data(None, capacity_min="1", capacity_max="2",
-                     **{"slots-0-end_time": "12:30", "slots-1-start_time": "13:30", "slots-1-end_time": "17:00"})
+    data = form_data(
+        None,
+        capacity_min="1",
+        capacity_max="2",
+        **{"slots-0-end_time": "12:30", "slots-1-start_time": "13:30", "slots-1-end_time": "17:00"},
+    )
     data.pop("referencing_id")
     data["registration_deadline"] = (START - timedelta(days=7)).isoformat()
     response = signed_in.post(url(provider, f"/{session.id}/modifier"), data=data)
 
     assert response.status_code == 422
-    assert "Vous ne pouvez pas ramener la capacité maximale à 2 : 3 places sont déjà prises" in visible_text(response)
+    assert "Vous ne pouvez pas ramener la capacité maximale à 2 : 3 places sont déjà prises" in visible_text(
+        response
+    )
     db.session.expire_all()
     assert db.session.get(TrainingSession, session.id).capacity_max == 10
 
@@ -235,7 +258,12 @@ def test_detail_shows_trainees_by_state_and_only_allowed_actions(make, signed_in
     assert "Liste d'attente (1)" in page and "PETIT Hugo" in page
     assert "0 place disponible" in page
     assert "1 minimum : atteint" in page
-    for label in ("Clore les inscriptions", "Confirmer la session", "Reporter la session", "Annuler la session"):
+    for label in (
+        "Clore les inscriptions",
+        "Confirmer la session",
+        "Reporter la session",
+        "Annuler la session",
+    ):
         assert label in page
     assert "Ouvrir les inscriptions" not in page and "Démarrer la session" not in page
     assert f"/sessions/{session.id}/stagiaires.csv" in page or "stagiaires.csv" in text(response)
@@ -243,19 +271,30 @@ def test_detail_shows_trainees_by_state_and_only_allowed_actions(make, signed_in
 
 def test_transition_buttons_change_the_state_or_explain_why_not(make, signed_in, provider, action):
     session = make.session(action, provider, status="draft", capacity_min=2)
-    response = signed_in.post(url(provider, f"/{session.id}/etat"), data={"event": "publish"}, follow_redirects=True)
+    response = signed_in.post(
+        url(provider, f"/{session.id}/etat"), data={"event": "publish"}, follow_redirects=True
+    )
     assert "Les inscriptions sont ouvertes" in " ".join(flashes(response))
     db.session.expire_all()
     assert db.session.get(TrainingSession, session.id).status == "open"
 
-    response = signed_in.post(url(provider, f"/{session.id}/etat"), data={"event": "confirm"}, follow_redirects=True)
-    assert flashes(response) == ["La session ne peut pas être confirmée : 0 place prise pour un minimum de 2 stagiaires."]
-    response = signed_in.post(url(provider, f"/{session.id}/etat"), data={"event": "start"}, follow_redirects=True)
+    response = signed_in.post(
+        url(provider, f"/{session.id}/etat"), data={"event": "confirm"}, follow_redirects=True
+    )
+    assert flashes(response) == [
+        "La session ne peut pas être confirmée : 0 place prise pour un minimum de 2 stagiaires."
+    ]
+    response = signed_in.post(
+        url(provider, f"/{session.id}/etat"), data={"event": "start"}, follow_redirects=True
+    )
     assert "n'est pas possible quand l'état est « Inscriptions ouvertes »" in flashes(response)[0]
     response = signed_in.post(url(provider, f"/{session.id}/etat"), data={"event": "n'importe quoi"})
     assert response.status_code == 303
     assert db.session.get(TrainingSession, session.id).status == "open"
-    assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "session.publish")) == 1
+    assert (
+        db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "session.publish"))
+        == 1
+    )
 
 
 def test_postpone_page_sets_new_dates_and_notifies(make, signed_in, provider, action, outbox):
@@ -264,16 +303,26 @@ def test_postpone_page_sets_new_dates_and_notifies(make, signed_in, provider, ac
     page = signed_in.get(url(provider, f"/{session.id}/reporter"))
     assert page.status_code == 200
     new_day = START + timedelta(days=21)
-    data = {"slots-0-day": new_day.isoformat(), "slots-0-half_day": "am", "slots-0-start_time": "",
-            "slots-0-end_time": "", "slots-1-day": new_day.isoformat(), "slots-1-half_day": "pm",
-            "slots-1-start_time": "", "slots-1-end_time": "", "reason": "Formateur malade"}
+    data = {
+        "slots-0-day": new_day.isoformat(),
+        "slots-0-half_day": "am",
+        "slots-0-start_time": "",
+        "slots-0-end_time": "",
+        "slots-1-day": new_day.isoformat(),
+        "slots-1-half_day": "pm",
+        "slots-1-start_time": "",
+        "slots-1-end_time": "",
+        "reason": "Formateur malade",
+    }
 
     response = signed_in.post(url(provider, f"/{session.id}/reporter"), data=data)
 
     assert response.status_code == 303
     db.session.expire_all()
     session = db.session.get(TrainingSession, session.id)
-    assert session.status == "postponed" and session.start_date == new_day and session.postponed_at is not None
+    assert (
+        session.status == "postponed" and session.start_date == new_day and session.postponed_at is not None
+    )
     subjects = {m.recipient: m.subject for m in outbox()}
     assert subjects[enrolment.requested_by.email].startswith("Session reportée")
     assert subjects[enrolment.employee.email].startswith("Session reportée")
@@ -307,7 +356,10 @@ def test_exports_download_csv_and_xlsx(make, signed_in, provider, action):
 
     response = signed_in.get(url(provider, f"/{session.id}/stagiaires.csv"))
     assert response.status_code == 200
-    assert response.headers["Content-Disposition"] == f'attachment; filename="session-{session.id}-stagiaires.csv"'
+    assert (
+        response.headers["Content-Disposition"]
+        == f'attachment; filename="session-{session.id}-stagiaires.csv"'
+    )
     assert response.data.startswith(b"\xef\xbb\xbfNom;Pr")
     assert "DURAND;Léa" in response.data.decode("utf-8-sig")
 

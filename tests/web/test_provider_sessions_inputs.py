@@ -51,14 +51,27 @@ def snapshot() -> tuple:
     """Everything a refused request must leave as it was."""
     db.session.expire_all()
     sessions = db.session.execute(
-        select(TrainingSession.id, TrainingSession.status, TrainingSession.capacity_min, TrainingSession.capacity_max,
-               TrainingSession.registration_deadline, TrainingSession.start_date, TrainingSession.city,
-               TrainingSession.region_code, TrainingSession.notes, TrainingSession.status_reason)
-        .order_by(TrainingSession.id)
+        select(
+            TrainingSession.id,
+            TrainingSession.status,
+            TrainingSession.capacity_min,
+            TrainingSession.capacity_max,
+            TrainingSession.registration_deadline,
+            TrainingSession.start_date,
+            TrainingSession.city,
+            TrainingSession.region_code,
+            TrainingSession.notes,
+            TrainingSession.status_reason,
+        ).order_by(TrainingSession.id)
     ).all()
     slots = db.session.execute(
-        select(SessionSlot.session_id, SessionSlot.day, SessionSlot.half_day, SessionSlot.start_time,
-               SessionSlot.end_time).order_by(SessionSlot.id)
+        select(
+            SessionSlot.session_id,
+            SessionSlot.day,
+            SessionSlot.half_day,
+            SessionSlot.start_time,
+            SessionSlot.end_time,
+        ).order_by(SessionSlot.id)
     ).all()
     audit = db.session.scalar(select(func.count(AuditEvent.id)))
     mails = db.session.scalar(select(func.count(OutboxMessage.id)))
@@ -84,13 +97,20 @@ def test_list_ignores_absurd_page_and_filters(make, signed_in, provider, action)
             assert "Futurville" in page and "1 session." in page, (name, value[:20])
             assert "\x00" not in text(response) and len(response.data) < 100_000
     response = signed_in.get(url(provider), query_string={"page": HUGE}, headers={"HX-Request": "true"})
-    assert response.status_code == 200 and "<h1>" not in text(response) and "Futurville" in visible_text(response)
+    assert (
+        response.status_code == 200
+        and "<h1>" not in text(response)
+        and "Futurville" in visible_text(response)
+    )
 
 
 def test_rows_to_show_are_bounded(signed_in, provider, referencing, make):
     session = make.session(referencing.action, provider, start=START)
-    pages = [url(provider, "/nouvelle"), url(provider, f"/{session.id}/modifier"),
-             url(provider, f"/{session.id}/reporter")]
+    pages = [
+        url(provider, "/nouvelle"),
+        url(provider, f"/{session.id}/modifier"),
+        url(provider, f"/{session.id}/reporter"),
+    ]
     for path in pages:
         assert slot_rows(signed_in.get(path, query_string={"lignes": "30"})) == 30
         assert slot_rows(signed_in.get(path, query_string={"lignes": "60"})) == 60
@@ -110,11 +130,15 @@ def test_create_survives_absurd_values_in_every_field(signed_in, provider, refer
     fields += ["slots-5-day", "slots-59-day", f"slots-{HUGE}-day"]
     for name in fields:
         for value in FIELD_VALUES:
-            response = signed_in.post(url(provider, "/nouvelle"), data={**form_data(referencing.id), name: value})
+            response = signed_in.post(
+                url(provider, "/nouvelle"), data={**form_data(referencing.id), name: value}
+            )
             if not assert_refused_or(response, (303, 422), value) or response.status_code == 422:
                 assert snapshot() == before, (name, value[:20])
             else:  # an odd value the form could take (notes « abc »): a draft like any other; start again
-                db.session.delete(db.session.scalar(select(TrainingSession).order_by(TrainingSession.id.desc())))
+                db.session.delete(
+                    db.session.scalar(select(TrainingSession).order_by(TrainingSession.id.desc()))
+                )
                 db.session.commit()
                 before = snapshot()
 
@@ -139,19 +163,35 @@ def test_create_refuses_absurd_values_in_french(signed_in, provider, referencing
     assert db.session.scalar(select(func.count(TrainingSession.id))) == 0
 
 
-def test_create_refuses_a_referencing_id_that_is_not_this_organisations(make, signed_in, provider, referencing):
+def test_create_refuses_a_referencing_id_that_is_not_this_organisations(
+    make, signed_in, provider, referencing
+):
     foreign = make.referencing(make.action(make.opco("akto"), title="Réservée à un autre"), make.provider())
     withdrawn = make.referencing(make.action(make.opco("akto"), title="Plus publiée"), provider)
     withdrawn.action.status = "draft"
     db.session.commit()
-    for value in (str(foreign.id), str(withdrawn.id), HUGE, "2147483648", "-1", "0", "abc", "\x00", "", "1.5"):
+    for value in (
+        str(foreign.id),
+        str(withdrawn.id),
+        HUGE,
+        "2147483648",
+        "-1",
+        "0",
+        "abc",
+        "\x00",
+        "",
+        "1.5",
+    ):
         response = signed_in.post(url(provider, "/nouvelle"), data=form_data(value))
         if not assert_refused_or(response, 422, value):
             continue
         page = visible_text(response)
         assert "Réservée à un autre" not in page
-        expected = "Choisissez l'action de la session." if value == "" else (
-            "Choisissez une action pour laquelle vous êtes référencé.")
+        expected = (
+            "Choisissez l'action de la session."
+            if value == ""
+            else ("Choisissez une action pour laquelle vous êtes référencé.")
+        )
         assert f"Action collective : {expected}" in page  # in the error summary, and next to the field
     assert db.session.scalar(select(func.count(TrainingSession.id))) == 0
     # The organisation's own referencing still works.
@@ -160,7 +200,9 @@ def test_create_refuses_a_referencing_id_that_is_not_this_organisations(make, si
 
 def test_create_refuses_an_unknown_region(signed_in, provider, referencing):
     for value in ("99", "\x00", MEGABYTE, HUGE):
-        response = signed_in.post(url(provider, "/nouvelle"), data=form_data(referencing.id, region_code=value))
+        response = signed_in.post(
+            url(provider, "/nouvelle"), data=form_data(referencing.id, region_code=value)
+        )
         if assert_refused_or(response, 422, value):
             assert "Région" in visible_text(response)
     assert db.session.scalar(select(func.count(TrainingSession.id))) == 0
@@ -175,8 +217,19 @@ def test_edit_survives_absurd_values_and_keeps_the_session(make, signed_in, prov
     good = form_data(None)
     good.pop("referencing_id")
     before = snapshot()
-    for name in ("capacity_min", "capacity_max", "registration_deadline", "slots-0-day", "slots-0-start_time",
-                 "slots-1-half_day", "city", "postal_code", "region_code", "contact_email", "is_remote"):
+    for name in (
+        "capacity_min",
+        "capacity_max",
+        "registration_deadline",
+        "slots-0-day",
+        "slots-0-start_time",
+        "slots-1-half_day",
+        "city",
+        "postal_code",
+        "region_code",
+        "contact_email",
+        "is_remote",
+    ):
         for value in FIELD_VALUES:
             response = signed_in.post(page, data={**good, name: value})
             if not assert_refused_or(response, (303, 422), value) or response.status_code == 422:
@@ -195,9 +248,17 @@ def test_postpone_and_cancel_refuse_absurd_values(make, signed_in, provider, act
     make.enrolment(session)
     before = snapshot()
     new_day = (START + timedelta(days=21)).isoformat()
-    good = {"slots-0-day": new_day, "slots-0-half_day": "am", "slots-0-start_time": "", "slots-0-end_time": "",
-            "slots-1-day": new_day, "slots-1-half_day": "pm", "slots-1-start_time": "", "slots-1-end_time": "",
-            "reason": "Formateur malade"}
+    good = {
+        "slots-0-day": new_day,
+        "slots-0-half_day": "am",
+        "slots-0-start_time": "",
+        "slots-0-end_time": "",
+        "slots-1-day": new_day,
+        "slots-1-half_day": "pm",
+        "slots-1-start_time": "",
+        "slots-1-end_time": "",
+        "reason": "Formateur malade",
+    }
     absurd = {
         "slots-0-day": [HUGE, "-1", "abc", "x\x00y", MEGABYTE, "9999-12-31", "0001-01-01", "2100-13-01"],
         "slots-0-half_day": [HUGE, "-1", "soir", "\x00", MEGABYTE],
@@ -249,7 +310,9 @@ def test_dashboard_and_list_ignore_query_junk(signed_in, provider):
 
 def test_dates_of_the_year_ten_thousand_never_reach_the_database(signed_in, provider, referencing):
     far = date(2100, 12, 31) + timedelta(days=1)
-    response = signed_in.post(url(provider, "/nouvelle"), data=form_data(referencing.id, **{
-        "slots-0-day": far.isoformat(), "slots-1-day": far.isoformat()}))
+    response = signed_in.post(
+        url(provider, "/nouvelle"),
+        data=form_data(referencing.id, **{"slots-0-day": far.isoformat(), "slots-1-day": far.isoformat()}),
+    )
     assert response.status_code == 422
     assert "Indiquez une date entre le 01/01/2000 et le 31/12/2100." in visible_text(response)

@@ -64,8 +64,14 @@ def test_list_shows_published_tenders_of_every_opco_never_drafts(signed_in, prov
 def test_list_filters_by_opco_theme_region_and_deadline(signed_in, provider, akto, make):
     atlas = make.opco("atlas")
     make.tender(akto, title="Management national")
-    make.tender(atlas, title="Numérique en Bretagne", theme_code="32", region_code="53",
-                submission_deadline=utcnow() + timedelta(days=40), questions_deadline=utcnow() + timedelta(days=30))
+    make.tender(
+        atlas,
+        title="Numérique en Bretagne",
+        theme_code="32",
+        region_code="53",
+        submission_deadline=utcnow() + timedelta(days=40),
+        questions_deadline=utcnow() + timedelta(days=30),
+    )
 
     def shown(query: str) -> str:
         return visible_text(signed_in.get(url(provider, query)))
@@ -90,7 +96,9 @@ def test_list_answers_htmx_with_the_results_only(signed_in, provider, akto, make
 
 def test_list_is_paginated(signed_in, provider, akto, make):
     for i in range(22):
-        make.tender(akto, title=f"Appel numéro {i:02d}", submission_deadline=utcnow() + timedelta(days=10 + i))
+        make.tender(
+            akto, title=f"Appel numéro {i:02d}", submission_deadline=utcnow() + timedelta(days=10 + i)
+        )
     first = visible_text(signed_in.get(url(provider)))
     assert "Appel numéro 00" in first and "Appel numéro 21" not in first and "Page 1 sur 2" in first
     second = visible_text(signed_in.get(url(provider, "?page=2")))
@@ -170,7 +178,9 @@ def test_after_the_deadline_the_tender_reads_closed_refuses_questions_and_writes
             page = visible_text(client.get(url(provider, f"/{tender.id}")))
             listed = visible_text(client.get(url(provider, "?etat=tous")))
             client.get(url(provider))
-        asked = client.post(url(provider, f"/{tender.id}/questions"), data={"question": "Encore une question ?"})
+        asked = client.post(
+            url(provider, f"/{tender.id}/questions"), data={"question": "Encore une question ?"}
+        )
     assert "Cet appel d'offres est « Clos »" in page
     assert "Poser une question" not in page
     assert "Clos" in listed and tender.title in listed
@@ -186,8 +196,11 @@ def test_after_the_deadline_the_tender_reads_closed_refuses_questions_and_writes
 
 def test_ask_a_question(signed_in, provider, admin, akto, make):
     tender = make.tender(akto)
-    response = signed_in.post(url(provider, f"/{tender.id}/questions"),
-                              data={"question": "Le lot peut-il être réalisé en distanciel ?"}, follow_redirects=True)
+    response = signed_in.post(
+        url(provider, f"/{tender.id}/questions"),
+        data={"question": "Le lot peut-il être réalisé en distanciel ?"},
+        follow_redirects=True,
+    )
     assert flashes(response)[0].startswith("Votre question est transmise à l'OPCO.")
     question = db.session.scalar(select(TenderQuestion))
     assert (question.provider_id, question.asked_by_id) == (provider.id, admin.id)

@@ -81,9 +81,16 @@ def test_saving_the_renewed_certificate_reactivates_and_keeps_the_pdf(make, sign
     assert db.session.get(Referencing, lapsed.id).status == "active"
     assert db.session.get(Referencing, by_hand.id).status == "suspended"
     renewed = db.session.get(TrainingProvider, provider.id)
-    assert renewed.qualiopi_number == "QUA-2026-0042" and renewed.qualiopi_categories == "actions_formation vae"
+    assert (
+        renewed.qualiopi_number == "QUA-2026-0042" and renewed.qualiopi_categories == "actions_formation vae"
+    )
     assert renewed.qualiopi_expires_on == TODAY + timedelta(days=1000)
-    assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "provider.qualiopi_renewed")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count(AuditEvent.id)).where(AuditEvent.action == "provider.qualiopi_renewed")
+        )
+        == 1
+    )
     document = signed_in.get(url(provider, "/certificat"))
     assert document.status_code == 200 and document.data == PDF
     assert document.mimetype == "application/pdf"
@@ -94,10 +101,18 @@ def test_saving_the_renewed_certificate_reactivates_and_keeps_the_pdf(make, sign
     ("changes", "message"),
     [
         ({"file": None}, "Joignez le certificat Qualiopi au format PDF."),
-        ({"file": (io.BytesIO(b"PK\x03\x04 docx"), "certificat.docx")}, "Le certificat doit être un fichier PDF."),
+        (
+            {"file": (io.BytesIO(b"PK\x03\x04 docx"), "certificat.docx")},
+            "Le certificat doit être un fichier PDF.",
+        ),
         ({"file": (io.BytesIO(b"<html>"), "certificat.pdf")}, "ne correspond pas à un fichier PDF"),
-        ({"qualiopi_expires_on": (TODAY - timedelta(days=3)).isoformat(),
-          "qualiopi_issued_on": (TODAY - timedelta(days=300)).isoformat()}, "Ce certificat Qualiopi a déjà expiré"),
+        (
+            {
+                "qualiopi_expires_on": (TODAY - timedelta(days=3)).isoformat(),
+                "qualiopi_issued_on": (TODAY - timedelta(days=300)).isoformat(),
+            },
+            "Ce certificat Qualiopi a déjà expiré",
+        ),
         ({"qualiopi_expires_on": (TODAY + timedelta(days=4 * 365)).isoformat()}, "valable 3 ans au plus"),
         ({"qualiopi_expires_on": "9999-12-31"}, "Indiquez une date valide (jj/mm/aaaa)."),
         ({"qualiopi_issued_on": "pas une date"}, "Indiquez une date valide (jj/mm/aaaa)."),
@@ -138,8 +153,10 @@ def test_the_company_sees_why_it_cannot_enrol_until_the_certificate_is_renewed(m
 
     page = visible_text(client.get(catalogue_page))
     assert "Votre entreprise ne peut pas inscrire de salarié sur cette session" in page
-    assert ("Le référencement de Forma Plus sur cette action est suspendu par l'OPCO (Certificat Qualiopi expiré le "
-            f"{TODAY - timedelta(days=1):%d/%m/%Y})") in page
+    assert (
+        "Le référencement de Forma Plus sur cette action est suspendu par l'OPCO (Certificat Qualiopi expiré le "
+        f"{TODAY - timedelta(days=1):%d/%m/%Y})"
+    ) in page
     assert "/inscrire" not in client.get(catalogue_page).get_data(as_text=True)
 
     client.post("/deconnexion")

@@ -122,7 +122,9 @@ def test_company_signup_creates_company_admin_and_logs_in_once_confirmed(client,
     assert user.check_password(PASSWORD)
     membership = db_session.scalar(select(Membership).where(Membership.user_id == user.id))
     assert membership.organisation_id == company.id and membership.role == "admin"
-    actions = set(db_session.scalars(select(AuditEvent.action).where(AuditEvent.organisation_id == company.id)))
+    actions = set(
+        db_session.scalars(select(AuditEvent.action).where(AuditEvent.organisation_id == company.id))
+    )
     assert {"org.created", "auth.signup"} <= actions
     assert user.email_confirmed_at is None
 
@@ -145,7 +147,9 @@ def test_company_signup_normalises_what_people_type(client, make, db_session):
     typed = f"{siret[:3]} {siret[3:6]} {siret[6:9]} {siret[9:]}"
     response = client.post(
         "/inscription/entreprise",
-        data=company_form(siret=typed, ape="81.21z", idcc="IDCC 3043", email="  Lea.Moreau@Proprete-Lumiere.FR "),
+        data=company_form(
+            siret=typed, ape="81.21z", idcc="IDCC 3043", email="  Lea.Moreau@Proprete-Lumiere.FR "
+        ),
     )
     assert response.status_code == 303, visible_text(response)
     company = db_session.scalar(select(Company))
@@ -153,7 +157,9 @@ def test_company_signup_normalises_what_people_type(client, make, db_session):
     assert db_session.scalar(select(User.email)) == "lea.moreau@proprete-lumiere.fr"
 
 
-def test_company_whose_opco_is_not_on_the_platform_can_sign_up_and_is_told_so(client, make, db_session, outbox):
+def test_company_whose_opco_is_not_on_the_platform_can_sign_up_and_is_told_so(
+    client, make, db_session, outbox
+):
     make.opco("akto")
     # IDCC 1486 (Syntec) belongs to ATLAS, which has not joined the platform.
     form = company_form(idcc="1486", ape="6202A")
@@ -167,7 +173,9 @@ def test_company_whose_opco_is_not_on_the_platform_can_sign_up_and_is_told_so(cl
     assert "rattachée à" not in page
 
 
-def test_company_without_agreement_states_its_opco_and_waits_for_the_operator(client, make, db_session, outbox):
+def test_company_without_agreement_states_its_opco_and_waits_for_the_operator(
+    client, make, db_session, outbox
+):
     make.opco("akto")
     refused = client.post("/inscription/entreprise", data=company_form(idcc="9999"))
     assert refused.status_code == 422
@@ -189,44 +197,90 @@ def _existing_siret(make):
 
 
 INVALID_COMPANY_INPUTS = [
-    pytest.param({"siret": "73282932000075"}, "Ce SIRET n'est pas valide (clé de contrôle incorrecte)", id="siret-luhn"),
+    pytest.param(
+        {"siret": "73282932000075"}, "Ce SIRET n'est pas valide (clé de contrôle incorrecte)", id="siret-luhn"
+    ),
     pytest.param({"siret": "7328293200007"}, "Le SIRET doit comporter 14 chiffres.", id="siret-13-chiffres"),
-    pytest.param({"siret": "732829320000745"}, "Le SIRET doit comporter 14 chiffres.", id="siret-15-chiffres"),
-    pytest.param({"siret": "7328293200007A"}, "Le SIRET ne doit contenir que des chiffres.", id="siret-lettre"),
+    pytest.param(
+        {"siret": "732829320000745"}, "Le SIRET doit comporter 14 chiffres.", id="siret-15-chiffres"
+    ),
+    pytest.param(
+        {"siret": "7328293200007A"}, "Le SIRET ne doit contenir que des chiffres.", id="siret-lettre"
+    ),
     pytest.param({"siret": ""}, "Ce champ est obligatoire.", id="siret-absent"),
     pytest.param({"ape": "81210"}, "Le code APE doit comporter 4 chiffres suivis d'une lettre", id="ape"),
-    pytest.param({"ape": "812Z"}, "Le code APE doit comporter 4 chiffres suivis d'une lettre", id="ape-court"),
+    pytest.param(
+        {"ape": "812Z"}, "Le code APE doit comporter 4 chiffres suivis d'une lettre", id="ape-court"
+    ),
     pytest.param({"idcc": "30430"}, "L'IDCC doit comporter de 1 à 4 chiffres", id="idcc-long"),
     pytest.param({"idcc": "30A3"}, "L'IDCC doit comporter de 1 à 4 chiffres", id="idcc-lettre"),
     pytest.param({"idcc": "0000"}, "L'IDCC 0000 n'existe pas", id="idcc-zero"),
-    pytest.param({"idcc": "650"}, "L'IDCC 0650 n'est plus en vigueur : il a été remplacé par l'IDCC 3248 "
-                 "(Métallurgie (convention collective nationale unique)) le 01/01/2024. Indiquez 3248.", id="idcc-0650"),
-    pytest.param({"idcc": "1234"}, "Aucun OPCO ne se déduit de l'IDCC 1234 : indiquez le vôtre", id="idcc-inconnu-sans-opco"),
-    pytest.param({"idcc": "1234", "declared_opco": "xyz"}, "Choisissez votre OPCO parmi", id="opco-indique-inconnu"),
-    pytest.param({"headcount": "-3"}, "L'effectif doit être un nombre entier de salariés compris entre 1 et 1 000 000.",
-                 id="effectif-negatif"),
-    pytest.param({"headcount": "0"}, "Une entreprise sans salarié ne relève pas d'un OPCO", id="effectif-zero"),
+    pytest.param(
+        {"idcc": "650"},
+        "L'IDCC 0650 n'est plus en vigueur : il a été remplacé par l'IDCC 3248 "
+        "(Métallurgie (convention collective nationale unique)) le 01/01/2024. Indiquez 3248.",
+        id="idcc-0650",
+    ),
+    pytest.param(
+        {"idcc": "1234"},
+        "Aucun OPCO ne se déduit de l'IDCC 1234 : indiquez le vôtre",
+        id="idcc-inconnu-sans-opco",
+    ),
+    pytest.param(
+        {"idcc": "1234", "declared_opco": "xyz"}, "Choisissez votre OPCO parmi", id="opco-indique-inconnu"
+    ),
+    pytest.param(
+        {"headcount": "-3"},
+        "L'effectif doit être un nombre entier de salariés compris entre 1 et 1 000 000.",
+        id="effectif-negatif",
+    ),
+    pytest.param(
+        {"headcount": "0"}, "Une entreprise sans salarié ne relève pas d'un OPCO", id="effectif-zero"
+    ),
     pytest.param({"siret": "00000000000000"}, "Le SIRET 000 000 000 00000 n'existe pas", id="siret-zeros"),
     pytest.param({"headcount": None}, "Indiquez l'effectif salarié (nombre entier).", id="effectif-absent"),
     pytest.param({"headcount": ""}, "Indiquez l'effectif salarié (nombre entier).", id="effectif-vide"),
-    pytest.param({"headcount": "2000000"}, "L'effectif doit être un nombre entier de salariés compris entre 1 et 1 000 000.",
-                 id="effectif-trop-grand"),
-    pytest.param({"password": "court-11car", "confirm": "court-11car"},
-                 "Le mot de passe doit comporter au moins 12 caractères.", id="mot-de-passe-court"),
-    pytest.param({"password": "aaaaaaaaaaaaaa", "confirm": "aaaaaaaaaaaaaa"},
-                 "Ce mot de passe est trop simple", id="mot-de-passe-simple"),
-    pytest.param({"confirm": "un-autre-mot-de-passe"}, "Les deux mots de passe ne correspondent pas.", id="confirmation"),
+    pytest.param(
+        {"headcount": "2000000"},
+        "L'effectif doit être un nombre entier de salariés compris entre 1 et 1 000 000.",
+        id="effectif-trop-grand",
+    ),
+    pytest.param(
+        {"password": "court-11car", "confirm": "court-11car"},
+        "Le mot de passe doit comporter au moins 12 caractères.",
+        id="mot-de-passe-court",
+    ),
+    pytest.param(
+        {"password": "aaaaaaaaaaaaaa", "confirm": "aaaaaaaaaaaaaa"},
+        "Ce mot de passe est trop simple",
+        id="mot-de-passe-simple",
+    ),
+    pytest.param(
+        {"confirm": "un-autre-mot-de-passe"},
+        "Les deux mots de passe ne correspondent pas.",
+        id="confirmation",
+    ),
     pytest.param({"email": "pas-une-adresse"}, "adresse e-mail", id="email-invalide"),
-    pytest.param(_existing_siret, "Cet établissement (SIRET) est déjà inscrit sur la plateforme", id="siret-deja-pris"),
-    pytest.param({"postal_code": "75008", "region_code": "76"},
-                 "Le code postal 75008 se trouve dans la région Île-de-France, pas dans la région Occitanie",
-                 id="region-autre-que-celle-du-code-postal"),
-    pytest.param({"postal_code": "98000", "region_code": ""},
-                 "Le code postal 98000 ne correspond à aucun département d'une région française.",
-                 id="code-postal-hors-region"),
+    pytest.param(
+        _existing_siret, "Cet établissement (SIRET) est déjà inscrit sur la plateforme", id="siret-deja-pris"
+    ),
+    pytest.param(
+        {"postal_code": "75008", "region_code": "76"},
+        "Le code postal 75008 se trouve dans la région Île-de-France, pas dans la région Occitanie",
+        id="region-autre-que-celle-du-code-postal",
+    ),
+    pytest.param(
+        {"postal_code": "98000", "region_code": ""},
+        "Le code postal 98000 ne correspond à aucun département d'une région française.",
+        id="code-postal-hors-region",
+    ),
     pytest.param({"accept_terms": None}, "Vous devez accepter les conditions d'utilisation", id="conditions"),
-    pytest.param({"postal_code": "6900"}, "Le code postal doit comporter 5 chiffres.", id="code-postal-court"),
-    pytest.param({"postal_code": "69OO3"}, "Le code postal doit comporter 5 chiffres.", id="code-postal-lettres"),
+    pytest.param(
+        {"postal_code": "6900"}, "Le code postal doit comporter 5 chiffres.", id="code-postal-court"
+    ),
+    pytest.param(
+        {"postal_code": "69OO3"}, "Le code postal doit comporter 5 chiffres.", id="code-postal-lettres"
+    ),
     pytest.param({"name": ""}, "Ce champ est obligatoire.", id="raison-sociale"),
     pytest.param({"full_name": ""}, "Ce champ est obligatoire.", id="nom-absent"),
 ]
@@ -293,22 +347,36 @@ def test_company_signup_accepts_a_headcount_typed_with_a_thousands_separator(cli
 
 @pytest.mark.parametrize(
     ("postal_code", "region_code", "expected"),
-    [("75008", "", "11"), ("75008", None, "11"), ("20000", "", "94"), ("97411", "", "04"), ("92081", "11", "11"),
-     ("20200", "94", "94")],
+    [
+        ("75008", "", "11"),
+        ("75008", None, "11"),
+        ("20000", "", "94"),
+        ("97411", "", "04"),
+        ("92081", "11", "11"),
+        ("20200", "94", "94"),
+    ],
 )
-def test_company_signup_derives_the_region_from_the_postal_code(client, make, db_session, postal_code, region_code,
-                                                                 expected):
+def test_company_signup_derives_the_region_from_the_postal_code(
+    client, make, db_session, postal_code, region_code, expected
+):
     make.opco("akto")
-    response = client.post("/inscription/entreprise", data=company_form(postal_code=postal_code, region_code=region_code))
+    response = client.post(
+        "/inscription/entreprise", data=company_form(postal_code=postal_code, region_code=region_code)
+    )
     assert response.status_code == 303, visible_text(response)[:600]
     assert db_session.scalar(select(Company.region_code)) == expected
 
 
 def test_provider_signup_refuses_a_region_other_than_the_postal_codes(client, make):
     before = snapshot()
-    response = client.post("/inscription/organisme", data=provider_form(postal_code="69002", region_code="93"))
+    response = client.post(
+        "/inscription/organisme", data=provider_form(postal_code="69002", region_code="93")
+    )
     assert response.status_code == 422
-    assert "se trouve dans la région Auvergne-Rhône-Alpes, pas dans la région Provence-Alpes-Côte d'Azur" in text(response)
+    assert (
+        "se trouve dans la région Auvergne-Rhône-Alpes, pas dans la région Provence-Alpes-Côte d'Azur"
+        in text(response)
+    )
     assert snapshot() == before
 
 
@@ -327,7 +395,9 @@ def test_company_signup_refuses_an_unknown_region_code_in_french(client, make):
 
 def test_live_check_confirms_siret_and_names_the_opco(client, make):
     make.opco("akto")
-    response = client.get("/inscription/verifier", query_string={"siret": "732 829 320 00074", "idcc": "3043"})
+    response = client.get(
+        "/inscription/verifier", query_string={"siret": "732 829 320 00074", "idcc": "3043"}
+    )
     assert response.status_code == 200
     page = text(response)
     assert "<html" not in page  # a fragment for htmx
@@ -397,35 +467,54 @@ def _taken_siret_by_company(make):
 
 TODAY = date.today()
 INVALID_PROVIDER_INPUTS = [
-    pytest.param({"nda": "1175004927"}, "Le numéro de déclaration d'activité (NDA) doit comporter 11 chiffres.", id="nda-court"),
+    pytest.param(
+        {"nda": "1175004927"},
+        "Le numéro de déclaration d'activité (NDA) doit comporter 11 chiffres.",
+        id="nda-court",
+    ),
     pytest.param({"nda": "11750049A75"}, "ne doit contenir que des chiffres", id="nda-lettre"),
     pytest.param(_taken_nda, "Ce numéro de déclaration d'activité est déjà utilisé", id="nda-deja-pris"),
     pytest.param(_taken_siret_by_company, "Cet établissement (SIRET) est déjà inscrit", id="siret-deja-pris"),
     pytest.param({"siret": "73282932000075"}, "Ce SIRET n'est pas valide", id="siret-luhn"),
     pytest.param(
-        {"qualiopi_issued_on": (TODAY - timedelta(days=1000)).isoformat(),
-         "qualiopi_expires_on": (TODAY - timedelta(days=10)).isoformat()},
-        "Ce certificat Qualiopi a expiré", id="qualiopi-expire",
+        {
+            "qualiopi_issued_on": (TODAY - timedelta(days=1000)).isoformat(),
+            "qualiopi_expires_on": (TODAY - timedelta(days=10)).isoformat(),
+        },
+        "Ce certificat Qualiopi a expiré",
+        id="qualiopi-expire",
     ),
     pytest.param(
-        {"qualiopi_issued_on": (TODAY - timedelta(days=10)).isoformat(),
-         "qualiopi_expires_on": (TODAY - timedelta(days=10) + timedelta(days=3 * 366)).isoformat()},
-        "Un certificat Qualiopi est valable 3 ans au plus", id="qualiopi-plus-de-3-ans",
+        {
+            "qualiopi_issued_on": (TODAY - timedelta(days=10)).isoformat(),
+            "qualiopi_expires_on": (TODAY - timedelta(days=10) + timedelta(days=3 * 366)).isoformat(),
+        },
+        "Un certificat Qualiopi est valable 3 ans au plus",
+        id="qualiopi-plus-de-3-ans",
     ),
     pytest.param(
         {"qualiopi_expires_on": (TODAY - timedelta(days=300)).isoformat()},
-        "doit être postérieure à sa date de délivrance", id="qualiopi-expire-avant-delivrance",
+        "doit être postérieure à sa date de délivrance",
+        id="qualiopi-expire-avant-delivrance",
     ),
     pytest.param(
         {"qualiopi_issued_on": (TODAY + timedelta(days=5)).isoformat()},
-        "ne peut pas être dans le futur", id="qualiopi-delivre-demain",
+        "ne peut pas être dans le futur",
+        id="qualiopi-delivre-demain",
     ),
-    pytest.param({"qualiopi_categories": None}, "Cochez au moins une catégorie", id="qualiopi-sans-categorie"),
-    pytest.param({"qualiopi_issued_on": "31/02/2025"}, "Indiquez une date valide", id="qualiopi-date-invalide"),
+    pytest.param(
+        {"qualiopi_categories": None}, "Cochez au moins une catégorie", id="qualiopi-sans-categorie"
+    ),
+    pytest.param(
+        {"qualiopi_issued_on": "31/02/2025"}, "Indiquez une date valide", id="qualiopi-date-invalide"
+    ),
     pytest.param({"qualiopi_number": ""}, "Ce champ est obligatoire.", id="qualiopi-numero"),
     pytest.param({"vat_regime": ""}, "Choisissez votre régime de TVA.", id="tva"),
-    pytest.param({"region_code": "11"}, "se trouve dans la région Auvergne-Rhône-Alpes, pas dans la région Île-de-France",
-                 id="region"),
+    pytest.param(
+        {"region_code": "11"},
+        "se trouve dans la région Auvergne-Rhône-Alpes, pas dans la région Île-de-France",
+        id="region",
+    ),
     pytest.param({"accept_terms": None}, "Vous devez accepter les conditions d'utilisation", id="conditions"),
     pytest.param({"postal_code": "6900"}, "Le code postal doit comporter 5 chiffres.", id="code-postal"),
     pytest.param({"password": "court", "confirm": "court"}, "au moins 12 caractères", id="mot-de-passe"),
@@ -513,7 +602,6 @@ def test_signup_choice_page_lists_both_paths(client):
     assert "Inscrire mon entreprise" in page and "Inscrire mon organisme" in page
 
 
-
 # --- An address that already has an account; confirming the address ------------------------------
 
 
@@ -550,7 +638,8 @@ def test_an_unconfirmed_account_sees_only_the_confirmation_page_and_can_ask_agai
     resent = client.post("/confirmation/renvoyer")
     assert resent.status_code == 303 and resent.headers["Location"] == "/confirmation"
     assert f"Un nouveau courriel de confirmation a été envoyé à {form['email']}." in flashes(
-        client.get("/confirmation"))
+        client.get("/confirmation")
+    )
     links = [m for m in outbox(form["email"]) if m.template == "email_confirmation"]
     assert len(links) == 2
 
@@ -603,11 +692,20 @@ def test_signup_hashes_the_password_whether_or_not_the_address_has_an_account(cl
     hashed: list[str] = []
     for module in (user_model, authentication):
         real = module.generate_password_hash
-        monkeypatch.setattr(module, "generate_password_hash",
-                            lambda password, method, _real=real: hashed.append(password) or _real(password, method=method))
+        monkeypatch.setattr(
+            module,
+            "generate_password_hash",
+            lambda password, method, _real=real: hashed.append(password) or _real(password, method=method),
+        )
 
-    sign_up(client, "/inscription/entreprise", company_form(email="deja@exemple.fr", password="secret-existant-1",
-                                                            confirm="secret-existant-1"))
-    sign_up(client, "/inscription/entreprise", company_form(email="nouvelle@exemple.fr", password="secret-nouveau-22",
-                                                            confirm="secret-nouveau-22"))
+    sign_up(
+        client,
+        "/inscription/entreprise",
+        company_form(email="deja@exemple.fr", password="secret-existant-1", confirm="secret-existant-1"),
+    )
+    sign_up(
+        client,
+        "/inscription/entreprise",
+        company_form(email="nouvelle@exemple.fr", password="secret-nouveau-22", confirm="secret-nouveau-22"),
+    )
     assert hashed == ["secret-existant-1", "secret-nouveau-22"]

@@ -76,7 +76,9 @@ ALL_CHECKED = {"check_specific_memoir": "y", "check_prices_conform": "y", "check
 
 def test_full_evaluation_through_the_pages(make, akto, admin, signed_in, outbox):
     tender = analysed(make, akto)
-    winner = make.tender_response(tender, make.provider(name="Alpha Formation"), price_per_trainee_cents=99_000)
+    winner = make.tender_response(
+        tender, make.provider(name="Alpha Formation"), price_per_trainee_cents=99_000
+    )
     other = make.tender_response(tender, make.provider(name="Bêta Conseil"))
     expired = make.tender_response(
         tender, make.provider(name="Gamma Périmé", qualiopi_expires_on=TODAY - timedelta(days=20))
@@ -85,31 +87,48 @@ def test_full_evaluation_through_the_pages(make, akto, admin, signed_in, outbox)
     page = signed_in.get(url(tender))
     assert page.status_code == 200
     body = visible_text(page)
-    for expected in ("Alpha Formation", "Bêta Conseil", "Gamma Périmé", "Mémoire technique spécifique au lot",
-                     "Certificat Qualiopi « Actions de formation » valide à la date limite de dépôt",
-                     "3 réponses en attente de décision sur la recevabilité",
-                     "Alpha Formation, Bêta Conseil, Gamma Périmé"):
+    for expected in (
+        "Alpha Formation",
+        "Bêta Conseil",
+        "Gamma Périmé",
+        "Mémoire technique spécifique au lot",
+        "Certificat Qualiopi « Actions de formation » valide à la date limite de dépôt",
+        "3 réponses en attente de décision sur la recevabilité",
+        "Alpha Formation, Bêta Conseil, Gamma Périmé",
+    ):
         assert expected in body, expected
     assert "✘" in page.get_data(as_text=True) and "✔" in page.get_data(as_text=True)
 
     # Admissibility: the expired certificate blocks « recevable »; « irrecevable » needs a reason.
-    response = signed_in.post(url(tender, f"/reponses/{expired.id}/recevabilite"),
-                              data={"decision": "admissible", **ALL_CHECKED}, follow_redirects=True)
+    response = signed_in.post(
+        url(tender, f"/reponses/{expired.id}/recevabilite"),
+        data={"decision": "admissible", **ALL_CHECKED},
+        follow_redirects=True,
+    )
     assert "ne peut pas être déclarée recevable" in " ".join(flashes(response))
-    response = signed_in.post(url(tender, f"/reponses/{expired.id}/recevabilite"),
-                              data={"decision": "inadmissible", "reason": ""}, follow_redirects=True)
+    response = signed_in.post(
+        url(tender, f"/reponses/{expired.id}/recevabilite"),
+        data={"decision": "inadmissible", "reason": ""},
+        follow_redirects=True,
+    )
     assert "Indiquez le motif d'irrecevabilité." in flashes(response)
-    signed_in.post(url(tender, f"/reponses/{expired.id}/recevabilite"),
-                   data={"decision": "inadmissible", "reason": "Qualiopi expiré à la date limite."})
+    signed_in.post(
+        url(tender, f"/reponses/{expired.id}/recevabilite"),
+        data={"decision": "inadmissible", "reason": "Qualiopi expiré à la date limite."},
+    )
     for r in (winner, other):
-        response = signed_in.post(url(tender, f"/reponses/{r.id}/recevabilite"),
-                                  data={"decision": "admissible", **ALL_CHECKED})
+        response = signed_in.post(
+            url(tender, f"/reponses/{r.id}/recevabilite"), data={"decision": "admissible", **ALL_CHECKED}
+        )
         assert response.status_code == 303
     assert db.session.get(TenderResponse, expired.id).status == ResponseStatus.INADMISSIBLE
 
     # Scoring needs the declaration first.
-    response = signed_in.post(url(tender, f"/reponses/{winner.id}/notes"), data=sheet_form(tender, 4, 3, 5, 2),
-                              follow_redirects=True)
+    response = signed_in.post(
+        url(tender, f"/reponses/{winner.id}/notes"),
+        data=sheet_form(tender, 4, 3, 5, 2),
+        follow_redirects=True,
+    )
     assert "Signez d'abord la déclaration" in " ".join(flashes(response))
     response = signed_in.post(url(tender, "/declaration"), data={}, follow_redirects=True)
     assert "Cochez la case" in " ".join(flashes(response))
@@ -121,11 +140,15 @@ def test_full_evaluation_through_the_pages(make, akto, admin, signed_in, outbox)
     bad[f"justification_{tender.criteria[1].id}"] = ""
     response = signed_in.post(url(tender, f"/reponses/{winner.id}/notes"), data=bad)
     assert response.status_code == 422
-    assert "« Équipe et moyens » : justifiez la note (pas de point sans justification)." in visible_text(response)
+    assert "« Équipe et moyens » : justifiez la note (pas de point sans justification)." in visible_text(
+        response
+    )
     assert "Preuves dans le mémoire." in response.get_data(as_text=True)
     assert db.session.scalar(select(ScoreSheet.id)) is None
 
-    signed_in.post(url(tender, f"/reponses/{winner.id}/notes"), data=sheet_form(tender, 4, 3, 5, 2, submit=False))
+    signed_in.post(
+        url(tender, f"/reponses/{winner.id}/notes"), data=sheet_form(tender, 4, 3, 5, 2, submit=False)
+    )
     page = visible_text(signed_in.get(url(tender)))
     assert "(brouillon)" in page
     assert "Le classement s'affiche quand vous avez envoyé votre grille" in page
@@ -139,10 +162,15 @@ def test_full_evaluation_through_the_pages(make, akto, admin, signed_in, outbox)
 
     # Award: the referencing and a draft action are created, everyone is told.
     lot = tender.lots[0]
-    response = signed_in.post(url(tender, "/attribution"), data={
-        f"lot_{lot.id}": str(winner.id), "valid_from": TODAY.isoformat(),
-        "valid_until": (TODAY + timedelta(days=700)).isoformat(),
-    }, follow_redirects=True)
+    response = signed_in.post(
+        url(tender, "/attribution"),
+        data={
+            f"lot_{lot.id}": str(winner.id),
+            "valid_from": TODAY.isoformat(),
+            "valid_until": (TODAY + timedelta(days=700)).isoformat(),
+        },
+        follow_redirects=True,
+    )
     assert response.status_code == 200
     assert "est attribué : 1 organisme(s) référencé(s)" in " ".join(flashes(response))
     assert "(brouillon à compléter puis publier)" in visible_text(response)
@@ -164,15 +192,30 @@ def test_a_single_award_lot_with_two_winners_is_refused(make, akto, admin, signe
     responses = [make.tender_response(tender) for _ in range(2)]
     evaluation.sign_declaration(tender, admin, True, NOW)
     for r in responses:
-        evaluation.decide_admissibility(r, admin, akto, admissible=True, checklist={
-            "specific_memoir": True, "prices_conform": True, "readable": True}, reason=None, now=NOW)
+        evaluation.decide_admissibility(
+            r,
+            admin,
+            akto,
+            admissible=True,
+            checklist={"specific_memoir": True, "prices_conform": True, "readable": True},
+            reason=None,
+            now=NOW,
+        )
         evaluation.save_scores(r, admin, {c.id: (4, "Bien.") for c in tender.criteria}, submit=True, now=NOW)
     db.session.commit()
     lot = tender.lots[0]
-    response = signed_in.post(url(tender, "/attribution"), data=MultiDict([
-        (f"lot_{lot.id}", str(responses[0].id)), (f"lot_{lot.id}", str(responses[1].id)),
-        ("valid_from", TODAY.isoformat()), ("valid_until", (TODAY + timedelta(days=30)).isoformat()),
-    ]), follow_redirects=True)
+    response = signed_in.post(
+        url(tender, "/attribution"),
+        data=MultiDict(
+            [
+                (f"lot_{lot.id}", str(responses[0].id)),
+                (f"lot_{lot.id}", str(responses[1].id)),
+                ("valid_from", TODAY.isoformat()),
+                ("valid_until", (TODAY + timedelta(days=30)).isoformat()),
+            ]
+        ),
+        follow_redirects=True,
+    )
     assert "mono-attributaire" in " ".join(flashes(response))
     assert db.session.get(type(tender), tender.id).status == TenderStatus.UNDER_ANALYSIS
     assert db.session.scalar(select(Referencing.id)) is None
@@ -183,11 +226,23 @@ def test_an_evaluator_sees_no_other_sheet_before_submitting(make, akto, admin, c
 
     tender = analysed(make, akto)
     response = make.tender_response(tender, make.provider(name="Delta Formation"))
-    evaluation.decide_admissibility(response, admin, akto, admissible=True, checklist={
-        "specific_memoir": True, "prices_conform": True, "readable": True}, reason=None, now=NOW)
+    evaluation.decide_admissibility(
+        response,
+        admin,
+        akto,
+        admissible=True,
+        checklist={"specific_memoir": True, "prices_conform": True, "readable": True},
+        reason=None,
+        now=NOW,
+    )
     evaluation.sign_declaration(tender, admin, True, NOW)
-    evaluation.save_scores(response, admin, {c.id: (5, "Remarquable, preuve jointe.") for c in tender.criteria},
-                           submit=True, now=NOW)
+    evaluation.save_scores(
+        response,
+        admin,
+        {c.id: (5, "Remarquable, preuve jointe.") for c in tender.criteria},
+        submit=True,
+        now=NOW,
+    )
     db.session.commit()
     evaluator = make.user(full_name="Élise Évaluatrice")
     make.member(akto, evaluator, "evaluator")
@@ -201,14 +256,19 @@ def test_an_evaluator_sees_no_other_sheet_before_submitting(make, akto, admin, c
     assert client.post(url(tender, f"/reponses/{response.id}/recevabilite"), data={}).status_code == 403
 
     client.post(url(tender, "/declaration"), data={"accept": "y"})
-    client.post(url(tender, f"/reponses/{response.id}/notes"),
-                data={**sheet_form(tender, 3, 3, 3, 3), "submit_sheet": "1"})
+    client.post(
+        url(tender, f"/reponses/{response.id}/notes"),
+        data={**sheet_form(tender, 3, 3, 3, 3), "submit_sheet": "1"},
+    )
     page = visible_text(client.get(url(tender)))
     assert "Remarquable, preuve jointe." in page and "Grille de Annie Acheteuse" in page
     assert "Classement du lot n° 1" in page and "80,00" in page  # (100 + 60) / 2
     # A submitted sheet is read-only.
-    again = client.post(url(tender, f"/reponses/{response.id}/notes"), data=sheet_form(tender, 5, 5, 5, 5),
-                        follow_redirects=True)
+    again = client.post(
+        url(tender, f"/reponses/{response.id}/notes"),
+        data=sheet_form(tender, 5, 5, 5, 5),
+        follow_redirects=True,
+    )
     assert "ne peut plus être modifiée" in " ".join(flashes(again))
 
 
@@ -222,13 +282,25 @@ def test_evaluation_peek_refused_to_the_administrator_until_their_own_sheet_is_s
 
     tender = analysed(make, akto)
     response = make.tender_response(tender, make.provider(name="Delta Formation"))
-    evaluation.decide_admissibility(response, admin, akto, admissible=True, checklist={
-        "specific_memoir": True, "prices_conform": True, "readable": True}, reason=None, now=NOW)
+    evaluation.decide_admissibility(
+        response,
+        admin,
+        akto,
+        admissible=True,
+        checklist={"specific_memoir": True, "prices_conform": True, "readable": True},
+        reason=None,
+        now=NOW,
+    )
     evaluator = make.user(full_name="Élise Évaluatrice")
     make.member(akto, evaluator, "evaluator")
     evaluation.sign_declaration(tender, evaluator, True, NOW)
-    evaluation.save_scores(response, evaluator, {c.id: (5, "Remarquable, preuve jointe.") for c in tender.criteria},
-                           submit=True, now=NOW)
+    evaluation.save_scores(
+        response,
+        evaluator,
+        {c.id: (5, "Remarquable, preuve jointe.") for c in tender.criteria},
+        submit=True,
+        now=NOW,
+    )
     slow = make.user(full_name="Bruno Lent")
     make.member(akto, slow, "evaluator")
     evaluation.sign_declaration(tender, slow, True, NOW)  # has not sent his sheet yet
@@ -238,14 +310,25 @@ def test_evaluation_peek_refused_to_the_administrator_until_their_own_sheet_is_s
     assert page.status_code == 200
     body = visible_text(page)
     assert "Delta Formation" in body  # the response itself is there to be read
-    for secret in ("Remarquable, preuve jointe.", "Grille de Élise Évaluatrice", "100,00", "Classement du lot",
-                   "Attribuer l'appel d'offres", "5/5"):
+    for secret in (
+        "Remarquable, preuve jointe.",
+        "Grille de Élise Évaluatrice",
+        "100,00",
+        "Classement du lot",
+        "Attribuer l'appel d'offres",
+        "5/5",
+    ):
         assert secret not in body, secret
     assert "1 grille envoyée par d'autres évaluateurs" in body
     assert "Le classement s'affiche quand chaque évaluateur a envoyé sa grille" in body
-    refused = signed_in.post(url(tender, "/attribution"), data={
-        f"lot_{tender.lots[0].id}": str(response.id), "valid_from": TODAY.isoformat(),
-        "valid_until": (TODAY + timedelta(days=30)).isoformat()})
+    refused = signed_in.post(
+        url(tender, "/attribution"),
+        data={
+            f"lot_{tender.lots[0].id}": str(response.id),
+            "valid_from": TODAY.isoformat(),
+            "valid_until": (TODAY + timedelta(days=30)).isoformat(),
+        },
+    )
     assert refused.status_code == 422
     assert "chaque évaluateur doit d'abord envoyer sa grille" in visible_text(refused)
     assert "Remarquable, preuve jointe." not in visible_text(refused)
@@ -255,9 +338,13 @@ def test_evaluation_peek_refused_to_the_administrator_until_their_own_sheet_is_s
     body = visible_text(signed_in.get(url(tender)))
     assert "Remarquable, preuve jointe." not in body and "Classement du lot" not in body
     assert "Le classement s'affiche quand vous avez envoyé votre grille" in body
-    signed_in.post(url(tender, f"/reponses/{response.id}/notes"), data=sheet_form(tender, 3, 3, 3, 3, submit=False))
+    signed_in.post(
+        url(tender, f"/reponses/{response.id}/notes"), data=sheet_form(tender, 3, 3, 3, 3, submit=False)
+    )
     body = visible_text(signed_in.get(url(tender)))
-    assert "Remarquable, preuve jointe." not in body and "Classement du lot" not in body  # a draft is not enough
+    assert (
+        "Remarquable, preuve jointe." not in body and "Classement du lot" not in body
+    )  # a draft is not enough
 
     signed_in.post(url(tender, f"/reponses/{response.id}/notes"), data=sheet_form(tender, 3, 3, 3, 3))
     body = visible_text(signed_in.get(url(tender)))
@@ -270,13 +357,21 @@ def test_a_manager_who_does_not_score_awards_once_the_evaluators_have_sent(make,
 
     tender = analysed(make, akto)
     response = make.tender_response(tender, make.provider(name="Delta Formation"))
-    evaluation.decide_admissibility(response, admin, akto, admissible=True, checklist={
-        "specific_memoir": True, "prices_conform": True, "readable": True}, reason=None, now=NOW)
+    evaluation.decide_admissibility(
+        response,
+        admin,
+        akto,
+        admissible=True,
+        checklist={"specific_memoir": True, "prices_conform": True, "readable": True},
+        reason=None,
+        now=NOW,
+    )
     evaluator = make.user(full_name="Élise Évaluatrice")
     make.member(akto, evaluator, "evaluator")
     evaluation.sign_declaration(tender, evaluator, True, NOW)
-    evaluation.save_scores(response, evaluator, {c.id: (4, "Solide.") for c in tender.criteria}, submit=True,
-                           now=NOW)
+    evaluation.save_scores(
+        response, evaluator, {c.id: (4, "Solide.") for c in tender.criteria}, submit=True, now=NOW
+    )
     db.session.commit()
 
     body = visible_text(signed_in.get(url(tender)))
@@ -298,8 +393,12 @@ def test_before_the_deadline_the_responses_stay_sealed(make, akto, signed_in):
 
 
 def test_the_page_shows_a_tender_past_its_deadline_as_closed_without_writing(make, akto, signed_in):
-    tender = make.tender(akto, status="published", submission_deadline=NOW - timedelta(minutes=5),
-                         questions_deadline=NOW - timedelta(days=3))
+    tender = make.tender(
+        akto,
+        status="published",
+        submission_deadline=NOW - timedelta(minutes=5),
+        questions_deadline=NOW - timedelta(days=3),
+    )
     make.tender_response(tender, make.provider(name="À l'heure Formation"))
     with count_queries() as statements:
         page = visible_text(signed_in.get(url(tender)))
@@ -308,7 +407,9 @@ def test_the_page_shows_a_tender_past_its_deadline_as_closed_without_writing(mak
     assert writes(statements) == []
     assert db.session.get(type(tender), tender.id).status == TenderStatus.PUBLISHED
     # The OPCO can analyse: the button's POST closes it for good, then opens the analysis.
-    response = signed_in.post(f"/opco/{akto.slug}/appels-d-offres/{tender.id}/etat", data={"event": "start_analysis"})
+    response = signed_in.post(
+        f"/opco/{akto.slug}/appels-d-offres/{tender.id}/etat", data={"event": "start_analysis"}
+    )
     assert response.status_code == 303
     db.session.expire_all()
     assert db.session.get(type(tender), tender.id).status == TenderStatus.UNDER_ANALYSIS
@@ -330,12 +431,18 @@ def test_another_opcos_tender_and_documents_answer_404(make, akto, signed_in):
     own = analysed(make, akto, status="closed")
     # Another OPCO's document under one's own tender, and under the other OPCO's slug.
     document = atlas_response.documents[0]
-    assert signed_in.get(f"/opco/{akto.slug}/appels-d-offres/{own.id}/documents/{document.id}").status_code == 404
+    assert (
+        signed_in.get(f"/opco/{akto.slug}/appels-d-offres/{own.id}/documents/{document.id}").status_code
+        == 404
+    )
     assert signed_in.get(document_url(atlas_tender, document)).status_code == 404
-    assert signed_in.post(
-        f"/opco/{akto.slug}/appels-d-offres/{own.id}/evaluation/reponses/{atlas_response.id}/recevabilite",
-        data={"decision": "inadmissible", "reason": "x"},
-    ).status_code == 404
+    assert (
+        signed_in.post(
+            f"/opco/{akto.slug}/appels-d-offres/{own.id}/evaluation/reponses/{atlas_response.id}/recevabilite",
+            data={"decision": "inadmissible", "reason": "x"},
+        ).status_code
+        == 404
+    )
     assert db.session.get(TenderResponse, atlas_response.id).status == ResponseStatus.SUBMITTED
 
 
@@ -365,13 +472,16 @@ def test_registry_filters_and_suspends_with_a_reason(make, akto, signed_in, outb
     page = visible_text(signed_in.get(f"{base}?statut=suspended"))
     assert "Sigma Formation" in page and "Omega Formation" not in page
 
-    response = signed_in.post(f"{base}/{referencing.id}/etat", data={"event": "suspend", "reason": ""},
-                              follow_redirects=True)
+    response = signed_in.post(
+        f"{base}/{referencing.id}/etat", data={"event": "suspend", "reason": ""}, follow_redirects=True
+    )
     assert "Indiquez le motif pour suspendre ce référencement." in flashes(response)
     assert db.session.get(Referencing, referencing.id).status == "active"
 
-    response = signed_in.post(f"{base}/{referencing.id}/etat?action={first.id}",
-                              data={"event": "suspend", "reason": "Plaintes de stagiaires"})
+    response = signed_in.post(
+        f"{base}/{referencing.id}/etat?action={first.id}",
+        data={"event": "suspend", "reason": "Plaintes de stagiaires"},
+    )
     assert response.status_code == 303 and f"action={first.id}" in response.headers["Location"]
     assert db.session.get(Referencing, referencing.id).status == "suspended"
     assert "Plaintes de stagiaires" in outbox(provider.memberships[0].user.email)[0].body_text
@@ -386,8 +496,9 @@ def test_registry_filters_and_suspends_with_a_reason(make, akto, signed_in, outb
 
 def test_registry_of_another_opco_is_not_reachable(make, akto, signed_in):
     foreign = make.referencing(make.action(make.opco("atlas")))
-    response = signed_in.post(f"/opco/{akto.slug}/referencements/{foreign.id}/etat",
-                              data={"event": "suspend", "reason": "x"})
+    response = signed_in.post(
+        f"/opco/{akto.slug}/referencements/{foreign.id}/etat", data={"event": "suspend", "reason": "x"}
+    )
     assert response.status_code == 404
     assert db.session.get(Referencing, foreign.id).status == "active"
 
@@ -409,7 +520,9 @@ def test_no_award_form_while_an_admissible_response_is_unscored(make, akto, admi
     """A tender manager sees the award form only once every admissible response has a submitted sheet."""
     tender = analysed(make, akto)
     response = make.tender_response(tender, make.provider(name="Delta Formation"))
-    signed_in.post(url(tender, f"/reponses/{response.id}/recevabilite"), data={"decision": "admissible", **ALL_CHECKED})
+    signed_in.post(
+        url(tender, f"/reponses/{response.id}/recevabilite"), data={"decision": "admissible", **ALL_CHECKED}
+    )
     body = visible_text(signed_in.get(url(tender)))
     assert "Envoyez vos grilles pour chaque réponse recevable" in body
     assert "Attribuer l'appel d'offres" not in body

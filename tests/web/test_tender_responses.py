@@ -32,7 +32,9 @@ def count(model) -> int:
 @pytest.fixture
 def tender(make):
     return make.tender(
-        make.opco("akto"), title="Compétences numériques 2026", max_price_cents=150_000,
+        make.opco("akto"),
+        title="Compétences numériques 2026",
+        max_price_cents=150_000,
         required_documents=["technical_proposal", "qualiopi_certificate"],
     )
 
@@ -64,15 +66,20 @@ def page(provider, tender, lot, path: str = "") -> str:
 
 def fields(**changes) -> dict:
     return {
-        "action": "save", "price_per_trainee": "1 150,00", "price_per_group": "", "duration_hours": "14",
-        "programme": "Jour 1 : fondamentaux.\nJour 2 : mises en situation.", "team": "Deux formatrices.",
+        "action": "save",
+        "price_per_trainee": "1 150,00",
+        "price_per_group": "",
+        "duration_hours": "14",
+        "programme": "Jour 1 : fondamentaux.\nJour 2 : mises en situation.",
+        "team": "Deux formatrices.",
         **changes,
     }
 
 
 def upload(client, url, filename="memoire.pdf", data=PDF, kind="technical_proposal"):
     return client.post(
-        url + "/documents", data={"kind": kind, "file": (io.BytesIO(data), filename)},
+        url + "/documents",
+        data={"kind": kind, "file": (io.BytesIO(data), filename)},
         content_type="multipart/form-data",
     )
 
@@ -86,7 +93,9 @@ def test_an_organisation_prepares_submits_withdraws_and_submits_again(
     seen = visible_text(response)
     assert f"Réponse au lot n° 1 : {lot.title}" in seen
     assert "Compétences numériques 2026" in seen
-    assert "Prix maximum 1 500,00 € HT par stagiaire" in seen  # visible_text turns no-break spaces into spaces
+    assert (
+        "Prix maximum 1 500,00 € HT par stagiaire" in seen
+    )  # visible_text turns no-break spaces into spaces
     assert "Volumes attendus 4 sessions, 40 stagiaires" in seen
     assert "Mémoire technique : manquante" in seen and "Certificat Qualiopi : manquante" in seen
     assert 'accept=".pdf,.docx,.xlsx,.odt"' in text(response)
@@ -170,9 +179,21 @@ def test_a_price_above_the_lot_maximum_is_shown_next_to_the_field(signed_in, pro
 @pytest.mark.parametrize(
     ("filename", "data", "message"),
     [
-        ("virus.exe", b"MZ\x90\x00", "Le fichier « virus.exe » n'est pas accepté : déposez un document PDF, DOCX, XLSX ou ODT."),
-        ("memoire.pdf", b"MZ\x90\x00 pas un PDF", "Le contenu de « memoire.pdf » ne correspond pas à un fichier PDF"),
-        ("gros.pdf", b"%PDF-1.4 " + b"x" * (2 * 1024 * 1024), "Le fichier « gros.pdf » dépasse la taille maximale de 1 Mo."),
+        (
+            "virus.exe",
+            b"MZ\x90\x00",
+            "Le fichier « virus.exe » n'est pas accepté : déposez un document PDF, DOCX, XLSX ou ODT.",
+        ),
+        (
+            "memoire.pdf",
+            b"MZ\x90\x00 pas un PDF",
+            "Le contenu de « memoire.pdf » ne correspond pas à un fichier PDF",
+        ),
+        (
+            "gros.pdf",
+            b"%PDF-1.4 " + b"x" * (2 * 1024 * 1024),
+            "Le fichier « gros.pdf » dépasse la taille maximale de 1 Mo.",
+        ),
     ],
 )
 def test_refused_uploads_show_a_french_error_and_store_nothing(
@@ -190,8 +211,11 @@ def test_refused_uploads_show_a_french_error_and_store_nothing(
 
 
 def test_an_upload_without_a_file_asks_for_one(signed_in, provider, tender, lot):
-    response = signed_in.post(page(provider, tender, lot, "/documents"), data={"kind": "technical_proposal"},
-                              content_type="multipart/form-data")
+    response = signed_in.post(
+        page(provider, tender, lot, "/documents"),
+        data={"kind": "technical_proposal"},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 422
     assert "Choisissez le fichier à joindre." in visible_text(response)
 
@@ -249,8 +273,11 @@ def test_draft_tenders_and_lots_of_another_tender_are_not_found(signed_in, make,
 
 
 def test_after_the_deadline_the_page_explains_and_offers_no_form(signed_in, make, provider):
-    past = make.tender(make.opco("akto"), submission_deadline=utcnow() - timedelta(minutes=5),
-                       questions_deadline=utcnow() - timedelta(days=3))
+    past = make.tender(
+        make.opco("akto"),
+        submission_deadline=utcnow() - timedelta(minutes=5),
+        questions_deadline=utcnow() - timedelta(days=3),
+    )
     url = page(provider, past, past.lots[0])
     response = signed_in.get(url)
     assert response.status_code == 200
@@ -262,8 +289,11 @@ def test_after_the_deadline_the_page_explains_and_offers_no_form(signed_in, make
 
 def test_a_complete_draft_cannot_be_submitted_once_the_deadline_has_passed(signed_in, make, provider):
     """The tender still reads « Publié » in the database (nobody ran close-tenders): the clock decides."""
-    past = make.tender(make.opco("akto"), submission_deadline=utcnow() - timedelta(minutes=1),
-                       questions_deadline=utcnow() - timedelta(days=3))
+    past = make.tender(
+        make.opco("akto"),
+        submission_deadline=utcnow() - timedelta(minutes=1),
+        questions_deadline=utcnow() - timedelta(days=3),
+    )
     draft = make.tender_response(past, provider, status="draft")
     url = page(provider, past, past.lots[0])
     with count_queries() as statements:
@@ -280,9 +310,13 @@ def test_a_complete_draft_cannot_be_submitted_once_the_deadline_has_passed(signe
 
 def test_the_result_is_shown_after_the_award_and_in_my_responses(signed_in, make, provider):
     opco = make.opco("akto")
-    awarded = make.tender(opco, status="awarded", title="Management de proximité",
-                          submission_deadline=utcnow() - timedelta(days=30),
-                          questions_deadline=utcnow() - timedelta(days=40))
+    awarded = make.tender(
+        opco,
+        status="awarded",
+        title="Management de proximité",
+        submission_deadline=utcnow() - timedelta(days=30),
+        questions_deadline=utcnow() - timedelta(days=40),
+    )
     won = make.tender_response(awarded, provider, status="retained")
     won.final_score, won.rank = 78.5, 1
     current = make.tender(opco, title="Sécurité au travail")
@@ -308,9 +342,12 @@ def test_my_responses_is_empty_at_first(signed_in, provider):
 
 
 def test_the_analysis_is_not_shown_before_the_award(signed_in, make, provider):
-    tender = make.tender(make.opco("akto"), status="under_analysis",
-                         submission_deadline=utcnow() - timedelta(days=2),
-                         questions_deadline=utcnow() - timedelta(days=9))
+    tender = make.tender(
+        make.opco("akto"),
+        status="under_analysis",
+        submission_deadline=utcnow() - timedelta(days=2),
+        questions_deadline=utcnow() - timedelta(days=9),
+    )
     response = make.tender_response(tender, provider, status="inadmissible")
     response.admissibility_reason = "Pièces manquantes."
     db.session.commit()

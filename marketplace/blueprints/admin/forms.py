@@ -11,7 +11,9 @@ class CreateOpcoForm(Form):
         "OPCO",
         validators=[
             DataRequired("Choisissez un OPCO dans la liste."),
-            Regexp(r"^[a-z0-9_-]{1,40}\Z", message="Choisissez un OPCO dans la liste."),  # a code, nothing else
+            Regexp(
+                r"^[a-z0-9_-]{1,40}\Z", message="Choisissez un OPCO dans la liste."
+            ),  # a code, nothing else
         ],
         validate_choice=False,
     )
@@ -19,4 +21,3 @@ class CreateOpcoForm(Form):
 
 class BranchesForm(Form):
     idcc = MultiCheckboxField("Branches couvertes (IDCC)")
-

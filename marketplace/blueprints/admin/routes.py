@@ -115,7 +115,9 @@ def refuse_company_opco(company_id: int):
     return perform(
         lambda: organisations.refuse_declared_opco(company_id, current_user),
         done=url_for("admin.opco_declarations"),
-        message=lambda company: f"OPCO indiqué par {company.name} non confirmé : l'entreprise reste sans OPCO.",
+        message=lambda company: (
+            f"OPCO indiqué par {company.name} non confirmé : l'entreprise reste sans OPCO."
+        ),
     )
 
 
@@ -123,8 +125,14 @@ def refuse_company_opco(company_id: int):
 @operator_required
 def outbox():
     result = admin_pages.outbox_page(page_arg())
-    return render("admin/outbox.html", messages=result.items, labels=OutboxStatus.LABELS, page=result.page,
-                  pages=result.pages, total=result.total)
+    return render(
+        "admin/outbox.html",
+        messages=result.items,
+        labels=OutboxStatus.LABELS,
+        page=result.page,
+        pages=result.pages,
+        total=result.total,
+    )
 
 
 @bp.get("/courriels/<int:message_id>")
@@ -133,5 +141,10 @@ def outbox_message(message_id: int):
     message = admin_pages.outbox_message(message_id)
     if message is None:
         abort(404)
-    return render("admin/outbox_message.html", message=message, labels=OutboxStatus.LABELS,
-                  body=outbox_service.readable_body(message), masked=outbox_service.smtp_configured())
+    return render(
+        "admin/outbox_message.html",
+        message=message,
+        labels=OutboxStatus.LABELS,
+        body=outbox_service.readable_body(message),
+        masked=outbox_service.smtp_configured(),
+    )

@@ -32,10 +32,15 @@ class ForgotPasswordForm(Form):
 
 
 class ResetPasswordForm(Form):
-    password = PasswordField("Nouveau mot de passe", description=PASSWORD_HINT, validators=[DataRequired(REQUIRED)])
+    password = PasswordField(
+        "Nouveau mot de passe", description=PASSWORD_HINT, validators=[DataRequired(REQUIRED)]
+    )
     confirm = PasswordField(
         "Confirmez le mot de passe",
-        validators=[DataRequired(REQUIRED), EqualTo("password", "Les deux mots de passe ne correspondent pas.")],
+        validators=[
+            DataRequired(REQUIRED),
+            EqualTo("password", "Les deux mots de passe ne correspondent pas."),
+        ],
     )
 
 
@@ -45,10 +50,15 @@ class AccountForm(Form):
 
 class ChangePasswordForm(Form):
     current_password = PasswordField("Mot de passe actuel", validators=[DataRequired(REQUIRED)])
-    new_password = PasswordField("Nouveau mot de passe", description=PASSWORD_HINT, validators=[DataRequired(REQUIRED)])
+    new_password = PasswordField(
+        "Nouveau mot de passe", description=PASSWORD_HINT, validators=[DataRequired(REQUIRED)]
+    )
     confirm = PasswordField(
         "Confirmez le nouveau mot de passe",
-        validators=[DataRequired(REQUIRED), EqualTo("new_password", "Les deux mots de passe ne correspondent pas.")],
+        validators=[
+            DataRequired(REQUIRED),
+            EqualTo("new_password", "Les deux mots de passe ne correspondent pas."),
+        ],
     )
 
 
@@ -60,7 +70,10 @@ class NewAccountFields(Form):
     password = PasswordField("Mot de passe", description=PASSWORD_HINT, validators=[DataRequired(REQUIRED)])
     confirm = PasswordField(
         "Confirmez le mot de passe",
-        validators=[DataRequired(REQUIRED), EqualTo("password", "Les deux mots de passe ne correspondent pas.")],
+        validators=[
+            DataRequired(REQUIRED),
+            EqualTo("password", "Les deux mots de passe ne correspondent pas."),
+        ],
     )
 
 
@@ -88,7 +101,8 @@ class OrganisationFields(Form):
 
 class CompanySignupForm(OrganisationFields):
     ape = StringField(
-        "Code APE/NAF", description="4 chiffres et une lettre, par exemple 8121Z.",
+        "Code APE/NAF",
+        description="4 chiffres et une lettre, par exemple 8121Z.",
         validators=[DataRequired(REQUIRED), identifier(identifiers.validate_ape)],
     )
     idcc = StringField(
@@ -100,14 +114,17 @@ class CompanySignupForm(OrganisationFields):
     declared_opco = SelectField(
         "Votre OPCO",
         description="Seulement si votre IDCC n'est pas dans notre table ou si vous n'avez pas de convention "
-                    "collective (9999) : l'équipe de la plateforme confirmera votre OPCO.",
+        "collective (9999) : l'équipe de la plateforme confirmera votre OPCO.",
         validators=[Optional()],
         invalid_choice_message="Choisissez votre OPCO parmi les 11 OPCO de la liste.",
     )
     headcount = StringField(
         "Effectif salarié",
         description="Nombre de salariés de l'entreprise, par exemple 1 200.",
-        validators=[InputRequired("Indiquez l'effectif salarié (nombre entier)."), identifier(identifiers.validate_headcount)],
+        validators=[
+            InputRequired("Indiquez l'effectif salarié (nombre entier)."),
+            identifier(identifiers.validate_headcount),
+        ],
     )
 
 
@@ -137,7 +154,8 @@ class ProviderSignupForm(OrganisationFields):
         validators=[DataRequired("Cochez au moins une catégorie d'actions certifiées.")],
     )
     qualiopi_issued_on = DateField(
-        "Date de délivrance du certificat", validators=[DataRequired("Indiquez une date valide (jj/mm/aaaa).")]
+        "Date de délivrance du certificat",
+        validators=[DataRequired("Indiquez une date valide (jj/mm/aaaa).")],
     )
     qualiopi_expires_on = DateField(
         "Date d'expiration du certificat", validators=[DataRequired("Indiquez une date valide (jj/mm/aaaa).")]

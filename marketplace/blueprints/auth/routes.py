@@ -118,9 +118,16 @@ def signup_company():
 
     def create(user):
         data = organisations.CompanyInput(
-            name=form.name.data, siret=form.siret.data, ape_code=form.ape.data, idcc=form.idcc.data,
-            headcount=form.headcount.data, region_code=form.region_code.data, address=form.address.data,
-            postal_code=form.postal_code.data, city=form.city.data, declared_opco=form.declared_opco.data or "",
+            name=form.name.data,
+            siret=form.siret.data,
+            ape_code=form.ape.data,
+            idcc=form.idcc.data,
+            headcount=form.headcount.data,
+            region_code=form.region_code.data,
+            address=form.address.data,
+            postal_code=form.postal_code.data,
+            city=form.city.data,
+            declared_opco=form.declared_opco.data or "",
         )
         return organisations.create_company(data, user)
 
@@ -143,11 +150,19 @@ def signup_provider():
 
     def create(user):
         data = organisations.ProviderInput(
-            name=form.name.data, siret=form.siret.data, nda=form.nda.data, vat_regime=form.vat_regime.data,
-            region_code=form.region_code.data, address=form.address.data, postal_code=form.postal_code.data,
-            city=form.city.data, qualiopi_certifier=form.qualiopi_certifier.data,
-            qualiopi_number=form.qualiopi_number.data, qualiopi_categories=form.qualiopi_categories.data,
-            qualiopi_issued_on=form.qualiopi_issued_on.data, qualiopi_expires_on=form.qualiopi_expires_on.data,
+            name=form.name.data,
+            siret=form.siret.data,
+            nda=form.nda.data,
+            vat_regime=form.vat_regime.data,
+            region_code=form.region_code.data,
+            address=form.address.data,
+            postal_code=form.postal_code.data,
+            city=form.city.data,
+            qualiopi_certifier=form.qualiopi_certifier.data,
+            qualiopi_number=form.qualiopi_number.data,
+            qualiopi_categories=form.qualiopi_categories.data,
+            qualiopi_issued_on=form.qualiopi_issued_on.data,
+            qualiopi_expires_on=form.qualiopi_expires_on.data,
         )
         return organisations.create_provider(data, user, today=paris_today())
 
@@ -201,8 +216,11 @@ def confirm_email(token: str):
         return home_url_for(user)
 
     return submit(
-        form, lambda: authentication.confirm_email(token), page=lambda: render("auth/confirm_link.html", form=form),
-        done=confirmed, message="Merci : votre adresse électronique est confirmée.",
+        form,
+        lambda: authentication.confirm_email(token),
+        page=lambda: render("auth/confirm_link.html", form=form),
+        done=confirmed,
+        message="Merci : votre adresse électronique est confirmée.",
     )
 
 
@@ -294,14 +312,21 @@ def account():
     action = request.form.get("action") if request.method == "POST" else None
     if action == "profile":
         return submit(
-            profile, lambda: accounts.update_profile(user, profile.full_name.data), page=page,
-            done=url_for("auth.account"), message="Vos informations ont été enregistrées.",
+            profile,
+            lambda: accounts.update_profile(user, profile.full_name.data),
+            page=page,
+            done=url_for("auth.account"),
+            message="Vos informations ont été enregistrées.",
         )
     if action == "password":
         return submit(
             password,
-            lambda: accounts.change_password(user, password.current_password.data, password.new_password.data),
-            page=page, done=renewed, message="Votre mot de passe a été modifié.",
+            lambda: accounts.change_password(
+                user, password.current_password.data, password.new_password.data
+            ),
+            page=page,
+            done=renewed,
+            message="Votre mot de passe a été modifié.",
         )
     return page()
 

@@ -24,7 +24,11 @@ def _enrol_available() -> bool:
 
 def _render(template: str, **context):
     return render(
-        template, enrol_available=_enrol_available(), modalities=Modality.LABELS, hours_fr=search.hours_fr, **context
+        template,
+        enrol_available=_enrol_available(),
+        modalities=Modality.LABELS,
+        hours_fr=search.hours_fr,
+        **context,
     )
 
 
@@ -48,8 +52,12 @@ def catalogue():
     if request.args:
         form.validate()  # shows why a filter was left out, next to it
     return _render(
-        "company/catalogue/index.html", fragment="company/catalogue/_results_x.html", form=form, filters=filters,
-        result=result, args=filters.to_args(),
+        "company/catalogue/index.html",
+        fragment="company/catalogue/_results_x.html",
+        form=form,
+        filters=filters,
+        result=result,
+        args=filters.to_args(),
     )
 
 
@@ -63,5 +71,9 @@ def catalogue_session(session_id: int):
     filters = _filters()
     back = {**filters.to_args(), **({"page": str(filters.page)} if filters.page > 1 else {})}
     return _render(
-        "company/catalogue/session.html", offer=offer, session=offer.session, action=offer.session.action, back=back
+        "company/catalogue/session.html",
+        offer=offer,
+        session=offer.session,
+        action=offer.session.action,
+        back=back,
     )

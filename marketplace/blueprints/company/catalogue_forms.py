@@ -45,9 +45,13 @@ class CatalogueSearchForm(Form):
     duration_min = StringField("Durée minimale (heures)", validators=[Optional(), _hours])
     duration_max = StringField("Durée maximale (heures)", validators=[Optional(), _hours])
     # Rendered by hand in the template (choices: the organisations referenced by the OPCO).
-    provider_id = SelectField("Organisme de formation", choices=[], validators=[Optional()], validate_choice=False)
+    provider_id = SelectField(
+        "Organisme de formation", choices=[], validators=[Optional()], validate_choice=False
+    )
     seats_only = BooleanField("Seulement les sessions avec des places disponibles")
-    sort = SelectField("Trier par", choices=list(SORTS.items()), validators=[Optional()], validate_choice=False)
+    sort = SelectField(
+        "Trier par", choices=list(SORTS.items()), validators=[Optional()], validate_choice=False
+    )
 
     def validate_date_to(self, field):
         if field.data and self.date_from.data and field.data < self.date_from.data:

@@ -34,7 +34,9 @@ class EmployeeForm(Form):
         "Fonction",
         validators=[
             Optional(),
-            Length(max=JOB_TITLE_MAX, message=f"La fonction ne peut pas dépasser {JOB_TITLE_MAX} caractères."),
+            Length(
+                max=JOB_TITLE_MAX, message=f"La fonction ne peut pas dépasser {JOB_TITLE_MAX} caractères."
+            ),
         ],
     )
     contract_type = SelectField("Type de contrat", choices=list(ContractType.LABELS.items()))

@@ -51,8 +51,13 @@ def employees():
     result = register.list_employees(g.org, q=q or None, include_erased=include_erased, page=page_arg())
     args = {k: v for k, v in {"q": q, "supprimes": "1" if include_erased else ""}.items() if v}
     return render(
-        "company/employees/index.html", fragment="company/employees/_rows.html", result=result, q=q,
-        include_erased=include_erased, args=args, **LABELS,
+        "company/employees/index.html",
+        fragment="company/employees/_rows.html",
+        result=result,
+        q=q,
+        include_erased=include_erased,
+        args=args,
+        **LABELS,
     )
 
 
@@ -63,7 +68,9 @@ def employee_new():
     return submit(
         form,
         lambda: register.create_employee(g.org, _input(form), current_user),
-        page=lambda: render("company/employees/form.html", form=form, employee=None, title="Ajouter un salarié"),
+        page=lambda: render(
+            "company/employees/form.html", form=form, employee=None, title="Ajouter un salarié"
+        ),
         done=url_for("company.employees"),
         message=lambda employee: f"La fiche de {employee.full_name} est ajoutée au registre.",
     )
@@ -78,7 +85,9 @@ def employee_edit(employee_id: int):
         form,
         lambda: register.update_employee(employee, _input(form), current_user),
         page=lambda: render(
-            "company/employees/form.html", form=form, employee=employee,
+            "company/employees/form.html",
+            form=form,
+            employee=employee,
             title=f"Modifier la fiche de {employee.full_name}",
         ),
         done=url_for("company.employees"),
@@ -115,7 +124,9 @@ def employees_import():
 
     def action():
         # One byte more than allowed, so the service can refuse an oversized file without loading it all.
-        return register.import_employees(g.org, form.file.data.read(register.IMPORT_MAX_BYTES + 1), current_user)
+        return register.import_employees(
+            g.org, form.file.data.read(register.IMPORT_MAX_BYTES + 1), current_user
+        )
 
     return submit(
         form,

@@ -55,8 +55,14 @@ def enrolment_list():
         state = ""
     result = enrolment_pages.enrolment_list(g.org, state, page_arg())
     return render(
-        "company/enrolments/list.html", rows=result.items, total=result.total, page=result.page,
-        pages=result.pages, state=state, labels=EnrolmentStatus.LABELS, now=utcnow(),
+        "company/enrolments/list.html",
+        rows=result.items,
+        total=result.total,
+        page=result.page,
+        pages=result.pages,
+        state=state,
+        labels=EnrolmentStatus.LABELS,
+        now=utcnow(),
     )
 
 
@@ -64,8 +70,14 @@ def _detail_page(enrolment_id: int):
     enrolment = get_owned(Enrolment, enrolment_id, column="company_id")
     data = enrolment_pages.enrolment_detail(enrolment, utcnow())
     return render(
-        "company/enrolments/detail.html", enrolment=enrolment, now=utcnow(), position=data.position,
-        deadline=data.deadline, late=data.late, employees=data.replacements, started=data.started,
+        "company/enrolments/detail.html",
+        enrolment=enrolment,
+        now=utcnow(),
+        position=data.position,
+        deadline=data.deadline,
+        late=data.late,
+        employees=data.replacements,
+        started=data.started,
     )
 
 
@@ -92,8 +104,10 @@ def cancel_enrolment(enrolment_id: int):
     def do(enrolment):
         enrolments.cancel(enrolment, current_user)
         if enrolment.is_late_cancellation:
-            flash("Annulation hors délai : l'organisme de formation peut facturer un dédit selon ses conditions.",
-                  "warning")
+            flash(
+                "Annulation hors délai : l'organisme de formation peut facturer un dédit selon ses conditions.",
+                "warning",
+            )
 
     return _act(enrolment_id, do, "L'inscription de {name} est annulée.")
 
@@ -114,12 +128,16 @@ def replace_enrolment(enrolment_id: int):
 @bp.post("/inscriptions/<int:enrolment_id>/accepter")
 @require(Perm.ENROL)
 def accept_offer(enrolment_id: int):
-    return _act(enrolment_id, lambda e: enrolments.accept_offer(e, current_user),
-                "La place est acceptée pour {name}.")
+    return _act(
+        enrolment_id, lambda e: enrolments.accept_offer(e, current_user), "La place est acceptée pour {name}."
+    )
 
 
 @bp.post("/inscriptions/<int:enrolment_id>/decliner")
 @require(Perm.ENROL)
 def decline_offer(enrolment_id: int):
-    return _act(enrolment_id, lambda e: enrolments.decline_offer(e, current_user),
-                "La place proposée à {name} est déclinée ; elle va à la personne suivante.")
+    return _act(
+        enrolment_id,
+        lambda e: enrolments.decline_offer(e, current_user),
+        "La place proposée à {name} est déclinée ; elle va à la personne suivante.",
+    )

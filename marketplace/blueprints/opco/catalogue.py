@@ -265,7 +265,9 @@ def referencing_new(action_id: int):
         for option in catalogue_pages.provider_options(action, today)
     ]
     if request.method == "GET":
-        form.valid_from.data, form.valid_until.data = catalogue_pages.default_referencing_period(action, today)
+        form.valid_from.data, form.valid_until.data = catalogue_pages.default_referencing_period(
+            action, today
+        )
         form.price.data = _euros_input(action.price_cents)
     title = action.title
     return submit(
@@ -315,7 +317,9 @@ def referencing_transition(action_id: int, referencing_id: int):
     event = request.form.get("event", "")
     name = referencing.provider.name
     return perform(
-        lambda: catalogue.transition_referencing(referencing, event, current_user, reason=request.form.get("reason")),
+        lambda: catalogue.transition_referencing(
+            referencing, event, current_user, reason=request.form.get("reason")
+        ),
         done=_referencings_url(action_id),
         message=lambda _: REFERENCING_DONE[event].format(name=name),
         failed=lambda error: _detail_page(action),

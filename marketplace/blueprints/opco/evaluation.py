@@ -113,7 +113,13 @@ def tender_admissibility(tender_id: int, response_id: int):
     name = response.provider.name
     return perform(
         lambda: evaluation.decide_admissibility(
-            response, current_user, g.org, admissible=admissible, checklist=checklist, reason=reason, now=utcnow()
+            response,
+            current_user,
+            g.org,
+            admissible=admissible,
+            checklist=checklist,
+            reason=reason,
+            now=utcnow(),
         ),
         done=_url(tender, f"reponse-{response.id}"),
         message=f"La réponse de {name} est déclarée recevable : elle peut être notée."
@@ -152,7 +158,8 @@ def tender_scores(tender_id: int, response_id: int):
         if submitting
         else f"Votre grille pour {name} est enregistrée en brouillon.",
         failed=lambda error: _page(
-            tender_id, score_errors={response_id: cells.errors} if cells.errors else None,
+            tender_id,
+            score_errors={response_id: cells.errors} if cells.errors else None,
             score_input={response_id: rows},
         ),
         form=cells,
@@ -168,14 +175,21 @@ def tender_award(tender_id: int):
     return submit(
         form,
         lambda: evaluation.award(
-            tender, current_user, g.org, winners, valid_from=form.valid_from.data,
-            valid_until=form.valid_until.data, now=utcnow(),
+            tender,
+            current_user,
+            g.org,
+            winners,
+            valid_from=form.valid_from.data,
+            valid_until=form.valid_until.data,
+            now=utcnow(),
         ),
         page=lambda: _page(tender_id, award_form=form),
         done=_url(tender, "resultat"),
-        message=lambda created: f"L'appel d'offres « {tender.title} » est attribué : "
-        f"{sum(len(v) for v in created.values())} organisme(s) référencé(s). Chaque organisme ayant répondu est "
-        "prévenu par courriel de son résultat.",
+        message=lambda created: (
+            f"L'appel d'offres « {tender.title} » est attribué : "
+            f"{sum(len(v) for v in created.values())} organisme(s) référencé(s). Chaque organisme ayant répondu est "
+            "prévenu par courriel de son résultat."
+        ),
     )
 
 

@@ -69,7 +69,9 @@ def referencings_transition(referencing_id: int):
             raise DomainError("Cette action n'est pas possible sur un référencement.")
         if not form.validate():
             raise DomainError("Le motif ne peut pas dépasser 300 caractères.", field="reason")
-        return referencing_registry.change_referencing(referencing, event, current_user, reason=form.reason.data)
+        return referencing_registry.change_referencing(
+            referencing, event, current_user, reason=form.reason.data
+        )
 
     return perform(
         change,

@@ -31,7 +31,9 @@ def dashboard():
 @bp.get("/branches")
 @require(Perm.VIEW_DASHBOARD)
 def branches():
-    return render("opco/branches.html", branches=g.org.branches, counts=opco_pages.companies_per_branch(g.org))
+    return render(
+        "opco/branches.html", branches=g.org.branches, counts=opco_pages.companies_per_branch(g.org)
+    )
 
 
 class SettingsForm(Form):

@@ -38,9 +38,7 @@ class _Row(Form):
 
     def is_empty(self) -> bool:
         """Nothing typed in the row's text inputs (selects have defaults and do not count)."""
-        return all(
-            not (f.data or "").strip() for f in self if f.type in ("StringField",)
-        )
+        return all(not (f.data or "").strip() for f in self if f.type in ("StringField",))
 
 
 class LotRowForm(_Row):
@@ -57,7 +55,13 @@ class LotRowForm(_Row):
     def is_empty(self) -> bool:
         return all(
             not (f.data or "").strip()
-            for f in (self.title, self.expected_sessions, self.expected_trainees, self.max_price, self.duration_hours)
+            for f in (
+                self.title,
+                self.expected_sessions,
+                self.expected_trainees,
+                self.max_price,
+                self.duration_hours,
+            )
         )
 
 
@@ -74,7 +78,8 @@ class TenderForm(Form):
         validators=[DataRequired(REQUIRED), Length(max=40)],
     )
     context = TextAreaField(
-        "Contexte et enjeux", description="Pourquoi cet appel d'offres, pour quelles branches.",
+        "Contexte et enjeux",
+        description="Pourquoi cet appel d'offres, pour quelles branches.",
         validators=[Optional(), Length(max=MAX_LONG_TEXT)],
     )
     specification = TextAreaField(
@@ -84,18 +89,23 @@ class TenderForm(Form):
         validators=[Optional(), Length(max=MAX_LONG_TEXT)],
     )
     questions_deadline = DateTimeLocalField(
-        "Date limite des questions", format=DATETIME_FORMAT,
-        description="Heure de Paris. Obligatoire pour publier.", validators=[Optional()],
+        "Date limite des questions",
+        format=DATETIME_FORMAT,
+        description="Heure de Paris. Obligatoire pour publier.",
+        validators=[Optional()],
     )
     submission_deadline = DateTimeLocalField(
-        "Date limite de dépôt des réponses", format=DATETIME_FORMAT,
+        "Date limite de dépôt des réponses",
+        format=DATETIME_FORMAT,
         description="Heure de Paris. L'appel d'offres est clos automatiquement à cette heure.",
         validators=[Optional()],
     )
     expected_award_date = DateField(
         "Date d'attribution prévue", description="Après la date limite de dépôt.", validators=[Optional()]
     )
-    multi_award = BooleanField("Plusieurs organismes peuvent être retenus par lot (accord-cadre multi-attributaire)")
+    multi_award = BooleanField(
+        "Plusieurs organismes peuvent être retenus par lot (accord-cadre multi-attributaire)"
+    )
     required_documents = MultiCheckboxField(
         "Documents exigés dans chaque réponse",
         choices=list(TenderDocumentKind.LABELS.items()),

@@ -59,8 +59,14 @@ def tenders():
     now = utcnow()
     data = tender_pages.opco_list(g.org, status, now)
     return render(
-        "opco/tenders/list.html", tenders=data.tenders, chosen=status, labels=TenderStatus.LABELS,
-        badges=STATUS_BADGES, counts=data.counts, now=now, time_left=service.time_left_label,
+        "opco/tenders/list.html",
+        tenders=data.tenders,
+        chosen=status,
+        labels=TenderStatus.LABELS,
+        badges=STATUS_BADGES,
+        counts=data.counts,
+        now=now,
+        time_left=service.time_left_label,
     )
 
 
@@ -79,8 +85,14 @@ def _tender_form(rows_for: Tender | None = None) -> TenderForm:
 def _form_page(form: TenderForm, tender: Tender | None, errors: TenderFormErrors):
     total, typed = weights_typed(form)
     return render(
-        "opco/tenders/form.html", form=form, tender=tender, general=errors.general, total=total, typed=typed,
-        lot_rows=len(form.lots.entries), criterion_rows=len(form.criteria.entries),
+        "opco/tenders/form.html",
+        form=form,
+        tender=tender,
+        general=errors.general,
+        total=total,
+        typed=typed,
+        lot_rows=len(form.lots.entries),
+        criterion_rows=len(form.criteria.entries),
     )
 
 
@@ -96,8 +108,10 @@ def tender_new():
         lambda: service.create_tender(g.org, form.to_input(), current_user, utcnow()),
         page=lambda: _form_page(form, None, errors),
         done=lambda tender: url_for("opco.tender_detail", tender_id=tender.id),
-        message=lambda tender: f"L'appel d'offres « {tender.title} » est enregistré en brouillon ; joignez vos "
-        "fichiers puis publiez-le.",
+        message=lambda tender: (
+            f"L'appel d'offres « {tender.title} » est enregistré en brouillon ; joignez vos "
+            "fichiers puis publiez-le."
+        ),
     )
 
 
@@ -107,8 +121,11 @@ def tender_edit(tender_id: int):
     tender = _get_tender(tender_id)
     if tender.status != TenderStatus.DRAFT:
         # Published: frozen for everyone; a change sent anyway is refused (422), nothing is saved.
-        return render("opco/tenders/frozen.html", tender=tender_pages.shown(tender, utcnow()),
-                      status=200 if request.method == "GET" else 422)
+        return render(
+            "opco/tenders/frozen.html",
+            tender=tender_pages.shown(tender, utcnow()),
+            status=200 if request.method == "GET" else 422,
+        )
     form = _tender_form(tender if request.method == "GET" else None)
     if request.method == "GET":
         form.fill_from(tender)
@@ -127,7 +144,8 @@ def tender_edit(tender_id: int):
 def tender_weights():
     """The live total of the criteria's weights (htmx fragment, next to the criteria table)."""
     typed = [
-        value.strip() for key, value in request.args.items()
+        value.strip()
+        for key, value in request.args.items()
         if key.startswith("criteria-") and key.endswith("-weight") and value.strip()
     ]
     readable = all(w.isdigit() and w.isascii() and len(w) <= 9 for w in typed)
@@ -187,7 +205,9 @@ def tender_transition(tender_id: int):
     return perform(
         action,
         done=url_for("opco.tender_detail", tender_id=tender.id),
-        message=lambda _: DONE[event].format(title=tender.title, deadline=datetime_fr(tender.submission_deadline)),
+        message=lambda _: DONE[event].format(
+            title=tender.title, deadline=datetime_fr(tender.submission_deadline)
+        ),
         failed=lambda error: _detail_page(tender_id),
     )
 
@@ -223,7 +243,9 @@ def tender_attachment_add(tender_id: int):
 def tender_attachment(tender_id: int, attachment_id: int):
     attachment = _get_attachment(_get_tender(tender_id), attachment_id)
     return send_file(
-        io.BytesIO(service.read_attachment(attachment)), mimetype=attachment.content_type, as_attachment=True,
+        io.BytesIO(service.read_attachment(attachment)),
+        mimetype=attachment.content_type,
+        as_attachment=True,
         download_name=attachment.filename,
     )
 

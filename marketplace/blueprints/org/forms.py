@@ -7,12 +7,16 @@ from marketplace.web.forms import REQUIRED, Form
 class InviteForm(Form):
     email = EmailField("Adresse e-mail de la personne invitée", validators=[DataRequired(REQUIRED)])
     # The service checks the role against the organisation's kind and says so in French.
-    role = SelectField("Rôle", validators=[DataRequired("Choisissez un rôle dans la liste.")], validate_choice=False)
+    role = SelectField(
+        "Rôle", validators=[DataRequired("Choisissez un rôle dans la liste.")], validate_choice=False
+    )
 
 
 class RoleForm(Form):
     # The service checks the role against the organisation's kind and says so in French.
-    role = SelectField("Rôle", validators=[DataRequired("Choisissez un rôle dans la liste.")], validate_choice=False)
+    role = SelectField(
+        "Rôle", validators=[DataRequired("Choisissez un rôle dans la liste.")], validate_choice=False
+    )
 
 
 class AuditFilterForm(Form):

@@ -32,8 +32,9 @@ def _blank_invite_form() -> InviteForm:
 def _members_page(invite_form: InviteForm | None = None, **extra):
     """The members page, or only its invitations block when htmx asks (the inline form swaps it in place)."""
     data = org_pages.members_page(g.org, utcnow())
-    return render(MEMBERS, fragment=INVITATIONS, invite_form=invite_form or _blank_invite_form(),
-                  **vars(data), **extra)
+    return render(
+        MEMBERS, fragment=INVITATIONS, invite_form=invite_form or _blank_invite_form(), **vars(data), **extra
+    )
 
 
 def _members_again(error: DomainError):
@@ -137,13 +138,25 @@ def audit_log():
         field.raw_data = None  # show the filters as applied, not what was typed
     result = audit.organisation_log(g.org.id, page=page_arg(), **filters)
     # The pagination links keep the filters that were applied.
-    args = {name: str(value) for name, value in (
-        ("action", filters["action"]), ("actor", filters["actor_id"]),
-        ("date_from", filters["date_from"]), ("date_to", filters["date_to"]),
-    ) if value}
+    args = {
+        name: str(value)
+        for name, value in (
+            ("action", filters["action"]),
+            ("actor", filters["actor_id"]),
+            ("date_from", filters["date_from"]),
+            ("date_to", filters["date_to"]),
+        )
+        if value
+    }
     return render(
-        "org/audit.html", fragment="org/_audit_rows.html", form=form, events=result.items, total=result.total,
-        page=result.page, pages=result.pages, args=args,
+        "org/audit.html",
+        fragment="org/_audit_rows.html",
+        form=form,
+        events=result.items,
+        total=result.total,
+        page=result.page,
+        pages=result.pages,
+        args=args,
     )
 
 

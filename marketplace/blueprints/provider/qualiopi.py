@@ -40,7 +40,8 @@ def plausible_date(form, field) -> None:
 
 class QualiopiForm(Form):
     qualiopi_certifier = StringField(
-        "Organisme certificateur", description="Par exemple AFNOR Certification, Bureau Veritas, ICPF.",
+        "Organisme certificateur",
+        description="Par exemple AFNOR Certification, Bureau Veritas, ICPF.",
         validators=[DataRequired(REQUIRED), Length(max=120)],
     )
     qualiopi_number = StringField("Numéro du certificat", validators=[DataRequired(REQUIRED), Length(max=40)])
@@ -53,11 +54,13 @@ class QualiopiForm(Form):
         "Date de délivrance", validators=[DataRequired(DATE_MESSAGE), plausible_date]
     )
     qualiopi_expires_on = DateField(
-        "Date de fin de validité", description="Un certificat Qualiopi est valable 3 ans au plus.",
+        "Date de fin de validité",
+        description="Un certificat Qualiopi est valable 3 ans au plus.",
         validators=[DataRequired(DATE_MESSAGE), plausible_date],
     )
     file = FileField(
-        "Certificat (PDF)", validators=[FileRequired("Joignez le certificat Qualiopi au format PDF.")],
+        "Certificat (PDF)",
+        validators=[FileRequired("Joignez le certificat Qualiopi au format PDF.")],
         render_kw={"accept": ".pdf,application/pdf"},
     )
 
@@ -78,9 +81,11 @@ def _message(lifted) -> str:
     text = "Votre certificat Qualiopi renouvelé est enregistré."
     if lifted:
         n = len(lifted)
-        text += (f" {n} référencement{'s' if n > 1 else ''} suspendu{'s' if n > 1 else ''} à l'expiration de "
-                 f"l'ancien certificat {'sont' if n > 1 else 'est'} réactivé{'s' if n > 1 else ''} ; "
-                 "les OPCO concernés sont prévenus.")
+        text += (
+            f" {n} référencement{'s' if n > 1 else ''} suspendu{'s' if n > 1 else ''} à l'expiration de "
+            f"l'ancien certificat {'sont' if n > 1 else 'est'} réactivé{'s' if n > 1 else ''} ; "
+            "les OPCO concernés sont prévenus."
+        )
     return text
 
 
@@ -95,10 +100,14 @@ def qualiopi():
 
     def page():
         return render(
-            "provider/qualiopi.html", form=form, provider=g.org, today=today,
+            "provider/qualiopi.html",
+            form=form,
+            provider=g.org,
+            today=today,
             valid=referencing_registry.qualiopi_suspension_reason(g.org, today) is None,
             suspended=referencing_registry.suspended_for_qualiopi(g.org.id),
-            max_mb=storage.max_bytes() // (1024 * 1024), categories=identifiers.QUALIOPI_CATEGORIES,
+            max_mb=storage.max_bytes() // (1024 * 1024),
+            categories=identifiers.QUALIOPI_CATEGORIES,
         )
 
     return submit(

@@ -27,7 +27,9 @@ class ResponseForm(Form):
         validators=[Length(max=30)],
     )
     duration_hours = StringField(
-        "Durée proposée (heures)", description="Nombre entier d'heures, par exemple 14.", validators=[Length(max=10)]
+        "Durée proposée (heures)",
+        description="Nombre entier d'heures, par exemple 14.",
+        validators=[Length(max=10)],
     )
     programme = TextAreaField(
         "Programme proposé",

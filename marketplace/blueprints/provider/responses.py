@@ -104,7 +104,9 @@ def save_tender_response(tender_id: int, lot_id: int):
             return see_other(_page_url(tender, lot))
         problem = service.submission_problem(response)
         if problem:
-            flash("Brouillon enregistré, mais la réponse ne peut pas encore être déposée. " + problem, "error")
+            flash(
+                "Brouillon enregistré, mais la réponse ne peut pas encore être déposée. " + problem, "error"
+            )
             return with_status(_page(tender, lot), UNPROCESSABLE)
         return see_other(_page_url(tender, lot, anchor="confirmer", confirmer=1))
 
@@ -174,8 +176,9 @@ def upload_response_document(tender_id: int, lot_id: int):
         action,
         page=lambda: _page(tender, lot, document_form=document_form),
         done=_page_url(tender, lot, anchor="documents"),
-        message=lambda document: f"« {document.filename} » est joint à votre réponse "
-        f"({TenderDocumentKind.LABELS[document.kind]}).",
+        message=lambda document: (
+            f"« {document.filename} » est joint à votre réponse ({TenderDocumentKind.LABELS[document.kind]})."
+        ),
     )
 
 
@@ -219,6 +222,8 @@ def response_document(document_id: int):
 @require(Perm.VIEW_DASHBOARD)
 def my_responses():
     return render(
-        "provider/responses/list.html", summaries=tender_pages.my_responses(g.org, utcnow()), badges=RESPONSE_BADGES,
+        "provider/responses/list.html",
+        summaries=tender_pages.my_responses(g.org, utcnow()),
+        badges=RESPONSE_BADGES,
         now=utcnow(),
     )

@@ -1,6 +1,5 @@
 """Training organisation area: dashboard with the Qualiopi status and what to do next."""
 
-
 from flask import g
 
 from marketplace.formatting import paris_today
@@ -18,7 +17,9 @@ bp = tenant_blueprint("provider", __name__, "/of", kind="provider")
 def dashboard():
     today = paris_today()
     data = provider_pages.dashboard(g.org, today)
-    return render("provider/dashboard.html", **vars(data), today=today, referencing_labels=ReferencingStatus.LABELS)
+    return render(
+        "provider/dashboard.html", **vars(data), today=today, referencing_labels=ReferencingStatus.LABELS
+    )
 
 
 from marketplace.blueprints.provider import qualiopi, responses, sessions, tenders  # noqa: E402, F401

@@ -108,7 +108,9 @@ class SlotsMixin:
 
     def slot_inputs(self) -> list[SlotInput]:
         return [
-            SlotInput(row.form.day.data, row.form.half_day.data, row.form.start_time.data, row.form.end_time.data)
+            SlotInput(
+                row.form.day.data, row.form.half_day.data, row.form.start_time.data, row.form.end_time.data
+            )
             for row in self.slots.entries
             if not row.form.is_empty()
         ]
@@ -124,7 +126,9 @@ class SessionForm(SlotsMixin, Form):
     )
     slots = slots_field()
     is_remote = BooleanField("Session à distance (classe virtuelle)")
-    address = StringField("Adresse du lieu de formation", validators=[Optional(), Length(max=300), plain_text])
+    address = StringField(
+        "Adresse du lieu de formation", validators=[Optional(), Length(max=300), plain_text]
+    )
     postal_code = StringField("Code postal", validators=[Optional(), Length(max=5), plain_text])
     city = StringField("Commune", validators=[Optional(), Length(max=120), plain_text])
     region_code = SelectField(
@@ -132,8 +136,12 @@ class SessionForm(SlotsMixin, Form):
         description="Déduite du code postal : vous pouvez la laisser vide.",
         validators=[Optional()],
     )
-    capacity_min = capacity("Nombre minimum de stagiaires", "En dessous, la session ne peut pas être confirmée.")
-    capacity_max = capacity("Nombre maximum de stagiaires", "Au-delà, les inscriptions vont en liste d'attente.")
+    capacity_min = capacity(
+        "Nombre minimum de stagiaires", "En dessous, la session ne peut pas être confirmée."
+    )
+    capacity_max = capacity(
+        "Nombre maximum de stagiaires", "Au-delà, les inscriptions vont en liste d'attente."
+    )
     registration_deadline = DateField(
         "Date limite d'inscription",
         description="Au plus tard le premier jour de la session.",
@@ -145,10 +153,13 @@ class SessionForm(SlotsMixin, Form):
         validators=[Optional(), Length(max=300), plain_text],
     )
     contact_name = StringField(
-        "Personne à contacter", validators=[DataRequired(REQUIRED), Length(max=200), plain_text],
+        "Personne à contacter",
+        validators=[DataRequired(REQUIRED), Length(max=200), plain_text],
         description="Chargée des relations avec les stagiaires (article L6353-8 du Code du travail).",
     )
-    contact_email = EmailField("E-mail de contact", validators=[DataRequired(REQUIRED), Length(max=254), plain_text])
+    contact_email = EmailField(
+        "E-mail de contact", validators=[DataRequired(REQUIRED), Length(max=254), plain_text]
+    )
     contact_phone = TelField("Téléphone de contact", validators=[Optional(), Length(max=30), plain_text])
     notes = TextAreaField(
         "Informations pratiques",
@@ -200,4 +211,6 @@ class SessionFilterForm(Form):
     status = SelectField(
         "État", choices=[("", "Tous les états"), *SessionStatus.LABELS.items()], validators=[Optional()]
     )
-    period = SelectField("Période", choices=list(PERIODS.items()), default="upcoming", validators=[Optional()])
+    period = SelectField(
+        "Période", choices=list(PERIODS.items()), default="upcoming", validators=[Optional()]
+    )

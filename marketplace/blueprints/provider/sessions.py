@@ -79,8 +79,12 @@ def sessions():
     )
     args = {"status": status, "period": period if period != "upcoming" else ""}
     return render(
-        "provider/sessions/list.html", fragment="provider/sessions/_rows.html",
-        form=form, result=result, args={k: v for k, v in args.items() if v}, badges=STATUS_BADGES,
+        "provider/sessions/list.html",
+        fragment="provider/sessions/_rows.html",
+        form=form,
+        result=result,
+        args={k: v for k, v in args.items() if v},
+        badges=STATUS_BADGES,
     )
 
 
@@ -103,7 +107,10 @@ def new_session():
     def page():
         _add_rows(form)
         return render(
-            "provider/sessions/form.html", form=form, session=None, referencings=choices.referencings,
+            "provider/sessions/form.html",
+            form=form,
+            session=None,
+            referencings=choices.referencings,
             qualiopi_problem=choices.qualiopi_problem,
         )
 
@@ -131,7 +138,11 @@ def edit_session(session_id: int):
     def page():
         _add_rows(form)
         return render(
-            "provider/sessions/form.html", form=form, session=session, referencings=None, qualiopi_problem=None,
+            "provider/sessions/form.html",
+            form=form,
+            session=session,
+            referencings=None,
+            qualiopi_problem=None,
         )
 
     return submit(
@@ -154,8 +165,14 @@ def session_detail(session_id: int):
     session = _owned_session(session_id)
     data = session_pages.session_detail(session)
     return render(
-        "provider/sessions/detail.html", session=session, trainees=data.trainees, seats_left=data.seats_left,
-        events=data.events, with_form=WITH_FORM, editable=data.editable, badges=STATUS_BADGES,
+        "provider/sessions/detail.html",
+        session=session,
+        trainees=data.trainees,
+        seats_left=data.seats_left,
+        events=data.events,
+        with_form=WITH_FORM,
+        editable=data.editable,
+        badges=STATUS_BADGES,
     )
 
 
@@ -198,8 +215,9 @@ def postpone_session(session_id: int):
 
     return submit(
         form,
-        lambda: service.transition(session, "postpone", current_user, reason=form.reason.data,
-                                   new_slots=form.slot_inputs()),
+        lambda: service.transition(
+            session, "postpone", current_user, reason=form.reason.data, new_slots=form.slot_inputs()
+        ),
         page=page,
         done=_detail_url(session_id),
         message=SUCCESS["postpone"],

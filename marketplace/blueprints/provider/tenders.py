@@ -46,11 +46,20 @@ def _filters() -> tuple[service.TenderFilters, dict[str, str]]:
     deadline = parse_date(args.get("echeance"))
     everything = args.get("etat") == "tous"
     filters = service.TenderFilters(
-        opco_id=opco_id, theme_code=theme, region_code=region, deadline_before=deadline,
-        only_open=not everything, page=page_arg(),
+        opco_id=opco_id,
+        theme_code=theme,
+        region_code=region,
+        deadline_before=deadline,
+        only_open=not everything,
+        page=page_arg(),
     )
-    kept = {"opco": str(opco_id or ""), "theme": theme or "", "region": region or "",
-            "echeance": deadline.isoformat() if deadline else "", "etat": "tous" if everything else ""}
+    kept = {
+        "opco": str(opco_id or ""),
+        "theme": theme or "",
+        "region": region or "",
+        "echeance": deadline.isoformat() if deadline else "",
+        "etat": "tous" if everything else "",
+    }
     return filters, {k: v for k, v in kept.items() if v}
 
 
@@ -136,6 +145,8 @@ def tender_attachment(tender_id: int, attachment_id: int):
     if attachment is None:
         abort(404)
     return send_file(
-        io.BytesIO(service.read_attachment(attachment)), mimetype=attachment.content_type, as_attachment=True,
+        io.BytesIO(service.read_attachment(attachment)),
+        mimetype=attachment.content_type,
+        as_attachment=True,
         download_name=attachment.filename,
     )

@@ -16,9 +16,13 @@ def add_samples(make, tenant) -> dict[str, int]:
     organisations.renew_qualiopi(
         tenant.org,
         organisations.QualiopiInput(
-            certifier="AFNOR Certification", number=f"QUA-{tenant.org.id:06d}", categories=["actions_formation"],
-            issued_on=today - timedelta(days=1), expires_on=today + timedelta(days=700),
-            filename="certificat.pdf", content=b"%PDF-1.4\n%%EOF\n",
+            certifier="AFNOR Certification",
+            number=f"QUA-{tenant.org.id:06d}",
+            categories=["actions_formation"],
+            issued_on=today - timedelta(days=1),
+            expires_on=today + timedelta(days=700),
+            filename="certificat.pdf",
+            content=b"%PDF-1.4\n%%EOF\n",
         ),
         tenant.admin,
         today,

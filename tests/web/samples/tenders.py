@@ -19,8 +19,11 @@ from marketplace.services import storage
 def _attach(tender: Tender, name: str) -> TenderAttachment:
     stored = storage.store(name, b"%PDF-1.4 cahier des charges de test")
     attachment = TenderAttachment(
-        tender_id=tender.id, filename=stored.filename, storage_key=stored.key,
-        content_type=stored.content_type, size=stored.size,
+        tender_id=tender.id,
+        filename=stored.filename,
+        storage_key=stored.key,
+        content_type=stored.content_type,
+        size=stored.size,
     )
     db.session.add(attachment)
     db.session.commit()
@@ -29,20 +32,30 @@ def _attach(tender: Tender, name: str) -> TenderAttachment:
 
 def add_samples(make, tenant) -> dict[str, int]:
     if tenant.kind == "opco":
-        tender = db.session.get(Tender, tenant.samples["tender_id"]) if "tender_id" in tenant.samples else None
+        tender = (
+            db.session.get(Tender, tenant.samples["tender_id"]) if "tender_id" in tenant.samples else None
+        )
         if tender is None or tender.opco_id != tenant.org.id:
-            tender = make.tender(tenant.org, status="draft", title=f"Appel d'offres témoin de {tenant.org.name}")
+            tender = make.tender(
+                tenant.org, status="draft", title=f"Appel d'offres témoin de {tenant.org.name}"
+            )
         question = TenderQuestion(
-            tender_id=tender.id, provider_id=make.provider().id, question="Le lot 1 peut-il être réalisé à distance ?"
+            tender_id=tender.id,
+            provider_id=make.provider().id,
+            question="Le lot 1 peut-il être réalisé à distance ?",
         )
         db.session.add(question)
         db.session.commit()
         attachment = _attach(tender, "cahier-des-charges.pdf")
         return {"tender_id": tender.id, "question_id": question.id, "attachment_id": attachment.id}
     if tenant.kind == "provider":
-        tender = db.session.get(Tender, tenant.samples["tender_id"]) if "tender_id" in tenant.samples else None
+        tender = (
+            db.session.get(Tender, tenant.samples["tender_id"]) if "tender_id" in tenant.samples else None
+        )
         if tender is None:
-            tender = make.tender(make.opco("akto"), status="published", title=f"Appel d'offres lu par {tenant.org.name}")
+            tender = make.tender(
+                make.opco("akto"), status="published", title=f"Appel d'offres lu par {tenant.org.name}"
+            )
         attachment = _attach(tender, "annexe.pdf")
         return {"tender_id": tender.id, "attachment_id": attachment.id}
     return {}
