@@ -55,6 +55,10 @@ FIELDS: dict[str, dict[str, str]] = {
     "auth.logout": {},
     "auth.resend_confirmation": {},  # one button (auth/confirm_email.html): the CSRF token only
     "auth.confirm_email": {},  # one button (auth/confirm_link.html), shown for a valid token only
+    # Buttons of the operator's queue (admin/opco_declarations.html), listed only for a company that stated
+    # an OPCO the platform has not confirmed yet: the CSRF token only.
+    "admin.confirm_company_opco": {},
+    "admin.refuse_company_opco": {},
     "org.invite": {"email": "nouvelle.personne@exemple.fr", "role": "admin"},
     "org.change_role": {"role": "admin"},
     "org.revoke_invitation": {},
