@@ -77,6 +77,13 @@ class OpcoBranch(db.Model):
     branch: Mapped["IdccBranch"] = relationship(lazy="joined")  # noqa: F821, UP037
 
 
+def _last_year() -> int:
+    """Default year of a headcount: the year before the current one (Paris date)."""
+    from marketplace.formatting import paris_today
+
+    return paris_today().year - 1
+
+
 class Company(Organisation):
     """A member company ("entreprise adhérente"), attached to an OPCO through its IDCC."""
 
@@ -89,6 +96,8 @@ class Company(Organisation):
     ape_code: Mapped[str] = mapped_column(String(5))
     idcc: Mapped[str] = mapped_column(String(4), index=True)
     headcount: Mapped[int] = mapped_column(Integer)
+    # The headcount is the annual average of a year (« effectif moyen annuel de l'année N-1 »): that year.
+    headcount_year: Mapped[int] = mapped_column(Integer, default=_last_year)
     region_code: Mapped[str] = mapped_column(ForeignKey("ref_regions.code"))
     address: Mapped[str] = mapped_column(String(300))
     postal_code: Mapped[str] = mapped_column(String(5))

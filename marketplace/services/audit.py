@@ -35,6 +35,7 @@ ACTION_LABELS = {
     "company.opco_detached": "Fin du rattachement à l'OPCO",
     "company.opco_confirmed": "OPCO indiqué par l'entreprise confirmé par la plateforme",
     "company.opco_refused": "OPCO indiqué par l'entreprise non confirmé par la plateforme",
+    "company.headcount_changed": "Effectif de l'entreprise mis à jour",
     "catalogue.action_created": "Action collective créée",
     "catalogue.action_updated": "Action collective modifiée",
     "enrolment.created": "Inscription demandée",

@@ -4,14 +4,19 @@ Public holidays depend on where the training takes place: Alsace-Moselle (dépar
 Friday and 26 December; each overseas département or collectivité has its own days (abolition of slavery…).
 The ``holidays`` library knows them as subdivisions of France; the place is a département code
 (services.places), None meaning mainland France.
+
+Deadlines counted in hours (the waiting-list offer window) are counted in working hours ("heures ouvrées"):
+only the hours of working days count, in Paris time.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 import holidays
+
+from marketplace.formatting import paris_to_utc, to_paris
 
 # Département (or collectivité) → subdivision of holidays.France; absent: mainland holidays.
 _SUBDIVISIONS = {
@@ -58,3 +63,22 @@ def working_days_before(day: date, count: int, departement: str | None = None) -
         if is_working_day(current, departement):
             remaining -= 1
     return current
+
+
+def working_hours_after(start: datetime, hours: int, departement: str | None = None) -> datetime:
+    """The instant ``hours`` working hours after ``start`` (both naive UTC, as stored).
+
+    Only the hours of working days count (Monday to Friday, public holidays of ``departement`` excluded),
+    on the Paris clock: an offer made on Friday at 16:00 with 48 hours expires on Tuesday at 16:00, one made
+    on Saturday starts counting on Monday at 0:00. Changes of summer time fall on Sundays, never counted.
+    """
+    cursor = to_paris(start).replace(tzinfo=None)
+    remaining = timedelta(hours=hours)
+    while True:
+        day = cursor.date()
+        next_midnight = datetime.combine(day + timedelta(days=1), time())
+        if is_working_day(day, departement):
+            if remaining <= next_midnight - cursor:
+                return paris_to_utc(cursor + remaining)
+            remaining -= next_midnight - cursor
+        cursor = next_midnight

@@ -31,7 +31,7 @@ sessions; a cancellation is also sent to the company and to the trainee.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import func, select, tuple_
 
@@ -50,7 +50,7 @@ from marketplace.models import (
 )
 from marketplace.models.limits import REASON
 from marketplace.services import accounts, audit, eligibility, funding, outbox
-from marketplace.services.calendar import working_days_before
+from marketplace.services.calendar import working_days_before, working_hours_after
 from marketplace.services.errors import DomainError
 from marketplace.services.identifiers import size_band
 from marketplace.services.locking import lock_row, lock_session
@@ -473,7 +473,8 @@ def refuse(
 def offer_free_seats(session: TrainingSession, actor: User | None, *, now: datetime | None = None) -> int:
     """Offer every free seat to the next people on the waiting list (caller holds the session lock).
 
-    An offer holds the seat for the OPCO's offer window (48 h by default) and is emailed to the company.
+    An offer holds the seat for the OPCO's offer window (48 h by default), counted in working hours (weekends
+    and the public holidays of where the training takes place do not count), and is emailed to the company.
     """
     now = now or utcnow()
     if session.status not in _SERVING_WAITLIST or paris_today(now) >= session.start_date:
@@ -490,9 +491,15 @@ def offer_free_seats(session: TrainingSession, actor: User | None, *, now: datet
     ).all()
     for enrolment in waiting:
         transition(enrolment, "offer", actor)
-        enrolment.offer_expires_at = now + timedelta(hours=hours)
+        enrolment.offer_expires_at = offer_deadline(session, enrolment.company, now, hours)
         _notify(enrolment, "enrolment_offer")
     return len(waiting)
+
+
+def offer_deadline(session: TrainingSession, company, now: datetime, hours: int) -> datetime:
+    """End of an offer made at ``now``: ``hours`` working hours later, with the holidays of the place of
+    delivery (a company must not lose a seat over a weekend or a public holiday)."""
+    return working_hours_after(now, hours, session_departement(session, company))
 
 
 def accept_offer(enrolment: Enrolment, actor: User, *, now: datetime | None = None) -> Enrolment:

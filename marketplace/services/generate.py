@@ -361,6 +361,7 @@ def generate(
                 ape_code="6202A",
                 idcc=rng.choice(opco_idcc[opco.id]),
                 headcount=headcount,
+                headcount_year=today.year - 1,  # COPY on PostgreSQL skips the model's defaults
                 region_code=region,
                 address=f"{i + 1} avenue des Entreprises",
                 postal_code=postal,

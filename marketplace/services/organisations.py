@@ -36,7 +36,7 @@ from marketplace.services import (
     referencing_registry,
     storage,
 )
-from marketplace.services.errors import DomainError
+from marketplace.services.errors import DomainError, InvalidForm
 from marketplace.services.roles import ADMIN, Perm
 
 
@@ -248,6 +248,8 @@ class CompanyInput:
     city: str
     # The OPCO the company states when its IDCC gives none (unknown to the table, or 9999); else ignored.
     declared_opco: str = ""
+    # The year whose annual average ``headcount`` is; empty: last year.
+    headcount_year: str | int = ""
 
 
 @dataclass
@@ -311,6 +313,7 @@ def create_company(data: CompanyInput, admin: User) -> Company:
     attachment = attachment_for_idcc(data.idcc)
     declared = _declared_opco(attachment, data.declared_opco)
     headcount = identifiers.validate_headcount(data.headcount)
+    headcount_year = validate_headcount_year(data.headcount_year, paris_today())
     company = Company(
         name=name,
         slug=unique_slug(name),
@@ -319,6 +322,7 @@ def create_company(data: CompanyInput, admin: User) -> Company:
         ape_code=ape,
         idcc=attachment.idcc,
         headcount=headcount,
+        headcount_year=headcount_year,
         region_code=region_code,
         address=address,
         postal_code=postal_code,
@@ -414,7 +418,8 @@ def create_provider(data: ProviderInput, admin: User, today: date) -> TrainingPr
 
 
 def set_waitlist_offer_hours(opco: Opco, raw_hours: str | int, actor: User) -> None:
-    """How long a company has to accept a seat offered from the waiting list (1 hour to 7 days)."""
+    """How long a company has to accept a seat offered from the waiting list (1 hour to 7 days), in working
+    hours: only Monday to Friday count, public holidays excluded (services.calendar.working_hours_after)."""
     try:
         hours = int(str(raw_hours).strip())
     except ValueError:
@@ -611,5 +616,66 @@ def refuse_declared_opco(company_id: int, actor: User) -> Company:
         actor=actor,
         obj=company,
         data={"idcc": company.idcc, "opco": refused},
+    )
+    return company
+
+
+# --- Headcount ---------------------------------------------------------------------------------------------
+
+
+def validate_headcount_year(raw: str | int | None, today: date) -> int:
+    """The year of the headcount: the annual average of the previous year (« effectif moyen annuel de
+    l'année N-1 »), or of the year before while that average is not yet known (early in the year).
+
+    Empty means last year; any other year is refused.
+    """
+    last = today.year - 1
+    text = str(raw if raw is not None else "").strip()
+    if not text:
+        return last
+    message = (
+        f"L'effectif est la moyenne annuelle de l'année précédente : indiquez l'année {last} "
+        f"(ou {last - 1} si la moyenne de {last} n'est pas encore connue)."
+    )
+    if not (text.isascii() and text.isdigit() and len(text) == 4):
+        raise DomainError(message, field="headcount_year")
+    year = int(text)
+    if not last - 1 <= year <= last:
+        raise DomainError(message, field="headcount_year")
+    return year
+
+
+def update_headcount(
+    company: Company, raw_headcount: str | int, raw_year: str | int | None, actor: User, today: date
+) -> Company:
+    """The company states its headcount again (a new year's average): audited with the values before and
+    after; the size band (funding shares, eligibility) follows from it for the enrolments made from now on,
+    those already made keep the band frozen on them."""
+    errors = {}
+    try:
+        headcount = identifiers.validate_headcount(raw_headcount)
+    except DomainError as error:
+        errors["headcount"] = error.message
+    try:
+        year = validate_headcount_year(raw_year, today)
+    except DomainError as error:
+        errors["headcount_year"] = error.message
+    if errors:
+        raise InvalidForm(errors)
+    before = (company.headcount, company.headcount_year, identifiers.size_band(company.headcount))
+    after = (headcount, year, identifiers.size_band(headcount))
+    if before == after:
+        return company
+    company.headcount, company.headcount_year = headcount, year
+    audit.record(
+        "company.headcount_changed",
+        organisation_id=company.id,
+        actor=actor,
+        obj=company,
+        data={
+            "headcount": [before[0], after[0]],
+            "headcount_year": [before[1], after[1]],
+            "size_band": [before[2], after[2]],
+        },
     )
     return company

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -206,7 +206,9 @@ def test_opco_sets_the_waiting_list_offer_window(client, login, make):
     second = make.enrolment(session, company, actor=hr)
     from marketplace.services import enrolments
 
-    enrolments.cancel(db.session.get(Enrolment, first.id), hr)
+    # On a Tuesday at 10:00 (Paris), 24 working hours later is Wednesday at 10:00.
+    tuesday = datetime(2026, 12, 1, 9, 0)
+    enrolments.cancel(db.session.get(Enrolment, first.id), hr, now=tuesday)
     db.session.commit()
     offer = db.session.get(Enrolment, second.id)
-    assert round((offer.offer_expires_at - offer.updated_at).total_seconds() / 3600) == 24
+    assert offer.offer_expires_at == tuesday + timedelta(hours=24)

@@ -12,6 +12,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from marketplace.formatting import paris_today
 from marketplace.services import identifiers
 from marketplace.web.forms import REQUIRED, Form, identifier
 
@@ -125,6 +126,12 @@ class CompanySignupForm(OrganisationFields):
             InputRequired("Indiquez l'effectif salarié (nombre entier)."),
             identifier(identifiers.validate_headcount),
         ],
+    )
+    # Read by the service (N-1, or N-2 while N-1's average is not known); empty means last year.
+    headcount_year = StringField(
+        "Année de cet effectif",
+        description="L'effectif à indiquer est l'effectif moyen annuel de l'année précédente.",
+        default=lambda: paris_today().year - 1,
     )
 
 

@@ -123,6 +123,7 @@ def signup_company():
             ape_code=form.ape.data,
             idcc=form.idcc.data,
             headcount=form.headcount.data,
+            headcount_year=form.headcount_year.data or "",
             region_code=form.region_code.data,
             address=form.address.data,
             postal_code=form.postal_code.data,
