@@ -100,9 +100,6 @@ FIELDS: dict[str, dict[str, str]] = {
         "confirm": "Un mot de passe solide 2026",
     },
     "admin.invite_opco_admin": {"email": "admin.opco@exemple.fr"},
-    # Buttons of the operator's queue of OPCOs stated by companies, shown only when one is waiting.
-    "admin.confirm_company_opco": {},
-    "admin.refuse_company_opco": {},
 }
 # A creation form shows empty fields: its valid values are read from the edit page of a sample object.
 BASELINE_FROM = {
