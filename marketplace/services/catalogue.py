@@ -1049,10 +1049,9 @@ def _like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
-def published_actions(
-    opco: Opco, q: str = "", page: int = 1, per_page: int = 20
-) -> tuple[list[CollectiveAction], int]:
-    """A page of the OPCO's published actions matching every word of ``q`` (title, reference, objectives, theme)."""
+def published_actions_query(opco: Opco, q: str = ""):
+    """The OPCO's published actions matching every word of ``q`` (title, reference, objectives, theme), by
+    title: a query for ``pagination.paginate``."""
     query = select(CollectiveAction).where(
         CollectiveAction.opco_id == opco.id, CollectiveAction.status == ActionStatus.PUBLISHED
     )
@@ -1067,13 +1066,7 @@ def published_actions(
                 )
             )
         )
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.session.scalars(
-        query.order_by(CollectiveAction.title, CollectiveAction.id)
-        .limit(per_page)
-        .offset((max(page, 1) - 1) * per_page)
-    ).all()
-    return list(rows), int(total)
+    return query.order_by(CollectiveAction.title, CollectiveAction.id)
 
 
 def published_action(opco: Opco, action_id: int) -> CollectiveAction | None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.models import ActionStatus, CollectiveAction, Opco, Referencing, TrainingSession
+from marketplace.models import CollectiveAction, Opco, Referencing, TrainingSession
 from marketplace.services import catalogue, organisations
 from marketplace.services.pagination import Page, paginate
 from marketplace.services.search import clean_text
@@ -36,24 +36,6 @@ def search_query(raw: str | None) -> str:
     return clean_text(raw, QUERY_MAX)
 
 
-def _like(word: str) -> str:
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _published(opco: Opco, q: str):
-    """The OPCO's published actions matching every word of ``q`` (as typed, or without accents), by title."""
-    query = select(CollectiveAction).where(
-        CollectiveAction.opco_id == opco.id, CollectiveAction.status == ActionStatus.PUBLISHED
-    )
-    for word in q.lower().split()[:8]:
-        forms = {word, catalogue.search_key(word)}
-        query = query.where(
-            or_(*(CollectiveAction.search_text.like(_like(f), escape="\\") for f in sorted(forms)))
-        )
-    return query.order_by(CollectiveAction.title, CollectiveAction.id)
-
-
 @dataclass
 class OpcoCatalogue:
     actions: Page[CollectiveAction]
@@ -63,7 +45,7 @@ class OpcoCatalogue:
 
 def opco_catalogue(opco: Opco, q: str, page: int, today: date) -> OpcoCatalogue:
     """One page of the OPCO's published actions matching ``q`` (a page past the end shows the last one)."""
-    actions = paginate(_published(opco, q), page, PER_PAGE)
+    actions = paginate(catalogue.published_actions_query(opco, q), page, PER_PAGE)
     ids = [a.id for a in actions.items]
     return OpcoCatalogue(
         actions=actions,

@@ -20,6 +20,7 @@ from marketplace.models import (
 from marketplace.services import catalogue
 from marketplace.services.catalogue import ActionInput, InvalidAction
 from marketplace.services.errors import DomainError
+from marketplace.services.pagination import paginate
 
 TODAY = date.today()
 
@@ -556,13 +557,15 @@ def test_published_actions_search_ignores_accents_and_hides_drafts(make, akto, s
     make.action(make.opco("atlas"), title="Sécurité chez Atlas")
     db.session.commit()
 
+    def published(query):
+        return paginate(catalogue.published_actions_query(akto, query), 1)
+
     for query in ("securite", "Sécurité", "SÉCU", "risques prévenir"):
-        actions, total = catalogue.published_actions(akto, query)
-        assert [a.title for a in actions] == ["Sécurité au travail"], query
-        assert total == 1
-    actions, total = catalogue.published_actions(akto, "")
-    assert [a.title for a in actions] == ["Bureautique", "Sécurité au travail"]
-    assert catalogue.published_actions(akto, "100%")[1] == 0  # LIKE wildcards are literal
+        page = published(query)
+        assert [a.title for a in page.items] == ["Sécurité au travail"], query
+        assert page.total == 1
+    assert [a.title for a in published("").items] == ["Bureautique", "Sécurité au travail"]
+    assert published("100%").total == 0  # LIKE wildcards are literal
 
     assert catalogue.published_action(akto, securite.id) is securite
     assert catalogue.published_action(make.opco("atlas"), securite.id) is None
