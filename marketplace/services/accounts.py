@@ -326,8 +326,8 @@ def accept_invitation(
 
 def _lock_organisation(organisation_id: int) -> None:
     """Serialise membership changes of one organisation (the last-administrator rule counts rows)."""
-    table = Organisation.__table__  # the bare table: FOR UPDATE refuses the polymorphic outer joins
-    db.session.execute(select(table.c.id).where(table.c.id == organisation_id).with_for_update())
+    # The bare table: FOR UPDATE refuses the polymorphic outer joins. Bounded wait (« réessayez »), see locking.
+    lock_row(Organisation.__table__, organisation_id)
 
 
 def _other_admins(membership: Membership) -> int:
