@@ -12,6 +12,7 @@ from marketplace.models.catalogue import (
     Referencing,
     ReferencingStatus,
 )
+from marketplace.models.document import Document, DocumentKind
 from marketplace.models.employee import ContractType, Employee, EmployeeCategory
 from marketplace.models.enrolment import Enrolment, EnrolmentStatus
 from marketplace.models.organisation import (
@@ -61,6 +62,8 @@ __all__ = [
     "ActionStatus",
     "CollectiveAction",
     "ContractType",
+    "Document",
+    "DocumentKind",
     "Employee",
     "EmployeeCategory",
     "Enrolment",

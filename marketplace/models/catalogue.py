@@ -61,6 +61,8 @@ class CollectiveAction(CreatedAtMixin, db.Model):
     objectives: Mapped[str] = mapped_column(String(LONG_TEXT), default="")
     programme: Mapped[str] = mapped_column(String(LONG_TEXT), default="")
     prerequisites: Mapped[str] = mapped_column(String(LONG_TEXT), default="")
+    # How what was learnt is assessed (L6353-8 convocation, L6353-1 attestation de fin de formation).
+    assessment_method: Mapped[str] = mapped_column(String(LONG_TEXT), default="", server_default="")
     target_public: Mapped[str] = mapped_column(String(LONG_TEXT), default="")
     theme_code: Mapped[str] = mapped_column(ForeignKey("ref_themes.code"))
     modality: Mapped[str] = mapped_column(String(20))

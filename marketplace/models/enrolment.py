@@ -26,6 +26,15 @@ class EnrolmentStatus:
     OFFER_DECLINED = "offer_declined"
     OFFER_EXPIRED = "offer_expired"
     SESSION_CANCELLED = "session_cancelled"
+    # After confirmation (state machine A): convocation, training, outcome, closing at service fait.
+    CONVOKED = "convoked"
+    IN_TRAINING = "in_training"
+    ATTENDED = "attended"
+    PARTIALLY_ATTENDED = "partially_attended"
+    ABSENT_EXCUSED = "absent_excused"
+    ABSENT = "absent"
+    ABANDONED = "abandoned"
+    CLOSED = "closed"
     LABELS = {
         PENDING_APPROVAL: "En attente de validation de l'OPCO",
         CONFIRMED: "Confirmée",
@@ -36,11 +45,26 @@ class EnrolmentStatus:
         OFFER_DECLINED: "Place déclinée",
         OFFER_EXPIRED: "Proposition expirée",
         SESSION_CANCELLED: "Session annulée",
+        CONVOKED: "Convoqué(e)",
+        IN_TRAINING: "En formation",
+        ATTENDED: "Réalisée (totale)",
+        PARTIALLY_ATTENDED: "Réalisée (partielle)",
+        ABSENT_EXCUSED: "Absent(e) – absence justifiée",
+        ABSENT: "Absent(e) – absence non justifiée",
+        ABANDONED: "Abandon",
+        CLOSED: "Clôturée",
     }
-    # Hold a seat durably: counted in TrainingSession.seats_held.
-    SEAT_HOLDING = (PENDING_APPROVAL, CONFIRMED)
-    # Still alive: the same employee cannot be enrolled twice on a session in these states.
-    ACTIVE = (PENDING_APPROVAL, CONFIRMED, WAITLISTED, OFFERED)
+    # What the trainee's attendance says at the end of the session, before closing (service fait).
+    OUTCOMES = (ATTENDED, PARTIALLY_ATTENDED, ABSENT_EXCUSED, ABSENT, ABANDONED)
+    # Expected at the session, or went: on the attendance sheet, convoked, given documents.
+    TRAINEES = (CONFIRMED, CONVOKED, IN_TRAINING, *OUTCOMES, CLOSED)
+    # Hold a seat durably: counted in TrainingSession.seats_held (a trainee who went keeps the seat).
+    SEAT_HOLDING = (PENDING_APPROVAL, *TRAINEES)
+    # Before the session: the company may still cancel; cancelling the session cancels these.
+    ACTIVE = (PENDING_APPROVAL, CONFIRMED, WAITLISTED, OFFERED, CONVOKED)
+    # Not history: the same employee cannot be enrolled twice on a session in these states, and is busy on
+    # its half-days.
+    LIVE = (PENDING_APPROVAL, WAITLISTED, OFFERED, *TRAINEES)
 
 
 def _param(context, name: str) -> int:
@@ -48,7 +72,7 @@ def _param(context, name: str) -> int:
     return context.get_current_parameters().get(name) or 0
 
 
-_ACTIVE_SQL = "status IN ('pending_approval', 'confirmed', 'waitlisted', 'offered')"
+_LIVE_SQL = "status NOT IN ('refused', 'cancelled', 'offer_declined', 'offer_expired', 'session_cancelled')"
 
 
 class Enrolment(CreatedAtMixin, db.Model):
@@ -56,21 +80,26 @@ class Enrolment(CreatedAtMixin, db.Model):
     __table_args__ = (
         CheckConstraint(
             "status IN ('pending_approval', 'confirmed', 'waitlisted', 'offered', 'refused', 'cancelled', "
-            "'offer_declined', 'offer_expired', 'session_cancelled')",
+            "'offer_declined', 'offer_expired', 'session_cancelled', 'convoked', 'in_training', 'attended', "
+            "'partially_attended', 'absent_excused', 'absent', 'abandoned', 'closed')",
             name="status",
         ),
         CheckConstraint("funded_cents + remainder_cents = price_cents", name="funding_adds_up"),
         CheckConstraint("price_cents + vat_cents = price_ttc_cents", name="ttc_adds_up"),
         CheckConstraint("opco_amount_cents + remainder_ttc_cents = price_ttc_cents", name="payers_add_up"),
         CheckConstraint("funding_basis IN ('ht', 'ttc')", name="funding_basis"),
+        CheckConstraint(
+            "attended_minutes IS NULL OR (attended_minutes >= 0 AND attended_minutes <= planned_minutes)",
+            name="attended_within_planned",
+        ),
         # One live enrolment per employee and session; history rows (cancelled, refused…) may repeat.
         Index(
             "uq_enrolments_active_employee",
             "session_id",
             "employee_id",
             unique=True,
-            sqlite_where=text(_ACTIVE_SQL),
-            postgresql_where=text(_ACTIVE_SQL),
+            sqlite_where=text(_LIVE_SQL),
+            postgresql_where=text(_LIVE_SQL),
         ),
         Index("ix_enrolments_session_status", "session_id", "status"),
         Index("ix_enrolments_company_status", "company_id", "status"),
@@ -126,6 +155,13 @@ class Enrolment(CreatedAtMixin, db.Model):
     cancelled_at: Mapped[datetime | None]
     is_late_cancellation: Mapped[bool] = mapped_column(default=False)
     status_reason: Mapped[str | None] = mapped_column(String(500))
+    # Delivery: when the convocation was last sent; at closing (service fait) the outcome and the minutes
+    # planned and attended are frozen here — invoices and certificates read them, never the live attendance.
+    convoked_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    planned_minutes: Mapped[int | None]
+    attended_minutes: Mapped[int | None]
+    closed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     session: Mapped[TrainingSession] = relationship(lazy="joined")
@@ -136,6 +172,20 @@ class Enrolment(CreatedAtMixin, db.Model):
     @property
     def status_label(self) -> str:
         return EnrolmentStatus.LABELS[self.status]
+
+    @property
+    def is_live(self) -> bool:
+        """Not history: its funding figures (prise en charge, reste à charge) apply."""
+        return self.status in EnrolmentStatus.LIVE
+
+    @property
+    def is_active(self) -> bool:
+        """Before the session: the company may still cancel or replace the trainee."""
+        return self.status in EnrolmentStatus.ACTIVE
+
+    @property
+    def outcome_label(self) -> str | None:
+        return EnrolmentStatus.LABELS.get(self.outcome) if self.outcome else None
 
     def offer_is_live(self, now: datetime) -> bool:
         return (

@@ -54,6 +54,10 @@ class Opco(Organisation):
     waitlist_offer_hours: Mapped[int] = mapped_column(default=48, server_default="48")
     # Whether the funded share applies to the HT or the TTC price (services.funding); an action may override.
     funding_basis: Mapped[str] = mapped_column(String(3), default="ht", server_default="ht")
+    # Convocations go out this many calendar days before a session starts (at once for a later enrolment).
+    convocation_days: Mapped[int] = mapped_column(default=21, server_default="21")
+    # Proofs of delivery (attendance, certificates) are kept this many years after the session's end.
+    retention_years: Mapped[int] = mapped_column(default=6, server_default="6")
 
     branches: Mapped[list[OpcoBranch]] = relationship(
         back_populates="opco", cascade="all, delete-orphan", order_by="OpcoBranch.idcc"
@@ -149,6 +153,13 @@ class TrainingProvider(Organisation):
     # The certificate's PDF (services.storage key and original name), given when the certificate is renewed.
     qualiopi_document_key: Mapped[str | None] = mapped_column(String(200))
     qualiopi_document_name: Mapped[str | None] = mapped_column(String(200))
+    # What convocations and certificates must carry (L6353-8, ministry model of the certificat de
+    # réalisation): the disability referent's contact, the règlement intérieur (L6352-3) and the signatory.
+    disability_referent: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    disability_referent_contact: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    internal_rules: Mapped[str] = mapped_column(String(10_000), default="", server_default="")
+    signatory_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    signatory_title: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     region: Mapped["Region"] = relationship(lazy="joined")  # noqa: F821, UP037
 

@@ -24,6 +24,8 @@ class SessionStatus:
     COMPLETED = "completed"
     POSTPONED = "postponed"
     CANCELLED = "cancelled"
+    # Closed by the training organisation once every half-day is signed (« service fait »): hours frozen.
+    DELIVERED = "delivered"
     LABELS = {
         DRAFT: "Brouillon",
         OPEN: "Inscriptions ouvertes",
@@ -33,6 +35,7 @@ class SessionStatus:
         COMPLETED: "Réalisée",
         POSTPONED: "Reportée",
         CANCELLED: "Annulée",
+        DELIVERED: "Clôturée (service fait)",
     }
     # States in which the session is visible in the company catalogue.
     LISTED = (OPEN, CLOSED, CONFIRMED)
@@ -60,7 +63,7 @@ class TrainingSession(CreatedAtMixin, db.Model):
         CheckConstraint("end_date >= start_date", name="dates_order"),
         CheckConstraint(
             "status IN ('draft', 'open', 'registrations_closed', 'confirmed', 'in_progress', 'completed', "
-            "'postponed', 'cancelled')",
+            "'postponed', 'cancelled', 'delivered')",
             name="status",
         ),
         Index("ix_training_sessions_catalogue", "opco_id", "status", "start_date"),
@@ -102,6 +105,8 @@ class TrainingSession(CreatedAtMixin, db.Model):
     postal_code: Mapped[str] = mapped_column(String(5), default="")
     city: Mapped[str] = mapped_column(String(120), default="")
     region_code: Mapped[str | None] = mapped_column(ForeignKey("ref_regions.code"), index=True)
+    # Link of the virtual classroom of a distance session (given in the convocation).
+    connection_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
     trainer_names: Mapped[str] = mapped_column(String(300), default="")
     contact_name: Mapped[str] = mapped_column(String(200), default="")
     contact_email: Mapped[str] = mapped_column(String(254), default="")
@@ -112,6 +117,11 @@ class TrainingSession(CreatedAtMixin, db.Model):
     status_reason: Mapped[str | None] = mapped_column(String(500))
     # Set when the session is postponed: enrolments made before it may be cancelled without penalty.
     postponed_at: Mapped[datetime | None]
+    # Service fait: when the organisation closed the session (hours frozen on each enrolment), and the
+    # OPCO's request for a correction, if any, which reopens it.
+    delivered_at: Mapped[datetime | None]
+    correction_requested_at: Mapped[datetime | None]
+    correction_reason: Mapped[str | None] = mapped_column(String(500))
 
     action: Mapped[CollectiveAction] = relationship(lazy="joined")
     provider: Mapped[TrainingProvider] = relationship(lazy="joined")

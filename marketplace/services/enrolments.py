@@ -73,6 +73,16 @@ ENROLMENT = machine(
     decline_offer=(S.OFFERED, S.OFFER_DECLINED, "Décliner la place"),
     expire_offer=(S.OFFERED, S.OFFER_EXPIRED, "Expiration de la proposition"),
     session_cancelled=(S.ACTIVE, S.SESSION_CANCELLED, "Annulation de la session"),
+    # After confirmation: convocation, the training, its outcome from the attendance, closing (service fait).
+    convoke=(S.CONFIRMED, S.CONVOKED, "Convoquer"),
+    start_training=((S.CONFIRMED, S.CONVOKED), S.IN_TRAINING, "Début de la formation"),
+    attended=((S.IN_TRAINING, *S.OUTCOMES), S.ATTENDED, "Formation suivie en totalité"),
+    partially_attended=((S.IN_TRAINING, *S.OUTCOMES), S.PARTIALLY_ATTENDED, "Formation suivie en partie"),
+    absent_excused=((S.IN_TRAINING, *S.OUTCOMES), S.ABSENT_EXCUSED, "Absence justifiée"),
+    absent=((S.IN_TRAINING, *S.OUTCOMES), S.ABSENT, "Absence non justifiée"),
+    abandon=((S.IN_TRAINING, *S.OUTCOMES), S.ABANDONED, "Abandon en cours de formation"),
+    close=(S.OUTCOMES, S.CLOSED, "Clôturer (service fait)"),
+    reopen=(S.CLOSED, S.IN_TRAINING, "Rouvrir pour correction"),
 )
 
 # Sessions whose waiting list is still served when a seat frees up.
@@ -225,7 +235,7 @@ def _busy_elsewhere(employee_ids: list[int], session: TrainingSession) -> dict[i
         .join(SessionSlot, SessionSlot.session_id == TrainingSession.id)
         .where(
             Enrolment.employee_id.in_(employee_ids),
-            Enrolment.status.in_(S.ACTIVE),
+            Enrolment.status.in_(S.LIVE),
             Enrolment.session_id != session.id,
             tuple_(SessionSlot.day, SessionSlot.half_day).in_(slots),
         )
@@ -267,7 +277,7 @@ def enrol(
             select(Enrolment.employee_id).where(
                 Enrolment.session_id == session.id,
                 Enrolment.employee_id.in_(wanted),
-                Enrolment.status.in_(S.ACTIVE),
+                Enrolment.status.in_(S.LIVE),
             )
         )
     )
@@ -402,7 +412,7 @@ def replace(
         select(Enrolment.id).where(
             Enrolment.session_id == enrolment.session_id,
             Enrolment.employee_id == newcomer.id,
-            Enrolment.status.in_(S.ACTIVE),
+            Enrolment.status.in_(S.LIVE),
         )
     )
     if clash:

@@ -180,7 +180,7 @@ def trainees(session: TrainingSession) -> Trainees:
         return [e for e in rows if e.status in statuses]
 
     return Trainees(
-        confirmed=sorted(of(EnrolmentStatus.CONFIRMED), key=by_name),
+        confirmed=sorted(of(*EnrolmentStatus.TRAINEES), key=by_name),
         pending=sorted(of(EnrolmentStatus.PENDING_APPROVAL), key=by_name),
         offered=sorted(of(EnrolmentStatus.OFFERED), key=lambda e: (e.offer_expires_at or datetime.max, e.id)),
         waitlist=sorted(

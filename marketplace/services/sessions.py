@@ -60,6 +60,8 @@ SESSION = machine(
     complete=(St.IN_PROGRESS, St.COMPLETED, "Déclarer la session réalisée"),
     postpone=((St.OPEN, St.CLOSED, St.CONFIRMED), St.POSTPONED, "Reporter la session"),
     cancel=((St.DRAFT, St.OPEN, St.CLOSED, St.CONFIRMED, St.POSTPONED), St.CANCELLED, "Annuler la session"),
+    deliver=(St.COMPLETED, St.DELIVERED, "Clôturer la session (service fait)"),
+    request_correction=(St.DELIVERED, St.COMPLETED, "Demander une correction"),
 )
 
 # What the provider may still edit freely (dates of a session with enrolments change through a postponement).
