@@ -1,7 +1,11 @@
 """Emails: written to the outbox in the same transaction as their cause, delivered only after commit.
 
-A rolled-back change leaves no message behind; a committed one is handed to delivery (inline or RQ).
-Without SMTP settings the message stays in the outbox, marked as held, where operators can read it.
+A rolled-back change leaves no message behind. A committed one is delivered outside the request: with Redis
+it is handed to an RQ worker right after the commit; without Redis it waits, pending, for the scheduler's
+« envoi-courriels » job (`flask scheduler`, every 10 seconds, ``deliver_pending``), so no request ever waits
+on an SMTP server. ``OUTBOX_DELIVERY = "inline"`` (tests about an email's content) delivers right after the
+commit in the committing process instead. Without SMTP settings the message stays in the outbox, marked as
+held, where operators can read it.
 
 Secrets at rest: some emails carry a single-use link (invitation, password reset). The row keeps the live link
 only until it is delivered — a failed delivery must be retried with it — then the link's token is masked in
@@ -84,6 +88,8 @@ def _deliver_after_commit(session):
         return
     ids = session.info.pop(_READY, [])
     session.info.pop(_NEW, None)
+    if not ids or not _hand_over_after_commit():
+        return  # pending: the scheduler's delivery job sends it
     for message_id in ids:
         try:
             jobs.enqueue("outbox.deliver", message_id)
@@ -98,6 +104,12 @@ def _forget_on_rollback(session, previous_transaction):
         return
     session.info.pop(_READY, None)
     session.info.pop(_NEW, None)
+
+
+def _hand_over_after_commit() -> bool:
+    """RQ (Redis configured) or, in tests that ask for it, inline; otherwise the scheduler delivers."""
+    config = current_app.config
+    return bool(config.get("REDIS_URL")) or config.get("OUTBOX_DELIVERY") == "inline"
 
 
 def _delivery_engine():
@@ -174,6 +186,25 @@ def deliver(message_id: int, tenant_id: int | None = None) -> str:
             message.body_text = mask_secret_links(message.body_text)  # delivered: keep no usable link
         session.commit()
         return message.status
+
+
+def deliver_pending(limit: int = 500) -> dict[str, int]:
+    """Deliver the pending messages, oldest first (the scheduler's « envoi-courriels » job); counts by status.
+
+    Each message is claimed before it is sent, so two schedulers, or this job racing an RQ worker, never send
+    one twice. With Redis the workers get fresh messages right after the commit: only those they left behind
+    for a minute are taken here.
+    """
+    query = select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.PENDING)
+    if current_app.config.get("REDIS_URL"):
+        query = query.where(OutboxMessage.created_at < utcnow() - timedelta(minutes=1))
+    ids = db.session.scalars(query.order_by(OutboxMessage.id).limit(limit)).all()
+    db.session.commit()  # end the read: delivery writes on its own connection
+    counts: dict[str, int] = {}
+    for message_id in ids:
+        status = deliver(message_id)
+        counts[status] = counts.get(status, 0) + 1
+    return counts
 
 
 def retry_failed(stale_after: timedelta = timedelta(minutes=10)) -> int:
