@@ -36,6 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from marketplace.extensions import db
 from marketplace.formatting import PARIS, to_paris
 from marketplace.models import JobStatus, ScheduledJob, utcnow
+from marketplace.services import audit
 from marketplace.services.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -125,11 +126,11 @@ def registered() -> list[PeriodicJob]:
     return list(_JOBS.values())
 
 
-def get(name: str) -> PeriodicJob:
+def get(name: str | None) -> PeriodicJob:
     registered()
-    job = _JOBS.get(name)
+    job = _JOBS.get(name or "")
     if job is None:
-        raise DomainError(f"Tâche planifiée inconnue : « {name[:60]} ».", field="job")
+        raise DomainError("Cette tâche planifiée n'existe pas : choisissez-en une de la liste.", field="job")
     return job
 
 
@@ -171,6 +172,18 @@ def run_job(name: str, *, trigger: str = "command", app: Flask | None = None) ->
             return RunResult(job, ran=True, status=JobStatus.FAILED, error=error[:2000])
         _finish(job, token, started, trigger, status=JobStatus.OK, outcome=outcome)
         return RunResult(job, ran=True, status=JobStatus.OK, outcome=outcome)
+
+
+def run_now(name: str | None, actor) -> RunResult:
+    """The operator's « Lancer maintenant »: one run through the lock; busy or failed, refused in French.
+
+    The run commits in its own session (its row keeps the failure); the request only adds the audit event.
+    """
+    result = run_job(get(name).name, trigger="operator")
+    if not result.ran or result.status == JobStatus.FAILED:
+        raise DomainError(result.message)
+    audit.record("scheduler.job_run", actor=actor, data={"job": result.job.name})
+    return result
 
 
 def _claim(job: PeriodicJob) -> tuple[str, datetime] | None:
