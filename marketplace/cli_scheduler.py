@@ -41,6 +41,7 @@ def register(app: Flask) -> None:
         from marketplace.services import scheduler
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s : %(message)s")
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per run every 10 s
         jobs = scheduler.registered()
         click.echo("Planificateur démarré ; tâches :")
         for job in jobs:
