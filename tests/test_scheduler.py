@@ -440,3 +440,32 @@ def test_outbox_rows_are_created_in_the_transaction(scheduled_smtp_app, make, ou
         db.session.rollback()
     assert outbox("bob@exemple.fr") == []
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_with_redis_the_job_leaves_fresh_emails_to_the_workers(
+    app_factory, smtp_server, redis_url, make, outbox, db_session
+):
+    from redis import Redis
+    from rq import Queue
+
+    queue = Queue("marketplace", connection=Redis.from_url(redis_url))
+    queue.empty()
+    rq_app = app_factory(
+        MAIL_SERVER=smtp_server.host, MAIL_PORT=smtp_server.port, MAIL_USE_TLS=False, REDIS_URL=redis_url
+    )
+    user = make.user(email="eve@exemple.fr")
+    try:
+        with rq_app.app_context():
+            outbox_service.queue_email(
+                user.email, "password_reset", user=db.session.merge(user), token="t", minutes=60
+            )
+            db.session.commit()
+        assert queue.count == 1
+        assert scheduler.run_job("envoi-courriels", app=rq_app).outcome.count == 0  # the worker's
+        [row] = outbox("eve@exemple.fr")
+        row.created_at = utcnow() - timedelta(minutes=2)  # left behind (queue lost)
+        db_session.commit()
+        assert scheduler.run_job("envoi-courriels", app=rq_app).outcome.count == 1
+        assert [m["To"] for m in smtp_server.messages] == ["eve@exemple.fr"]
+    finally:
+        queue.empty()

@@ -210,7 +210,7 @@ def deliver_pending(limit: int = 500) -> dict[str, int]:
 def retry_failed(stale_after: timedelta = timedelta(minutes=10)) -> int:
     """Hand failed messages, and pending or sending ones left behind for a while, to delivery again.
 
-    Run by `flask outbox-retry` from a scheduler. Fresh pending messages are left alone: they are
+    The scheduler's « relance-courriels » job (also `flask outbox-retry`). Fresh pending messages are left alone: they are
     probably still in the queue, and sending them now could send them twice.
     """
     stale = utcnow() - stale_after
