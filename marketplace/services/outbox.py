@@ -188,22 +188,28 @@ def deliver(message_id: int, tenant_id: int | None = None) -> str:
         return message.status
 
 
-def deliver_pending(limit: int = 500) -> dict[str, int]:
+def deliver_pending(batch: int = 200, budget: timedelta = timedelta(minutes=4)) -> dict[str, int]:
     """Deliver the pending messages, oldest first (the scheduler's « envoi-courriels » job); counts by status.
 
-    Each message is claimed before it is sent, so two schedulers, or this job racing an RQ worker, never send
-    one twice. With Redis the workers get fresh messages right after the commit: only those they left behind
-    for a minute are taken here.
+    Batch after batch until none is left or ``budget`` is spent (the next run goes on). Each message is claimed
+    before it is sent, so two schedulers, or this job racing an RQ worker, never send one twice, and a message
+    handled leaves the pending state (a failure waits for « relance-courriels »): the loop ends. With Redis
+    the workers get fresh messages right after the commit: only those they left behind for a minute are taken.
     """
     query = select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.PENDING)
     if current_app.config.get("REDIS_URL"):
         query = query.where(OutboxMessage.created_at < utcnow() - timedelta(minutes=1))
-    ids = db.session.scalars(query.order_by(OutboxMessage.id).limit(limit)).all()
-    db.session.commit()  # end the read: delivery writes on its own connection
+    query = query.order_by(OutboxMessage.id).limit(batch)
     counts: dict[str, int] = {}
-    for message_id in ids:
-        status = deliver(message_id)
-        counts[status] = counts.get(status, 0) + 1
+    stop_at = utcnow() + budget
+    while utcnow() < stop_at:
+        ids = db.session.scalars(query).all()
+        db.session.commit()  # end the read: delivery writes on its own connection
+        if not ids:
+            break
+        for message_id in ids:
+            status = deliver(message_id)
+            counts[status] = counts.get(status, 0) + 1
     return counts
 
 

@@ -15,7 +15,12 @@ from marketplace.services import authentication, enrolments, outbox, referencing
 from marketplace.services.scheduler import Outcome, periodic
 
 
-@periodic("envoi-courriels", label="Envoi des courriels en attente", every=timedelta(seconds=10))
+@periodic(
+    "envoi-courriels",
+    label="Envoi des courriels en attente",
+    every=timedelta(seconds=10),
+    lease=timedelta(minutes=10),  # a run stops taking new batches after 4 minutes
+)
 def deliver_outbox() -> Outcome:
     counts = outbox.deliver_pending()
     sent, failed = counts.get(OutboxStatus.SENT, 0), counts.get(OutboxStatus.FAILED, 0)

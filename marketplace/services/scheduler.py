@@ -243,12 +243,18 @@ def _overdue_daily(app: Flask, jobs: list[PeriodicJob]) -> set[str]:
     names = [job.name for job in jobs if job.daily_at is not None]
     if not names:
         return set()
-    with app.app_context():
-        last = dict(
-            db.session.execute(
-                select(ScheduledJob.name, ScheduledJob.last_started_at).where(ScheduledJob.name.in_(names))
-            ).all()
-        )
+    try:
+        with app.app_context():
+            last = dict(
+                db.session.execute(
+                    select(ScheduledJob.name, ScheduledJob.last_started_at).where(
+                        ScheduledJob.name.in_(names)
+                    )
+                ).all()
+            )
+    except Exception:  # noqa: BLE001 - database not reachable yet: start anyway, the jobs will retry
+        log.exception("Dernières exécutions illisibles au démarrage du planificateur.")
+        return set()
     limit = utcnow() - timedelta(days=1, minutes=5)
     return {name for name in names if last.get(name) is None or last[name] < limit}
 
