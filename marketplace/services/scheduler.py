@@ -164,6 +164,8 @@ def run_job(name: str, *, trigger: str = "command", app: Flask | None = None) ->
         try:
             outcome = job.func()
             db.session.commit()
+            if not isinstance(outcome, Outcome):  # a job that forgot its Outcome still frees its lock
+                outcome = Outcome(0, str(outcome) if outcome is not None else "Terminée.")
         except Exception as exc:  # noqa: BLE001 - recorded on the job's row; the scheduler goes on
             db.session.rollback()
             log.exception("La tâche %s a échoué.", name)
