@@ -197,6 +197,24 @@ def test_a_failing_job_is_recorded_and_the_scheduler_keeps_running_the_others(ap
     assert fine_row.last_status == "ok" and fine_row.last_error is None
 
 
+def test_the_scheduler_runs_every_job_at_start_when_never_run(app, db_session):
+    """Interval jobs run when the scheduler starts; daily jobs too when their last run is over a day old."""
+    names = {job.name for job in scheduler.registered()}
+    running = scheduler.build_scheduler(app, background=True)
+    running.start()
+    try:
+        deadline = time.monotonic() + 30
+        done: set[str] = set()
+        while done != names and time.monotonic() < deadline:
+            time.sleep(0.2)
+            db_session.rollback()
+            done = set(db_session.scalars(select(ScheduledJob.name).where(ScheduledJob.last_status == "ok")))
+    finally:
+        running.shutdown(wait=True)
+    assert done == names
+    assert all(job_row(name).last_trigger == "scheduler" for name in names)
+
+
 def test_a_failed_run_keeps_nothing_of_its_work(app, test_job, make, db_session):
     user = make.user(email="garde@exemple.fr", full_name="Avant")
 
