@@ -27,10 +27,11 @@ def _fail(message: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from marketplace import cli_referencings, cli_tenders
+    from marketplace import cli_referencings, cli_scheduler, cli_tenders
     from marketplace.cli_generate import register as register_generate
 
     register_generate(app)
+    cli_scheduler.register(app)
     cli_tenders.register(app)
     cli_referencings.register(app)
 
@@ -184,24 +185,21 @@ def init_app(app: Flask) -> None:
 
     @app.cli.command("outbox-retry")
     def outbox_retry() -> None:
-        """Relance l'envoi des e-mails en échec ou en attente."""
-        from marketplace.services import outbox
+        """Relance l'envoi des e-mails en échec ou en attente (tâche « relance-courriels »)."""
+        from marketplace.cli_scheduler import run_one
 
-        count = outbox.retry_failed()
-        db.session.commit()
-        click.echo(f"{count} e-mail(s) remis en file d'envoi.")
+        run_one("relance-courriels")
 
     @app.cli.command("expire-offers")
     def expire_offers() -> None:
         """Clôt les places proposées non acceptées à temps et propose la place à la personne suivante.
 
-        À lancer par un planificateur (toutes les 5 minutes par exemple) ; peut aussi être lancée à la main.
+        Tâche « expiration-propositions » du planificateur (toutes les 5 minutes) ; peut aussi être lancée à
+        la main.
         """
-        from marketplace.services import enrolments
+        from marketplace.cli_scheduler import run_one
 
-        count = enrolments.expire_offers()
-        db.session.commit()
-        click.echo(f"{count} proposition(s) de place expirée(s) ; places libérées proposées aux suivants.")
+        run_one("expiration-propositions")
 
 
 def demo_logins_text() -> str:

@@ -8,7 +8,6 @@ import click
 from flask import Flask
 
 from marketplace.extensions import db
-from marketplace.formatting import paris_today
 
 
 def register(app: Flask) -> None:
@@ -22,18 +21,20 @@ def register(app: Flask) -> None:
     def suspend_expired_referencings(on_day: str | None) -> None:
         """Suspend les référencements des organismes dont le certificat Qualiopi a expiré.
 
-        À lancer chaque jour par un planificateur ; peut aussi être lancée à la main.
+        Tâche « suspension-qualiopi » du planificateur (chaque jour) ; peut aussi être lancée à la main,
+        pour aujourd'hui (à travers le verrou de la tâche) ou pour un autre jour (--date).
         """
+        from marketplace.cli_scheduler import run_one
         from marketplace.services import referencing_registry
 
-        if on_day:
-            try:
-                today = date.fromisoformat(on_day)
-            except ValueError:
-                click.echo("Erreur : la date doit s'écrire AAAA-MM-JJ, par exemple 2026-03-31.", err=True)
-                raise click.exceptions.Exit(1) from None
-        else:
-            today = paris_today()
+        if not on_day:
+            run_one("suspension-qualiopi")
+            return
+        try:
+            today = date.fromisoformat(on_day)
+        except ValueError:
+            click.echo("Erreur : la date doit s'écrire AAAA-MM-JJ, par exemple 2026-03-31.", err=True)
+            raise click.exceptions.Exit(1) from None
         count = referencing_registry.suspend_expired(today)
         db.session.commit()
         click.echo(f"{count} référencement(s) suspendu(s) pour certificat Qualiopi expiré.")

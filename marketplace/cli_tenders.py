@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import click
-
-from marketplace.extensions import db
-
 
 def register(app) -> None:
     @app.cli.command("close-tenders")
     def close_tenders() -> None:
         """Clôt les appels d'offres publiés dont la date limite de dépôt est atteinte.
 
-        À lancer par un planificateur (toutes les 5 minutes par exemple). Sans lui, un appel d'offres est
-        clos de toute façon dès qu'un OPCO ou un organisme le consulte après la date limite.
+        Tâche « cloture-appels-offres » du planificateur (toutes les 5 minutes). Sans lui, un appel d'offres
+        est clos de toute façon dès qu'un OPCO ou un organisme le consulte après la date limite.
         """
-        from marketplace.services import tenders
+        from marketplace.cli_scheduler import run_one
 
-        count = tenders.close_due_tenders()
-        db.session.commit()
-        click.echo(f"{count} appel(s) d'offres clos.")
+        run_one("cloture-appels-offres")

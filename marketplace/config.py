@@ -33,6 +33,9 @@ class Config:
     MAIL_SENDER = os.environ.get(
         "MAIL_SENDER", "Place de marché des actions collectives <ne-pas-repondre@marketplace.local>"
     )
+    # Without Redis, committed emails wait for the scheduler's delivery job ("scheduler", every 10 s);
+    # "inline" sends them right after the commit in the committing process (tests about an email's content).
+    OUTBOX_DELIVERY = os.environ.get("OUTBOX_DELIVERY", "scheduler")
     # Absolute base used in links inside emails (jobs have no request to read it from).
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000")
 
@@ -64,6 +67,8 @@ class Config:
     LOGIN_FIRST_DELAY_SECONDS = int(os.environ.get("LOGIN_FIRST_DELAY_SECONDS", "30"))
     LOGIN_MAX_DELAY_SECONDS = int(os.environ.get("LOGIN_MAX_DELAY_SECONDS", "900"))
     LOGIN_FAILURE_WINDOW_MINUTES = int(os.environ.get("LOGIN_FAILURE_WINDOW_MINUTES", "15"))
+    # The sign-in log (login_attempts) is purged by the scheduler after this many days (CNIL: 6 months).
+    LOGIN_ATTEMPT_RETENTION_DAYS = int(os.environ.get("LOGIN_ATTEMPT_RETENTION_DAYS", "180"))
     EMAIL_CONFIRMATION_MAX_AGE = 7 * 24 * 60 * 60  # a week
     PASSWORD_RESET_MAX_AGE = 60 * 60  # one hour
     PASSWORD_HASH_METHOD = "scrypt"  # werkzeug method string; tests use a cheaper "scrypt:1024:8:1"

@@ -19,7 +19,27 @@ echo "==> Données de démonstration"
 echo
 echo "L'application est servie sur http://${BIND} (Ctrl+C pour arrêter)."
 echo
+
+# The scheduler (periodic jobs: email delivery, expiring offers, closing tenders…) runs beside gunicorn and
+# stops with it: whichever ends first, or Ctrl+C / SIGTERM on this script, stops both.
+PIDS=()
+stop_all() {
+  trap - EXIT INT TERM
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap stop_all EXIT INT TERM
+
+echo "==> Planificateur des tâches périodiques (flask scheduler)"
+.venv/bin/flask scheduler &
+PIDS+=($!)
 # --limit-request-line 8190 (gunicorn's maximum; its default is 4094): URLs up to 8 190 bytes reach the app,
 # which answers those beyond 2 000 characters with its own French page (414, marketplace/web/inputs.py)
 # instead of gunicorn's bare English 400. Longer request lines are still refused by gunicorn itself.
-exec .venv/bin/gunicorn -w "${WEB_CONCURRENCY:-2}" -b "$BIND" --limit-request-line 8190 --access-logfile - wsgi:app
+.venv/bin/gunicorn -w "${WEB_CONCURRENCY:-2}" -b "$BIND" --limit-request-line 8190 --access-logfile - wsgi:app &
+PIDS+=($!)
+set +e
+wait -n "${PIDS[@]}"
+status=$?
+stop_all
+exit "$status"

@@ -120,6 +120,9 @@ def base_config(database_url: str) -> dict:
         "BASE_URL": "http://localhost",
         "MAIL_SERVER": None,
         "REDIS_URL": None,
+        # Emails sent right after the commit, so tests read them at once; tests/test_scheduler.py checks the
+        # production mode (delivered by the scheduler's job, never inside the request).
+        "OUTBOX_DELIVERY": "inline",
         # Served over plain http by the test client and live_server, whatever MARKETPLACE_ENV says.
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_SECURE": False,

@@ -25,6 +25,7 @@ from marketplace.models.organisation import (
 )
 from marketplace.models.outbox import OutboxMessage, OutboxStatus
 from marketplace.models.reference import IdccBranch, OpcoReference, Region, Theme
+from marketplace.models.scheduled_job import JobStatus, ScheduledJob
 from marketplace.models.tender import (
     EvaluatorDeclaration,
     ResponseDocument,
@@ -79,6 +80,7 @@ __all__ = [
     "AuditEvent",
     "Company",
     "IdccBranch",
+    "JobStatus",
     "Invitation",
     "LoginAttempt",
     "LoginThrottle",
@@ -91,6 +93,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Region",
+    "ScheduledJob",
     "Theme",
     "TrainingProvider",
     "User",

@@ -1,4 +1,4 @@
-"""Read models of the platform operator's pages: organisations, OPCOs to create, branches, the outbox.
+"""Read models of the platform operator's pages: organisations, OPCOs to create, branches, the outbox, jobs.
 
 Kept apart from ``organisations`` and ``outbox`` (which change things) so the views hold no query.
 """
@@ -6,6 +6,7 @@ Kept apart from ``organisations`` and ``outbox`` (which change things) so the vi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -19,8 +20,11 @@ from marketplace.models import (
     OpcoReference,
     Organisation,
     OutboxMessage,
+    ScheduledJob,
     TrainingProvider,
+    utcnow,
 )
+from marketplace.services import scheduler
 from marketplace.services.pagination import Page, paginate
 
 OUTBOX_PER_PAGE = 50
@@ -108,3 +112,28 @@ def opco_declarations() -> list[Company]:
             .order_by(Company.created_at, Company.id)
         )
     )
+
+
+@dataclass
+class JobRow:
+    job: scheduler.PeriodicJob
+    state: ScheduledJob | None  # None: never run yet
+    next_run: datetime | None  # None: at the scheduler's start
+    late: bool  # the next run should have happened a while ago: is the scheduler running?
+
+    @property
+    def running(self) -> bool:
+        return self.state is not None and self.state.running_token is not None
+
+
+def scheduled_jobs(now: datetime | None = None) -> list[JobRow]:
+    """Every periodic job with its last run and when the scheduler should run it next."""
+    now = now or utcnow()
+    states = {row.name: row for row in db.session.scalars(select(ScheduledJob))}
+    rows = []
+    for job in scheduler.registered():
+        state = states.get(job.name)
+        next_run = job.next_run(state.last_started_at if state else None, now)
+        late = next_run is not None and next_run < now - timedelta(minutes=2)
+        rows.append(JobRow(job, state, next_run, late and not (state and state.running_token)))
+    return rows

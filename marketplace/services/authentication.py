@@ -15,10 +15,11 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import case, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -74,43 +75,74 @@ def _reserve(email: str, ip: str | None, now: float) -> float | None:
     config = current_app.config
     first, cap = config["LOGIN_FIRST_DELAY_SECONDS"], config["LOGIN_MAX_DELAY_SECONDS"]
     quiet = config["LOGIN_FAILURE_WINDOW_MINUTES"] * 60
-    table = LoginThrottle.__table__
     with db.engine.connect() as conn, conn.begin() as transaction:
         for key, limit in _keys(email, ip):
-            _insert_missing(conn, key)
-            # Failures long forgotten: start again from zero.
-            conn.execute(
-                update(table)
-                .where(
-                    table.c.key == key,
-                    table.c.failures > 0,
-                    table.c.last_failure_at < now - quiet,
-                    table.c.retry_at <= now,
-                )
-                .values(failures=0, delay_seconds=0, retry_at=0.0)
-            )
-            delay = case(
-                (table.c.failures + 1 < limit, 0),
-                (table.c.delay_seconds == 0, first),
-                (table.c.delay_seconds * 2 > cap, cap),
-                else_=table.c.delay_seconds * 2,
-            )
-            reserved = conn.execute(
-                update(table)
-                .where(table.c.key == key, (table.c.failures < limit) | (table.c.retry_at <= now))
-                .values(
-                    failures=table.c.failures + 1,
-                    delay_seconds=delay,
-                    retry_at=now + delay,
-                    last_failure_at=now,
-                )
-                .returning(table.c.failures)
-            ).first()
-            if reserved is None:
-                retry_at = conn.execute(select(table.c.retry_at).where(table.c.key == key)).scalar_one()
+            wait = _reserve_key(conn, key, limit, now, first, cap, quiet)
+            if wait is None:  # the row was purged between our insert and update: once more, it is new
+                wait = _reserve_key(conn, key, limit, now, first, cap, quiet)
+            if wait:
                 transaction.rollback()
-                return max(retry_at - now, 1.0)
+                return wait
     return None
+
+
+def _reserve_key(conn, key: str, limit: int, now: float, first: int, cap: int, quiet: int) -> float | None:
+    """Reserve one counter: 0.0 when reserved, the seconds left to wait, or None if its row vanished."""
+    table = LoginThrottle.__table__
+    _insert_missing(conn, key)
+    # Failures long forgotten: start again from zero.
+    conn.execute(
+        update(table)
+        .where(
+            table.c.key == key,
+            table.c.failures > 0,
+            table.c.last_failure_at < now - quiet,
+            table.c.retry_at <= now,
+        )
+        .values(failures=0, delay_seconds=0, retry_at=0.0)
+    )
+    delay = case(
+        (table.c.failures + 1 < limit, 0),
+        (table.c.delay_seconds == 0, first),
+        (table.c.delay_seconds * 2 > cap, cap),
+        else_=table.c.delay_seconds * 2,
+    )
+    reserved = conn.execute(
+        update(table)
+        .where(table.c.key == key, (table.c.failures < limit) | (table.c.retry_at <= now))
+        .values(
+            failures=table.c.failures + 1,
+            delay_seconds=delay,
+            retry_at=now + delay,
+            last_failure_at=now,
+        )
+        .returning(table.c.failures)
+    ).first()
+    if reserved is not None:
+        return 0.0
+    retry_at = conn.execute(select(table.c.retry_at).where(table.c.key == key)).scalar()
+    return None if retry_at is None else max(retry_at - now, 1.0)
+
+
+def purge_login_records(now: float | None = None) -> tuple[int, int]:
+    """Delete what sign-in throttling no longer needs; returns (throttle rows, attempt log rows) deleted.
+
+    A throttle row whose wait is over and whose last failure is older than the failure window (and a day)
+    counts for nothing: ``_reserve`` would reset it, and recreates it when needed. The attempt log is kept
+    ``LOGIN_ATTEMPT_RETENTION_DAYS`` days.
+    """
+    config = current_app.config
+    now = time.time() if now is None else now
+    forgotten = now - max(
+        config["LOGIN_FAILURE_WINDOW_MINUTES"] * 60, config["LOGIN_MAX_DELAY_SECONDS"], 86400
+    )
+    table = LoginThrottle.__table__
+    throttles = db.session.execute(
+        delete(table).where(table.c.retry_at <= now, table.c.last_failure_at < forgotten)
+    ).rowcount
+    kept_since = utcnow() - timedelta(days=config["LOGIN_ATTEMPT_RETENTION_DAYS"])
+    attempts = db.session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < kept_since)).rowcount
+    return throttles, attempts
 
 
 def _release(email: str, ip: str | None) -> None:

@@ -1,5 +1,9 @@
 """Slow work runs as jobs: on RQ workers when REDIS_URL is set, inline otherwise.
 
+Inline means in the caller's process: fine for the scheduler's jobs and commands, not for a request. Emails
+committed by a request without Redis are therefore not enqueued here: they wait for the scheduler's
+« envoi-courriels » job (``services/outbox``). Periodic work is declared in ``services/periodic_jobs``.
+
 A job is named by a registered function and carries its tenant id explicitly, never an ambient one.
 """
 

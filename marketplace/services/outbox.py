@@ -1,7 +1,11 @@
 """Emails: written to the outbox in the same transaction as their cause, delivered only after commit.
 
-A rolled-back change leaves no message behind; a committed one is handed to delivery (inline or RQ).
-Without SMTP settings the message stays in the outbox, marked as held, where operators can read it.
+A rolled-back change leaves no message behind. A committed one is delivered outside the request: with Redis
+it is handed to an RQ worker right after the commit; without Redis it waits, pending, for the scheduler's
+« envoi-courriels » job (`flask scheduler`, every 10 seconds, ``deliver_pending``), so no request ever waits
+on an SMTP server. ``OUTBOX_DELIVERY = "inline"`` (tests about an email's content) delivers right after the
+commit in the committing process instead. Without SMTP settings the message stays in the outbox, marked as
+held, where operators can read it.
 
 Secrets at rest: some emails carry a single-use link (invitation, password reset). The row keeps the live link
 only until it is delivered — a failed delivery must be retried with it — then the link's token is masked in
@@ -84,6 +88,8 @@ def _deliver_after_commit(session):
         return
     ids = session.info.pop(_READY, [])
     session.info.pop(_NEW, None)
+    if not ids or not _hand_over_after_commit():
+        return  # pending: the scheduler's delivery job sends it
     for message_id in ids:
         try:
             jobs.enqueue("outbox.deliver", message_id)
@@ -98,6 +104,12 @@ def _forget_on_rollback(session, previous_transaction):
         return
     session.info.pop(_READY, None)
     session.info.pop(_NEW, None)
+
+
+def _hand_over_after_commit() -> bool:
+    """RQ (Redis configured) or, in tests that ask for it, inline; otherwise the scheduler delivers."""
+    config = current_app.config
+    return bool(config.get("REDIS_URL")) or config.get("OUTBOX_DELIVERY") == "inline"
 
 
 def _delivery_engine():
@@ -176,10 +188,35 @@ def deliver(message_id: int, tenant_id: int | None = None) -> str:
         return message.status
 
 
+def deliver_pending(batch: int = 200, budget: timedelta = timedelta(minutes=4)) -> dict[str, int]:
+    """Deliver the pending messages, oldest first (the scheduler's « envoi-courriels » job); counts by status.
+
+    Batch after batch until none is left or ``budget`` is spent (the next run goes on). Each message is claimed
+    before it is sent, so two schedulers, or this job racing an RQ worker, never send one twice, and a message
+    handled leaves the pending state (a failure waits for « relance-courriels »): the loop ends. With Redis
+    the workers get fresh messages right after the commit: only those they left behind for a minute are taken.
+    """
+    query = select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.PENDING)
+    if current_app.config.get("REDIS_URL"):
+        query = query.where(OutboxMessage.created_at < utcnow() - timedelta(minutes=1))
+    query = query.order_by(OutboxMessage.id).limit(batch)
+    counts: dict[str, int] = {}
+    stop_at = utcnow() + budget
+    while utcnow() < stop_at:
+        ids = db.session.scalars(query).all()
+        db.session.commit()  # end the read: delivery writes on its own connection
+        if not ids:
+            break
+        for message_id in ids:
+            status = deliver(message_id)
+            counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
 def retry_failed(stale_after: timedelta = timedelta(minutes=10)) -> int:
     """Hand failed messages, and pending or sending ones left behind for a while, to delivery again.
 
-    Run by `flask outbox-retry` from a scheduler. Fresh pending messages are left alone: they are
+    The scheduler's « relance-courriels » job (also `flask outbox-retry`). Fresh pending messages are left alone: they are
     probably still in the queue, and sending them now could send them twice.
     """
     stale = utcnow() - stale_after

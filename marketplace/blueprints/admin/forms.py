@@ -1,4 +1,4 @@
-from wtforms import SelectField
+from wtforms import HiddenField, SelectField
 from wtforms.validators import DataRequired, Regexp
 
 from marketplace.blueprints.auth.forms import MultiCheckboxField
@@ -21,3 +21,9 @@ class CreateOpcoForm(Form):
 
 class BranchesForm(Form):
     idcc = MultiCheckboxField("Branches couvertes (IDCC)")
+
+
+class RunJobForm(Form):
+    """« Lancer maintenant » on the scheduled jobs page: the job's name (the service checks it exists)."""
+
+    job = HiddenField("Tâche", validators=[DataRequired("Choisissez une tâche de la liste.")])

@@ -1,11 +1,11 @@
-"""Platform operator area: organisations, OPCO creation and branches, the email outbox."""
+"""Platform operator area: organisations, OPCO creation and branches, the email outbox, scheduled jobs."""
 
 from flask import Blueprint, abort, request, url_for
 from flask_login import current_user
 
-from marketplace.blueprints.admin.forms import BranchesForm, CreateOpcoForm
-from marketplace.models import OutboxStatus, utcnow
-from marketplace.services import accounts, admin_pages, organisations
+from marketplace.blueprints.admin.forms import BranchesForm, CreateOpcoForm, RunJobForm
+from marketplace.models import JobStatus, OutboxStatus, utcnow
+from marketplace.services import accounts, admin_pages, organisations, scheduler
 from marketplace.services import outbox as outbox_service
 from marketplace.web.actions import perform, render, submit
 from marketplace.web.guard import operator_required
@@ -147,4 +147,26 @@ def outbox_message(message_id: int):
         labels=OutboxStatus.LABELS,
         body=outbox_service.readable_body(message),
         masked=outbox_service.smtp_configured(),
+    )
+
+
+@bp.get("/taches")
+@operator_required
+def scheduled_jobs():
+    return render(
+        "admin/scheduled_jobs.html",
+        rows=admin_pages.scheduled_jobs(),
+        labels=JobStatus.LABELS,
+        triggers=scheduler.TRIGGER_LABELS,
+    )
+
+
+@bp.post("/taches/lancer")
+@operator_required
+def run_job():
+    form = RunJobForm()
+    return perform(
+        lambda: scheduler.run_now(form.job.data, current_user),
+        done=url_for("admin.scheduled_jobs"),
+        message=lambda result: f"« {result.job.label} » exécutée : {result.message}",
     )
