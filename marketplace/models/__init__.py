@@ -40,6 +40,7 @@ from marketplace.models.tender import (
     TenderResponse,
     TenderStatus,
 )
+from marketplace.models.trainee_link import TraineeLink
 from marketplace.models.training_session import HalfDay, SessionSlot, SessionStatus, TrainingSession
 from marketplace.models.user import Invitation, LoginAttempt, LoginThrottle, Membership, User
 
@@ -92,6 +93,7 @@ __all__ = [
     "OutboxStatus",
     "Region",
     "Theme",
+    "TraineeLink",
     "TrainingProvider",
     "User",
     "utcnow",
