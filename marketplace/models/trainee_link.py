@@ -7,7 +7,7 @@ when services.retention deletes the row with the documents' files.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -21,12 +21,9 @@ class TraineeLink(CreatedAtMixin, db.Model):
     __tablename__ = "trainee_links"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    enrolment_id: Mapped[int] = mapped_column(
-        ForeignKey("enrolments.id", ondelete="CASCADE"), unique=True
-    )
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id", ondelete="CASCADE"), unique=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # Last day the link works (the end of the documents' retention period).
     valid_until: Mapped[date] = mapped_column(Date)
-    last_used_at: Mapped[datetime | None]
 
     enrolment: Mapped[Enrolment] = relationship()

@@ -44,9 +44,9 @@ from marketplace.models import (
     SessionStatus,
     TraineeLink,
     TrainingSession,
-    utcnow,
 )
 from marketplace.services import accounts, documents, jobs, outbox, retention, storage
+from marketplace.services.errors import DomainError
 from marketplace.services.identifiers import format_nda, format_siret
 from marketplace.services.locking import lock_row
 from marketplace.services.roles import Perm
@@ -54,7 +54,10 @@ from marketplace.services.roles import Perm
 log = logging.getLogger(__name__)
 
 KINDS = (DocumentKind.CERTIFICATE, DocumentKind.ATTESTATION)
-TEMPLATES = {DocumentKind.CERTIFICATE: "pdf/certificate.html", DocumentKind.ATTESTATION: "pdf/attestation.html"}
+TEMPLATES = {
+    DocumentKind.CERTIFICATE: "pdf/certificate.html",
+    DocumentKind.ATTESTATION: "pdf/attestation.html",
+}
 FILE_PREFIX = {
     DocumentKind.CERTIFICATE: "certificat-realisation",
     DocumentKind.ATTESTATION: "attestation-fin-formation",
@@ -119,9 +122,7 @@ def progress(session: TrainingSession) -> Progress:
     if session.status != SessionStatus.DELIVERED:
         return Progress(0, 0)
     eligible = _eligible_query(session.id).with_only_columns(Enrolment.id).scalar_subquery()
-    expected = db.session.scalar(
-        select(func.count()).select_from(_eligible_query(session.id).subquery())
-    )
+    expected = db.session.scalar(select(func.count()).select_from(_eligible_query(session.id).subquery()))
     done = db.session.scalar(
         select(func.count(Document.id)).where(
             Document.session_id == session.id,
@@ -247,6 +248,16 @@ def after_delivery(session: TrainingSession) -> None:
     db.session.info.setdefault(_PENDING, []).append((session.id, session.provider_id))
 
 
+def request_generation(session: TrainingSession) -> TrainingSession:
+    """The organisation asks again (e.g. after a failed run): only what is missing is issued."""
+    if session.status != SessionStatus.DELIVERED:
+        raise DomainError(
+            "Les certificats sont émis une fois la session clôturée (service fait) : clôturez-la d'abord."
+        )
+    after_delivery(session)
+    return session
+
+
 @event.listens_for(Session, "after_commit")
 def _enqueue_after_commit(session):
     if session.get_nested_transaction() is not None:
@@ -286,7 +297,7 @@ def _send_trainee_link(enrolment: Enrolment, keep_until: date) -> None:
         link = TraineeLink(enrolment_id=enrolment.id, token_hash=_hash(token), valid_until=keep_until)
         db.session.add(link)
     else:
-        link.token_hash, link.valid_until, link.last_used_at = _hash(token), keep_until, None
+        link.token_hash, link.valid_until = _hash(token), keep_until
     outbox.queue_email(
         employee.email,
         "certificates_trainee",
@@ -329,10 +340,7 @@ def trainee_download(token: str | None, document_id: int, today: date) -> Docume
     link = link_for_token(token, today)
     if link is None:
         return None
-    document = next((d for d in trainee_documents(link) if d.id == document_id), None)
-    if document is not None:
-        link.last_used_at = utcnow()
-    return document
+    return next((d for d in trainee_documents(link) if d.id == document_id), None)
 
 
 def _notify_companies(session_id: int) -> None:

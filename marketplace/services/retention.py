@@ -185,9 +185,7 @@ def documents_due(today: date) -> int:
     """How many documents the next purge would delete (for the command's dry information)."""
     return int(
         db.session.scalar(
-            select(func.count(Document.id)).where(
-                Document.purge_after < today, Document.purged_at.is_(None)
-            )
+            select(func.count(Document.id)).where(Document.purge_after < today, Document.purged_at.is_(None))
         )
         or 0
     )

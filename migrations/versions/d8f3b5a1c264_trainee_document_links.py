@@ -24,7 +24,6 @@ def upgrade():
         sa.Column("enrolment_id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("valid_until", sa.Date(), nullable=False),
-        sa.Column("last_used_at", sa.DateTime(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["enrolment_id"],
