@@ -53,8 +53,8 @@ def request_correction(session_id: int):
     )
 
 
-@bp.get("/documents-de-formation/<int:document_id>")
+@bp.get("/documents-de-formation/<int:training_document_id>")
 @require(Perm.CONTROL_DELIVERY)
-def download_training_document(document_id: int):
-    document = delivery_pages.readable_document(g.org, document_id)
+def download_training_document(training_document_id: int):
+    document = delivery_pages.readable_document(g.org, training_document_id)
     return send_document(document, delivery_pages.document_bytes(document))
