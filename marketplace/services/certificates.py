@@ -211,6 +211,24 @@ def _issue_for(enrolment: Enrolment, session: TrainingSession, keep_until: date)
     return issued
 
 
+def _missing(session: TrainingSession) -> list[int]:
+    """Eligible enrolments lacking a current document of some kind (one query; re-checked under lock)."""
+    have = (
+        select(Document.enrolment_id)
+        .where(Document.session_id == session.id, Document.kind.in_(KINDS), *_current_filter(session))
+        .group_by(Document.enrolment_id)
+        .having(func.count(func.distinct(Document.kind)) == len(KINDS))
+    )
+    return list(
+        db.session.scalars(
+            _eligible_query(session.id)
+            .where(Enrolment.id.not_in(have))
+            .with_only_columns(Enrolment.id)
+            .order_by(Enrolment.id)
+        ).all()
+    )
+
+
 @jobs.job(JOB)
 def generate_for_session(session_id: int, *, tenant_id: int | None = None) -> int:
     """Issue the documents of every eligible trainee of a delivered session (idempotent); returns how many
@@ -222,7 +240,7 @@ def generate_for_session(session_id: int, *, tenant_id: int | None = None) -> in
         log.warning("Certificats : la session %s n'est pas de l'organisme %s.", session_id, tenant_id)
         return 0
     keep_until = retention.purge_after(session)
-    ids = [e.id for e in eligible_enrolments(session_id)]
+    ids = _missing(session)
     db.session.commit()
     total = 0
     for enrolment_id in ids:

@@ -58,7 +58,9 @@ def _documents(session_id: int, *, current: bool = True) -> list[Document]:
     return list(db.session.scalars(query.execution_options(populate_existing=True)))
 
 
-def test_each_trainee_with_hours_gets_a_certificate_and_an_attestation_saying_what_the_law_requires(app, make):
+def test_each_trainee_with_hours_gets_a_certificate_and_an_attestation_saying_what_the_law_requires(
+    app, make
+):
     session, (jean, lea, paul) = _world(make)
 
     issued = certificates.generate_for_session(session.id, tenant_id=session.provider_id)
@@ -164,7 +166,9 @@ def test_trainees_are_emailed_a_personal_link_that_only_opens_their_own_document
     assert certificates.trainee_download(token + "x", mine[0].id, paris_today()) is None
     assert certificates.trainee_download(token, mine[0].id, paris_today()).id == mine[0].id
     # The link stops at the end of the retention period.
-    assert certificates.link_for_token(token, link.valid_until.replace(year=link.valid_until.year + 1)) is None
+    assert (
+        certificates.link_for_token(token, link.valid_until.replace(year=link.valid_until.year + 1)) is None
+    )
     # Each company is told its employees' documents are ready.
     assert any("Certificats de réalisation disponibles" in m.subject for m in outbox())
 

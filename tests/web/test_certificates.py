@@ -86,7 +86,10 @@ def test_each_reader_downloads_through_its_own_space_and_no_one_else_can(app, cl
     client = _as(app, login, w["second_admin"])
     response = client.get(f"/entreprise/{w['second'].slug}/documents-de-formation/{jean_certificate.id}")
     assert response.status_code == 404
-    assert client.get(f"/entreprise/{w['first'].slug}/documents-de-formation/{jean_certificate.id}").status_code == 404
+    assert (
+        client.get(f"/entreprise/{w['first'].slug}/documents-de-formation/{jean_certificate.id}").status_code
+        == 404
+    )
 
     # The training organisation that issued it, and the OPCO funding the session.
     client = _as(app, login, w["provider_admin"])
@@ -114,12 +117,17 @@ def test_members_without_the_permission_get_403(app, client, login, make):
     viewer = make.user()
     make.member(w["first"], viewer, "viewer")
     client = _as(app, login, viewer)
-    assert client.get(f"/entreprise/{w['first'].slug}/documents-de-formation/{jean_certificate.id}").status_code == 403
+    assert (
+        client.get(f"/entreprise/{w['first'].slug}/documents-de-formation/{jean_certificate.id}").status_code
+        == 403
+    )
     catalogue_manager = make.user()
     make.member(w["akto"], catalogue_manager, "catalogue_manager")
     client = _as(app, login, catalogue_manager)
     assert client.get(f"/opco/{w['akto'].slug}/service-fait").status_code == 403
-    assert client.get(f"/opco/{w['akto'].slug}/documents-de-formation/{jean_certificate.id}").status_code == 403
+    assert (
+        client.get(f"/opco/{w['akto'].slug}/documents-de-formation/{jean_certificate.id}").status_code == 403
+    )
 
 
 def test_progress_fragment_polls_until_every_document_is_issued(app, client, login, make):
@@ -138,7 +146,9 @@ def test_progress_fragment_polls_until_every_document_is_issued(app, client, log
     response = client.get(url, headers={"HX-Request": "true"})
     assert "4 / 4" in visible_text(response)
     assert "hx-trigger" not in response.get_data(as_text=True), "finished: polling stops"
-    page = visible_text(client.get(f"/of/{w['provider'].slug}/sessions/{w['session'].id}/documents-de-formation"))
+    page = visible_text(
+        client.get(f"/of/{w['provider'].slug}/sessions/{w['session'].id}/documents-de-formation")
+    )
     assert "DUPONT Jean" in page and "MARTIN Léa" in page and "Attestation de fin de formation" in page
 
 
@@ -185,7 +195,9 @@ def test_opco_sees_awaiting_sessions_on_its_dashboard_and_controls_the_realisati
     assert "Demander une correction" in page
 
 
-def test_correction_request_needs_a_reason_reopens_the_session_and_tells_the_of(app, client, login, make, outbox):
+def test_correction_request_needs_a_reason_reopens_the_session_and_tells_the_of(
+    app, client, login, make, outbox
+):
     w = _setup(make)
     of_planner = make.user(email="planning@of.test")
     make.member(w["provider"], of_planner, "planner")
