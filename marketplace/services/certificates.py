@@ -48,7 +48,7 @@ from marketplace.models import (
 from marketplace.services import accounts, documents, jobs, outbox, retention, storage
 from marketplace.services.errors import DomainError
 from marketplace.services.identifiers import format_nda, format_siret
-from marketplace.services.locking import lock_row
+from marketplace.services.locking import LockBusy, lock_row
 from marketplace.services.roles import Perm
 
 log = logging.getLogger(__name__)
@@ -244,7 +244,11 @@ def generate_for_session(session_id: int, *, tenant_id: int | None = None) -> in
     db.session.commit()
     total = 0
     for enrolment_id in ids:
-        lock_row(Enrolment.__table__, enrolment_id)  # one worker per trainee at a time
+        try:
+            lock_row(Enrolment.__table__, enrolment_id)  # one worker per trainee at a time
+        except LockBusy:
+            db.session.rollback()
+            continue  # another worker is issuing this trainee's documents
         enrolment = db.session.get(Enrolment, enrolment_id, populate_existing=True)
         session = db.session.get(TrainingSession, session_id, populate_existing=True)
         if session.status != SessionStatus.DELIVERED or enrolment.status != EnrolmentStatus.CLOSED:

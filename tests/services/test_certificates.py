@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 
 from pypdf import PdfReader
 from sqlalchemy import select
@@ -112,6 +113,35 @@ def test_running_the_job_twice_issues_one_document_per_kind_per_trainee(app, mak
     found = _documents(session.id, current=False)
     assert len(found) == 4
     assert len({(d.enrolment_id, d.kind) for d in found}) == 4
+
+
+def test_two_workers_at_once_issue_one_document_per_kind_per_trainee(app, make):
+    session, _ = _world(make)
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def worker():
+        try:
+            barrier.wait(timeout=30)
+            with app.app_context():
+                try:
+                    certificates.generate_for_session(session.id)
+                finally:
+                    db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    assert not errors, errors
+    found = _documents(session.id, current=False)
+    assert (
+        sorted((d.enrolment_id, d.kind) for d in found) == sorted({(d.enrolment_id, d.kind) for d in found})
+        and len(found) == 4
+    )
 
 
 def test_progress_counts_documents_against_two_per_trainee_with_hours(app, make):
