@@ -117,6 +117,7 @@ def test_running_the_job_twice_issues_one_document_per_kind_per_trainee(app, mak
 
 def test_two_workers_at_once_issue_one_document_per_kind_per_trainee(app, make):
     session, _ = _world(make)
+    session_id = session.id  # read here: the threads must not touch the test's database session
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
 
@@ -125,7 +126,7 @@ def test_two_workers_at_once_issue_one_document_per_kind_per_trainee(app, make):
             barrier.wait(timeout=30)
             with app.app_context():
                 try:
-                    certificates.generate_for_session(session.id)
+                    certificates.generate_for_session(session_id)
                 finally:
                     db.session.remove()
         except BaseException as exc:  # noqa: BLE001 - reported below
