@@ -34,6 +34,9 @@ def init_app(app: Flask) -> None:
     cli_scheduler.register(app)
     cli_tenders.register(app)
     cli_referencings.register(app)
+    from marketplace import cli_retention
+
+    cli_retention.register(app)
 
     @app.cli.command("load-reference")
     @click.argument("fichier", required=False, type=click.Path(exists=True, dir_okay=False))

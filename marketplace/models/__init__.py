@@ -41,6 +41,7 @@ from marketplace.models.tender import (
     TenderResponse,
     TenderStatus,
 )
+from marketplace.models.trainee_link import TraineeLink
 from marketplace.models.training_session import HalfDay, SessionSlot, SessionStatus, TrainingSession
 from marketplace.models.user import Invitation, LoginAttempt, LoginThrottle, Membership, User
 
@@ -95,6 +96,7 @@ __all__ = [
     "Region",
     "ScheduledJob",
     "Theme",
+    "TraineeLink",
     "TrainingProvider",
     "User",
     "utcnow",

@@ -147,6 +147,8 @@ class OpcoDashboard:
     sessions: list[SessionFill]
     pending_approvals: int
     enrolments_by_status: dict[str, int]
+    # Sessions realised but not yet closed by their organisation (service fait), see services.service_fait.
+    awaiting_service_fait: int = 0
 
 
 def opco_dashboard(opco_id: int, today: date, limit: int = 15) -> OpcoDashboard:
@@ -176,4 +178,15 @@ def opco_dashboard(opco_id: int, today: date, limit: int = 15) -> OpcoDashboard:
             .group_by(Enrolment.status)
         ).all()
     )
-    return OpcoDashboard(actions, _fills(list(sessions)), enrolments.get(S.PENDING_APPROVAL, 0), enrolments)
+    awaiting = db.session.scalar(
+        select(func.count(TrainingSession.id)).where(
+            TrainingSession.opco_id == opco_id, TrainingSession.status == SessionStatus.COMPLETED
+        )
+    )
+    return OpcoDashboard(
+        actions,
+        _fills(list(sessions)),
+        enrolments.get(S.PENDING_APPROVAL, 0),
+        enrolments,
+        awaiting_service_fait=int(awaiting or 0),
+    )

@@ -18,13 +18,25 @@ from marketplace.models import Document, User
 from marketplace.services import storage
 from marketplace.services.errors import DomainError
 
+_FONTS = []  # one FontConfiguration per process, created on first use
+
+
+def _font_config():
+    """Reused from one document to the next: looking fonts up again costs more than laying a page out
+    (bench/README.md: about half the time of a one-page certificate)."""
+    if not _FONTS:
+        from weasyprint.text.fonts import FontConfiguration
+
+        _FONTS.append(FontConfiguration())
+    return _FONTS[0]
+
 
 def render_pdf(template: str, **context) -> bytes:
     """HTML template → PDF bytes. WeasyPrint is imported here: it is slow to import and only PDFs need it."""
     from weasyprint import HTML
 
     html = render_template(template, **context)
-    return HTML(string=html, base_url=".").write_pdf()
+    return HTML(string=html, base_url=".").write_pdf(font_config=_font_config())
 
 
 def sha256(data: bytes) -> str:

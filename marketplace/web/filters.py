@@ -16,6 +16,7 @@ from marketplace.formatting import (  # noqa: F401  (re-exported for older impor
 def init_app(app) -> None:
     from marketplace.services import identifiers
     from marketplace.services.audit import action_label, describe
+    from marketplace.services.certificates import hours_fr
 
     app.add_template_filter(date_fr, "date_fr")
     app.add_template_filter(datetime_fr, "datetime_fr")
@@ -26,3 +27,4 @@ def init_app(app) -> None:
     app.add_template_filter(identifiers.size_band_label, "size_band_label")
     app.add_template_filter(action_label, "action_label")
     app.add_template_filter(describe, "audit_details")
+    app.add_template_filter(hours_fr, "minutes_as_hours")

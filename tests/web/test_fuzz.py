@@ -94,6 +94,8 @@ FIELDS: dict[str, dict[str, str]] = {
     "provider.remove_response_document": {},
     "provider.session_transition": {"event": "open"},
     "provider.tender_ask": {"question": "Le lot peut-il être réalisé à distance ?"},
+    "provider.generate_certificates": {},  # shown only while a delivered session's documents are missing
+    "opco.request_correction": {"reason": "Feuille d'émargement du 2e jour non signée."},
     "admin.create_opco": {"code": "afdas"},
     "auth.reset_password": {
         "password": "Un mot de passe solide 2026",

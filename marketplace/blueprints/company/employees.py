@@ -9,6 +9,7 @@ from marketplace.blueprints.company.employee_forms import EmployeeForm, ImportFo
 from marketplace.blueprints.company.routes import bp
 from marketplace.models import ContractType, Employee, EmployeeCategory
 from marketplace.services import employees as register
+from marketplace.services import retention
 from marketplace.services.employees import EmployeeInput
 from marketplace.services.roles import Perm
 from marketplace.services.search import clean_text
@@ -105,7 +106,7 @@ def employee_erase(employee_id: int):
         return render("company/employees/erase.html", employee=employee, active=active, **LABELS)
     name = employee.full_name
     return perform(
-        lambda: register.erase_employee(employee, current_user),
+        lambda: retention.erase_employee(employee, current_user),
         done=url_for("company.employees"),
         message=f"Les données personnelles de {name} sont effacées du registre.",
         failed=url_for("company.employee_erase", employee_id=employee_id),

@@ -73,4 +73,11 @@ def settings():
 
 
 # Routes of the OPCO area defined in their own modules, registered on the same blueprint.
-from marketplace.blueprints.opco import approvals, catalogue, evaluation, referencings, tenders  # noqa: E402, F401
+from marketplace.blueprints.opco import (  # noqa: E402, F401
+    approvals,
+    catalogue,
+    evaluation,
+    referencings,
+    service_fait,
+    tenders,
+)
