@@ -3,7 +3,7 @@
 A trainee's personal link to their certificate and attestation: only the token's SHA-256 is stored.
 
 Revision ID: d8f3b5a1c264
-Revises: c6e2a8d4f907
+Revises: d8f3a5c1e907
 Create Date: 2026-11-30 08:30:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "d8f3b5a1c264"
-down_revision = "c6e2a8d4f907"
+down_revision = "d8f3a5c1e907"
 branch_labels = None
 depends_on = None
 
