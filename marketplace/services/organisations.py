@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import select, true
 
 from marketplace.extensions import db
-from marketplace.formatting import date_fr, paris_today
+from marketplace.formatting import date_fr, of_name, paris_today
 from marketplace.models import (
     Company,
     IdccBranch,
@@ -105,7 +105,7 @@ class Attachment:
             return f"Votre branche, IDCC {self.idcc}{label}, est rattachée à {self.opco.name}."
         if self.reference_opco is not None:
             return (
-                f"Votre branche, IDCC {self.idcc} ({self.branch.label}), relève de {self.reference_opco.name}, "
+                f"Votre branche, IDCC {self.idcc} ({self.branch.label}), relève {of_name(self.reference_opco.name)}, "
                 "qui n'est pas encore présent sur la plateforme. Vous pouvez créer votre compte : "
                 "le catalogue apparaîtra dès que votre OPCO nous aura rejoints."
             )

@@ -6,11 +6,21 @@ from marketplace.formatting import (  # noqa: F401  (re-exported for older impor
     NNBSP,
     PARIS,
     date_fr,
+    dates_fr,
     datetime_fr,
+    elide,
     money_fr,
     number_fr,
+    of_name,
+    plural,
+    session_dates,
+    sorted_fr,
     to_paris,
 )
+
+
+def _attr(item, name: str):
+    return item[name] if isinstance(item, dict) else getattr(item, name)
 
 
 def init_app(app) -> None:
@@ -26,3 +36,15 @@ def init_app(app) -> None:
     app.add_template_filter(identifiers.size_band_label, "size_band_label")
     app.add_template_filter(action_label, "action_label")
     app.add_template_filter(describe, "audit_details")
+    # Wording helpers: « le 11/01/2027 » / « du … au … », « 7 confirmées », « fiche d'Inès », French order.
+    app.add_template_filter(dates_fr, "dates_fr")
+    app.add_template_filter(session_dates, "session_dates")
+    app.add_template_filter(plural, "plural")
+    app.add_template_filter(of_name, "de")
+    app.add_template_filter(elide, "elide")
+    app.add_template_filter(
+        lambda items, attribute=None: sorted_fr(
+            items, (lambda item: _attr(item, attribute)) if attribute else None
+        ),
+        "sort_fr",
+    )

@@ -24,7 +24,7 @@ from marketplace.blueprints.opco.evaluation_forms import (
     winners_from,
 )
 from marketplace.blueprints.opco.routes import bp
-from marketplace.formatting import paris_today
+from marketplace.formatting import of_name, paris_today
 from marketplace.models import (
     ReferencingStatus,
     ResponseStatus,
@@ -122,9 +122,9 @@ def tender_admissibility(tender_id: int, response_id: int):
             now=utcnow(),
         ),
         done=_url(tender, f"reponse-{response.id}"),
-        message=f"La réponse de {name} est déclarée recevable : elle peut être notée."
+        message=f"La réponse {of_name(name)} est déclarée recevable : elle peut être notée."
         if admissible
-        else f"La réponse de {name} est déclarée irrecevable.",
+        else f"La réponse {of_name(name)} est déclarée irrecevable.",
         failed=lambda error: _page(tender_id),
     )
 

@@ -6,7 +6,7 @@ from flask import flash, g, request, url_for
 from flask_login import current_user
 
 from marketplace.blueprints.org.forms import AuditFilterForm, InviteForm, RoleForm
-from marketplace.formatting import paris_today
+from marketplace.formatting import of_name, paris_today
 from marketplace.models import Invitation, Membership, utcnow
 from marketplace.services import accounts, audit, org_pages
 from marketplace.services.errors import DomainError
@@ -78,7 +78,7 @@ def revoke_invitation(invitation_id: int):
     return perform(
         lambda: accounts.revoke_invitation(invitation, current_user),
         done=url_for("org.members"),
-        message=f"L'invitation de {email} est annulée.",
+        message=f"L'invitation {of_name(email)} est annulée.",
         failed=_members_again,
     )
 
