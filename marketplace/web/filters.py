@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from markupsafe import Markup
+
 from marketplace.formatting import (  # noqa: F401  (re-exported for older imports)
     NNBSP,
     PARIS,
@@ -42,9 +44,42 @@ def init_app(app) -> None:
     app.add_template_filter(plural, "plural")
     app.add_template_filter(of_name, "de")
     app.add_template_filter(elide, "elide")
+    app.add_template_global(status_badge, "status_badge")
     app.add_template_filter(
         lambda items, attribute=None: sorted_fr(
             items, (lambda item: _attr(item, attribute)) if attribute else None
         ),
         "sort_fr",
     )
+
+
+# Colour of a status badge (always with its text: colour alone says nothing to some readers).
+STATUS_TONES = {
+    "Enrolment": {
+        "confirmed": "ok",
+        "pending_approval": "info",
+        "waitlisted": "warning",
+        "offered": "warning",
+        "refused": "error",
+        "cancelled": "neutral",
+        "offer_declined": "neutral",
+        "offer_expired": "neutral",
+        "session_cancelled": "error",
+    },
+    "TrainingSession": {
+        "draft": "neutral",
+        "open": "ok",
+        "registrations_closed": "info",
+        "confirmed": "ok",
+        "in_progress": "info",
+        "completed": "neutral",
+        "postponed": "warning",
+        "cancelled": "error",
+    },
+}
+
+
+def status_badge(obj) -> Markup:
+    """An object's state as a badge: colour plus its French label (enrolments and sessions)."""
+    tone = STATUS_TONES.get(type(obj).__name__, {}).get(obj.status, "neutral")
+    return Markup('<span class="badge badge-{}">{}</span>').format(tone, obj.status_label)

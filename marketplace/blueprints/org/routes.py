@@ -122,11 +122,11 @@ def remove_member(membership_id: int):
 def audit_log():
     """The log, filtered; malformed or out-of-range filters are ignored (the page shows everything)."""
     form = AuditFilterForm(request.args)
-    form.action.choices = [("", "Toutes les actions")] + audit.action_choices()
+    form.action.choices = [("", "Toutes les actions")] + audit.action_choices(g.org.kind)
     form.actor.choices = [("", "Toutes les personnes")] + org_pages.log_people(g.org)
     action = request.args.get("action", "")
     filters = {
-        "action": action if action in audit.ACTION_LABELS else None,
+        "action": action if action in dict(form.action.choices) and action else None,
         "actor_id": int_arg("actor"),
         "date_from": date_arg("date_from"),
         "date_to": date_arg("date_to"),
