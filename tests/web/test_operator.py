@@ -112,7 +112,7 @@ def test_operator_edits_the_branches(client, operator, make, db_session):
 
     response = client.post(f"/operateur/opco/{atlas.id}/branches", data={"idcc": ["1486", "0787"]})
     assert response.status_code == 303
-    assert "Branches de ATLAS enregistrées." in flashes(client.get(response.headers["Location"]))
+    assert "Branches d'ATLAS enregistrées." in flashes(client.get(response.headers["Location"]))
     assert db_session.get(Opco, atlas.id).idcc_codes == ["0787", "1486"]
     event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "opco.branches_changed"))
     assert event.data == {"idcc": ["0787", "1486"]}
