@@ -111,6 +111,24 @@ def rows(boxes: list[dict]) -> list[list[dict]]:
     return lines
 
 
+def buttons(page) -> list[dict]:
+    """Every visible button-like control of the page's main part: its text, width and height."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('main button, main a.button-link, main [type=submit]')]
+            .filter(e => e.offsetParent)
+            .map(e => { const r = e.getBoundingClientRect(); return {text: e.textContent.trim(), width: r.width, height: r.height}; })"""
+    )
+
+
+def check_buttons(page, name: str) -> None:
+    """One button system: natural width (never stretched across the page) and one of two heights."""
+    for b in buttons(page):
+        assert b["width"] < 600, f"{name}: « {b['text']} » stretched ({b['width']} px)"
+        assert any(abs(b["height"] - h) <= 3 for h in (32, 44)), (
+            f"{name}: « {b['text']} » {b['height']} px high"
+        )
+
+
 def check_layout(block: dict, *, max_height: int, min_side_by_side: int, name: str) -> None:
     assert block["box"]["height"] < max_height, (name, block["box"])
     assert block["radius"] < 16, f"{name}: drawn as a rounded pill ({block['radius']} px)"
@@ -132,6 +150,7 @@ def test_filter_forms_are_compact_with_fields_side_by_side_at_1366px(live_server
     catalogue = filter_block(page)
     page.locator("main search").screenshot(path="/tmp/browser-filters-catalogue.png")
     check_layout(catalogue, max_height=560, min_side_by_side=5, name="catalogue")
+    check_buttons(page, "catalogue")
     sort = next(f for f in catalogue["fields"] if f["id"] == "sort")
     assert sort["box"]["width"] >= 200  # « Trier par » keeps its width
     # The hint under the search field stays under it (does not overlap a select).
@@ -156,6 +175,9 @@ def test_filter_forms_are_compact_with_fields_side_by_side_at_1366px(live_server
     employees = filter_block(page)
     page.locator("main search").screenshot(path="/tmp/browser-filters-employees.png")
     check_layout(employees, max_height=140, min_side_by_side=2, name="salariés")
+    check_buttons(page, "salariés")
+    page.goto(f"{live_server}/org/net-clair-services/journal")
+    check_buttons(page, "journal")
     [search_field] = employees["fields"]
     assert search_field["box"]["width"] >= 400
 
@@ -165,6 +187,7 @@ def test_filter_forms_are_compact_with_fields_side_by_side_at_1366px(live_server
     tenders = filter_block(page)
     page.locator("main search").screenshot(path="/tmp/browser-filters-tenders.png")
     check_layout(tenders, max_height=320, min_side_by_side=5, name="appels d'offres")
+    check_buttons(page, "appels d'offres")
 
 
 @pytest.mark.browser
