@@ -14,7 +14,7 @@ import click
 from flask import Flask, current_app
 
 from marketplace.extensions import db
-from marketplace.formatting import paris_today
+from marketplace.formatting import paris_today, plural
 from marketplace.services.errors import DomainError
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -189,7 +189,7 @@ def init_app(app: Flask) -> None:
 
         count = outbox.retry_failed()
         db.session.commit()
-        click.echo(f"{count} e-mail(s) remis en file d'envoi.")
+        click.echo(f"{plural(count, 'e-mail remis')} en file d'envoi.")
 
     @app.cli.command("expire-offers")
     def expire_offers() -> None:
@@ -201,7 +201,10 @@ def init_app(app: Flask) -> None:
 
         count = enrolments.expire_offers()
         db.session.commit()
-        click.echo(f"{count} proposition(s) de place expirée(s) ; places libérées proposées aux suivants.")
+        click.echo(
+            f"{plural(count, 'proposition')} de place {plural(count, 'expirée', with_count=False)} ; "
+            "places libérées proposées aux suivants."
+        )
 
 
 def demo_logins_text() -> str:

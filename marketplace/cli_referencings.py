@@ -8,7 +8,7 @@ import click
 from flask import Flask
 
 from marketplace.extensions import db
-from marketplace.formatting import paris_today
+from marketplace.formatting import paris_today, plural
 
 
 def register(app: Flask) -> None:
@@ -36,4 +36,4 @@ def register(app: Flask) -> None:
             today = paris_today()
         count = referencing_registry.suspend_expired(today)
         db.session.commit()
-        click.echo(f"{count} référencement(s) suspendu(s) pour certificat Qualiopi expiré.")
+        click.echo(f"{plural(count, 'référencement suspendu')} pour certificat Qualiopi expiré.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from marketplace.extensions import db
+from marketplace.formatting import plural
 
 
 def register(app) -> None:
@@ -19,4 +20,4 @@ def register(app) -> None:
 
         count = tenders.close_due_tenders()
         db.session.commit()
-        click.echo(f"{count} appel(s) d'offres clos.")
+        click.echo(f"{plural(count, 'appel')} d'offres clos.")

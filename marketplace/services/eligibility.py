@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
-from marketplace.formatting import date_fr, of_name
+from marketplace.formatting import date_fr, of_name, plural
 from marketplace.models import (
     ActionStatus,
     CollectiveAction,
@@ -208,13 +208,13 @@ def cap_blockers(
     used_session = counts.per_session.get(session.id, 0) + extra
     if cap_per_session is not None and used_session >= cap_per_session:
         reasons.append(
-            f"Votre entreprise a atteint le plafond de {cap_per_session} place(s) "
+            f"Votre entreprise a atteint le plafond de {plural(cap_per_session, 'place')} "
             "par entreprise sur cette session."
         )
     used_year = counts.per_action.get(session.action_id, 0) + extra
     if cap_per_year is not None and used_year >= cap_per_year:
         reasons.append(
-            f"Votre entreprise a atteint le plafond de {cap_per_year} place(s) par an "
+            f"Votre entreprise a atteint le plafond de {plural(cap_per_year, 'place')} par an "
             f"sur cette action (campagne {session.action.campaign_year})."
         )
     return reasons

@@ -203,7 +203,7 @@ def test_opco_publishes_a_tender_provider_answers_opco_scores_and_awards_provide
         page.screenshot(path="/tmp/tender-5-ranking.png", full_page=True)
         award.get_by_role("button", name="Attribuer l'appel d'offres").click()
         expect(main).to_contain_text(
-            f"L'appel d'offres « {TITLE} » est attribué : 1 organisme(s) référencé(s)."
+            f"L'appel d'offres « {TITLE} » est attribué : 1 organisme référencé."
         )
         expect(page.locator("#resultat")).to_contain_text("attribué à Formations du Rhône")
         subjects = [m.subject for m in outbox("direction@formations-rhone.test")]

@@ -44,7 +44,7 @@ def test_operator_creates_an_opco_from_the_reference_list(client, operator, db_s
     assert response.headers["Location"] == f"/operateur/opco/{atlas.id}/branches"
     assert atlas.idcc_codes == expected
     page = client.get(response.headers["Location"])
-    assert f"ATLAS est créé avec {len(expected)} branche(s)." in " ".join(flashes(page))
+    assert f"ATLAS est créé avec {len(expected)} branches." in " ".join(flashes(page))
     assert "ATLAS : branches couvertes" in visible_text(page)
     event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "opco.created"))
     assert event.organisation_id == atlas.id and event.actor_id == operator.id

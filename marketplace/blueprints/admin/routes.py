@@ -4,7 +4,7 @@ from flask import Blueprint, abort, request, url_for
 from flask_login import current_user
 
 from marketplace.blueprints.admin.forms import BranchesForm, CreateOpcoForm
-from marketplace.formatting import of_name
+from marketplace.formatting import of_name, plural
 from marketplace.models import OutboxStatus, utcnow
 from marketplace.services import accounts, admin_pages, organisations
 from marketplace.services import outbox as outbox_service
@@ -42,7 +42,7 @@ def create_opco():
         page=lambda: _dashboard(form),
         done=lambda opco: url_for("admin.opco_branches", opco_id=opco.id),
         message=lambda opco: (
-            f"{opco.name} est créé avec {len(opco.branches)} branche(s). Invitez maintenant son premier "
+            f"{opco.name} est créé avec {plural(len(opco.branches), 'branche')}. Invitez maintenant son premier "
             "administrateur depuis la page des branches."
         ),
     )

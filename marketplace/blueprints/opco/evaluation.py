@@ -24,7 +24,7 @@ from marketplace.blueprints.opco.evaluation_forms import (
     winners_from,
 )
 from marketplace.blueprints.opco.routes import bp
-from marketplace.formatting import of_name, paris_today
+from marketplace.formatting import of_name, paris_today, plural
 from marketplace.models import (
     ReferencingStatus,
     ResponseStatus,
@@ -187,7 +187,7 @@ def tender_award(tender_id: int):
         done=_url(tender, "resultat"),
         message=lambda created: (
             f"L'appel d'offres « {tender.title} » est attribué : "
-            f"{sum(len(v) for v in created.values())} organisme(s) référencé(s). Chaque organisme ayant répondu est "
+            f"{plural(sum(len(v) for v in created.values()), 'organisme référencé')}. Chaque organisme ayant répondu est "
             "prévenu par courriel de son résultat."
         ),
     )
