@@ -405,3 +405,36 @@ def test_gunicorn_as_started_by_the_first_command_lets_the_app_answer_a_long_url
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=10)
+
+
+# --- No reste à charge on a cancelled or refused enrolment -----------------------------------------------------
+
+
+def test_cancelled_and_refused_enrolments_show_no_reste_a_charge(client, login, make, outbox):
+    from marketplace.services import enrolments
+    from marketplace.services.identifiers import SIZE_BANDS
+
+    half = {code: 50 for code, *_ in SIZE_BANDS}  # the company pays half: a remainder to show or not
+    opco_admin = make.user()
+    akto = make.opco("akto", admin=opco_admin)
+    admin = make.user()
+    company = make.company(admin=admin)
+    approval = make.session(make.action(akto, requires_approval=True, price_cents=90_000, shares=half))
+    plain = make.session(make.action(akto, price_cents=90_000, shares=half))
+    refused = make.enrolment(approval, company, actor=admin)
+    cancelled = make.enrolment(plain, company, actor=admin)
+    kept = make.enrolment(plain, company, actor=admin)
+    enrolments.refuse(refused, opco_admin, akto.id, "Plafond de la branche atteint.")
+    enrolments.cancel(cancelled, admin)
+    db.session.commit()
+    assert kept.remainder_cents == 45_000
+
+    login(client, admin)
+    for enrolment in (refused, cancelled):
+        page = visible_text(client.get(f"/entreprise/{company.slug}/inscriptions/{enrolment.id}"))
+        assert "Reste à charge Aucun" in page
+        assert "Reste à charge HT" not in page and "450,00" not in page
+    listing = visible_text(client.get(f"/entreprise/{company.slug}/inscriptions"))
+    assert listing.count("Aucun") == 2 and listing.count("450,00 € HT") == 1  # only the kept one
+    [mail] = [m for m in outbox() if m.template == "enrolment_refused"]
+    assert "Reste à charge : aucun (refusée)" in mail.body_text
