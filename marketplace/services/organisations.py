@@ -301,7 +301,8 @@ def validate_postal_code(raw: str | None) -> str:
     return postal_code
 
 
-def _check_siret_free(siret: str) -> None:
+def check_siret_free(siret: str) -> None:
+    """An establishment signs up once; the sign-up form runs it too, to show it with the other errors."""
     if db.session.scalar(select(Company.id).where(Company.siret == siret)) or db.session.scalar(
         select(TrainingProvider.id).where(TrainingProvider.siret == siret)
     ):
@@ -320,7 +321,7 @@ def create_company(data: CompanyInput, admin: User) -> Company:
     )
     siret = checks.run(identifiers.validate_siret, data.siret)
     if siret:
-        checks.run(_check_siret_free, siret)
+        checks.run(check_siret_free, siret)
     ape = checks.run(identifiers.validate_ape, data.ape_code)
     attachment = checks.run(attachment_for_idcc, data.idcc)
     declared = checks.run(_declared_opco, attachment, data.declared_opco) if attachment else None
@@ -387,7 +388,7 @@ def create_provider(data: ProviderInput, admin: User, today: date) -> TrainingPr
     )
     siret = checks.run(identifiers.validate_siret, data.siret)
     if siret:
-        checks.run(_check_siret_free, siret)
+        checks.run(check_siret_free, siret)
     nda = checks.run(lambda: identifiers.validate_nda(data.nda)[0])
     if nda and db.session.scalar(select(TrainingProvider.id).where(TrainingProvider.nda == nda)):
         checks.errors.setdefault(

@@ -308,6 +308,17 @@ def test_sign_up_shows_the_password_rule_and_the_postal_code_together(client, ma
     assert "SIRET" in page and "Le formulaire contient 3 erreurs" in page
 
 
+def test_sign_up_shows_an_already_registered_siret_with_the_other_errors(client, make):
+    taken = make.company().siret
+    response = client.post(
+        "/inscription/entreprise", data=company_form(password="court", confirm="court", siret=taken)
+    )
+    assert response.status_code == 422
+    page = visible_text(response)
+    assert "Le mot de passe doit comporter au moins 12 caractères." in page
+    assert "Cet établissement (SIRET) est déjà inscrit sur la plateforme." in page
+
+
 def test_the_company_service_refuses_every_wrong_field_at_once(make, db_session):
     make.opco("akto")
     taken = make.company().siret

@@ -88,7 +88,10 @@ class OrganisationFields(Form):
     siret = StringField(
         "SIRET de l'établissement",
         description="14 chiffres, sur votre extrait Kbis ou l'avis de situation Sirene.",
-        validators=[DataRequired(REQUIRED), identifier(identifiers.validate_siret)],
+        validators=[
+            DataRequired(REQUIRED),
+            identifier(lambda value: organisations.check_siret_free(identifiers.validate_siret(value))),
+        ],
     )
     address = StringField("Adresse", validators=[DataRequired(REQUIRED), Length(max=300)])
     postal_code = StringField(
