@@ -582,8 +582,7 @@ def test_caps_count_every_establishment_of_the_same_siren(make):
     make.enrolment(session, head_office)
     [refused] = enrolments.enrol(branch, session.id, [make.employee(branch).id], make.user())
     assert (
-        refused.reason
-        == "Votre entreprise a atteint le plafond de 1 place par entreprise sur cette session."
+        refused.reason == "Votre entreprise a atteint le plafond de 1 place par entreprise sur cette session."
     )
 
 
