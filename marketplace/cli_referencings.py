@@ -8,6 +8,7 @@ import click
 from flask import Flask
 
 from marketplace.extensions import db
+from marketplace.formatting import plural
 
 
 def register(app: Flask) -> None:
@@ -37,4 +38,4 @@ def register(app: Flask) -> None:
             raise click.exceptions.Exit(1) from None
         count = referencing_registry.suspend_expired(today)
         db.session.commit()
-        click.echo(f"{count} référencement(s) suspendu(s) pour certificat Qualiopi expiré.")
+        click.echo(f"{plural(count, 'référencement suspendu')} pour certificat Qualiopi expiré.")

@@ -71,3 +71,72 @@ def paris_to_utc(local: datetime) -> datetime:
 def utc_to_paris(value: datetime | None) -> datetime | None:
     """The stored naive UTC time as a naive Paris wall-clock time (to fill a datetime-local input)."""
     return None if value is None else to_paris(value).replace(tzinfo=None)
+
+
+def dates_fr(start: date | None, end: date | None = None) -> str:
+    """« le 11/01/2027 » for a single day, « du 11/01/2027 au 12/01/2027 » for a span (never « du X au X »)."""
+    if start is None:
+        return ""
+    if end is None or end == start:
+        return f"le {date_fr(start)}"
+    return f"du {date_fr(start)} au {date_fr(end)}"
+
+
+def session_dates(session) -> str:
+    """A session's dates, read as « le … » or « du … au … »."""
+    return dates_fr(session.start_date, session.end_date)
+
+
+def plural(
+    count: int | None, singular: str, plural_form: str | None = None, *, with_count: bool = True
+) -> str:
+    """« 1 confirmée », « 7 confirmées », « 0 place » (French: 0 and 1 take the singular). ``plural_form`` for
+    irregular words (« 2 travaux ») and compound ones (« 2 places disponibles » from « place disponible »)."""
+    n = count or 0
+    if plural_form is None:
+        plural_form = " ".join(_plural_word(word) for word in singular.split(" "))
+    word = singular if abs(n) < 2 else plural_form
+    return f"{number_fr(n)} {word}" if with_count else word
+
+
+def _plural_word(word: str) -> str:
+    if not word or word[-1] in "sxz" or not word[-1].isalpha():
+        return word
+    if word.endswith(("au", "eu")):
+        return word + "x"
+    if word.endswith("al") and word not in {"bal", "festival", "récital", "carnaval", "chacal", "régal"}:
+        return word[:-2] + "aux"
+    return word + "s"
+
+
+ELIDING = set("aeiouyàâäéèêëîïôöùûüœæAEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜŒÆ")
+
+
+def elide(word: str, text: str | None) -> str:
+    """« de » + name with French elision: « d'Inès », « d'AKTO », « de Paul »; also « le »/« la » → « l' »,
+    « que » → « qu' ». Only vowels elide: an initial h may be aspirated (« de Hugo »), so it keeps the word."""
+    text = (text or "").strip()
+    if text and text[0] in ELIDING:
+        return f"{word[:-1]}'{text}"
+    return f"{word} {text}"
+
+
+def of_name(text: str | None) -> str:
+    """« de » + a name, elided: the Jinja filter ``de`` (« fiche {{ employee.first_name|de }} »)."""
+    return elide("de", text)
+
+
+def sort_key_fr(text: str | None) -> tuple[str, str]:
+    """Order words as a French reader expects: accents and case ignored first (« Échanges » among the E,
+    not after « Z »), then the exact text to keep the order stable."""
+    import unicodedata
+
+    raw = text or ""
+    base = "".join(c for c in unicodedata.normalize("NFKD", raw) if not unicodedata.combining(c))
+    base = base.replace("œ", "oe").replace("Œ", "OE").replace("æ", "ae").replace("Æ", "AE")
+    return (base.casefold(), raw)
+
+
+def sorted_fr(items, key=None):
+    """``sorted`` in French order (see ``sort_key_fr``); ``key`` picks the text of each item."""
+    return sorted(items, key=lambda item: sort_key_fr(key(item) if key else item))

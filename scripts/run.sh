@@ -10,6 +10,16 @@ ensure_venv ""
 export MARKETPLACE_ENV="${MARKETPLACE_ENV:-development}"
 export FLASK_APP=marketplace
 BIND="${BIND:-127.0.0.1:8000}"
+# Links in emails follow the address served (unless BASE_URL is given): BIND=0.0.0.0:5000 gives
+# http://127.0.0.1:5000, not the default port 8000. Set BASE_URL yourself behind a proxy or a public name.
+if [[ -z "${BASE_URL:-}" && "$BIND" != unix:* ]]; then
+  host="${BIND%:*}"
+  port="${BIND##*:}"
+  [[ "$BIND" != *:* ]] && host="$BIND" && port=8000
+  [[ "$host" == "0.0.0.0" || "$host" == "[::]" || -z "$host" ]] && host=127.0.0.1
+  BASE_URL="http://${host}:${port}"
+fi
+export BASE_URL="${BASE_URL:-http://127.0.0.1:8000}"
 
 echo "==> Migration de la base de données"
 .venv/bin/flask db upgrade
@@ -17,7 +27,7 @@ echo "==> Données de démonstration"
 .venv/bin/flask seed-demo
 
 echo
-echo "L'application est servie sur http://${BIND} (Ctrl+C pour arrêter)."
+echo "L'application est servie sur ${BASE_URL} (Ctrl+C pour arrêter)."
 echo
 
 # The scheduler (periodic jobs: email delivery, expiring offers, closing tenders…) runs beside gunicorn and

@@ -247,7 +247,7 @@ def test_expire_offers_command_moves_the_waiting_list(cli, make, db_session):
     result = cli("expire-offers")
 
     assert result.exit_code == 0, result.output
-    assert "1 proposition(s) de place expirée(s)" in result.output
+    assert "1 proposition de place expirée" in result.output
     assert db_session.get(Enrolment, second.id).status == "offer_expired"
     assert db_session.get(Enrolment, third.id).status == "offered"
 

@@ -135,7 +135,7 @@ def test_outbox_retry_command(app, cli, make, outbox, db_session):
     db_session.commit()
     result = cli("outbox-retry")
     assert result.exit_code == 0, result.output
-    assert "1 e-mail(s)" in result.output
+    assert "1 e-mail remis" in result.output
     # No SMTP in the default test app: the message is kept, marked held.
     [row] = outbox("fanny@exemple.fr")
     assert row.status == OutboxStatus.HELD

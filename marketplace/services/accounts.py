@@ -12,6 +12,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
+from marketplace.formatting import of_name
 from marketplace.models import Invitation, Membership, Organisation, User, utcnow
 from marketplace.services import audit, outbox
 from marketplace.services.errors import DomainError
@@ -200,7 +201,7 @@ def invite(organisation: Organisation, raw_email: str, role_code: str, actor: Us
         .where(Membership.organisation_id == organisation.id, User.email == email)
     )
     if already:
-        raise DomainError(f"{email} est déjà membre de {organisation.name}.", field="email")
+        raise DomainError(f"{email} est déjà membre {of_name(organisation.name)}.", field="email")
     now = utcnow()
     for previous in db.session.scalars(
         select(Invitation).where(
@@ -306,7 +307,7 @@ def accept_invitation(
             Membership.user_id == user.id, Membership.organisation_id == invitation.organisation_id
         )
     ):
-        raise DomainError(f"Vous êtes déjà membre de {invitation.organisation.name}.")
+        raise DomainError(f"Vous êtes déjà membre {of_name(invitation.organisation.name)}.")
     membership = Membership(user=user, organisation_id=invitation.organisation_id, role=invitation.role)
     db.session.add(membership)
     invitation.accepted_at = utcnow()

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from marketplace.extensions import db
 from marketplace.formatting import paris_midnight_utc
 from marketplace.models import AuditEvent, User
+from marketplace.services import audit_display
 from marketplace.services.context import current_ip
 from marketplace.services.pagination import PER_PAGE, Page, paginate
 
@@ -95,6 +96,7 @@ ACTION_LABELS = {
     "tender_response.document_removed": "Document retiré d'une réponse à un appel d'offres",
     "tender_response.submit": "Réponse à un appel d'offres déposée",
     "tender_response.withdraw": "Réponse à un appel d'offres retirée",
+    "provider.qualiopi_renewed": "Certificat Qualiopi renouvelé",
 }
 
 
@@ -121,74 +123,17 @@ def record(
 
 
 def action_label(action: str) -> str:
-    return ACTION_LABELS.get(action, action)
+    """The French label of an event; an event without one (added without its label) still reads in French."""
+    return ACTION_LABELS.get(action) or "Autre événement"
 
 
-# How the details of an event read in the log: French names for the keys, labels for the states.
-DATA_KEYS = {
-    "from": "avant",
-    "to": "après",
-    "reason": "motif",
-    "status": "état",
-    "email": "e-mail",
-    "role": "rôle",
-    "session": "session n°",
-    "employee": "salarié n°",
-    "from_employee": "salarié remplacé n°",
-    "to_employee": "salarié remplaçant n°",
-    "kind": "type",
-    "opco": "OPCO",
-    "idcc": "IDCC",
-    "siret": "SIRET",
-    "nda": "NDA",
-    "code": "code",
-    "tender_id": "appel d'offres n°",
-    "lot_id": "lot n°",
-    "document_id": "document n°",
-    "filename": "fichier",
-    "size": "taille (octets)",
-    "fields": "champs",
-    "champs": "champs",
-    "reference": "référence",
-    "start_date": "début",
-    "action": "action n°",
-    "price_cents": "prix (centimes HT)",
-    "count": "nombre",
-}
+# The details of an event and the filter's choices read in French: see audit_display.
+describe = audit_display.describe
 
 
-def _state_labels(action: str) -> dict[str, str]:
-    """The state labels of the object the action is about (« cancelled » reads differently per object)."""
-    from marketplace import models
-
-    holders = {
-        "enrolment": models.EnrolmentStatus,
-        "session": models.SessionStatus,
-        "action": models.ActionStatus,
-        "referencing": models.ReferencingStatus,
-        "tender": models.TenderStatus,
-        "tender_response": models.ResponseStatus,
-    }
-    holder = holders.get(action.rsplit(".", 1)[0])
-    return holder.LABELS if holder else {}
-
-
-def describe(data: dict | None, action: str = "") -> list[tuple[str, str]]:
-    """The event's data as (French key, readable value) pairs for the log page."""
-    states = _state_labels(action)
-    pairs = []
-    for key, value in (data or {}).items():
-        if isinstance(value, list):
-            value = ", ".join(str(v) for v in value)
-        elif isinstance(value, str) and key in {"from", "to", "status"}:
-            value = states.get(value, value)
-        pairs.append((DATA_KEYS.get(key, key.replace("_", " ")), "—" if value is None else str(value)))
-    return pairs
-
-
-def action_choices() -> list[tuple[str, str]]:
-    """The actions the log can be filtered by, by French label."""
-    return sorted(ACTION_LABELS.items(), key=lambda item: item[1])
+def action_choices(kind: str | None = None) -> list[tuple[str, str]]:
+    """The events the log can be filtered by: those an organisation of this kind can have, in French order."""
+    return audit_display.action_choices(ACTION_LABELS, kind)
 
 
 def organisation_log(

@@ -23,7 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from sqlalchemy import func, or_, select
 
 from marketplace.extensions import db
-from marketplace.formatting import paris_today
+from marketplace.formatting import of_name, paris_today
 from marketplace.models import (
     ActionBranch,
     ActionRegion,
@@ -636,7 +636,7 @@ def qualiopi_problem(provider: TrainingProvider, today: date) -> str | None:
         )
     if not qualiopi_is_valid(provider.qualiopi_expires_on, today, provider.qualiopi_category_list):
         return (
-            f"Le certificat Qualiopi de {provider.name} a expiré le {provider.qualiopi_expires_on:%d/%m/%Y} : "
+            f"Le certificat Qualiopi {of_name(provider.name)} a expiré le {provider.qualiopi_expires_on:%d/%m/%Y} : "
             "un organisme sans certificat Qualiopi valide (« Actions de formation ») ne peut pas être référencé."
         )
     return None

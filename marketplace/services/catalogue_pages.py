@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from marketplace.extensions import db
+from marketplace.formatting import sorted_fr
 from marketplace.models import (
     ActionStatus,
     CollectiveAction,
@@ -103,7 +104,9 @@ def action_choices(
         ],
         modalities=list(Modality.LABELS.items()),
         years=years,
-        regions=[(r.code, r.name) for r in db.session.scalars(select(Region).order_by(Region.name))],
+        regions=sorted_fr(
+            [(r.code, r.name) for r in db.session.scalars(select(Region))], key=lambda row: row[1]
+        ),
         branches=[(b.idcc, f"IDCC {b.idcc} – {b.branch.label}") for b in opco.branches],
     )
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
-from marketplace.formatting import paris_today
+from marketplace.formatting import paris_today, sorted_fr
 from marketplace.models import Company, Employee, IdccBranch, Membership, OpcoReference, Region, Theme
 from marketplace.services import dashboards
 
@@ -54,4 +54,8 @@ def catalogue_choices() -> CatalogueChoices:
     """The themes and regions offered by the catalogue search form."""
     themes = db.session.execute(select(Theme.code, Theme.label).order_by(Theme.label)).all()
     regions = db.session.execute(select(Region.code, Region.name).order_by(Region.name)).all()
-    return CatalogueChoices([(c, label) for c, label in themes], [(c, name) for c, name in regions])
+    # French order in Python (« Échanges », « Île-de-France » among the E and I, whatever the database collation).
+    return CatalogueChoices(
+        sorted_fr([(c, label) for c, label in themes], key=lambda row: row[1]),
+        sorted_fr([(c, name) for c, name in regions], key=lambda row: row[1]),
+    )

@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
-from marketplace.formatting import date_fr
+from marketplace.formatting import date_fr, of_name, plural
 from marketplace.models import (
     ActionStatus,
     CollectiveAction,
@@ -108,21 +108,21 @@ def funding_blocker(session: TrainingSession, referencing: Referencing | None = 
         why = f" ({referencing.status_reason})" if referencing.status_reason else ""
         if referencing.status == ReferencingStatus.WITHDRAWN:
             return (
-                f"L'OPCO a retiré le référencement de {provider.name} sur cette action{why} : "
+                f"L'OPCO a retiré le référencement {of_name(provider.name)} sur cette action{why} : "
                 "aucune inscription ni confirmation n'est possible sur ses sessions."
             )
         return (
-            f"Le référencement de {provider.name} sur cette action est suspendu par l'OPCO{why} : "
+            f"Le référencement {of_name(provider.name)} sur cette action est suspendu par l'OPCO{why} : "
             "aucune inscription ni confirmation n'est possible tant qu'il n'est pas réactivé."
         )
     if "actions_formation" not in provider.qualiopi_category_list:
         return (
-            f"Le certificat Qualiopi de {provider.name} ne couvre pas les actions de formation : l'OPCO ne peut "
+            f"Le certificat Qualiopi {of_name(provider.name)} ne couvre pas les actions de formation : l'OPCO ne peut "
             "pas financer cette session (article L6316-1 du Code du travail)."
         )
     if not qualiopi_is_valid(provider.qualiopi_expires_on, session.end_date, provider.qualiopi_category_list):
         return (
-            f"Le certificat Qualiopi de {provider.name} expire le {date_fr(provider.qualiopi_expires_on)}, avant "
+            f"Le certificat Qualiopi {of_name(provider.name)} expire le {date_fr(provider.qualiopi_expires_on)}, avant "
             f"le dernier jour de la session ({date_fr(session.end_date)}) : l'OPCO ne finance que les sessions "
             "couvertes par un certificat valide jusqu'à leur fin (article L6316-1 du Code du travail)."
         )
@@ -208,13 +208,13 @@ def cap_blockers(
     used_session = counts.per_session.get(session.id, 0) + extra
     if cap_per_session is not None and used_session >= cap_per_session:
         reasons.append(
-            f"Votre entreprise a atteint le plafond de {cap_per_session} place(s) "
+            f"Votre entreprise a atteint le plafond de {plural(cap_per_session, 'place')} "
             "par entreprise sur cette session."
         )
     used_year = counts.per_action.get(session.action_id, 0) + extra
     if cap_per_year is not None and used_year >= cap_per_year:
         reasons.append(
-            f"Votre entreprise a atteint le plafond de {cap_per_year} place(s) par an "
+            f"Votre entreprise a atteint le plafond de {plural(cap_per_year, 'place')} par an "
             f"sur cette action (campagne {session.action.campaign_year})."
         )
     return reasons

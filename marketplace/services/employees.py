@@ -28,7 +28,7 @@ from marketplace.models import (
     utcnow,
 )
 from marketplace.services import audit
-from marketplace.services.errors import DomainError
+from marketplace.services.errors import Collect, DomainError, InvalidForm
 from marketplace.services.pagination import paginate
 from marketplace.services.search import clean_text
 from marketplace.services.text import has_control
@@ -92,25 +92,35 @@ def _clean_email(raw: str | None) -> str:
 
 
 def _clean(data: EmployeeInput) -> EmployeeInput:
-    """The same rules for the form and for every line of an import; returns trimmed, normalised values."""
+    """The same rules for the form and for every line of an import; returns trimmed, normalised values.
+    Every wrong field is reported at once (``InvalidForm``; an import line shows them all)."""
+    checks = Collect()
     job_title = " ".join((data.job_title or "").split())
     if len(job_title) > JOB_TITLE_MAX:
-        raise DomainError(f"La fonction ne peut pas dépasser {JOB_TITLE_MAX} caractères.", field="job_title")
-    _printable(job_title, "job_title", "La fonction")
+        checks.errors["job_title"] = f"La fonction ne peut pas dépasser {JOB_TITLE_MAX} caractères."
+    else:
+        checks.run(_printable, job_title, "job_title", "La fonction")
     if data.contract_type not in ContractType.LABELS:
-        raise DomainError(
-            "Choisissez un type de contrat parmi : " + ", ".join(ContractType.LABELS.values()) + ".",
-            field="contract_type",
+        checks.errors["contract_type"] = (
+            "Choisissez un type de contrat parmi : " + ", ".join(ContractType.LABELS.values()) + "."
         )
     if data.category not in EmployeeCategory.LABELS:
-        raise DomainError(
-            "Choisissez une catégorie parmi : " + ", ".join(EmployeeCategory.LABELS.values()) + ".",
-            field="category",
+        checks.errors["category"] = (
+            "Choisissez une catégorie parmi : " + ", ".join(EmployeeCategory.LABELS.values()) + "."
         )
+    last_name = checks.run(_clean_name, data.last_name, "last_name", "nom")
+    first_name = checks.run(_clean_name, data.first_name, "first_name", "prénom")
+    email = checks.run(_clean_email, data.email)
+    if checks.failed:
+        errors = dict(checks.errors)
+        # One message naming every problem, for an import line; the form shows each at its field.
+        refusal = InvalidForm(errors)
+        refusal.message = " ".join(errors.values())
+        raise refusal
     return EmployeeInput(
-        last_name=_clean_name(data.last_name, "last_name", "nom"),
-        first_name=_clean_name(data.first_name, "first_name", "prénom"),
-        email=_clean_email(data.email),
+        last_name=last_name,
+        first_name=first_name,
+        email=email,
         job_title=job_title,
         contract_type=data.contract_type,
         category=data.category,

@@ -36,7 +36,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select, tuple_
 
 from marketplace.extensions import db
-from marketplace.formatting import date_fr, datetime_fr, paris_today
+from marketplace.formatting import dates_fr, datetime_fr, paris_today
 from marketplace.models import (
     Company,
     Employee,
@@ -302,7 +302,7 @@ def enrol(
                     employee,
                     None,
                     f"{employee.full_name} est déjà inscrit(e) à « {other.action.title} » "
-                    f"aux mêmes dates (du {date_fr(other.start_date)} au {date_fr(other.end_date)}).",
+                    f"aux mêmes dates ({dates_fr(other.start_date, other.end_date)}).",
                 )
             )
             continue

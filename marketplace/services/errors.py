@@ -28,3 +28,35 @@ class InvalidForm(DomainError):
         field_name, message = next(iter(errors.items()))
         super().__init__(message, field=field_name)
         self.errors = errors
+
+
+class Collect:
+    """Run several checks and refuse once with every problem found (``InvalidForm``), so a form shows all its
+    errors on the first submit instead of one per submit. The first message per field is kept.
+
+        checks = Collect()
+        siret = checks.run(identifiers.validate_siret, data.siret)
+        ...
+        checks.done()  # raises InvalidForm when anything failed
+    """
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+
+    def run(self, check, *args, **kwargs):
+        try:
+            return check(*args, **kwargs)
+        except InvalidForm as error:
+            for name, message in error.errors.items():
+                self.errors.setdefault(name or "", message)
+        except DomainError as error:
+            self.errors.setdefault(error.field or "", error.message)
+        return None
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors)
+
+    def done(self) -> None:
+        if self.errors:
+            raise InvalidForm(dict(self.errors))

@@ -42,7 +42,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from marketplace.extensions import db
-from marketplace.formatting import date_fr, money_fr, paris_today, to_paris
+from marketplace.formatting import date_fr, money_fr, of_name, paris_today, to_paris
 from marketplace.models import (
     ActionStatus,
     EvaluatorDeclaration,
@@ -275,7 +275,7 @@ def decide_admissibility(
     _check_under_analysis(tender, "de statuer sur la recevabilité des réponses")
     if response.status != R.SUBMITTED:
         raise DomainError(
-            f"La recevabilité de la réponse de {response.provider.name} est déjà décidée "
+            f"La recevabilité de la réponse {of_name(response.provider.name)} est déjà décidée "
             f"(« {response.status_label} »)."
         )
     automatic = automatic_checks(response, tender)
@@ -434,7 +434,7 @@ def save_scores(
         )
     if response.status != R.ADMISSIBLE:
         raise DomainError(
-            f"Seules les réponses recevables sont notées ; celle de {response.provider.name} est "
+            f"Seules les réponses recevables sont notées ; celle {of_name(response.provider.name)} est "
             f"« {response.status_label} »."
         )
     sheet = sheet_of(response, evaluator)
@@ -776,13 +776,13 @@ def award(
                 )
             if response.status != R.ADMISSIBLE:
                 raise DomainError(
-                    f"Lot n° {lot.number} : la réponse de {response.provider.name} n'est pas recevable, "
+                    f"Lot n° {lot.number} : la réponse {of_name(response.provider.name)} n'est pas recevable, "
                     "elle ne peut pas être retenue.",
                     field=f"lot_{lot.id}",
                 )
             if not any(s.submitted_at is not None for s in sheets.get(response.id, [])):
                 raise DomainError(
-                    f"Lot n° {lot.number} : la réponse de {response.provider.name} n'a encore aucune grille "
+                    f"Lot n° {lot.number} : la réponse {of_name(response.provider.name)} n'a encore aucune grille "
                     "de notation envoyée.",
                     field=f"lot_{lot.id}",
                 )
@@ -807,7 +807,7 @@ def award(
             ceiling = action.price_cents if action is not None else lot.max_price_cents
             if price is None or price <= 0:
                 raise DomainError(
-                    f"Lot n° {lot.number} : la réponse de {response.provider.name} n'indique pas de prix par "
+                    f"Lot n° {lot.number} : la réponse {of_name(response.provider.name)} n'indique pas de prix par "
                     "stagiaire."
                 )
             if price > ceiling:

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from marketplace.extensions import db
+from marketplace.formatting import sorted_fr
 from marketplace.models import Invitation, Membership, Organisation, User
 from marketplace.services.roles import Role, is_admin_role, roles_for
 
@@ -75,4 +76,4 @@ def log_people(organisation: Organisation) -> list[tuple[str, str]]:
         .where(Membership.organisation_id == organisation.id)
         .order_by(User.full_name, User.id)
     )
-    return [(str(user.id), user.full_name) for user in people]
+    return sorted_fr([(str(user.id), user.full_name) for user in people], key=lambda row: row[1])

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import select, true
 
 from marketplace.extensions import db
-from marketplace.formatting import date_fr, paris_today
+from marketplace.formatting import date_fr, of_name, paris_today
 from marketplace.models import (
     Company,
     IdccBranch,
@@ -36,7 +36,7 @@ from marketplace.services import (
     referencing_registry,
     storage,
 )
-from marketplace.services.errors import DomainError, InvalidForm
+from marketplace.services.errors import Collect, DomainError, InvalidForm
 from marketplace.services.roles import ADMIN, Perm
 
 
@@ -105,7 +105,7 @@ class Attachment:
             return f"Votre branche, IDCC {self.idcc}{label}, est rattachée à {self.opco.name}."
         if self.reference_opco is not None:
             return (
-                f"Votre branche, IDCC {self.idcc} ({self.branch.label}), relève de {self.reference_opco.name}, "
+                f"Votre branche, IDCC {self.idcc} ({self.branch.label}), relève {of_name(self.reference_opco.name)}, "
                 "qui n'est pas encore présent sur la plateforme. Vous pouvez créer votre compte : "
                 "le catalogue apparaîtra dès que votre OPCO nous aura rejoints."
             )
@@ -271,27 +271,38 @@ class ProviderInput:
 
 def _clean_address(name: str, region_code: str, address: str, postal_code: str, city: str) -> tuple[str, ...]:
     """Name and address checked; the region is the postal code's (regional funding depends on it), so an
-    empty one is derived and another one refused. Returns (name, address, postal code, city, region)."""
+    empty one is derived and another one refused. Returns (name, address, postal code, city, region).
+    Every wrong field is reported at once (``InvalidForm``)."""
+    checks = Collect()
     name = (name or "").strip()
     if len(name) < 2:
-        raise DomainError("Indiquez la raison sociale.", field="name")
+        checks.errors["name"] = "Indiquez la raison sociale."
     region_code = (region_code or "").strip()
     if region_code and db.session.get(Region, region_code) is None:
-        raise DomainError("Choisissez une région dans la liste.", field="region_code")
+        checks.errors["region_code"] = "Choisissez une région dans la liste."
     address = (address or "").strip()
     if len(address) < 3:
-        raise DomainError("Indiquez l'adresse (numéro et voie).", field="address")
-    postal_code = (postal_code or "").strip()
-    if not re.fullmatch(r"\d{5}", postal_code):
-        raise DomainError("Le code postal doit comporter 5 chiffres.", field="postal_code")
+        checks.errors["address"] = "Indiquez l'adresse (numéro et voie)."
+    postal_code = checks.run(validate_postal_code, postal_code)
     city = (city or "").strip()
     if not city:
-        raise DomainError("Indiquez la commune.", field="city")
-    region_code = places.region_for_address(postal_code, region_code)
+        checks.errors["city"] = "Indiquez la commune."
+    if postal_code and "region_code" not in checks.errors:
+        region_code = checks.run(places.region_for_address, postal_code, region_code)
+    checks.done()
     return name, address, postal_code, city, region_code
 
 
-def _check_siret_free(siret: str) -> None:
+def validate_postal_code(raw: str | None) -> str:
+    """Five digits (CEDEX codes too); the sign-up form runs it as well, to show it with the other errors."""
+    postal_code = (raw or "").strip()
+    if not re.fullmatch(r"\d{5}", postal_code):
+        raise DomainError("Le code postal doit comporter 5 chiffres.", field="postal_code")
+    return postal_code
+
+
+def check_siret_free(siret: str) -> None:
+    """An establishment signs up once; the sign-up form runs it too, to show it with the other errors."""
     if db.session.scalar(select(Company.id).where(Company.siret == siret)) or db.session.scalar(
         select(TrainingProvider.id).where(TrainingProvider.siret == siret)
     ):
@@ -304,16 +315,20 @@ def _check_siret_free(siret: str) -> None:
 
 def create_company(data: CompanyInput, admin: User) -> Company:
     """Create a company with ``admin`` as its first administrator; its OPCO comes from its IDCC."""
-    name, address, postal_code, city, region_code = _clean_address(
-        data.name, data.region_code, data.address, data.postal_code, data.city
+    checks = Collect()
+    cleaned = checks.run(
+        _clean_address, data.name, data.region_code, data.address, data.postal_code, data.city
     )
-    siret = identifiers.validate_siret(data.siret)
-    _check_siret_free(siret)
-    ape = identifiers.validate_ape(data.ape_code)
-    attachment = attachment_for_idcc(data.idcc)
-    declared = _declared_opco(attachment, data.declared_opco)
-    headcount = identifiers.validate_headcount(data.headcount)
-    headcount_year = validate_headcount_year(data.headcount_year, paris_today())
+    siret = checks.run(identifiers.validate_siret, data.siret)
+    if siret:
+        checks.run(check_siret_free, siret)
+    ape = checks.run(identifiers.validate_ape, data.ape_code)
+    attachment = checks.run(attachment_for_idcc, data.idcc)
+    declared = checks.run(_declared_opco, attachment, data.declared_opco) if attachment else None
+    headcount = checks.run(identifiers.validate_headcount, data.headcount)
+    headcount_year = checks.run(validate_headcount_year, data.headcount_year, paris_today())
+    checks.done()  # every wrong field at once
+    name, address, postal_code, city, region_code = cleaned
     company = Company(
         name=name,
         slug=unique_slug(name),
@@ -367,19 +382,22 @@ def _declared_opco(attachment: Attachment, raw: str | None) -> str | None:
 
 def create_provider(data: ProviderInput, admin: User, today: date) -> TrainingProvider:
     """Create a training organisation with ``admin`` as its first administrator."""
-    name, address, postal_code, city, region_code = _clean_address(
-        data.name, data.region_code, data.address, data.postal_code, data.city
+    checks = Collect()
+    cleaned = checks.run(
+        _clean_address, data.name, data.region_code, data.address, data.postal_code, data.city
     )
-    siret = identifiers.validate_siret(data.siret)
-    _check_siret_free(siret)
-    nda, _warning = identifiers.validate_nda(data.nda)
-    if db.session.scalar(select(TrainingProvider.id).where(TrainingProvider.nda == nda)):
-        raise DomainError(
-            "Ce numéro de déclaration d'activité est déjà utilisé par un autre organisme.", field="nda"
+    siret = checks.run(identifiers.validate_siret, data.siret)
+    if siret:
+        checks.run(check_siret_free, siret)
+    nda = checks.run(lambda: identifiers.validate_nda(data.nda)[0])
+    if nda and db.session.scalar(select(TrainingProvider.id).where(TrainingProvider.nda == nda)):
+        checks.errors.setdefault(
+            "nda", "Ce numéro de déclaration d'activité est déjà utilisé par un autre organisme."
         )
     if data.vat_regime not in identifiers.VAT_REGIMES:
-        raise DomainError("Choisissez votre régime de TVA.", field="vat_regime")
-    categories = identifiers.validate_qualiopi(
+        checks.errors.setdefault("vat_regime", "Choisissez votre régime de TVA.")
+    categories = checks.run(
+        identifiers.validate_qualiopi,
         data.qualiopi_certifier,
         data.qualiopi_number,
         data.qualiopi_categories,
@@ -387,6 +405,8 @@ def create_provider(data: ProviderInput, admin: User, today: date) -> TrainingPr
         data.qualiopi_expires_on,
         today,
     )
+    checks.done()  # every wrong field at once
+    name, address, postal_code, city, region_code = cleaned
     provider = TrainingProvider(
         name=name,
         slug=unique_slug(name),

@@ -12,6 +12,7 @@ from datetime import date
 from sqlalchemy import select
 
 from marketplace.extensions import db
+from marketplace.formatting import sorted_fr
 from marketplace.models import CollectiveAction, Opco, Referencing, TrainingSession
 from marketplace.services import catalogue, organisations
 from marketplace.services.pagination import Page, paginate
@@ -23,7 +24,7 @@ QUERY_MAX = 200
 
 def home_opcos() -> list[Opco]:
     """The OPCOs on the platform, by name, for the home page."""
-    return list(db.session.scalars(select(Opco).order_by(Opco.name)))
+    return sorted_fr(db.session.scalars(select(Opco)), key=lambda o: o.name)
 
 
 def opco_by_slug(slug: str) -> Opco | None:

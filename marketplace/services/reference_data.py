@@ -21,6 +21,7 @@ from datetime import date
 from pathlib import Path
 
 from marketplace.extensions import db
+from marketplace.formatting import sorted_fr
 from marketplace.models import IdccBranch, OpcoReference, Region, Theme
 from marketplace.services.errors import DomainError, InvalidIdentifier
 from marketplace.services.identifiers import validate_idcc
@@ -78,9 +79,9 @@ def load_reference_data() -> dict[str, int]:
 
 def opco_choices() -> list[tuple[str, str]]:
     """The 11 OPCOs of the reference list, by name (a company states its own when its IDCC gives none)."""
-    return [
-        (r.code, r.name) for r in db.session.scalars(db.select(OpcoReference).order_by(OpcoReference.name))
-    ]
+    return sorted_fr(
+        [(r.code, r.name) for r in db.session.scalars(db.select(OpcoReference))], key=lambda row: row[1]
+    )
 
 
 # --- France Compétences' correspondence table -------------------------------------------------------------

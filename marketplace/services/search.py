@@ -28,6 +28,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import raiseload
 
 from marketplace.extensions import db
+from marketplace.formatting import sorted_fr
 from marketplace.models import (
     CollectiveAction,
     Company,
@@ -226,7 +227,7 @@ def opco_providers(opco_id: int | None) -> list[tuple[int, str]]:
         .where(TrainingProvider.id.in_(select(Referencing.provider_id).where(Referencing.opco_id == opco_id)))
         .order_by(TrainingProvider.name, TrainingProvider.id)
     ).all()
-    return [(int(pid), name) for pid, name in rows]
+    return sorted_fr([(int(pid), name) for pid, name in rows], key=lambda row: row[1])
 
 
 def _text_condition(opco_id: int, word: str, providers: list[tuple[int, str]]):

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from marketplace.extensions import db
-from marketplace.formatting import date_fr, money_fr, paris_today
+from marketplace.formatting import date_fr, money_fr, paris_today, sorted_fr
 from marketplace.models import (
     ActionStatus,
     CollectiveAction,
@@ -263,7 +263,7 @@ def referencing_label(referencing: Referencing) -> str:
 
 def region_choices() -> list[tuple[str, str]]:
     """The regions a session may be held in, by name, after an empty « choose » entry."""
-    regions = db.session.scalars(select(Region).order_by(Region.name)).all()
+    regions = sorted_fr(db.session.scalars(select(Region)), key=lambda r: r.name)
     return [("", "— Choisissez —")] + [(r.code, r.name) for r in regions]
 
 

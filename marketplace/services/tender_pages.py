@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from marketplace.extensions import db
+from marketplace.formatting import sorted_fr
 from marketplace.models import (
     ActionStatus,
     CollectiveAction,
@@ -106,9 +107,9 @@ def builder_choices(opco: Opco) -> BuilderChoices:
     themes = [("", "— Choisissez —")] + [
         (t.code, f"{t.code} – {t.label}") for t in db.session.scalars(select(Theme).order_by(Theme.code))
     ]
-    regions = [("", "National")] + [
-        (r.code, r.name) for r in db.session.scalars(select(Region).order_by(Region.name))
-    ]
+    regions = [("", "National")] + sorted_fr(
+        [(r.code, r.name) for r in db.session.scalars(select(Region))], key=lambda row: row[1]
+    )
     actions = [("", "— Aucune : brouillon créé à l'attribution —")] + [
         (str(a.id), f"{a.reference} – {a.title}")
         for a in db.session.scalars(
@@ -177,7 +178,7 @@ def filter_choices() -> FilterChoices:
     return FilterChoices(
         opcos=tenders.opcos_with_tenders(),
         themes=list(db.session.scalars(select(Theme).order_by(Theme.code))),
-        regions=list(db.session.scalars(select(Region).order_by(Region.name))),
+        regions=sorted_fr(db.session.scalars(select(Region)), key=lambda r: r.name),
     )
 
 

@@ -202,9 +202,7 @@ def test_opco_publishes_a_tender_provider_answers_opco_scores_and_awards_provide
         award.get_by_label("Fin des référencements").fill((valid_from + timedelta(days=730)).isoformat())
         page.screenshot(path="/tmp/tender-5-ranking.png", full_page=True)
         award.get_by_role("button", name="Attribuer l'appel d'offres").click()
-        expect(main).to_contain_text(
-            f"L'appel d'offres « {TITLE} » est attribué : 1 organisme(s) référencé(s)."
-        )
+        expect(main).to_contain_text(f"L'appel d'offres « {TITLE} » est attribué : 1 organisme référencé.")
         expect(page.locator("#resultat")).to_contain_text("attribué à Formations du Rhône")
         subjects = [m.subject for m in outbox("direction@formations-rhone.test")]
         assert "Appel d'offres AO-2026-07 – lot n° 1 : votre réponse est retenue" in subjects, subjects

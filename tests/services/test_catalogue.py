@@ -376,7 +376,7 @@ def test_provider_with_expired_qualiopi_cannot_be_referenced(make, staff):
         catalogue.reference_provider(action, provider, TODAY, TODAY + timedelta(days=30), 50_000, staff)
     db.session.rollback()
     assert caught.value.message == (
-        f"Le certificat Qualiopi de Ancien Organisme a expiré le {expired_on:%d/%m/%Y} : un organisme sans "
+        f"Le certificat Qualiopi d'Ancien Organisme a expiré le {expired_on:%d/%m/%Y} : un organisme sans "
         "certificat Qualiopi valide (« Actions de formation ») ne peut pas être référencé."
     )
     assert db.session.scalar(select(func.count(Referencing.id))) == 0

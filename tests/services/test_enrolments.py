@@ -130,11 +130,11 @@ def test_caps_per_session_and_per_year(make, company, hr):
     assert [o.status for o in outcomes] == ["confirmed", "confirmed", "refused_eligibility"]
     assert (
         outcomes[2].reason
-        == "Votre entreprise a atteint le plafond de 2 place(s) par entreprise sur cette session."
+        == "Votre entreprise a atteint le plafond de 2 places par entreprise sur cette session."
     )
     outcomes = enrolments.enrol(company, second.id, [people[2].id, people[3].id], hr)
     assert [o.status for o in outcomes] == ["confirmed", "refused_eligibility"]
-    assert "plafond de 3 place(s) par an sur cette action" in outcomes[1].reason
+    assert "plafond de 3 places par an sur cette action" in outcomes[1].reason
 
 
 def test_employee_already_enrolled_or_busy_elsewhere(make, company, hr):
@@ -582,8 +582,7 @@ def test_caps_count_every_establishment_of_the_same_siren(make):
     make.enrolment(session, head_office)
     [refused] = enrolments.enrol(branch, session.id, [make.employee(branch).id], make.user())
     assert (
-        refused.reason
-        == "Votre entreprise a atteint le plafond de 1 place(s) par entreprise sur cette session."
+        refused.reason == "Votre entreprise a atteint le plafond de 1 place par entreprise sur cette session."
     )
 
 
@@ -595,7 +594,7 @@ def test_the_yearly_cap_counts_every_session_of_the_campaign(make, company, hr):
     make.enrolment(next_year, company, actor=hr)
     [refused] = enrolments.enrol(company, this_year.id, [make.employee(company).id], hr)
     assert refused.reason == (
-        f"Votre entreprise a atteint le plafond de 1 place(s) par an sur cette action (campagne {today.year})."
+        f"Votre entreprise a atteint le plafond de 1 place par an sur cette action (campagne {today.year})."
     )
 
 

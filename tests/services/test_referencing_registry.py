@@ -123,13 +123,13 @@ def test_the_daily_command_suspends_expired_organisations(app, make, akto, expir
     fine = make.referencing(make.action(akto))
     result = cli("suspend-expired-referencings")
     assert result.exit_code == 0, result.output
-    assert "1 référencement(s) suspendu(s)" in result.output
+    assert "1 référencement suspendu" in result.output
     assert fresh(lapsed).status == "suspended" and fresh(fine).status == "active"
 
     # On a chosen day: the other organisation's certificate has expired by then.
     later = fine.provider.qualiopi_expires_on + timedelta(days=1)
     result = cli("suspend-expired-referencings", "--date", later.isoformat())
-    assert "1 référencement(s) suspendu(s)" in result.output
+    assert "1 référencement suspendu" in result.output
     assert fresh(fine).status == "suspended"
     result = cli("suspend-expired-referencings", "--date", "31/12/2026")
     assert result.exit_code == 1

@@ -355,7 +355,7 @@ def test_close_tenders_command(app, make, akto, cli):
     )
     result = cli("close-tenders")
     assert result.exit_code == 0, result.output
-    assert "1 appel(s) d'offres clos." in result.output
+    assert "1 appel d'offres clos." in result.output
     assert db.session.get(Tender, tender.id).status == T.CLOSED
 
 

@@ -44,7 +44,7 @@ def test_operator_creates_an_opco_from_the_reference_list(client, operator, db_s
     assert response.headers["Location"] == f"/operateur/opco/{atlas.id}/branches"
     assert atlas.idcc_codes == expected
     page = client.get(response.headers["Location"])
-    assert f"ATLAS est créé avec {len(expected)} branche(s)." in " ".join(flashes(page))
+    assert f"ATLAS est créé avec {len(expected)} branches." in " ".join(flashes(page))
     assert "ATLAS : branches couvertes" in visible_text(page)
     event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "opco.created"))
     assert event.organisation_id == atlas.id and event.actor_id == operator.id
@@ -112,7 +112,7 @@ def test_operator_edits_the_branches(client, operator, make, db_session):
 
     response = client.post(f"/operateur/opco/{atlas.id}/branches", data={"idcc": ["1486", "0787"]})
     assert response.status_code == 303
-    assert "Branches de ATLAS enregistrées." in flashes(client.get(response.headers["Location"]))
+    assert "Branches d'ATLAS enregistrées." in flashes(client.get(response.headers["Location"]))
     assert db_session.get(Opco, atlas.id).idcc_codes == ["0787", "1486"]
     event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "opco.branches_changed"))
     assert event.data == {"idcc": ["0787", "1486"]}

@@ -168,7 +168,7 @@ def test_company_whose_opco_is_not_on_the_platform_can_sign_up_and_is_told_so(
     company = db_session.scalar(select(Company))
     assert company.idcc == "1486" and company.opco_id is None
     page = visible_text(client.get(response.headers["Location"]))
-    assert "relève de ATLAS, qui n'est pas encore présent sur la plateforme" in page
+    assert "relève d'ATLAS, qui n'est pas encore présent sur la plateforme" in page
     assert "Vous serez rattaché automatiquement dès son arrivée" in page
     assert "rattachée à" not in page
 
@@ -408,7 +408,7 @@ def test_live_check_confirms_siret_and_names_the_opco(client, make):
 def test_live_check_says_which_reference_opco_when_it_is_not_on_the_platform(client, make):
     make.opco("akto")
     page = text(client.get("/inscription/verifier", query_string={"idcc": "1486"}))
-    assert "relève de ATLAS, qui n'est pas encore présent sur la plateforme" in page
+    assert "relève d'ATLAS, qui n'est pas encore présent sur la plateforme" in page
     assert "SIRET" not in page
 
 

@@ -172,7 +172,7 @@ def test_full_evaluation_through_the_pages(make, akto, admin, signed_in, outbox)
         follow_redirects=True,
     )
     assert response.status_code == 200
-    assert "est attribué : 1 organisme(s) référencé(s)" in " ".join(flashes(response))
+    assert "est attribué : 1 organisme référencé" in " ".join(flashes(response))
     assert "(brouillon à compléter puis publier)" in visible_text(response)
     referencing = db.session.scalar(select(Referencing))
     assert referencing.provider_id == winner.provider_id and referencing.price_cents == 99_000

@@ -4,6 +4,7 @@ from flask import Blueprint, abort, request, url_for
 from flask_login import current_user
 
 from marketplace.blueprints.admin.forms import BranchesForm, CreateOpcoForm, RunJobForm
+from marketplace.formatting import of_name, plural
 from marketplace.models import JobStatus, OutboxStatus, utcnow
 from marketplace.services import accounts, admin_pages, organisations, scheduler
 from marketplace.services import outbox as outbox_service
@@ -41,7 +42,7 @@ def create_opco():
         page=lambda: _dashboard(form),
         done=lambda opco: url_for("admin.opco_branches", opco_id=opco.id),
         message=lambda opco: (
-            f"{opco.name} est créé avec {len(opco.branches)} branche(s). Invitez maintenant son premier "
+            f"{opco.name} est créé avec {plural(len(opco.branches), 'branche')}. Invitez maintenant son premier "
             "administrateur depuis la page des branches."
         ),
     )
@@ -77,7 +78,7 @@ def opco_branches(opco_id: int):
         lambda: organisations.set_opco_branches(opco, form.idcc.data or [], current_user),
         page=lambda: _branches_page(opco, form, data),
         done=url_for("admin.opco_branches", opco_id=opco.id),
-        message=f"Branches de {opco.name} enregistrées.",
+        message=f"Branches {of_name(opco.name)} enregistrées.",
     )
 
 
@@ -105,7 +106,7 @@ def confirm_company_opco(company_id: int):
     return perform(
         lambda: organisations.confirm_declared_opco(company_id, current_user, utcnow()),
         done=url_for("admin.opco_declarations"),
-        message=lambda company: f"OPCO de {company.name} confirmé : {company.declared_opco.name}.",
+        message=lambda company: f"OPCO {of_name(company.name)} confirmé : {company.declared_opco.name}.",
     )
 
 

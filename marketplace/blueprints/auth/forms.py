@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Opt
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from marketplace.formatting import paris_today
-from marketplace.services import identifiers
+from marketplace.services import accounts, identifiers, organisations
 from marketplace.web.forms import REQUIRED, Form, identifier
 
 PASSWORD_HINT = "Au moins 12 caractères."
@@ -68,7 +68,12 @@ class NewAccountFields(Form):
 
     full_name = StringField("Vos prénom et nom", validators=[DataRequired(REQUIRED), Length(max=200)])
     email = EmailField("Votre adresse e-mail professionnelle", validators=[DataRequired(REQUIRED)])
-    password = PasswordField("Mot de passe", description=PASSWORD_HINT, validators=[DataRequired(REQUIRED)])
+    # The service's own rules, run here too so every error of the form shows on the first submit.
+    password = PasswordField(
+        "Mot de passe",
+        description=PASSWORD_HINT,
+        validators=[DataRequired(REQUIRED), identifier(accounts.validate_password)],
+    )
     confirm = PasswordField(
         "Confirmez le mot de passe",
         validators=[
@@ -83,10 +88,16 @@ class OrganisationFields(Form):
     siret = StringField(
         "SIRET de l'établissement",
         description="14 chiffres, sur votre extrait Kbis ou l'avis de situation Sirene.",
-        validators=[DataRequired(REQUIRED), identifier(identifiers.validate_siret)],
+        validators=[
+            DataRequired(REQUIRED),
+            identifier(lambda value: organisations.check_siret_free(identifiers.validate_siret(value))),
+        ],
     )
     address = StringField("Adresse", validators=[DataRequired(REQUIRED), Length(max=300)])
-    postal_code = StringField("Code postal", validators=[DataRequired(REQUIRED), Length(max=5)])
+    postal_code = StringField(
+        "Code postal",
+        validators=[DataRequired(REQUIRED), Length(max=5), identifier(organisations.validate_postal_code)],
+    )
     city = StringField("Commune", validators=[DataRequired(REQUIRED), Length(max=120)])
     # Derived from the postal code by the service; a region chosen here must be the postal code's.
     region_code = SelectField(

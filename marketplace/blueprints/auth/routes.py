@@ -8,7 +8,7 @@ from flask_login import current_user, login_user
 
 from marketplace.blueprints.auth import forms
 from marketplace.extensions import limiter
-from marketplace.formatting import paris_today
+from marketplace.formatting import of_name, paris_today
 from marketplace.services import accounts, authentication, organisations, reference_data
 from marketplace.web.actions import perform, render, see_other, submit, with_status
 from marketplace.web.forms import region_choices
@@ -95,7 +95,7 @@ def _signup(form, template: str, create):
 
     def message(result: authentication.SignUp) -> str:
         if signed_in is not None:
-            return f"Bienvenue ! Le compte de {result.organisation.name} est créé et vous en êtes l'administrateur."
+            return f"Bienvenue ! Le compte {of_name(result.organisation.name)} est créé et vous en êtes l'administrateur."
         return (
             f"Un courriel de confirmation a été envoyé à {result.email}. "
             "Ouvrez le lien qu'il contient pour activer votre compte."

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from marketplace.blueprints.company.employee_forms import EmployeeForm, ImportForm
 from marketplace.blueprints.company.routes import bp
+from marketplace.formatting import of_name
 from marketplace.models import ContractType, Employee, EmployeeCategory
 from marketplace.services import employees as register
 from marketplace.services import retention
@@ -73,7 +74,7 @@ def employee_new():
             "company/employees/form.html", form=form, employee=None, title="Ajouter un salarié"
         ),
         done=url_for("company.employees"),
-        message=lambda employee: f"La fiche de {employee.full_name} est ajoutée au registre.",
+        message=lambda employee: f"La fiche {of_name(employee.full_name)} est ajoutée au registre.",
     )
 
 
@@ -89,10 +90,10 @@ def employee_edit(employee_id: int):
             "company/employees/form.html",
             form=form,
             employee=employee,
-            title=f"Modifier la fiche de {employee.full_name}",
+            title=f"Modifier la fiche {of_name(employee.full_name)}",
         ),
         done=url_for("company.employees"),
-        message=lambda saved: f"La fiche de {saved.full_name} est enregistrée.",
+        message=lambda saved: f"La fiche {of_name(saved.full_name)} est enregistrée.",
     )
 
 
@@ -108,7 +109,7 @@ def employee_erase(employee_id: int):
     return perform(
         lambda: retention.erase_employee(employee, current_user),
         done=url_for("company.employees"),
-        message=f"Les données personnelles de {name} sont effacées du registre.",
+        message=f"Les données personnelles {of_name(name)} sont effacées du registre.",
         failed=url_for("company.employee_erase", employee_id=employee_id),
     )
 

@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 
 from marketplace.blueprints.opco.catalogue_forms import ActionForm, ReferencingEditForm, ReferencingForm
 from marketplace.blueprints.opco.routes import bp
-from marketplace.formatting import paris_today
+from marketplace.formatting import of_name, paris_today
 from marketplace.models import ActionStatus, CollectiveAction, Modality, Referencing, ReferencingStatus
 from marketplace.services import catalogue, catalogue_pages
 from marketplace.services.roles import Perm
@@ -305,7 +305,7 @@ def referencing_edit(action_id: int, referencing_id: int):
         ),
         page=lambda: _referencing_page(form, action, referencing),
         done=_referencings_url(action_id),
-        message=f"Le référencement de {name} est modifié.",
+        message=f"Le référencement {of_name(name)} est modifié.",
     )
 
 

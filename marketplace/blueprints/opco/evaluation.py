@@ -24,7 +24,7 @@ from marketplace.blueprints.opco.evaluation_forms import (
     winners_from,
 )
 from marketplace.blueprints.opco.routes import bp
-from marketplace.formatting import paris_today
+from marketplace.formatting import of_name, paris_today, plural
 from marketplace.models import (
     ReferencingStatus,
     ResponseStatus,
@@ -122,9 +122,9 @@ def tender_admissibility(tender_id: int, response_id: int):
             now=utcnow(),
         ),
         done=_url(tender, f"reponse-{response.id}"),
-        message=f"La réponse de {name} est déclarée recevable : elle peut être notée."
+        message=f"La réponse {of_name(name)} est déclarée recevable : elle peut être notée."
         if admissible
-        else f"La réponse de {name} est déclarée irrecevable.",
+        else f"La réponse {of_name(name)} est déclarée irrecevable.",
         failed=lambda error: _page(tender_id),
     )
 
@@ -187,7 +187,7 @@ def tender_award(tender_id: int):
         done=_url(tender, "resultat"),
         message=lambda created: (
             f"L'appel d'offres « {tender.title} » est attribué : "
-            f"{sum(len(v) for v in created.values())} organisme(s) référencé(s). Chaque organisme ayant répondu est "
+            f"{plural(sum(len(v) for v in created.values()), 'organisme référencé')}. Chaque organisme ayant répondu est "
             "prévenu par courriel de son résultat."
         ),
     )

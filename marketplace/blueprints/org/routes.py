@@ -6,7 +6,7 @@ from flask import flash, g, request, url_for
 from flask_login import current_user
 
 from marketplace.blueprints.org.forms import AuditFilterForm, InviteForm, RoleForm
-from marketplace.formatting import paris_today
+from marketplace.formatting import of_name, paris_today
 from marketplace.models import Invitation, Membership, utcnow
 from marketplace.services import accounts, audit, org_pages
 from marketplace.services.errors import DomainError
@@ -78,7 +78,7 @@ def revoke_invitation(invitation_id: int):
     return perform(
         lambda: accounts.revoke_invitation(invitation, current_user),
         done=url_for("org.members"),
-        message=f"L'invitation de {email} est annulée.",
+        message=f"L'invitation {of_name(email)} est annulée.",
         failed=_members_again,
     )
 
@@ -122,11 +122,11 @@ def remove_member(membership_id: int):
 def audit_log():
     """The log, filtered; malformed or out-of-range filters are ignored (the page shows everything)."""
     form = AuditFilterForm(request.args)
-    form.action.choices = [("", "Toutes les actions")] + audit.action_choices()
+    form.action.choices = [("", "Toutes les actions")] + audit.action_choices(g.org.kind)
     form.actor.choices = [("", "Toutes les personnes")] + org_pages.log_people(g.org)
     action = request.args.get("action", "")
     filters = {
-        "action": action if action in audit.ACTION_LABELS else None,
+        "action": action if action in dict(form.action.choices) and action else None,
         "actor_id": int_arg("actor"),
         "date_from": date_arg("date_from"),
         "date_to": date_arg("date_to"),
