@@ -32,7 +32,4 @@ def register(app: Flask) -> None:
             raise click.ClickException("Date invalide : attendu AAAA-MM-JJ.") from None
         report = retention.purge(today)
         db.session.commit()
-        click.echo(
-            f"{report.documents} document(s) supprimé(s), {report.links} lien(s) stagiaire expiré(s), "
-            f"{report.employees} salarié(s) effacé(s) à la fin de la conservation."
-        )
+        click.echo(report.summary())

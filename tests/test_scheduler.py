@@ -263,7 +263,7 @@ def test_without_redis_the_request_only_stores_the_email_and_the_job_sends_it(
 
     result = scheduler.run_job("envoi-courriels", trigger="scheduler", app=scheduled_smtp_app)
 
-    assert result.outcome.text == "1 courriel(s) envoyé(s), 0 en échec, 0 conservé(s) sans SMTP."
+    assert result.outcome.text == "1 courriel envoyé, 0 en échec, 0 conservé sans SMTP."
     assert [m["To"] for m in smtp_server.messages] == ["directrice@atlas.fr"]
     assert "/invitation/" in smtp_server.messages[0].get_content()
     [row] = outbox("directrice@atlas.fr")
@@ -326,7 +326,7 @@ def test_the_purge_keeps_what_sign_in_throttling_still_needs(app, db_session):
     result = scheduler.run_job("purge-connexions", app=app)
 
     assert result.outcome.count == 2
-    assert result.message == "1 compteur(s) de connexion oublié(s) et 1 tentative(s) ancienne(s) supprimé(s)."
+    assert result.message == "1 compteur de connexion oublié et 1 tentative ancienne supprimée."
     keys = set(db_session.scalars(select(LoginThrottle.key)))
     assert keys == {"a:recent@exemple.fr", "a:bloque@exemple.fr"}
     assert list(db_session.scalars(select(LoginAttempt.email))) == ["jeune@exemple.fr"]
@@ -355,7 +355,7 @@ def test_run_job_command_runs_one_job_through_the_lock(cli):
 
     result = cli("run-job", "cloture-appels-offres")
     assert result.exit_code == 0, result.output
-    assert "0 appel(s) d'offres clos." in result.output
+    assert "0 appel d'offres clos." in result.output
     row = job_row("cloture-appels-offres")
     assert row.last_status == "ok" and row.last_trigger == "command" and row.running_token is None
 
@@ -401,7 +401,7 @@ def test_the_operator_sees_every_job_and_its_last_run(operator_client, app, db_s
     db_session.commit()
     page = visible_text(operator_client.get("/operateur/taches"))
     assert "Réussie" in page and "par planificateur" in page
-    assert "0 compteur(s) de connexion oublié(s)" in page
+    assert "0 compteur de connexion oublié" in page
     assert "En retard : le planificateur est-il lancé ?" in page
 
 
@@ -410,7 +410,7 @@ def test_run_now_runs_the_job_through_the_lock_and_shows_its_result(operator_cli
 
     assert response.status_code == 303 and response.headers["Location"] == "/operateur/taches"
     page = operator_client.get("/operateur/taches")
-    assert "« Clôture des appels d'offres échus » exécutée : 0 appel(s) d'offres clos." in flashes(page)
+    assert "« Clôture des appels d'offres échus » exécutée : 0 appel d'offres clos." in flashes(page)
     assert "par opérateur" in visible_text(page)
     event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "scheduler.job_run"))
     assert event.data == {"job": "cloture-appels-offres"}

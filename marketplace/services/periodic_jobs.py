@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from marketplace.formatting import paris_today
+from marketplace.formatting import paris_today, plural
 from marketplace.models import OutboxStatus
-from marketplace.services import authentication, enrolments, outbox, referencing_registry, tenders
+from marketplace.services import (
+    authentication,
+    enrolments,
+    outbox,
+    referencing_registry,
+    retention,
+    tenders,
+)
 from marketplace.services.scheduler import Outcome, periodic
 
 
@@ -27,14 +34,14 @@ def deliver_outbox() -> Outcome:
     held = counts.get(OutboxStatus.HELD, 0)
     return Outcome(
         sent + failed + held,
-        f"{sent} courriel(s) envoyé(s), {failed} en échec, {held} conservé(s) sans SMTP.",
+        f"{plural(sent, 'courriel envoyé')}, {failed} en échec, {plural(held, 'conservé')} sans SMTP.",
     )
 
 
 @periodic("relance-courriels", label="Relance des courriels en échec", every=timedelta(minutes=5))
 def retry_outbox() -> Outcome:
     count = outbox.retry_failed()
-    return Outcome(count, f"{count} e-mail(s) remis en file d'envoi.")
+    return Outcome(count, f"{plural(count, 'e-mail remis')} en file d'envoi.")
 
 
 @periodic(
@@ -44,15 +51,16 @@ def retry_outbox() -> Outcome:
 )
 def expire_offers() -> Outcome:
     count = enrolments.expire_offers()
+    expired = plural(count, "expirée", with_count=False)
     return Outcome(
-        count, f"{count} proposition(s) de place expirée(s) ; places libérées proposées aux suivants."
+        count, f"{plural(count, 'proposition')} de place {expired} ; places libérées proposées aux suivants."
     )
 
 
 @periodic("cloture-appels-offres", label="Clôture des appels d'offres échus", every=timedelta(minutes=5))
 def close_tenders() -> Outcome:
     count = tenders.close_due_tenders()
-    return Outcome(count, f"{count} appel(s) d'offres clos.")
+    return Outcome(count, f"{plural(count, 'appel')} d'offres clos.")
 
 
 @periodic(
@@ -62,7 +70,7 @@ def close_tenders() -> Outcome:
 )
 def suspend_expired_referencings() -> Outcome:
     count = referencing_registry.suspend_expired(paris_today())
-    return Outcome(count, f"{count} référencement(s) suspendu(s) pour certificat Qualiopi expiré.")
+    return Outcome(count, f"{plural(count, 'référencement suspendu')} pour certificat Qualiopi expiré.")
 
 
 @periodic(
@@ -74,5 +82,16 @@ def purge_login_records() -> Outcome:
     throttles, attempts = authentication.purge_login_records()
     return Outcome(
         throttles + attempts,
-        f"{throttles} compteur(s) de connexion oublié(s) et {attempts} tentative(s) ancienne(s) supprimé(s).",
+        f"{plural(throttles, 'compteur')} de connexion {plural(throttles, 'oublié', with_count=False)} et "
+        f"{plural(attempts, 'tentative ancienne')} {plural(attempts, 'supprimée', with_count=False)}.",
     )
+
+
+@periodic(
+    "purge-conservation",
+    label="Fin de conservation des preuves de formation",
+    daily_at="04:00",
+)
+def purge_retention() -> Outcome:
+    report = retention.purge(paris_today())
+    return Outcome(report.documents + report.links + report.employees, report.summary())

@@ -31,6 +31,7 @@ from datetime import date
 from sqlalchemy import delete, func, select
 
 from marketplace.extensions import db
+from marketplace.formatting import plural
 from marketplace.models import (
     Document,
     DocumentKind,
@@ -141,6 +142,12 @@ class PurgeReport:
     documents: int = 0
     links: int = 0
     employees: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{plural(self.documents, 'document supprimé')}, {plural(self.links, 'lien stagiaire expiré')}, "
+            f"{plural(self.employees, 'salarié effacé')} à la fin de la conservation."
+        )
 
 
 def purge(today: date) -> PurgeReport:

@@ -75,9 +75,9 @@ def test_purge_retention_command_runs_the_purge(app, make, cli):
     keep_until = db.session.scalar(select(Document.purge_after).where(Document.session_id == session.id))
     result = cli("purge-retention", "--date", (keep_until + timedelta(days=1)).isoformat())
     assert result.exit_code == 0, result.output
-    assert "2 document(s) supprimé(s)" in result.output
+    assert "2 documents supprimés" in result.output
     result = cli("purge-retention", "--date", (keep_until + timedelta(days=1)).isoformat())
-    assert "0 document(s) supprimé(s)" in result.output
+    assert "0 document supprimé" in result.output
 
 
 def test_an_employee_who_never_trained_is_erased_entirely_as_before(app, make):
