@@ -203,6 +203,18 @@ def init_app(app: Flask) -> None:
         db.session.commit()
         click.echo(f"{count} proposition(s) de place expirée(s) ; places libérées proposées aux suivants.")
 
+    @app.cli.command("send-convocations")
+    def send_convocations() -> None:
+        """Envoie les convocations dues (N jours avant le début, réglage de l'OPCO) et celles à refaire.
+
+        À lancer une fois par jour par un planificateur ; sans effet si elle est relancée (ou lancée deux fois).
+        """
+        from marketplace.services import convocations
+
+        count = convocations.send_due()
+        db.session.commit()
+        click.echo(f"{count} convocation(s) envoyée(s).")
+
 
 def demo_logins_text() -> str:
     from marketplace.services.demo import DEMO_LOGINS, DEMO_PASSWORD

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 _DELIVERABLE = (OutboxStatus.PENDING, OutboxStatus.FAILED)
 _NEW = "outbox_new"
 # Links whose last part is a secret: masked in stored bodies once sent, and in the operator's view with SMTP.
-SECRET_LINK_ENDPOINTS = ("auth.accept_invitation", "auth.reset_password")
+SECRET_LINK_ENDPOINTS = ("auth.accept_invitation", "auth.reset_password", "public.convocation_download")
 MASKED_TOKEN = "jeton-masque-apres-envoi"
 _PLACEHOLDER = "SECRETTOKENPLACEHOLDER"
 _READY = "outbox_ready"

@@ -18,4 +18,4 @@ def dashboard():
     return render("company/dashboard.html", labels=EnrolmentStatus.LABELS, **vars(data))
 
 
-from marketplace.blueprints.company import catalogue, employees, enrolments, headcount  # noqa: E402, F401
+from marketplace.blueprints.company import catalogue, convocations, employees, enrolments, headcount  # noqa: E402, F401

@@ -22,4 +22,4 @@ def dashboard():
     )
 
 
-from marketplace.blueprints.provider import qualiopi, responses, sessions, tenders  # noqa: E402, F401
+from marketplace.blueprints.provider import convocations, qualiopi, responses, sessions, tenders  # noqa: E402, F401
