@@ -323,8 +323,8 @@ def send_due(now: datetime | None = None) -> int:
         )
         .order_by(TrainingSession.start_date, TrainingSession.id)
     ).all()
+    # The look-up takes no lock: each session is read again under its own before anything is sent.
     session_ids = [s.id for s in candidates if not blocker(s) and _to_send(s, today)]
-    db.session.rollback()  # the look-up holds no lock; each session is read again under its own
     sent = 0
     for session_id in session_ids:
         try:
