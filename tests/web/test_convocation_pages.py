@@ -162,3 +162,17 @@ def test_the_action_keeps_its_assessment_method(make):
     with pytest.raises(InvalidForm) as refused:
         catalogue.create_action(opco, valid_input(reference="AC-X", assessment_method="x" * 10_001), None)
     assert "caractères au maximum" in refused.value.errors["assessment_method"]
+
+
+def test_a_late_enrolment_through_the_page_is_convoked_at_once(client, login, make, outbox):
+    company = make.company()
+    session = make.session(start=paris_today() + timedelta(days=8), days=2)
+    employee = make.employee(company, first_name="Alice", last_name="Durand", email="alice@exemple.test")
+    login(client, admin_of(company))
+    response = client.post(
+        f"/entreprise/{company.slug}/sessions/{session.id}/inscrire",
+        data={"employee_ids": [str(employee.id)]},
+    )
+    assert response.status_code == 200
+    assert "convocation envoyée au salarié et à vous-même" in response.get_data(as_text=True)
+    assert [m.template for m in outbox("alice@exemple.test")] == ["enrolment_trainee", "convocation_trainee"]
