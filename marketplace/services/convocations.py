@@ -10,7 +10,7 @@ When: ``send_due(now)`` (run daily by the scheduler, or by hand with ``flask sen
 confirmed trainee of a session starting within the OPCO's ``convocation_days`` (21 by default), and convokes
 again a trainee whose convocation no longer matches the session (postponed, new place or link: the new
 document supersedes the old one). A trainee confirmed later than that is convoked at once, and a postponement
-re-convokes at once: both ask for a job run after the commit (``after_confirmation``, ``after_postponement``),
+re-convokes at once: both ask for a job run after the commit (``after_confirmation``, ``after_schedule_change``),
 so no PDF is rendered inside the enrolment's lock or the request's transaction. The organisation may also send
 before the date (``send_early``).
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import event, select
+from sqlalchemy import and_, event, false, or_, select
 from sqlalchemy.orm import Session
 
 from marketplace.extensions import db
@@ -42,6 +42,7 @@ from marketplace.models import (
     Employee,
     Enrolment,
     EnrolmentStatus,
+    Opco,
     SessionStatus,
     TrainingSession,
     User,
@@ -57,6 +58,7 @@ S = EnrolmentStatus
 # Sessions whose trainees are convoked: still to come (a postponed session has its new dates).
 DUE_SESSIONS = (SessionStatus.OPEN, SessionStatus.CLOSED, SessionStatus.CONFIRMED, SessionStatus.POSTPONED)
 JOB = "convocations.session"
+MAX_DAYS = 90  # the longest delay an OPCO may set (services.organisations.CONVOCATION_DAYS)
 _PENDING = "convocations_pending"
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 
@@ -312,14 +314,25 @@ def send_due(now: datetime | None = None) -> int:
     """
     now = now or utcnow()
     today = paris_today(now)
+    # Sessions past their OPCO's date with someone confirmed, or with someone convoked (whose convocation may
+    # no longer match), within the longest setting: never the whole future catalogue.
+    days = dict(db.session.execute(select(Opco.id, Opco.convocation_days)).all())
+    past_their_date = or_(
+        false(),
+        *(
+            and_(TrainingSession.opco_id == opco_id, TrainingSession.start_date <= today + timedelta(days=n))
+            for opco_id, n in days.items()
+        ),
+    )
+    confirmed = select(Enrolment.session_id).where(Enrolment.status == S.CONFIRMED)
+    convoked = select(Enrolment.session_id).where(Enrolment.status == S.CONVOKED)
     candidates = db.session.scalars(
         select(TrainingSession)
         .where(
             TrainingSession.status.in_(DUE_SESSIONS),
             TrainingSession.start_date >= today,
-            TrainingSession.id.in_(
-                select(Enrolment.session_id).where(Enrolment.status.in_((S.CONFIRMED, S.CONVOKED)))
-            ),
+            TrainingSession.start_date <= today + timedelta(days=MAX_DAYS),
+            or_(and_(past_their_date, TrainingSession.id.in_(confirmed)), TrainingSession.id.in_(convoked)),
         )
         .order_by(TrainingSession.start_date, TrainingSession.id)
     ).all()
@@ -383,8 +396,9 @@ def after_replacement(enrolment: Enrolment, now: datetime | None = None) -> None
         after_confirmation(enrolment, now=now)
 
 
-def after_postponement(session: TrainingSession) -> None:
-    """New dates: the trainees already convoked get a new convocation right after the commit."""
+def after_schedule_change(session: TrainingSession) -> None:
+    """New dates (postponement) or a new link: the trainees already convoked get a new convocation right after
+    the commit."""
     _after_commit(session.id)
 
 

@@ -570,7 +570,7 @@ def transition(
             reason=reason,
         )
         _notify_opco(session, "session_postponed_opco", old_start=old_start, old_end=old_end, reason=reason)
-        convocations.after_postponement(session)  # the trainees convoked get a new convocation
+        convocations.after_schedule_change(session)  # the trainees convoked get a new convocation
     elif event == "cancel":
         _notify_opco(
             session,

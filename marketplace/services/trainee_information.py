@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from marketplace.models import SessionStatus, TrainingProvider, TrainingSession, User
 from marketplace.models.limits import ADDRESS, LONG_TEXT, TITLE
-from marketplace.services import audit
+from marketplace.services import audit, convocations
 from marketplace.services.errors import DomainError, InvalidForm
 from marketplace.services.locking import lock_session
 from marketplace.services.text import UNSAFE_MESSAGE, has_control
@@ -139,8 +139,8 @@ def clean_connection_url(raw: str | None) -> str:
 def set_connection_url(session: TrainingSession, raw: str | None, actor: User) -> TrainingSession:
     """Give (or change) the link of a distance session, whatever its state before the end of the training.
 
-    Convocations already sent carry the old link: they are sent again by the next run of the convocations
-    (the link is part of what a convocation is made for, see ``convocations.schedule_key``).
+    Convocations already sent carry the old link: they are sent again right after the commit (the link is
+    part of what a convocation is made for, see ``convocations.schedule_key``).
     """
     session = lock_session(session.id)
     if not session.is_remote:
@@ -158,6 +158,7 @@ def set_connection_url(session: TrainingSession, raw: str | None, actor: User) -
         raise DomainError("Indiquez le lien de connexion de la classe virtuelle.", field="connection_url")
     if url != session.connection_url:
         session.connection_url = url
+        convocations.after_schedule_change(session)  # the trainees already convoked get the new link at once
         audit.record(
             "session.connection_url_changed",
             organisation_id=session.provider_id,

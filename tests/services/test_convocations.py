@@ -240,6 +240,12 @@ def test_a_remote_session_needs_its_link_before_convocations(make, action, provi
     [document] = convocation_docs(enrolment)
     assert "https://visio.exemple.test/salle-42" in pdf_text(documents.read(document))
     assert fresh(enrolment).status == S.CONVOKED
+    # A new link: the trainee convoked gets a new convocation at once, the old one is superseded.
+    sessions_link(fresh(session), "https://visio.exemple.test/salle-43", actor)
+    db.session.commit()
+    old, new = convocation_docs(enrolment)
+    assert old.superseded_by_id == new.id
+    assert "https://visio.exemple.test/salle-43" in pdf_text(documents.read(new))
 
 
 def sessions_link(session, url, actor):
