@@ -292,3 +292,34 @@ def test_a_cancelled_enrolment_is_not_convoked(make, action, provider):
     db.session.commit()
     assert convocations.send_due(utcnow() + timedelta(days=1)) == 0
     assert db.session.scalar(select(func.count(Enrolment.id)).where(Enrolment.status == S.CONVOKED)) == 0
+
+
+def test_the_session_form_checks_the_link_of_a_distance_session(make):
+    from tests.services.test_sessions import session_input
+
+    referencing = make.referencing(make.action(modality="mixte"), make.provider())
+    actor = make.user()
+    today = paris_today()
+    with pytest.raises(DomainError, match="https://") as refused:
+        sessions.create_session(
+            referencing.provider,
+            session_input(referencing, is_remote=True, connection_url="ftp://x"),
+            actor,
+            today,
+        )
+    assert refused.value.field == "connection_url"
+    db.session.rollback()
+    created = sessions.create_session(
+        referencing.provider,
+        session_input(referencing, is_remote=True, connection_url=" https://visio.exemple.test/a "),
+        actor,
+        today,
+    )
+    assert created.connection_url == "https://visio.exemple.test/a"
+    onsite = sessions.create_session(
+        referencing.provider,
+        session_input(referencing, connection_url="https://visio.exemple.test/b"),
+        actor,
+        today,
+    )
+    assert onsite.connection_url == ""  # a session on site has no link
