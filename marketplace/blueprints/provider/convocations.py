@@ -41,7 +41,8 @@ def send_convocations(session_id: int):
         lambda: convocations.send_early(session, current_user),
         done=_section_url(session_id),
         message=lambda count: (
-            f"Convocations envoyées à {count} stagiaire{'s' if count > 1 else ''} et à leur employeur."
+            f"Envoi des convocations lancé pour {count} stagiaire{'s' if count > 1 else ''} : "
+            "chacun et son employeur la reçoivent par e-mail."
         ),
     )
 
