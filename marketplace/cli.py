@@ -204,6 +204,16 @@ def init_app(app: Flask) -> None:
 
         run_one("expiration-propositions")
 
+    @app.cli.command("send-convocations")
+    def send_convocations() -> None:
+        """Envoie les convocations dues (N jours avant le début, réglage de l'OPCO) et celles à refaire.
+
+        Tâche « envoi-convocations » du planificateur (chaque jour) ; sans effet si elle est relancée.
+        """
+        from marketplace.cli_scheduler import run_one
+
+        run_one("envoi-convocations")
+
 
 def demo_logins_text() -> str:
     from marketplace.services.demo import DEMO_LOGINS, DEMO_PASSWORD

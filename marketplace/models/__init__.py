@@ -12,6 +12,7 @@ from marketplace.models.catalogue import (
     Referencing,
     ReferencingStatus,
 )
+from marketplace.models.convocation import Convocation
 from marketplace.models.document import Document, DocumentKind
 from marketplace.models.employee import ContractType, Employee, EmployeeCategory
 from marketplace.models.enrolment import Enrolment, EnrolmentStatus
@@ -46,6 +47,7 @@ from marketplace.models.training_session import HalfDay, SessionSlot, SessionSta
 from marketplace.models.user import Invitation, LoginAttempt, LoginThrottle, Membership, User
 
 __all__ = [
+    "Convocation",
     "EvaluatorDeclaration",
     "ResponseDocument",
     "ResponseStatus",

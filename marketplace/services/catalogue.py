@@ -77,7 +77,7 @@ MAX_PRICE_CENTS = 10_000_000  # 100 000 € HT per trainee: anything above is a 
 MAX_DURATION_HOURS = Decimal("2000")
 MAX_CANCELLATION_DAYS = 60
 MAX_LONG_TEXT = 10_000  # objectives, programme, prerequisites, target public
-LONG_TEXTS = ("objectives", "programme", "prerequisites", "target_public")
+LONG_TEXTS = ("objectives", "programme", "prerequisites", "target_public", "assessment_method")
 # Control characters (NUL included) other than tab and line breaks: never typed, refused in every text field.
 # A referencing period outside these years is a typing error (and would overflow date arithmetic).
 REFERENCING_DATE_MIN = date(2000, 1, 1)
@@ -194,6 +194,8 @@ class ActionInput:
     programme: str = ""
     prerequisites: str = ""
     target_public: str = ""
+    # Modalités d'évaluation (L6353-8): printed on the convocation.
+    assessment_method: str = ""
     cap_per_company_per_session: str | int | None = None
     cap_per_company_per_year: str | int | None = None
     cancellation_days: str | int | None = 10
@@ -219,6 +221,7 @@ class _CleanAction:
     programme: str
     prerequisites: str
     target_public: str
+    assessment_method: str
     cap_per_company_per_session: int | None
     cap_per_company_per_year: int | None
     cancellation_days: int
@@ -409,7 +412,7 @@ def _clean(opco: Opco, data: ActionInput, action: CollectiveAction | None, today
                 f"({_money(worst.price_cents)}) : modifiez d'abord ce référencement.",
             )
 
-    for name in ("objectives", "programme", "prerequisites", "target_public"):
+    for name in LONG_TEXTS:
         if len((getattr(data, name) or "").strip()) > LONG_TEXT:
             errors[name] = too_long(LONG_TEXT)
 
@@ -431,6 +434,7 @@ def _clean(opco: Opco, data: ActionInput, action: CollectiveAction | None, today
         programme=(data.programme or "").strip(),
         prerequisites=(data.prerequisites or "").strip(),
         target_public=(data.target_public or "").strip(),
+        assessment_method=(data.assessment_method or "").strip(),
         cap_per_company_per_session=cap_session,
         cap_per_company_per_year=cap_year,
         cancellation_days=cancellation_days,
@@ -475,6 +479,7 @@ _TRACKED = (
     "programme",
     "prerequisites",
     "target_public",
+    "assessment_method",
     "cap_per_company_per_session",
     "cap_per_company_per_year",
     "cancellation_days",

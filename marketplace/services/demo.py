@@ -217,6 +217,30 @@ def _member(user: User, organisation: Organisation, role_code: str, actor: User 
     return membership
 
 
+def _trainee_information(provider, admin: User) -> None:
+    """What the convocations print (L6353-8): référent handicap, règlement intérieur, signatory."""
+    from marketplace.services import trainee_information
+
+    trainee_information.update_provider(
+        provider,
+        trainee_information.TraineeInformation(
+            disability_referent=admin.full_name,
+            disability_referent_contact=f"{admin.email} — 01 23 45 67 89",
+            internal_rules=(
+                "Article 1 – Objet. Le présent règlement s'applique à toutes les personnes participant à une "
+                "formation organisée par l'organisme.\n"
+                "Article 2 – Horaires. Les stagiaires respectent les horaires indiqués sur la convocation et "
+                "signent la feuille d'émargement à chaque demi-journée.\n"
+                "Article 3 – Hygiène et sécurité. Chacun respecte les consignes de sécurité du lieu de formation.\n"
+                "Article 4 – Sanctions. Tout manquement peut faire l'objet d'une sanction (C. trav. R6352-3)."
+            ),
+            signatory_name=admin.full_name,
+            signatory_title="Directeur ou directrice",
+        ),
+        admin,
+    )
+
+
 def seed_demo(today: date) -> SeedResult:
     """Create the demo data unless it is already there; the caller commits (once)."""
     if demo_present():
@@ -254,6 +278,7 @@ def seed_demo(today: date) -> SeedResult:
         )
         provider_admins.append(user(email, name))
         providers.append(organisations.create_provider(data, provider_admins[-1], today))
+        _trainee_information(providers[-1], provider_admins[-1])
 
     companies = []
     company_admins = []

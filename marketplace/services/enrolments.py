@@ -351,6 +351,7 @@ def enrol(
         outcomes.append(Outcome(employee, enrolment))
     db.session.flush()
     _notify_provider(session, [o.enrolment for o in outcomes if o.enrolment], "provider_enrolments_new")
+    _convoke_if_due(*[o.enrolment for o in outcomes], now=now)
     return outcomes
 
 
@@ -437,6 +438,7 @@ def replace(
         outbox.queue_email(
             newcomer.email, "enrolment_trainee", organisation_id=enrolment.company_id, enrolment=enrolment
         )
+    _convoke_if_due(enrolment, now=now, replaced=True)
     return enrolment
 
 
@@ -455,6 +457,7 @@ def approve(enrolment: Enrolment, actor: User, opco_id: int) -> Enrolment:
             organisation_id=enrolment.company_id,
             enrolment=enrolment,
         )
+    _convoke_if_due(enrolment)
     return enrolment
 
 
@@ -540,6 +543,7 @@ def accept_offer(enrolment: Enrolment, actor: User, *, now: datetime | None = No
     enrolment.offer_expires_at = None
     _notify_created(enrolment)
     _notify_provider(enrolment.session, [enrolment], "provider_enrolments_new")
+    _convoke_if_due(enrolment, now=now)
     return enrolment
 
 
@@ -670,3 +674,16 @@ def _notify_created(enrolment: Enrolment) -> None:
             organisation_id=enrolment.company_id,
             enrolment=enrolment,
         )
+
+
+def _convoke_if_due(
+    *confirmed: Enrolment | None, now: datetime | None = None, replaced: bool = False
+) -> None:
+    """Convocations of the session already out (D-N passed): the newly confirmed, or the newcomer of a
+    replacement, get theirs right after the commit (services.convocations, never inside this lock)."""
+    from marketplace.services import convocations  # circular: convocations moves enrolments to « convoked »
+
+    if replaced:
+        convocations.after_replacement(confirmed[0], now=now)
+    else:
+        convocations.after_confirmation(*confirmed, now=now)

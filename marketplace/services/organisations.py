@@ -571,16 +571,33 @@ def qualiopi_document(provider: TrainingProvider) -> tuple[str, bytes] | None:
 FUNDING_BASES = {"ht": "prix HT", "ttc": "prix TTC"}
 
 
-def update_opco_settings(opco: Opco, raw_hours: str | int, raw_basis: str | None, actor: User) -> None:
+def update_opco_settings(
+    opco: Opco,
+    raw_hours: str | int,
+    raw_basis: str | None,
+    actor: User,
+    raw_convocation_days: str | int | None = None,
+) -> None:
     """The OPCO's settings page: the waiting-list offer window and the price its funded shares apply to
-    (HT: the company pays the VAT on the whole price; TTC: the OPCO funds its share of the VAT too).
+    (HT: the company pays the VAT on the whole price; TTC: the OPCO funds its share of the VAT too), and how
+    many days before a session the convocations go out (empty: unchanged).
     An action may override the basis; enrolments already made keep the figures frozen on them."""
     basis = (raw_basis or "").strip().lower() or opco.funding_basis
     if basis not in FUNDING_BASES:
         raise DomainError(
             "Choisissez si la prise en charge porte sur le prix HT ou sur le prix TTC.", field="funding_basis"
         )
+    days = _convocation_days(raw_convocation_days, opco.convocation_days)
     set_waitlist_offer_hours(opco, raw_hours, actor)
+    if days != opco.convocation_days:
+        audit.record(
+            "opco.settings_changed",
+            organisation_id=opco.id,
+            actor=actor,
+            obj=opco,
+            data={"convocation_days": [opco.convocation_days, days]},
+        )
+        opco.convocation_days = days
     if basis != opco.funding_basis:
         previous = opco.funding_basis
         opco.funding_basis = basis
@@ -591,6 +608,29 @@ def update_opco_settings(opco: Opco, raw_hours: str | int, raw_basis: str | None
             obj=opco,
             data={"funding_basis": [previous, basis]},
         )
+
+
+CONVOCATION_DAYS = (1, 90)
+
+
+def _convocation_days(raw: str | int | None, current: int) -> int:
+    """Days before the start when convocations go out: a whole number from 1 to 90 (empty: unchanged)."""
+    text = str(raw if raw is not None else "").strip()
+    if not text:
+        return current
+    low, high = CONVOCATION_DAYS
+    try:
+        days = int(text)
+    except ValueError:
+        raise DomainError(
+            f"Indiquez un nombre entier de jours, entre {low} et {high}.", field="convocation_days"
+        ) from None
+    if not low <= days <= high:
+        raise DomainError(
+            f"Les convocations partent entre {low} et {high} jours avant le début de la session.",
+            field="convocation_days",
+        )
+    return days
 
 
 # --- OPCO stated by a company, confirmed by the platform operator --------------------------------------------

@@ -36,7 +36,12 @@ log = logging.getLogger(__name__)
 _DELIVERABLE = (OutboxStatus.PENDING, OutboxStatus.FAILED)
 _NEW = "outbox_new"
 # Links whose last part is a secret: masked in stored bodies once sent, and in the operator's view with SMTP.
-SECRET_LINK_ENDPOINTS = ("auth.accept_invitation", "auth.reset_password", "public.trainee_documents")
+SECRET_LINK_ENDPOINTS = (
+    "auth.accept_invitation",
+    "auth.reset_password",
+    "public.trainee_documents",
+    "public.convocation_download",
+)
 MASKED_TOKEN = "jeton-masque-apres-envoi"
 _PLACEHOLDER = "SECRETTOKENPLACEHOLDER"
 _READY = "outbox_ready"

@@ -13,6 +13,7 @@ from marketplace.formatting import paris_today, plural
 from marketplace.models import OutboxStatus
 from marketplace.services import (
     authentication,
+    convocations,
     enrolments,
     outbox,
     referencing_registry,
@@ -95,3 +96,9 @@ def purge_login_records() -> Outcome:
 def purge_retention() -> Outcome:
     report = retention.purge(paris_today())
     return Outcome(report.documents + report.links + report.employees, report.summary())
+
+
+@periodic("envoi-convocations", label="Envoi des convocations (J-N avant chaque session)", daily_at="06:00")
+def send_convocations() -> Outcome:
+    count = convocations.send_due()
+    return Outcome(count, f"{plural(count, 'convocation envoyée')}.")

@@ -39,7 +39,15 @@ from marketplace.models import (
     User,
     utcnow,
 )
-from marketplace.services import accounts, audit, eligibility, enrolments, outbox
+from marketplace.services import (
+    accounts,
+    audit,
+    convocations,
+    eligibility,
+    enrolments,
+    outbox,
+    trainee_information,
+)
 from marketplace.services.errors import DomainError
 from marketplace.services.identifiers import qualiopi_is_valid
 from marketplace.services.locking import lock_session
@@ -110,6 +118,7 @@ class SessionInput:
     contact_email: str = ""
     contact_phone: str = ""
     notes: str = ""
+    connection_url: str = ""  # a distance session's virtual classroom (required before its convocations)
 
 
 def _slot_name(slot: SlotInput) -> str:
@@ -296,6 +305,7 @@ def _clean(data: SessionInput, referencing: Referencing, today: date, *, seats_h
         )
     if is_remote:
         values.update(is_remote=True, address="", postal_code="", city="", region_code=None)
+        values["connection_url"] = trainee_information.clean_connection_url(data.connection_url)
     else:
         address = _text(data.address, 300, "Adresse", "address", required=True)
         postal_code = _text(data.postal_code, 5, "Code postal", "postal_code", required=True).replace(" ", "")
@@ -315,6 +325,7 @@ def _clean(data: SessionInput, referencing: Referencing, today: date, *, seats_h
         values.update(
             is_remote=False, address=address, postal_code=postal_code, city=city, region_code=region.code
         )
+        values["connection_url"] = ""
 
     # Capacity.
     if data.capacity_min is None:
@@ -559,6 +570,7 @@ def transition(
             reason=reason,
         )
         _notify_opco(session, "session_postponed_opco", old_start=old_start, old_end=old_end, reason=reason)
+        convocations.after_schedule_change(session)  # the trainees convoked get a new convocation
     elif event == "cancel":
         _notify_opco(
             session,

@@ -1,22 +1,32 @@
-"""Serving a stored document (certificate, attendance sheet…) once the view has checked who may read it."""
+"""Serving a stored document (convocation, certificate, attendance sheet…) once the view has checked who may
+read it: the file with its name, never kept by a shared cache (documents hold personal data)."""
 
 from __future__ import annotations
 
-import io
+from urllib.parse import quote
 
-from flask import abort, send_file
-from werkzeug.wrappers import Response
+from flask import Response, abort
+
+
+def _file_response(data: bytes, mimetype: str, filename: str, *, inline: bool = False) -> Response:
+    response = Response(data, mimetype=mimetype)
+    disposition = "inline" if inline else "attachment"
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "")
+    response.headers["Content-Disposition"] = (
+        f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def send_document(document, data: bytes | None) -> Response:
-    """The file as an attachment, never cached by a shared cache (personal data); 404 when unreadable."""
+    """A stored document as an attachment; 404 when there is none to read."""
     if document is None or data is None:
         abort(404)
-    response = send_file(
-        io.BytesIO(data),
-        mimetype=document.content_type,
-        as_attachment=True,
-        download_name=document.filename,
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return _file_response(data, document.content_type, document.filename)
+
+
+def pdf_response(filename: str, data: bytes, *, inline: bool = False) -> Response:
+    """A PDF rendered for this request (a preview) or read from storage."""
+    return _file_response(data, "application/pdf", filename, inline=inline)

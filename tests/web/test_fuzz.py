@@ -96,6 +96,10 @@ FIELDS: dict[str, dict[str, str]] = {
     "provider.tender_ask": {"question": "Le lot peut-il être réalisé à distance ?"},
     "provider.generate_certificates": {},  # shown only while a delivered session's documents are missing
     "opco.request_correction": {"reason": "Feuille d'émargement du 2e jour non signée."},
+    # Convocations (provider/convocations/_section.html): the button shows only while confirmed trainees wait
+    # for theirs, the link form only for a distance session.
+    "provider.send_convocations": {},
+    "provider.session_connection_url": {"connection_url": "https://visio.exemple.test/salle"},
     "admin.create_opco": {"code": "afdas"},
     "auth.reset_password": {
         "password": "Un mot de passe solide 2026",

@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from marketplace.blueprints.company.routes import bp
 from marketplace.models import Enrolment, EnrolmentStatus, utcnow
-from marketplace.services import eligibility, enrolment_pages, enrolments
+from marketplace.services import convocation_pages, eligibility, enrolment_pages, enrolments
 from marketplace.services.errors import DomainError
 from marketplace.services.roles import Perm
 from marketplace.web.actions import perform, render
@@ -78,6 +78,7 @@ def _detail_page(enrolment_id: int):
         late=data.late,
         employees=data.replacements,
         started=data.started,
+        convocation=convocation_pages.enrolment_convocation(enrolment),
     )
 
 

@@ -18,4 +18,11 @@ def dashboard():
     return render("company/dashboard.html", labels=EnrolmentStatus.LABELS, **vars(data))
 
 
-from marketplace.blueprints.company import catalogue, documents, employees, enrolments, headcount  # noqa: E402, F401
+from marketplace.blueprints.company import (  # noqa: E402, F401
+    catalogue,
+    convocations,
+    documents,
+    employees,
+    enrolments,
+    headcount,
+)

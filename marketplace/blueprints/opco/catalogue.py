@@ -133,6 +133,7 @@ def _action_input(form: ActionForm) -> catalogue.ActionInput:
         programme=form.programme.data or "",
         prerequisites=form.prerequisites.data or "",
         target_public=form.target_public.data or "",
+        assessment_method=form.assessment_method.data or "",
         cap_per_company_per_session=form.cap_per_company_per_session.data,
         cap_per_company_per_year=form.cap_per_company_per_year.data,
         cancellation_days=form.cancellation_days.data,
@@ -152,6 +153,7 @@ def _fill(form: ActionForm, action: CollectiveAction) -> None:
         "programme",
         "prerequisites",
         "target_public",
+        "assessment_method",
         "requires_approval",
     ):
         form[name].data = getattr(action, name)

@@ -57,6 +57,11 @@ class ActionForm(Form):
     programme = TextAreaField("Programme", validators=[Optional(), LONG_TEXT])
     prerequisites = TextAreaField("Prérequis", validators=[Optional(), LONG_TEXT])
     target_public = TextAreaField("Public visé", validators=[Optional(), LONG_TEXT])
+    assessment_method = TextAreaField(
+        "Modalités d'évaluation",
+        description="Comment les acquis sont évalués (quiz, mise en situation…) : elles figurent sur la convocation.",
+        validators=[Optional(), LONG_TEXT],
+    )
 
     scope = RadioField(
         "Périmètre géographique",

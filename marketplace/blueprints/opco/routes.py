@@ -45,6 +45,8 @@ class SettingsForm(Form):
         choices=[SelectChoice("ht", "Prix HT"), SelectChoice("ttc", "Prix TTC")],
         validate_choice=False,
     )
+    # Read by the service (1 to 90 days; empty keeps the current value).
+    convocation_days = StringField("Convocation envoyée N jours avant le début")
 
 
 @bp.route("/parametres", methods=["GET", "POST"])
@@ -55,16 +57,22 @@ def settings():
     def page():
         errors = form.waitlist_offer_hours.errors
         basis_errors = form.funding_basis.errors
+        days_errors = form.convocation_days.errors
         return render(
             "opco/settings.html",
             error=errors[0] if errors else None,
             basis_error=basis_errors[0] if basis_errors else None,
+            days_error=days_errors[0] if days_errors else None,
         )
 
     return submit(
         form,
         lambda: organisations.update_opco_settings(
-            g.org, form.waitlist_offer_hours.data or "", form.funding_basis.data, current_user
+            g.org,
+            form.waitlist_offer_hours.data or "",
+            form.funding_basis.data,
+            current_user,
+            raw_convocation_days=form.convocation_days.data,
         ),
         page=page,
         done=url_for("opco.settings"),

@@ -22,4 +22,11 @@ def dashboard():
     )
 
 
-from marketplace.blueprints.provider import certificates, qualiopi, responses, sessions, tenders  # noqa: E402, F401
+from marketplace.blueprints.provider import (  # noqa: E402, F401
+    certificates,
+    convocations,
+    qualiopi,
+    responses,
+    sessions,
+    tenders,
+)

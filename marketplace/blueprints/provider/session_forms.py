@@ -126,6 +126,11 @@ class SessionForm(SlotsMixin, Form):
     )
     slots = slots_field()
     is_remote = BooleanField("Session à distance (classe virtuelle)")
+    connection_url = StringField(
+        "Lien de connexion (classe virtuelle)",
+        description="Pour une session à distance : il figure sur la convocation, obligatoire avant son envoi.",
+        validators=[Optional(), Length(max=500), plain_text],
+    )
     address = StringField(
         "Adresse du lieu de formation", validators=[Optional(), Length(max=300), plain_text]
     )
@@ -184,6 +189,7 @@ class SessionForm(SlotsMixin, Form):
             contact_email=self.contact_email.data or "",
             contact_phone=self.contact_phone.data or "",
             notes=self.notes.data or "",
+            connection_url=self.connection_url.data or "",
         )
 
 

@@ -15,7 +15,7 @@ from marketplace.blueprints.provider.session_forms import (
 )
 from marketplace.formatting import paris_today
 from marketplace.models import SessionStatus, TrainingSession
-from marketplace.services import exports, session_pages
+from marketplace.services import convocation_pages, exports, session_pages
 from marketplace.services import sessions as service
 from marketplace.services.roles import Perm
 from marketplace.web.actions import perform, render, see_other, submit
@@ -166,6 +166,7 @@ def session_detail(session_id: int):
     data = session_pages.session_detail(session)
     return render(
         "provider/sessions/detail.html",
+        convocations=convocation_pages.session_section(session, _today()),
         session=session,
         trainees=data.trainees,
         seats_left=data.seats_left,
