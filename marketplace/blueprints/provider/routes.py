@@ -22,4 +22,10 @@ def dashboard():
     )
 
 
-from marketplace.blueprints.provider import qualiopi, responses, sessions, tenders  # noqa: E402, F401
+from marketplace.blueprints.provider import (  # noqa: E402, F401
+    attendance,
+    qualiopi,
+    responses,
+    sessions,
+    tenders,
+)
