@@ -460,7 +460,15 @@ def attest(
         data={"slot": slot.id, "trainer": name, "proof": record.proof_sha256},
     )
     db.session.flush()
+    _outcomes(session, actor)
     return record
+
+
+def _outcomes(session: TrainingSession, actor: User | None) -> None:
+    from marketplace.services import delivery  # delivery reads this module's times
+
+    delivery.apply_outcomes(session, actor)
+    db.session.flush()
 
 
 # --- After the lock: amendments --------------------------------------------------------------------------
@@ -515,4 +523,5 @@ def amend(
         data={"slot": slot.id, "enrolment": row.enrolment_id, "reason": why, "before": before, "after": after},
     )
     db.session.flush()
+    _outcomes(session, actor)
     return amendment

@@ -21,7 +21,7 @@ from marketplace.extensions import db
 from marketplace.models import Attendance, AttendanceStatus, DocumentKind, SessionSlot, SignMethod, TrainingSession
 from marketplace.models import User, utcnow
 from marketplace.services import audit, documents, storage
-from marketplace.services.attendance import _check_started, _open_record, _slot_name
+from marketplace.services.attendance import _check_started, _open_record, _outcomes, _slot_name
 from marketplace.services.errors import DomainError
 from marketplace.services.locking import lock_session
 
@@ -146,4 +146,5 @@ def upload_proof(
         data={"slot": slot.id, "kind": kind, "document": document.id, "sha256": document.sha256},
     )
     db.session.flush()
+    _outcomes(session, actor)
     return document

@@ -115,6 +115,21 @@ def unproven_slots(session: TrainingSession) -> list:
     return [s for s in session.slots if s.id not in locked]
 
 
+def apply_outcomes(session: TrainingSession, actor: User | None) -> int:
+    """Once every half-day is attested or proven, each trainee in training takes the outcome its attendance
+    gives (the company sees « Réalisée (partielle) »… before the service fait); an amendment moves it again.
+    Returns how many enrolments moved. The caller holds the session lock."""
+    if unproven_slots(session):
+        return 0
+    moved = 0
+    for enrolment_id, result in session_figures(session).items():
+        enrolment = db.session.get(Enrolment, enrolment_id)
+        if enrolment.status in (S.IN_TRAINING, *S.OUTCOMES) and enrolment.status != result.outcome:
+            enrolments.transition(enrolment, OUTCOME_EVENT[result.outcome], actor, actor_org_id=session.provider_id)
+            moved += 1
+    return moved
+
+
 def declare_abandon(session: TrainingSession, enrolment_id: int | None, reason: str | None, actor: User) -> Enrolment:
     """The organisation declares that a trainee of this session abandoned the training (reason required)."""
     session = lock_session(session.id)

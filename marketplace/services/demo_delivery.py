@@ -167,26 +167,33 @@ def seed_delivery(
         delivery.close_session(past, admin, now=_at(past.end_date, "18:00"))
         closed += 1
 
-    # 2. A past session with one trainee absent (excused) and one who left early, closed.
+    # 2. A past session awaiting service fait: one trainee attended in full, one absent with an excuse, one
+    # who left early (partial), one absent without excuse, one who abandoned after the first half-day.
     first = today - timedelta(days=40)
     mixed = _session(provider, referencing, admin, [first, first + timedelta(days=1)], first - timedelta(days=30))
-    people = _enrol(mixed, companies[0], company_admins[0], staff[companies[0].id][8:10], first - timedelta(days=25))
-    people += _enrol(mixed, companies[2], company_admins[2], staff[companies[2].id][8:10], first - timedelta(days=24))
+    people = _enrol(mixed, companies[0], company_admins[0], staff[companies[0].id][5:8], first - timedelta(days=25))
+    people += _enrol(mixed, companies[2], company_admins[2], staff[companies[2].id][5:7], first - timedelta(days=24))
     sessions.transition(mixed, "confirm", admin, now=datetime.combine(first - timedelta(days=10), time(10)))
-    absent, partial = people[1], people[2]
+    _attended, excused, partial, absent, quitter = people
     for n, slot in enumerate(mixed.slots):
-        marks = {absent.id: MarkInput(0, "excused", excuse_reason="Arrêt maladie (justificatif reçu)")}
+        marks = {
+            excused.id: MarkInput(0, "excused", excuse_reason="Arrêt maladie (justificatif reçu)"),
+            absent.id: MarkInput(0, "absent"),
+        }
         if n == 3:
             marks[partial.id] = MarkInput(0, "late", 90)
+        if n >= 1:
+            marks.pop(quitter.id, None)
         _live_half_day(mixed, slot, admin, marks)
-    delivery.close_session(mixed, admin, now=_at(mixed.end_date, "18:00"))
-    closed += 1
+        if n == 0:
+            delivery.declare_abandon(mixed, quitter.id, "A quitté la formation (reprise d'un emploi).", admin)
+    sessions.transition(mixed, "complete", admin, now=_at(mixed.end_date, "17:30"))
 
     # 3. In progress: yesterday signed and attested, today's morning open for signing.
     running = _session(
         provider, referencing, admin, [today - timedelta(days=1), today], today - timedelta(days=30)
     )
-    _enrol(running, companies[1], company_admins[1], staff[companies[1].id][8:11], today - timedelta(days=25))
+    _enrol(running, companies[1], company_admins[1], staff[companies[1].id][5:8], today - timedelta(days=25))
     sessions.transition(running, "confirm", admin, now=datetime.combine(today - timedelta(days=10), time(10)))
     for slot in running.slots[:2]:
         _live_half_day(running, slot, admin)
