@@ -107,7 +107,9 @@ class Attendance(CreatedAtMixin, db.Model):
     __tablename__ = "attendances"
     __table_args__ = (
         UniqueConstraint("enrolment_id", "slot_id"),
-        CheckConstraint("status IS NULL OR status IN ('present', 'late', 'absent', 'excused')", name="status"),
+        CheckConstraint(
+            "status IS NULL OR status IN ('present', 'late', 'absent', 'excused')", name="status"
+        ),
         CheckConstraint(f"sign_method IS NULL OR sign_method IN {_METHODS_SQL}", name="sign_method"),
         CheckConstraint("minutes_missed >= 0", name="minutes_missed_positive"),
         Index("ix_attendances_session_slot", "session_id", "slot_id"),

@@ -68,7 +68,9 @@ def slot_end(slot: SessionSlot) -> datetime:
 
 
 def slot_minutes(slot: SessionSlot) -> int:
-    return (datetime.combine(slot.day, slot.end_time) - datetime.combine(slot.day, slot.start_time)).seconds // 60
+    return (
+        datetime.combine(slot.day, slot.end_time) - datetime.combine(slot.day, slot.start_time)
+    ).seconds // 60
 
 
 def sign_window(slot: SessionSlot) -> tuple[datetime, datetime]:
@@ -144,7 +146,9 @@ def _from_data_url(value: str) -> bytes:
     try:
         return base64.b64decode(value[len(prefix) :], validate=True)
     except (binascii.Error, ValueError) as error:
-        raise DomainError("La signature dessinée n'a pas pu être lue : effacez-la et signez à nouveau.") from error
+        raise DomainError(
+            "La signature dessinée n'a pas pu être lue : effacez-la et signez à nouveau."
+        ) from error
 
 
 def _clip(value: str | None, bound: int) -> str | None:
@@ -156,7 +160,9 @@ def _clip(value: str | None, bound: int) -> str | None:
 
 def slot_of(session: TrainingSession, slot_id: int) -> SessionSlot | None:
     """The half-day ``slot_id`` of this session (None for another session's)."""
-    return db.session.scalar(select(SessionSlot).where(SessionSlot.id == slot_id, SessionSlot.session_id == session.id))
+    return db.session.scalar(
+        select(SessionSlot).where(SessionSlot.id == slot_id, SessionSlot.session_id == session.id)
+    )
 
 
 def attestation_of(slot: SessionSlot) -> HalfDayAttestation | None:
@@ -187,7 +193,11 @@ def open_half_day(
     record = attestation_of(slot)
     if record is None:
         record = HalfDayAttestation(
-            provider_id=session.provider_id, session_id=session.id, slot_id=slot.id, opened_at=now, opened_by_id=actor.id
+            provider_id=session.provider_id,
+            session_id=session.id,
+            slot_id=slot.id,
+            opened_at=now,
+            opened_by_id=actor.id,
         )
         db.session.add(record)
         audit.record(
@@ -248,7 +258,9 @@ def sign_refusal(row: Attendance, now: datetime) -> str | None:
     opens, closes = sign_window(slot)
     record = attestation_of(slot)
     if row.signed_at is not None:
-        return f"Vous avez signé cette demi-journée le {date_fr(row.signed_at)} à {_hm(row.signed_at)}. Merci."
+        return (
+            f"Vous avez signé cette demi-journée le {date_fr(row.signed_at)} à {_hm(row.signed_at)}. Merci."
+        )
     if record is not None and record.is_locked:
         return "Le formateur a déjà attesté cette demi-journée : la signature est close."
     if row.enrolment.status != EnrolmentStatus.IN_TRAINING:
@@ -280,7 +292,11 @@ def sign(row: Attendance, data: SignatureInput, *, now: datetime | None = None) 
         raise DomainError(refusal)
     image = check_signature_png(data.signature)
     typed = " ".join((data.typed_name or "").split())
-    method = data.method if data.method in (SignMethod.OF_DEVICE, SignMethod.LINK, SignMethod.QR) else SignMethod.LINK
+    method = (
+        data.method
+        if data.method in (SignMethod.OF_DEVICE, SignMethod.LINK, SignMethod.QR)
+        else SignMethod.LINK
+    )
     if image is None:
         if not data.certified or len(typed) < 2:
             raise DomainError(
@@ -304,7 +320,12 @@ def sign(row: Attendance, data: SignatureInput, *, now: datetime | None = None) 
         "attendance.signed",
         organisation_id=row.provider_id,
         obj=row,
-        data={"slot": row.slot_id, "enrolment": row.enrolment_id, "method": method, "proof": row.proof_sha256},
+        data={
+            "slot": row.slot_id,
+            "enrolment": row.enrolment_id,
+            "method": method,
+            "proof": row.proof_sha256,
+        },
     )
     db.session.flush()
     return row
@@ -324,7 +345,9 @@ class MarkInput:
 def _lines(slot: SessionSlot) -> dict[int, Attendance]:
     return {
         a.id: a
-        for a in db.session.scalars(select(Attendance).where(Attendance.slot_id == slot.id).order_by(Attendance.id))
+        for a in db.session.scalars(
+            select(Attendance).where(Attendance.slot_id == slot.id).order_by(Attendance.id)
+        )
     }
 
 
@@ -333,22 +356,21 @@ def _check_mark(row: Attendance, mark: MarkInput) -> tuple[str | None, int, str 
     name = row.enrolment.employee.display_name
     status = mark.status or None
     if status is not None and status not in A.LABELS:
-        raise DomainError(f"{name} : choisissez une présence dans la liste.", field="marks")
+        raise DomainError(f"{name} : choisissez une présence dans la liste.")
     minutes = mark.minutes_missed or 0
     reason = " ".join((mark.excuse_reason or "").split()) or None
     if reason and len(reason) > REASON:
-        raise DomainError(f"{name} : le motif ne doit pas dépasser {REASON} caractères.", field="marks")
+        raise DomainError(f"{name} : le motif ne doit pas dépasser {REASON} caractères.")
     if status == A.LATE:
         if not 0 < minutes < slot_minutes(row.slot):
             raise DomainError(
                 f"{name} : indiquez les minutes manquées (retard ou départ anticipé), entre 1 et "
                 f"{slot_minutes(row.slot) - 1}.",
-                field="marks",
             )
     else:
         minutes = 0
     if status == A.EXCUSED and not reason:
-        raise DomainError(f"{name} : indiquez le motif de l'absence justifiée.", field="marks")
+        raise DomainError(f"{name} : indiquez le motif de l'absence justifiée.")
     if status != A.EXCUSED:
         reason = None
     return status, minutes, reason
@@ -372,14 +394,21 @@ def _open_record(session: TrainingSession, slot: SessionSlot) -> HalfDayAttestat
 
 
 def mark(
-    session: TrainingSession, slot: SessionSlot, marks: list[MarkInput], actor: User, *, now: datetime | None = None
+    session: TrainingSession,
+    slot: SessionSlot,
+    marks: list[MarkInput],
+    actor: User,
+    *,
+    now: datetime | None = None,
 ) -> int:
     """Record presences before the trainer's attestation; returns how many lines changed."""
     now = now or utcnow()
     session = lock_session(session.id)
     record = _open_record(session, slot)
     if record.is_locked:
-        raise DomainError("Le formateur a attesté cette demi-journée : modifiez-la par une rectification motivée.")
+        raise DomainError(
+            "Le formateur a attesté cette demi-journée : modifiez-la par une rectification motivée."
+        )
     _check_started(slot, now, "saisir les présences")
     lines = _lines(slot)
     changed = 0
@@ -393,7 +422,11 @@ def mark(
             changed += 1
     if changed:
         audit.record(
-            "attendance.marked", organisation_id=session.provider_id, actor=actor, obj=session, data={"slot": slot.id}
+            "attendance.marked",
+            organisation_id=session.provider_id,
+            actor=actor,
+            obj=session,
+            data={"slot": slot.id},
         )
     db.session.flush()
     return changed
@@ -409,7 +442,12 @@ class AttestInput:
 
 
 def attest(
-    session: TrainingSession, slot: SessionSlot, data: AttestInput, actor: User, *, now: datetime | None = None
+    session: TrainingSession,
+    slot: SessionSlot,
+    data: AttestInput,
+    actor: User,
+    *,
+    now: datetime | None = None,
 ) -> HalfDayAttestation:
     """The trainer attests the whole half-day (after saving the marks sent with it) and locks it.
 
@@ -436,12 +474,11 @@ def attest(
         elif row.status in A.ATTENDING and row.signed_at is None:
             unsigned.append(who)
     if unmarked:
-        raise DomainError(f"Indiquez la présence de : {', '.join(unmarked)}.", field="marks")
+        raise DomainError(f"Indiquez la présence de : {', '.join(unmarked)}.")
     if unsigned:
         raise DomainError(
             f"Pas encore de signature pour : {', '.join(unsigned)}. Faites-les signer (lien ou QR code) ou "
             "indiquez leur absence.",
-            field="marks",
         )
     record.attested_at = now
     record.attested_by_id = actor.id
@@ -488,7 +525,9 @@ def amend(
     session = lock_session(session.id)
     record = _open_record(session, slot)
     if not record.is_locked:
-        raise DomainError("Cette demi-journée n'est pas encore attestée : modifiez directement les présences.")
+        raise DomainError(
+            "Cette demi-journée n'est pas encore attestée : modifiez directement les présences."
+        )
     row = _lines(slot).get(change.attendance_id)
     if row is None:
         raise DomainError("Choisissez un stagiaire de cette demi-journée.", field="attendance_id")
@@ -520,7 +559,13 @@ def amend(
         organisation_id=session.provider_id,
         actor=actor,
         obj=row,
-        data={"slot": slot.id, "enrolment": row.enrolment_id, "reason": why, "before": before, "after": after},
+        data={
+            "slot": slot.id,
+            "enrolment": row.enrolment_id,
+            "reason": why,
+            "before": before,
+            "after": after,
+        },
     )
     db.session.flush()
     _outcomes(session, actor)

@@ -70,7 +70,9 @@ class Overview:
 def _records(session: TrainingSession) -> dict[int, HalfDayAttestation]:
     return {
         r.slot_id: r
-        for r in db.session.scalars(select(HalfDayAttestation).where(HalfDayAttestation.session_id == session.id))
+        for r in db.session.scalars(
+            select(HalfDayAttestation).where(HalfDayAttestation.session_id == session.id)
+        )
     }
 
 
@@ -189,7 +191,9 @@ def half_day(
             .order_by(AttendanceAmendment.id)
         )
     )
-    proof = db.session.get(Document, record.proof_document_id) if record and record.proof_document_id else None
+    proof = (
+        db.session.get(Document, record.proof_document_id) if record and record.proof_document_id else None
+    )
     opens, closes = attendance.sign_window(slot)
     return HalfDay(
         slot,
@@ -234,6 +238,8 @@ def proof_file(session: TrainingSession, slot: SessionSlot) -> tuple[bytes, Docu
     if record is None or record.proof_document_id is None:
         return None
     document = db.session.scalar(
-        select(Document).where(Document.id == record.proof_document_id, Document.provider_id == session.provider_id)
+        select(Document).where(
+            Document.id == record.proof_document_id, Document.provider_id == session.provider_id
+        )
     )
     return (documents.read(document), document) if document else None

@@ -18,15 +18,26 @@ from datetime import datetime
 from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.models import Attendance, AttendanceStatus, DocumentKind, SessionSlot, SignMethod, TrainingSession
-from marketplace.models import User, utcnow
+from marketplace.models import (
+    Attendance,
+    AttendanceStatus,
+    DocumentKind,
+    SessionSlot,
+    SignMethod,
+    TrainingSession,
+    User,
+    utcnow,
+)
 from marketplace.services import audit, documents, storage
 from marketplace.services.attendance import _check_started, _open_record, _outcomes, _slot_name
 from marketplace.services.errors import DomainError
 from marketplace.services.locking import lock_session
 
 A = AttendanceStatus
-KINDS = {DocumentKind.PAPER_SHEET: "feuille papier scannée", DocumentKind.CONNECTION_LOG: "relevé de connexions"}
+KINDS = {
+    DocumentKind.PAPER_SHEET: "feuille papier scannée",
+    DocumentKind.CONNECTION_LOG: "relevé de connexions",
+}
 
 
 def _fold(text: str) -> str:
@@ -39,7 +50,8 @@ def check_connection_log(filename: str, data: bytes) -> tuple[str, str]:
     name = storage.safe_filename(filename)
     if os.path.splitext(name)[1].lower() != ".csv":
         raise DomainError(
-            f"Le fichier « {name} » n'est pas accepté : déposez l'export CSV de la classe virtuelle.", field="file"
+            f"Le fichier « {name} » n'est pas accepté : déposez l'export CSV de la classe virtuelle.",
+            field="file",
         )
     if not data:
         raise DomainError(f"Le fichier « {name} » est vide.", field="file")
@@ -74,7 +86,10 @@ def names_in_log(text: str) -> set[str]:
 
 def _appears(row: Attendance, found: set[str]) -> bool:
     employee = row.enrolment.employee
-    keys = {_fold(f"{employee.last_name} {employee.first_name}"), _fold(f"{employee.first_name} {employee.last_name}")}
+    keys = {
+        _fold(f"{employee.last_name} {employee.first_name}"),
+        _fold(f"{employee.first_name} {employee.last_name}"),
+    }
     if employee.email:
         keys.add(_fold(employee.email))
     return bool(keys & found)
@@ -93,17 +108,25 @@ def upload_proof(
     """Store the proof of the half-day and lock it; returns the document."""
     now = now or utcnow()
     if kind not in KINDS:
-        raise DomainError("Choisissez le type de preuve : feuille papier scannée ou relevé de connexions.", field="kind")
+        raise DomainError(
+            "Choisissez le type de preuve : feuille papier scannée ou relevé de connexions.", field="kind"
+        )
     session = lock_session(session.id)
     record = _open_record(session, slot)
     if record.is_locked:
-        raise DomainError(f"La demi-journée ({_slot_name(slot)}) est déjà attestée : la preuve est enregistrée.")
+        raise DomainError(
+            f"La demi-journée ({_slot_name(slot)}) est déjà attestée : la preuve est enregistrée."
+        )
     _check_started(slot, now, "déposer sa preuve")
-    rows = list(db.session.scalars(select(Attendance).where(Attendance.slot_id == slot.id).order_by(Attendance.id)))
+    rows = list(
+        db.session.scalars(select(Attendance).where(Attendance.slot_id == slot.id).order_by(Attendance.id))
+    )
     if kind == DocumentKind.PAPER_SHEET:
         name, _extension, content_type = storage.check_upload(filename, data)
         if content_type != "application/pdf":
-            raise DomainError(f"Le fichier « {name} » n'est pas accepté : déposez le scan en PDF.", field="file")
+            raise DomainError(
+                f"Le fichier « {name} » n'est pas accepté : déposez le scan en PDF.", field="file"
+            )
         unmarked = [r.enrolment.employee.display_name for r in rows if r.status is None]
         if unmarked:
             raise DomainError(

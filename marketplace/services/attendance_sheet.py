@@ -68,8 +68,16 @@ def _cell(row: Attendance | None) -> Cell:
         return Cell(f"Absence justifiée : {row.excuse_reason or ''}")
     late = f"Retard / départ anticipé : {row.minutes_missed} min" if row.status == A.LATE else ""
     if row.signed_at is not None:
-        text = "Je certifie être présent(e) — " + (row.signed_name or "") if row.sign_method == SignMethod.CHECKBOX else ""
-        return Cell(" ".join(t for t in (text, late) if t), _png_uri(row.signature_png), f"signé à {_hm(row.signed_at)}")
+        text = (
+            "Je certifie être présent(e) — " + (row.signed_name or "")
+            if row.sign_method == SignMethod.CHECKBOX
+            else ""
+        )
+        return Cell(
+            " ".join(t for t in (text, late) if t),
+            _png_uri(row.signature_png),
+            f"signé à {_hm(row.signed_at)}",
+        )
     if row.status in A.ATTENDING:
         via = SignMethod.LABELS.get(row.sign_method or "", "présent(e)")
         return Cell(" ".join(t for t in (f"Présent(e) ({via})", late) if t))
@@ -83,7 +91,9 @@ def sheet(session: TrainingSession) -> list[Block]:
     }
     records = {
         r.slot_id: r
-        for r in db.session.scalars(select(HalfDayAttestation).where(HalfDayAttestation.session_id == session.id))
+        for r in db.session.scalars(
+            select(HalfDayAttestation).where(HalfDayAttestation.session_id == session.id)
+        )
     }
     trainees = list(
         db.session.scalars(
@@ -105,7 +115,13 @@ def sheet(session: TrainingSession) -> list[Block]:
         for s in chunk:
             record = records.get(s.id)
             if record and record.attested_at:
-                trainer.append(Cell(record.trainer_name, _png_uri(record.signature_png), f"attesté à {_hm(record.attested_at)}"))
+                trainer.append(
+                    Cell(
+                        record.trainer_name,
+                        _png_uri(record.signature_png),
+                        f"attesté à {_hm(record.attested_at)}",
+                    )
+                )
             elif record and record.proof_document_id:
                 trainer.append(Cell(SignMethod.LABELS.get(record.method or "", "Preuve déposée")))
             else:

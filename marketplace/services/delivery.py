@@ -109,7 +109,9 @@ def unproven_slots(session: TrainingSession) -> list:
     """The session's half-days neither attested by the trainer nor proven by a document."""
     locked = {
         r.slot_id
-        for r in db.session.scalars(select(HalfDayAttestation).where(HalfDayAttestation.session_id == session.id))
+        for r in db.session.scalars(
+            select(HalfDayAttestation).where(HalfDayAttestation.session_id == session.id)
+        )
         if r.is_locked
     }
     return [s for s in session.slots if s.id not in locked]
@@ -125,12 +127,16 @@ def apply_outcomes(session: TrainingSession, actor: User | None) -> int:
     for enrolment_id, result in session_figures(session).items():
         enrolment = db.session.get(Enrolment, enrolment_id)
         if enrolment.status in (S.IN_TRAINING, *S.OUTCOMES) and enrolment.status != result.outcome:
-            enrolments.transition(enrolment, OUTCOME_EVENT[result.outcome], actor, actor_org_id=session.provider_id)
+            enrolments.transition(
+                enrolment, OUTCOME_EVENT[result.outcome], actor, actor_org_id=session.provider_id
+            )
             moved += 1
     return moved
 
 
-def declare_abandon(session: TrainingSession, enrolment_id: int | None, reason: str | None, actor: User) -> Enrolment:
+def declare_abandon(
+    session: TrainingSession, enrolment_id: int | None, reason: str | None, actor: User
+) -> Enrolment:
     """The organisation declares that a trainee of this session abandoned the training (reason required)."""
     session = lock_session(session.id)
     enrolment = db.session.scalar(
@@ -139,7 +145,9 @@ def declare_abandon(session: TrainingSession, enrolment_id: int | None, reason: 
     if enrolment is None:
         raise DomainError("Choisissez un stagiaire de cette session.", field="enrolment_id")
     if session.status not in (SessionStatus.IN_PROGRESS, SessionStatus.COMPLETED):
-        raise DomainError("Un abandon se déclare pendant la session (en cours ou réalisée, avant sa clôture).")
+        raise DomainError(
+            "Un abandon se déclare pendant la session (en cours ou réalisée, avant sa clôture)."
+        )
     why = " ".join((reason or "").split())
     if len(why) < 3:
         raise DomainError("Indiquez le motif de l'abandon.", field="reason")

@@ -54,11 +54,19 @@ def signature_png(seed: str, width: int = 160, height: int = 48) -> bytes:
     raw = b"".join(b"\x00" + bytes(row) for row in pixels)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
     )
 
 
@@ -67,7 +75,9 @@ def _at(day: date, hhmm: str) -> datetime:
 
 
 def _rows(slot) -> dict[int, Attendance]:
-    return {r.enrolment_id: r for r in db.session.scalars(select(Attendance).where(Attendance.slot_id == slot.id))}
+    return {
+        r.enrolment_id: r for r in db.session.scalars(select(Attendance).where(Attendance.slot_id == slot.id))
+    }
 
 
 def _live_half_day(session, slot, trainer: User, marks: dict[int, MarkInput] | None = None, *, attest=True):
@@ -98,7 +108,10 @@ def _live_half_day(session, slot, trainer: User, marks: dict[int, MarkInput] | N
             AttestInput(
                 session.trainer_names.split(",")[0],
                 signature_png("formateur"),
-                marks=[MarkInput(rows[e].id, m.status, m.minutes_missed, m.excuse_reason) for e, m in marks.items()],
+                marks=[
+                    MarkInput(rows[e].id, m.status, m.minutes_missed, m.excuse_reason)
+                    for e, m in marks.items()
+                ],
                 ip_address="192.0.2.20",
                 user_agent="Mozilla/5.0 (X11) démo",
             ),
@@ -150,7 +163,9 @@ def seed_delivery(
         .where(CollectiveAction.reference == SST, Referencing.provider_id == provider.id)
     )
     staff = {
-        c.id: list(db.session.scalars(select(Employee).where(Employee.company_id == c.id).order_by(Employee.id)))
+        c.id: list(
+            db.session.scalars(select(Employee).where(Employee.company_id == c.id).order_by(Employee.id))
+        )
         for c in companies[:3]
     }
     closed = 0
@@ -170,9 +185,15 @@ def seed_delivery(
     # 2. A past session awaiting service fait: one trainee attended in full, one absent with an excuse, one
     # who left early (partial), one absent without excuse, one who abandoned after the first half-day.
     first = today - timedelta(days=40)
-    mixed = _session(provider, referencing, admin, [first, first + timedelta(days=1)], first - timedelta(days=30))
-    people = _enrol(mixed, companies[0], company_admins[0], staff[companies[0].id][5:8], first - timedelta(days=25))
-    people += _enrol(mixed, companies[2], company_admins[2], staff[companies[2].id][5:7], first - timedelta(days=24))
+    mixed = _session(
+        provider, referencing, admin, [first, first + timedelta(days=1)], first - timedelta(days=30)
+    )
+    people = _enrol(
+        mixed, companies[0], company_admins[0], staff[companies[0].id][5:8], first - timedelta(days=25)
+    )
+    people += _enrol(
+        mixed, companies[2], company_admins[2], staff[companies[2].id][5:7], first - timedelta(days=24)
+    )
     sessions.transition(mixed, "confirm", admin, now=datetime.combine(first - timedelta(days=10), time(10)))
     _attended, excused, partial, absent, quitter = people
     for n, slot in enumerate(mixed.slots):

@@ -77,7 +77,9 @@ def world(make) -> World:
 def _open(w: World, slot, now=None) -> dict[int, Attendance]:
     attendance.open_half_day(w.session, slot, w.trainer, now=now or at(w.day, "08:30"))
     db.session.commit()
-    return {r.enrolment_id: r for r in db.session.scalars(select(Attendance).where(Attendance.slot_id == slot.id))}
+    return {
+        r.enrolment_id: r for r in db.session.scalars(select(Attendance).where(Attendance.slot_id == slot.id))
+    }
 
 
 def _sign(row: Attendance, now: datetime, **kwargs) -> Attendance:
@@ -141,7 +143,14 @@ def test_a_signature_keeps_its_proof_and_a_link_signs_once(world):
     w = world
     row = _open(w, w.am)[w.enrolments[0].id]
     png = signature_png("Inès")
-    _sign(row, at(w.day, "09:02"), signature=png, method=SignMethod.QR, ip_address="203.0.113.7", user_agent="Mobile")
+    _sign(
+        row,
+        at(w.day, "09:02"),
+        signature=png,
+        method=SignMethod.QR,
+        ip_address="203.0.113.7",
+        user_agent="Mobile",
+    )
     row = db.session.get(Attendance, row.id)
     assert (row.sign_method, row.ip_address, row.user_agent, row.signature_png) == (
         SignMethod.QR,
@@ -240,7 +249,9 @@ def test_after_the_lock_a_change_is_an_amendment_with_its_reason_audited(world):
     with pytest.raises(DomainError, match="motif de la rectification"):
         attendance.amend(w.session, w.am, MarkInput(target.id, "late", 45), "", w.trainer)
     db.session.rollback()
-    attendance.amend(w.session, w.am, MarkInput(target.id, "late", 45), "Parti à 11h45 (rendez-vous)", w.trainer)
+    attendance.amend(
+        w.session, w.am, MarkInput(target.id, "late", 45), "Parti à 11h45 (rendez-vous)", w.trainer
+    )
     db.session.commit()
     amendment = db.session.scalar(select(AttendanceAmendment))
     assert amendment.before["status"] == "present" and amendment.after == {
@@ -261,16 +272,28 @@ def test_a_paper_scan_proves_a_half_day_once_presences_are_marked(world):
     rows = _open(w, w.am)
     scan = b"%PDF-1.4 scan"
     with pytest.raises(DomainError, match="présence de chaque stagiaire"):
-        attendance_proofs.upload_proof(w.session, w.am, DocumentKind.PAPER_SHEET, "scan.pdf", scan, w.trainer, now=at(w.day, "12:30"))
+        attendance_proofs.upload_proof(
+            w.session, w.am, DocumentKind.PAPER_SHEET, "scan.pdf", scan, w.trainer, now=at(w.day, "12:30")
+        )
     db.session.rollback()
     attendance.mark(
-        w.session, w.am, [MarkInput(r.id, "present") for r in rows.values()], w.trainer, now=at(w.day, "12:00")
+        w.session,
+        w.am,
+        [MarkInput(r.id, "present") for r in rows.values()],
+        w.trainer,
+        now=at(w.day, "12:00"),
     )
     with pytest.raises(DomainError, match="PDF"):
-        attendance_proofs.upload_proof(w.session, w.am, DocumentKind.PAPER_SHEET, "scan.txt", b"x", w.trainer, now=at(w.day, "12:30"))
+        attendance_proofs.upload_proof(
+            w.session, w.am, DocumentKind.PAPER_SHEET, "scan.txt", b"x", w.trainer, now=at(w.day, "12:30")
+        )
     db.session.rollback()
     attendance.mark(
-        w.session, w.am, [MarkInput(r.id, "present") for r in rows.values()], w.trainer, now=at(w.day, "12:00")
+        w.session,
+        w.am,
+        [MarkInput(r.id, "present") for r in rows.values()],
+        w.trainer,
+        now=at(w.day, "12:00"),
     )
     document = attendance_proofs.upload_proof(
         w.session, w.am, DocumentKind.PAPER_SHEET, "scan.pdf", scan, w.trainer, now=at(w.day, "12:30")
@@ -288,7 +311,13 @@ def test_a_connection_export_marks_the_trainees_it_names_for_a_distance_session(
     rows = _open(w, w.am)
     export = "Nom;Prénom;Connexion;Durée\nGARCIA;Inès;09:01;210\nlopez;theo;09:10;200\n".encode()
     attendance_proofs.upload_proof(
-        w.session, w.am, DocumentKind.CONNECTION_LOG, "connexions.csv", export, w.trainer, now=at(w.day, "12:40")
+        w.session,
+        w.am,
+        DocumentKind.CONNECTION_LOG,
+        "connexions.csv",
+        export,
+        w.trainer,
+        now=at(w.day, "12:40"),
     )
     db.session.commit()
     statuses = {e.id: db.session.get(Attendance, rows[e.id].id).status for e in w.enrolments}
@@ -329,7 +358,9 @@ def test_closing_is_refused_while_a_half_day_is_not_attested(world):
 def test_closing_freezes_outcomes_and_hours_closes_enrolments_and_issues_the_sheet(world):
     w = world
     a, b, c = w.enrolments
-    _full_half_day(w, w.am, {b.id: MarkInput(0, "late", 30), c.id: MarkInput(0, "excused", excuse_reason="Maladie")})
+    _full_half_day(
+        w, w.am, {b.id: MarkInput(0, "late", 30), c.id: MarkInput(0, "excused", excuse_reason="Maladie")}
+    )
     _full_half_day(w, w.pm, {c.id: MarkInput(0, "excused", excuse_reason="Maladie")})
     delivery.close_session(w.session, w.trainer, now=at(w.day, "18:00"))
     db.session.commit()
@@ -337,7 +368,9 @@ def test_closing_freezes_outcomes_and_hours_closes_enrolments_and_issues_the_she
     assert session.status == SessionStatus.DELIVERED and session.delivered_at == at(w.day, "18:00")
     frozen = {e.id: db.session.get(Enrolment, e.id) for e in w.enrolments}
     assert {e.status for e in frozen.values()} == {S.CLOSED}
-    assert [(frozen[x.id].outcome, frozen[x.id].planned_minutes, frozen[x.id].attended_minutes) for x in (a, b, c)] == [
+    assert [
+        (frozen[x.id].outcome, frozen[x.id].planned_minutes, frozen[x.id].attended_minutes) for x in (a, b, c)
+    ] == [
         (S.ATTENDED, 420, 420),
         (S.PARTIALLY_ATTENDED, 420, 390),
         (S.ABSENT_EXCUSED, 420, 0),
@@ -392,7 +425,13 @@ def test_the_attendance_sheet_shows_names_dates_times_trainer_and_nda(world):
 
     text = _pdf_text(attendance_sheet.render(w.session))
     provider = w.session.provider
-    for expected in ("GARCIA Inès", "LOPEZ Théo", "MARTIN Zoé", "Gestes et postures", w.day.strftime("%d/%m/%Y")):
+    for expected in (
+        "GARCIA Inès",
+        "LOPEZ Théo",
+        "MARTIN Zoé",
+        "Gestes et postures",
+        w.day.strftime("%d/%m/%Y"),
+    ):
         assert expected in text
     assert "09:00 – 12:30" in text and "13:30 – 17:00" in text
     assert "Claire Formatrice" in text and "Absent(e)" in text and "Non attestée" in text

@@ -123,7 +123,9 @@ def _half_day_page(session, slot, marks_form=None, attest_form=None, amend_form=
         attest_form = AttestForm(formdata=None, trainer_name=session.trainer_names or current_user.full_name)
     if amend_form is None:
         amend_form = AmendForm(formdata=None)
-    amend_form.attendance_id.choices = [(line.row.id, line.row.enrolment.employee.display_name) for line in data.lines]
+    amend_form.attendance_id.choices = [
+        (line.row.id, line.row.enrolment.employee.display_name) for line in data.lines
+    ]
     return render(
         "provider/attendance/half_day.html",
         session=session,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, FieldList, FormField, HiddenField, IntegerField, SelectField, StringField
-from wtforms.widgets import HiddenInput
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
 
 from marketplace.models import AttendanceStatus, DocumentKind
 from marketplace.models.limits import FULL_NAME, REASON
@@ -30,7 +30,10 @@ class MarkRow(Form):
 
     def to_input(self) -> MarkInput:
         return MarkInput(
-            self.attendance_id.data, self.status.data or None, self.minutes_missed.data, self.excuse_reason.data
+            self.attendance_id.data,
+            self.status.data or None,
+            self.minutes_missed.data,
+            self.excuse_reason.data,
         )
 
 
@@ -61,7 +64,9 @@ class AttestForm(MarksForm):
 
 class AmendForm(Form):
     attendance_id = SelectField("Stagiaire", coerce=int, validate_choice=True)
-    status = SelectField("Présence rectifiée", choices=list(AttendanceStatus.LABELS.items()), validate_choice=True)
+    status = SelectField(
+        "Présence rectifiée", choices=list(AttendanceStatus.LABELS.items()), validate_choice=True
+    )
     minutes_missed = IntegerField("Minutes manquées (retard ou départ anticipé)", validators=MINUTES)
     excuse_reason = StringField("Motif de l'absence justifiée", validators=[Length(max=REASON)])
     reason = StringField(
@@ -69,7 +74,9 @@ class AmendForm(Form):
     )
 
     def to_input(self) -> MarkInput:
-        return MarkInput(self.attendance_id.data, self.status.data, self.minutes_missed.data, self.excuse_reason.data)
+        return MarkInput(
+            self.attendance_id.data, self.status.data, self.minutes_missed.data, self.excuse_reason.data
+        )
 
 
 class ProofForm(Form):
