@@ -15,13 +15,12 @@ from marketplace.blueprints.provider.attendance_forms import (
 )
 from marketplace.blueprints.provider.routes import bp
 from marketplace.blueprints.provider.sessions import STATUS_BADGES
-from marketplace.models import AttendanceStatus, SessionSlot, SessionStatus, TrainingSession
+from marketplace.models import AttendanceStatus, SessionSlot, TrainingSession
 from marketplace.services import attendance, attendance_pages, attendance_proofs, delivery
 from marketplace.services.roles import Perm
 from marketplace.web.actions import perform, render, submit
 from marketplace.web.guard import get_owned, require
 
-BADGES = {**STATUS_BADGES, SessionStatus.DELIVERED: "badge-ok"}
 
 
 def _session(session_id: int) -> TrainingSession:
@@ -63,7 +62,7 @@ def _overview_page(session: TrainingSession, abandon_form: AbandonForm | None = 
         session=session,
         data=data,
         badges=attendance_pages.BADGES,
-        session_badges=BADGES,
+        session_badges=STATUS_BADGES,
         labels=AttendanceStatus.LABELS,
         abandon_form=form,
     )
