@@ -22,7 +22,6 @@ from marketplace.web.actions import perform, render, submit
 from marketplace.web.guard import get_owned, require
 
 
-
 def _session(session_id: int) -> TrainingSession:
     return get_owned(TrainingSession, session_id, column="provider_id")
 
