@@ -123,6 +123,14 @@ def test_a_half_day_opens_on_its_day_and_starts_the_session_and_the_training(wor
     assert all(r.status is None and r.signed_at is None for r in rows.values())
 
 
+def test_starting_the_session_puts_its_trainees_in_training(world):
+    from marketplace.services import sessions
+
+    sessions.transition(world.session, "start", world.trainer, now=at(world.day, "08:00"))
+    db.session.commit()
+    assert {db.session.get(Enrolment, e.id).status for e in world.enrolments} == {S.IN_TRAINING}
+
+
 # --- The trainee signs ------------------------------------------------------------------------------------------
 
 
