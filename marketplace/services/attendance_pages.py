@@ -233,13 +233,14 @@ def sheet_pdf(session: TrainingSession) -> tuple[bytes, str]:
     return attendance_sheet.render(session), "apercu-" + attendance_sheet.filename(session)
 
 
-def proof_file(session: TrainingSession, slot: SessionSlot) -> tuple[bytes, Document] | None:
-    record = attendance.attestation_of(slot)
-    if record is None or record.proof_document_id is None:
-        return None
+def proof_file(session: TrainingSession, proof_id: int) -> tuple[bytes, Document] | None:
+    """An uploaded proof of one of this session's half-days (None for anything else: 404)."""
     document = db.session.scalar(
         select(Document).where(
-            Document.id == record.proof_document_id, Document.provider_id == session.provider_id
+            Document.id == proof_id,
+            Document.session_id == session.id,
+            Document.provider_id == session.provider_id,
+            Document.kind.in_((DocumentKind.PAPER_SHEET, DocumentKind.CONNECTION_LOG)),
         )
     )
     return (documents.read(document), document) if document else None

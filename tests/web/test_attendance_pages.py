@@ -203,6 +203,8 @@ def test_a_scanned_paper_sheet_proves_the_half_day(client, login, setup):
     document = db.session.scalar(select(Document).where(Document.kind == DocumentKind.PAPER_SHEET))
     assert document.slot_id == slot.id and document.provider_id == provider.id
     assert "Preuve déposée" in text(client.get(base))
+    download = client.get(f"/of/{provider.slug}/sessions/{session.id}/preuves/{document.id}")
+    assert download.status_code == 200 and download.data == b"%PDF-1.4 feuille"
 
 
 def test_other_organisations_get_404_and_members_without_the_permission_403(app, client, login, make, setup):

@@ -229,3 +229,17 @@ def upload_attendance_proof(session_id: int, slot_id: int):
         done=_half_day_url(session_id, slot_id),
         message="La preuve de la demi-journée est déposée ; la demi-journée est verrouillée.",
     )
+
+
+@bp.get("/sessions/<int:session_id>/preuves/<int:proof_id>")
+@require(Perm.TAKE_ATTENDANCE)
+def attendance_proof_file(session_id: int, proof_id: int):
+    """A half-day's uploaded proof (paper scan, connection export), checked against its hash."""
+    found = attendance_pages.proof_file(_session(session_id), proof_id)
+    if found is None:
+        abort(404)
+    data, document = found
+    response = Response(data, mimetype=document.content_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{document.filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
