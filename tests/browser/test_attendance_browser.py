@@ -53,6 +53,7 @@ def test_a_trainee_signs_on_a_phone_from_the_link_and_the_trainer_attests(
     row.get_by_text("Lien et QR code").click()
     link = row.get_by_label("Lien personnel de GARCIA Inès").input_value()
     expect(row.get_by_role("img", name="QR code de signature de GARCIA Inès")).to_be_visible()
+    page.screenshot(path="/tmp/browser-attendance-half-day.png", full_page=True)
 
     # --- The trainee signs on a phone ---------------------------------------------------------------------
     phone = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
@@ -85,3 +86,6 @@ def test_a_trainee_signs_on_a_phone_from_the_link_and_the_trainer_attests(
     record = db.session.scalar(select(HalfDayAttestation))
     db.session.refresh(record)
     assert record.is_locked and record.trainer_name == "Claire Formatrice"
+    page.goto(f"{live_server}/of/{provider.slug}/sessions/{session.id}/emargement")
+    expect(page.locator("table.attendance-grid")).to_contain_text("Présent(e)")
+    page.screenshot(path="/tmp/browser-attendance-overview.png", full_page=True)

@@ -118,10 +118,13 @@ def test_the_trainer_attests_then_changes_go_through_an_amendment_with_a_reason(
     marks = {f"marks-{i}-attendance_id": str(r.id) for i, r in enumerate(rows)}
     marks |= {f"marks-{i}-status": s for i, s in enumerate(("present", "late", "absent"))}
     marks |= {"marks-1-minutes_missed": "20"}
-    assert client.post(f"{base}/presences", data=marks).status_code == 303
+    response = client.post(f"{base}/attester", data={**marks, "trainer_name": "Claire Formatrice"})
+    assert response.status_code == 422 and "Cochez l'attestation" in text(response)
+    assert 'selected value="late"' in text(response)  # the presences sent are shown again, not lost
+    # The attestation saves the presences sent with it (one form, two buttons).
     response = client.post(
         f"{base}/attester",
-        data={"trainer_name": "Claire Formatrice", "confirm": "y", "signature": _data_url()},
+        data={**marks, "trainer_name": "Claire Formatrice", "confirm": "y", "signature": _data_url()},
     )
     assert response.status_code == 303
     record = db.session.scalar(select(HalfDayAttestation).where(HalfDayAttestation.slot_id == slot.id))

@@ -115,6 +115,8 @@ def attendance_sheet_pdf(session_id: int):
 
 def _half_day_page(session, slot, marks_form=None, attest_form=None, amend_form=None, proof_form=None):
     data = attendance_pages.half_day(session, slot, _sign_url)
+    if marks_form is None and attest_form is not None:
+        marks_form = attest_form  # a refused attestation shows the presences it was sent with
     if marks_form is None:
         marks_form = MarksForm(formdata=None, data={"marks": [_mark_data(line.row) for line in data.lines]})
     if attest_form is None:
