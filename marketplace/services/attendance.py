@@ -14,10 +14,6 @@ be a PNG) and a SHA-256 of all of it (``proof_hash``), so a later change to any 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,11 +36,17 @@ from marketplace.models import (
     User,
     utcnow,
 )
-from marketplace.models.attendance import SIGNATURE_MAX_BYTES, USER_AGENT
+from marketplace.models.attendance import USER_AGENT
 from marketplace.models.limits import FULL_NAME, REASON
 from marketplace.services import audit, enrolments, sessions
 from marketplace.services.errors import DomainError
 from marketplace.services.locking import lock_row, lock_session
+from marketplace.services.signature_proofs import (
+    attendance_proof_hash,
+    attestation_proof_hash,
+    check_signature_png,
+    clip,
+)
 
 A = AttendanceStatus
 SIGN_OPENS_BEFORE = timedelta(minutes=15)
@@ -52,7 +54,6 @@ SIGN_OPENS_BEFORE = timedelta(minutes=15)
 RUNNING = (SessionStatus.CONFIRMED, SessionStatus.IN_PROGRESS, SessionStatus.COMPLETED)
 # Trainees who get a line on a newly opened half-day (not those who abandoned or whose file is closed).
 EXPECTED = (EnrolmentStatus.CONFIRMED, EnrolmentStatus.CONVOKED, EnrolmentStatus.IN_TRAINING)
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 # --- Times ----------------------------------------------------------------------------------------------
@@ -86,73 +87,6 @@ def _slot_name(slot: SessionSlot) -> str:
 def _hm(value: datetime) -> str:
     local = utc_to_paris(value)
     return f"{local:%H}h{local:%M}"
-
-
-# --- Proof ----------------------------------------------------------------------------------------------
-
-
-def proof_hash(**fields) -> str:
-    """SHA-256 of a signature's proof: its fields in a fixed order, the image by its own hash."""
-    image = fields.pop("signature_png", None)
-    payload = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in sorted(fields.items())}
-    payload["signature_sha256"] = hashlib.sha256(image).hexdigest() if image else None
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-
-
-def attendance_proof_hash(row: Attendance) -> str:
-    return proof_hash(
-        attendance_id=row.id,
-        enrolment_id=row.enrolment_id,
-        slot_id=row.slot_id,
-        signed_at=row.signed_at,
-        method=row.sign_method,
-        signed_name=row.signed_name,
-        ip_address=row.ip_address,
-        user_agent=row.user_agent,
-        signature_png=row.signature_png,
-    )
-
-
-def attestation_proof_hash(row: HalfDayAttestation) -> str:
-    return proof_hash(
-        attestation_id=row.id,
-        slot_id=row.slot_id,
-        attested_at=row.attested_at,
-        attested_by_id=row.attested_by_id,
-        trainer_name=row.trainer_name,
-        method=row.method,
-        ip_address=row.ip_address,
-        user_agent=row.user_agent,
-        signature_png=row.signature_png,
-    )
-
-
-def check_signature_png(value: str | bytes | None) -> bytes | None:
-    """A drawn signature (a PNG data URL from the canvas, or its bytes): a PNG under the size bound, or nothing."""
-    if not value:
-        return None
-    data = value if isinstance(value, bytes) else _from_data_url(value)
-    if len(data) > SIGNATURE_MAX_BYTES:
-        raise DomainError("La signature dessinée est trop volumineuse : effacez-la et signez à nouveau.")
-    if not data.startswith(PNG_MAGIC):
-        raise DomainError("La signature dessinée n'a pas pu être lue : effacez-la et signez à nouveau.")
-    return data
-
-
-def _from_data_url(value: str) -> bytes:
-    prefix = "data:image/png;base64,"
-    if not value.startswith(prefix) or len(value) > SIGNATURE_MAX_BYTES * 4 // 3 + len(prefix) + 4:
-        raise DomainError("La signature dessinée n'a pas pu être lue : effacez-la et signez à nouveau.")
-    try:
-        return base64.b64decode(value[len(prefix) :], validate=True)
-    except (binascii.Error, ValueError) as error:
-        raise DomainError(
-            "La signature dessinée n'a pas pu être lue : effacez-la et signez à nouveau."
-        ) from error
-
-
-def _clip(value: str | None, bound: int) -> str | None:
-    return (value or "")[:bound] or None
 
 
 # --- Opening a half-day ---------------------------------------------------------------------------------
@@ -309,8 +243,8 @@ def sign(row: Attendance, data: SignatureInput, *, now: datetime | None = None) 
     row.signed_at = now
     row.sign_method = method
     row.signed_name = typed or row.enrolment.employee.display_name
-    row.ip_address = _clip(data.ip_address, 45)
-    row.user_agent = _clip(data.user_agent, USER_AGENT)
+    row.ip_address = clip(data.ip_address, 45)
+    row.user_agent = clip(data.user_agent, USER_AGENT)
     row.signature_png = image
     if row.status in (None, A.ABSENT, A.EXCUSED):
         row.status, row.excuse_reason = A.PRESENT, None
@@ -484,8 +418,8 @@ def attest(
     record.attested_by_id = actor.id
     record.trainer_name = name
     record.method = SignMethod.PLATFORM
-    record.ip_address = _clip(data.ip_address, 45)
-    record.user_agent = _clip(data.user_agent, USER_AGENT)
+    record.ip_address = clip(data.ip_address, 45)
+    record.user_agent = clip(data.user_agent, USER_AGENT)
     record.signature_png = check_signature_png(data.signature)
     db.session.flush()
     record.proof_sha256 = attestation_proof_hash(record)

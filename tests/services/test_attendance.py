@@ -26,7 +26,7 @@ from marketplace.models import (
     SignMethod,
     TrainingSession,
 )
-from marketplace.services import attendance, attendance_proofs, delivery
+from marketplace.services import attendance, attendance_proofs, delivery, signature_proofs
 from marketplace.services.attendance import AttestInput, MarkInput, SignatureInput
 from marketplace.services.demo_delivery import signature_png
 from marketplace.services.errors import DomainError
@@ -166,9 +166,9 @@ def test_a_signature_keeps_its_proof_and_a_link_signs_once(world):
         "Mobile",
         png,
     )
-    assert row.proof_sha256 == attendance.attendance_proof_hash(row) and len(row.proof_sha256) == 64
+    assert row.proof_sha256 == signature_proofs.attendance_proof_hash(row) and len(row.proof_sha256) == 64
     row.user_agent = "Autre"  # any change to the proof shows in its hash
-    assert attendance.attendance_proof_hash(row) != row.proof_sha256
+    assert signature_proofs.attendance_proof_hash(row) != row.proof_sha256
     db.session.rollback()
     with pytest.raises(DomainError, match="Vous avez signé"):
         _sign(row, at(w.day, "09:05"))
@@ -192,7 +192,7 @@ def test_a_drawing_that_is_not_a_small_png_is_refused(world):
             _sign(row, at(w.day, "09:02"), signature=bad)
         db.session.rollback()
     with pytest.raises(DomainError, match="trop volumineuse"):
-        _sign(row, at(w.day, "09:02"), signature=attendance.PNG_MAGIC + b"0" * 100_001)
+        _sign(row, at(w.day, "09:02"), signature=signature_proofs.PNG_MAGIC + b"0" * 100_001)
     db.session.rollback()
     assert db.session.get(Attendance, row.id).signed_at is None
 
@@ -238,7 +238,7 @@ def test_the_trainer_attests_once_every_trainee_is_marked_and_signed(world):
     )
     record = db.session.scalar(select(HalfDayAttestation).where(HalfDayAttestation.slot_id == w.am.id))
     assert record.is_locked and record.trainer_name == "Claire Formatrice"
-    assert record.proof_sha256 == attendance.attestation_proof_hash(record)
+    assert record.proof_sha256 == signature_proofs.attestation_proof_hash(record)
     # Locked: no more marks, no more signatures.
     with pytest.raises(DomainError, match="rectification motivée"):
         attendance.mark(w.session, w.am, [MarkInput(c.id, "present")], w.trainer, now=at(w.day, "12:40"))
