@@ -196,7 +196,9 @@ def close_session(session: TrainingSession, actor: User, *, now: datetime | None
         enrolment.planned_minutes = result.planned_minutes
         enrolment.attended_minutes = result.attended_minutes
         enrolment.closed_at = now
-        enrolments.transition(enrolment, "close", actor, actor_org_id=session.provider_id)
+        # The reason of an abandonment stays on the closed enrolment (the certificate and the OPCO read it).
+        keep = enrolment.status_reason if result.outcome == S.ABANDONED else None
+        enrolments.transition(enrolment, "close", actor, actor_org_id=session.provider_id, reason=keep)
     sessions.transition(session, "deliver", actor, now=now)
     session.delivered_at = now
     session.correction_requested_at = None

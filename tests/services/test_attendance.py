@@ -412,6 +412,7 @@ def test_an_abandonment_declared_by_the_organisation_is_the_outcome(world):
     db.session.commit()
     closed = db.session.get(Enrolment, c.id)
     assert (closed.status, closed.outcome, closed.attended_minutes) == (S.CLOSED, S.ABANDONED, 210)
+    assert closed.status_reason == "A quitté la formation à midi"
 
 
 def test_no_presence_at_all_without_excuse_is_an_unexcused_absence(world):
