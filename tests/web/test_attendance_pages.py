@@ -242,3 +242,37 @@ def test_other_organisations_get_404_and_members_without_the_permission_403(app,
     other_session = make.session(make.action(make.opco("akto")), provider, status="open")
     assert client.get(f"{_base(provider, session)}/{other_session.slots[0].id}").status_code == 404
     assert re.search(r"Ouvrir la demi-journée", text(client.get(f"{_base(provider, session)}/{slot.id}")))
+
+
+def test_ids_of_another_session_in_the_forms_change_nothing(client, login, make, setup):
+    provider, admin, session, slot = setup
+    login(client, admin)
+    rows = _open(client, provider, session, slot)
+    # Another organisation's session, opened too, with its own lines.
+    other_admin = make.user(email="autre-of@exemple.test")
+    other = make.provider(admin=other_admin)
+    foreign_session = make.session(make.action(make.opco("akto")), other, status="open")
+    company = make.company()
+    foreign_enrolment = make.enrolment(foreign_session, company)
+    foreign_slot = foreign_session.slots[0]
+    foreign_slot.day, foreign_slot.start_time = paris_today(), time(0, 0)
+    foreign_session.start_date = paris_today()
+    foreign_session.status = SessionStatus.CONFIRMED
+    db.session.commit()
+    from marketplace.services import attendance
+
+    attendance.open_half_day(foreign_session, foreign_slot, other_admin)
+    db.session.commit()
+    foreign_line = db.session.scalar(select(Attendance).where(Attendance.slot_id == foreign_slot.id))
+    base = f"{_base(provider, session)}/{slot.id}"
+    client.post(
+        f"{base}/presences", data={"marks-0-attendance_id": str(foreign_line.id), "marks-0-status": "absent"}
+    )
+    assert db.session.get(Attendance, foreign_line.id).status is None
+    response = client.post(
+        f"/of/{provider.slug}/sessions/{session.id}/abandon",
+        data={"enrolment_id": str(foreign_enrolment.id), "reason": "Essai"},
+    )
+    assert response.status_code == 422
+    assert db.session.get(Enrolment, foreign_enrolment.id).status == EnrolmentStatus.IN_TRAINING
+    assert len(rows) == 3
