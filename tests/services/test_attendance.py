@@ -85,7 +85,7 @@ def _open(w: World, slot, now=None) -> dict[int, Attendance]:
 def _sign(row: Attendance, now: datetime, **kwargs) -> Attendance:
     data = SignatureInput(method=kwargs.pop("method", SignMethod.LINK), **kwargs)
     if data.signature is None and not data.certified:
-        data.signature = signature_png("x")
+        data.signature = signature_png(f"stagiaire {row.id}")
     attendance.sign(row, data, now=now)
     db.session.commit()
     return row
@@ -432,7 +432,10 @@ def test_the_attendance_sheet_shows_names_dates_times_trainer_and_nda(world):
     _full_half_day(w, w.am, {w.enrolments[2].id: MarkInput(0, "absent")})
     from marketplace.services import attendance_sheet
 
-    text = _pdf_text(attendance_sheet.render(w.session))
+    data = attendance_sheet.render(w.session)
+    text = _pdf_text(data)
+    # The drawn signatures are on the sheet as images: the two trainees present on the morning.
+    assert len(PdfReader(io.BytesIO(data)).pages[0].images) == 2
     provider = w.session.provider
     for expected in (
         "GARCIA Inès",
