@@ -201,7 +201,6 @@ def close_session(session: TrainingSession, actor: User, *, now: datetime | None
         enrolments.transition(enrolment, "close", actor, actor_org_id=session.provider_id, reason=keep)
     sessions.transition(session, "deliver", actor, now=now)
     session.delivered_at = now
-    session.correction_requested_at = None
     db.session.flush()
     issue_sheet(session, actor)
     # certificates: wired at merge — certificates.after_delivery(session)
