@@ -449,3 +449,31 @@ def test_the_attendance_sheet_shows_names_dates_times_trainer_and_nda(world):
     assert "Claire Formatrice" in text and "Absent(e)" in text and "Non attestée" in text
     assert f"NDA {format_nda(provider.nda)}" in text
     assert "Document provisoire" in text
+
+
+def test_after_a_correction_request_an_amendment_and_a_new_closing_supersede_the_sheet(world):
+    from marketplace.services import enrolments, sessions
+
+    w = world
+    _full_half_day(w, w.am)
+    _full_half_day(w, w.pm)
+    delivery.close_session(w.session, w.trainer, now=at(w.day, "18:00"))
+    db.session.commit()
+    first = db.session.scalar(select(Document).where(Document.kind == DocumentKind.ATTENDANCE_SHEET))
+    # The OPCO asks for a correction (its side is built elsewhere): session and enrolments reopen.
+    session = sessions.transition(w.session, "request_correction", None, reason="Heures de Martin à revoir")
+    for e in w.enrolments:
+        enrolments.transition(db.session.get(Enrolment, e.id), "reopen", None)
+    db.session.commit()
+    line = db.session.scalar(
+        select(Attendance).where(Attendance.enrolment_id == w.enrolments[2].id, Attendance.slot_id == w.pm.id)
+    )
+    attendance.amend(session, w.pm, MarkInput(line.id, "late", 60), "Départ à 16h00 oublié", w.trainer)
+    assert db.session.get(Enrolment, w.enrolments[2].id).status == S.PARTIALLY_ATTENDED
+    delivery.close_session(session, w.trainer, now=at(w.day + timedelta(days=3), "10:00"))
+    db.session.commit()
+    second = db.session.scalar(
+        select(Document).where(Document.kind == DocumentKind.ATTENDANCE_SHEET, Document.id != first.id)
+    )
+    assert db.session.get(Document, first.id).superseded_by_id == second.id
+    assert db.session.get(Enrolment, w.enrolments[2].id).attended_minutes == 360
