@@ -1,6 +1,6 @@
 """In Chromium: the training organisation opens today's half-day, a trainee opens their link on a phone-sized
 screen (390×844), draws a signature on the canvas and sends it, sees the confirmation; the trainer then sees
-the signature and attests the half-day."""
+the signature and attests the half-day, and the organisation closes the session (service fait)."""
 
 from __future__ import annotations
 
@@ -89,3 +89,9 @@ def test_a_trainee_signs_on_a_phone_from_the_link_and_the_trainer_attests(
     page.goto(f"{live_server}/of/{provider.slug}/sessions/{session.id}/emargement")
     expect(page.locator("table.attendance-grid")).to_contain_text("Présent(e)")
     page.screenshot(path="/tmp/browser-attendance-overview.png", full_page=True)
+
+    # --- The organisation closes the session (service fait) ----------------------------------------------
+    page.get_by_role("button", name="Clôturer la session").click()
+    expect(page.get_by_text("La session est clôturée (service fait)")).to_be_visible()
+    expect(page.get_by_role("link", name="Télécharger la feuille d'émargement (PDF)")).to_be_visible()
+    expect(page.locator("table.attendance-grid")).to_contain_text("Clôturée — Réalisée (totale)")
