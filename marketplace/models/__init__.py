@@ -1,5 +1,12 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers every table."""
 
+from marketplace.models.attendance import (
+    Attendance,
+    AttendanceAmendment,
+    AttendanceStatus,
+    HalfDayAttestation,
+    SignMethod,
+)
 from marketplace.models.audit import AuditEvent
 from marketplace.models.base import utcnow
 from marketplace.models.catalogue import (
@@ -47,6 +54,11 @@ from marketplace.models.training_session import HalfDay, SessionSlot, SessionSta
 from marketplace.models.user import Invitation, LoginAttempt, LoginThrottle, Membership, User
 
 __all__ = [
+    "Attendance",
+    "AttendanceAmendment",
+    "AttendanceStatus",
+    "HalfDayAttestation",
+    "SignMethod",
     "Convocation",
     "EvaluatorDeclaration",
     "ResponseDocument",

@@ -100,6 +100,12 @@ ACTION_LABELS = {
     "tender_response.submit": "Réponse à un appel d'offres déposée",
     "tender_response.withdraw": "Réponse à un appel d'offres retirée",
     "provider.qualiopi_renewed": "Certificat Qualiopi renouvelé",
+    "attendance.opened": "Demi-journée ouverte à l'émargement",
+    "attendance.signed": "Émargement signé par un stagiaire",
+    "attendance.marked": "Présences d'une demi-journée saisies",
+    "attendance.attested": "Demi-journée attestée par le formateur (verrouillée)",
+    "attendance.amended": "Présence rectifiée après attestation (motivée)",
+    "attendance.proof_uploaded": "Preuve d'une demi-journée déposée (feuille scannée ou relevé de connexions)",
 }
 
 

@@ -48,7 +48,7 @@ from marketplace.models import (
     User,
     utcnow,
 )
-from marketplace.services import audit, documents, enrolments, jobs, outbox
+from marketplace.services import audit, documents, enrolments, jobs, outbox, retention
 from marketplace.services.errors import DomainError
 from marketplace.services.locking import LockBusy, lock_session
 
@@ -208,13 +208,6 @@ def preview(session: TrainingSession, enrolment_id: int | None, now: datetime) -
     return render(session, enrolment, now)
 
 
-def _years_after(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
 def _convoke(
     session: TrainingSession, enrolment: Enrolment, now: datetime, actor: User | None
 ) -> Convocation:
@@ -230,7 +223,7 @@ def _convoke(
         enrolment_id=enrolment.id,
         company_id=enrolment.company_id,
         created_by=actor,
-        purge_after=_years_after(session.end_date, session.action.opco.retention_years),
+        purge_after=retention.purge_after(session),
     )
     previous = current_convocations(session.id, [enrolment.id]).get(enrolment.id)
     if previous is not None and previous.document_id != document.id:

@@ -306,6 +306,10 @@ def seed_demo(today: date) -> SeedResult:
     rse = db.session.scalar(select(CollectiveAction).where(CollectiveAction.reference == "ATLAS-AC-2026-02"))
     marketplace.update(seed_tenders(today, opcos, opco_admins, providers, provider_admins, rse))
     db.session.flush()
+    from marketplace.services.demo_delivery import seed_delivery
+
+    marketplace.update(seed_delivery(today, providers, provider_admins, companies, company_admins))
+    db.session.flush()
     return SeedResult(
         created=True,
         marketplace=marketplace,

@@ -558,6 +558,10 @@ def transition(
 
     if event == "confirm":
         _notify(session, "session_confirmed", EnrolmentStatus.SEAT_HOLDING)
+    elif event == "start":
+        from marketplace.services.attendance import start_training  # attendance builds on this module
+
+        start_training(session, actor)  # confirmed | convoked trainees are now in training
     elif event == "postpone":
         _move_dates(session, postponed_slots)
         session.postponed_at = now

@@ -106,6 +106,21 @@ FIELDS: dict[str, dict[str, str]] = {
         "confirm": "Un mot de passe solide 2026",
     },
     "admin.invite_opco_admin": {"email": "admin.opco@exemple.fr"},
+    # Attendance (provider/attendance/*.html): shown once a half-day is opened (the sample one is not yet),
+    # or only while a session is in progress; the trainee's page answers 404 for an unknown link.
+    "provider.open_half_day": {},
+    "provider.close_session": {},
+    "provider.declare_abandon": {"enrolment_id": "1", "reason": "A quitté la formation."},
+    "provider.mark_attendance": {"marks-0-attendance_id": "1", "marks-0-status": "present"},
+    "provider.attest_half_day": {"trainer_name": "Claire Formatrice", "confirm": "y", "signature": ""},
+    "provider.amend_attendance": {
+        "attendance_id": "1",
+        "status": "late",
+        "minutes_missed": "30",
+        "reason": "Erreur de saisie",
+    },
+    "provider.upload_attendance_proof": {"kind": "paper_sheet"},
+    "public.sign_attendance": {"via": "qr", "certify": "y", "typed_name": "Inès Garcia", "signature": ""},
 }
 # A creation form shows empty fields: its valid values are read from the edit page of a sample object.
 BASELINE_FROM = {

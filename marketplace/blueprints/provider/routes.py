@@ -23,6 +23,7 @@ def dashboard():
 
 
 from marketplace.blueprints.provider import (  # noqa: E402, F401
+    attendance,
     certificates,
     convocations,
     qualiopi,

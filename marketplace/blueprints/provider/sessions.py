@@ -31,6 +31,7 @@ STATUS_BADGES = {
     SessionStatus.COMPLETED: "badge-neutral",
     SessionStatus.POSTPONED: "badge-warning",
     SessionStatus.CANCELLED: "badge-error",
+    SessionStatus.DELIVERED: "badge-ok",
 }
 # Moves that need a page of their own (new dates, a reason) rather than a one-click button.
 WITH_FORM = {"postpone": "provider.postpone_session", "cancel": "provider.cancel_session"}
