@@ -9,6 +9,7 @@ so a file altered on disk is refused rather than served. Templates live in ``tem
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import date
 
 from flask import render_template
@@ -17,6 +18,10 @@ from marketplace.extensions import db
 from marketplace.models import Document, User
 from marketplace.services import storage
 from marketplace.services.errors import DomainError
+
+# WeasyPrint reports each layout step at INFO level: noise in the platform's logs, warnings are kept.
+for _name in ("weasyprint", "fontTools"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 _FONTS = []  # one FontConfiguration per process, created on first use
 
