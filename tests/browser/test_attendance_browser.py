@@ -1,13 +1,16 @@
 """In Chromium: the training organisation opens today's half-day, a trainee opens their link on a phone-sized
 screen (390×844), draws a signature on the canvas and sends it, sees the confirmation; the trainer then sees
-the signature and attests the half-day, and the organisation closes the session (service fait)."""
+the signature and attests the half-day, the organisation closes the session (service fait) and the employer
+downloads the trainee's certificat de réalisation."""
 
 from __future__ import annotations
 
+import io
 from datetime import time
 
 import pytest
 from playwright.sync_api import expect
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from marketplace.extensions import db
@@ -35,7 +38,7 @@ def test_a_trainee_signs_on_a_phone_from_the_link_and_the_trainer_attests(
     provider = make.provider(admin=admin, name="Formations du Rhône")
     action = make.action(make.opco("akto"), title="Gestes et postures", duration_hours="3.5")
     session = make.session(action, provider, status="open")
-    company = make.company(name="Nettoyage Confluence")
+    company = make.company(admin=make.user(email="rh@exemple.test"), name="Nettoyage Confluence")
     make.enrolment(session, company, make.employee(company, last_name="Garcia", first_name="Inès"))
     slot = session.slots[0]
     # Today's half-day, from midnight so that the test runs at any hour.
@@ -95,3 +98,17 @@ def test_a_trainee_signs_on_a_phone_from_the_link_and_the_trainer_attests(
     expect(page.get_by_text("La session est clôturée (service fait)")).to_be_visible()
     expect(page.get_by_role("link", name="Télécharger la feuille d'émargement (PDF)")).to_be_visible()
     expect(page.locator("table.attendance-grid")).to_contain_text("Clôturée — Réalisée (totale)")
+
+    # --- The employer downloads the certificate of its employee ------------------------------------------
+    hr = new_context().new_page()
+    hr.set_default_timeout(10_000)
+    sign_in(hr, live_server, "rh@exemple.test")
+    hr.goto(f"{live_server}/entreprise/{company.slug}/documents-de-formation")
+    expect(hr.get_by_role("heading", level=1)).to_have_text("Documents de formation de vos salariés")
+    with hr.expect_download() as download_info:
+        hr.get_by_role("link", name="Certificat de réalisation de GARCIA Inès").click()
+    data = open(download_info.value.path(), "rb").read()
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+    assert "GARCIA" in text and "Inès" in text
+    assert "Gestes et postures" in text and "Nettoyage Confluence" in text
+    assert provider.nda in text.replace(" ", "")
