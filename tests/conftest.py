@@ -130,6 +130,24 @@ def base_config(database_url: str) -> dict:
     }
 
 
+class _InContext:
+    """A streamed response body iterated (and closed) in the context its request ran in."""
+
+    def __init__(self, context: contextvars.Context, body) -> None:
+        self.context, self.body = context, iter(body)
+        self.inner = body
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return self.context.run(next, self.body)
+
+    def close(self) -> None:
+        if hasattr(self.inner, "close"):
+            self.context.run(self.inner.close)
+
+
 class IsolatedClient(FlaskClient):
     """A test client whose requests run outside the test's app context, like real requests.
 
@@ -139,7 +157,10 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
-        response = contextvars.Context().run(super().open, *args, **kwargs)
+        context = contextvars.Context()
+        response = context.run(super().open, *args, **kwargs)
+        if response.is_streamed:  # a streamed body (stream_with_context) is read in the request's context
+            response.response = _InContext(context, response.response)
         with contextlib.suppress(RuntimeError):  # no app context in the test: nothing to refresh
             db.session.expire_all()
         return response
