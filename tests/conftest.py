@@ -130,22 +130,23 @@ def base_config(database_url: str) -> dict:
     }
 
 
-class _InContext:
-    """A streamed response body iterated (and closed) in the context its request ran in."""
+class _Streamed:
+    """A streamed response body, read to the end (and closed) in the context its request ran in, so that
+    the request's contexts are popped even when a test reads only the status; its chunks are handed back
+    one by one (``is_streamed`` stays true, the chunks are those the server sent)."""
 
     def __init__(self, context: contextvars.Context, body) -> None:
-        self.context, self.body = context, iter(body)
-        self.inner = body
+        def read() -> list[bytes]:
+            try:
+                return list(body)
+            finally:
+                if hasattr(body, "close"):
+                    body.close()
+
+        self.chunks = iter(context.run(read))
 
     def __iter__(self):
-        return self
-
-    def __next__(self):
-        return self.context.run(next, self.body)
-
-    def close(self) -> None:
-        if hasattr(self.inner, "close"):
-            self.context.run(self.inner.close)
+        return self.chunks
 
 
 class IsolatedClient(FlaskClient):
@@ -160,7 +161,7 @@ class IsolatedClient(FlaskClient):
         context = contextvars.Context()
         response = context.run(super().open, *args, **kwargs)
         if response.is_streamed:  # a streamed body (stream_with_context) is read in the request's context
-            response.response = _InContext(context, response.response)
+            response.response = _Streamed(context, response.response)
         with contextlib.suppress(RuntimeError):  # no app context in the test: nothing to refresh
             db.session.expire_all()
         return response

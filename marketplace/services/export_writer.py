@@ -47,6 +47,8 @@ _EXCEL_EPOCH = datetime(1899, 12, 30)
 
 def csv_value(value: object) -> str:
     """One cell as French Excel reads it; text that would run as a formula gets a leading « ' »."""
+    if type(value) is str:  # the common case first: exports are mostly text
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -168,6 +170,8 @@ def _text_cell(ref: str, text: str, style: int = 0) -> str:
 
 
 def _cell(ref: str, value: object) -> str:
+    if type(value) is str:
+        return _text_cell(ref, value)
     if value is None:
         return ""
     if isinstance(value, bool):

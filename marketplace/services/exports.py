@@ -90,27 +90,29 @@ class SessionTraineesExport(Exporter):
         self.title = "Stagiaires"
         self.filename_stem = f"session-{session.id}-stagiaires"
 
-    def rows(self) -> Iterable[Sequence[object]]:
+    def source(self) -> Iterable[Sequence[object]]:
+        """The rows of ``trainee_rows_query``: streamed from a server-side cursor, or from ``trainees``."""
         if self.trainees is None:
-            source = db.session.execute(
+            return db.session.execute(
                 trainee_rows_query(self.session.id).execution_options(yield_per=STREAM_ROWS)
             )
-        else:
-            source = (
-                (
-                    e.employee.last_name,
-                    e.employee.first_name,
-                    e.employee.email,
-                    e.employee.job_title,
-                    e.employee.erased_at,
-                    e.company.name,
-                    e.company.siret,
-                    e.status,
-                    e.created_at,
-                )
-                for e in self.trainees.all
+        return (
+            (
+                e.employee.last_name,
+                e.employee.first_name,
+                e.employee.email,
+                e.employee.job_title,
+                e.employee.erased_at,
+                e.company.name,
+                e.company.siret,
+                e.status,
+                e.created_at,
             )
-        for last, first, email, job, erased_at, company, siret, status, created_at in source:
+            for e in self.trainees.all
+        )
+
+    def rows(self) -> Iterable[Sequence[object]]:
+        for last, first, email, job, erased_at, company, siret, status, created_at in self.source():
             identity = (ERASED, "", "", "") if erased_at is not None else (last.upper(), first, email, job)
             yield (
                 *identity,
@@ -129,15 +131,8 @@ _GROUPS = (
 )
 
 
-def trainee_rows_query(session_id: int):
-    """The export's columns of every enrolment of the session, in the page's order (``session_pages.trainees``).
-
-    Within the confirmed and awaiting groups, names sort with the database's ``lower()`` (PostgreSQL folds
-    every letter, SQLite only A–Z).
-    """
-    E = Enrolment
-    group = case(*((E.status.in_(g), i) for i, g in enumerate(_GROUPS)), else_=len(_GROUPS))
-    by_name = group.in_((0, 1))
+def trainee_columns():
+    """The export's columns of enrolments (employee, company, state), without filter nor order."""
     return (
         select(
             Employee.last_name,
@@ -147,11 +142,25 @@ def trainee_rows_query(session_id: int):
             Employee.erased_at,
             Company.name,
             Company.siret,
-            E.status,
-            E.created_at,
+            Enrolment.status,
+            Enrolment.created_at,
         )
-        .join(Employee, Employee.id == E.employee_id)
-        .join(Company, Company.id == E.company_id)
+        .join(Employee, Employee.id == Enrolment.employee_id)
+        .join(Company, Company.id == Enrolment.company_id)
+    )
+
+
+def trainee_rows_query(session_id: int):
+    """Every enrolment of the session, in the page's order (``session_pages.trainees``).
+
+    Within the confirmed and awaiting groups, names sort with the database's ``lower()`` (PostgreSQL folds
+    every letter, SQLite only A–Z).
+    """
+    E = Enrolment
+    group = case(*((E.status.in_(g), i) for i, g in enumerate(_GROUPS)), else_=len(_GROUPS))
+    by_name = group.in_((0, 1))
+    return (
+        trainee_columns()
         .where(E.session_id == session_id)
         .order_by(
             group,

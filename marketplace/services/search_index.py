@@ -136,9 +136,7 @@ def rebuild(batch: int = 5_000) -> dict[str, int]:
     if connection.dialect.name == "sqlite":
         for fts, _content, _col in _SQLITE_TABLES:
             connection.exec_driver_sql(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
-    elif connection.dialect.name == "postgresql":
-        for name in POSTGRES_INDEXES:
-            connection.exec_driver_sql(f"REINDEX INDEX {name}")
+    # PostgreSQL keeps its GIN indexes with every write: nothing to rebuild (REINDEX would lock the tables).
     counts = {
         "actions": connection.execute(
             select(literal_column("count(*)")).select_from(CollectiveAction)

@@ -117,6 +117,7 @@ def test_rebuild_command_restores_what_bulk_writes_left_out(cli, company, catalo
         db.session.execute(text("INSERT INTO action_search(action_search) VALUES ('delete-all')"))
     db.session.commit()
     assert _titles(company, "lumière") == []
+    db.session.rollback()  # the command runs in its own transaction
 
     result = cli("rebuild-search")
     assert result.exit_code == 0, result.output
