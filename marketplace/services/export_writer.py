@@ -236,7 +236,9 @@ def xlsx_chunks(
         header = "".join(
             _text_cell(f"{letter}1", name, 1) for letter, name in zip(letters, columns, strict=True)
         )
-        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+        # Without ZIP64 (some Excel versions warn about it) a sheet holds up to 2 GiB of XML: about 5 million
+        # rows of ten columns, far beyond what Excel opens (1 048 576 rows).
+        with archive.open("xl/worksheets/sheet1.xml", "w") as sheet:
             sheet.write(
                 (_SHEET_START + (f"<cols>{cols}</cols>" if cols else "") + "<sheetData>").encode("utf-8")
             )
