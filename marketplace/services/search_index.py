@@ -10,7 +10,9 @@ folding are those of the former scans; only the way they are found changes:
   on the two columns, as external-content tables kept in sync by triggers on every insert, update and
   delete. Shorter words (« a », « 3d ») cannot be looked up in a trigram index: they scan the column, a few
   thousand short rows.
-- PostgreSQL: GIN trigram indexes (``pg_trgm``) on the two columns, used by ``LIKE '%word%'`` itself.
+- PostgreSQL: GIN trigram indexes (``pg_trgm``) on the two columns, used by ``LIKE '%word%'`` itself;
+  ``fastupdate = off``: these tables change rarely, and a pending list of unmerged entries (the default)
+  makes the planner scan the table instead (measured: 9 ms instead of 0.1 ms on 24 000 organisations).
 
 Installed by the migration (and by ``install`` after ``db.create_all``), rebuilt by ``flask rebuild-search``
 (which also recomputes every ``search_name``, e.g. after a bulk import that bypassed the model). A batch
@@ -75,8 +77,8 @@ def _sqlite_ddl() -> list[str]:
 _POSTGRES_DDL = [
     # pg_trgm is a trusted extension (PostgreSQL 13+): the database owner may create it.
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    f"CREATE INDEX IF NOT EXISTS {POSTGRES_INDEXES[0]} ON collective_actions USING gin (search_text gin_trgm_ops)",
-    f"CREATE INDEX IF NOT EXISTS {POSTGRES_INDEXES[1]} ON organisations USING gin (search_name gin_trgm_ops)",
+    f"CREATE INDEX IF NOT EXISTS {POSTGRES_INDEXES[0]} ON collective_actions USING gin (search_text gin_trgm_ops) WITH (fastupdate = off)",
+    f"CREATE INDEX IF NOT EXISTS {POSTGRES_INDEXES[1]} ON organisations USING gin (search_name gin_trgm_ops) WITH (fastupdate = off)",
 ]
 
 
@@ -136,7 +138,11 @@ def rebuild(batch: int = 5_000) -> dict[str, int]:
     if connection.dialect.name == "sqlite":
         for fts, _content, _col in _SQLITE_TABLES:
             connection.exec_driver_sql(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
-    # PostgreSQL keeps its GIN indexes with every write: nothing to rebuild (REINDEX would lock the tables).
+    elif connection.dialect.name == "postgresql":
+        # The GIN indexes follow every write (no REINDEX, which would lock the tables); fresh statistics
+        # let the planner choose them.
+        connection.exec_driver_sql("ANALYZE collective_actions")
+        connection.exec_driver_sql("ANALYZE organisations")
     counts = {
         "actions": connection.execute(
             select(literal_column("count(*)")).select_from(CollectiveAction)

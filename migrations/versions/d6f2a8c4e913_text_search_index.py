@@ -73,7 +73,9 @@ def upgrade():
     elif bind.dialect.name == "postgresql":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         for name, content, col in POSTGRES_INDEXES:
-            op.execute(f"CREATE INDEX {name} ON {content} USING gin ({col} gin_trgm_ops)")
+            op.execute(
+                f"CREATE INDEX {name} ON {content} USING gin ({col} gin_trgm_ops) WITH (fastupdate = off)"
+            )
 
 
 def downgrade():
