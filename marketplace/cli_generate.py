@@ -1,4 +1,5 @@
-"""`flask generate`: a large synthetic marketplace for performance measurements (see bench/README.md)."""
+"""`flask generate`: a large synthetic marketplace for performance measurements (see bench/README.md);
+`flask rebuild-search`: the text-search index rebuilt from the tables (services/search_index.py)."""
 
 from __future__ import annotations
 
@@ -33,3 +34,14 @@ def register(app: Flask) -> None:
         db.session.commit()
         click.echo(f"Statistiques du planificateur (ANALYZE) : {time.perf_counter() - started:.1f} s")
         click.echo(f"Terminé en {report.seconds['total']:.1f} s.")
+
+    @app.cli.command("rebuild-search")
+    def rebuild_search_command() -> None:
+        """Reconstruit l'index de recherche plein texte (actions, noms des organisations)."""
+        from marketplace.services import search_index
+
+        started = time.perf_counter()
+        counts = search_index.rebuild()
+        db.session.commit()
+        summary = ", ".join(f"{n:,} {name}".replace(",", " ") for name, n in counts.items())
+        click.echo(f"Index de recherche reconstruit en {time.perf_counter() - started:.1f} s : {summary}.")

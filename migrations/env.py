@@ -35,6 +35,10 @@ def _configure_args() -> dict:
     args = dict(current_app.extensions["migrate"].configure_args)
     args.setdefault("render_as_batch", True)
     args.setdefault("compare_type", True)
+    # The text-search index (FTS5 tables, trigram indexes) is made by hand in its migration, not by models.
+    from marketplace.services.search_index import include_name
+
+    args.setdefault("include_name", include_name)
     return args
 
 

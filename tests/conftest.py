@@ -133,6 +133,25 @@ def base_config(database_url: str) -> dict:
     }
 
 
+class _Streamed:
+    """A streamed response body, read to the end (and closed) in the context its request ran in, so that
+    the request's contexts are popped even when a test reads only the status; its chunks are handed back
+    one by one (``is_streamed`` stays true, the chunks are those the server sent)."""
+
+    def __init__(self, context: contextvars.Context, body) -> None:
+        def read() -> list[bytes]:
+            try:
+                return list(body)
+            finally:
+                if hasattr(body, "close"):
+                    body.close()
+
+        self.chunks = iter(context.run(read))
+
+    def __iter__(self):
+        return self.chunks
+
+
 class IsolatedClient(FlaskClient):
     """A test client whose requests run outside the test's app context, like real requests.
 
@@ -142,7 +161,10 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
-        response = contextvars.Context().run(super().open, *args, **kwargs)
+        context = contextvars.Context()
+        response = context.run(super().open, *args, **kwargs)
+        if response.is_streamed:  # a streamed body (stream_with_context) is read in the request's context
+            response.response = _Streamed(context, response.response)
         with contextlib.suppress(RuntimeError):  # no app context in the test: nothing to refresh
             db.session.expire_all()
         return response

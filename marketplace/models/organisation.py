@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from marketplace.extensions import db
 from marketplace.models.base import CreatedAtMixin
+from marketplace.services.text import search_key
 
 
 class OrgKind:
@@ -31,6 +32,8 @@ class Organisation(CreatedAtMixin, db.Model):
     kind: Mapped[str] = mapped_column(String(20), index=True)
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(80), unique=True)
+    # The name lower-cased and accent-free, searched through an index (services.search_index); set with name.
+    search_name: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     memberships: Mapped[list[Membership]] = relationship(  # noqa: F821
         back_populates="organisation", cascade="all, delete-orphan"
@@ -41,6 +44,11 @@ class Organisation(CreatedAtMixin, db.Model):
     @property
     def kind_label(self) -> str:
         return OrgKind.LABELS[self.kind]
+
+    @validates("name")
+    def _keep_search_name(self, key: str, value: str) -> str:
+        self.search_name = search_key(value or "")
+        return value
 
 
 class Opco(Organisation):

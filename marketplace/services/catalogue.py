@@ -15,12 +15,11 @@ Rules held here:
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.formatting import of_name, paris_today
@@ -42,7 +41,8 @@ from marketplace.models import (
     User,
 )
 from marketplace.models.limits import LONG_TEXT, too_long
-from marketplace.services import audit, funding, state
+from marketplace.services import audit, funding, search_index, state
+from marketplace.services import text as _text
 from marketplace.services.errors import DomainError, InvalidForm
 from marketplace.services.identifiers import SIZE_BANDS, qualiopi_is_valid
 from marketplace.services.text import has_control
@@ -443,10 +443,7 @@ def _clean(opco: Opco, data: ActionInput, action: CollectiveAction | None, today
     )
 
 
-def search_key(text: str) -> str:
-    """Lower-case and accent-free form of a text (« Sécurité » → « securite »), for LIKE searches."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+search_key = _text.search_key  # lower-case and accent-free form of a text, for substring searches
 
 
 def search_text_for(action: CollectiveAction) -> str:
@@ -1049,28 +1046,15 @@ def public_opcos() -> list[tuple[Opco, int]]:
     return [(opco, int(n)) for opco, n in rows]
 
 
-def _like_pattern(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def published_actions_query(opco: Opco, q: str = ""):
     """The OPCO's published actions matching every word of ``q`` (title, reference, objectives, theme), by
-    title: a query for ``pagination.paginate``."""
+    title: a query for ``pagination.paginate``. Words are looked up in the text-search index."""
     query = select(CollectiveAction).where(
         CollectiveAction.opco_id == opco.id, CollectiveAction.status == ActionStatus.PUBLISHED
     )
     # A word matches as typed (lower-cased) or without accents: the stored text holds both forms.
     for word in (q or "").lower().split()[:8]:
-        forms = {word, search_key(word)}
-        query = query.where(
-            or_(
-                *(
-                    CollectiveAction.search_text.like(_like_pattern(form), escape="\\")
-                    for form in sorted(forms)
-                )
-            )
-        )
+        query = query.where(search_index.action_condition(word))
     return query.order_by(CollectiveAction.title, CollectiveAction.id)
 
 

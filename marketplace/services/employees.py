@@ -29,6 +29,7 @@ from marketplace.models import (
 )
 from marketplace.services import audit
 from marketplace.services.errors import Collect, DomainError, InvalidForm
+from marketplace.services.export_writer import csv_chunks
 from marketplace.services.pagination import paginate
 from marketplace.services.search import clean_text
 from marketplace.services.text import has_control
@@ -684,8 +685,9 @@ def import_employees(company: Company, file_bytes: bytes, actor: User | None) ->
 
 
 def template_csv() -> bytes:
-    """The import template: header line only, semicolons and a BOM so that French Excel opens it correctly."""
-    return ("\ufeff" + ";".join(TEMPLATE_COLUMNS) + "\r\n").encode("utf-8")
+    """The import template: header line only, written like every export (``export_writer``: semicolons, a BOM,
+    CRLF) so that French Excel opens it correctly."""
+    return b"".join(csv_chunks(TEMPLATE_COLUMNS, ()))
 
 
 __all__ = [

@@ -1,36 +1,33 @@
-"""Exports as small classes that yield a header and rows; the base class renders CSV and XLSX.
+"""Exports as small classes that yield a header and rows; ``export_writer`` streams them as CSV or XLSX.
 
 CSV is written for French Excel: « ; » separator, UTF-8 with a BOM (else Excel reads it as Windows-1252),
 CRLF line ends, dates jj/mm/aaaa. Cells that a spreadsheet would run as a formula (starting with = + - @)
-are neutralised in both formats.
+are neutralised in both formats. Rows are read from a server-side cursor (``yield_per``) and written as they
+come, so an export's memory does not grow with its rows (see bench/bench_export.py).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from collections.abc import Iterable, Iterator, Sequence
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
+from sqlalchemy import case, func, select
 
-from marketplace.formatting import date_fr, to_paris
-from marketplace.models import EnrolmentStatus, TrainingSession
+from marketplace.extensions import db
+from marketplace.formatting import to_paris
+from marketplace.models import Company, Employee, Enrolment, EnrolmentStatus, TrainingSession
+from marketplace.services import export_writer
 from marketplace.services.identifiers import format_siret
-from marketplace.services.session_pages import Trainees, trainees
+from marketplace.services.session_pages import Trainees
 
-CSV_MIMETYPE = "text/csv; charset=utf-8"
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_MAX_WIDTH = 50
+CSV_MIMETYPE = export_writer.CSV_CONTENT_TYPE
+XLSX_MIMETYPE = export_writer.XLSX_CONTENT_TYPE
+CONTENT_TYPES = {"csv": CSV_MIMETYPE, "xlsx": XLSX_MIMETYPE}
+STREAM_ROWS = 1_000  # rows fetched per round trip of the server-side cursor
 
 
 class Exporter(ABC):
-    """Subclasses set ``title``, ``filename_stem`` and ``columns`` and yield ``rows()``.
+    """Subclasses set ``title``, ``filename_stem``, ``columns`` (and ``widths``) and yield ``rows()``.
 
     Cell values may be ``str``, ``int``, ``date``, ``datetime`` (shown in Europe/Paris) or ``None``.
     """
@@ -38,6 +35,7 @@ class Exporter(ABC):
     title: str = "Export"
     filename_stem: str = "export"
     columns: Sequence[str] = ()
+    widths: Sequence[int] | None = None  # XLSX column widths in characters (the header's length otherwise)
 
     @abstractmethod
     def rows(self) -> Iterable[Sequence[object]]:
@@ -46,69 +44,20 @@ class Exporter(ABC):
     def filename(self, extension: str) -> str:
         return f"{self.filename_stem}.{extension}"
 
-    # --- CSV --------------------------------------------------------------------------------------------
+    def content_type(self, extension: str) -> str:
+        return CONTENT_TYPES[extension]
 
-    @staticmethod
-    def _csv_value(value: object) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, datetime):
-            local = to_paris(value)
-            return f"{local:%d/%m/%Y %H:%M}"
-        if isinstance(value, date):
-            return date_fr(value)
-        text = str(value)
-        if isinstance(value, str) and text.startswith(_FORMULA_STARTS):
-            text = "'" + text
-        return text
+    def chunks(self, extension: str) -> Iterator[bytes]:
+        """The file as it is written (``csv`` or ``xlsx``), for a streamed response or a file."""
+        if extension == "csv":
+            return export_writer.csv_chunks(self.columns, self.rows())
+        return export_writer.xlsx_chunks(self.columns, self.rows(), title=self.title, widths=self.widths)
 
     def to_csv(self) -> bytes:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-        writer.writerow(self.columns)
-        for row in self.rows():
-            writer.writerow([self._csv_value(v) for v in row])
-        return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-    # --- XLSX -------------------------------------------------------------------------------------------
+        return b"".join(self.chunks("csv"))
 
     def to_xlsx(self) -> bytes:
-        workbook = Workbook()
-        sheet = workbook.active
-        sheet.title = "".join(c for c in self.title if c not in "[]:*?/\\")[:31] or "Export"
-        widths = [len(c) for c in self.columns]
-        sheet.append(list(self.columns))
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in self.rows():
-            values = []
-            for value in row:
-                if isinstance(value, datetime):
-                    value = to_paris(value).replace(tzinfo=None)
-                elif isinstance(value, str):
-                    value = ILLEGAL_CHARACTERS_RE.sub("", value)
-                values.append(value)
-            sheet.append(values)
-            for index, cell in enumerate(sheet[sheet.max_row]):
-                value = cell.value
-                if isinstance(value, str) and value.startswith("="):
-                    cell.data_type = "s"  # text, never a formula
-                if isinstance(value, datetime):
-                    cell.number_format = "DD/MM/YYYY HH:MM"
-                    shown = 16
-                elif isinstance(value, date):
-                    cell.number_format = "DD/MM/YYYY"
-                    shown = 10
-                else:
-                    shown = len(str(value)) if value is not None else 0
-                if index < len(widths):
-                    widths[index] = max(widths[index], shown)
-        for index, width in enumerate(widths, start=1):
-            sheet.column_dimensions[get_column_letter(index)].width = min(width + 2, _MAX_WIDTH)
-        sheet.freeze_panes = "A2"
-        buffer = io.BytesIO()
-        workbook.save(buffer)
-        return buffer.getvalue()
+        return b"".join(self.chunks("xlsx"))
 
 
 ERASED = "Salarié supprimé"
@@ -117,8 +66,10 @@ ERASED = "Salarié supprimé"
 class SessionTraineesExport(Exporter):
     """The trainees of one session with their company and the state of their enrolment.
 
-    Order: confirmed, awaiting approval, offered a seat, waiting list (in order), then cancelled or refused.
+    Order: confirmed, awaiting approval (each by name, erased employees last), offered a seat (by expiry),
+    waiting list (in order), then cancelled or refused (latest first), as on the session's page.
     An employee erased at the company's request appears as « Salarié supprimé », without email.
+    Without ``trainees`` the rows are streamed from the database in that order.
     """
 
     columns = (
@@ -131,35 +82,101 @@ class SessionTraineesExport(Exporter):
         "État de l'inscription",
         "Date d'inscription",
     )
+    widths = (24, 18, 32, 24, 30, 17, 26, 12)
 
-    def __init__(self, session: TrainingSession, trainees: Trainees):
+    def __init__(self, session: TrainingSession, trainees: Trainees | None = None):
         self.session = session
         self.trainees = trainees
         self.title = "Stagiaires"
         self.filename_stem = f"session-{session.id}-stagiaires"
 
+    def source(self) -> Iterable[Sequence[object]]:
+        """The rows of ``trainee_rows_query``: streamed from a server-side cursor, or from ``trainees``."""
+        if self.trainees is None:
+            return db.session.execute(
+                trainee_rows_query(self.session.id).execution_options(yield_per=STREAM_ROWS)
+            )
+        return (
+            (
+                e.employee.last_name,
+                e.employee.first_name,
+                e.employee.email,
+                e.employee.job_title,
+                e.employee.erased_at,
+                e.company.name,
+                e.company.siret,
+                e.status,
+                e.created_at,
+            )
+            for e in self.trainees.all
+        )
+
     def rows(self) -> Iterable[Sequence[object]]:
-        for enrolment in self.trainees.all:
-            employee = enrolment.employee
-            company = enrolment.company
-            if employee.erased_at is not None:
-                identity = (ERASED, "", "", "")
-            else:
-                identity = (
-                    employee.last_name.upper(),
-                    employee.first_name,
-                    employee.email,
-                    employee.job_title,
-                )
+        for last, first, email, job, erased_at, company, siret, status, created_at in self.source():
+            identity = (ERASED, "", "", "") if erased_at is not None else (last.upper(), first, email, job)
             yield (
                 *identity,
-                company.name,
-                format_siret(company.siret),
-                EnrolmentStatus.LABELS[enrolment.status],
-                to_paris(enrolment.created_at).date() if enrolment.created_at else None,
+                company,
+                format_siret(siret),
+                EnrolmentStatus.LABELS[status],
+                to_paris(created_at).date() if created_at else None,
             )
 
 
+_GROUPS = (
+    (EnrolmentStatus.CONFIRMED,),
+    (EnrolmentStatus.PENDING_APPROVAL,),
+    (EnrolmentStatus.OFFERED,),
+    (EnrolmentStatus.WAITLISTED,),
+)
+
+
+def trainee_columns():
+    """The export's columns of enrolments (employee, company, state), without filter nor order."""
+    return (
+        select(
+            Employee.last_name,
+            Employee.first_name,
+            Employee.email,
+            Employee.job_title,
+            Employee.erased_at,
+            Company.name,
+            Company.siret,
+            Enrolment.status,
+            Enrolment.created_at,
+        )
+        .join(Employee, Employee.id == Enrolment.employee_id)
+        .join(Company, Company.id == Enrolment.company_id)
+    )
+
+
+def trainee_rows_query(session_id: int):
+    """Every enrolment of the session, in the page's order (``session_pages.trainees``).
+
+    Within the confirmed and awaiting groups, names sort with the database's ``lower()`` (PostgreSQL folds
+    every letter, SQLite only A–Z).
+    """
+    E = Enrolment
+    group = case(*((E.status.in_(g), i) for i, g in enumerate(_GROUPS)), else_=len(_GROUPS))
+    by_name = group.in_((0, 1))
+    return (
+        trainee_columns()
+        .where(E.session_id == session_id)
+        .order_by(
+            group,
+            case((by_name, case((Employee.erased_at.is_(None), 0), else_=1)), else_=0),
+            case((by_name, func.lower(Employee.last_name)), else_=""),
+            case((by_name, func.lower(Employee.first_name)), else_=""),
+            case((group == 2, case((E.offer_expires_at.is_(None), 1), else_=0)), else_=0),
+            case((group == 2, E.offer_expires_at), else_=None),
+            case((group == 3, case((E.waitlisted_at.is_(None), 1), else_=0)), else_=0),
+            case((group == 3, E.waitlisted_at), else_=None),
+            case((group == 4, E.updated_at), else_=None).desc(),
+            case((group == 4, -E.id), else_=E.id),
+        )
+    )
+
+
 def session_trainees(session: TrainingSession) -> SessionTraineesExport:
-    """The trainees' export of one session (its rows read in one query)."""
-    return SessionTraineesExport(session, trainees(session))
+    """The trainees' export of one session, its rows streamed from the database as the file is written."""
+    return SessionTraineesExport(session)

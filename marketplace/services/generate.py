@@ -302,7 +302,16 @@ def generate(
         name = f"{rng.choice(PROVIDER_WORDS[0])} {rng.choice(PROVIDER_WORDS[1])} {city} {i + 1}"
         vat = rng.choices(["exonere", "franchise", "assujetti"], [6, 1, 3])[0]
         provider_vat[pid] = vat
-        orgs.append(dict(id=pid, kind="provider", name=name, slug=f"gen-of-{pid}", created_at=created))
+        orgs.append(
+            dict(
+                id=pid,
+                kind="provider",
+                name=name,
+                search_name=fold(name),  # bulk inserts bypass the model, which keeps it otherwise
+                slug=f"gen-of-{pid}",
+                created_at=created,
+            )
+        )
         siret = _siret(pid)
         details.append(
             dict(
@@ -348,6 +357,7 @@ def generate(
                 id=cid,
                 kind="company",
                 name=f"Entreprise {LAST_NAMES[i % 20]} {i + 1}",
+                search_name=fold(f"Entreprise {LAST_NAMES[i % 20]} {i + 1}"),
                 slug=f"gen-entreprise-{cid}",
                 created_at=created,
             )

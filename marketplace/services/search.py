@@ -5,15 +5,16 @@ Rules held here:
 - Only sessions the company may see (``eligibility.visible_sessions_query``: its OPCO, a published action, a
   listed status), starting today or later; filters only narrow that set.
 - Full text: every word of the query (lower-cased, accents folded by :func:`fold`) must appear in the
-  action's ``search_text`` or in the training organisation's name.
+  action's ``search_text`` or in the training organisation's name (``services.search_index``: SQLite FTS5
+  trigram tables, PostgreSQL trigram indexes).
 - Each row carries the seats left (capacity − durable holders − live waiting-list offers), the funding for
   the company's size band and the first reason why the company cannot enrol (None when it can).
 
 Speed: a constant number of queries whatever the number of rows (count, one page of ids, the page's sessions
 with their eager loads, then grouped queries for the page only). Filtering uses the session columns indexed by
 ``ix_training_sessions_catalogue (opco_id, status, start_date)``; text search is first narrowed to matching
-action ids (a sub-select on the OPCO's actions) and provider ids (computed in Python from the few
-organisations referenced by the OPCO), so the session table is never scanned with LIKE.
+action ids (the OPCO's actions found by the index) and organisation ids (found by the index on their folded
+names), so the session table is never scanned with LIKE.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from marketplace.models import (
     TrainingProvider,
     TrainingSession,
 )
-from marketplace.services import eligibility, funding
+from marketplace.services import eligibility, funding, search_index
 from marketplace.services.catalogue import search_key
 from marketplace.services.enrolments import cancellation_deadline, seats_left
 from marketplace.services.funding import Funding
@@ -77,11 +78,6 @@ def clean_text(value: str | None, max_length: int) -> str:
     text = (value or "")[: max_length * 4]
     text = "".join(c for c in text if unicodedata.category(c) != "Cc" or c in " \t\n\r")
     return " ".join(text.split())[:max_length]
-
-
-def _like(word: str) -> str:
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def hours_fr(value: Decimal | int | None) -> str:
@@ -230,20 +226,16 @@ def opco_providers(opco_id: int | None) -> list[tuple[int, str]]:
     return sorted_fr([(int(pid), name) for pid, name in rows], key=lambda row: row[1])
 
 
-def _text_condition(opco_id: int, word: str, providers: list[tuple[int, str]]):
-    """One word: in the search text of one of the OPCO's actions, or in a training organisation's name."""
-    folded = fold(word)
-    # The folded form matches the folded copy kept in search_text; the accented one, older unfolded rows.
-    patterns = {_like(folded), _like(word)}
+def _text_condition(opco_id: int, word: str):
+    """One word: in the search text of one of the OPCO's actions, or in a training organisation's name
+    (both looked up in the text-search index, accents and case folded)."""
     matching_actions = select(CollectiveAction.id).where(
-        CollectiveAction.opco_id == opco_id,
-        or_(*(CollectiveAction.search_text.like(p, escape="\\") for p in sorted(patterns))),
+        CollectiveAction.opco_id == opco_id, search_index.action_condition(word)
     )
-    provider_ids = [pid for pid, name in providers if folded in fold(name)]
-    condition = TrainingSession.action_id.in_(matching_actions)
-    if provider_ids:
-        condition = or_(condition, TrainingSession.provider_id.in_(provider_ids))
-    return condition
+    return or_(
+        TrainingSession.action_id.in_(matching_actions),
+        TrainingSession.provider_id.in_(search_index.organisations_matching(word)),
+    )
 
 
 def _live_offers_full(opco_id: int, now: datetime):
@@ -262,7 +254,7 @@ def _live_offers_full(opco_id: int, now: datetime):
     )
 
 
-def _filtered(company: Company, filters: SearchFilters, today: date, now: datetime, providers):
+def _filtered(company: Company, filters: SearchFilters, today: date, now: datetime):
     S, A = TrainingSession, CollectiveAction
     query = eligibility.visible_sessions_query(company)
     start = max(filters.date_from or today, today)
@@ -286,7 +278,7 @@ def _filtered(company: Company, filters: SearchFilters, today: date, now: dateti
             S.capacity_max > S.seats_held, S.id.not_in(_live_offers_full(company.opco_id, now))
         )
     for word in filters.words:
-        query = query.where(_text_condition(company.opco_id, word, providers))
+        query = query.where(_text_condition(company.opco_id, word))
     return query
 
 
@@ -365,7 +357,7 @@ def search_sessions(company: Company, filters: SearchFilters, today: date, now: 
     if company.opco_id is None:
         return SearchResult([], 0, 1, 0)
     providers = opco_providers(company.opco_id)
-    query = _filtered(company, filters, today, now, providers)
+    query = _filtered(company, filters, today, now)
     ids = paginate(
         query.with_only_columns(TrainingSession.id).order_by(*_order(filters.sort)),
         filters.page,

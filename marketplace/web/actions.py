@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import flash, g, make_response, redirect, render_template, request
+from flask import flash, g, make_response, redirect, render_template, request, stream_with_context
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response
@@ -138,3 +138,15 @@ def submit(
         return see_other(target) if isinstance(target, str) else target
 
     return perform(action, done=finish, message=message, failed=lambda error: page(), form=form)
+
+
+def download(export, extension: str) -> Response:
+    """A file export (``services.exports.Exporter``) streamed as it is written: the first bytes leave at
+    once and the worker's memory stays flat whatever the rows. The request context (and its database
+    session, which reads the rows through a server-side cursor) lives until the last chunk."""
+    response = Response(
+        stream_with_context(export.chunks(extension)), content_type=export.content_type(extension)
+    )
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename(extension)}"'
+    response.headers["Cache-Control"] = "private, no-store"  # personal data
+    return response

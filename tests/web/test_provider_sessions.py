@@ -370,6 +370,44 @@ def test_exports_download_csv_and_xlsx(make, signed_in, provider, action):
     assert sheet["A1"].value == "Nom" and sheet["A2"].value == "DURAND"
 
 
+def test_exports_are_streamed_in_the_order_of_the_page(make, signed_in, provider, action, monkeypatch):
+    """The file leaves in several chunks while the rows are read (memory stays flat whatever the rows),
+    with one charset in its Content-Type, and lists the trainees as the session's page does."""
+    from marketplace.services import enrolments, export_writer, session_pages
+    from marketplace.services.identifiers import format_siret
+
+    monkeypatch.setattr(export_writer, "BATCH_ROWS", 1)
+    session = make.session(action, provider, capacity_max=2)
+    company = make.company(name="Atelier Zéphyr")
+    names = ["Martin", "Bernard", "Petit", "Durand", "Leroy"]
+    made = [make.enrolment(session, company, make.employee(company, last_name=n)) for n in names]
+    enrolments.cancel(made[2], made[2].requested_by)
+    db.session.commit()
+    expected = [e.employee.last_name.upper() for e in session_pages.trainees(session).all]
+    assert expected == ["BERNARD", "MARTIN", "DURAND", "LEROY", "PETIT"]  # confirmed, waiting list, cancelled
+
+    response = signed_in.get(url(provider, f"/{session.id}/stagiaires.csv"))
+    assert response.status_code == 200
+    assert response.is_streamed
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    chunks = list(response.response)
+    assert len(chunks) == 1 + len(names)  # the header, then one chunk per row
+    lines = b"".join(chunks).decode("utf-8-sig").split("\r\n")
+    assert [line.split(";")[0] for line in lines[1:-1]] == expected
+    assert lines[1].split(";")[4:7] == ["Atelier Zéphyr", format_siret(company.siret), "Confirmée"]
+
+    response = signed_in.get(url(provider, f"/{session.id}/stagiaires.xlsx"))
+    assert response.is_streamed
+    assert response.headers["Content-Type"] == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    chunks = list(response.response)
+    assert len(chunks) >= 2  # the zip's head leaves before the rows are read (see test_export_writer)
+    sheet = load_workbook(io.BytesIO(b"".join(chunks))).active
+    assert [row[0].value for row in sheet.iter_rows(min_row=2)] == expected
+    assert sheet["G6"].value == "Annulée par l'entreprise"
+
+
 def test_another_providers_session_is_not_found(make, signed_in, provider, action):
     foreign = make.session(action, make.provider())
     for path in ("", "/modifier", "/reporter", "/annuler", "/stagiaires.csv", "/stagiaires.xlsx"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, flash, g, request, url_for
+from flask import flash, g, request, url_for
 from flask_login import current_user
 
 from marketplace.blueprints.provider.routes import bp
@@ -18,7 +18,7 @@ from marketplace.models import SessionStatus, TrainingSession
 from marketplace.services import convocation_pages, exports, session_pages
 from marketplace.services import sessions as service
 from marketplace.services.roles import Perm
-from marketplace.web.actions import perform, render, see_other, submit
+from marketplace.web.actions import download, perform, render, see_other, submit
 from marketplace.web.guard import get_owned, require
 from marketplace.web.params import int_arg, page_arg
 
@@ -251,24 +251,13 @@ def cancel_session(session_id: int):
 # --- Exports ------------------------------------------------------------------------------------------------
 
 
-def _download(export: exports.Exporter, extension: str) -> Response:
-    if extension == "csv":
-        body, mimetype = export.to_csv(), exports.CSV_MIMETYPE
-    else:
-        body, mimetype = export.to_xlsx(), exports.XLSX_MIMETYPE
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename(extension)}"'
-    response.headers["Cache-Control"] = "private, no-store"  # personal data
-    return response
-
-
 @bp.get("/sessions/<int:session_id>/stagiaires.csv")
 @require(Perm.VIEW_DASHBOARD)
 def export_trainees_csv(session_id: int):
-    return _download(exports.session_trainees(_owned_session(session_id)), "csv")
+    return download(exports.session_trainees(_owned_session(session_id)), "csv")
 
 
 @bp.get("/sessions/<int:session_id>/stagiaires.xlsx")
 @require(Perm.VIEW_DASHBOARD)
 def export_trainees_xlsx(session_id: int):
-    return _download(exports.session_trainees(_owned_session(session_id)), "xlsx")
+    return download(exports.session_trainees(_owned_session(session_id)), "xlsx")
