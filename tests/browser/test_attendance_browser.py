@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 from datetime import time
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -107,7 +108,7 @@ def test_a_trainee_signs_on_a_phone_from_the_link_and_the_trainer_attests(
     expect(hr.get_by_role("heading", level=1)).to_have_text("Documents de formation de vos salariés")
     with hr.expect_download() as download_info:
         hr.get_by_role("link", name="Certificat de réalisation de GARCIA Inès").click()
-    data = open(download_info.value.path(), "rb").read()
+    data = Path(download_info.value.path()).read_bytes()
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
     assert "GARCIA" in text and "Inès" in text
     assert "Gestes et postures" in text and "Nettoyage Confluence" in text
