@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
+from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -36,6 +37,7 @@ SECRET_LINK_ENDPOINTS = ("auth.accept_invitation", "auth.reset_password")
 MASKED_TOKEN = "jeton-masque-apres-envoi"
 _PLACEHOLDER = "SECRETTOKENPLACEHOLDER"
 _READY = "outbox_ready"
+_LATER = "outbox_after_commit"
 
 
 def absolute_url(endpoint: str, **values) -> str:
@@ -45,9 +47,18 @@ def absolute_url(endpoint: str, **values) -> str:
 
 
 def queue_email(
-    recipient: str, template: str, *, organisation_id: int | None = None, **context
+    recipient: str,
+    template: str,
+    *,
+    organisation_id: int | None = None,
+    into: Session | None = None,
+    **context,
 ) -> OutboxMessage:
-    """Render ``templates/email/<template>.txt`` (first line ``Subject: ...``) and add it to the outbox."""
+    """Render ``templates/email/<template>.txt`` (first line ``Subject: ...``) and add it to the outbox.
+
+    ``into``: the database session to add it to (``db.session`` by default; see ``render_after_commit``).
+    """
+    target = into if into is not None else db.session
     context.setdefault("link_to", absolute_url)
     rendered = render_template(f"email/{template}.txt", **context)
     first, _, body = rendered.lstrip().partition("\n")
@@ -59,9 +70,32 @@ def queue_email(
         template=template,
         organisation_id=organisation_id,
     )
-    db.session.add(message)
-    db.session.info.setdefault(_NEW, []).append(message)
+    target.add(message)
+    target.info.setdefault(_NEW, []).append(message)
     return message
+
+
+def render_after_commit(build: Callable[[Session], None]) -> None:
+    """Emails rendered once the current transaction has committed: ``build(session)`` loads what it needs in
+    ``session`` and queues them there (``queue_email(..., into=session)``), in a short transaction of its own
+    that commits right after ours (then delivery as usual). Nothing is queued if ours rolls back.
+
+    For a change made under a row lock that other requests wait for (the enrolment rush): the lock goes at
+    the commit, so rendering templates, and the queries they make, no longer lengthen everybody's wait.
+    The price: a crash between the two commits loses these emails, the change itself being committed.
+    """
+    db.session.info.setdefault(_LATER, []).append(build)
+
+
+def _render_later(builds: list[Callable[[Session], None]]) -> None:
+    # Our session cannot run SQL inside its own after_commit: a second one (pooled) does the work.
+    try:
+        with Session(db.engine) as later:
+            for build in builds:
+                build(later)
+            later.commit()
+    except Exception:  # noqa: BLE001 - the change is committed; only its emails are missing
+        log.exception("Courriels non mis en attente après la validation de la transaction.")
 
 
 @event.listens_for(Session, "after_flush")
@@ -84,11 +118,14 @@ def _deliver_after_commit(session):
         return
     ids = session.info.pop(_READY, [])
     session.info.pop(_NEW, None)
+    later = session.info.pop(_LATER, None)
     for message_id in ids:
         try:
             jobs.enqueue("outbox.deliver", message_id)
         except Exception:  # noqa: BLE001 - the change is committed; the message waits for outbox-retry
             log.exception("Courriel %s non remis à la livraison ; il reste en attente.", message_id)
+    if later:
+        _render_later(later)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -98,6 +135,7 @@ def _forget_on_rollback(session, previous_transaction):
         return
     session.info.pop(_READY, None)
     session.info.pop(_NEW, None)
+    session.info.pop(_LATER, None)
 
 
 def _delivery_engine():
