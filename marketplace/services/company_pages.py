@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.formatting import paris_today
-from marketplace.models import Company, Employee, IdccBranch, Membership, OpcoReference, Region, Theme
-from marketplace.services import dashboards
+from marketplace.models import Company, Employee, IdccBranch, Membership, OpcoReference
+from marketplace.services import dashboards, reference_lists
 
 
 @dataclass
@@ -52,6 +52,7 @@ class CatalogueChoices:
 
 def catalogue_choices() -> CatalogueChoices:
     """The themes and regions offered by the catalogue search form."""
-    themes = db.session.execute(select(Theme.code, Theme.label).order_by(Theme.label)).all()
-    regions = db.session.execute(select(Region.code, Region.name).order_by(Region.name)).all()
-    return CatalogueChoices([(c, label) for c, label in themes], [(c, name) for c, name in regions])
+    themes = sorted(reference_lists.themes(), key=lambda t: t.label)
+    return CatalogueChoices(
+        [(t.code, t.label) for t in themes], [tuple(r) for r in reference_lists.regions()]
+    )
