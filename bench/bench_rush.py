@@ -82,16 +82,20 @@ def server_app():
     logging.getLogger().setLevel(logging.WARNING)
     log_path = os.environ.get("BENCH_LOCK_LOG")
     if log_path:
-        # The session's row lock: from its SELECT … FOR UPDATE (PostgreSQL) or its UPDATE (SQLite) to the COMMIT
+        # The session's row lock: from the return of its SELECT … FOR UPDATE (PostgreSQL) or UPDATE (SQLite) to the COMMIT
         # or ROLLBACK of the same connection, and the statements run meanwhile (the COMMIT not counted). Appended
         # by every worker, one line per transaction: "<ms> <statements>".
         lock_sql = re.compile(r"FROM training_sessions\b.*FOR UPDATE|^UPDATE training_sessions SET id", re.S)
 
         @event.listens_for(Engine, "before_cursor_execute")
-        def _stamp(conn, cursor, statement, parameters, context, executemany):
+        def _count(conn, cursor, statement, parameters, context, executemany):
             if "bench_locked_at" in conn.info:
                 conn.info["bench_statements"] += 1
-            elif "training_sessions" in statement and lock_sql.search(statement):
+
+        @event.listens_for(Engine, "after_cursor_execute")
+        def _stamp(conn, cursor, statement, parameters, context, executemany):
+            # After the locking statement returned: the lock is held from here (the wait is not counted).
+            if "bench_locked_at" not in conn.info and lock_sql.search(statement):
                 conn.info["bench_locked_at"] = time.perf_counter()
                 conn.info["bench_statements"] = 0
 

@@ -55,7 +55,7 @@ from marketplace.services import accounts, audit, eligibility, funding, outbox
 from marketplace.services.calendar import working_days_before, working_hours_after
 from marketplace.services.errors import DomainError, NotFound
 from marketplace.services.identifiers import size_band
-from marketplace.services.locking import lock_row, lock_session
+from marketplace.services.locking import lock_and_read, lock_row, lock_session
 from marketplace.services.places import session_departement
 from marketplace.services.roles import Perm
 from marketplace.services.state import machine
@@ -374,8 +374,6 @@ def _lock_seats(session: TrainingSession, now: datetime) -> int:
     organisation closing or cancelling it) are read again, with the live offers, in one statement: no reload of
     the session's joined relations while everybody else waits.
     """
-    if not lock_row(TrainingSession.__table__, session.id):
-        raise NotFound("Cette session n'existe pas.")
     offers = (
         select(func.count(Enrolment.id))
         .where(
@@ -385,15 +383,19 @@ def _lock_seats(session: TrainingSession, now: datetime) -> int:
         )
         .scalar_subquery()
     )
-    fresh = db.session.execute(
+    fresh = lock_and_read(
+        TrainingSession.__table__,
+        session.id,
         select(
             TrainingSession.status,
             TrainingSession.seats_held,
             TrainingSession.capacity_max,
             TrainingSession.registration_deadline,
             offers,
-        ).where(TrainingSession.id == session.id)
-    ).one()
+        ).where(TrainingSession.id == session.id),
+    )
+    if fresh is None:
+        raise NotFound("Cette session n'existe pas.")
     for name in ("status", "seats_held", "capacity_max", "registration_deadline"):
         set_committed_value(session, name, getattr(fresh, name))
     return max(0, fresh.capacity_max - fresh.seats_held - fresh[-1])
