@@ -1,6 +1,8 @@
 """Emails: written to the outbox in the same transaction as their cause, delivered only after commit.
 
 A rolled-back change leaves no message behind; a committed one is handed to delivery (inline or RQ).
+One exception, for changes made under a busy row lock (enrolling): ``render_after_commit`` renders and queues
+the emails in a short transaction right after the change's commit, so the lock is not held while they render.
 Without SMTP settings the message stays in the outbox, marked as held, where operators can read it.
 
 Secrets at rest: some emails carry a single-use link (invitation, password reset). The row keeps the live link
