@@ -35,11 +35,13 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import defaultload, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace.extensions import db
 from marketplace.formatting import date_fr, datetime_fr, paris_today
 from marketplace.models import (
+    CollectiveAction,
     Company,
     Employee,
     Enrolment,
@@ -405,7 +407,20 @@ def _emails_of_new_enrolments(
     later: OrmSession, ids: list[int], contacts: list[str] | None, provider_emails: list[str]
 ) -> None:
     """After the commit of ``enrol``: the company's, the trainees' and the training organisation's emails."""
-    created = later.scalars(select(Enrolment).where(Enrolment.id.in_(ids)).order_by(Enrolment.id)).all()
+    action = defaultload(Enrolment.session).defaultload(TrainingSession.action)
+    created = later.scalars(
+        select(Enrolment)
+        .where(Enrolment.id.in_(ids))
+        .order_by(Enrolment.id)
+        # What the emails show, in one statement (plus the slots, for the trainee's): not the action's
+        # branches, regions and funding shares, which the eligibility needed but no email prints.
+        .options(
+            joinedload(Enrolment.company),
+            action.lazyload(CollectiveAction.branches),
+            action.lazyload(CollectiveAction.regions),
+            action.lazyload(CollectiveAction.funding_shares),
+        )
+    ).all()
     for enrolment in created:
         _notify_created(enrolment, contacts=contacts, into=later)
     if created:
