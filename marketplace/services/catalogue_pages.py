@@ -11,17 +11,14 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.formatting import sorted_fr
 from marketplace.models import (
     ActionStatus,
     CollectiveAction,
     Modality,
     Opco,
     Referencing,
-    Region,
-    Theme,
 )
-from marketplace.services import catalogue
+from marketplace.services import catalogue, reference_lists
 from marketplace.services.identifiers import format_siret
 from marketplace.services.pagination import Page, paginate
 
@@ -99,14 +96,10 @@ def action_choices(
     if action is not None and action.campaign_year not in years:
         years = sorted({*years, action.campaign_year})
     return ActionChoices(
-        themes=[
-            (t.code, f"{t.code} – {t.label}") for t in db.session.scalars(select(Theme).order_by(Theme.code))
-        ],
+        themes=[(t.code, f"{t.code} – {t.label}") for t in reference_lists.themes()],
         modalities=list(Modality.LABELS.items()),
         years=years,
-        regions=sorted_fr(
-            [(r.code, r.name) for r in db.session.scalars(select(Region))], key=lambda row: row[1]
-        ),
+        regions=[(r.code, r.name) for r in reference_lists.regions()],
         branches=[(b.idcc, f"IDCC {b.idcc} – {b.branch.label}") for b in opco.branches],
     )
 

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.formatting import paris_today, sorted_fr
-from marketplace.models import Company, Employee, IdccBranch, Membership, OpcoReference, Region, Theme
-from marketplace.services import dashboards
+from marketplace.models import Company, Employee, IdccBranch, Membership, OpcoReference
+from marketplace.services import dashboards, reference_lists
 
 
 @dataclass
@@ -52,10 +52,7 @@ class CatalogueChoices:
 
 def catalogue_choices() -> CatalogueChoices:
     """The themes and regions offered by the catalogue search form."""
-    themes = db.session.execute(select(Theme.code, Theme.label).order_by(Theme.label)).all()
-    regions = db.session.execute(select(Region.code, Region.name).order_by(Region.name)).all()
-    # French order in Python (« Échanges », « Île-de-France » among the E and I, whatever the database collation).
+    themes = sorted_fr(reference_lists.themes(), key=lambda t: t.label)
     return CatalogueChoices(
-        sorted_fr([(c, label) for c, label in themes], key=lambda row: row[1]),
-        sorted_fr([(c, name) for c, name in regions], key=lambda row: row[1]),
+        [(t.code, t.label) for t in themes], [tuple(r) for r in reference_lists.regions()]
     )

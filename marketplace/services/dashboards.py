@@ -146,12 +146,16 @@ class OpcoDashboard:
     actions_by_status: dict[str, int]
     sessions: list[SessionFill]
     pending_approvals: int
-    enrolments_by_status: dict[str, int]
     # Sessions realised but not yet closed by their organisation (service fait), see services.service_fait.
     awaiting_service_fait: int = 0
 
 
 def opco_dashboard(opco_id: int, today: date, limit: int = 15) -> OpcoDashboard:
+    """Actions per state, the next sessions, and the enrolments waiting for a decision.
+
+    Nothing here grows with the OPCO's history: the pending count reads the (opco, status) index for one
+    status, i.e. the queue of requests, not the million enrolments of past campaigns.
+    """
     actions = dict(
         db.session.execute(
             select(CollectiveAction.status, func.count(CollectiveAction.id))
@@ -171,12 +175,10 @@ def opco_dashboard(opco_id: int, today: date, limit: int = 15) -> OpcoDashboard:
         .order_by(TrainingSession.start_date)
         .limit(limit)
     ).all()
-    enrolments = dict(
-        db.session.execute(
-            select(Enrolment.status, func.count(Enrolment.id))
-            .where(Enrolment.opco_id == opco_id)
-            .group_by(Enrolment.status)
-        ).all()
+    pending = db.session.scalar(
+        select(func.count(Enrolment.id)).where(
+            Enrolment.opco_id == opco_id, Enrolment.status == S.PENDING_APPROVAL
+        )
     )
     awaiting = db.session.scalar(
         select(func.count(TrainingSession.id)).where(
@@ -184,9 +186,5 @@ def opco_dashboard(opco_id: int, today: date, limit: int = 15) -> OpcoDashboard:
         )
     )
     return OpcoDashboard(
-        actions,
-        _fills(list(sessions)),
-        enrolments.get(S.PENDING_APPROVAL, 0),
-        enrolments,
-        awaiting_service_fait=int(awaiting or 0),
+        actions, _fills(list(sessions)), int(pending or 0), awaiting_service_fait=int(awaiting or 0)
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
 
 from marketplace.extensions import db
 from marketplace.formatting import date_fr, of_name, plural
@@ -85,8 +86,17 @@ def company_counts(company: Company, sessions: Iterable[TrainingSession]) -> Com
             ).all()
         )
     referencing_ids = {s.referencing_id for s in sessions}
+    # Without the referencing's joined action and provider: the sessions already hold them, and reloading
+    # them would run the action's loaders (branches, regions, shares) a second time.
     referencings = (
-        {r.id: r for r in db.session.scalars(select(Referencing).where(Referencing.id.in_(referencing_ids)))}
+        {
+            r.id: r
+            for r in db.session.scalars(
+                select(Referencing)
+                .where(Referencing.id.in_(referencing_ids))
+                .options(lazyload(Referencing.action), lazyload(Referencing.provider))
+            )
+        }
         if referencing_ids
         else {}
     )

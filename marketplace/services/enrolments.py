@@ -34,10 +34,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import defaultload, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace.extensions import db
 from marketplace.formatting import dates_fr, datetime_fr, paris_today
 from marketplace.models import (
+    CollectiveAction,
     Company,
     Employee,
     Enrolment,
@@ -51,9 +55,9 @@ from marketplace.models import (
 from marketplace.models.limits import REASON
 from marketplace.services import accounts, audit, eligibility, funding, outbox
 from marketplace.services.calendar import working_days_before, working_hours_after
-from marketplace.services.errors import DomainError
+from marketplace.services.errors import DomainError, NotFound
 from marketplace.services.identifiers import size_band
-from marketplace.services.locking import lock_row, lock_session
+from marketplace.services.locking import lock_and_read, lock_row, lock_session
 from marketplace.services.places import session_departement
 from marketplace.services.roles import Perm
 from marketplace.services.state import machine
@@ -250,6 +254,12 @@ def enrol(
 
     Eligibility is checked for each person in order (the company's caps fill up as the batch goes);
     seats are taken under the session lock, and whoever finds no seat left joins the waiting list.
+
+    Every request on a popular session queues for its row lock, so the work is split to keep that lock short:
+    what only reads (the session and what its checks, figures and emails need, the provider's contacts) runs
+    before any lock; the company-wide rules (caps, already enrolled, same half-day elsewhere), which only this
+    company's requests change, run under the company lock; under the session lock remain the seat count, the
+    re-check of the session's state and the writes. The emails are rendered after the commit.
     """
     now = now or utcnow()
     today = paris_today(now)
@@ -264,14 +274,22 @@ def enrol(
     if len(employees) != len(wanted):
         raise DomainError("Un des salariés choisis ne figure pas dans votre registre.", field="employee_ids")
 
-    lock_company(company.id)  # company first, then session: see the module docstring
-    session = lock_session(session_id)
+    # 1. Read only, no lock yet.
+    session = db.session.get(TrainingSession, session_id)
+    if session is None:
+        raise NotFound("Cette session n'existe pas.")
     if session.opco_id != company.opco_id and session.status == SessionStatus.DRAFT:
         raise DomainError("Cette session n'existe pas.")
-    counts = eligibility.company_counts(company, [session])
     band = size_band(company.headcount)
     figures = funding.for_session(session, band, company)
     action = session.action
+    contacts = [actor.email] if actor is not None else None
+    provider_emails = provider_contacts(session.provider_id)
+
+    # 2. Company lock (company first, then session: see the module docstring): the company-wide rules.
+    lock_company(company.id)
+    counts = eligibility.company_counts(company, [session])
+    eligibility.blockers(company, session, today, counts)  # loads what the checks read, before the seat lock
     already = set(
         db.session.scalars(
             select(Enrolment.employee_id).where(
@@ -282,8 +300,11 @@ def enrol(
         )
     )
     busy = _busy_elsewhere(wanted, session)
-    available = seats_left(session, now)
+
+    # 3. Session lock: the session's state and seats read again, then the writes only.
+    available = _lock_seats(session, now)
     outcomes: list[Outcome] = []
+    created: list[Enrolment] = []
     taken = 0
     for employee in employees:
         reasons = eligibility.blockers(company, session, today, counts, extra=taken)
@@ -307,7 +328,7 @@ def enrol(
             )
             continue
         if available > 0:
-            status = S.PENDING_APPROVAL if session.action.requires_approval else S.CONFIRMED
+            status = S.PENDING_APPROVAL if action.requires_approval else S.CONFIRMED
             available -= 1
             session.seats_held += 1
         else:
@@ -337,22 +358,93 @@ def enrol(
             created_at=now,
         )
         db.session.add(enrolment)
-        db.session.flush()
         if status in eligibility.COUNTED_FOR_CAPS:  # a waiting-list place does not use the caps
             taken += 1
+        created.append(enrolment)
+        outcomes.append(Outcome(employee, enrolment))
+    db.session.flush()  # one INSERT for the batch; the audit events need the ids
+    for enrolment in created:
         audit.record(
             "enrolment.created",
             organisation_id=company.id,
             actor=actor,
             obj=enrolment,
-            data={"session": session.id, "employee": employee.id, "status": status},
+            data={"session": session.id, "employee": enrolment.employee_id, "status": enrolment.status},
         )
-        _notify_created(enrolment)
-        outcomes.append(Outcome(employee, enrolment))
-    db.session.flush()
-    _notify_provider(session, [o.enrolment for o in outcomes if o.enrolment], "provider_enrolments_new")
-    _convoke_if_due(*[o.enrolment for o in outcomes], now=now)
+    if created:
+        ids = [e.id for e in created]
+        outbox.render_after_commit(
+            lambda later: _emails_of_new_enrolments(later, ids, contacts, provider_emails)
+        )
+        _convoke_if_due(*created, now=now)
     return outcomes
+
+
+def _lock_seats(session: TrainingSession, now: datetime) -> int:
+    """Take the session's row lock; read its state and seats again under it; return the free seats.
+
+    Only the columns that may have changed since the session was read (another enrolment, a cancellation, the
+    organisation closing or cancelling it) are read again, with the live offers, in one statement: no reload of
+    the session's joined relations while everybody else waits.
+    """
+    offers = (
+        select(func.count(Enrolment.id))
+        .where(
+            Enrolment.session_id == TrainingSession.id,
+            Enrolment.status == S.OFFERED,
+            Enrolment.offer_expires_at > now,
+        )
+        .scalar_subquery()
+    )
+    fresh = lock_and_read(
+        TrainingSession.__table__,
+        session.id,
+        select(
+            TrainingSession.status,
+            TrainingSession.seats_held,
+            TrainingSession.capacity_max,
+            TrainingSession.registration_deadline,
+            offers,
+        ).where(TrainingSession.id == session.id),
+    )
+    if fresh is None:
+        raise NotFound("Cette session n'existe pas.")
+    for name in ("status", "seats_held", "capacity_max", "registration_deadline"):
+        set_committed_value(session, name, getattr(fresh, name))
+    return max(0, fresh.capacity_max - fresh.seats_held - fresh[-1])
+
+
+def _emails_of_new_enrolments(
+    later: OrmSession, ids: list[int], contacts: list[str] | None, provider_emails: list[str]
+) -> None:
+    """After the commit of ``enrol``: the company's, the trainees' and the training organisation's emails."""
+    action = defaultload(Enrolment.session).defaultload(TrainingSession.action)
+    created = later.scalars(
+        select(Enrolment)
+        .where(Enrolment.id.in_(ids))
+        .order_by(Enrolment.id)
+        # What the emails show, in one statement (plus the slots, for the trainee's): not the action's
+        # branches, regions and funding shares, which the eligibility needed but no email prints.
+        .options(
+            joinedload(Enrolment.company),
+            action.lazyload(CollectiveAction.branches),
+            action.lazyload(CollectiveAction.regions),
+            action.lazyload(CollectiveAction.funding_shares),
+        )
+    ).all()
+    for enrolment in created:
+        _notify_created(enrolment, contacts=contacts, into=later)
+    if created:
+        session = created[0].session
+        for email in provider_emails:
+            outbox.queue_email(
+                email,
+                "provider_enrolments_new",
+                organisation_id=session.provider_id,
+                session=session,
+                enrolments=created,
+                into=later,
+            )
 
 
 # --- Changing an enrolment -------------------------------------------------------------------------------
@@ -629,10 +721,12 @@ def company_contacts(enrolment: Enrolment) -> list[str]:
     return accounts.member_emails([enrolment.company_id], "company", Perm.ENROL).get(enrolment.company_id, [])
 
 
-def _notify(enrolment: Enrolment, template: str, **context) -> None:
-    for email in company_contacts(enrolment):
+def _notify(
+    enrolment: Enrolment, template: str, *, contacts: list[str] | None = None, into=None, **context
+) -> None:
+    for email in contacts if contacts is not None else company_contacts(enrolment):
         outbox.queue_email(
-            email, template, organisation_id=enrolment.company_id, enrolment=enrolment, **context
+            email, template, organisation_id=enrolment.company_id, enrolment=enrolment, into=into, **context
         )
 
 
@@ -660,19 +754,20 @@ def _notify_provider(session: TrainingSession, changed: list[Enrolment], templat
         )
 
 
-def _notify_created(enrolment: Enrolment) -> None:
+def _notify_created(enrolment: Enrolment, *, contacts: list[str] | None = None, into=None) -> None:
     template = {
         S.CONFIRMED: "enrolment_confirmed",
         S.PENDING_APPROVAL: "enrolment_pending",
         S.WAITLISTED: "enrolment_waitlisted",
     }[enrolment.status]
-    _notify(enrolment, template)
+    _notify(enrolment, template, contacts=contacts, into=into)
     if enrolment.status == S.CONFIRMED and enrolment.employee.email:
         outbox.queue_email(
             enrolment.employee.email,
             "enrolment_trainee",
             organisation_id=enrolment.company_id,
             enrolment=enrolment,
+            into=into,
         )
 
 

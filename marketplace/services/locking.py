@@ -63,6 +63,23 @@ def lock_row(table: Table, row_id: int) -> bool:
         raise
 
 
+def lock_and_read(table: Table, row_id: int, statement):
+    """Lock one row of ``table`` (as ``lock_row``) and return the first row of ``statement``, a read that
+    must see it locked; None when the row does not exist. On PostgreSQL one round trip (``statement`` gets
+    ``FOR UPDATE OF table``), so the lock is held from its first microsecond by useful work only."""
+    if not is_postgresql():
+        if not lock_row(table, row_id):
+            return None
+        return db.session.execute(statement).first()
+    db.session.execute(text(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}"))
+    try:
+        return db.session.execute(statement.with_for_update(of=table)).first()
+    except OperationalError as error:
+        if is_lock_timeout(error):
+            raise LockBusy() from error
+        raise
+
+
 def lock_session(session_id: int) -> TrainingSession:
     """Lock the session row until the end of the transaction and return it freshly loaded."""
     if not lock_row(TrainingSession.__table__, session_id):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from marketplace.extensions import db
 from marketplace.models import Company, Enrolment, EnrolmentStatus, Invitation, Membership, Opco
@@ -56,10 +57,12 @@ def companies_per_branch(opco: Opco) -> dict[str, int]:
 
 
 def approval_queue(opco: Opco, limit: int = APPROVAL_QUEUE_LIMIT) -> list[Enrolment]:
-    """Enrolments waiting for the OPCO's decision, oldest request first."""
+    """Enrolments waiting for the OPCO's decision, oldest request first (with their companies: one query,
+    not one per row)."""
     return list(
         db.session.scalars(
             select(Enrolment)
+            .options(selectinload(Enrolment.company))
             .where(Enrolment.opco_id == opco.id, Enrolment.status == EnrolmentStatus.PENDING_APPROVAL)
             .order_by(Enrolment.created_at, Enrolment.id)
             .limit(limit)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from marketplace.extensions import db
 from marketplace.formatting import sorted_fr
@@ -42,6 +43,7 @@ def members_page(organisation: Organisation, now: datetime) -> MembersPage:
         db.session.scalars(
             select(Membership)
             .join(User)
+            .options(contains_eager(Membership.user))  # the page shows each member's name: no query per row
             .where(Membership.organisation_id == organisation.id)
             .order_by(User.full_name, Membership.id)
         ).unique()

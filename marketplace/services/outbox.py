@@ -6,6 +6,8 @@ it is handed to an RQ worker right after the commit; without Redis it waits, pen
 on an SMTP server. ``OUTBOX_DELIVERY = "inline"`` (tests about an email's content) delivers right after the
 commit in the committing process instead. Without SMTP settings the message stays in the outbox, marked as
 held, where operators can read it.
+One exception, for changes made under a busy row lock (enrolling): ``render_after_commit`` renders and queues
+the emails in a short transaction right after the change's commit, so the lock is not held while they render.
 
 Secrets at rest: some emails carry a single-use link (invitation, password reset). The row keeps the live link
 only until it is delivered — a failed delivery must be retried with it — then the link's token is masked in
@@ -19,12 +21,13 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
+from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 
 from flask import current_app, render_template
-from sqlalchemy import create_engine, event, select, update
+from sqlalchemy import create_engine, event, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
@@ -45,6 +48,7 @@ SECRET_LINK_ENDPOINTS = (
 MASKED_TOKEN = "jeton-masque-apres-envoi"
 _PLACEHOLDER = "SECRETTOKENPLACEHOLDER"
 _READY = "outbox_ready"
+_LATER = "outbox_after_commit"
 
 
 def absolute_url(endpoint: str, **values) -> str:
@@ -54,9 +58,18 @@ def absolute_url(endpoint: str, **values) -> str:
 
 
 def queue_email(
-    recipient: str, template: str, *, organisation_id: int | None = None, **context
+    recipient: str,
+    template: str,
+    *,
+    organisation_id: int | None = None,
+    into: Session | None = None,
+    **context,
 ) -> OutboxMessage:
-    """Render ``templates/email/<template>.txt`` (first line ``Subject: ...``) and add it to the outbox."""
+    """Render ``templates/email/<template>.txt`` (first line ``Subject: ...``) and add it to the outbox.
+
+    ``into``: the database session to add it to (``db.session`` by default; see ``render_after_commit``).
+    """
+    target = into if into is not None else db.session
     context.setdefault("link_to", absolute_url)
     rendered = render_template(f"email/{template}.txt", **context)
     first, _, body = rendered.lstrip().partition("\n")
@@ -68,9 +81,36 @@ def queue_email(
         template=template,
         organisation_id=organisation_id,
     )
-    db.session.add(message)
-    db.session.info.setdefault(_NEW, []).append(message)
+    target.add(message)
+    target.info.setdefault(_NEW, []).append(message)
     return message
+
+
+def render_after_commit(build: Callable[[Session], None]) -> None:
+    """Emails rendered once the current transaction has committed: ``build(session)`` loads what it needs in
+    ``session`` and queues them there (``queue_email(..., into=session)``), in a short transaction of its own
+    that commits right after ours (then delivery as usual). Nothing is queued if ours rolls back.
+
+    For a change made under a row lock that other requests wait for (the enrolment rush): the lock goes at
+    the commit, so rendering templates, and the queries they make, no longer lengthen everybody's wait.
+    The price: a crash between the two commits loses these emails, the change itself being committed.
+    """
+    db.session.info.setdefault(_LATER, []).append(build)
+
+
+def _render_later(builds: list[Callable[[Session], None]]) -> None:
+    # Our session cannot run SQL inside its own after_commit: a second one (pooled) does the work.
+    try:
+        with Session(db.engine) as later:
+            if later.get_bind().dialect.name == "postgresql":
+                # Losing these rows in a crash is already the deal (see render_after_commit): no need to wait
+                # for the disk a second time in the request.
+                later.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            for build in builds:
+                build(later)
+            later.commit()
+    except Exception:  # noqa: BLE001 - the change is committed; only its emails are missing
+        log.exception("Courriels non mis en attente après la validation de la transaction.")
 
 
 @event.listens_for(Session, "after_flush")
@@ -93,13 +133,15 @@ def _deliver_after_commit(session):
         return
     ids = session.info.pop(_READY, [])
     session.info.pop(_NEW, None)
-    if not ids or not _hand_over_after_commit():
-        return  # pending: the scheduler's delivery job sends it
-    for message_id in ids:
-        try:
-            jobs.enqueue("outbox.deliver", message_id)
-        except Exception:  # noqa: BLE001 - the change is committed; the message waits for outbox-retry
-            log.exception("Courriel %s non remis à la livraison ; il reste en attente.", message_id)
+    later = session.info.pop(_LATER, None)
+    if ids and _hand_over_after_commit():  # otherwise pending: the scheduler's delivery job sends it
+        for message_id in ids:
+            try:
+                jobs.enqueue("outbox.deliver", message_id)
+            except Exception:  # noqa: BLE001 - the change is committed; the message waits for outbox-retry
+                log.exception("Courriel %s non remis à la livraison ; il reste en attente.", message_id)
+    if later:
+        _render_later(later)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -109,6 +151,7 @@ def _forget_on_rollback(session, previous_transaction):
         return
     session.info.pop(_READY, None)
     session.info.pop(_NEW, None)
+    session.info.pop(_LATER, None)
 
 
 def _hand_over_after_commit() -> bool:

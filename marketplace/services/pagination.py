@@ -25,6 +25,8 @@ class Page(Generic[T]):
     page: int
     per_page: int = PER_PAGE
     extra: dict[str, Any] = field(default_factory=dict)
+    # The count stopped at ``paginate``'s ``count_limit``: ``total`` is « more than » that (shown so).
+    more: bool = False
 
     @property
     def pages(self) -> int:
@@ -50,14 +52,26 @@ def clamp_page(page: int | None, total: int, per_page: int = PER_PAGE) -> int:
 
 
 def paginate(
-    query: Select, page: int | None, per_page: int = PER_PAGE, *, scalars: bool = True, unique: bool = False
+    query: Select,
+    page: int | None,
+    per_page: int = PER_PAGE,
+    *,
+    scalars: bool = True,
+    unique: bool = False,
+    count_limit: int | None = None,
 ) -> Page:
     """Count ``query``, clamp ``page`` and fetch that slice (two statements whatever the number of rows).
 
     ``query`` must already be ordered (a stable order: end with the id). ``scalars=False`` returns rows
-    (tuples) for queries selecting several entities or columns.
+    (tuples) for queries selecting several entities or columns. ``count_limit``: count no further than that
+    (the database stops there instead of counting every matching row); past it ``total`` is
+    ``count_limit + 1`` and ``more`` is set (« plus de 1 000 »), the pages going as far as that.
     """
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    counted = query.order_by(None)
+    if count_limit is not None:
+        counted = counted.limit(count_limit + 1)
+    total = db.session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    more = count_limit is not None and total > count_limit
     page = clamp_page(page, total, per_page)
     sliced = query.limit(per_page).offset((page - 1) * per_page)
     if scalars:
@@ -66,4 +80,4 @@ def paginate(
     else:
         result = db.session.execute(sliced)
         items = list(result.unique().all() if unique else result.all())
-    return Page(items, total, page, per_page)
+    return Page(items, total, page, per_page, more=more)

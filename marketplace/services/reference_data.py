@@ -74,6 +74,9 @@ def load_reference_data() -> dict[str, int]:
                         setattr(obj, column, value)
         db.session.flush()
         counts[model.__tablename__] = len(rows)
+    from marketplace.services import reference_lists
+
+    reference_lists.forget()
     return counts
 
 

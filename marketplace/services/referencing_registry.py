@@ -36,6 +36,7 @@ from marketplace.models import (
 from marketplace.services import accounts, catalogue, outbox
 from marketplace.services.errors import DomainError
 from marketplace.services.identifiers import qualiopi_is_valid
+from marketplace.services.pagination import Page, paginate
 from marketplace.services.roles import Perm
 
 EVENT_TEMPLATES = {
@@ -47,6 +48,18 @@ EVENT_TEMPLATES = {
 
 def registry(opco: Opco, action_id: int | None = None, status: str | None = None) -> list[Referencing]:
     """The OPCO's referencings, by action title then organisation name (action and organisation loaded)."""
+    return list(db.session.scalars(registry_query(opco, action_id, status)).unique())
+
+
+def registry_page(
+    opco: Opco, action_id: int | None = None, status: str | None = None, page: int | None = 1
+) -> Page[Referencing]:
+    """One page of the registry (a national OPCO references thousands of organisations)."""
+    return paginate(registry_query(opco, action_id, status), page, unique=True)
+
+
+def registry_query(opco: Opco, action_id: int | None = None, status: str | None = None):
+    """Select of the registry's rows, ordered, with the filters (an unknown state is refused)."""
     query = (
         select(Referencing)
         .join(CollectiveAction, CollectiveAction.id == Referencing.action_id)
@@ -61,7 +74,7 @@ def registry(opco: Opco, action_id: int | None = None, status: str | None = None
         if status not in ReferencingStatus.LABELS:
             raise DomainError("Choisissez un état de référencement dans la liste.", field="status")
         query = query.where(Referencing.status == status)
-    return list(db.session.scalars(query).unique())
+    return query
 
 
 def registry_actions(opco: Opco) -> list[CollectiveAction]:

@@ -212,6 +212,8 @@ class SearchResult:
     pages: int
     # Training organisations referenced by the company's OPCO (id, name), for the filter's choices.
     providers: list[tuple[int, str]] = field(default_factory=list)
+    # More than COUNT_LIMIT sessions match: ``total`` is not exact (« plus de 1 000 »).
+    more: bool = False
 
 
 def opco_providers(opco_id: int | None) -> list[tuple[int, str]]:
@@ -349,6 +351,11 @@ def rows_for(
     return rows
 
 
+# The count of matching sessions stops there: past it the page says « plus de 1 000 » (an exact count of
+# every visible session of a national OPCO costs more than the page itself).
+COUNT_LIMIT = 1000
+
+
 def search_sessions(company: Company, filters: SearchFilters, today: date, now: datetime) -> SearchResult:
     """One page of the sessions the company may enrol on, matching the filters, with its own figures.
 
@@ -362,10 +369,13 @@ def search_sessions(company: Company, filters: SearchFilters, today: date, now: 
         query.with_only_columns(TrainingSession.id).order_by(*_order(filters.sort)),
         filters.page,
         filters.per_page,
+        count_limit=COUNT_LIMIT,
     )
     sessions = _load_sessions(ids.items)
     pages = ids.pages if ids.total else 0
-    return SearchResult(rows_for(company, sessions, today, now), ids.total, ids.page, pages, providers)
+    return SearchResult(
+        rows_for(company, sessions, today, now), ids.total, ids.page, pages, providers, more=ids.more
+    )
 
 
 # --- One session -----------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from marketplace.extensions import db
-from marketplace.formatting import date_fr, money_fr, paris_today, sorted_fr
+from marketplace.formatting import date_fr, money_fr, paris_today
 from marketplace.models import (
     ActionStatus,
     CollectiveAction,
@@ -21,13 +21,12 @@ from marketplace.models import (
     EnrolmentStatus,
     Referencing,
     ReferencingStatus,
-    Region,
     SessionStatus,
     TrainingProvider,
     TrainingSession,
     utcnow,
 )
-from marketplace.services import enrolments
+from marketplace.services import enrolments, reference_lists
 from marketplace.services.errors import DomainError
 from marketplace.services.pagination import paginate
 from marketplace.services.sessions import AWAITING_MINIMUM, EDITABLE, SESSION, check_qualiopi
@@ -263,8 +262,7 @@ def referencing_label(referencing: Referencing) -> str:
 
 def region_choices() -> list[tuple[str, str]]:
     """The regions a session may be held in, by name, after an empty « choose » entry."""
-    regions = sorted_fr(db.session.scalars(select(Region)), key=lambda r: r.name)
-    return [("", "— Choisissez —")] + [(r.code, r.name) for r in regions]
+    return [("", "— Choisissez —")] + [(r.code, r.name) for r in reference_lists.regions()]
 
 
 def qualiopi_problem(provider: TrainingProvider, today: date) -> str | None:

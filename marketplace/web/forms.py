@@ -124,8 +124,6 @@ def attach_error(form, error: DomainError) -> None:
 
 
 def region_choices() -> list[tuple[str, str]]:
-    from marketplace.extensions import db
-    from marketplace.models import Region
+    from marketplace.services import reference_lists
 
-    regions = db.session.scalars(db.select(Region).order_by(Region.name)).all()
-    return [("", "— Choisissez —")] + [(r.code, r.name) for r in regions]
+    return [("", "— Choisissez —")] + [(r.code, r.name) for r in reference_lists.regions()]

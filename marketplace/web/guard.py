@@ -19,8 +19,8 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from marketplace.extensions import db, login_manager
-from marketplace.models import Membership, User
-from marketplace.services import authentication, organisations
+from marketplace.models import User
+from marketplace.services import authentication
 from marketplace.services.context import set_request_context
 from marketplace.services.roles import has_permission
 
@@ -132,15 +132,13 @@ def tenant_blueprint(name: str, import_name: str, url_prefix: str, kind: str | N
     def load_and_check_membership():
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
-        org = organisations.by_slug(g.org_slug)
-        if org is None or (kind is not None and org.kind != kind):
-            abort(404)
-        membership = db.session.scalar(
-            select(Membership).where(
-                Membership.organisation_id == org.id, Membership.user_id == current_user.id
-            )
-        )
+        # The signed-in user's memberships come with their organisations (loaded with the user): the URL's
+        # organisation is found among them, without reading it again. Not a member: 404, as if it did not exist.
+        membership = next((m for m in current_user.memberships if m.organisation.slug == g.org_slug), None)
         if membership is None:
+            abort(404)
+        org = membership.organisation
+        if kind is not None and org.kind != kind:
             abort(404)
         g.org = org
         g.membership = membership

@@ -14,7 +14,7 @@ from marketplace.services.errors import DomainError
 from marketplace.services.roles import Perm
 from marketplace.web.actions import perform, render
 from marketplace.web.guard import get_owned, require
-from marketplace.web.params import parse_int
+from marketplace.web.params import page_arg, parse_int
 
 DONE = {
     "suspend": "Le référencement de {name} sur « {action} » est suspendu ; l'organisme est prévenu par courriel.",
@@ -35,12 +35,18 @@ def _filters() -> dict[str, str]:
 
 def _registry_page(form: ReferencingChangeForm | None = None):
     filters = _filters()
-    rows = referencing_registry.registry(
-        g.org, action_id=int(filters["action"]) if "action" in filters else None, status=filters.get("statut")
+    rows = referencing_registry.registry_page(
+        g.org,
+        action_id=int(filters["action"]) if "action" in filters else None,
+        status=filters.get("statut"),
+        page=page_arg(),
     )
     return render(
         "opco/referencings/registry.html",
-        rows=rows,
+        rows=rows.items,
+        total=rows.total,
+        page=rows.page,
+        pages=rows.pages,
         actions=referencing_registry.registry_actions(g.org),
         filters=filters,
         labels=ReferencingStatus.LABELS,

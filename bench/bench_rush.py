@@ -1,0 +1,393 @@
+"""Enrolment rush over HTTP: N companies enrol one employee each, all at once, on one session with few seats.
+
+    .venv/bin/python bench/bench_rush.py \
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/mp_bench_rush --clients 200 --free-seats 10
+
+Builds a small marketplace in a throwaway database (dropped and created again on every run): one OPCO, one
+action, one training organisation, ``--clients`` companies each with one HR member and one employee, the
+« rush » session with ``--free-seats`` seats, and one session per company for the anchor. Starts gunicorn
+(``--workers`` sync workers) on it, signs every member in, then, for each round:
+
+- anchor: every company enrols its employee on a session of its own at the same moment (no shared row
+  lock: what the server does when the enrolments do not compete);
+- rush: every company enrols its employee on the rush session at the same moment.
+
+Prints enrolments per second for both, their ratio (rush / anchor, measured in the same run), the seats held
+(must be exactly the free seats), the waiting list, the errors (any answer other than the outcome page), and
+how long each request held the session's row lock: time from the ``SELECT … FOR UPDATE`` on the session to
+the ``COMMIT``, measured in the gunicorn workers by a SQLAlchemy connection event (``--lock-log``).
+Exits with status 1 when a correctness check fails (seats, errors). See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PASSWORD = "bench-rush-2026"
+TARGET_PER_S = 150.0
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[max(0, -(-len(ordered) * p // 100) - 1)]
+
+
+def app_config(database_url: str) -> dict:
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "bench-rush",
+        "ENV_NAME": "test",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_SECURE": False,
+        "MAIL_SERVER": None,
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL") or None,
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
+        "BASE_URL": "http://localhost",
+    }
+
+
+# --- In the gunicorn workers -------------------------------------------------------------------------------
+
+
+def server_app():
+    """The application served by gunicorn (``bench_rush:server_app()``), with the lock-hold probe."""
+    import gc
+    import logging
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from marketplace import create_app
+
+    app = create_app(app_config(os.environ["BENCH_DATABASE_URL"]))
+    logging.getLogger().setLevel(logging.WARNING)
+    log_path = os.environ.get("BENCH_LOCK_LOG")
+    if log_path:
+        # The session's row lock: from the return of its SELECT … FOR UPDATE (PostgreSQL) or UPDATE (SQLite) to the COMMIT
+        # or ROLLBACK of the same connection, and the statements run meanwhile (the COMMIT not counted). Appended
+        # by every worker, one line per transaction: "<ms> <statements>".
+        lock_sql = re.compile(r"FROM training_sessions\b.*FOR UPDATE|^UPDATE training_sessions SET id", re.S)
+
+        @event.listens_for(Engine, "before_cursor_execute")
+        def _count(conn, cursor, statement, parameters, context, executemany):
+            if "bench_locked_at" in conn.info:
+                conn.info["bench_statements"] += 1
+
+        @event.listens_for(Engine, "after_cursor_execute")
+        def _stamp(conn, cursor, statement, parameters, context, executemany):
+            # After the locking statement returned: the lock is held from here (the wait is not counted).
+            if "bench_locked_at" not in conn.info and lock_sql.search(statement):
+                conn.info["bench_locked_at"] = time.perf_counter()
+                conn.info["bench_statements"] = 0
+
+        def _release(conn):
+            started = conn.info.pop("bench_locked_at", None)
+            if started is not None:
+                with open(log_path, "a") as out:
+                    held = (time.perf_counter() - started) * 1000
+                    out.write(f"{held:.3f} {conn.info.pop('bench_statements')}\n")
+
+        event.listen(Engine, "commit", _release)
+        event.listen(Engine, "rollback", _release)
+    gc.freeze()
+    return app
+
+
+# --- Driver ---------------------------------------------------------------------------------------------
+
+
+def prepare_database(url: str, clients: int, free_seats: int) -> dict:
+    """A fresh database with the run's data. On PostgreSQL the data are built once into a template database
+    (``<name>_tpl_<clients>_<seats>``) and every run starts from a copy of it (CREATE DATABASE … TEMPLATE)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.drivername.startswith("sqlite"):
+        Path(parsed.database).unlink(missing_ok=True)
+        return build_data(url, clients, free_seats)
+    import psycopg
+
+    server = parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    template = f"{parsed.database}_tpl_{clients}_{free_seats}"
+    saved = Path(tempfile.gettempdir()) / f"{template}.json"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (template,)).fetchone()
+        if not exists or not saved.exists():
+            conn.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{template}"')
+            data = build_data(
+                parsed.set(database=template).render_as_string(hide_password=False), clients, free_seats
+            )
+            saved.write_text(json.dumps(data))
+        conn.execute(f'CREATE DATABASE "{parsed.database}" TEMPLATE "{template}"')
+    return json.loads(saved.read_text())
+
+
+def build_data(database_url: str, clients: int, free_seats: int) -> dict:
+    """The marketplace of the run; returns what the clients need (slugs, ids, emails)."""
+    from datetime import date, timedelta
+
+    from marketplace import create_app
+    from marketplace.extensions import db
+    from marketplace.services.reference_data import load_reference_data
+    from tests.factories import Factories
+
+    app = create_app(app_config(database_url))
+    with app.app_context():
+        db.create_all()
+        load_reference_data()
+        db.session.commit()
+        make = Factories()
+        action = make.action()
+        provider = make.provider()
+        rush = make.session(
+            action, provider, capacity_max=free_seats, start=date.today() + timedelta(days=30)
+        )
+        rows = []
+        for i in range(clients):
+            user = make.user(email=f"rh{i}@bench.test", password=PASSWORD)
+            company = make.company(admin=user)
+            employee = make.employee(company)
+            own = make.session(action, provider, capacity_max=5, start=date.today() + timedelta(days=90))
+            rows.append(
+                {"email": user.email, "slug": company.slug, "employee": employee.id, "own_session": own.id}
+            )
+        data = {"rush_session": rush.id, "clients": rows}
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+    return data
+
+
+def request(port: int, method: str, path: str, body: dict | None = None, cookie: str = ""):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    headers = {"Cookie": cookie} if cookie else {}
+    payload = None
+    if body is not None:
+        payload = urllib.parse.urlencode(body)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    conn.request(method, path, body=payload, headers=headers)
+    response = conn.getresponse()
+    text = response.read().decode("utf-8", "replace")
+    cookies = [v.split(";", 1)[0] for k, v in response.getheaders() if k.lower() == "set-cookie"]
+    conn.close()
+    return response.status, text, cookies
+
+
+def wait_ready(port: int, server: subprocess.Popen) -> None:
+    for _ in range(300):
+        if server.poll() is not None:
+            raise SystemExit("gunicorn s'est arrêté au démarrage")
+        try:
+            status, _, _ = request(port, "GET", "/healthz")
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("gunicorn ne répond pas")
+
+
+def burst(port: int, jobs: list[tuple[str, dict, str]]) -> tuple[float, list[tuple[int, str]]]:
+    """Every POST at once (one thread each, released together); returns the wall time and the answers."""
+    barrier = threading.Barrier(len(jobs) + 1)
+    answers: list[tuple[int, str] | None] = [None] * len(jobs)
+
+    def one(index: int, path: str, body: dict, cookie: str) -> None:
+        barrier.wait()
+        try:
+            status, text, _ = request(port, "POST", path, body, cookie)
+            answers[index] = (status, text)
+        except OSError as error:
+            answers[index] = (0, str(error))
+
+    threads = [threading.Thread(target=one, args=(i, *job)) for i, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, answers  # type: ignore[return-value]
+
+
+def read_lock_log(path: str) -> list[tuple[float, int]]:
+    try:
+        with open(path) as lines:
+            values = [(float(line.split()[0]), int(line.split()[1])) for line in lines if line.strip()]
+    except FileNotFoundError:
+        return []
+    os.truncate(path, 0)
+    return values
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", required=True, help="base jetable : supprimée et recréée")
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--free-seats", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=4, help="workers gunicorn (sync)")
+    parser.add_argument("--port", type=int, default=8791)
+    parser.add_argument(
+        "--redis-url", help="REDIS_URL du serveur (courriels mis en file RQ au lieu d'être remis)"
+    )
+    args = parser.parse_args()
+
+    from sqlalchemy import create_engine, text
+
+    print(f"Préparation : {args.clients} entreprises, session de {args.free_seats} places…")
+    data = prepare_database(args.database_url, args.clients, args.free_seats)
+    lock_log = tempfile.mktemp(prefix="bench_rush_locks_", suffix=".txt")
+    env = {
+        **os.environ,
+        "BENCH_DATABASE_URL": args.database_url,
+        "BENCH_LOCK_LOG": lock_log,
+        "BENCH_REDIS_URL": args.redis_url or "",
+        "PYTHONPATH": f"{ROOT}:{ROOT / 'bench'}",
+    }
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    server = subprocess.Popen(
+        [
+            str(gunicorn),
+            "--bind",
+            f"127.0.0.1:{args.port}",
+            "--workers",
+            str(args.workers),
+            "--backlog",
+            "2048",
+            "--timeout",
+            "120",
+            "--log-level",
+            "warning",
+            "bench_rush:server_app()",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    failures: list[str] = []
+    try:
+        wait_ready(args.port, server)
+        cookies = {}
+        for row in data["clients"]:
+            status, page, got = request(
+                args.port, "POST", "/connexion", {"email": row["email"], "password": PASSWORD}
+            )
+            if status != 303:
+                raise SystemExit(f"connexion refusée pour {row['email']} ({status}) : {page[:200]}")
+            cookies[row["email"]] = "; ".join(got)
+        read_lock_log(lock_log)  # the sign-ins hold no session lock; start clean anyway
+
+        def jobs(session_of) -> list[tuple[str, dict, str]]:
+            return [
+                (
+                    f"/entreprise/{row['slug']}/sessions/{session_of(row)}/inscrire",
+                    {"employee_ids": str(row["employee"])},
+                    cookies[row["email"]],
+                )
+                for row in data["clients"]
+            ]
+
+        results = {}
+        for name, session_of in (
+            ("ancre (une session par entreprise)", lambda row: row["own_session"]),
+            ("ruée (une session pour tous)", lambda row: data["rush_session"]),
+        ):
+            wall, answers = burst(args.port, jobs(session_of))
+            holds = read_lock_log(lock_log)
+            errors = [
+                (status, body[:120])
+                for status, body in answers
+                if status != 200 or "inscri" not in body.lower()
+            ]
+            results[name] = (wall, errors, holds)
+
+        engine = create_engine(args.database_url)
+        with engine.connect() as conn:
+            held = conn.execute(
+                text("SELECT seats_held, capacity_max FROM training_sessions WHERE id = :id"),
+                {"id": data["rush_session"]},
+            ).one()
+            statuses = dict(
+                conn.execute(
+                    text("SELECT status, count(*) FROM enrolments WHERE session_id = :id GROUP BY status"),
+                    {"id": data["rush_session"]},
+                ).all()
+            )
+            anchors = conn.execute(
+                text("SELECT count(*) FROM enrolments WHERE session_id <> :id AND status = 'confirmed'"),
+                {"id": data["rush_session"]},
+            ).scalar()
+        engine.dispose()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    print()
+    print(
+        f"{args.clients} inscriptions simultanées par HTTP, gunicorn {args.workers} workers sync, "
+        f"{create_engine(args.database_url).dialect.name}"
+    )
+    print(
+        f"{'tour':<38} {'durée s':>8} {'inscr./s':>9} {'erreurs':>8}   verrou de la session tenu (ms) p50 / p95 / max,"
+        " requêtes SQL sous le verrou"
+    )
+    rates = {}
+    for name, (wall, errors, holds) in results.items():
+        rates[name] = args.clients / wall
+        times = [ms for ms, _ in holds]
+        shown = (
+            f"{percentile(times, 50):.2f} / {percentile(times, 95):.2f} / {max(times):.2f} ms, "
+            f"{statistics.median(n for _, n in holds):.0f} requêtes"
+            if holds
+            else "—"
+        )
+        print(f"{name:<38} {wall:>8.2f} {rates[name]:>9.1f} {len(errors):>8}   {shown}")
+        for status, body in errors[:3]:
+            print(f"    {status}: {body!r}")
+        if errors:
+            failures.append(f"{len(errors)} erreur(s) ({name})")
+    anchor, rush = rates.values()
+    print()
+    print(f"Ratio ruée / ancre : {rush / anchor:.2f}")
+    print(
+        f"Places tenues sur la session de la ruée : {held.seats_held} / {held.capacity_max} ; "
+        f"inscriptions : {json.dumps(statuses, ensure_ascii=False)} ; inscriptions de l'ancre : {anchors}"
+    )
+    seats = statuses.get("confirmed", 0) + statuses.get("pending_approval", 0)
+    if held.seats_held != args.free_seats or seats != args.free_seats:
+        failures.append(
+            f"places tenues {held.seats_held} (inscriptions {seats}) au lieu de {args.free_seats}"
+        )
+    if statuses.get("waitlisted", 0) != args.clients - args.free_seats:
+        failures.append("liste d'attente incomplète")
+    print(f"Objectif ≥ {TARGET_PER_S:.0f} inscriptions/s : {'atteint' if rush >= TARGET_PER_S else 'manqué'}")
+    if failures:
+        print("ÉCHEC : " + " ; ".join(failures))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
