@@ -23,6 +23,17 @@ from marketplace.models.convocation import Convocation
 from marketplace.models.document import Document, DocumentKind
 from marketplace.models.employee import ContractType, Employee, EmployeeCategory
 from marketplace.models.enrolment import Enrolment, EnrolmentStatus
+from marketplace.models.invoice import (
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceSequence,
+    InvoiceStatus,
+    LineKind,
+    Payer,
+    PaymentBatch,
+    PaymentBatchStatus,
+)
 from marketplace.models.organisation import (
     Company,
     Opco,
@@ -54,6 +65,15 @@ from marketplace.models.training_session import HalfDay, SessionSlot, SessionSta
 from marketplace.models.user import Invitation, LoginAttempt, LoginThrottle, Membership, User
 
 __all__ = [
+    "Invoice",
+    "InvoiceKind",
+    "InvoiceLine",
+    "InvoiceSequence",
+    "InvoiceStatus",
+    "LineKind",
+    "Payer",
+    "PaymentBatch",
+    "PaymentBatchStatus",
     "Attendance",
     "AttendanceAmendment",
     "AttendanceStatus",

@@ -77,6 +77,11 @@ class CollectiveAction(CreatedAtMixin, db.Model):
     # HT or TTC price as the base of the funded share; None: the OPCO's rule (Opco.funding_basis).
     funding_basis: Mapped[str | None] = mapped_column(String(3))
     requires_approval: Mapped[bool] = mapped_column(default=False)
+    # Money: the OPCO's funding flow for this action (null: the OPCO's setting), and the indemnité de dédit
+    # charged to the company for a late cancellation or an unjustified absence, as a share of the price HT
+    # (null or 0: none); frozen on each enrolment.
+    funding_flow: Mapped[str | None] = mapped_column(String(20))
+    dedit_rate_pct: Mapped[int | None]
     status: Mapped[str] = mapped_column(String(20), default=ActionStatus.DRAFT)
     # Lower-cased title + objectives + reference, for the catalogue search (portable LIKE search).
     search_text: Mapped[str] = mapped_column(Text, default="")
@@ -178,6 +183,13 @@ class Referencing(CreatedAtMixin, db.Model):
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date)
     price_cents: Mapped[int]
+    # How the organisation invoices the OPCO (services.invoicing): « per_trainee » (price per trainee prorated
+    # by the hours done), « per_hour » (hours done × hourly rate) or « group » (a group price, due in full when
+    # the trainee-hours done reach the threshold, prorated below it).
+    pricing_mode: Mapped[str] = mapped_column(String(20), default="per_trainee", server_default="per_trainee")
+    hourly_rate_cents: Mapped[int | None]
+    group_price_cents: Mapped[int | None]
+    group_threshold_pct: Mapped[int | None]
     status: Mapped[str] = mapped_column(String(20), default=ReferencingStatus.ACTIVE)
     status_reason: Mapped[str | None] = mapped_column(String(300))
     # Suspended automatically because the organisation's Qualiopi certificate lapsed (not by the OPCO): a

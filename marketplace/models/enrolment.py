@@ -147,6 +147,9 @@ class Enrolment(CreatedAtMixin, db.Model):
     cancellation_days: Mapped[int | None]
     cap_per_session: Mapped[int | None]
     cap_per_year: Mapped[int | None]
+    # Indemnité de dédit (share of the price HT) the company owes for a late cancellation or an unjustified
+    # absence, frozen from the action; never charged to the OPCO (L6354-1).
+    dedit_rate_pct: Mapped[int | None]
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # Waiting-list order: first come, first offered.
     waitlisted_at: Mapped[datetime | None]

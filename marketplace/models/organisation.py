@@ -66,6 +66,11 @@ class Opco(Organisation):
     convocation_days: Mapped[int] = mapped_column(default=21, server_default="21")
     # Proofs of delivery (attendance, certificates) are kept this many years after the session's end.
     retention_years: Mapped[int] = mapped_column(default=6, server_default="6")
+    # Money (services.invoicing): how the OPCO pays its share — « subrogation » (the company's invoice paid by
+    # the OPCO in its name) or « achat direct » (the OPCO buys the training) — an action may override it; the
+    # share of invoices drawn for manual control (R6332-26), the rest only checked automatically.
+    funding_flow: Mapped[str] = mapped_column(String(20), default="subrogation", server_default="subrogation")
+    control_sampling_pct: Mapped[int] = mapped_column(default=10, server_default="10")
 
     branches: Mapped[list[OpcoBranch]] = relationship(
         back_populates="opco", cascade="all, delete-orphan", order_by="OpcoBranch.idcc"
@@ -110,6 +115,8 @@ class Company(Organisation):
     headcount: Mapped[int] = mapped_column(Integer)
     # The headcount is the annual average of a year (« effectif moyen annuel de l'année N-1 »): that year.
     headcount_year: Mapped[int] = mapped_column(Integer, default=_last_year)
+    # Intra-community VAT number, shown on the invoices it receives (may be empty).
+    vat_number: Mapped[str] = mapped_column(String(20), default="", server_default="")
     region_code: Mapped[str] = mapped_column(ForeignKey("ref_regions.code"))
     address: Mapped[str] = mapped_column(String(300))
     postal_code: Mapped[str] = mapped_column(String(5))
@@ -168,6 +175,18 @@ class TrainingProvider(Organisation):
     internal_rules: Mapped[str] = mapped_column(String(10_000), default="", server_default="")
     signatory_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
     signatory_title: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # Invoicing: intra-community VAT number (may be empty when exempt), and the bank account the OPCO pays to
+    # (IBAN/BIC checked with schwifty; a change waits for the confirmation sent by email, then is audited).
+    vat_number: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    iban: Mapped[str | None] = mapped_column(String(34))
+    bic: Mapped[str | None] = mapped_column(String(11))
+    account_holder: Mapped[str | None] = mapped_column(String(200))
+    pending_iban: Mapped[str | None] = mapped_column(String(34))
+    pending_bic: Mapped[str | None] = mapped_column(String(11))
+    pending_account_holder: Mapped[str | None] = mapped_column(String(200))
+    pending_bank_token_hash: Mapped[str | None] = mapped_column(String(64))
+    pending_bank_expires_at: Mapped[datetime | None]
+    bank_changed_at: Mapped[datetime | None]
 
     region: Mapped["Region"] = relationship(lazy="joined")  # noqa: F821, UP037
 

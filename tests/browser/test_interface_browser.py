@@ -198,8 +198,9 @@ def test_opco_dashboard_key_figures_fit_on_one_row_and_a_subtitle_sits_under_its
     page.set_viewport_size({"width": 1366, "height": 900})
     sign_in(page, live_server, "opco@demo.test")
     cards = page.locator("main .cards > article")
-    assert cards.count() == 5
-    tops = {round(cards.nth(i).bounding_box()["y"]) for i in range(5)}
+    count = cards.count()
+    assert count >= 5  # pending approvals, sessions awaiting service fait, actions…
+    tops = {round(cards.nth(i).bounding_box()["y"]) for i in range(count)}
     assert len(tops) == 1, f"key figures on {len(tops)} rows"
 
     page.get_by_role("button", name="Se déconnecter").click()
