@@ -66,6 +66,10 @@ KEY_LABELS = {
     "ajoutés": "ajoutés",
     "mis à jour": "mis à jour",
     "erreurs": "lignes en erreur",
+    "method": "mode de signature",
+    "slot": "demi-journée n°",
+    "sha256": "empreinte SHA-256",
+    "job": "tâche",
 }
 
 # Names of the fields of actions, sessions, referencings, responses and certificates (in « champs modifiés »
@@ -118,7 +122,17 @@ FIELD_LABELS = {
 }
 
 # Amounts are stored in cents, HT unless the key says otherwise.
-_MONEY_KEYS = {"price_cents", "price_per_trainee_cents", "price_per_group_cents"}
+_MONEY_KEYS = {
+    "price_cents",
+    "price_per_trainee_cents",
+    "price_per_group_cents",
+    "hourly_rate_cents",
+    "group_price_cents",
+    "amount_cents",
+    "validated_cents",
+    "total_ht_cents",
+    "total_ttc_cents",
+}
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
@@ -154,6 +168,10 @@ def _code_labels(key: str) -> dict[str, str]:
         return {"ht": "prix HT", "ttc": "prix TTC"}
     if key == "size_band":
         return {code: label for code, label, _low, _high in identifiers.SIZE_BANDS}
+    if key == "method":
+        from marketplace.models import SignMethod
+
+        return SignMethod.LABELS
     if key == "modality":
         from marketplace.models import Modality
 
@@ -233,7 +251,7 @@ def _key_label(key: str, value) -> str:
 # to the organisation that acted, and for enrolments to the company too.
 _COMMON = ("org.", "auth.", "member.")
 _BY_KIND = {
-    "company": ("company.", "employee.", "enrolment."),
+    "company": ("company.", "employee.", "enrolment.", "invoice.pay"),
     "opco": (
         "opco.",
         "catalogue.",
@@ -255,6 +273,13 @@ _BY_KIND = {
         "tender_response.reject",
         "enrolment.approve",
         "enrolment.refuse",
+        "session.request_correction",
+        "session.correction_requested",
+        "invoice.start_control",
+        "invoice.request_info",
+        "invoice.validate",
+        "invoice.reject",
+        "invoice.pay",
     ),
     "provider": (
         "provider.",
@@ -266,6 +291,17 @@ _BY_KIND = {
         "tender_response.submit",
         "tender_response.withdraw",
         "enrolment.session_cancelled",
+        "enrolment.convoke",
+        "enrolment.start_training",
+        "enrolment.attended",
+        "enrolment.partially_attended",
+        "enrolment.absent",
+        "enrolment.abandon",
+        "enrolment.close",
+        "attendance.",
+        "convocation.",
+        "certificates.",
+        "invoice.",
     ),
 }
 

@@ -755,13 +755,19 @@ def _notify_provider(session: TrainingSession, changed: list[Enrolment], templat
 
 
 def _notify_created(enrolment: Enrolment, *, contacts: list[str] | None = None, into=None) -> None:
+    """The « enrolment made » emails, rendered after the commit from the enrolment as it stands then: one
+    already convoked is told as confirmed; one a later step of the same transaction cancelled or moved
+    (demo data, scripts) gets that step's own email instead."""
     template = {
         S.CONFIRMED: "enrolment_confirmed",
+        S.CONVOKED: "enrolment_confirmed",
         S.PENDING_APPROVAL: "enrolment_pending",
         S.WAITLISTED: "enrolment_waitlisted",
-    }[enrolment.status]
+    }.get(enrolment.status)
+    if template is None:
+        return
     _notify(enrolment, template, contacts=contacts, into=into)
-    if enrolment.status == S.CONFIRMED and enrolment.employee.email:
+    if enrolment.status in (S.CONFIRMED, S.CONVOKED) and enrolment.employee.email:
         outbox.queue_email(
             enrolment.employee.email,
             "enrolment_trainee",
