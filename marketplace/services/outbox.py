@@ -44,6 +44,7 @@ SECRET_LINK_ENDPOINTS = (
     "auth.reset_password",
     "public.trainee_documents",
     "public.convocation_download",
+    "provider.confirm_bank_details",
 )
 MASKED_TOKEN = "jeton-masque-apres-envoi"
 _PLACEHOLDER = "SECRETTOKENPLACEHOLDER"
