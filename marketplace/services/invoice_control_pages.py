@@ -191,9 +191,7 @@ def opco_account_ready(opco: Opco) -> bool:
 
 
 def provider_invoice(provider_id: int, invoice_id: int) -> Invoice | None:
-    """The organisation's own OPCO invoice (its answer partial), None otherwise (→ 404)."""
+    """The organisation's own invoice (its answer partial), None otherwise (→ 404)."""
     return db.session.scalar(
-        select(Invoice).where(
-            Invoice.id == invoice_id, Invoice.provider_id == provider_id, Invoice.payer == Payer.OPCO
-        )
+        select(Invoice).where(Invoice.id == invoice_id, Invoice.provider_id == provider_id)
     )

@@ -3,7 +3,7 @@ requests for documents, validation (possibly partial), rejection, bulk validatio
 
 from __future__ import annotations
 
-from flask import g, request, url_for
+from flask import abort, g, request, url_for
 from flask_login import current_user
 
 from marketplace.blueprints.opco.invoice_forms import (
@@ -13,7 +13,7 @@ from marketplace.blueprints.opco.invoice_forms import (
     ValidateForm,
 )
 from marketplace.blueprints.opco.routes import bp
-from marketplace.models import Invoice, InvoiceStatus
+from marketplace.models import Invoice, InvoiceStatus, Payer
 from marketplace.services import invoice_control, invoice_control_pages, payment_settings
 from marketplace.services.roles import Perm
 from marketplace.web.actions import perform, render, submit
@@ -22,7 +22,11 @@ from marketplace.web.params import int_list, page_arg
 
 
 def _invoice(invoice_id: int) -> Invoice:
-    return get_owned(Invoice, invoice_id, column="opco_id")
+    """One of the OPCO's own invoices (addressed to it); a company's invoice it funds is not its to control."""
+    invoice = get_owned(Invoice, invoice_id, column="opco_id")
+    if invoice.payer != Payer.OPCO:
+        abort(404)
+    return invoice
 
 
 def _queue_page():
@@ -79,17 +83,17 @@ def _control_page(invoice: Invoice, **forms):
     )
 
 
-@bp.get("/factures/<int:invoice_id>")
+@bp.get("/factures/<int:opco_invoice_id>")
 @require(Perm.CONTROL_DELIVERY)
-def invoice_control_page(invoice_id: int):
-    return _control_page(_invoice(invoice_id))
+def invoice_control_page(opco_invoice_id: int):
+    return _control_page(_invoice(opco_invoice_id))
 
 
-@bp.post("/factures/<int:invoice_id>/prendre-en-controle")
+@bp.post("/factures/<int:opco_invoice_id>/prendre-en-controle")
 @require(Perm.CONTROL_DELIVERY)
-def start_invoice_control(invoice_id: int):
-    invoice = _invoice(invoice_id)
-    done = url_for("opco.invoice_control_page", invoice_id=invoice_id)
+def start_invoice_control(opco_invoice_id: int):
+    invoice = _invoice(opco_invoice_id)
+    done = url_for("opco.invoice_control_page", opco_invoice_id=opco_invoice_id)
     return perform(
         lambda: invoice_control.start_control(invoice, current_user, g.org),
         done=done,
@@ -100,10 +104,10 @@ def start_invoice_control(invoice_id: int):
     )
 
 
-@bp.post("/factures/<int:invoice_id>/complements")
+@bp.post("/factures/<int:opco_invoice_id>/complements")
 @require(Perm.CONTROL_DELIVERY)
-def request_invoice_info(invoice_id: int):
-    invoice = _invoice(invoice_id)
+def request_invoice_info(opco_invoice_id: int):
+    invoice = _invoice(opco_invoice_id)
     form = InfoRequestForm()
     return submit(
         form,
@@ -111,15 +115,15 @@ def request_invoice_info(invoice_id: int):
             invoice, current_user, g.org, form.info_request.data, form.info_deadline.data
         ),
         page=lambda: _control_page(invoice, info_form=form),
-        done=url_for("opco.invoice_control_page", invoice_id=invoice_id),
+        done=url_for("opco.invoice_control_page", opco_invoice_id=opco_invoice_id),
         message="Compléments demandés : l'organisme de formation est prévenu par courriel.",
     )
 
 
-@bp.post("/factures/<int:invoice_id>/valider")
+@bp.post("/factures/<int:opco_invoice_id>/valider")
 @require(Perm.CONTROL_DELIVERY)
-def validate_invoice(invoice_id: int):
-    invoice = _invoice(invoice_id)
+def validate_invoice(opco_invoice_id: int):
+    invoice = _invoice(opco_invoice_id)
     form = ValidateForm()
 
     def action():
@@ -130,21 +134,21 @@ def validate_invoice(invoice_id: int):
         form,
         action,
         page=lambda: _control_page(invoice, validate_form=form),
-        done=url_for("opco.invoice_control_page", invoice_id=invoice_id),
+        done=url_for("opco.invoice_control_page", opco_invoice_id=opco_invoice_id),
         message="Facture validée (bon à payer) : l'organisme de formation est prévenu.",
     )
 
 
-@bp.post("/factures/<int:invoice_id>/rejeter")
+@bp.post("/factures/<int:opco_invoice_id>/rejeter")
 @require(Perm.CONTROL_DELIVERY)
-def reject_invoice(invoice_id: int):
-    invoice = _invoice(invoice_id)
+def reject_invoice(opco_invoice_id: int):
+    invoice = _invoice(opco_invoice_id)
     form = RejectForm()
     return submit(
         form,
         lambda: invoice_control.reject(invoice, current_user, g.org, form.rejection_reason.data),
         page=lambda: _control_page(invoice, reject_form=form),
-        done=url_for("opco.invoice_control_page", invoice_id=invoice_id),
+        done=url_for("opco.invoice_control_page", opco_invoice_id=opco_invoice_id),
         message="Facture rejetée : l'organisme de formation reçoit le motif par courriel.",
     )
 

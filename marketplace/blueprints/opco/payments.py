@@ -46,37 +46,37 @@ def create_payment_batch():
         form,
         lambda: payments.create_batch(g.org, current_user, ids, form.execution_date.data),
         page=lambda: _batches_page(form),
-        done=lambda batch: url_for("opco.payment_batch", batch_id=batch.id),
+        done=lambda batch: url_for("opco.payment_batch", payment_batch_id=batch.id),
         message=lambda batch: f"Lot {batch.reference} créé : téléchargez le fichier de virement SEPA.",
     )
 
 
-@bp.get("/paiements/<int:batch_id>")
+@bp.get("/paiements/<int:payment_batch_id>")
 @require(Perm.CONTROL_DELIVERY)
-def payment_batch(batch_id: int):
-    batch = _batch(batch_id)
+def payment_batch(payment_batch_id: int):
+    batch = _batch(payment_batch_id)
     return render(
         "opco/payments/detail.html", batch=batch, invoices=invoice_control_pages.batch_invoices(batch)
     )
 
 
-@bp.post("/paiements/<int:batch_id>/fichier-sepa")
+@bp.post("/paiements/<int:payment_batch_id>/fichier-sepa")
 @require(Perm.CONTROL_DELIVERY)
-def download_sepa(batch_id: int):
-    batch = _batch(batch_id)
+def download_sepa(payment_batch_id: int):
+    batch = _batch(payment_batch_id)
     return perform(
         lambda: payments.export_file(batch, current_user, g.org),
         done=lambda exported: xml_response(exported[1], exported[0]),
-        failed=url_for("opco.payment_batch", batch_id=batch_id),
+        failed=url_for("opco.payment_batch", payment_batch_id=payment_batch_id),
     )
 
 
-@bp.post("/paiements/<int:batch_id>/payer")
+@bp.post("/paiements/<int:payment_batch_id>/payer")
 @require(Perm.CONTROL_DELIVERY)
-def mark_batch_paid(batch_id: int):
-    batch = _batch(batch_id)
+def mark_batch_paid(payment_batch_id: int):
+    batch = _batch(payment_batch_id)
     return perform(
         lambda: payments.mark_paid(batch, current_user, g.org),
-        done=url_for("opco.payment_batch", batch_id=batch_id),
+        done=url_for("opco.payment_batch", payment_batch_id=payment_batch_id),
         message="Lot marqué payé : chaque facture est payée et les organismes sont prévenus.",
     )
