@@ -135,6 +135,7 @@ def _state_labels(action: str) -> dict[str, str]:
         "referencing": models.ReferencingStatus,
         "tender": models.TenderStatus,
         "tender_response": models.ResponseStatus,
+        "invoice": models.InvoiceStatus,
     }
     holder = holders.get(action.rsplit(".", 1)[0])
     return holder.LABELS if holder else {}
@@ -255,6 +256,7 @@ _BY_KIND = {
         "tender_response.reject",
         "enrolment.approve",
         "enrolment.refuse",
+        "invoice.",
     ),
     "provider": (
         "provider.",
@@ -266,6 +268,7 @@ _BY_KIND = {
         "tender_response.submit",
         "tender_response.withdraw",
         "enrolment.session_cancelled",
+        "invoice.",
     ),
 }
 

@@ -195,7 +195,13 @@ def _locked_batch(batch: PaymentBatch, opco_id: int) -> PaymentBatch:
 
 def sepa_bytes(batch: PaymentBatch) -> bytes:
     """The stored file, checked against its hash (an altered file is refused, never served)."""
-    data = storage.storage().read(batch.sepa_storage_key)
+    missing = DomainError("Le fichier de virement de ce lot est introuvable : recréez le lot.")
+    if not batch.sepa_storage_key:
+        raise missing
+    try:
+        data = storage.storage().read(batch.sepa_storage_key)
+    except OSError:
+        raise missing from None
     if hashlib.sha256(data).hexdigest() != batch.sepa_sha256:
         raise DomainError("Le fichier de virement stocké a été altéré : il n'est pas servi.")
     return data
