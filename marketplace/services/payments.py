@@ -19,6 +19,7 @@ from datetime import date
 from sepaxml import SepaTransfer
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace.extensions import db
 from marketplace.formatting import paris_today
@@ -145,8 +146,8 @@ def create_batch(
     db.session.execute(
         Invoice.__table__.update().where(Invoice.__table__.c.id.in_(ids)).values(payment_batch_id=batch.id)
     )
-    for invoice in invoices:
-        invoice.payment_batch_id = batch.id
+    for invoice in invoices:  # written above in one statement: only tell the loaded objects
+        set_committed_value(invoice, "payment_batch_id", batch.id)
     audit.record(
         "opco.payment_batch_created",
         organisation_id=opco.id,
