@@ -117,6 +117,16 @@ def test_a_role_without_control_permission_gets_403_and_another_opco_404(app, ma
     make.member(atlas, atlas_admin, "admin")
     other = _client(app, login, atlas_admin)
     assert other.get(f"/opco/{atlas.slug}/factures/{invoice.id}").status_code == 404
+    batch = PaymentBatch(opco_id=akto.id, reference="LOT-AKTO-1")
+    db.session.add(batch)
+    db.session.commit()
+    assert other.get(f"/opco/{atlas.slug}/paiements/{batch.id}").status_code == 404
+    assert other.post(f"/opco/{atlas.slug}/paiements/{batch.id}/payer", data={}).status_code in (400, 404)
+    # A company or a training organisation never reaches the OPCO's pages.
+    company_admin = make.user()
+    make.company("akto", admin=company_admin)
+    assert _client(app, login, company_admin).get(f"/opco/{akto.slug}/factures").status_code == 404
+    assert _client(app, login, _padmin).get(f"/opco/{akto.slug}/paiements").status_code == 404
 
 
 def test_pay_in_a_batch_download_the_sepa_file_and_the_organisation_sees_paid(app, make, login, outbox):
