@@ -29,6 +29,7 @@ from marketplace.services import (
     payments,
     storage,
 )
+from marketplace.services import outbox as outbox_service
 from marketplace.services.errors import DomainError, InvalidForm
 from tests.opco_invoices import (
     IBAN_FR,
@@ -322,3 +323,15 @@ def test_bank_change_applies_only_by_the_emailed_link_within_24_hours(make, outb
     assert IBAN_FR not in str(event.data)
     with pytest.raises(DomainError):
         bank_details.confirm_change(provider, admin, token)  # single use
+
+
+def test_the_confirmation_link_is_a_secret_masked_in_stored_emails(make, outbox):
+    admin = make.user()
+    provider = make.provider(admin=admin)
+    bank_details.request_change(provider, admin, IBAN_FR, "", "Formations Test")
+    db.session.commit()
+    token = _link_token(outbox, admin.email)
+    body = [m for m in outbox(admin.email) if "Confirmez" in m.subject][-1].body_text
+    masked = outbox_service.mask_secret_links(body)
+    assert token not in masked
+    assert f"/coordonnees-bancaires/confirmer/{outbox_service.MASKED_TOKEN}" in masked
