@@ -186,3 +186,38 @@ def test_bank_details_refuse_an_invalid_iban_and_apply_by_the_emailed_link(app, 
     assert db.session.get(TrainingProvider, provider.id).iban == IBAN_FR
     page = visible_text(client.get(link))
     assert "n'est plus valable" in page
+
+
+def test_payment_settings_set_the_sampling_rate_and_the_debit_account(app, make, login):
+    akto, opco_admin, _provider, _padmin, invoice = _setup(make)
+    client = _client(app, login, opco_admin)
+    url = f"/opco/{akto.slug}/factures/parametres"
+    token = _csrf(client, url)
+    response = client.post(url, data={"csrf_token": token, "control_sampling_pct": "101"})
+    assert response.status_code == 422 and "entre 0 et 100" in visible_text(response)
+    response = client.post(
+        url,
+        data={"csrf_token": token, "control_sampling_pct": "100", "payer_iban": "FR76 0000", "payer_bic": ""},
+    )
+    assert response.status_code == 422 and "Cet IBAN n'est pas valide" in visible_text(response)
+    db.session.expire_all()
+    assert db.session.get(type(akto), akto.id).control_sampling_pct == 0
+    response = client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "control_sampling_pct": "100",
+            "payer_iban": "FR76 3000 4000 0300 0123 4567 897",
+            "payer_bic": "",
+            "payer_account_holder": "AKTO",
+        },
+    )
+    assert response.status_code == 303
+    db.session.expire_all()
+    opco = db.session.get(type(akto), akto.id)
+    assert opco.control_sampling_pct == 100 and opco.payer_bic.startswith("BNPAFRPP")
+    # At 100 %, taking the received invoices into control draws every one: flagged in the queue.
+    queue = f"/opco/{akto.slug}/factures"
+    assert client.post(f"{queue}/prendre-en-controle", data={"csrf_token": token}).status_code == 303
+    page = visible_text(client.get(queue))
+    assert invoice.number in page and "Tirée au sort" in page
