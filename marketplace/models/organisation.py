@@ -71,6 +71,10 @@ class Opco(Organisation):
     # share of invoices drawn for manual control (R6332-26), the rest only checked automatically.
     funding_flow: Mapped[str] = mapped_column(String(20), default="subrogation", server_default="subrogation")
     control_sampling_pct: Mapped[int] = mapped_column(default=10, server_default="10")
+    # The OPCO's own account, debited by its SEPA credit transfers to training organisations (services.payments).
+    payer_iban: Mapped[str | None] = mapped_column(String(34))
+    payer_bic: Mapped[str | None] = mapped_column(String(11))
+    payer_account_holder: Mapped[str | None] = mapped_column(String(70))
 
     branches: Mapped[list[OpcoBranch]] = relationship(
         back_populates="opco", cascade="all, delete-orphan", order_by="OpcoBranch.idcc"

@@ -84,12 +84,6 @@ ACTION_LABELS = {
     "session.request_correction": "Correction demandée par l'OPCO",
     "session.correction_requested": "Correction du service fait demandée",
     "invoice.issue": "Facture émise",
-    "invoice.start_control": "Facture prise en contrôle",
-    "invoice.request_info": "Compléments demandés sur une facture",
-    "invoice.answer_info": "Compléments transmis",
-    "invoice.validate": "Facture validée (bon à payer)",
-    "invoice.reject": "Facture rejetée",
-    "invoice.pay": "Facture payée",
     "invoice.cancel": "Facture annulée par avoir",
     "scheduler.job_run": "Tâche planifiée lancée à la main",
     "session.cancel": "Session annulée",
@@ -127,6 +121,19 @@ ACTION_LABELS = {
     "attendance.attested": "Demi-journée attestée par le formateur (verrouillée)",
     "attendance.amended": "Présence rectifiée après attestation (motivée)",
     "attendance.proof_uploaded": "Preuve d'une demi-journée déposée (feuille scannée ou relevé de connexions)",
+    # OPCO control and payment of invoices (services.invoice_control, services.payments, services.bank_details)
+    "invoice.start_control": "Facture prise en contrôle par l'OPCO",
+    "invoice.request_info": "Compléments demandés sur une facture",
+    "invoice.answer_info": "Compléments transmis à l'OPCO",
+    "invoice.validate": "Facture validée (bon à payer)",
+    "invoice.reject": "Facture rejetée",
+    "invoice.pay": "Facture payée",
+    "opco.invoices_validated": "Factures validées en lot",
+    "opco.payment_batch_created": "Lot de paiement créé (fichier de virement SEPA)",
+    "opco.payment_batch_exported": "Fichier de virement SEPA téléchargé",
+    "opco.payment_batch_paid": "Lot de paiement marqué payé",
+    "provider.bank_change_requested": "Changement de coordonnées bancaires demandé",
+    "provider.bank_changed": "Coordonnées bancaires modifiées (confirmées par un administrateur)",
 }
 
 

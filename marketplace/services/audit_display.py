@@ -149,6 +149,7 @@ def _state_labels(action: str) -> dict[str, str]:
         "referencing": models.ReferencingStatus,
         "tender": models.TenderStatus,
         "tender_response": models.ResponseStatus,
+        "invoice": models.InvoiceStatus,
     }
     holder = holders.get(action.rsplit(".", 1)[0])
     return holder.LABELS if holder else {}
@@ -275,11 +276,8 @@ _BY_KIND = {
         "enrolment.refuse",
         "session.request_correction",
         "session.correction_requested",
-        "invoice.start_control",
-        "invoice.request_info",
-        "invoice.validate",
-        "invoice.reject",
-        "invoice.pay",
+        "service_fait.",
+        "invoice.",
     ),
     "provider": (
         "provider.",

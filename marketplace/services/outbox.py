@@ -44,6 +44,7 @@ SECRET_LINK_ENDPOINTS = (
     "auth.reset_password",
     "public.trainee_documents",
     "public.convocation_download",
+    "provider.confirm_bank_details",
 )
 MASKED_TOKEN = "jeton-masque-apres-envoi"
 _PLACEHOLDER = "SECRETTOKENPLACEHOLDER"
@@ -181,12 +182,20 @@ def _secret_link_patterns() -> list[re.Pattern]:
         adapter = current_app.url_map.bind("localhost")
         patterns = []
         for endpoint in SECRET_LINK_ENDPOINTS:
+            # Other parts of the link (an organisation's slug) match any value.
             try:
-                path = adapter.build(endpoint, {"token": _PLACEHOLDER})
+                rules = list(current_app.url_map.iter_rules(endpoint))
+                others = {a for rule in rules for a in rule.arguments} - {"token"}
+                values = {"token": _PLACEHOLDER, **{a: f"ANYPART{a.upper()}" for a in others}}
+                path = adapter.build(endpoint, values)
             except Exception:  # noqa: BLE001 - an app without that page has no such link to mask
                 continue
             before, _, after = path.partition(_PLACEHOLDER)
-            patterns.append(re.compile(f"({re.escape(before)})[^\\s/?#<>\"']+({re.escape(after)})"))
+            before, after = re.escape(before), re.escape(after)
+            for a in others:
+                before = before.replace(f"ANYPART{a.upper()}", "[^/]+")
+                after = after.replace(f"ANYPART{a.upper()}", "[^/]+")
+            patterns.append(re.compile(f"({before})[^\\s/?#<>\"']+({after})"))
         current_app.extensions["outbox_secret_links"] = patterns
     return patterns
 

@@ -30,3 +30,8 @@ def send_document(document, data: bytes | None) -> Response:
 def pdf_response(filename: str, data: bytes, *, inline: bool = False) -> Response:
     """A PDF rendered for this request (a preview) or read from storage."""
     return _file_response(data, "application/pdf", filename, inline=inline)
+
+
+def xml_response(data: bytes, filename: str) -> Response:
+    """A stored XML file (a SEPA credit transfer) as an attachment."""
+    return _file_response(data, "application/xml", filename)

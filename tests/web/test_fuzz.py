@@ -96,6 +96,22 @@ FIELDS: dict[str, dict[str, str]] = {
     "provider.tender_ask": {"question": "Le lot peut-il être réalisé à distance ?"},
     "provider.generate_certificates": {},  # shown only while a delivered session's documents are missing
     "opco.request_correction": {"reason": "Feuille d'émargement du 2e jour non signée."},
+    # Invoice control and payment (opco/invoices/*.html, opco/payments/*.html): buttons and forms shown only
+    # in some states of the invoice or batch; the organisation's answer only while the OPCO waits for it.
+    "opco.take_invoices": {},
+    "opco.validate_invoices": {"invoice_ids": "1"},
+    "opco.start_invoice_control": {},
+    "opco.request_invoice_info": {
+        "info_request": "Feuilles d'émargement signées.",
+        "info_deadline": "2030-01-15",
+    },
+    "opco.validate_invoice": {"validated_amount": "100,00", "adjustment_reason": "Une demi-journée non due."},
+    "opco.reject_invoice": {"rejection_reason": "Session hors catalogue."},
+    "opco.create_payment_batch": {"invoice_ids": "1", "execution_date": ""},
+    "opco.download_sepa": {},
+    "opco.mark_batch_paid": {},
+    "provider.apply_bank_details": {},
+    "provider.answer_invoice_request": {"message": "Feuilles déposées sur la plateforme."},
     # Convocations (provider/convocations/_section.html): the button shows only while confirmed trainees wait
     # for theirs, the link form only for a distance session.
     "provider.send_convocations": {},

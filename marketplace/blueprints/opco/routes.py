@@ -85,6 +85,8 @@ from marketplace.blueprints.opco import (  # noqa: E402, F401
     approvals,
     catalogue,
     evaluation,
+    invoices,
+    payments,
     referencings,
     service_fait,
     tenders,

@@ -24,6 +24,7 @@ def dashboard():
 
 from marketplace.blueprints.provider import (  # noqa: E402, F401
     attendance,
+    bank,
     certificates,
     convocations,
     qualiopi,
