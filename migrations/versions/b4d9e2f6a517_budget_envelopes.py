@@ -6,9 +6,8 @@ Create Date: 2026-11-30 09:16:40.591690
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "b4d9e2f6a517"
