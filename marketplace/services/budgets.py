@@ -34,6 +34,7 @@ from marketplace.models import (
     EnrolmentStatus,
     Invoice,
     MovementKind,
+    Organisation,
     TrainingSession,
     WhenExhausted,
     utcnow,
@@ -304,12 +305,14 @@ def _alert_if_crossed(envelope: BudgetEnvelope) -> None:
     emails = accounts.member_emails([envelope.opco_id], "opco", Perm.MANAGE_CATALOGUE).get(
         envelope.opco_id, []
     )
+    slug = db.session.get(Organisation, envelope.opco_id).slug if emails else None
     for email in emails:
         outbox.queue_email(
             email,
             "budget_alert",
             organisation_id=envelope.opco_id,
             envelope=envelope,
+            opco_slug=slug,
             threshold=reached,
             pct=envelope.pct(envelope.committed_cents),
         )
