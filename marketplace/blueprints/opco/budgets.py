@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from marketplace.blueprints.opco.budget_forms import AttachForm, EnvelopeForm
 from marketplace.blueprints.opco.routes import bp
-from marketplace.models import BudgetEnvelope, Fund, WhenExhausted
+from marketplace.models import BudgetEnvelope, CollectiveAction, Fund, WhenExhausted
 from marketplace.services import budget_pages, envelopes, reference_lists
 from marketplace.services.roles import Perm
 from marketplace.web.actions import perform, render, submit
@@ -121,8 +121,9 @@ def budget_attach(envelope_id: int):
 @require(Perm.MANAGE_CATALOGUE)
 def budget_detach(envelope_id: int, action_id: int):
     envelope = _envelope(envelope_id)
+    action = get_owned(CollectiveAction, action_id, column="opco_id")
     return perform(
-        lambda: envelopes.detach_action(g.org, action_id, envelope, current_user),
+        lambda: envelopes.detach_action(g.org, action.id, envelope, current_user),
         done=url_for("opco.budget_detail", envelope_id=envelope_id),
         message="L'action ne puise plus dans cette enveloppe (les inscriptions déjà faites gardent la leur).",
     )
