@@ -376,3 +376,22 @@ def test_fifty_parallel_enrolments_on_room_for_ten(app_factory, make, opco, mana
         )
         assert confirmed == 10
     assert utcnow()
+
+
+def test_a_waiting_list_seat_taken_when_exhausted_goes_to_approval(make, opco, manager):
+    envelope = envelope_for(opco, manager, allotted="1 500", policy="approval")
+    small = session_on(make, opco, envelope, price_cents=100_000)
+    small.capacity_max = 1
+    db.session.commit()
+    other = session_on(make, opco, envelope, price_cents=100_000)
+    first = enrol_one(make, small).enrolment
+    waiting = enrol_one(make, small).enrolment
+    assert waiting.status == S.WAITLISTED and figures(envelope) == (100_000, 0, 0)
+    enrolments.cancel(first, first.requested_by)
+    db.session.commit()
+    assert db.session.get(Enrolment, waiting.id).status == S.OFFERED
+    enrol_one(make, other)  # takes the envelope's room meanwhile
+    enrolments.accept_offer(db.session.get(Enrolment, waiting.id), waiting.requested_by)
+    db.session.commit()
+    assert db.session.get(Enrolment, waiting.id).status == S.PENDING_APPROVAL
+    assert figures(envelope) == (100_000, 0, 0)
