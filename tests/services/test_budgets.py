@@ -395,3 +395,17 @@ def test_a_waiting_list_seat_taken_when_exhausted_goes_to_approval(make, opco, m
     db.session.commit()
     assert db.session.get(Enrolment, waiting.id).status == S.PENDING_APPROVAL
     assert figures(envelope) == (100_000, 0, 0)
+
+
+def test_one_request_for_three_people_with_room_for_two(make, opco, manager):
+    envelope = envelope_for(opco, manager, allotted="2 500")
+    session = session_on(make, opco, envelope, price_cents=100_000)
+    company = make.company()
+    actor = make.user()
+    make.member(company, actor, "hr")
+    people = [make.employee(company) for _ in range(3)]
+    outcomes = enrolments.enrol(company, session.id, [p.id for p in people], actor)
+    db.session.commit()
+    assert sorted(o.status for o in outcomes) == [S.CONFIRMED, S.CONFIRMED, "refused_eligibility"]
+    assert figures(envelope) == (200_000, 0, 0)
+    assert db.session.get(type(session), session.id).seats_held == 2
