@@ -66,6 +66,15 @@ KEY_LABELS = {
     "ajoutés": "ajoutés",
     "mis à jour": "mis à jour",
     "erreurs": "lignes en erreur",
+    "threshold": "seuil atteint (%)",
+    "committed_cents": "engagé",
+    "allotted_cents": "montant alloué",
+    "label": "libellé",
+    "year": "année",
+    "fund": "fonds",
+    "thresholds": "seuils d'alerte (%)",
+    "when_exhausted": "quand l'enveloppe est épuisée",
+    "envelope": "enveloppe n°",
 }
 
 # Names of the fields of actions, sessions, referencings, responses and certificates (in « champs modifiés »
@@ -119,6 +128,7 @@ FIELD_LABELS = {
 
 # Amounts are stored in cents, HT unless the key says otherwise.
 _MONEY_KEYS = {"price_cents", "price_per_trainee_cents", "price_per_group_cents"}
+_BUDGET_MONEY_KEYS = {"committed_cents", "allotted_cents"}  # the OPCO's share, whatever its basis
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
@@ -154,6 +164,10 @@ def _code_labels(key: str) -> dict[str, str]:
         return {"ht": "prix HT", "ttc": "prix TTC"}
     if key == "size_band":
         return {code: label for code, label, _low, _high in identifiers.SIZE_BANDS}
+    if key in {"fund", "when_exhausted"}:
+        from marketplace.models import Fund, WhenExhausted
+
+        return Fund.LABELS if key == "fund" else WhenExhausted.LABELS
     if key == "modality":
         from marketplace.models import Modality
 
@@ -175,6 +189,8 @@ def value_fr(key: str, value, states: dict[str, str] | None = None) -> str:
         return states.get(value, value)
     if key in _MONEY_KEYS and isinstance(value, int):
         return money_fr(value, "HT")
+    if key in _BUDGET_MONEY_KEYS and isinstance(value, int):
+        return money_fr(value)
     if key in {"fields", "changed"} and isinstance(value, list):
         return ", ".join(field_label(str(name)) for name in value)
     if key == "size" and isinstance(value, int):
@@ -236,6 +252,7 @@ _BY_KIND = {
     "company": ("company.", "employee.", "enrolment."),
     "opco": (
         "opco.",
+        "budget.",
         "catalogue.",
         "action.",
         "referencing.",

@@ -300,7 +300,7 @@ def _alert_if_crossed(envelope: BudgetEnvelope) -> None:
         "budget.alert",
         organisation_id=envelope.opco_id,
         obj=envelope,
-        data={"threshold": reached, "committed": envelope.committed_cents},
+        data={"threshold": reached, "committed_cents": envelope.committed_cents},
     )
     emails = accounts.member_emails([envelope.opco_id], "opco", Perm.MANAGE_CATALOGUE).get(
         envelope.opco_id, []

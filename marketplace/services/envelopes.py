@@ -165,7 +165,9 @@ def attach_action(opco: Opco, action_id: int, envelope_id: int | None, actor: Us
         organisation_id=opco.id,
         actor=actor,
         obj=action,
-        data={"from": previous, "to": envelope_id},
+        data={"envelope": envelope_id, "reference": action.reference}
+        if envelope_id
+        else {"envelope": previous, "reference": action.reference, "reason": "action retirée de l'enveloppe"},
     )
     return action
 
@@ -192,7 +194,7 @@ def _snap(envelope: BudgetEnvelope) -> dict:
         "label": envelope.label,
         "year": envelope.year,
         "fund": envelope.fund,
-        "allotted": envelope.allotted_cents,
+        "allotted_cents": envelope.allotted_cents,
         "thresholds": envelope.thresholds,
         "when_exhausted": envelope.when_exhausted,
     }

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from marketplace.extensions import db
@@ -105,3 +107,24 @@ def test_other_opco_and_other_kinds_get_404(client, login, make, akto, opco_admi
     as_company = client.application.test_client()
     login(as_company, hr)
     assert as_company.get(f"/opco/{company.slug}/budgets").status_code == 404
+
+
+def test_the_activity_log_reads_the_budget_events_in_french(signed_in, make, akto, opco_admin):
+    client = signed_in
+    client.post(f"/opco/{akto.slug}/budgets/nouvelle", data=envelope_data(allotted="1 000"))
+    envelope = db.session.query(BudgetEnvelope).one()
+    action = make.action(akto, price_cents=100_000)
+    client.post(f"/opco/{akto.slug}/budgets/{envelope.id}/actions", data={"action_id": action.id})
+    make.enrolment(make.session(action))  # 100 %: an alert
+    client.post(f"/opco/{akto.slug}/budgets/{envelope.id}/modifier", data=envelope_data(allotted="3 000"))
+    page = visible_text(client.get(f"/org/{akto.slug}/journal")).split("Adresse IP", 1)[-1]
+    for label in (
+        "Enveloppe budgétaire créée",
+        "Enveloppe budgétaire modifiée",
+        "Alerte de consommation d'une enveloppe budgétaire",
+        "Fonds légaux (entreprises de moins de 50 salariés)",
+        "Refuser les nouvelles inscriptions",
+    ):
+        assert label in page
+    assert "montant alloué : 1 000,00 € → 3 000,00 €" in page.replace("\u202f", " ").replace("\u00a0", " ")
+    assert not re.findall(r"\b[a-z]+_[a-z_]+\b", page) and "Autre événement" not in page
