@@ -409,3 +409,34 @@ def test_one_request_for_three_people_with_room_for_two(make, opco, manager):
     assert sorted(o.status for o in outcomes) == [S.CONFIRMED, S.CONFIRMED, "refused_eligibility"]
     assert figures(envelope) == (200_000, 0, 0)
     assert db.session.get(type(session), session.id).seats_held == 2
+
+
+def test_closing_a_session_realises_from_the_attendance(make, opco, manager):
+    """Through the real closing (services.delivery): present all day, late 30 min, absent."""
+    from datetime import date, timedelta
+
+    from marketplace.models import SessionStatus
+    from marketplace.services import delivery
+    from tests.services.test_attendance import MarkInput, World, _full_half_day, at
+
+    envelope = envelope_for(opco, manager, allotted="10 000")
+    trainer = make.user()
+    provider = make.provider(admin=trainer)
+    action = make.action(opco, duration_hours="7", price_cents=70_000)
+    action.envelope_id = envelope.id
+    day = date.today() + timedelta(days=30)
+    session = make.session(action, provider, start=day, days=1, status="open")
+    company = make.company()
+    people = [make.enrolment(session, company, make.employee(company)) for _ in range(3)]
+    session.status = SessionStatus.CONFIRMED
+    db.session.commit()
+    w = World(session, trainer, people, day)
+    a, b, c = people
+    share = a.opco_amount_cents
+    assert figures(envelope) == (3 * share, 0, 0)
+    _full_half_day(w, w.am, {b.id: MarkInput(0, "late", 30), c.id: MarkInput(0, "absent")})
+    _full_half_day(w, w.pm, {c.id: MarkInput(0, "absent")})
+    delivery.close_session(w.session, trainer, now=at(day, "18:00"))
+    db.session.commit()
+    late = (share * 390 * 2 + 420) // (2 * 420)
+    assert figures(envelope) == (share + late, share + late, 0)
