@@ -279,3 +279,25 @@ def test_seed_demo_shows_a_living_marketplace(cli, db_session):
         select(TrainingSession).where(TrainingSession.status == SessionStatus.OPEN)
     )
     assert any(seats_left(s, utcnow()) == 0 for s in open_sessions)  # a full session, with its waiting list
+
+
+def test_seed_demo_has_an_envelope_near_its_limit(cli, db_session):
+    """Budget envelopes in the demo: one at 92 % committed, every figure traceable to the ledger."""
+    from sqlalchemy import func, select
+
+    from marketplace.models import BudgetEnvelope, BudgetMovement
+
+    assert cli("seed-demo").exit_code == 0
+    envelopes = db_session.scalars(select(BudgetEnvelope)).all()
+    assert any(e.pct(e.committed_cents) == 92 for e in envelopes)
+    assert any(e.realised_cents > 0 for e in envelopes)  # the delivered session's hours
+    for envelope in envelopes:
+        moved = dict(
+            db_session.execute(
+                select(BudgetMovement.kind, func.sum(BudgetMovement.cents))
+                .where(BudgetMovement.envelope_id == envelope.id)
+                .group_by(BudgetMovement.kind)
+            ).all()
+        )
+        assert envelope.committed_cents == moved.get("committed", 0) - moved.get("released", 0)
+        assert envelope.realised_cents == moved.get("realised", 0)

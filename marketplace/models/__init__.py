@@ -9,6 +9,7 @@ from marketplace.models.attendance import (
 )
 from marketplace.models.audit import AuditEvent
 from marketplace.models.base import utcnow
+from marketplace.models.budget import BudgetEnvelope, BudgetMovement, Fund, MovementKind, WhenExhausted
 from marketplace.models.catalogue import (
     ActionBranch,
     ActionRegion,
@@ -65,6 +66,11 @@ from marketplace.models.training_session import HalfDay, SessionSlot, SessionSta
 from marketplace.models.user import Invitation, LoginAttempt, LoginThrottle, Membership, User
 
 __all__ = [
+    "BudgetEnvelope",
+    "BudgetMovement",
+    "Fund",
+    "MovementKind",
+    "WhenExhausted",
     "Invoice",
     "InvoiceKind",
     "InvoiceLine",

@@ -82,6 +82,10 @@ class CollectiveAction(CreatedAtMixin, db.Model):
     # (null or 0: none); frozen on each enrolment.
     funding_flow: Mapped[str | None] = mapped_column(String(20))
     dedit_rate_pct: Mapped[int | None]
+    # The budget envelope the action draws on (services.budgets); none: no budget rule.
+    envelope_id: Mapped[int | None] = mapped_column(
+        ForeignKey("budget_envelopes.id", ondelete="SET NULL"), index=True
+    )
     status: Mapped[str] = mapped_column(String(20), default=ActionStatus.DRAFT)
     # Lower-cased title + objectives + reference, for the catalogue search (portable LIKE search).
     search_text: Mapped[str] = mapped_column(Text, default="")

@@ -165,6 +165,15 @@ class Enrolment(CreatedAtMixin, db.Model):
     planned_minutes: Mapped[int | None]
     attended_minutes: Mapped[int | None]
     closed_at: Mapped[datetime | None]
+    # Budget (services.budgets): the envelope the seat draws on, frozen at enrolment, and what this enrolment
+    # has on it now — committed (the OPCO's share while the seat is confirmed; what was realised after
+    # closing), realised at service fait, paid by the OPCO.
+    envelope_id: Mapped[int | None] = mapped_column(
+        ForeignKey("budget_envelopes.id", ondelete="SET NULL"), index=True
+    )
+    budget_committed_cents: Mapped[int] = mapped_column(default=0, server_default="0")
+    budget_realised_cents: Mapped[int] = mapped_column(default=0, server_default="0")
+    budget_paid_cents: Mapped[int] = mapped_column(default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     session: Mapped[TrainingSession] = relationship(lazy="joined")

@@ -70,6 +70,15 @@ KEY_LABELS = {
     "slot": "demi-journée n°",
     "sha256": "empreinte SHA-256",
     "job": "tâche",
+    "threshold": "seuil atteint (%)",
+    "committed_cents": "engagé",
+    "allotted_cents": "montant alloué",
+    "label": "libellé",
+    "year": "année",
+    "fund": "fonds",
+    "thresholds": "seuils d'alerte (%)",
+    "when_exhausted": "quand l'enveloppe est épuisée",
+    "envelope": "enveloppe n°",
 }
 
 # Names of the fields of actions, sessions, referencings, responses and certificates (in « champs modifiés »
@@ -133,6 +142,7 @@ _MONEY_KEYS = {
     "total_ht_cents",
     "total_ttc_cents",
 }
+_BUDGET_MONEY_KEYS = {"committed_cents", "allotted_cents"}  # the OPCO's share, whatever its basis
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
@@ -173,6 +183,10 @@ def _code_labels(key: str) -> dict[str, str]:
         from marketplace.models import SignMethod
 
         return SignMethod.LABELS
+    if key in {"fund", "when_exhausted"}:
+        from marketplace.models import Fund, WhenExhausted
+
+        return Fund.LABELS if key == "fund" else WhenExhausted.LABELS
     if key == "modality":
         from marketplace.models import Modality
 
@@ -194,6 +208,8 @@ def value_fr(key: str, value, states: dict[str, str] | None = None) -> str:
         return states.get(value, value)
     if key in _MONEY_KEYS and isinstance(value, int):
         return money_fr(value, "HT")
+    if key in _BUDGET_MONEY_KEYS and isinstance(value, int):
+        return money_fr(value)
     if key in {"fields", "changed"} and isinstance(value, list):
         return ", ".join(field_label(str(name)) for name in value)
     if key == "size" and isinstance(value, int):
@@ -255,6 +271,7 @@ _BY_KIND = {
     "company": ("company.", "employee.", "enrolment.", "invoice.pay"),
     "opco": (
         "opco.",
+        "budget.",
         "catalogue.",
         "action.",
         "referencing.",

@@ -310,6 +310,10 @@ def seed_demo(today: date) -> SeedResult:
 
     marketplace.update(seed_delivery(today, providers, provider_admins, companies, company_admins))
     db.session.flush()
+    from marketplace.services.demo_budgets import seed_budgets
+
+    marketplace.update(seed_budgets(today, opcos, opco_admins))
+    db.session.flush()
     return SeedResult(
         created=True,
         marketplace=marketplace,

@@ -53,7 +53,7 @@ from marketplace.models import (
     utcnow,
 )
 from marketplace.models.limits import REASON
-from marketplace.services import accounts, audit, eligibility, funding, outbox
+from marketplace.services import accounts, audit, budgets, eligibility, funding, outbox
 from marketplace.services.calendar import working_days_before, working_hours_after
 from marketplace.services.errors import DomainError, NotFound
 from marketplace.services.identifiers import size_band
@@ -123,6 +123,7 @@ def transition(
             data={"from": previous, "to": enrolment.status, **({"reason": reason} if reason else {})},
         )
     enrolment.status_reason = reason
+    budgets.on_transition(enrolment, previous)  # the envelope's committed/realised amounts (services.budgets)
     return previous
 
 
@@ -303,6 +304,7 @@ def enrol(
 
     # 3. Session lock: the session's state and seats read again, then the writes only.
     available = _lock_seats(session, now)
+    budget = budgets.Admission(session)  # the envelope's lock, last (company → session → envelope)
     outcomes: list[Outcome] = []
     created: list[Enrolment] = []
     taken = 0
@@ -329,6 +331,10 @@ def enrol(
             continue
         if available > 0:
             status = S.PENDING_APPROVAL if action.requires_approval else S.CONFIRMED
+            status, refusal = budget.admit(status, figures.opco_amount_cents)
+            if refusal:
+                outcomes.append(Outcome(employee, None, refusal))
+                continue
             available -= 1
             session.seats_held += 1
         else:
@@ -363,6 +369,7 @@ def enrol(
         created.append(enrolment)
         outcomes.append(Outcome(employee, enrolment))
     db.session.flush()  # one INSERT for the batch; the audit events need the ids
+    budgets.on_created(created)
     for enrolment in created:
         audit.record(
             "enrolment.created",
@@ -630,7 +637,8 @@ def accept_offer(enrolment: Enrolment, actor: User, *, now: datetime | None = No
     if reasons:
         raise DomainError(reasons[0])
     _check_funding(enrolment.session)
-    event = "accept_offer_for_approval" if enrolment.session.action.requires_approval else "accept_offer"
+    approval = enrolment.session.action.requires_approval or budgets.needs_approval(enrolment)
+    event = "accept_offer_for_approval" if approval else "accept_offer"
     transition(enrolment, event, actor)
     enrolment.offer_expires_at = None
     _notify_created(enrolment)

@@ -64,6 +64,9 @@ FIELDS: dict[str, dict[str, str]] = {
     "org.revoke_invitation": {},
     "org.remove_member": {},
     "opco.approve": {},
+    # « Retirer » button of an action drawing on an envelope (opco/budgets/detail.html): the CSRF token only;
+    # the walker's sample action is another one, so the button is not on the page it opens.
+    "opco.budget_detach": {},
     "opco.refuse": {"reason": "Le budget de l'action est épuisé."},
     "opco.action_transition": {"event": "publish"},
     "opco.referencing_transition": {"event": "suspend", "reason": "Contrôle qualité en cours."},

@@ -35,6 +35,7 @@ FIELD_SAMPLES = {
     "employee_id": "employee_id",
     "referencing_id": "referencing_id",
     "lots-0-action_id": "action_id",
+    "action_id": "action_id",  # the action attached to a budget envelope (opco/budgets/detail.html)
     "provider_id": None,  # training organisations are not owned by an OPCO: any qualified one may be chosen
 }
 # Where the foreign object must not end up when the request is answered without a refusal.

@@ -83,6 +83,7 @@ def settings():
 # Routes of the OPCO area defined in their own modules, registered on the same blueprint.
 from marketplace.blueprints.opco import (  # noqa: E402, F401
     approvals,
+    budgets,
     catalogue,
     evaluation,
     invoices,
