@@ -202,7 +202,12 @@ def _group_drafts(trainees: list[Trainee], pricing: Pricing, opco: Draft, compan
         if part > 0:
             ts = by_company[company_id]
             companies.setdefault(company_id, Draft("company", company_id)).lines.append(
-                line(part, "entreprise", sum(t.attended_minutes for t in ts), sum(t.planned_minutes for t in ts))
+                line(
+                    part,
+                    "entreprise",
+                    sum(t.attended_minutes for t in ts),
+                    sum(t.planned_minutes for t in ts),
+                )
             )
 
 

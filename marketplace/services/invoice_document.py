@@ -120,7 +120,9 @@ def facturx_xml(invoice: Invoice, credited: Invoice | None = None) -> bytes:
         f"<rsm:ExchangedDocument><ram:ID>{escape(invoice.number)}</ram:ID><ram:TypeCode>{type_code}</ram:TypeCode>"
         f'<ram:IssueDateTime><udt:DateTimeString format="102">{invoice.issued_on:%Y%m%d}</udt:DateTimeString>'
         "</ram:IssueDateTime>"
-        + "".join(f"<ram:IncludedNote><ram:Content>{escape(n)}</ram:Content></ram:IncludedNote>" for n in notes)
+        + "".join(
+            f"<ram:IncludedNote><ram:Content>{escape(n)}</ram:Content></ram:IncludedNote>" for n in notes
+        )
         + "</rsm:ExchangedDocument><rsm:SupplyChainTradeTransaction>"
         + "".join(lines_xml)
         + "<ram:ApplicableHeaderTradeAgreement>"
@@ -132,7 +134,11 @@ def facturx_xml(invoice: Invoice, credited: Invoice | None = None) -> bytes:
             invoice.seller_vat_number,
         )
         + _party(
-            "BuyerTradeParty", invoice.buyer_name, invoice.buyer_siret, invoice.buyer_address, invoice.buyer_vat_number
+            "BuyerTradeParty",
+            invoice.buyer_name,
+            invoice.buyer_siret,
+            invoice.buyer_address,
+            invoice.buyer_vat_number,
         )
         + "<ram:BuyerOrderReferencedDocument>"
         f"<ram:IssuerAssignedID>{escape(invoice.order_reference)}</ram:IssuerAssignedID>"

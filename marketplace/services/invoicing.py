@@ -59,7 +59,9 @@ VAT_MENTIONS = {
     "franchise": "TVA non applicable, art. 293 B du CGI",
     "assujetti": "",
 }
-DEDIT_MENTION = "Indemnité de dédit : somme à caractère indemnitaire, hors champ de la TVA, non imputable à l'OPCO."
+DEDIT_MENTION = (
+    "Indemnité de dédit : somme à caractère indemnitaire, hors champ de la TVA, non imputable à l'OPCO."
+)
 FLOW_LABELS = {"subrogation": "Subrogation de paiement", "direct_purchase": "Achat direct"}
 assert set(VAT_MENTIONS) == set(VAT_REGIMES)
 
@@ -218,7 +220,10 @@ def next_number(provider_id: int, year: int) -> int:
 
 
 def _address(org) -> str:
-    parts = [getattr(org, "address", "") or "", f"{getattr(org, 'postal_code', '') or ''} {getattr(org, 'city', '') or ''}"]
+    parts = [
+        getattr(org, "address", "") or "",
+        f"{getattr(org, 'postal_code', '') or ''} {getattr(org, 'city', '') or ''}",
+    ]
     return ", ".join(p.strip() for p in parts if p.strip())[:500]
 
 
@@ -348,15 +353,25 @@ def credit(
     left = invoice.total_ht_cents - credited_cents(invoice.id)
     if amount_cents is not None and not 0 < amount_cents <= left:
         raise DomainError(
-            f"Le montant de l'avoir doit être compris entre 0,01 € et {left / 100:.2f} € HT.".replace(".", ","),
+            f"Le montant de l'avoir doit être compris entre 0,01 € et {left / 100:.2f} € HT.".replace(
+                ".", ","
+            ),
             field="amount",
         )
     full = amount_cents is None or amount_cents == left
     if full and left == invoice.total_ht_cents:
         lines = [
             invoice_amounts.Line(
-                line.kind, line.label, line.quantity, line.unit, line.unit_price_cents, line.amount_ht_cents,
-                Decimal(line.vat_rate), line.enrolment_id, line.minutes_planned, line.minutes_done,
+                line.kind,
+                line.label,
+                line.quantity,
+                line.unit,
+                line.unit_price_cents,
+                line.amount_ht_cents,
+                Decimal(line.vat_rate),
+                line.enrolment_id,
+                line.minutes_planned,
+                line.minutes_done,
             )  # fmt: skip
             for line in invoice.lines
         ]
@@ -365,8 +380,13 @@ def credit(
         amount = left if amount_cents is None else amount_cents
         lines = [
             invoice_amounts.Line(
-                "training", f"Avoir sur la facture {invoice.number} : {reason}"[:300], Decimal(1), "forfait",
-                amount, amount, rate,
+                "training",
+                f"Avoir sur la facture {invoice.number} : {reason}"[:300],
+                Decimal(1),
+                "forfait",
+                amount,
+                amount,
+                rate,
             )  # fmt: skip
         ]
     note = Invoice(
