@@ -414,12 +414,40 @@ def credit(
 
 # --- Immutability --------------------------------------------------------------------------------------
 
-FROZEN = (
-    "kind payer provider_id opco_id company_id session_id credited_invoice_id number year sequence issued_on "
-    "due_on total_ht_cents vat_cents total_ttc_cents funding_flow seller_name seller_address seller_siret "
-    "seller_vat_number seller_nda buyer_name buyer_address buyer_siret buyer_vat_number order_reference "
-    "vat_mention payment_days late_penalty_text recovery_fee_cents storage_key sha256"
-).split()
+FROZEN = [
+    "kind",
+    "payer",
+    "provider_id",
+    "opco_id",
+    "company_id",
+    "session_id",
+    "credited_invoice_id",
+    "number",
+    "year",
+    "sequence",
+    "issued_on",
+    "due_on",
+    "total_ht_cents",
+    "vat_cents",
+    "total_ttc_cents",
+    "funding_flow",
+    "seller_name",
+    "seller_address",
+    "seller_siret",
+    "seller_vat_number",
+    "seller_nda",
+    "buyer_name",
+    "buyer_address",
+    "buyer_siret",
+    "buyer_vat_number",
+    "order_reference",
+    "vat_mention",
+    "payment_days",
+    "late_penalty_text",
+    "recovery_fee_cents",
+    "storage_key",
+    "sha256",
+]
 
 
 def _was_issued(invoice: Invoice) -> bool:
