@@ -26,6 +26,7 @@ from marketplace.blueprints.provider import (  # noqa: E402, F401
     attendance,
     certificates,
     convocations,
+    invoices,
     qualiopi,
     responses,
     sessions,
