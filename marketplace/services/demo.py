@@ -310,6 +310,9 @@ def seed_demo(today: date) -> SeedResult:
 
     marketplace.update(seed_delivery(today, providers, provider_admins, companies, company_admins))
     db.session.flush()
+    from marketplace.services.demo_money import seed_money
+
+    marketplace.update(seed_money(today, providers, provider_admins))
     return SeedResult(
         created=True,
         marketplace=marketplace,
