@@ -10,6 +10,7 @@ its wording, O: outside scope for the dédit), totals.
 from __future__ import annotations
 
 import hashlib
+import logging
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
@@ -17,6 +18,9 @@ from flask import render_template
 
 from marketplace.models import Invoice, InvoiceKind, TrainingSession
 from marketplace.services.documents import _font_config
+
+# The library reports each step at INFO level: noise in the platform's logs.
+logging.getLogger("factur-x").setLevel(logging.WARNING)
 
 LEVEL = "en16931"
 UNITS = {"heure": "HUR", "stagiaire": "C62", "forfait": "C62"}
