@@ -66,6 +66,10 @@ KEY_LABELS = {
     "ajoutés": "ajoutés",
     "mis à jour": "mis à jour",
     "erreurs": "lignes en erreur",
+    "payer": "payeur",
+    "total_ht_cents": "total HT",
+    "credit_note": "avoir",
+    "funding_flow": "paiement de la part OPCO",
 }
 
 # Names of the fields of actions, sessions, referencings, responses and certificates (in « champs modifiés »
@@ -115,10 +119,23 @@ FIELD_LABELS = {
     "categories": "catégories",
     "issued_on": "délivré le",
     "expires_on": "expire le",
+    "funding_flow": "paiement de la part OPCO",
+    "dedit_rate_pct": "indemnité de dédit (% du prix HT)",
+    "pricing_mode": "mode de facturation",
+    "hourly_rate_cents": "taux horaire",
+    "group_price_cents": "prix de groupe",
+    "group_threshold_pct": "seuil d'assiduité (%)",
 }
 
 # Amounts are stored in cents, HT unless the key says otherwise.
-_MONEY_KEYS = {"price_cents", "price_per_trainee_cents", "price_per_group_cents"}
+_MONEY_KEYS = {
+    "price_cents",
+    "price_per_trainee_cents",
+    "price_per_group_cents",
+    "total_ht_cents",
+    "hourly_rate_cents",
+    "group_price_cents",
+}
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
@@ -135,6 +152,7 @@ def _state_labels(action: str) -> dict[str, str]:
         "referencing": models.ReferencingStatus,
         "tender": models.TenderStatus,
         "tender_response": models.ResponseStatus,
+        "invoice": models.InvoiceStatus,
     }
     holder = holders.get(action.rsplit(".", 1)[0])
     return holder.LABELS if holder else {}
@@ -152,6 +170,16 @@ def _code_labels(key: str) -> dict[str, str]:
         return {**OrgKind.LABELS, **TenderDocumentKind.LABELS}
     if key == "funding_basis":
         return {"ht": "prix HT", "ttc": "prix TTC"}
+    if key == "funding_flow":
+        return {"subrogation": "subrogation de paiement", "direct_purchase": "achat direct"}
+    if key == "pricing_mode":
+        from marketplace.services.catalogue import PRICING_MODES
+
+        return {code: label.lower() for code, label in PRICING_MODES.items()}
+    if key == "payer":
+        from marketplace.models import Payer
+
+        return Payer.LABELS
     if key == "size_band":
         return {code: label for code, label, _low, _high in identifiers.SIZE_BANDS}
     if key == "modality":
@@ -266,6 +294,7 @@ _BY_KIND = {
         "tender_response.submit",
         "tender_response.withdraw",
         "enrolment.session_cancelled",
+        "invoice.",
     ),
 }
 
