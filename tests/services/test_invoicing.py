@@ -229,3 +229,46 @@ def test_parallel_issues_get_numbers_without_gap(make, app, database_url):
     assert numbers == list(range(1, len(ids) + 1))
     sequence = db.session.get(InvoiceSequence, (provider.id, 2027))
     assert sequence.last_number == len(ids)
+
+
+def test_group_price_from_the_referencing_and_late_cancellation_dedit(make):
+    session, enrolments, company, other = _session(make, dedit=40)
+    referencing = session.referencing
+    referencing.pricing_mode, referencing.group_price_cents, referencing.group_threshold_pct = (
+        "group",
+        240_000,
+        50,
+    )
+    # A fourth enrolment, cancelled late by the company: a dédit on its invoice, nothing for the group.
+    late = make.enrolment(make.session(session.action, session.provider), company)
+    late.session_id, late.status, late.is_late_cancellation, late.dedit_rate_pct = (
+        session.id,
+        "cancelled",
+        True,
+        40,
+    )
+    db.session.commit()
+    opco_invoice, mine, theirs = invoicing.draft_for_session(session, None)
+    # 840 + 420 + 0 of 3 × 840 minutes done = 50 % ≥ 50 %: the group price in full, 2 400 €; OPCO 80 %.
+    assert opco_invoice.total_ht_cents == 192_000
+    assert [line.unit for line in opco_invoice.lines] == ["forfait"]
+    # The companies share the 480 € left by their remainders (2 trainees vs 1): 320 € and 160 €,
+    # plus the dédits (40 % of 1 000 €): the late cancellation for mine, the unjustified absence for theirs.
+    assert [(line.kind, line.amount_ht_cents) for line in mine.lines] == [
+        ("training", 32_000),
+        ("dedit", 40_000),
+    ]
+    assert [(line.kind, line.amount_ht_cents) for line in theirs.lines] == [
+        ("training", 16_000),
+        ("dedit", 40_000),
+    ]
+
+
+def test_the_opco_is_told_when_its_invoice_is_issued(make):
+    session, *_ = _session(make)
+    controller = make.user()
+    make.member(session.action.opco, controller, "admin")
+    invoicing.issue(invoicing.draft_for_session(session, None)[0], None, today=TODAY)
+    db.session.commit()
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == controller.email))
+    assert message is not None and "F-2027-0001" in message.subject
