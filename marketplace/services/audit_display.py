@@ -173,7 +173,7 @@ def _code_labels(key: str) -> dict[str, str]:
     if key == "funding_flow":
         return {"subrogation": "subrogation de paiement", "direct_purchase": "achat direct"}
     if key == "pricing_mode":
-        from marketplace.services.catalogue import PRICING_MODES
+        from marketplace.services.referencing_pricing import PRICING_MODES
 
         return {code: label.lower() for code, label in PRICING_MODES.items()}
     if key == "payer":

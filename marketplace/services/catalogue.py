@@ -807,7 +807,9 @@ def change_referencing_terms(
     """The referencing edit form: new period and price as typed (« 950 »), and how the organisation invoices
     the OPCO (``pricing``: mode, hourly rate, group price, threshold as typed; None leaves it unchanged)."""
     price_cents = parse_euros(price, "price", "Le prix négocié")
-    terms = _pricing_terms(*pricing) if pricing is not None else None
+    from marketplace.services import referencing_pricing
+
+    terms = referencing_pricing.terms(*pricing) if pricing is not None else None
     update_referencing(referencing, valid_from, valid_until, price_cents, actor, today=today)
     if terms is not None:
         before = {name: getattr(referencing, name) for name in terms}
@@ -821,41 +823,6 @@ def change_referencing_terms(
                 obj=referencing,
                 data={"before": before, "after": terms},
             )
-
-
-PRICING_MODES = {
-    "per_trainee": "Prix par stagiaire, au prorata des heures réalisées",
-    "per_hour": "Taux horaire × heures réalisées",
-    "group": "Prix de groupe, dû en entier au-delà d'un seuil d'assiduité",
-}
-
-
-def _pricing_terms(mode: str | None, hourly: str | None, group: str | None, threshold: str | None) -> dict:
-    """Validated pricing columns of a referencing (services.invoicing reads them)."""
-    mode = (mode or "").strip() or "per_trainee"
-    if mode not in PRICING_MODES:
-        raise DomainError("Choisissez le mode de facturation dans la liste.", field="pricing_mode")
-    terms = {
-        "pricing_mode": mode,
-        "hourly_rate_cents": None,
-        "group_price_cents": None,
-        "group_threshold_pct": None,
-    }
-    if mode == "per_hour":
-        terms["hourly_rate_cents"] = parse_euros(hourly, "hourly_rate", "Le taux horaire")
-        if not terms["hourly_rate_cents"]:
-            raise DomainError("Indiquez le taux horaire (€ HT).", field="hourly_rate")
-    elif mode == "group":
-        terms["group_price_cents"] = parse_euros(group, "group_price", "Le prix de groupe")
-        if not terms["group_price_cents"]:
-            raise DomainError("Indiquez le prix de groupe (€ HT).", field="group_price")
-        pct = _optional_int(
-            threshold, "group_threshold", "Le seuil est un pourcentage entier, de 1 à 100.", 1, 100
-        )
-        if pct is None:
-            raise DomainError("Indiquez le seuil d'assiduité (%).", field="group_threshold")
-        terms["group_threshold_pct"] = pct
-    return terms
 
 
 def update_referencing(
