@@ -79,6 +79,9 @@ KEY_LABELS = {
     "thresholds": "seuils d'alerte (%)",
     "when_exhausted": "quand l'enveloppe est épuisée",
     "envelope": "enveloppe n°",
+    "payer": "payeur",
+    "credit_note": "avoir",
+    "funding_flow": "paiement de la part OPCO",
 }
 
 # Names of the fields of actions, sessions, referencings, responses and certificates (in « champs modifiés »
@@ -128,6 +131,12 @@ FIELD_LABELS = {
     "categories": "catégories",
     "issued_on": "délivré le",
     "expires_on": "expire le",
+    "funding_flow": "paiement de la part OPCO",
+    "dedit_rate_pct": "indemnité de dédit (% du prix HT)",
+    "pricing_mode": "mode de facturation",
+    "hourly_rate_cents": "taux horaire",
+    "group_price_cents": "prix de groupe",
+    "group_threshold_pct": "seuil d'assiduité (%)",
 }
 
 # Amounts are stored in cents, HT unless the key says otherwise.
@@ -177,6 +186,16 @@ def _code_labels(key: str) -> dict[str, str]:
         return {**OrgKind.LABELS, **TenderDocumentKind.LABELS}
     if key == "funding_basis":
         return {"ht": "prix HT", "ttc": "prix TTC"}
+    if key == "funding_flow":
+        return {"subrogation": "subrogation de paiement", "direct_purchase": "achat direct"}
+    if key == "pricing_mode":
+        from marketplace.services.referencing_pricing import PRICING_MODES
+
+        return {code: label.lower() for code, label in PRICING_MODES.items()}
+    if key == "payer":
+        from marketplace.models import Payer
+
+        return Payer.LABELS
     if key == "size_band":
         return {code: label for code, label, _low, _high in identifiers.SIZE_BANDS}
     if key == "method":

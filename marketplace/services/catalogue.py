@@ -202,6 +202,9 @@ class ActionInput:
     requires_approval: bool = False
     # « ht » or « ttc »: the price the funded share applies to; empty: the OPCO's rule (Opco.funding_basis).
     funding_basis: str | None = None
+    # « subrogation » or « direct_purchase »; empty: the OPCO's setting. Indemnité de dédit, % of the price HT.
+    funding_flow: str | None = None
+    dedit_rate_pct: str | int | None = None
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,8 @@ class _CleanAction:
     cancellation_days: int
     requires_approval: bool
     funding_basis: str | None
+    funding_flow: str | None = None
+    dedit_rate_pct: int | None = None
 
 
 def campaign_years(today: date | None = None) -> list[int]:
@@ -401,6 +406,23 @@ def _clean(opco: Opco, data: ActionInput, action: CollectiveAction | None, today
             "Choisissez la base de la prise en charge : prix HT, prix TTC ou la règle de l'OPCO.",
         )
 
+    funding_flow = (data.funding_flow or "").strip() or None
+    if funding_flow not in (None, "subrogation", "direct_purchase"):
+        errors.setdefault(
+            "funding_flow",
+            "Choisissez le mode de paiement : subrogation, achat direct ou la règle de l'OPCO.",
+        )
+    dedit_rate_pct = check(
+        "dedit_rate_pct",
+        lambda: _optional_int(
+            data.dedit_rate_pct,
+            "dedit_rate_pct",
+            "L'indemnité de dédit est un pourcentage entier du prix HT, de 0 à 100.",
+            0,
+            100,
+        ),
+    )
+
     # Lowering the ceiling below a price already negotiated would make that referencing invalid.
     if action is not None and price_cents is not None:
         above = [r for r in _live_referencings(action) if r.price_cents > price_cents]
@@ -440,6 +462,8 @@ def _clean(opco: Opco, data: ActionInput, action: CollectiveAction | None, today
         cancellation_days=cancellation_days,
         requires_approval=bool(data.requires_approval),
         funding_basis=funding_basis,
+        funding_flow=funding_flow,
+        dedit_rate_pct=dedit_rate_pct or None,
     )
 
 
@@ -482,6 +506,8 @@ _TRACKED = (
     "cancellation_days",
     "requires_approval",
     "funding_basis",
+    "funding_flow",
+    "dedit_rate_pct",
 )
 
 
@@ -776,10 +802,27 @@ def change_referencing_terms(
     actor: User | None,
     *,
     today: date | None = None,
+    pricing: tuple[str | None, str | None, str | None, str | None] | None = None,
 ) -> None:
-    """The referencing edit form: new period and price as typed (« 950 »)."""
+    """The referencing edit form: new period and price as typed (« 950 »), and how the organisation invoices
+    the OPCO (``pricing``: mode, hourly rate, group price, threshold as typed; None leaves it unchanged)."""
     price_cents = parse_euros(price, "price", "Le prix négocié")
+    from marketplace.services import referencing_pricing
+
+    terms = referencing_pricing.terms(*pricing) if pricing is not None else None
     update_referencing(referencing, valid_from, valid_until, price_cents, actor, today=today)
+    if terms is not None:
+        before = {name: getattr(referencing, name) for name in terms}
+        if before != terms:
+            for name, value in terms.items():
+                setattr(referencing, name, value)
+            audit.record(
+                "catalogue.referencing_updated",
+                organisation_id=referencing.opco_id,
+                actor=actor,
+                obj=referencing,
+                data={"before": before, "after": terms},
+            )
 
 
 def update_referencing(

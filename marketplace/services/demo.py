@@ -314,6 +314,9 @@ def seed_demo(today: date) -> SeedResult:
 
     marketplace.update(seed_budgets(today, opcos, opco_admins))
     db.session.flush()
+    from marketplace.services.demo_money import seed_money
+
+    marketplace.update(seed_money(today, providers, provider_admins))
     return SeedResult(
         created=True,
         marketplace=marketplace,

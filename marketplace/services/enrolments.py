@@ -359,6 +359,7 @@ def enrol(
             cancellation_days=action.cancellation_days,
             cap_per_session=action.cap_per_company_per_session,
             cap_per_year=action.cap_per_company_per_year,
+            dedit_rate_pct=action.dedit_rate_pct,
             requested_by=actor,
             waitlisted_at=now if status == S.WAITLISTED else None,
             created_at=now,

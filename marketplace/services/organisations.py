@@ -569,6 +569,8 @@ def qualiopi_document(provider: TrainingProvider) -> tuple[str, bytes] | None:
 
 
 FUNDING_BASES = {"ht": "prix HT", "ttc": "prix TTC"}
+# How the OPCO pays its share to the training organisation (services.invoicing); an action may override it.
+FUNDING_FLOWS = {"subrogation": "Subrogation de paiement", "direct_purchase": "Achat direct"}
 
 
 def update_opco_settings(
@@ -577,6 +579,7 @@ def update_opco_settings(
     raw_basis: str | None,
     actor: User,
     raw_convocation_days: str | int | None = None,
+    raw_funding_flow: str | None = None,
 ) -> None:
     """The OPCO's settings page: the waiting-list offer window and the price its funded shares apply to
     (HT: the company pays the VAT on the whole price; TTC: the OPCO funds its share of the VAT too), and how
@@ -588,7 +591,19 @@ def update_opco_settings(
             "Choisissez si la prise en charge porte sur le prix HT ou sur le prix TTC.", field="funding_basis"
         )
     days = _convocation_days(raw_convocation_days, opco.convocation_days)
+    flow = (raw_funding_flow or "").strip() or opco.funding_flow
+    if flow not in FUNDING_FLOWS:
+        raise DomainError("Choisissez « Subrogation de paiement » ou « Achat direct ».", field="funding_flow")
     set_waitlist_offer_hours(opco, raw_hours, actor)
+    if flow != opco.funding_flow:
+        audit.record(
+            "opco.settings_changed",
+            organisation_id=opco.id,
+            actor=actor,
+            obj=opco,
+            data={"funding_flow": [opco.funding_flow, flow]},
+        )
+        opco.funding_flow = flow
     if days != opco.convocation_days:
         audit.record(
             "opco.settings_changed",

@@ -33,7 +33,7 @@ from marketplace.models import (
     TrainingProvider,
     User,
 )
-from marketplace.services import audit, outbox, storage
+from marketplace.services import audit, budgets, outbox, storage
 from marketplace.services.accounts import member_emails
 from marketplace.services.errors import DomainError, NotFound
 from marketplace.services.invoice_states import transition
@@ -240,7 +240,7 @@ def mark_paid(batch: PaymentBatch, actor: User, opco: Opco, paid_on: date | None
         transition(invoice, "pay", actor, actor_org_id=opco.id, data={"batch": batch.reference})
         invoice.paid_on = paid_on
         invoice.payment_reference = batch.reference
-        # budgets: wired at merge — budgets.record_payment(invoice)
+        budgets.record_payment(invoice)  # the OPCO's envelopes: realised → paid
         by_provider[invoice.provider_id].append(invoice)
     batch.status = PaymentBatchStatus.PAID
     batch.paid_on = paid_on

@@ -87,6 +87,16 @@ STATUS_TONES = {
         "cancelled": "error",
         "delivered": "ok",
     },
+    "Invoice": {
+        "draft": "neutral",
+        "issued": "info",
+        "in_control": "info",
+        "info_requested": "warning",
+        "validated": "ok",
+        "paid": "ok",
+        "rejected": "error",
+        "cancelled": "neutral",
+    },
 }
 
 

@@ -53,6 +53,10 @@ MAY_CHANGE_WHEN_REFUSED = {"login_attempts"}
 # that show them only in some states). Values: a plausible choice; the fuzzer mutates each field.
 FIELDS: dict[str, dict[str, str]] = {
     "auth.logout": {},
+    # Invoices (provider/invoices): buttons shown on a draft invoice / a delivered session not yet invoiced.
+    "provider.issue_invoice": {},
+    "provider.prepare_invoices": {},
+    "provider.credit_invoice": {"reason": "Heures corrigées", "amount": "10"},
     "auth.resend_confirmation": {},  # one button (auth/confirm_email.html): the CSRF token only
     "auth.confirm_email": {},  # one button (auth/confirm_link.html), shown for a valid token only
     # Buttons of the operator's queue (admin/opco_declarations.html), listed only for a company that stated

@@ -25,4 +25,5 @@ from marketplace.blueprints.company import (  # noqa: E402, F401
     employees,
     enrolments,
     headcount,
+    invoices,
 )

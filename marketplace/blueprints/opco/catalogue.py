@@ -139,6 +139,8 @@ def _action_input(form: ActionForm) -> catalogue.ActionInput:
         cancellation_days=form.cancellation_days.data,
         requires_approval=bool(form.requires_approval.data),
         funding_basis=form.funding_basis.data or None,
+        funding_flow=form.funding_flow.data or None,
+        dedit_rate_pct=form.dedit_rate_pct.data,
     )
 
 
@@ -171,6 +173,8 @@ def _fill(form: ActionForm, action: CollectiveAction) -> None:
     form.cap_per_company_per_year.data = str(action.cap_per_company_per_year or "")
     form.cancellation_days.data = str(action.cancellation_days)
     form.funding_basis.data = action.funding_basis or ""
+    form.funding_flow.data = action.funding_flow or ""
+    form.dedit_rate_pct.data = str(action.dedit_rate_pct or "")
 
 
 def _new_action_defaults(form: ActionForm) -> None:
@@ -299,11 +303,29 @@ def referencing_edit(action_id: int, referencing_id: int):
         form.valid_from.data = referencing.valid_from
         form.valid_until.data = referencing.valid_until
         form.price.data = _euros_input(referencing.price_cents)
+        form.pricing_mode.data = referencing.pricing_mode
+        form.hourly_rate.data = (
+            _euros_input(referencing.hourly_rate_cents) if referencing.hourly_rate_cents else ""
+        )
+        form.group_price.data = (
+            _euros_input(referencing.group_price_cents) if referencing.group_price_cents else ""
+        )
+        form.group_threshold.data = str(referencing.group_threshold_pct or "")
     name = referencing.provider.name
     return submit(
         form,
         lambda: catalogue.change_referencing_terms(
-            referencing, form.valid_from.data, form.valid_until.data, form.price.data, current_user
+            referencing,
+            form.valid_from.data,
+            form.valid_until.data,
+            form.price.data,
+            current_user,
+            pricing=(
+                form.pricing_mode.data,
+                form.hourly_rate.data,
+                form.group_price.data,
+                form.group_threshold.data,
+            ),
         ),
         page=lambda: _referencing_page(form, action, referencing),
         done=_referencings_url(action_id),

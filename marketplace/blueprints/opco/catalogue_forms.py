@@ -116,6 +116,26 @@ class ActionForm(Form):
         validators=[Optional()],
         invalid_choice_message="Choisissez la base de la prise en charge dans la liste.",
     )
+    # Empty: the OPCO's setting; the service refuses any other value.
+    funding_flow = SelectField(
+        "Paiement de la part OPCO",
+        choices=[
+            SelectChoice("", "Règle de l'OPCO (paramètres)"),
+            SelectChoice("subrogation", "Subrogation de paiement"),
+            SelectChoice("direct_purchase", "Achat direct"),
+        ],
+        default="",
+        validators=[Optional()],
+        invalid_choice_message="Choisissez le mode de paiement dans la liste.",
+    )
+    dedit_rate_pct = StringField(
+        "Indemnité de dédit (% du prix HT)",
+        description=(
+            "Due par l'entreprise pour une annulation hors délai ou une absence non justifiée, jamais par "
+            "l'OPCO (art. L6354-1). De 0 à 100 ; vide ou 0 : aucune."
+        ),
+        validators=[Optional()],
+    )
 
     @property
     def share_fields(self):
@@ -157,4 +177,21 @@ class ReferencingEditForm(Form):
         "Prix négocié par stagiaire (€ HT)",
         description="Au plus le prix plafond de l'action.",
         validators=[DataRequired(REQUIRED)],
+    )
+    # How the organisation invoices the OPCO (services.invoicing); the service checks the values.
+    pricing_mode = SelectField(
+        "Mode de facturation à l'OPCO",
+        choices=[
+            SelectChoice("per_trainee", "Prix par stagiaire, au prorata des heures réalisées"),
+            SelectChoice("per_hour", "Taux horaire × heures réalisées"),
+            SelectChoice("group", "Prix de groupe, dû en entier au-delà d'un seuil d'assiduité"),
+        ],
+        default="per_trainee",
+        invalid_choice_message="Choisissez le mode de facturation dans la liste.",
+    )
+    hourly_rate = StringField("Taux horaire (€ HT)", description="Pour le mode « taux horaire ».")
+    group_price = StringField("Prix de groupe (€ HT)", description="Pour le mode « prix de groupe ».")
+    group_threshold = StringField(
+        "Seuil d'assiduité (%)",
+        description="Heures-stagiaires réalisées / prévues au-delà desquelles le prix de groupe est dû en entier.",
     )

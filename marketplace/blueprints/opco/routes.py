@@ -47,6 +47,12 @@ class SettingsForm(Form):
     )
     # Read by the service (1 to 90 days; empty keeps the current value).
     convocation_days = StringField("Convocation envoyée N jours avant le début")
+    # Read by the service (« subrogation » or « direct_purchase »; empty keeps the current value).
+    funding_flow = RadioField(
+        "Paiement de la part OPCO",
+        choices=[SelectChoice("subrogation", "Subrogation"), SelectChoice("direct_purchase", "Achat direct")],
+        validate_choice=False,
+    )
 
 
 @bp.route("/parametres", methods=["GET", "POST"])
@@ -58,11 +64,13 @@ def settings():
         errors = form.waitlist_offer_hours.errors
         basis_errors = form.funding_basis.errors
         days_errors = form.convocation_days.errors
+        flow_errors = form.funding_flow.errors
         return render(
             "opco/settings.html",
             error=errors[0] if errors else None,
             basis_error=basis_errors[0] if basis_errors else None,
             days_error=days_errors[0] if days_errors else None,
+            flow_error=flow_errors[0] if flow_errors else None,
         )
 
     return submit(
@@ -73,6 +81,7 @@ def settings():
             form.funding_basis.data,
             current_user,
             raw_convocation_days=form.convocation_days.data,
+            raw_funding_flow=form.funding_flow.data,
         ),
         page=page,
         done=url_for("opco.settings"),

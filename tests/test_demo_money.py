@@ -1,0 +1,16 @@
+"""The demo's invoices: the delivered sessions invoiced (OPCO and companies), issued, and a credit note."""
+
+from sqlalchemy import select
+
+from marketplace.models import Invoice
+
+
+def test_seed_demo_issues_invoices_and_a_credit_note(cli, db_session):
+    result = cli("seed-demo")
+    assert result.exit_code == 0, result.output
+    rows = db_session.scalars(select(Invoice).order_by(Invoice.sequence)).all()
+    assert {i.payer for i in rows if i.kind == "invoice"} == {"opco", "company"}
+    assert all(i.number and i.sha256 and i.status != "draft" for i in rows)
+    assert [i.sequence for i in rows] == list(range(1, len(rows) + 1))
+    [note] = [i for i in rows if i.kind == "credit_note"]
+    assert note.number.startswith("A-") and note.total_ht_cents == 1000
