@@ -301,3 +301,63 @@ def test_seed_demo_has_an_envelope_near_its_limit(cli, db_session):
         )
         assert envelope.committed_cents == moved.get("committed", 0) - moved.get("released", 0)
         assert envelope.realised_cents == moved.get("realised", 0)
+
+
+def test_seed_demo_shows_the_money_trail_to_payment(cli, db_session, app, login):
+    """The demo's money trail as its users see it: the organisation's SST invoice « Payée » by a paid batch,
+    its amount traceable to the hours done; the OPCO's other invoices in control, waiting for documents,
+    rejected; the companies' invoices issued; bank details confirmed, the envelope moved to paid."""
+    from sqlalchemy import select
+
+    from marketplace.models import (
+        BudgetEnvelope,
+        Invoice,
+        InvoiceLine,
+        Opco,
+        PaymentBatch,
+        TrainingProvider,
+        User,
+    )
+    from tests.web.pages import visible_text
+
+    assert cli("seed-demo").exit_code == 0
+    invoices = db_session.scalars(select(Invoice).order_by(Invoice.id)).all()
+    by_state = {(i.payer, i.status) for i in invoices if i.kind == "invoice"}
+    assert {
+        ("opco", "paid"),
+        ("opco", "in_control"),
+        ("opco", "info_requested"),
+        ("opco", "rejected"),
+        ("company", "issued"),
+    } <= by_state
+    assert any(i.kind == "credit_note" for i in invoices)
+    waiting = next(i for i in invoices if i.status == "info_requested")
+    assert waiting.info_request and waiting.info_deadline is not None
+    assert next(i for i in invoices if i.status == "rejected").rejection_reason
+
+    batch = db_session.scalar(select(PaymentBatch))
+    paid = next(i for i in invoices if i.status == "paid")
+    assert (batch.status, batch.total_cents, paid.payment_batch_id) == (
+        "paid",
+        paid.total_ttc_cents,
+        batch.id,
+    )
+    lines = db_session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == paid.id)).all()
+    assert lines and all(line.minutes_done for line in lines)
+    assert sum(line.amount_ht_cents for line in lines) == paid.total_ht_cents
+    assert any(e.paid_cents == paid.total_ht_cents for e in db_session.scalars(select(BudgetEnvelope)))
+    provider = db_session.get(TrainingProvider, paid.provider_id)
+    assert provider.iban == "FR7630006000011234567890189" and provider.pending_iban is None
+
+    of = app.test_client()
+    login(of, db_session.scalar(select(User).where(User.email == "of@demo.test")), "demo-marketplace-2026")
+    page = visible_text(of.get(f"/of/{provider.slug}/factures"))
+    for label in ("Payée", "En contrôle", "Compléments demandés", "Rejetée", "Émise"):
+        assert label in page, label
+    opco = db_session.get(Opco, paid.opco_id)
+    payer = app.test_client()
+    login(
+        payer, db_session.scalar(select(User).where(User.email == "opco@demo.test")), "demo-marketplace-2026"
+    )
+    page = visible_text(payer.get(f"/opco/{opco.slug}/paiements"))
+    assert batch.reference in page

@@ -148,6 +148,18 @@ def confirm_change(
             "Ce lien de confirmation n'est plus valable (déjà utilisé, remplacé ou expiré après 24 heures). "
             "Saisissez de nouveau les coordonnées bancaires."
         )
+    return _apply(provider, actor, now)
+
+
+def apply_pending_for_demo(provider: TrainingProvider, actor: User) -> TrainingProvider:
+    """Demo data only (``flask seed-demo``): apply the change just requested as if its emailed link had been
+    followed — nobody reads the demo's mailbox. Never called from a route."""
+    if not provider.pending_iban:
+        raise DomainError("Aucune modification de coordonnées bancaires n'attend de confirmation.")
+    return _apply(provider, actor, None)
+
+
+def _apply(provider: TrainingProvider, actor: User, now: datetime | None) -> TrainingProvider:
     previous = mask(provider.iban)
     provider.iban = provider.pending_iban
     provider.bic = provider.pending_bic

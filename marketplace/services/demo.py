@@ -309,6 +309,9 @@ def seed_demo(today: date) -> SeedResult:
     from marketplace.services.demo_delivery import seed_delivery
 
     marketplace.update(seed_delivery(today, providers, provider_admins, companies, company_admins))
+    from marketplace.services.demo_money import seed_delivered_sessions
+
+    marketplace.update(seed_delivered_sessions(today, providers, provider_admins, companies, company_admins))
     db.session.flush()
     from marketplace.services.demo_budgets import seed_budgets
 
@@ -316,7 +319,7 @@ def seed_demo(today: date) -> SeedResult:
     db.session.flush()
     from marketplace.services.demo_money import seed_money
 
-    marketplace.update(seed_money(today, providers, provider_admins))
+    marketplace.update(seed_money(today, opcos, opco_admins, providers, provider_admins))
     return SeedResult(
         created=True,
         marketplace=marketplace,

@@ -1,46 +1,192 @@
-"""Demo invoices (part of `flask seed-demo`): the organisation's delivered sessions invoiced through the same
-services as the pages — the OPCO's invoice and each company's, issued — and a partial credit note on one
-company invoice, so the invoices pages, PDFs (Factur-X) and the accountants' export have content."""
+"""Demo money trail (part of `flask seed-demo`), lived through the same services as the pages:
+
+- the organisation's bank details, requested then applied (demo-only confirmation: nobody follows the emailed
+  link), and the OPCO's payer account (its payment settings);
+- invoices issued for every delivered session (the OPCO's and each company's), and a partial credit note on a
+  company invoice;
+- the OPCO's invoice of the completed SST session taken into control, validated, put in a payment batch whose
+  SEPA file is exported, batch marked paid: the organisation sees « Payée », the envelope moves to paid. Each
+  amount traces back to hours done (invoice lines: minutes planned/done × price);
+- three small two-day sessions delivered for the other control states: « en contrôle », « compléments
+  demandés » (request and deadline) and « rejetée » (reason); a company invoice stays « émise ».
+"""
 
 from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.models import Payer, SessionStatus, TrainingProvider, TrainingSession, User
-from marketplace.services import invoicing
+from marketplace.models import (
+    CollectiveAction,
+    Company,
+    Employee,
+    Invoice,
+    Opco,
+    Payer,
+    Referencing,
+    SessionStatus,
+    TrainingProvider,
+    TrainingSession,
+    User,
+)
+from marketplace.services import (
+    bank_details,
+    delivery,
+    employees,
+    invoice_control,
+    invoicing,
+    payment_settings,
+    payments,
+)
+from marketplace.services import sessions as session_service
+from marketplace.services.demo_delivery import SST, _at, _enrol, _live_half_day, _session
+from marketplace.services.employees import EmployeeInput
+
+# French test accounts (valid check digits; schwifty accepts them).
+PROVIDER_IBAN, PROVIDER_BIC = "FR7630006000011234567890189", "AGRIFRPPXXX"
+OPCO_IBAN, OPCO_BIC = "FR1420041010050500013M02606", "PSSTFRPPXXX"
 
 
-def seed_money(today, providers: list[TrainingProvider], provider_admins: list[User]) -> dict[str, int]:
-    """Invoices issued for the first organisation's delivered sessions (the caller commits)."""
+def _small_session(
+    provider,
+    referencing,
+    admin,
+    company: Company,
+    company_admin: User,
+    people: list[Employee],
+    day: date,
+) -> TrainingSession:
+    """A two-day session (the SST lasts 14 h), two trainees present throughout, closed the last evening."""
+    session = _session(provider, referencing, admin, [day, day + timedelta(days=1)], day - timedelta(days=30))
+    _enrol(session, company, company_admin, people, day - timedelta(days=20))
+    session_service.transition(
+        session, "confirm", admin, now=datetime.combine(day - timedelta(days=7), time(10))
+    )
+    for slot in session.slots:
+        _live_half_day(session, slot, admin)
+    session_service.transition(session, "complete", admin, now=_at(session.end_date, "17:30"))
+    delivery.close_session(session, admin, now=_at(session.end_date, "18:00"))
+    return session
+
+
+NEW_STAFF = [
+    ("Lemoine", "Agathe", "Magasinière"),
+    ("Carpentier", "Bruno", "Cariste"),
+    ("Vidal", "Chloé", "Assistante de direction"),
+    ("Roussel", "Damien", "Technicien de maintenance"),
+    ("Perrin", "Elsa", "Comptable"),
+    ("Guerin", "Fabien", "Chef d'équipe"),
+]
+
+
+def _new_staff(company: Company, company_admin: User, n: int) -> list[Employee]:
+    """Two employees hired for these sessions (the demo's first employees already fill other sessions)."""
+    return [
+        employees.create_employee(
+            company,
+            EmployeeInput(last, first, f"{first.lower()}.{last.lower()}@{company.slug}.demo.test", job),
+            company_admin,
+        )
+        for last, first, job in NEW_STAFF[2 * n : 2 * n + 2]
+    ]
+
+
+def seed_delivered_sessions(
+    today: date, providers: list[TrainingProvider], provider_admins: list[User], companies, company_admins
+) -> dict[str, int]:
+    """Three more delivered sessions to invoice (run before the envelopes, which adopt their enrolments)."""
     provider, admin = providers[0], provider_admins[0]
+    referencing = db.session.scalar(
+        select(Referencing)
+        .join(CollectiveAction, CollectiveAction.id == Referencing.action_id)
+        .where(CollectiveAction.reference == SST, Referencing.provider_id == provider.id)
+    )
+    extra = 0
+    if referencing is not None:
+        company, company_admin = companies[0], company_admins[0]  # enrols without approval
+        for n in range(3):
+            people = _new_staff(company, company_admin, n)
+            day = today - timedelta(days=20 + 7 * n)
+            _small_session(provider, referencing, admin, company, company_admin, people, day)
+            extra += 1
+
+    return {"sessions_closed_for_invoices": extra}
+
+
+def seed_money(
+    today: date,
+    opcos: dict[str, Opco],
+    opco_admins: dict[str, User],
+    providers: list[TrainingProvider],
+    provider_admins: list[User],
+) -> dict[str, int]:
+    """The money trail of the first organisation's delivered sessions (the caller commits)."""
+    provider, admin = providers[0], provider_admins[0]
+    bank_details.request_change(provider, admin, PROVIDER_IBAN, PROVIDER_BIC, provider.name)
+    bank_details.apply_pending_for_demo(provider, admin)
+
     delivered = db.session.scalars(
         select(TrainingSession)
         .where(TrainingSession.provider_id == provider.id, TrainingSession.status == SessionStatus.DELIVERED)
-        .order_by(TrainingSession.id)
+        .order_by(TrainingSession.start_date, TrainingSession.id)
     ).all()
     issued, credit_notes = 0, 0
+    opco_invoices: list[Invoice] = []
+    company_invoices: list[Invoice] = []
     for session in delivered:
         for invoice in invoicing.draft_for_session(session, admin):
             invoicing.issue(invoice, admin, today=today)
             issued += 1
+            (opco_invoices if invoice.payer == Payer.OPCO else company_invoices).append(invoice)
     db.session.flush()
-    company_invoice = next(
-        (
-            invoice
-            for session in delivered
-            for invoice in invoicing.session_invoices(session.id)
-            if invoice.payer == Payer.COMPANY and invoice.total_ht_cents > 1000
-        ),
-        None,
-    )
-    if company_invoice is not None:
+
+    credited = next((i for i in company_invoices if i.total_ht_cents > 1000), None)
+    if credited is not None:
         invoicing.credit(
-            company_invoice,
-            admin,
-            "Geste commercial : support de cours non remis",
-            amount_cents=1000,
-            today=today,
+            credited, admin, "Geste commercial : support de cours non remis", amount_cents=1000, today=today
         )
         credit_notes += 1
-    return {"invoices_issued": issued, "credit_notes": credit_notes}
+
+    paid_batches = 0
+    if opco_invoices:
+        opco = db.session.get(Opco, opco_invoices[0].opco_id)
+        controller = opco_admins[opco.code]
+        payment_settings.update(
+            opco,
+            controller,
+            opco.control_sampling_pct,
+            OPCO_IBAN,
+            OPCO_BIC,
+            f"{opco.name} – fonds mutualisés",
+        )
+        # The oldest session, all the way: control → validated → batch → SEPA file → paid.
+        first, *others = [i for i in opco_invoices if i.opco_id == opco.id]
+        invoice_control.start_control(first, controller, opco)
+        invoice_control.validate(first, controller, opco)
+        batch = payments.create_batch(opco, controller, [first.id], today)
+        payments.export_file(batch, controller, opco)
+        payments.mark_paid(batch, controller, opco, paid_on=today)
+        paid_batches += 1
+        steps = [
+            lambda i: invoice_control.reject(
+                i,
+                controller,
+                opco,
+                "Le tarif horaire facturé dépasse le prix négocié au référencement : émettez un avoir et "
+                "refacturez au prix convenu.",
+            ),
+            lambda i: invoice_control.request_info(
+                i,
+                controller,
+                opco,
+                "Merci de joindre le programme remis aux stagiaires et le support de cours de l'après-midi, "
+                "mentionnés dans votre proposition.",
+                today + timedelta(days=15),
+            ),
+            lambda i: invoice_control.start_control(i, controller, opco),
+        ]
+        for invoice, step in zip(others, steps, strict=False):
+            step(invoice)
+    return {"invoices_issued": issued, "credit_notes": credit_notes, "payment_batches_paid": paid_batches}
