@@ -13,6 +13,7 @@ from sqlalchemy import select
 from marketplace.extensions import db
 from marketplace.models import (
     ActionStatus,
+    BudgetEnvelope,
     CollectiveAction,
     Modality,
     Opco,
@@ -59,6 +60,7 @@ class ActionDetail:
     problems: list[str]
     events: list[str]
     sessions: int
+    envelope: BudgetEnvelope | None = None  # the budget the action draws on (read-only here)
 
 
 def action_detail(action: CollectiveAction) -> ActionDetail:
@@ -74,6 +76,7 @@ def action_detail(action: CollectiveAction) -> ActionDetail:
         problems=catalogue.publish_problems(action) if action.status == ActionStatus.DRAFT else [],
         events=[e for e in catalogue.ACTION_MACHINE.allowed(action.status) if e in catalogue.ACTION_EVENTS],
         sessions=catalogue.session_counts([action.id]).get(action.id, 0),
+        envelope=db.session.get(BudgetEnvelope, action.envelope_id) if action.envelope_id else None,
     )
 
 

@@ -1,7 +1,7 @@
-"""In Chromium: the money trail of a delivered session. The organisation prepares its invoices and issues the
-OPCO's (hours done × hourly rate on each line); the OPCO takes it into control from its queue, validates it,
-puts it in a payment batch, downloads the SEPA file (pain.001: the organisation's IBAN and the amount) and
-marks the batch paid; the organisation sees its invoice « Payée ».
+"""In Chromium: the money trail of a delivered session. The organisation prepares its invoices from the
+session page and issues the OPCO's (hours done × hourly rate on each line); the OPCO takes it into control
+from its queue, validates it, puts it in a payment batch, downloads the SEPA file (pain.001: the
+organisation's IBAN and the amount) and marks the batch paid; the organisation sees its invoice « Payée ».
 
 The session starts delivered (service fait): closing it in the browser is covered by
 test_attendance_browser. The organisation's bank details are confirmed through the emailed link."""
@@ -63,8 +63,10 @@ def test_the_organisation_issues_the_opco_validates_and_pays_the_organisation_se
 
     # --- The organisation prepares and issues the OPCO's invoice -----------------------------------------
     sign_in(page, live_server, "of@exemple.test")
-    page.goto(f"{live_server}/of/{provider.slug}/factures")
-    page.get_by_role("button", name=re.compile("Préparer les factures")).click()
+    page.goto(f"{live_server}/of/{provider.slug}/sessions/{session.id}")
+    facturation = page.get_by_role("region", name="Facturation")
+    facturation.get_by_role("button", name="Préparer les factures").click()
+    expect(page.get_by_text("1 facture(s) en brouillon pour cette session.")).to_be_visible()
     opco_invoice = db.session.scalar(select(Invoice).where(Invoice.payer == Payer.OPCO))
     assert opco_invoice is not None  # 100 % funded: no remainder, the OPCO's invoice only
     page.goto(f"{live_server}/of/{provider.slug}/factures")

@@ -88,6 +88,7 @@ def _detail_page(action: CollectiveAction):
         referencings=data.referencings,
         referencing_machine=catalogue.REFERENCING_MACHINE,
         sessions=data.sessions,
+        envelope=data.envelope,
         today=paris_today(),
     )
 
