@@ -82,6 +82,16 @@ KEY_LABELS = {
     "payer": "payeur",
     "credit_note": "avoir",
     "funding_flow": "paiement de la part OPCO",
+    "validated_cents": "montant validé",
+    "total_cents": "montant total",
+    "total_ht_cents": "total",
+    "total_ttc_cents": "total",
+    "sampled": "tirée au sort",
+    "deadline": "date limite",
+    "batch": "lot",
+    "invoices": "factures",
+    "iban": "IBAN",
+    "bic": "BIC",
 }
 
 # Names of the fields of actions, sessions, referencings, responses and certificates (in « champs modifiés »
@@ -147,10 +157,9 @@ _MONEY_KEYS = {
     "hourly_rate_cents",
     "group_price_cents",
     "amount_cents",
-    "validated_cents",
     "total_ht_cents",
-    "total_ttc_cents",
 }
+_TTC_MONEY_KEYS = {"validated_cents", "total_ttc_cents", "total_cents"}  # an OPCO pays TTC
 _BUDGET_MONEY_KEYS = {"committed_cents", "allotted_cents"}  # the OPCO's share, whatever its basis
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
@@ -227,6 +236,8 @@ def value_fr(key: str, value, states: dict[str, str] | None = None) -> str:
         return states.get(value, value)
     if key in _MONEY_KEYS and isinstance(value, int):
         return money_fr(value, "HT")
+    if key in _TTC_MONEY_KEYS and isinstance(value, int):
+        return money_fr(value, "TTC")
     if key in _BUDGET_MONEY_KEYS and isinstance(value, int):
         return money_fr(value)
     if key in {"fields", "changed"} and isinstance(value, list):
