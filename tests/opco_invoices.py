@@ -53,8 +53,19 @@ def certify(enrolment) -> None:
     )
 
 
-def issued_invoice(session, enrolments, *, status: str = "issued", number: str | None = None) -> Invoice:
-    """The OPCO invoice of ``session``: a line per enrolment, minutes done × funded share (per trainee)."""
+def issued_invoice(
+    session,
+    enrolments,
+    *,
+    status: str = "issued",
+    number: str | None = None,
+    payer: str = "opco",
+    company_id: int | None = None,
+    line_changes: dict[int, dict] | None = None,
+) -> Invoice:
+    """The OPCO invoice of ``session``: a line per enrolment, minutes done × funded share (per trainee).
+    ``line_changes`` ({index: {column: value}}) writes wrong figures before the invoice is stored: an issued
+    invoice is never edited afterwards (services.invoicing refuses it)."""
     n = next(_numbers)
     lines = []
     for position, enrolment in enumerate(enrolments, start=1):
@@ -72,10 +83,14 @@ def issued_invoice(session, enrolments, *, status: str = "issued", number: str |
                 minutes_done=enrolment.attended_minutes,
             )
         )
+    for index, changes in (line_changes or {}).items():
+        for column, value in changes.items():
+            setattr(lines[index], column, value)
     total = sum(line.amount_ht_cents for line in lines)
     invoice = Invoice(
         kind="invoice",
-        payer="opco",
+        payer=payer,
+        company_id=company_id,
         status=status,
         provider_id=session.provider_id,
         opco_id=session.opco_id,
@@ -116,9 +131,11 @@ def controlled_session(make, *, opco_code: str = "akto", provider=None, trainees
     return session, enrolments
 
 
-def opco_invoice(make, *, opco_code: str = "akto", provider=None, trainees: int = 2, status: str = "issued"):
+def opco_invoice(
+    make, *, opco_code: str = "akto", provider=None, trainees: int = 2, status: str = "issued", **invoice
+):
     session, enrolments = controlled_session(make, opco_code=opco_code, provider=provider, trainees=trainees)
-    return issued_invoice(session, enrolments, status=status)
+    return issued_invoice(session, enrolments, status=status, **invoice)
 
 
 def with_bank(provider, iban: str = IBAN_FR, bic: str = "AGRIFRPPXXX") -> None:

@@ -75,6 +75,12 @@ class Opco(Organisation):
     payer_iban: Mapped[str | None] = mapped_column(String(34))
     payer_bic: Mapped[str | None] = mapped_column(String(11))
     payer_account_holder: Mapped[str | None] = mapped_column(String(70))
+    # Its identity as the buyer on the invoices addressed to it (L441-9 C. com.: SIRET, address, VAT number).
+    siret: Mapped[str] = mapped_column(String(14), default="", server_default="")
+    billing_address: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    billing_postal_code: Mapped[str] = mapped_column(String(5), default="", server_default="")
+    billing_city: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    vat_number: Mapped[str] = mapped_column(String(20), default="", server_default="")
 
     branches: Mapped[list[OpcoBranch]] = relationship(
         back_populates="opco", cascade="all, delete-orphan", order_by="OpcoBranch.idcc"

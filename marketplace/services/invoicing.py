@@ -235,6 +235,11 @@ def _address(org) -> str:
     return ", ".join(p.strip() for p in parts if p.strip())[:500]
 
 
+def _opco_address(opco) -> str:
+    parts = [opco.billing_address or "", f"{opco.billing_postal_code or ''} {opco.billing_city or ''}"]
+    return ", ".join(p.strip() for p in parts if p.strip())[:500]
+
+
 def _freeze(invoice: Invoice, today) -> None:
     """Number, dates, parties and mentions, written once on the row."""
     session = db.session.get(TrainingSession, invoice.session_id)
@@ -251,8 +256,8 @@ def _freeze(invoice: Invoice, today) -> None:
     invoice.seller_nda = provider.nda
     if invoice.payer == Payer.OPCO:
         buyer = session.action.opco
-        invoice.buyer_siret = ""
-        invoice.buyer_vat_number = ""
+        invoice.buyer_siret = buyer.siret or ""
+        invoice.buyer_vat_number = buyer.vat_number or ""
     else:
         from marketplace.models import Company
 
@@ -260,7 +265,7 @@ def _freeze(invoice: Invoice, today) -> None:
         invoice.buyer_siret = buyer.siret
         invoice.buyer_vat_number = buyer.vat_number or ""
     invoice.buyer_name = buyer.name[:200]
-    invoice.buyer_address = _address(buyer)
+    invoice.buyer_address = _address(buyer) if invoice.payer != Payer.OPCO else _opco_address(buyer)
     invoice.order_reference = (
         f"Action {session.action.reference} — session n° {session.id} du {date_fr(session.start_date)} "
         f"au {date_fr(session.end_date)}"

@@ -54,7 +54,18 @@ def test_a_complete_invoice_passes_every_automatic_check(make):
 
 def test_each_missing_proof_or_wrong_figure_fails_its_own_check(make):
     session, enrolments = controlled_session(make)
-    invoice = issued_invoice(session, enrolments)
+    # Minutes charged differ from those frozen; amount above the funded share; unit price above negotiated.
+    invoice = issued_invoice(
+        session,
+        enrolments,
+        line_changes={
+            1: {
+                "minutes_done": enrolments[1].attended_minutes + 60,
+                "amount_ht_cents": enrolments[1].funded_cents + 100,
+                "unit_price_cents": session.referencing.price_cents + 1,
+            }
+        },
+    )
     # One half-day not attested.
     attestation = db.session.scalars(
         select(HalfDayAttestation).where(HalfDayAttestation.session_id == session.id)
@@ -63,10 +74,6 @@ def test_each_missing_proof_or_wrong_figure_fails_its_own_check(make):
     # One certificate superseded (no current certificate for that trainee).
     certificate = db.session.scalar(select(Document).where(Document.enrolment_id == enrolments[0].id))
     certificate.superseded_by_id = certificate.id
-    # Minutes charged differ from those frozen; amount above the funded share; unit price above negotiated.
-    invoice.lines[1].minutes_done = enrolments[1].attended_minutes + 60
-    invoice.lines[1].amount_ht_cents = enrolments[1].funded_cents + 100
-    invoice.lines[1].unit_price_cents = session.referencing.price_cents + 1
     db.session.commit()
     checks = _checks(invoice)
     assert checks == {
@@ -159,11 +166,8 @@ def test_reject_requires_a_reason_and_tells_the_organisation(make, outbox):
 
 def test_control_events_on_a_company_invoice_are_refused(make):
     opco = make.opco("akto")
-    invoice = opco_invoice(make)
     company = make.company("akto")
-    invoice.company_id = company.id
-    invoice.payer = "company"
-    db.session.commit()
+    invoice = opco_invoice(make, payer="company", company_id=company.id)
     with pytest.raises(DomainError):
         invoice_control.start_control(invoice, make.user(), opco)
     for event in ("start_control", "validate", "reject"):
@@ -183,9 +187,7 @@ def test_bulk_validation_takes_only_unsampled_invoices_whose_checks_pass(make):
     opco = make.opco("akto")
     opco.control_sampling_pct = 0
     good = [opco_invoice(make, trainees=1) for _ in range(2)]
-    bad = opco_invoice(make, trainees=1)
-    bad.lines[0].minutes_done = 1
-    db.session.commit()
+    bad = opco_invoice(make, trainees=1, line_changes={0: {"minutes_done": 1}})
     with pytest.raises(DomainError, match="contrôles automatiques en échec"):
         invoice_control.validate_checked([g.id for g in good] + [bad.id], make.user(), opco)
     db.session.rollback()

@@ -272,3 +272,58 @@ def test_the_opco_is_told_when_its_invoice_is_issued(make):
     db.session.commit()
     message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == controller.email))
     assert message is not None and "F-2027-0001" in message.subject
+
+
+def test_the_opco_invoice_names_the_opco_with_its_siret_address_and_vat_number(make):
+    from marketplace.services import payment_settings
+
+    session, *_ = _session(make)
+    opco = session.action.opco
+    payment_settings.update(
+        opco,
+        make.user(),
+        opco.control_sampling_pct,
+        None,
+        None,
+        None,
+        billing={
+            "siret": "732 829 320 00074",
+            "address": "14 rue Riquet",
+            "postal_code": "75019",
+            "city": "Paris",
+            "vat": "FR 12 732829320",
+        },
+    )
+    invoices = invoicing.draft_for_session(session, None)
+    invoice = invoicing.issue(invoices[0], None, today=TODAY)
+    db.session.commit()
+    assert (invoice.buyer_siret, invoice.buyer_vat_number) == ("73282932000074", "FR12732829320")
+    assert invoice.buyer_address == "14 rue Riquet, 75019 Paris"
+    text = _text(invoice).replace("\u202f", " ").replace("\xa0", " ")
+    assert "14 rue Riquet" in text and "FR12732829320" in text
+
+
+def test_a_wrong_billing_identity_is_refused_whole(make):
+    from marketplace.services import payment_settings
+    from marketplace.services.errors import InvalidForm
+
+    opco = make.opco("akto")
+    with pytest.raises(InvalidForm) as refused:
+        payment_settings.update(
+            opco,
+            make.user(),
+            10,
+            None,
+            None,
+            None,
+            billing={
+                "siret": "123",
+                "address": "1 rue X",
+                "postal_code": "7501",
+                "city": "Paris",
+                "vat": "X1",
+            },
+        )
+    assert set(refused.value.errors) == {"siret", "billing_postal_code", "vat_number"}
+    db.session.rollback()
+    assert (opco.siret, opco.billing_address) == ("", "")

@@ -341,11 +341,27 @@ def test_the_company_service_refuses_every_wrong_field_at_once(make, db_session)
 # --- Home page, email links, too-long URL ---------------------------------------------------------------------
 
 
-def test_the_home_page_promises_only_what_exists(client):
+# What the home page promises, and the page of the platform that delivers it: a promise without its page fails.
+PROMISES = {
+    "convocations": "provider.convocation_preview",
+    "émargement": "provider.attendance_overview",
+    "certificats de réalisation": "company.training_documents",
+    "service fait": "opco.control_sessions",
+    "facturez": "provider.invoices",
+    "réglez vos factures": "company.invoices",
+    "enveloppes budgétaires": "opco.budgets",
+    "virement sepa": "opco.payment_batches",
+    "appels d'offres": "opco.tenders",
+    "reste à charge": "company.catalogue",
+}
+
+
+def test_the_home_page_promises_only_what_exists(app, client):
     page = visible_text(client.get("/")).lower()
-    for missing in ("émargement", "convocation", "attestation", "service fait", "factur"):
-        assert missing not in page, missing
-    assert "appels d'offres" in page and "reste à charge" in page
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    for promise, endpoint in PROMISES.items():
+        assert promise in page, promise
+        assert endpoint in endpoints, f"« {promise} » is promised but {endpoint} does not exist"
 
 
 def _base_url_for(bind: str | None) -> str:

@@ -20,6 +20,7 @@ from marketplace.extensions import db
 from marketplace.models import (
     CollectiveAction,
     Enrolment,
+    Invoice,
     Referencing,
     TenderLot,
     TenderResponse,
@@ -36,6 +37,7 @@ FIELD_SAMPLES = {
     "referencing_id": "referencing_id",
     "lots-0-action_id": "action_id",
     "action_id": "action_id",  # the action attached to a budget envelope (opco/budgets/detail.html)
+    "invoice_ids": "opco_invoice_id",  # bulk validation in the OPCO's control queue (opco/invoices/queue.html)
     "provider_id": None,  # training organisations are not owned by an OPCO: any qualified one may be chosen
 }
 # Where the foreign object must not end up when the request is answered without a refusal.
@@ -48,6 +50,9 @@ LINKS = {
     ),
     "action_id": lambda foreign: db.session.scalar(
         select(func.count()).select_from(TenderLot).where(TenderLot.action_id == foreign)
+    ),
+    "opco_invoice_id": lambda foreign: db.session.scalar(
+        select(func.count()).select_from(Invoice).where(Invoice.id == foreign, Invoice.status != "issued")
     ),
     "response_id": lambda foreign: db.session.scalar(
         select(func.count())

@@ -55,3 +55,8 @@ class PaymentSettingsForm(Form):
     payer_iban = StringField("IBAN du compte à débiter", validators=[Length(max=42)])
     payer_bic = StringField("BIC", validators=[Length(max=11)])
     payer_account_holder = StringField("Titulaire du compte", validators=[Length(max=70)])
+    siret = StringField("SIRET de l'OPCO", validators=[Length(max=17)])
+    billing_address = StringField("Adresse de facturation", validators=[Length(max=300)])
+    billing_postal_code = StringField("Code postal", validators=[Length(max=5)])
+    billing_city = StringField("Commune", validators=[Length(max=120)])
+    vat_number = StringField("N° de TVA intracommunautaire", validators=[Length(max=20)])

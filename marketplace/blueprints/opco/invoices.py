@@ -166,6 +166,13 @@ def payment_settings_page():
             form.payer_iban.data,
             form.payer_bic.data,
             form.payer_account_holder.data,
+            billing={
+                "siret": form.siret.data,
+                "address": form.billing_address.data,
+                "postal_code": form.billing_postal_code.data,
+                "city": form.billing_city.data,
+                "vat": form.vat_number.data,
+            },
         ),
         page=lambda: render("opco/invoices/settings.html", form=form),
         done=url_for("opco.payment_settings_page"),
