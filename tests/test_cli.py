@@ -346,6 +346,7 @@ def test_seed_demo_shows_the_money_trail_to_payment(cli, db_session, app, login)
     assert lines and all(line.minutes_done for line in lines)
     assert sum(line.amount_ht_cents for line in lines) == paid.total_ht_cents
     assert any(e.paid_cents == paid.total_ht_cents for e in db_session.scalars(select(BudgetEnvelope)))
+    assert len(paid.buyer_siret) == 14 and paid.buyer_address.endswith("75019 Paris")  # the OPCO as buyer
     provider = db_session.get(TrainingProvider, paid.provider_id)
     assert provider.iban == "FR7630006000011234567890189" and provider.pending_iban is None
 

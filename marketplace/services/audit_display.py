@@ -92,6 +92,12 @@ KEY_LABELS = {
     "invoices": "factures",
     "iban": "IBAN",
     "bic": "BIC",
+    "billing_address": "adresse de facturation",
+    "billing_postal_code": "code postal de facturation",
+    "billing_city": "commune de facturation",
+    "vat_number": "numéro de TVA intracommunautaire",
+    "control_sampling_pct": "part tirée au sort pour contrôle (%)",
+    "payer_iban": "IBAN du compte débité",
 }
 
 # Names of the fields of actions, sessions, referencings, responses and certificates (in « champs modifiés »

@@ -41,12 +41,14 @@ from marketplace.services import (
     payments,
 )
 from marketplace.services import sessions as session_service
+from marketplace.services.demo import make_siret
 from marketplace.services.demo_delivery import SST, _at, _enrol, _live_half_day, _session
 from marketplace.services.employees import EmployeeInput
 
 # French test accounts (valid check digits; schwifty accepts them).
 PROVIDER_IBAN, PROVIDER_BIC = "FR7630006000011234567890189", "AGRIFRPPXXX"
 OPCO_IBAN, OPCO_BIC = "FR1420041010050500013M02606", "PSSTFRPPXXX"
+AKTO_SIREN_PREFIX = "85345678"  # made up (make_siret adds the check digits)
 
 
 def _small_session(
@@ -126,6 +128,25 @@ def seed_money(
     provider, admin = providers[0], provider_admins[0]
     bank_details.request_change(provider, admin, PROVIDER_IBAN, PROVIDER_BIC, provider.name)
     bank_details.apply_pending_for_demo(provider, admin)
+    # The OPCO as payer (the account its transfers debit) and as buyer on the invoices (SIRET, address, VAT),
+    # set before the invoices freeze the parties.
+    akto = opcos["akto"]
+    siret = make_siret(AKTO_SIREN_PREFIX, "0018")
+    payment_settings.update(
+        akto,
+        opco_admins["akto"],
+        akto.control_sampling_pct,
+        OPCO_IBAN,
+        OPCO_BIC,
+        f"{akto.name} – fonds mutualisés",
+        billing={
+            "siret": siret,
+            "address": "14 rue Riquet",
+            "postal_code": "75019",
+            "city": "Paris",
+            "vat": f"FR{(12 + 3 * (int(siret[:9]) % 97)) % 97:02d}{siret[:9]}",
+        },
+    )
 
     delivered = db.session.scalars(
         select(TrainingSession)
@@ -153,14 +174,6 @@ def seed_money(
     if opco_invoices:
         opco = db.session.get(Opco, opco_invoices[0].opco_id)
         controller = opco_admins[opco.code]
-        payment_settings.update(
-            opco,
-            controller,
-            opco.control_sampling_pct,
-            OPCO_IBAN,
-            OPCO_BIC,
-            f"{opco.name} – fonds mutualisés",
-        )
         # The oldest session, all the way: control → validated → batch → SEPA file → paid.
         first, *others = [i for i in opco_invoices if i.opco_id == opco.id]
         invoice_control.start_control(first, controller, opco)
