@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select
 
 from marketplace.extensions import db
+from marketplace.formatting import plural
 from marketplace.models import (
     Enrolment,
     Invoice,
@@ -161,3 +162,13 @@ class InvoicesExport(Exporter):
 
 def _euros(cents: int) -> str:
     return f"{cents / 100:.2f}".replace(".", ",")
+
+
+def prepared_message(invoices: list) -> str:
+    """What « Préparer les factures » did: drafts to check and issue, or the session's invoices already out."""
+    drafts = [i for i in invoices if i.status == InvoiceStatus.DRAFT]
+    if not invoices:
+        return "Rien à facturer pour cette session : aucun montant n'est dû."
+    if not drafts:
+        return f"Les factures de cette session sont déjà émises ({plural(len(invoices), 'facture')})."
+    return f"{plural(len(drafts), 'facture')} en brouillon pour cette session, à vérifier puis émettre."

@@ -66,7 +66,9 @@ def test_the_organisation_issues_the_opco_validates_and_pays_the_organisation_se
     page.goto(f"{live_server}/of/{provider.slug}/sessions/{session.id}")
     facturation = page.get_by_role("region", name="Facturation")
     facturation.get_by_role("button", name="Préparer les factures").click()
-    expect(page.get_by_text("1 facture(s) en brouillon pour cette session.")).to_be_visible()
+    expect(
+        page.get_by_text("1 facture en brouillon pour cette session, à vérifier puis émettre.")
+    ).to_be_visible()
     opco_invoice = db.session.scalar(select(Invoice).where(Invoice.payer == Payer.OPCO))
     assert opco_invoice is not None  # 100 % funded: no remainder, the OPCO's invoice only
     page.goto(f"{live_server}/of/{provider.slug}/factures")

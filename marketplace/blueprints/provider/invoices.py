@@ -70,7 +70,7 @@ def prepare_invoices(session_id: int):
     return perform(
         lambda: invoicing.draft_for_session(session, current_user),
         done=url_for("provider.invoices"),
-        message=lambda drafts: f"{len(drafts)} facture(s) en brouillon pour cette session.",
+        message=invoice_pages.prepared_message,
         failed=url_for("provider.invoices"),
     )
 
