@@ -169,10 +169,16 @@ def _register_security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        # The card payment page alone admits Stripe.js's origin (Stripe requires loading it from its server).
+        stripe = getattr(g, "csp_extra_origin", None)
+        scripts = (
+            f"script-src 'self' {stripe}; connect-src 'self' {stripe}; frame-src {stripe}; " if stripe else ""
+        )
         response.headers.setdefault(
             "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+            + (scripts or "script-src 'self'; ")
+            + "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
         )
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")

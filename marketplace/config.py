@@ -78,6 +78,13 @@ class Config:
     STORAGE_DIR = os.environ.get("STORAGE_DIR") or None  # default: instance/uploads
     UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
 
+    # Card payments (services.payment_keys, services.stripe_gateway): the organisations' Stripe keys are
+    # encrypted with a key derived from PAYMENT_KEYS_SECRET (required outside development). Stripe.js is the
+    # one script the platform loads from another origin (Stripe requires it); tests point both at localstripe.
+    PAYMENT_KEYS_SECRET = os.environ.get("PAYMENT_KEYS_SECRET") or None
+    STRIPE_JS_URL = os.environ.get("STRIPE_JS_URL", "https://js.stripe.com/v3/")
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE") or None  # None: Stripe's own API
+
 
 def load_config(overrides: dict | None = None) -> dict:
     """Collect settings into a dict; development gets a throwaway key, production must set SECRET_KEY."""
@@ -89,6 +96,15 @@ def load_config(overrides: dict | None = None) -> dict:
         else:
             raise RuntimeError(
                 "SECRET_KEY doit être défini en dehors du développement (variable d'environnement SECRET_KEY)."
+            )
+    if not settings.get("PAYMENT_KEYS_SECRET"):
+        if settings["ENV_NAME"] in {"development", "test"} or settings.get("TESTING"):
+            # Development only: a fixed, public value — keys saved with it are as good as plaintext.
+            settings["PAYMENT_KEYS_SECRET"] = "dev-only-payment-keys-secret-never-in-production"
+        else:
+            raise RuntimeError(
+                "PAYMENT_KEYS_SECRET doit être défini en dehors du développement : il chiffre les clés Stripe "
+                "des organismes (variable d'environnement PAYMENT_KEYS_SECRET, 32 caractères aléatoires ou plus)."
             )
     if not settings.get("RATELIMIT_STORAGE_URI"):
         settings["RATELIMIT_STORAGE_URI"] = settings.get("REDIS_URL") or "memory://"

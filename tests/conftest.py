@@ -408,3 +408,36 @@ def browser_type_launch_args(browser_type_launch_args):
             pytrace=False,
         )
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+# --- Stripe (localstripe) ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def localstripe_server() -> Iterator[str]:
+    """localstripe started once for the session on a free port (``--from-scratch``), killed at the end."""
+    from tests import localstripe
+
+    process, url = localstripe.start()
+    try:
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except Exception:  # noqa: BLE001
+            process.kill()
+
+
+@pytest.fixture
+def fake_stripe(app, localstripe_server):
+    """The app's Stripe calls and its card page's Stripe.js go to localstripe during the test."""
+    from tests.localstripe import FakeStripe
+
+    previous = {k: app.config.get(k) for k in ("STRIPE_API_BASE", "STRIPE_JS_URL")}
+    app.config["STRIPE_API_BASE"] = localstripe_server
+    app.config["STRIPE_JS_URL"] = f"{localstripe_server}/js.stripe.com/v3/"
+    try:
+        yield FakeStripe(localstripe_server)
+    finally:
+        app.config.update(previous)

@@ -34,6 +34,7 @@ from marketplace.models.invoice import (
     Payer,
     PaymentBatch,
     PaymentBatchStatus,
+    PaymentMeans,
 )
 from marketplace.models.organisation import (
     Company,
@@ -44,6 +45,15 @@ from marketplace.models.organisation import (
     TrainingProvider,
 )
 from marketplace.models.outbox import OutboxMessage, OutboxStatus
+from marketplace.models.payment import (
+    CardPayment,
+    CardPaymentStatus,
+    RefundStatus,
+    StripeAccount,
+    StripeRefund,
+    WebhookEvent,
+    WebhookOutcome,
+)
 from marketplace.models.reference import IdccBranch, OpcoReference, Region, Theme
 from marketplace.models.scheduled_job import JobStatus, ScheduledJob
 from marketplace.models.tender import (
@@ -80,6 +90,14 @@ __all__ = [
     "Payer",
     "PaymentBatch",
     "PaymentBatchStatus",
+    "PaymentMeans",
+    "CardPayment",
+    "CardPaymentStatus",
+    "RefundStatus",
+    "StripeAccount",
+    "StripeRefund",
+    "WebhookEvent",
+    "WebhookOutcome",
     "Attendance",
     "AttendanceAmendment",
     "AttendanceStatus",

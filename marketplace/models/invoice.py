@@ -27,6 +27,7 @@ class InvoiceStatus:
     IN_CONTROL = "in_control"
     INFO_REQUESTED = "info_requested"
     VALIDATED = "validated"
+    PAYMENT_PENDING = "payment_pending"  # a company's card payment awaiting Stripe's answer
     PAID = "paid"
     REJECTED = "rejected"
     CANCELLED = "cancelled"  # cancelled in full by a credit note
@@ -36,12 +37,20 @@ class InvoiceStatus:
         IN_CONTROL: "En contrôle",
         INFO_REQUESTED: "Compléments demandés",
         VALIDATED: "Validée (bon à payer)",
+        PAYMENT_PENDING: "Paiement en cours",
         PAID: "Payée",
         REJECTED: "Rejetée",
         CANCELLED: "Annulée par avoir",
     }
     # Issued and still owed by its payer.
-    OPEN = (ISSUED, IN_CONTROL, INFO_REQUESTED, VALIDATED)
+    OPEN = (ISSUED, IN_CONTROL, INFO_REQUESTED, VALIDATED, PAYMENT_PENDING)
+
+
+class PaymentMeans:
+    CARD = "card"
+    TRANSFER = "transfer"
+    SEPA_BATCH = "sepa_batch"
+    LABELS = {CARD: "carte bancaire", TRANSFER: "virement bancaire", SEPA_BATCH: "virement SEPA de l'OPCO"}
 
 
 class InvoiceKind:
@@ -66,8 +75,8 @@ class Invoice(CreatedAtMixin, db.Model):
     __tablename__ = "invoices"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('draft', 'issued', 'in_control', 'info_requested', 'validated', 'paid', 'rejected', "
-            "'cancelled')",
+            "status IN ('draft', 'issued', 'in_control', 'info_requested', 'validated', 'payment_pending', "
+            "'paid', 'rejected', 'cancelled')",
             name="status",
         ),
         CheckConstraint("kind IN ('invoice', 'credit_note')", name="kind"),
@@ -134,6 +143,11 @@ class Invoice(CreatedAtMixin, db.Model):
     )
     paid_on: Mapped[date | None] = mapped_column(Date)
     payment_reference: Mapped[str | None] = mapped_column(String(100))
+    # How a company's invoice was paid (PaymentMeans.LABELS) and its receipt: the PDF marked « acquittée »,
+    # a new document stored once with its hash (the issued invoice's PDF is never touched).
+    payment_means: Mapped[str | None] = mapped_column(String(20))
+    receipt_storage_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    receipt_sha256: Mapped[str | None] = mapped_column(String(64))
     # The issued PDF (Factur-X), stored once with its hash.
     storage_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     sha256: Mapped[str | None] = mapped_column(String(64))

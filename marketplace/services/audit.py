@@ -139,6 +139,12 @@ ACTION_LABELS = {
     "opco.payment_batch_paid": "Lot de paiement marqué payé",
     "provider.bank_change_requested": "Changement de coordonnées bancaires demandé",
     "provider.bank_changed": "Coordonnées bancaires modifiées (confirmées par un administrateur)",
+    # Card payments of company invoices (services.card_payments, stripe_settings, stripe_refunds)
+    "invoice.start_payment": "Paiement par carte commencé",
+    "invoice.payment_failed": "Paiement par carte refusé",
+    "invoice.refund": "Remboursement sur la carte (avoir)",
+    "provider.stripe_connected": "Compte Stripe connecté ou clés modifiées",
+    "provider.stripe_disconnected": "Compte Stripe déconnecté",
 }
 
 

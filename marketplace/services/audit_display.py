@@ -81,6 +81,12 @@ KEY_LABELS = {
     "envelope": "enveloppe n°",
     "payer": "payeur",
     "credit_note": "avoir",
+    "amount_cents": "montant",
+    "means": "moyen de paiement",
+    "mode": "mode du compte Stripe",
+    "publishable_key": "clé publiable",
+    "secret_key": "clé secrète",
+    "webhook_secret": "secret de signature du webhook",
     "funding_flow": "paiement de la part OPCO",
     "validated_cents": "montant validé",
     "total_cents": "montant total",
@@ -165,7 +171,7 @@ _MONEY_KEYS = {
     "amount_cents",
     "total_ht_cents",
 }
-_TTC_MONEY_KEYS = {"validated_cents", "total_ttc_cents", "total_cents"}  # an OPCO pays TTC
+_TTC_MONEY_KEYS = {"validated_cents", "total_ttc_cents", "total_cents", "amount_cents"}  # an OPCO pays TTC
 _BUDGET_MONEY_KEYS = {"committed_cents", "allotted_cents"}  # the OPCO's share, whatever its basis
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
@@ -195,6 +201,12 @@ def _code_labels(key: str) -> dict[str, str]:
     from marketplace.services import identifiers
     from marketplace.services.roles import ROLES
 
+    if key == "means":
+        from marketplace.models import PaymentMeans
+
+        return PaymentMeans.LABELS
+    if key == "mode":
+        return {"test": "test", "live": "production"}
     if key == "role":
         return {code: role.label for roles in ROLES.values() for code, role in roles.items()}
     if key == "kind":
@@ -304,7 +316,7 @@ def _key_label(key: str, value) -> str:
 # to the organisation that acted, and for enrolments to the company too.
 _COMMON = ("org.", "auth.", "member.")
 _BY_KIND = {
-    "company": ("company.", "employee.", "enrolment.", "invoice.pay"),
+    "company": ("company.", "employee.", "enrolment.", "invoice.pay", "invoice.start_payment"),
     "opco": (
         "opco.",
         "budget.",

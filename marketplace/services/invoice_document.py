@@ -181,3 +181,17 @@ def render(invoice: Invoice, credited: Invoice | None = None) -> bytes:
     return facturx.generate_from_binary(
         pdf, xml, flavor="factur-x", level=LEVEL, check_xsd=True, lang="fr-FR"
     )
+
+
+def render_receipt(invoice: Invoice) -> bytes:
+    """The paid invoice as a receipt: the same document marked « acquittée » with the date and means of
+    payment — a new PDF (the issued invoice's stored PDF is never touched)."""
+    from weasyprint import HTML
+
+    from marketplace.extensions import db
+    from marketplace.models import PaymentMeans
+
+    session = db.session.get(TrainingSession, invoice.session_id)
+    means = PaymentMeans.LABELS.get(invoice.payment_means or "", "virement bancaire")
+    html = render_template("pdf/invoice.html", invoice=invoice, credited=None, session=session, receipt=means)
+    return HTML(string=html, base_url=".").write_pdf(font_config=_font_config())

@@ -22,16 +22,20 @@ INVOICE = machine(
     answer_info=(I.INFO_REQUESTED, I.IN_CONTROL, "Transmettre les compléments"),
     validate=(I.IN_CONTROL, I.VALIDATED, "Valider (bon à payer)"),
     reject=((I.IN_CONTROL, I.INFO_REQUESTED), I.REJECTED, "Rejeter la facture"),
-    pay=((I.ISSUED, I.VALIDATED), I.PAID, "Enregistrer le paiement"),
+    start_payment=(I.ISSUED, I.PAYMENT_PENDING, "Payer par carte"),
+    payment_failed=(I.PAYMENT_PENDING, I.ISSUED, "Paiement par carte refusé"),
+    pay=((I.ISSUED, I.VALIDATED, I.PAYMENT_PENDING), I.PAID, "Enregistrer le paiement"),
     cancel=(
-        (I.ISSUED, I.IN_CONTROL, I.INFO_REQUESTED, I.VALIDATED, I.REJECTED),
+        (I.ISSUED, I.IN_CONTROL, I.INFO_REQUESTED, I.VALIDATED, I.REJECTED, I.PAID),
         I.CANCELLED,
         "Annuler par avoir",
     ),
 )
 
-# Only the OPCO's invoices are controlled; a company pays its invoice as issued.
+# Only the OPCO's invoices are controlled; a company pays its invoice as issued (by card through the
+# organisation's Stripe account: « Paiement en cours » until Stripe answers, or by transfer marked by hand).
 _OPCO_ONLY = {"start_control", "request_info", "answer_info", "validate", "reject"}
+_COMPANY_ONLY = {"start_payment", "payment_failed"}
 
 
 def transition(
@@ -47,6 +51,10 @@ def transition(
     organisation when it is another one (the OPCO controlling, the company paying)."""
     if event in _OPCO_ONLY and invoice.payer != Payer.OPCO:
         raise DomainError("Seules les factures adressées à l'OPCO passent par son contrôle.")
+    if event in _COMPANY_ONLY and invoice.payer != Payer.COMPANY:
+        raise DomainError("Seules les factures adressées à l'entreprise se paient par carte.")
+    if event == "cancel" and invoice.status == I.PAID and invoice.payer != Payer.COMPANY:
+        raise DomainError("Une facture payée par l'OPCO ne s'annule pas par avoir.")
     if event == "pay" and invoice.payer == Payer.OPCO and invoice.status != I.VALIDATED:
         raise DomainError("L'OPCO ne paie une facture qu'une fois validée (bon à payer).")
     previous = INVOICE.apply(

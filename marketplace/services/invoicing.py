@@ -361,7 +361,12 @@ def credit(
         raise DomainError("Indiquez le motif de l'avoir.", field="reason")
     if invoice.kind != InvoiceKind.INVOICE:
         raise DomainError("Un avoir ne s'établit que sur une facture.")
-    if invoice.status not in CREDITABLE:
+    if invoice.status == InvoiceStatus.PAYMENT_PENDING:
+        raise DomainError(
+            "Un paiement par carte est en cours sur cette facture : attendez la réponse de Stripe."
+        )
+    paid_by_company = invoice.status == InvoiceStatus.PAID and invoice.payer == Payer.COMPANY
+    if invoice.status not in CREDITABLE and not paid_by_company:
         raise DomainError("Un avoir ne s'établit que sur une facture émise, non payée et non annulée.")
     left = invoice.total_ht_cents - credited_cents(invoice.id)
     if amount_cents is not None and not 0 < amount_cents <= left:
@@ -423,6 +428,12 @@ def credit(
     budgets.release_credit_note(note)  # what the OPCO no longer owes goes back to its envelopes
     if full:
         invoice_states.transition(invoice, "cancel", actor, reason=reason, data={"credit_note": note.number})
+    if (
+        paid_by_company
+    ):  # paid by card: the credit note's amount goes back on the card (services.stripe_refunds)
+        from marketplace.services import stripe_refunds
+
+        stripe_refunds.refund_credit_note(note, invoice, actor)
     return note
 
 

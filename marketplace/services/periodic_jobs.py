@@ -102,3 +102,15 @@ def purge_retention() -> Outcome:
 def send_convocations() -> Outcome:
     count = convocations.send_due()
     return Outcome(count, f"{plural(count, 'convocation envoyée')}.")
+
+
+@periodic(
+    "rapprochement-stripe",
+    label="Rapprochement des paiements par carte en cours depuis plus d'une heure",
+    every=timedelta(minutes=15),
+)
+def reconcile_card_payments() -> Outcome:
+    from marketplace.services import stripe_webhooks
+
+    count = stripe_webhooks.reconcile()
+    return Outcome(count, f"{plural(count, 'facture')} mise(s) à jour d'après Stripe.")

@@ -26,6 +26,7 @@ def _attr(item, name: str):
 
 
 def init_app(app) -> None:
+    from marketplace.models import PaymentMeans
     from marketplace.services import identifiers
     from marketplace.services.audit import action_label, describe
     from marketplace.services.certificates import hours_fr
@@ -47,6 +48,9 @@ def init_app(app) -> None:
     app.add_template_filter(of_name, "de")
     app.add_template_filter(elide, "elide")
     app.add_template_global(status_badge, "status_badge")
+    app.add_template_filter(
+        lambda means: PaymentMeans.LABELS.get(means or "", "virement bancaire"), "payment_means"
+    )
     app.add_template_filter(
         lambda items, attribute=None: sorted_fr(
             items, (lambda item: _attr(item, attribute)) if attribute else None
@@ -93,6 +97,7 @@ STATUS_TONES = {
         "in_control": "info",
         "info_requested": "warning",
         "validated": "ok",
+        "payment_pending": "warning",
         "paid": "ok",
         "rejected": "error",
         "cancelled": "neutral",

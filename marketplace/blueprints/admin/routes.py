@@ -171,3 +171,12 @@ def run_job():
         done=url_for("admin.scheduled_jobs"),
         message=lambda result: f"« {result.job.label} » exécutée : {result.message}",
     )
+
+
+@bp.get("/webhooks-stripe")
+@operator_required
+def stripe_webhooks():
+    """Deliveries refused (signature) or failed, for the operator; never a payload, a key or a secret."""
+    from marketplace.services import stripe_webhooks as webhooks
+
+    return render("admin/stripe_webhooks.html", events=webhooks.failed_deliveries())

@@ -7,7 +7,7 @@ from flask import abort, g, request
 
 from marketplace.blueprints.company.routes import bp
 from marketplace.models import Invoice, InvoiceStatus
-from marketplace.services import invoice_pages
+from marketplace.services import card_payment_pages, invoice_pages
 from marketplace.services.roles import Perm
 from marketplace.web.actions import render
 from marketplace.web.downloads import pdf_response
@@ -39,7 +39,12 @@ def invoices():
 @require(Perm.PAY)
 def invoice_detail(invoice_id: int):
     invoice = _owned(invoice_id)
-    return render("company/invoices/detail.html", invoice=invoice, **invoice_pages.detail(invoice))
+    return render(
+        "company/invoices/detail.html",
+        invoice=invoice,
+        payment=card_payment_pages.invoice_payment(invoice),
+        **invoice_pages.detail(invoice),
+    )
 
 
 @bp.get("/factures/<int:invoice_id>/pdf")

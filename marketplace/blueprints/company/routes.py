@@ -19,6 +19,7 @@ def dashboard():
 
 
 from marketplace.blueprints.company import (  # noqa: E402, F401
+    card_payments,
     catalogue,
     convocations,
     documents,

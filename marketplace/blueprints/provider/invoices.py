@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from marketplace.blueprints.provider.routes import bp
 from marketplace.models import Invoice, InvoiceStatus, Payer, TrainingSession
 from marketplace.models.limits import REASON
-from marketplace.services import invoice_pages, invoicing
+from marketplace.services import card_payment_pages, invoice_pages, invoicing
 from marketplace.services.roles import Perm
 from marketplace.web.actions import download, perform, render, submit
 from marketplace.web.downloads import pdf_response
@@ -59,6 +59,7 @@ def invoice_detail(invoice_id: int):
         "provider/invoices/detail.html",
         invoice=invoice,
         form=CreditForm(formdata=None),
+        payment=card_payment_pages.invoice_payment(invoice),
         **invoice_pages.detail(invoice),
     )
 

@@ -25,6 +25,7 @@ def dashboard():
 from marketplace.blueprints.provider import (  # noqa: E402, F401
     attendance,
     bank,
+    card_payments,
     certificates,
     convocations,
     invoices,
