@@ -14,3 +14,8 @@ def test_seed_demo_issues_invoices_and_a_credit_note(cli, db_session):
     assert [i.sequence for i in rows] == list(range(1, len(rows) + 1))
     [note] = [i for i in rows if i.kind == "credit_note"]
     assert note.number.startswith("A-") and note.total_ht_cents == 1000
+    # One company invoice paid by card (recorded, with its receipt), another awaiting payment.
+    company = [i for i in rows if i.kind == "invoice" and i.payer == "company"]
+    paid = [i for i in company if i.status == "paid"]
+    assert len(paid) == 1 and paid[0].payment_means == "card" and paid[0].receipt_sha256
+    assert any(i.status == "issued" for i in company)

@@ -339,3 +339,29 @@ def mark_transfer_received(
         raise DomainError("Indiquez la référence du virement (libellé du relevé).", field="reference")
     _record_paid(invoice, actor, PaymentMeans.TRANSFER, received_on, reference)
     return invoice
+
+
+def record_for_demo(invoice: Invoice, actor: User | None) -> CardPayment:
+    """Demo data only (``flask seed-demo``, which has no Stripe account to call): a card payment as a
+    succeeded PaymentIntent would have left it — the payment row, the invoice « Payée » by card, its
+    receipt. Never called from a route."""
+    invoice = _locked(invoice)
+    _check_payable(invoice)
+    amount = open_amount(invoice)
+    payment = CardPayment(
+        invoice_id=invoice.id,
+        provider_id=invoice.provider_id,
+        company_id=invoice.company_id,
+        intent_id=f"pi_demo_{invoice.id:06d}",
+        idempotency_key=f"mp-invoice-{invoice.id}-demo",
+        amount_cents=amount,
+        currency=CURRENCY,
+        status=CardPaymentStatus.SUCCEEDED,
+        stripe_status="succeeded",
+        paid_at=utcnow(),
+        created_by_id=actor.id if actor else None,
+    )
+    db.session.add(payment)
+    invoice_states.transition(invoice, "start_payment", actor, actor_org_id=invoice.company_id)
+    _record_paid(invoice, actor, PaymentMeans.CARD, paris_today(), payment.intent_id)
+    return payment

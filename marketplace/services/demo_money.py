@@ -8,7 +8,9 @@
   SEPA file is exported, batch marked paid: the organisation sees « Payée », the envelope moves to paid. Each
   amount traces back to hours done (invoice lines: minutes planned/done × price);
 - three small two-day sessions delivered for the other control states: « en contrôle », « compléments
-  demandés » (request and deadline) and « rejetée » (reason); a company invoice stays « émise ».
+  demandés » (request and deadline) and « rejetée » (reason); a company invoice stays « émise » (awaiting
+  payment: the company sees « Payer » and the organisation's IBAN), another one is paid by card (recorded as
+  a succeeded PaymentIntent leaves it: the demo calls no Stripe account) with its receipt « acquittée ».
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from marketplace.models import (
 )
 from marketplace.services import (
     bank_details,
+    card_payments,
     delivery,
     employees,
     invoice_control,
@@ -117,6 +120,14 @@ def seed_delivered_sessions(
     return {"sessions_closed_for_invoices": extra}
 
 
+def _company_admin_email(company_id: int) -> str | None:
+    from marketplace.services.accounts import member_emails
+    from marketplace.services.roles import Perm
+
+    emails = sorted(member_emails([company_id], "company", Perm.PAY).get(company_id, []))
+    return emails[0] if emails else None
+
+
 def seed_money(
     today: date,
     opcos: dict[str, Opco],
@@ -169,6 +180,14 @@ def seed_money(
             credited, admin, "Geste commercial : support de cours non remis", amount_cents=1000, today=today
         )
         credit_notes += 1
+
+    # One company invoice paid by card, the others awaiting payment.
+    payable = [i for i in company_invoices if i is not credited]
+    if len(payable) >= 2:
+        company_admin = db.session.scalar(
+            select(User).where(User.email == _company_admin_email(payable[0].company_id))
+        )
+        card_payments.record_for_demo(payable[0], company_admin)
 
     paid_batches = 0
     if opco_invoices:

@@ -56,8 +56,9 @@ def _reject(provider_id: int | None, detail: str) -> Answer:
 def receive(token: str, payload: bytes, signature: str | None) -> Answer:
     """Check, store and act on one delivery (the view commits whatever the answer)."""
     account = account_by_token(token)
-    if account is None:
-        return _reject(None, "Point de terminaison inconnu.")
+    if account is None:  # nobody's endpoint (a guess, a disconnected organisation): nothing to keep
+        log.info("Webhook Stripe reçu sur un point de terminaison inconnu : refusé.")
+        return Answer(400, "Refusé.")
     secret = stripe_gateway.webhook_secret(account) if account.webhook_secret_encrypted else None
     if not secret:
         return _reject(account.provider_id, "Aucun secret de signature enregistré pour cet organisme.")

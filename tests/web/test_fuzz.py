@@ -53,6 +53,12 @@ MAY_CHANGE_WHEN_REFUSED = {"login_attempts"}
 # that show them only in some states). Values: a plausible choice; the fuzzer mutates each field.
 FIELDS: dict[str, dict[str, str]] = {
     "auth.logout": {},
+    # Card payments: Stripe.js posts the card's payment method id (company/card_payments/pay.html), htmx
+    # polls the result page, the disconnect button; Stripe posts signed JSON to the webhook (no form).
+    "company.start_card_payment": {"payment_method": "pm_fuzz000001"},
+    "company.check_card_payment": {},
+    "provider.stripe_disconnect": {},
+    "public.stripe_webhook": {},
     # Invoices (provider/invoices): buttons shown on a draft invoice / a delivered session not yet invoiced.
     "provider.issue_invoice": {},
     "provider.prepare_invoices": {},

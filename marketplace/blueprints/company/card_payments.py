@@ -66,10 +66,10 @@ def check_card_payment(invoice_id: int):
     )
 
 
-@bp.get("/factures/<int:invoice_id>/acquittee.pdf")
+@bp.get("/factures/<int:paid_invoice_id>/acquittee.pdf")
 @require(Perm.PAY)
-def invoice_receipt(invoice_id: int):
-    invoice = _owned(invoice_id)
+def invoice_receipt(paid_invoice_id: int):
+    invoice = _owned(paid_invoice_id)
     if not invoice.receipt_storage_key:
         abort(404)
     return pdf_response(f"facture-acquittee-{invoice.number}.pdf", card_payments.receipt_bytes(invoice))

@@ -94,10 +94,10 @@ def transfer_received(invoice_id: int):
     )
 
 
-@bp.get("/factures/<int:invoice_id>/acquittee.pdf")
+@bp.get("/factures/<int:paid_invoice_id>/acquittee.pdf")
 @require(Perm.INVOICE)
-def invoice_receipt(invoice_id: int):
-    invoice = get_owned(Invoice, invoice_id, column="provider_id")
+def invoice_receipt(paid_invoice_id: int):
+    invoice = get_owned(Invoice, paid_invoice_id, column="provider_id")
     if not invoice.receipt_storage_key:
         abort(404)
     return pdf_response(f"facture-acquittee-{invoice.number}.pdf", card_payments.receipt_bytes(invoice))
