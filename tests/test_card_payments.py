@@ -300,3 +300,12 @@ def test_another_company_cannot_pay_or_poll_an_invoice(client, login, make, fake
     assert client.post(f"{base}/paiement/verifier").status_code == 404
     assert reload(b.invoice).status == InvoiceStatus.ISSUED
     assert db.session.query(Invoice).count() >= 1
+
+
+def test_production_refuses_to_start_without_the_payment_keys_secret():
+    from marketplace.config import load_config
+
+    with pytest.raises(RuntimeError, match="PAYMENT_KEYS_SECRET"):
+        load_config({"ENV_NAME": "production", "SECRET_KEY": "s" * 32, "PAYMENT_KEYS_SECRET": None})
+    settings = load_config({"ENV_NAME": "production", "SECRET_KEY": "s" * 32, "PAYMENT_KEYS_SECRET": "k" * 40})
+    assert settings["PAYMENT_KEYS_SECRET"] == "k" * 40

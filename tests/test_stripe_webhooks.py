@@ -195,3 +195,31 @@ def test_charge_refunded_rereads_the_refund_from_stripe(client, login, make, fak
     assert _deliver(client, b, event("evt_refunded0001", "charge.refunded", charge)).status_code == 200
     db.session.expire_all()
     assert db.session.scalar(select(StripeRefund.status)) == "succeeded"
+
+
+def test_the_same_event_delivered_concurrently_acts_once(app, client, login, make, fake_stripe):
+    """Stripe may deliver one event twice at the same moment: the unique event id and the invoice's row
+    lock leave one payment recorded (threads, each request with its own connection)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    b = billed(make)
+    answer = _pay_3ds(client, login, b, fake_stripe)
+    fake_stripe.authenticate(answer["client_secret"])
+    payload = event("evt_concurrent01", "payment_intent.succeeded", _intent(fake_stripe, b))
+    body, signature = signed(payload, localstripe.WEBHOOK_SECRET)
+    url = f"/paiements/stripe/{b.account.webhook_token}/webhook"
+    db.session.commit()
+
+    def deliver(_):
+        return (
+            app.test_client()
+            .post(url, data=body, headers={"Stripe-Signature": signature, "Content-Type": "application/json"})
+            .status_code
+        )
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(deliver, range(6)))
+    assert statuses == [200] * 6
+    assert reload(b.invoice).status == InvoiceStatus.PAID
+    assert _count("invoice.pay") == 2  # the organisation's and the company's record of one payment
+    assert db.session.scalar(select(func.count()).select_from(WebhookEvent)) == 1

@@ -349,6 +349,8 @@ PROMISES = {
     "service fait": "opco.control_sessions",
     "facturez": "provider.invoices",
     "réglez vos factures": "company.invoices",
+    "par carte bancaire": "company.pay_invoice",
+    "propre compte stripe": "provider.stripe_settings_page",
     "enveloppes budgétaires": "opco.budgets",
     "virement sepa": "opco.payment_batches",
     "appels d'offres": "opco.tenders",
