@@ -53,7 +53,7 @@ def _pdf_text(data: bytes) -> str:
     return " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
-def test_the_key_is_checked_by_stripe_and_encrypted_at_rest(make, fake_stripe):
+def test_the_key_is_checked_by_stripe_and_encrypted_at_rest(app, make, fake_stripe):
     b = billed(make, connect=False)
     with pytest.raises(InvalidForm) as refused:
         stripe_settings.connect(b.provider, b.provider_admin, "pk_test_abcdef", "rk_test_wrongkey1", "")
@@ -62,6 +62,17 @@ def test_the_key_is_checked_by_stripe_and_encrypted_at_rest(make, fake_stripe):
     with pytest.raises(InvalidForm) as malformed:
         stripe_settings.connect(b.provider, b.provider_admin, "nope", "pas-une-cle", "whsec")
     assert set(malformed.value.errors) == {"publishable_key", "secret_key", "webhook_secret"}
+    db.session.rollback()
+    unreachable = app.config["STRIPE_API_BASE"]
+    app.config["STRIPE_API_BASE"] = "http://127.0.0.1:9"  # nothing listens there
+    try:
+        with pytest.raises(InvalidForm) as offline:
+            stripe_settings.connect(
+                b.provider, b.provider_admin, localstripe.PUBLISHABLE_KEY, localstripe.SECRET_KEY, ""
+            )
+    finally:
+        app.config["STRIPE_API_BASE"] = unreachable
+    assert "Stripe ne répond pas" in offline.value.errors["secret_key"]
     db.session.rollback()
     assert db.session.scalar(select(StripeAccount)) is None
     stripe_settings.connect(
@@ -307,5 +318,7 @@ def test_production_refuses_to_start_without_the_payment_keys_secret():
 
     with pytest.raises(RuntimeError, match="PAYMENT_KEYS_SECRET"):
         load_config({"ENV_NAME": "production", "SECRET_KEY": "s" * 32, "PAYMENT_KEYS_SECRET": None})
-    settings = load_config({"ENV_NAME": "production", "SECRET_KEY": "s" * 32, "PAYMENT_KEYS_SECRET": "k" * 40})
+    settings = load_config(
+        {"ENV_NAME": "production", "SECRET_KEY": "s" * 32, "PAYMENT_KEYS_SECRET": "k" * 40}
+    )
     assert settings["PAYMENT_KEYS_SECRET"] == "k" * 40
