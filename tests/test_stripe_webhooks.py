@@ -226,3 +226,42 @@ def test_the_same_event_delivered_concurrently_acts_once(app, client, login, mak
     assert reload(b.invoice).status == InvoiceStatus.PAID
     assert _count("invoice.pay") == 2  # the organisation's and the company's record of one payment
     assert db.session.scalar(select(func.count()).select_from(WebhookEvent)) == 1
+
+
+def test_a_payment_whose_record_was_lost_is_taken_back_from_stripe(client, login, make, fake_stripe):
+    """Stripe charged, but our request failed before its commit: the signed event brings the invoice back to
+    what Stripe says (its metadata names our invoice and organisation, the amount is what is owed)."""
+    b = billed(make)
+    intent = fake_stripe.post(
+        "/v1/payment_intents",
+        {
+            "amount": str(b.invoice.total_ttc_cents),
+            "currency": "eur",
+            "payment_method": fake_stripe.payment_method(localstripe.CARD_OK),
+            "confirm": "true",
+            "metadata[invoice_id]": str(b.invoice.id),
+            "metadata[provider_id]": str(b.provider.id),
+            "metadata[company_id]": str(b.company.id),
+        },
+    )
+    assert intent["status"] == "succeeded"
+    wrong = fake_stripe.post(
+        "/v1/payment_intents",
+        {
+            "amount": "100",
+            "currency": "eur",
+            "payment_method": fake_stripe.payment_method(localstripe.CARD_OK),
+            "confirm": "true",
+            "metadata[invoice_id]": str(b.invoice.id),
+            "metadata[provider_id]": str(b.provider.id),
+        },
+    )
+    assert (
+        _deliver(client, b, event("evt_wrong_amount", "payment_intent.succeeded", wrong)).status_code == 200
+    )
+    assert reload(b.invoice).status == InvoiceStatus.ISSUED  # 1,00 € is not what is owed: ignored
+    assert (
+        _deliver(client, b, event("evt_lost_record1", "payment_intent.succeeded", intent)).status_code == 200
+    )
+    invoice = reload(b.invoice)
+    assert invoice.status == InvoiceStatus.PAID and invoice.payment_reference == intent["id"]

@@ -123,7 +123,7 @@ def receive(token: str, payload: bytes, signature: str | None) -> Answer:
 def _act(account, event_type: str, obj) -> str | None:
     client = stripe_gateway.client(account)
     if event_type.startswith("payment_intent."):
-        payment = _payment(account.provider_id, str(obj["id"]))
+        payment = _payment(account.provider_id, str(obj["id"])) or _adopt(account, client, str(obj["id"]))
         if payment is None:
             return None
         lock_row(Invoice.__table__, payment.invoice_id)
@@ -138,6 +138,40 @@ def _act(account, event_type: str, obj) -> str | None:
     refunds = db.session.scalars(select(StripeRefund).where(StripeRefund.payment_id == payment.id)).all()
     changed = sum(stripe_refunds.sync(refund, client) for refund in refunds)
     return f"{plural(changed, 'remboursement')} mis à jour."
+
+
+def _adopt(account, client: stripe.StripeClient, intent_id: str) -> CardPayment | None:
+    """A PaymentIntent we created but whose row was lost (the request failed after Stripe answered): taken
+    back when Stripe says it is for one of this organisation's company invoices, for what it still owes."""
+    if not intent_id.startswith("pi_"):
+        return None
+    intent = client.v1.payment_intents.retrieve(intent_id)
+    raw_invoice = card_payments._meta(intent, "invoice_id") or ""
+    if card_payments._meta(intent, "provider_id") != str(account.provider_id) or not raw_invoice.isdigit():
+        return None
+    invoice = db.session.get(Invoice, int(raw_invoice))
+    if (
+        invoice is None
+        or invoice.provider_id != account.provider_id
+        or invoice.status not in card_payments.PAYABLE
+    ):
+        return None
+    lock_row(Invoice.__table__, invoice.id)
+    amount = card_payments.open_amount(invoice)
+    if int(intent.amount) != amount or (intent.currency or "").lower() != card_payments.CURRENCY:
+        return None
+    payment = CardPayment(
+        invoice_id=invoice.id,
+        provider_id=invoice.provider_id,
+        company_id=invoice.company_id,
+        intent_id=intent.id,
+        idempotency_key=f"mp-adopted-{intent.id}"[:100],
+        amount_cents=amount,
+        currency=card_payments.CURRENCY,
+    )
+    db.session.add(payment)
+    db.session.flush()
+    return payment
 
 
 def _field(obj, key: str):
