@@ -121,6 +121,7 @@ def test_a_forged_unsigned_or_stale_event_is_refused_and_changes_nothing(
     login(client, operator)
     page = page_text(client.get("/operateur/webhooks-stripe"))
     assert "Signature invalide ou périmée" in page and "Requête sans signature Stripe" in page
+    assert b.provider.name in page
     assert localstripe.WEBHOOK_SECRET not in page and "whsec_" not in page
 
 

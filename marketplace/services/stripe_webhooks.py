@@ -188,16 +188,19 @@ def _payment(provider_id: int, intent_id: str) -> CardPayment | None:
     )
 
 
-def failed_deliveries(limit: int = 100) -> list[WebhookEvent]:
-    """The operator's list: refused (signature) and failed deliveries, newest first (no payload kept)."""
-    return list(
-        db.session.scalars(
-            select(WebhookEvent)
-            .where(WebhookEvent.outcome.in_((WebhookOutcome.REJECTED, WebhookOutcome.FAILED)))
-            .order_by(WebhookEvent.received_at.desc(), WebhookEvent.id.desc())
-            .limit(limit)
-        )
+def failed_deliveries(limit: int = 100) -> list[tuple[WebhookEvent, str | None]]:
+    """The operator's list: refused (signature) and failed deliveries with the organisation's name, newest
+    first (no payload kept)."""
+    from marketplace.models import Organisation
+
+    rows = db.session.execute(
+        select(WebhookEvent, Organisation.name)
+        .outerjoin(Organisation, Organisation.id == WebhookEvent.provider_id)
+        .where(WebhookEvent.outcome.in_((WebhookOutcome.REJECTED, WebhookOutcome.FAILED)))
+        .order_by(WebhookEvent.received_at.desc(), WebhookEvent.id.desc())
+        .limit(limit)
     )
+    return [(event, name) for event, name in rows]
 
 
 # --- Reconciliation -------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ class StripeForm(Form):
     )
     webhook_secret = PasswordField(
         "Secret de signature du webhook",
-        description="Affiché par Stripe après l'ajout du point de terminaison ci-dessous (whsec_…). "
+        description="Affiché par Stripe après l'ajout du point de terminaison indiqué plus haut (whsec_…). "
         "Laissez vide pour garder le secret enregistré.",
         validators=[Length(max=255)],
     )
