@@ -322,3 +322,23 @@ def test_production_refuses_to_start_without_the_payment_keys_secret():
         {"ENV_NAME": "production", "SECRET_KEY": "s" * 32, "PAYMENT_KEYS_SECRET": "k" * 40}
     )
     assert settings["PAYMENT_KEYS_SECRET"] == "k" * 40
+
+
+def test_while_stripe_has_not_answered_no_credit_note_nor_transfer_is_recorded(
+    client, login, make, fake_stripe
+):
+    from marketplace.formatting import paris_today
+    from marketplace.services import card_payments
+    from marketplace.services.errors import DomainError
+
+    b = billed(make)
+    _pay(client, login, b, fake_stripe.payment_method(localstripe.CARD_3DS))
+    invoice = reload(b.invoice)
+    assert invoice.status == InvoiceStatus.PAYMENT_PENDING
+    with pytest.raises(DomainError, match="paiement par carte est en cours"):
+        invoicing.credit(invoice, b.provider_admin, "Erreur", amount_cents=100)
+    db.session.rollback()
+    with pytest.raises(DomainError, match="paiement par carte est en cours"):
+        card_payments.mark_transfer_received(reload(b.invoice), b.provider_admin, paris_today(), "VIR 1")
+    db.session.rollback()
+    assert reload(b.invoice).status == InvoiceStatus.PAYMENT_PENDING
