@@ -18,6 +18,7 @@ from marketplace.services import (
     outbox,
     referencing_registry,
     retention,
+    surveys,
     tenders,
 )
 from marketplace.services.scheduler import Outcome, periodic
@@ -102,3 +103,13 @@ def purge_retention() -> Outcome:
 def send_convocations() -> Outcome:
     count = convocations.send_due()
     return Outcome(count, f"{plural(count, 'convocation envoyée')}.")
+
+
+@periodic(
+    "envoi-questionnaires",
+    label="Questionnaires de satisfaction (à chaud, à froid J+60, relance)",
+    daily_at="07:00",
+)
+def send_surveys() -> Outcome:
+    count = surveys.send_due()
+    return Outcome(count, f"{plural(count, 'questionnaire envoyé')} (relances comprises).")

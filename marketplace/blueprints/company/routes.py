@@ -20,6 +20,7 @@ def dashboard():
 
 from marketplace.blueprints.company import (  # noqa: E402, F401
     catalogue,
+    complaints,
     convocations,
     documents,
     employees,

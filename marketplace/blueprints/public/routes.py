@@ -31,4 +31,4 @@ def privacy():
     return render("public/privacy.html")
 
 
-from marketplace.blueprints.public import attendance, catalogue, convocations, trainee  # noqa: E402, F401
+from marketplace.blueprints.public import attendance, catalogue, convocations, survey, trainee  # noqa: E402, F401
