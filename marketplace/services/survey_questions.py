@@ -15,7 +15,7 @@ from marketplace.services.errors import InvalidForm
 
 MOMENTS = {"both": "À chaud et à froid", "hot": "À chaud", "cold": "À froid"}
 TYPES = {"scale": "Note de 1 à 5", "text": "Réponse libre"}
-MAX_QUESTIONS = 20
+MAX_QUESTIONS = 50
 
 
 def of_opco(opco_id: int) -> list[SurveyQuestion]:

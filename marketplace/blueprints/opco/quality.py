@@ -3,7 +3,7 @@ the questions it adds to the questionnaires."""
 
 from __future__ import annotations
 
-from flask import g, url_for
+from flask import flash, g, request, url_for
 from flask_login import current_user
 from wtforms import RadioField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -13,7 +13,7 @@ from marketplace.blueprints.opco.routes import bp
 from marketplace.models import SurveyQuestion
 from marketplace.services import survey_questions, surveys
 from marketplace.services.roles import Perm
-from marketplace.web.actions import perform, render, submit
+from marketplace.web.actions import perform, render, see_other, submit
 from marketplace.web.forms import Form
 from marketplace.web.guard import get_owned, require
 
@@ -59,10 +59,14 @@ def survey_questions_page():
     )
 
 
-@bp.post("/qualite/questions/<int:survey_question_id>/<any(monter, descendre, activer, desactiver):what>")
+@bp.post("/qualite/questions/<int:survey_question_id>")
 @require(Perm.MANAGE_CATALOGUE)
-def survey_question_change(survey_question_id: int, what: str):
+def survey_question_change(survey_question_id: int):
     question = get_owned(SurveyQuestion, survey_question_id, column="opco_id")
+    what = request.form.get("what", "")
+    if what not in ("monter", "descendre", "activer", "desactiver"):
+        flash("Action inconnue sur la question.", "error")
+        return see_other(url_for("opco.survey_questions_page"))
     if what in ("monter", "descendre"):
         action = lambda: survey_questions.move(question, "up" if what == "monter" else "down", current_user)  # noqa: E731
         message = None
