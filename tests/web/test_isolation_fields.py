@@ -69,7 +69,10 @@ LINKS = {
 # Values that make a creation form valid, so that the id field is what decides (checked with one's own id).
 VALID = {
     "company.enrol": {},
-    "company.new_complaint": {"subject": "Salle trop petite", "description": "Douze stagiaires pour dix places."},
+    "company.new_complaint": {
+        "subject": "Salle trop petite",
+        "description": "Douze stagiaires pour dix places.",
+    },
     "opco.tender_new": {
         "title": "Appel d'offres témoin",
         "reference": "AO-ISOLATION-1",
