@@ -240,3 +240,27 @@ def test_complaint_texts_are_checked(make, world):
     with pytest.raises(InvalidForm) as refused:
         complaints.file_by_company(enrolments[0], "", "", make.user())
     assert set(refused.value.errors) == {"subject", "description"}
+
+
+def test_demo_logins_see_satisfaction_results_and_a_complaint_in_each_state(app, cli, login):
+    from marketplace.models import Opco, TrainingProvider, User
+    from marketplace.services.demo import DEMO_PASSWORD
+
+    assert cli("seed-demo").exit_code == 0
+    states = db.session.scalars(select(Complaint.status)).all()
+    assert sorted(set(states)) == ["analysed", "answered", "closed", "received"]
+    assert db.session.scalar(select(func.count(SurveyResponse.id))) > 0
+    of_user = db.session.scalar(select(User).where(User.email == "of@demo.test"))
+    provider = next(m.organisation for m in of_user.memberships)
+    assert isinstance(provider, TrainingProvider)
+    client = app.test_client()
+    login(client, of_user, DEMO_PASSWORD)
+    page = text(client.get(f"/of/{provider.slug}/qualite"))
+    assert "Satisfaction à chaud par action collective" in page and " / 5" in page
+    opco_user = db.session.scalar(select(User).where(User.email == "opco@demo.test"))
+    opco = next(m.organisation for m in opco_user.memberships)
+    assert isinstance(opco, Opco)
+    client = app.test_client()
+    login(client, opco_user, DEMO_PASSWORD)
+    page = text(client.get(f"/opco/{opco.slug}/qualite/reclamations"))
+    assert all(label in page for label in ("Reçue", "En analyse", "Répondue", "Clôturée"))
