@@ -56,6 +56,7 @@ def register(bp, area: str, view_permission: str, treat_permission: str) -> None
             area=area,
             summaries=survey_results.all_summaries(scope),
             actions=survey_results.by_action(scope),
+            providers=survey_results.by_provider(scope) if area == "opco" else [],
             min_anonymous=survey_results.MIN_ANONYMOUS,
         )
 

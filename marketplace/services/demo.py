@@ -323,7 +323,9 @@ def seed_demo(today: date) -> SeedResult:
     db.session.flush()
     from marketplace.services.demo_quality import seed_quality
 
-    marketplace.update(seed_quality(opcos, opco_admins, providers, provider_admins, companies, company_admins))
+    marketplace.update(
+        seed_quality(opcos, opco_admins, providers, provider_admins, companies, company_admins)
+    )
     return SeedResult(
         created=True,
         marketplace=marketplace,

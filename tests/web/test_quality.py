@@ -203,6 +203,8 @@ def test_results_pages_and_export(app, login, make, world):
     login(client, opco_admin)
     page = text(client.get(f"/opco/{opco.slug}/qualite/actions/{session.action_id}"))
     assert "Comparaison des organismes de formation" in page and "Formations du Rhône" in page
+    page = text(client.get(f"/opco/{opco.slug}/qualite"))
+    assert "Satisfaction par organisme de formation" in page and "Formations du Rhône" in page
     assert text(client.get(f"/opco/{opco.slug}/qualite/sessions/{session.id}")).count("4,00 / 5") >= 1
 
 
