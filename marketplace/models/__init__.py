@@ -54,6 +54,16 @@ from marketplace.models.payment import (
     WebhookEvent,
     WebhookOutcome,
 )
+from marketplace.models.quality import (
+    Complaint,
+    ComplaintStatus,
+    Respondent,
+    SurveyAnswer,
+    SurveyInvitation,
+    SurveyKind,
+    SurveyQuestion,
+    SurveyResponse,
+)
 from marketplace.models.reference import IdccBranch, OpcoReference, Region, Theme
 from marketplace.models.scheduled_job import JobStatus, ScheduledJob
 from marketplace.models.tender import (
@@ -76,6 +86,14 @@ from marketplace.models.training_session import HalfDay, SessionSlot, SessionSta
 from marketplace.models.user import Invitation, LoginAttempt, LoginThrottle, Membership, User
 
 __all__ = [
+    "Complaint",
+    "ComplaintStatus",
+    "Respondent",
+    "SurveyAnswer",
+    "SurveyInvitation",
+    "SurveyKind",
+    "SurveyQuestion",
+    "SurveyResponse",
     "BudgetEnvelope",
     "BudgetMovement",
     "Fund",

@@ -27,6 +27,7 @@ KEY_LABELS = {
     "from_employee": "salarié remplacé n°",
     "to_employee": "salarié remplaçant n°",
     "kind": "type",
+    "moment": "posée",
     "opco": "OPCO",
     "declared_opco": "OPCO indiqué",
     "idcc": "IDCC",
@@ -190,6 +191,7 @@ def _state_labels(action: str) -> dict[str, str]:
         "tender": models.TenderStatus,
         "tender_response": models.ResponseStatus,
         "invoice": models.InvoiceStatus,
+        "complaint": models.ComplaintStatus,
     }
     holder = holders.get(action.rsplit(".", 1)[0])
     return holder.LABELS if holder else {}
@@ -314,7 +316,7 @@ def _key_label(key: str, value) -> str:
 
 # Which events each kind of organisation's log can hold (the filter offers these only). Events are written
 # to the organisation that acted, and for enrolments to the company too.
-_COMMON = ("org.", "auth.", "member.")
+_COMMON = ("org.", "auth.", "member.", "complaint.")
 _BY_KIND = {
     "company": ("company.", "employee.", "enrolment.", "invoice.pay", "invoice.start_payment"),
     "opco": (
@@ -343,6 +345,7 @@ _BY_KIND = {
         "session.correction_requested",
         "service_fait.",
         "invoice.",
+        "survey_question.",
     ),
     "provider": (
         "provider.",

@@ -37,7 +37,15 @@ from marketplace.models import (
     utcnow,
 )
 from marketplace.models.limits import REASON
-from marketplace.services import attendance_sheet, certificates, documents, enrolments, retention, sessions
+from marketplace.services import (
+    attendance_sheet,
+    certificates,
+    documents,
+    enrolments,
+    retention,
+    sessions,
+    surveys,
+)
 from marketplace.services.attendance import slot_minutes
 from marketplace.services.errors import DomainError
 from marketplace.services.locking import lock_session
@@ -204,6 +212,7 @@ def close_session(session: TrainingSession, actor: User, *, now: datetime | None
     db.session.flush()
     issue_sheet(session, actor)
     certificates.after_delivery(session)  # certificates and attestations, in a job after the commit
+    surveys.after_closing(session, now)  # the « à chaud » questionnaire, with the closing
     return session
 
 

@@ -320,6 +320,12 @@ def seed_demo(today: date) -> SeedResult:
     from marketplace.services.demo_money import seed_money
 
     marketplace.update(seed_money(today, opcos, opco_admins, providers, provider_admins))
+    db.session.flush()
+    from marketplace.services.demo_quality import seed_quality
+
+    marketplace.update(
+        seed_quality(opcos, opco_admins, providers, provider_admins, companies, company_admins)
+    )
     return SeedResult(
         created=True,
         marketplace=marketplace,

@@ -18,6 +18,7 @@ from marketplace.services import (
     outbox,
     referencing_registry,
     retention,
+    surveys,
     tenders,
 )
 from marketplace.services.scheduler import Outcome, periodic
@@ -114,3 +115,13 @@ def reconcile_card_payments() -> Outcome:
 
     count = stripe_webhooks.reconcile()
     return Outcome(count, f"{plural(count, 'facture')} mise(s) à jour d'après Stripe.")
+
+
+@periodic(
+    "envoi-questionnaires",
+    label="Questionnaires de satisfaction (à chaud, à froid J+60, relance)",
+    daily_at="07:00",
+)
+def send_surveys() -> Outcome:
+    count = surveys.send_due()
+    return Outcome(count, f"{plural(count, 'questionnaire envoyé')} (relances comprises).")

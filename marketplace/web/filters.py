@@ -102,6 +102,7 @@ STATUS_TONES = {
         "rejected": "error",
         "cancelled": "neutral",
     },
+    "Complaint": {"received": "warning", "analysed": "info", "answered": "ok", "closed": "neutral"},
 }
 
 

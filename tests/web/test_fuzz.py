@@ -150,6 +150,9 @@ FIELDS: dict[str, dict[str, str]] = {
     },
     "provider.upload_attendance_proof": {"kind": "paper_sheet"},
     "public.sign_attendance": {"via": "qr", "certify": "y", "typed_name": "Inès Garcia", "signature": ""},
+    # The questionnaire's page and its complaint form (public/survey/survey.html) answer 404 for an unknown link.
+    "public.survey": {"objectives": "4", "comment": "Très bien", "anonymous": "y"},
+    "public.survey_complaint": {"subject": "Salle trop petite", "description": "Douze pour dix places."},
 }
 # A creation form shows empty fields: its valid values are read from the edit page of a sample object.
 BASELINE_FROM = {

@@ -355,6 +355,9 @@ PROMISES = {
     "virement sepa": "opco.payment_batches",
     "appels d'offres": "opco.tenders",
     "reste à charge": "company.catalogue",
+    "satisfaction de vos stagiaires": "provider.quality",
+    "questionnaires à chaud et à froid": "opco.quality",
+    "réclamation": "company.new_complaint",
 }
 
 

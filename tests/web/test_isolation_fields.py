@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from marketplace.extensions import db
 from marketplace.models import (
     CollectiveAction,
+    Complaint,
     Enrolment,
     Invoice,
     Referencing,
@@ -38,6 +39,7 @@ FIELD_SAMPLES = {
     "lots-0-action_id": "action_id",
     "action_id": "action_id",  # the action attached to a budget envelope (opco/budgets/detail.html)
     "invoice_ids": "opco_invoice_id",  # bulk validation in the OPCO's control queue (opco/invoices/queue.html)
+    "enrolment_id": "enrolment_id",  # the enrolment a company's complaint is about (company/complaints/new.html)
     "provider_id": None,  # training organisations are not owned by an OPCO: any qualified one may be chosen
 }
 # Where the foreign object must not end up when the request is answered without a refusal.
@@ -50,6 +52,9 @@ LINKS = {
     ),
     "action_id": lambda foreign: db.session.scalar(
         select(func.count()).select_from(TenderLot).where(TenderLot.action_id == foreign)
+    ),
+    "enrolment_id": lambda foreign: db.session.scalar(
+        select(func.count()).select_from(Complaint).where(Complaint.enrolment_id == foreign)
     ),
     "opco_invoice_id": lambda foreign: db.session.scalar(
         select(func.count()).select_from(Invoice).where(Invoice.id == foreign, Invoice.status != "issued")
@@ -64,6 +69,10 @@ LINKS = {
 # Values that make a creation form valid, so that the id field is what decides (checked with one's own id).
 VALID = {
     "company.enrol": {},
+    "company.new_complaint": {
+        "subject": "Salle trop petite",
+        "description": "Douze stagiaires pour dix places.",
+    },
     "opco.tender_new": {
         "title": "Appel d'offres témoin",
         "reference": "AO-ISOLATION-1",

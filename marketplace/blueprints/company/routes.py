@@ -21,6 +21,7 @@ def dashboard():
 from marketplace.blueprints.company import (  # noqa: E402, F401
     card_payments,
     catalogue,
+    complaints,
     convocations,
     documents,
     employees,

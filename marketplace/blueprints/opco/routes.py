@@ -97,6 +97,7 @@ from marketplace.blueprints.opco import (  # noqa: E402, F401
     evaluation,
     invoices,
     payments,
+    quality,
     referencings,
     service_fait,
     tenders,

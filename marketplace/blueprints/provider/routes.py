@@ -30,6 +30,7 @@ from marketplace.blueprints.provider import (  # noqa: E402, F401
     convocations,
     invoices,
     qualiopi,
+    quality,
     responses,
     sessions,
     tenders,

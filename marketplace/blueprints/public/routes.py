@@ -31,4 +31,4 @@ def privacy():
     return render("public/privacy.html")
 
 
-from marketplace.blueprints.public import attendance, catalogue, convocations, payments, trainee  # noqa: E402, F401
+from marketplace.blueprints.public import attendance, catalogue, convocations, payments, survey, trainee  # noqa: E402, F401
