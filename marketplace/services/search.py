@@ -26,7 +26,6 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import raiseload
 
 from marketplace.extensions import db
 from marketplace.formatting import sorted_fr
@@ -40,12 +39,12 @@ from marketplace.models import (
     TrainingProvider,
     TrainingSession,
 )
-from marketplace.services import eligibility, funding, search_index
+from marketplace.services import eligibility, funding, search_index, search_rows
 from marketplace.services.catalogue import search_key
 from marketplace.services.enrolments import cancellation_deadline, seats_left
 from marketplace.services.funding import Funding
 from marketplace.services.identifiers import size_band
-from marketplace.services.pagination import paginate
+from marketplace.services.pagination import paginate_bounded
 
 SORTS = {
     "date": "Date de début",
@@ -294,50 +293,12 @@ def _order(sort: str):
     }[sort]
 
 
-def live_offers_by_session(session_ids: list[int], now: datetime) -> dict[int, int]:
-    """Live waiting-list offers per session, for a page of sessions (one grouped query)."""
-    if not session_ids:
-        return {}
-    return dict(
-        db.session.execute(
-            select(Enrolment.session_id, func.count(Enrolment.id))
-            .where(
-                Enrolment.session_id.in_(session_ids),
-                Enrolment.status == EnrolmentStatus.OFFERED,
-                Enrolment.offer_expires_at > now,
-            )
-            .group_by(Enrolment.session_id)
-        ).all()
-    )
-
-
-def _load_sessions(ids: list[int]) -> list[TrainingSession]:
-    """The sessions with their action (theme, branches, regions, funding shares) and provider, in ``ids`` order."""
-    if not ids:
-        return []
-    sessions = (
-        db.session.scalars(
-            select(TrainingSession)
-            .where(TrainingSession.id.in_(ids))
-            .options(raiseload(TrainingSession.slots))
-        )
-        .unique()
-        .all()
-    )
-    by_id = {s.id: s for s in sessions}
-    return [by_id[i] for i in ids if i in by_id]
-
-
-def rows_for(
-    company: Company, sessions: list[TrainingSession], today: date, now: datetime
-) -> list[SearchRow]:
-    """Rows for the company (seats, funding, first blocker) in three grouped queries for the whole list."""
-    counts = eligibility.company_counts(company, sessions)
-    offers = live_offers_by_session([s.id for s in sessions], now)
+def rows_for(company: Company, page: search_rows.PageSessions, today: date) -> list[SearchRow]:
+    """Rows for the company (seats, funding, first blocker), from the page's loaded sessions (no query)."""
     band = size_band(company.headcount)
     rows = []
-    for session in sessions:
-        left = max(0, session.capacity_max - session.seats_held - offers.get(session.id, 0))
+    for session in page.sessions:
+        left = max(0, session.capacity_max - session.seats_held - page.offers.get(session.id, 0))
         rows.append(
             SearchRow(
                 session=session,
@@ -345,7 +306,7 @@ def rows_for(
                 provider=session.provider,
                 seats_left=left,
                 funding=funding.for_session(session, band, company),
-                blocker=eligibility.first_blocker(company, session, today, counts),
+                blocker=eligibility.first_blocker(company, session, today, page.counts),
             )
         )
     return rows
@@ -365,17 +326,15 @@ def search_sessions(company: Company, filters: SearchFilters, today: date, now: 
         return SearchResult([], 0, 1, 0)
     providers = opco_providers(company.opco_id)
     query = _filtered(company, filters, today, now)
-    ids = paginate(
+    ids = paginate_bounded(
         query.with_only_columns(TrainingSession.id).order_by(*_order(filters.sort)),
         filters.page,
         filters.per_page,
-        count_limit=COUNT_LIMIT,
+        COUNT_LIMIT,
     )
-    sessions = _load_sessions(ids.items)
+    page = search_rows.load(company, ids.items, now)
     pages = ids.pages if ids.total else 0
-    return SearchResult(
-        rows_for(company, sessions, today, now), ids.total, ids.page, pages, providers, more=ids.more
-    )
+    return SearchResult(rows_for(company, page, today), ids.total, ids.page, pages, providers, more=ids.more)
 
 
 # --- One session -----------------------------------------------------------------------------------------------
