@@ -51,7 +51,7 @@ from marketplace.models import (
 )
 from marketplace.services import funding, organisations
 from marketplace.services.reference_data import load_reference_data
-from marketplace.services.search import fold
+from marketplace.services.search import fold, forget_providers
 
 CHUNK = 10_000
 
@@ -660,6 +660,7 @@ def generate(
         ]
     )
     db.session.flush()
+    forget_providers()  # the catalogue's kept lists of organisations per OPCO (bulk rows bypass the ORM)
     step("séquences", 0, t0)
     report.seconds["total"] = time.perf_counter() - started
     return report

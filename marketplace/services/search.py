@@ -19,13 +19,16 @@ names), so the session table is never scanned with LIKE.
 
 from __future__ import annotations
 
+import time
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from itertools import chain
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import event, func, or_, select
+from sqlalchemy.orm import Session as OrmSession
 
 from marketplace.extensions import db
 from marketplace.formatting import sorted_fr
@@ -35,6 +38,7 @@ from marketplace.models import (
     Enrolment,
     EnrolmentStatus,
     Modality,
+    Organisation,
     Referencing,
     TrainingProvider,
     TrainingSession,
@@ -215,16 +219,44 @@ class SearchResult:
     more: bool = False
 
 
+# The training organisations an OPCO references change rarely (a new referencing): the list is kept per
+# process for a minute, and forgotten at once when this process writes a referencing or an organisation.
+PROVIDERS_EXPIRY_SECONDS = 60
+_providers_cache: dict[tuple[str, int], tuple[float, list[tuple[int, str]]]] = {}
+
+
 def opco_providers(opco_id: int | None) -> list[tuple[int, str]]:
-    """Training organisations referenced on at least one action of the OPCO, by name (one query)."""
+    """Training organisations referenced on at least one action of the OPCO, by name (the filter's choices;
+    one query, then kept: see ``PROVIDERS_EXPIRY_SECONDS``). The list is shared: do not change it."""
     if opco_id is None:
         return []
-    rows = db.session.execute(
-        select(TrainingProvider.id, TrainingProvider.name)
-        .where(TrainingProvider.id.in_(select(Referencing.provider_id).where(Referencing.opco_id == opco_id)))
-        .order_by(TrainingProvider.name, TrainingProvider.id)
-    ).all()
-    return sorted_fr([(int(pid), name) for pid, name in rows], key=lambda row: row[1])
+    key = (str(db.engine.url), opco_id)
+    hit = _providers_cache.get(key)
+    now = time.monotonic()
+    if hit is None or now - hit[0] > PROVIDERS_EXPIRY_SECONDS:
+        rows = db.session.execute(
+            select(TrainingProvider.id, TrainingProvider.name)
+            .where(
+                TrainingProvider.id.in_(select(Referencing.provider_id).where(Referencing.opco_id == opco_id))
+            )
+            .order_by(TrainingProvider.name, TrainingProvider.id)
+        ).all()
+        hit = (now, sorted_fr([(int(pid), name) for pid, name in rows], key=lambda row: row[1]))
+        _providers_cache[key] = hit
+    return hit[1]
+
+
+def forget_providers() -> None:
+    """Empty the kept lists (after writes that bypass the ORM, e.g. ``services.generate``)."""
+    _providers_cache.clear()
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _forget_providers(session, flush_context) -> None:
+    if _providers_cache and any(
+        isinstance(o, (Referencing, Organisation)) for o in chain(session.new, session.dirty, session.deleted)
+    ):
+        _providers_cache.clear()
 
 
 def _text_condition(opco_id: int, word: str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, g, request
+from markupsafe import Markup, escape
 
 from marketplace.blueprints.company.catalogue_forms import CatalogueSearchForm
 from marketplace.blueprints.company.routes import bp
@@ -32,6 +33,25 @@ def _render(template: str, **context):
     )
 
 
+# The organisation select of the search form, rendered once per list of choices (an OPCO may reference
+# hundreds of organisations; the list is kept by ``search.opco_providers``): {id(list): (list, html)}.
+_provider_options: dict[int, tuple[list, str]] = {}
+
+
+def provider_options(providers: list[tuple[int, str]], selected: int | None) -> Markup:
+    """The ``<option>`` of each organisation, the one searched for selected."""
+    hit = _provider_options.get(id(providers))
+    if hit is None or hit[0] is not providers:
+        if len(_provider_options) > 100:
+            _provider_options.clear()
+        html = "".join(f'\n          <option value="{pid}">{escape(name)}</option>' for pid, name in providers)
+        hit = _provider_options[id(providers)] = (providers, html)
+    html = hit[1]
+    if selected is not None:
+        html = html.replace(f'<option value="{selected}">', f'<option value="{selected}" selected>', 1)
+    return Markup(html)
+
+
 def _filters() -> search.SearchFilters:
     """The search asked for in the URL; what cannot be understood (or is out of range) is left out."""
     filters = search.SearchFilters.from_args(request.args)
@@ -58,6 +78,7 @@ def catalogue():
         filters=filters,
         result=result,
         args=filters.to_args(),
+        provider_options=provider_options(result.providers, filters.provider_id),
     )
 
 
