@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, literal, null, select, union_all
+from sqlalchemy import Integer, String, cast, func, literal, null, select, union_all
 
 from marketplace.extensions import db
 from marketplace.models import (
@@ -255,11 +255,15 @@ def _action_details(actions: dict[int, ListedAction]) -> None:
     B, AR, F = ActionBranch, ActionRegion, FundingShare
     rows = db.session.execute(
         union_all(
-            select(B.action_id, literal("b"), B.idcc, null(), null()).where(B.action_id.in_(ids)),
-            select(AR.action_id, literal("r"), AR.region_code, Region.name, null())
+            select(B.action_id, literal("b"), B.idcc, cast(null(), String), cast(null(), Integer)).where(
+                B.action_id.in_(ids)
+            ),
+            select(AR.action_id, literal("r"), AR.region_code, Region.name, cast(null(), Integer))
             .join(Region, Region.code == AR.region_code)
             .where(AR.action_id.in_(ids)),
-            select(F.action_id, literal("s"), F.size_band, null(), F.percent).where(F.action_id.in_(ids)),
+            select(F.action_id, literal("s"), F.size_band, cast(null(), String), F.percent).where(
+                F.action_id.in_(ids)
+            ),
         )
     ).all()
     for action_id, kind, code, name, percent in rows:

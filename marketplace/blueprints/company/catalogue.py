@@ -44,7 +44,9 @@ def provider_options(providers: list[tuple[int, str]], selected: int | None) -> 
     if hit is None or hit[0] is not providers:
         if len(_provider_options) > 100:
             _provider_options.clear()
-        html = "".join(f'\n          <option value="{pid}">{escape(name)}</option>' for pid, name in providers)
+        html = "".join(
+            f'\n          <option value="{pid}">{escape(name)}</option>' for pid, name in providers
+        )
         hit = _provider_options[id(providers)] = (providers, html)
     html = hit[1]
     if selected is not None:
