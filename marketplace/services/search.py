@@ -27,12 +27,13 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from itertools import chain
 
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import event, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session as OrmSession
 
 from marketplace.extensions import db
 from marketplace.formatting import sorted_fr
 from marketplace.models import (
+    ActionStatus,
     CollectiveAction,
     Company,
     Enrolment,
@@ -288,22 +289,33 @@ def _live_offers_full(opco_id: int, now: datetime):
 
 
 def _filtered(company: Company, filters: SearchFilters, today: date, now: datetime):
+    """The visible sessions matching the filters (``eligibility.visible_sessions_query``'s rule: the company's
+    OPCO, a listed status, a published action), as one scan of the sessions' covering index in the order
+    asked: the action's conditions go into a sub-select of the OPCO's actions (a hashed set), never a join
+    per session, except to sort on the action's title or duration."""
     S, A = TrainingSession, CollectiveAction
-    query = eligibility.visible_sessions_query(company)
+    actions = select(A.id).where(A.opco_id == company.opco_id, A.status == ActionStatus.PUBLISHED)
+    if filters.theme:
+        actions = actions.where(A.theme_code == filters.theme)
+    if filters.modality:
+        actions = actions.where(A.modality == filters.modality)
+    if filters.duration_min is not None:
+        actions = actions.where(A.duration_hours >= filters.duration_min)
+    if filters.duration_max is not None:
+        actions = actions.where(A.duration_hours <= filters.duration_max)
     start = max(filters.date_from or today, today)
-    query = query.where(S.start_date >= start)
+    query = select(S).where(
+        S.opco_id == company.opco_id,
+        S.status.in_(eligibility.VISIBLE_STATUSES),
+        S.action_id.in_(actions),
+        S.start_date >= start,
+    )
+    if filters.sort in ("duration", "title"):
+        query = query.join(A, A.id == S.action_id)
     if filters.date_to is not None:
         query = query.where(S.start_date <= filters.date_to)
-    if filters.theme:
-        query = query.where(A.theme_code == filters.theme)
-    if filters.modality:
-        query = query.where(A.modality == filters.modality)
     if filters.region:
         query = query.where(S.region_code == filters.region)
-    if filters.duration_min is not None:
-        query = query.where(A.duration_hours >= filters.duration_min)
-    if filters.duration_max is not None:
-        query = query.where(A.duration_hours <= filters.duration_max)
     if filters.provider_id is not None:
         query = query.where(S.provider_id == filters.provider_id)
     if filters.seats_only:
@@ -323,6 +335,22 @@ def _order(sort: str):
         "duration": (A.duration_hours, S.start_date, S.id),
         "title": (A.title, S.start_date, S.id),
     }[sort]
+
+
+def _unmatched_word(company: Company, words: list[str]) -> bool:
+    """True when one of the words is in no action of the OPCO and no organisation's name (one statement):
+    nothing can match, and the sessions need not be scanned to find it out."""
+    checks = []
+    for i, word in enumerate(words):
+        actions = select(CollectiveAction.id).where(
+            CollectiveAction.opco_id == company.opco_id, search_index.action_condition(word)
+        )
+        checks += [
+            select(literal(i)).where(actions.exists()),
+            select(literal(i)).where(search_index.organisations_matching(word).exists()),
+        ]
+    found = set(db.session.scalars(union_all(*checks)))
+    return len(found) < len(words)
 
 
 def rows_for(company: Company, page: search_rows.PageSessions, today: date) -> list[SearchRow]:
@@ -357,6 +385,8 @@ def search_sessions(company: Company, filters: SearchFilters, today: date, now: 
     if company.opco_id is None:
         return SearchResult([], 0, 1, 0)
     providers = opco_providers(company.opco_id)
+    if filters.words and _unmatched_word(company, filters.words):
+        return SearchResult([], 0, 1, 0, providers)
     query = _filtered(company, filters, today, now)
     ids = paginate_bounded(
         query.with_only_columns(TrainingSession.id).order_by(*_order(filters.sort)),
