@@ -25,6 +25,7 @@ from marketplace.models import (
     Enrolment,
     EnrolmentStatus,
     FundingShare,
+    Opco,
     Organisation,
     Referencing,
     Region,
@@ -46,6 +47,20 @@ class ActionRegionRow(NamedTuple):
     region: RegionName
 
 
+class OpcoRef:
+    """The sessions' OPCO as the chain reads it: its funding basis from the page's statement, anything else
+    (rarely read: its name, its branches) from the company's OPCO, loaded only then."""
+
+    __slots__ = ("funding_basis", "_company")
+
+    def __init__(self, funding_basis: str | None, company: Company) -> None:
+        self.funding_basis = funding_basis
+        self._company = company
+
+    def __getattr__(self, name: str):
+        return getattr(self._company.opco, name)
+
+
 @dataclass(slots=True)
 class ListedAction:
     id: int
@@ -59,7 +74,7 @@ class ListedAction:
     cap_per_company_per_year: int | None
     funding_basis: str | None
     status: str
-    opco: Any  # the company's OPCO (its catalogue's sessions are all of that OPCO)
+    opco: Any  # OpcoRef: the company's OPCO (its catalogue's sessions are all of that OPCO)
     idcc_codes: list[str] = field(default_factory=list)
     regions: list[ActionRegionRow] = field(default_factory=list)
     shares: dict[str, int] = field(default_factory=dict)
@@ -184,15 +199,17 @@ def load(company: Company, ids: list[int], now: datetime) -> PageSessions:
             R.status_reason,
             offers,
             used,
+            Opco.funding_basis,
         )
         .select_from(S)
         .join(A, A.id == S.action_id)
         .join(P.__table__, P.id == S.provider_id)
         .join(Org.__table__, Org.id == S.provider_id)
         .join(R, R.id == S.referencing_id)
+        .join(Opco.__table__, Opco.id == S.opco_id)
         .where(S.id.in_(ids))
     ).all()
-    opco = company.opco
+    opco = OpcoRef(rows[0][34], company) if rows else None
     actions: dict[int, ListedAction] = {}
     providers: dict[int, ListedProvider] = {}
     by_id: dict[int, ListedSession] = {}
@@ -239,51 +256,40 @@ def load(company: Company, ids: list[int], now: datetime) -> PageSessions:
             live_offers[sid] = row[32]
         if row[33]:
             per_session[sid] = row[33]
-    _action_details(actions)
+    per_action = _action_details(actions, same_siren)
     sessions = [by_id[i] for i in ids if i in by_id]
-    counts = CompanyCounts(
-        per_session,
-        _per_action(same_siren, list(actions)),
-        {s.referencing_id: s.referencing for s in sessions},
-    )
+    counts = CompanyCounts(per_session, per_action, {s.referencing_id: s.referencing for s in sessions})
     return PageSessions(sessions, counts, live_offers)
 
 
-def _action_details(actions: dict[int, ListedAction]) -> None:
-    """Branches, regions (with their names) and funding shares of the actions, in one statement."""
+def _action_details(actions: dict[int, ListedAction], same_siren) -> dict[int, int]:
+    """Branches, regions (with their names) and funding shares of the actions, and the places the company
+    (its whole SIREN) holds per action for the yearly caps, in one statement. Returns the places."""
     ids = list(actions)
-    B, AR, F = ActionBranch, ActionRegion, FundingShare
+    B, AR, F, S, E = ActionBranch, ActionRegion, FundingShare, TrainingSession, Enrolment
+    no_text, no_number = cast(null(), String), cast(null(), Integer)
     rows = db.session.execute(
         union_all(
-            select(B.action_id, literal("b"), B.idcc, cast(null(), String), cast(null(), Integer)).where(
-                B.action_id.in_(ids)
-            ),
-            select(AR.action_id, literal("r"), AR.region_code, Region.name, cast(null(), Integer))
+            select(B.action_id, literal("b"), B.idcc, no_text, no_number).where(B.action_id.in_(ids)),
+            select(AR.action_id, literal("r"), AR.region_code, Region.name, no_number)
             .join(Region, Region.code == AR.region_code)
             .where(AR.action_id.in_(ids)),
-            select(F.action_id, literal("s"), F.size_band, cast(null(), String), F.percent).where(
-                F.action_id.in_(ids)
-            ),
+            select(F.action_id, literal("s"), F.size_band, no_text, F.percent).where(F.action_id.in_(ids)),
+            select(S.action_id, literal("c"), no_text, no_text, func.count(E.id))
+            .join(E, E.session_id == S.id)
+            .where(E.company_id.in_(same_siren), S.action_id.in_(ids), E.status.in_(COUNTED_FOR_CAPS))
+            .group_by(S.action_id),
         )
     ).all()
-    for action_id, kind, code, name, percent in rows:
+    per_action: dict[int, int] = {}
+    for action_id, kind, code, name, number in rows:
         action = actions[action_id]
         if kind == "b":
             action.idcc_codes.append(code)
         elif kind == "r":
             action.regions.append(ActionRegionRow(code, RegionName(code, name)))
+        elif kind == "s":
+            action.shares[code] = number
         else:
-            action.shares[code] = percent
-
-
-def _per_action(same_siren, action_ids: list[int]) -> dict[int, int]:
-    """Places the company (its whole SIREN) holds per action, for the yearly caps (one grouped query)."""
-    S, E = TrainingSession, Enrolment
-    return dict(
-        db.session.execute(
-            select(S.action_id, func.count(E.id))
-            .join(E, E.session_id == S.id)
-            .where(E.company_id.in_(same_siren), S.action_id.in_(action_ids), E.status.in_(COUNTED_FOR_CAPS))
-            .group_by(S.action_id)
-        ).all()
-    )
+            per_action[action_id] = number
+    return per_action
