@@ -272,20 +272,29 @@ def _text_condition(opco_id: int, word: str):
     )
 
 
-def _live_offers_full(opco_id: int, now: datetime):
-    """Ids of the sessions whose remaining seats are all held by live waiting-list offers (rare, small)."""
+def _full_with_offers(opco_id: int, now: datetime) -> list[int]:
+    """Ids of the OPCO's sessions whose remaining seats are all held by live waiting-list offers (rare, a few
+    hundred at most; read first, so the search's scan checks them against a plain list)."""
     offers = func.count(Enrolment.id)
-    return (
-        select(Enrolment.session_id)
-        .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
-        .where(
-            Enrolment.opco_id == opco_id,
-            Enrolment.status == EnrolmentStatus.OFFERED,
-            Enrolment.offer_expires_at > now,
+    return list(
+        db.session.scalars(
+            select(Enrolment.session_id)
+            .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
+            .where(
+                Enrolment.opco_id == opco_id,
+                Enrolment.status == EnrolmentStatus.OFFERED,
+                Enrolment.offer_expires_at > now,
+            )
+            .group_by(Enrolment.session_id, TrainingSession.capacity_max, TrainingSession.seats_held)
+            .having(TrainingSession.capacity_max - TrainingSession.seats_held <= offers)
         )
-        .group_by(Enrolment.session_id, TrainingSession.capacity_max, TrainingSession.seats_held)
-        .having(TrainingSession.capacity_max - TrainingSession.seats_held <= offers)
     )
+
+
+def _id_list(ids: list[int]):
+    """A list of ids written into the statement as plain integers: the database sees their number and checks
+    them against a hashed set (a bound sub-select or array is planned blind)."""
+    return literal_column("(" + ",".join(str(int(i)) for i in ids) + ")")
 
 
 def _listed_actions(company: Company, filters: SearchFilters) -> list[int]:
@@ -327,7 +336,7 @@ def _filtered(company: Company, filters: SearchFilters, actions: list[int], toda
     query = select(S).where(
         S.opco_id == company.opco_id,
         S.status.in_(eligibility.VISIBLE_STATUSES),
-        S.action_id.op("IN")(literal_column("(" + ",".join(str(int(i)) for i in actions) + ")")),
+        S.action_id.op("IN")(_id_list(actions)),
         S.start_date >= start,
     )
     if filters.sort in ("duration", "title"):
@@ -339,9 +348,10 @@ def _filtered(company: Company, filters: SearchFilters, actions: list[int], toda
     if filters.provider_id is not None:
         query = query.where(S.provider_id == filters.provider_id)
     if filters.seats_only:
-        query = query.where(
-            S.capacity_max > S.seats_held, S.id.not_in(_live_offers_full(company.opco_id, now))
-        )
+        query = query.where(S.capacity_max > S.seats_held)
+        full = _full_with_offers(company.opco_id, now)
+        if full:
+            query = query.where(S.id.op("NOT IN")(_id_list(full)))
     for word in filters.words:
         query = query.where(_text_condition(company.opco_id, word))
     return query
