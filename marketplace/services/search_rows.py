@@ -277,7 +277,8 @@ def _action_details(actions: dict[int, ListedAction], same_siren) -> dict[int, i
             select(F.action_id, literal("s"), F.size_band, no_text, F.percent).where(F.action_id.in_(ids)),
             select(S.action_id, literal("c"), no_text, no_text, func.count(E.id))
             .join(E, E.session_id == S.id)
-            .where(E.company_id.in_(same_siren), S.action_id.in_(ids), E.status.in_(COUNTED_FOR_CAPS))
+            # ``+ 0``: read from the company's few enrolments, never from every session of the actions.
+            .where(E.company_id.in_(same_siren), (S.action_id + 0).in_(ids), E.status.in_(COUNTED_FOR_CAPS))
             .group_by(S.action_id),
         )
     ).all()
