@@ -10,11 +10,12 @@ Rules held here:
 - Each row carries the seats left (capacity − durable holders − live waiting-list offers), the funding for
   the company's size band and the first reason why the company cannot enrol (None when it can).
 
-Speed: a constant number of queries whatever the number of rows (count, one page of ids, the page's sessions
-with their eager loads, then grouped queries for the page only). Filtering uses the session columns indexed by
-``ix_training_sessions_catalogue (opco_id, status, start_date)``; text search is first narrowed to matching
-action ids (the OPCO's actions found by the index) and organisation ids (found by the index on their folded
-names), so the session table is never scanned with LIKE.
+Speed: four statements whatever the number of rows or matches (see bench/README.md, 1 000 000 sessions): the
+OPCO's listed action ids (with a check that every word is found somewhere), one read of the first page ids
+and the bounded count in the order asked from a covering index (``ix_training_sessions_search``, or
+``ix_training_sessions_by_price``), the page's rows (``search_rows``), their actions' details. Text search is
+narrowed to matching action ids and organisation ids found by the text index, so sessions are never scanned
+with LIKE.
 """
 
 from __future__ import annotations
