@@ -52,6 +52,15 @@ class CollectiveAction(CreatedAtMixin, db.Model):
         CheckConstraint("cancellation_days >= 0", name="cancellation_days_positive"),
         CheckConstraint("funding_basis IN ('ht', 'ttc')", name="funding_basis"),
         Index("ix_collective_actions_opco_status", "opco_id", "status"),
+        # The company catalogue's published actions of an OPCO with what its filters and sorts read, from the
+        # index alone on PostgreSQL (services/search.py; see bench/README.md).
+        Index(
+            "ix_collective_actions_listing",
+            "opco_id",
+            "status",
+            "id",
+            postgresql_include=["theme_code", "modality", "duration_hours", "title"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -83,6 +83,22 @@ class TrainingSession(CreatedAtMixin, db.Model):
             "price_cents",
             "id",
         ),
+        # The same, in price order (the catalogue sorted by price reads its first rows and stops).
+        Index(
+            "ix_training_sessions_by_price",
+            "opco_id",
+            "price_cents",
+            "start_date",
+            "id",
+            postgresql_include=[
+                "status",
+                "action_id",
+                "provider_id",
+                "region_code",
+                "capacity_max",
+                "seats_held",
+            ],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

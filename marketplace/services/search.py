@@ -10,42 +10,47 @@ Rules held here:
 - Each row carries the seats left (capacity − durable holders − live waiting-list offers), the funding for
   the company's size band and the first reason why the company cannot enrol (None when it can).
 
-Speed: a constant number of queries whatever the number of rows (count, one page of ids, the page's sessions
-with their eager loads, then grouped queries for the page only). Filtering uses the session columns indexed by
-``ix_training_sessions_catalogue (opco_id, status, start_date)``; text search is first narrowed to matching
-action ids (the OPCO's actions found by the index) and organisation ids (found by the index on their folded
-names), so the session table is never scanned with LIKE.
+Speed: four statements whatever the number of rows or matches (see bench/README.md, 1 000 000 sessions): the
+OPCO's listed action ids (with a check that every word is found somewhere), one read of the first page ids
+and the bounded count in the order asked from a covering index (``ix_training_sessions_search``, or
+``ix_training_sessions_by_price``), the page's rows (``search_rows``), their actions' details. Text search is
+narrowed to matching action ids and organisation ids found by the text index, so sessions are never scanned
+with LIKE.
 """
 
 from __future__ import annotations
 
+import time
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from itertools import chain
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import raiseload
+from sqlalchemy import event, func, literal, literal_column, or_, select, union_all
+from sqlalchemy.orm import Session as OrmSession
 
 from marketplace.extensions import db
 from marketplace.formatting import sorted_fr
 from marketplace.models import (
+    ActionStatus,
     CollectiveAction,
     Company,
     Enrolment,
     EnrolmentStatus,
     Modality,
+    Organisation,
     Referencing,
     TrainingProvider,
     TrainingSession,
 )
-from marketplace.services import eligibility, funding, search_index
+from marketplace.services import eligibility, funding, search_index, search_rows
 from marketplace.services.catalogue import search_key
 from marketplace.services.enrolments import cancellation_deadline, seats_left
 from marketplace.services.funding import Funding
 from marketplace.services.identifiers import size_band
-from marketplace.services.pagination import paginate
+from marketplace.services.pagination import paginate_bounded
 
 SORTS = {
     "date": "Date de début",
@@ -216,16 +221,44 @@ class SearchResult:
     more: bool = False
 
 
+# The training organisations an OPCO references change rarely (a new referencing): the list is kept per
+# process for a minute, and forgotten at once when this process writes a referencing or an organisation.
+PROVIDERS_EXPIRY_SECONDS = 60
+_providers_cache: dict[tuple[str, int], tuple[float, list[tuple[int, str]]]] = {}
+
+
 def opco_providers(opco_id: int | None) -> list[tuple[int, str]]:
-    """Training organisations referenced on at least one action of the OPCO, by name (one query)."""
+    """Training organisations referenced on at least one action of the OPCO, by name (the filter's choices;
+    one query, then kept: see ``PROVIDERS_EXPIRY_SECONDS``). The list is shared: do not change it."""
     if opco_id is None:
         return []
-    rows = db.session.execute(
-        select(TrainingProvider.id, TrainingProvider.name)
-        .where(TrainingProvider.id.in_(select(Referencing.provider_id).where(Referencing.opco_id == opco_id)))
-        .order_by(TrainingProvider.name, TrainingProvider.id)
-    ).all()
-    return sorted_fr([(int(pid), name) for pid, name in rows], key=lambda row: row[1])
+    key = (str(db.engine.url), opco_id)
+    hit = _providers_cache.get(key)
+    now = time.monotonic()
+    if hit is None or now - hit[0] > PROVIDERS_EXPIRY_SECONDS:
+        rows = db.session.execute(
+            select(TrainingProvider.id, TrainingProvider.name)
+            .where(
+                TrainingProvider.id.in_(select(Referencing.provider_id).where(Referencing.opco_id == opco_id))
+            )
+            .order_by(TrainingProvider.name, TrainingProvider.id)
+        ).all()
+        hit = (now, sorted_fr([(int(pid), name) for pid, name in rows], key=lambda row: row[1]))
+        _providers_cache[key] = hit
+    return hit[1]
+
+
+def forget_providers() -> None:
+    """Empty the kept lists (after writes that bypass the ORM, e.g. ``services.generate``)."""
+    _providers_cache.clear()
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _forget_providers(session, flush_context) -> None:
+    if _providers_cache and any(
+        isinstance(o, (Referencing, Organisation)) for o in chain(session.new, session.dirty, session.deleted)
+    ):
+        _providers_cache.clear()
 
 
 def _text_condition(opco_id: int, word: str):
@@ -240,45 +273,86 @@ def _text_condition(opco_id: int, word: str):
     )
 
 
-def _live_offers_full(opco_id: int, now: datetime):
-    """Ids of the sessions whose remaining seats are all held by live waiting-list offers (rare, small)."""
+def _full_with_offers(opco_id: int, now: datetime) -> list[int]:
+    """Ids of the OPCO's sessions whose remaining seats are all held by live waiting-list offers (rare, a few
+    hundred at most; read first, so the search's scan checks them against a plain list)."""
     offers = func.count(Enrolment.id)
-    return (
-        select(Enrolment.session_id)
-        .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
-        .where(
-            Enrolment.opco_id == opco_id,
-            Enrolment.status == EnrolmentStatus.OFFERED,
-            Enrolment.offer_expires_at > now,
+    return list(
+        db.session.scalars(
+            select(Enrolment.session_id)
+            .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
+            .where(
+                Enrolment.opco_id == opco_id,
+                Enrolment.status == EnrolmentStatus.OFFERED,
+                Enrolment.offer_expires_at > now,
+            )
+            .group_by(Enrolment.session_id, TrainingSession.capacity_max, TrainingSession.seats_held)
+            .having(TrainingSession.capacity_max - TrainingSession.seats_held <= offers)
         )
-        .group_by(Enrolment.session_id, TrainingSession.capacity_max, TrainingSession.seats_held)
-        .having(TrainingSession.capacity_max - TrainingSession.seats_held <= offers)
     )
 
 
-def _filtered(company: Company, filters: SearchFilters, today: date, now: datetime):
+def _id_list(ids: list[int]):
+    """A list of ids written into the statement as plain integers: the database sees their number and checks
+    them against a hashed set (a bound sub-select or array is planned blind)."""
+    return literal_column("(" + ",".join(str(int(i)) for i in ids) + ")")
+
+
+def _listed_actions(company: Company, filters: SearchFilters) -> list[int]:
+    """Ids of the OPCO's published actions matching the action filters (an index-only read: ~2 000 ids), or
+    none when one of the words is in no action of the OPCO and no organisation's name: nothing can match
+    then, and the sessions need not be scanned to find it out. One statement."""
+    A = CollectiveAction
+    actions = select(A.id).where(A.opco_id == company.opco_id, A.status == ActionStatus.PUBLISHED)
+    if filters.theme:
+        actions = actions.where(A.theme_code == filters.theme)
+    if filters.modality:
+        actions = actions.where(A.modality == filters.modality)
+    if filters.duration_min is not None:
+        actions = actions.where(A.duration_hours >= filters.duration_min)
+    if filters.duration_max is not None:
+        actions = actions.where(A.duration_hours <= filters.duration_max)
+    unmatched = [  # -1 for a word found nowhere
+        select(literal(-1)).where(
+            ~select(A.id).where(A.opco_id == company.opco_id, search_index.action_condition(word)).exists(),
+            ~search_index.organisations_matching(word).exists(),
+        )
+        for word in filters.words
+    ]
+    ids = list(db.session.scalars(union_all(actions, *unmatched) if unmatched else actions))
+    return [] if -1 in ids else ids
+
+
+def _filtered(company: Company, filters: SearchFilters, actions: list[int], today: date, now: datetime):
+    """The visible sessions matching the filters (``eligibility.visible_sessions_query``'s rule: the company's
+    OPCO, a listed status, a published action), as one scan of a covering index in the order asked.
+
+    The actions are given as their ids, written into the statement: the database then checks them against a
+    hashed set while it reads the index in order, and stops at the rows it needs, where a join or a sub-select
+    made PostgreSQL look up the action of every session or read them all to sort them. The actions are
+    joined only to sort on their title or duration.
+    """
     S, A = TrainingSession, CollectiveAction
-    query = eligibility.visible_sessions_query(company)
     start = max(filters.date_from or today, today)
-    query = query.where(S.start_date >= start)
+    query = select(S).where(
+        S.opco_id == company.opco_id,
+        S.status.in_(eligibility.VISIBLE_STATUSES),
+        S.action_id.op("IN")(_id_list(actions)),
+        S.start_date >= start,
+    )
+    if filters.sort in ("duration", "title"):
+        query = query.join(A, A.id == S.action_id)
     if filters.date_to is not None:
         query = query.where(S.start_date <= filters.date_to)
-    if filters.theme:
-        query = query.where(A.theme_code == filters.theme)
-    if filters.modality:
-        query = query.where(A.modality == filters.modality)
     if filters.region:
         query = query.where(S.region_code == filters.region)
-    if filters.duration_min is not None:
-        query = query.where(A.duration_hours >= filters.duration_min)
-    if filters.duration_max is not None:
-        query = query.where(A.duration_hours <= filters.duration_max)
     if filters.provider_id is not None:
         query = query.where(S.provider_id == filters.provider_id)
     if filters.seats_only:
-        query = query.where(
-            S.capacity_max > S.seats_held, S.id.not_in(_live_offers_full(company.opco_id, now))
-        )
+        query = query.where(S.capacity_max > S.seats_held)
+        full = _full_with_offers(company.opco_id, now)
+        if full:
+            query = query.where(S.id.op("NOT IN")(_id_list(full)))
     for word in filters.words:
         query = query.where(_text_condition(company.opco_id, word))
     return query
@@ -294,50 +368,12 @@ def _order(sort: str):
     }[sort]
 
 
-def live_offers_by_session(session_ids: list[int], now: datetime) -> dict[int, int]:
-    """Live waiting-list offers per session, for a page of sessions (one grouped query)."""
-    if not session_ids:
-        return {}
-    return dict(
-        db.session.execute(
-            select(Enrolment.session_id, func.count(Enrolment.id))
-            .where(
-                Enrolment.session_id.in_(session_ids),
-                Enrolment.status == EnrolmentStatus.OFFERED,
-                Enrolment.offer_expires_at > now,
-            )
-            .group_by(Enrolment.session_id)
-        ).all()
-    )
-
-
-def _load_sessions(ids: list[int]) -> list[TrainingSession]:
-    """The sessions with their action (theme, branches, regions, funding shares) and provider, in ``ids`` order."""
-    if not ids:
-        return []
-    sessions = (
-        db.session.scalars(
-            select(TrainingSession)
-            .where(TrainingSession.id.in_(ids))
-            .options(raiseload(TrainingSession.slots))
-        )
-        .unique()
-        .all()
-    )
-    by_id = {s.id: s for s in sessions}
-    return [by_id[i] for i in ids if i in by_id]
-
-
-def rows_for(
-    company: Company, sessions: list[TrainingSession], today: date, now: datetime
-) -> list[SearchRow]:
-    """Rows for the company (seats, funding, first blocker) in three grouped queries for the whole list."""
-    counts = eligibility.company_counts(company, sessions)
-    offers = live_offers_by_session([s.id for s in sessions], now)
+def rows_for(company: Company, page: search_rows.PageSessions, today: date) -> list[SearchRow]:
+    """Rows for the company (seats, funding, first blocker), from the page's loaded sessions (no query)."""
     band = size_band(company.headcount)
     rows = []
-    for session in sessions:
-        left = max(0, session.capacity_max - session.seats_held - offers.get(session.id, 0))
+    for session in page.sessions:
+        left = max(0, session.capacity_max - session.seats_held - page.offers.get(session.id, 0))
         rows.append(
             SearchRow(
                 session=session,
@@ -345,7 +381,7 @@ def rows_for(
                 provider=session.provider,
                 seats_left=left,
                 funding=funding.for_session(session, band, company),
-                blocker=eligibility.first_blocker(company, session, today, counts),
+                blocker=eligibility.first_blocker(company, session, today, page.counts),
             )
         )
     return rows
@@ -364,18 +400,19 @@ def search_sessions(company: Company, filters: SearchFilters, today: date, now: 
     if company.opco_id is None:
         return SearchResult([], 0, 1, 0)
     providers = opco_providers(company.opco_id)
-    query = _filtered(company, filters, today, now)
-    ids = paginate(
+    actions = _listed_actions(company, filters)
+    if not actions:
+        return SearchResult([], 0, 1, 0, providers)
+    query = _filtered(company, filters, actions, today, now)
+    ids = paginate_bounded(
         query.with_only_columns(TrainingSession.id).order_by(*_order(filters.sort)),
         filters.page,
         filters.per_page,
-        count_limit=COUNT_LIMIT,
+        COUNT_LIMIT,
     )
-    sessions = _load_sessions(ids.items)
+    page = search_rows.load(company, ids.items, now)
     pages = ids.pages if ids.total else 0
-    return SearchResult(
-        rows_for(company, sessions, today, now), ids.total, ids.page, pages, providers, more=ids.more
-    )
+    return SearchResult(rows_for(company, page, today), ids.total, ids.page, pages, providers, more=ids.more)
 
 
 # --- One session -----------------------------------------------------------------------------------------------

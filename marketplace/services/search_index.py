@@ -183,10 +183,15 @@ def action_condition(word: str):
 
 
 def organisations_matching(word: str):
-    """Ids of the organisations whose name contains the word, accents and case folded (a sub-select)."""
+    """Ids of the organisations whose name contains the word, accents and case folded (a sub-select; the
+    training organisations only when the index cannot be used)."""
     folded = search_key(word)
     if _sqlite() and len(folded) >= MIN_INDEXED:
         return select(_organisation_fts.c.rowid).where(
             _organisation_fts.c.search_name.op("MATCH")(_phrases([folded]))
         )
-    return select(Organisation.id).where(Organisation.search_name.like(_like(folded), escape="\\"))
+    # The plain table (not the polymorphic entity, whose outer joins SQLite cannot flatten), providers only.
+    organisations = Organisation.__table__
+    return select(organisations.c.id).where(
+        organisations.c.kind == "provider", organisations.c.search_name.like(_like(folded), escape="\\")
+    )
