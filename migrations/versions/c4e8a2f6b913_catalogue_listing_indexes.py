@@ -8,7 +8,7 @@ Create Date: 2026-11-30
 from alembic import op
 
 revision = "c4e8a2f6b913"
-down_revision = "f2b6d8a4c319"
+down_revision = "ed0957dc104d"
 branch_labels = None
 depends_on = None
 
