@@ -15,6 +15,7 @@ from marketplace.services import (
     authentication,
     convocations,
     enrolments,
+    export_jobs,
     outbox,
     referencing_registry,
     retention,
@@ -102,3 +103,22 @@ def purge_retention() -> Outcome:
 def send_convocations() -> Outcome:
     count = convocations.send_due()
     return Outcome(count, f"{plural(count, 'convocation envoyée')}.")
+
+
+@periodic(
+    "exports",
+    label="Production des exports demandés",
+    every=timedelta(seconds=5),
+    lease=timedelta(hours=2),  # a million rows take minutes; each export is claimed on its own
+)
+def run_exports() -> Outcome:
+    count = export_jobs.run_waiting()
+    return Outcome(count, f"{plural(count, 'export produit')}.")
+
+
+@periodic("purge-exports", label="Suppression des exports expirés", daily_at="04:30")
+def purge_exports() -> Outcome:
+    count = export_jobs.purge_expired()
+    return Outcome(
+        count, f"{plural(count, 'fichier')} d'export {plural(count, 'supprimé', with_count=False)}."
+    )

@@ -27,6 +27,7 @@ from marketplace.blueprints.provider import (  # noqa: E402, F401
     bank,
     certificates,
     convocations,
+    figures,
     invoices,
     qualiopi,
     responses,
