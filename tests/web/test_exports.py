@@ -38,6 +38,7 @@ def text(response) -> str:
     """The page's text with French number spaces as plain spaces."""
     return _text(response).replace("\u202f", " ").replace("\xa0", " ")
 
+
 CSV_TYPE = "text/csv; charset=utf-8"
 
 
