@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -280,6 +281,46 @@ class _Hashing:
             yield chunk
 
 
+def _write(job: ExportJob, exporter: Exporter, rows: Iterable) -> tuple[str, str, int]:
+    """Stream ``rows`` into a file on the storage's disk, hashing as it goes, then store it: (key, SHA-256,
+    size). The scratch file is removed whatever happens."""
+    store = storage.storage()
+    if job.format == "csv":
+        chunks = export_writer.csv_chunks(exporter.columns, rows)
+    else:
+        chunks = export_writer.xlsx_chunks(
+            exporter.columns, rows, title=exporter.title, widths=exporter.widths
+        )
+    hashing = _Hashing(chunks)
+    handle, path = tempfile.mkstemp(suffix="." + job.format, dir=store.scratch_dir())
+    try:
+        with os.fdopen(handle, "wb") as out:
+            for chunk in hashing:
+                out.write(chunk)
+        key = store.save_file(path, "." + job.format)
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+    return key, hashing.digest.hexdigest(), hashing.size
+
+
+def _done_values(job: ExportJob, exporter: Exporter, total: int, written: tuple[str, str, int]) -> dict:
+    key, digest, size = written
+    finished = utcnow()
+    return dict(
+        status=ExportStatus.DONE,
+        rows_done=total,
+        rows_total=total,
+        storage_key=key,
+        sha256=digest,
+        size_bytes=size,
+        filename=exporter.filename(job.format),
+        finished_at=finished,
+        heartbeat_at=finished,
+        expires_at=finished + timedelta(days=KEEP_DAYS),
+    )
+
+
 @jobs.job(JOB)
 def run(job_id: int, *, tenant_id: int | None = None, progress_every: int = PROGRESS_EVERY) -> bool:
     """Build one export if it is still waiting (claimed atomically); True when this call produced it."""
@@ -289,57 +330,35 @@ def run(job_id: int, *, tenant_id: int | None = None, progress_every: int = PROG
     db.session.rollback()
     if not _claim(job_id):
         return False  # another runner has it, or it is no longer waiting
-    path = None
     try:
         job = db.session.get(ExportJob, job_id, populate_existing=True)
         org = db.session.get(Organisation, job.organisation_id)
         exporter = _exporter(job, org.kind)
         total = exporter.count()
         _set(job_id, rows_total=total, heartbeat_at=utcnow())
-        store = storage.storage()
-        rows = _counted(job_id, exporter.rows(), progress_every)
-        if job.format == "csv":
-            chunks = export_writer.csv_chunks(exporter.columns, rows)
-        else:
-            chunks = export_writer.xlsx_chunks(
-                exporter.columns, rows, title=exporter.title, widths=exporter.widths
-            )
-        hashing = _Hashing(chunks)
-        fd, path = _scratch_file(store.scratch_dir(), "." + job.format)
-        with os.fdopen(fd, "wb") as out:
-            for chunk in hashing:
-                out.write(chunk)
+        written = _write(job, exporter, _counted(job_id, exporter.rows(), progress_every))
         db.session.rollback()  # the cursor's transaction ends here
-        key = store.save_file(path, "." + job.format)
-        path = None
-        finished = utcnow()
-        _set(
-            job_id,
-            status=ExportStatus.DONE,
-            rows_done=total,
-            storage_key=key,
-            sha256=hashing.digest.hexdigest(),
-            size_bytes=hashing.size,
-            filename=exporter.filename(job.format),
-            finished_at=finished,
-            heartbeat_at=finished,
-            expires_at=finished + timedelta(days=KEEP_DAYS),
-        )
+        _set(job_id, **_done_values(job, exporter, total, written))
         return True
     except Exception:  # noqa: BLE001 - any failure: the person sees a French message, the log the details
         db.session.rollback()
         log.exception("Export %s en échec.", job_id)
         _set(job_id, status=ExportStatus.FAILED, error=FAILED_MESSAGE, finished_at=utcnow())
         return False
-    finally:
-        if path is not None and os.path.exists(path):
-            os.unlink(path)
 
 
-def _scratch_file(directory: str, suffix: str) -> tuple[int, str]:
-    import tempfile
-
-    return tempfile.mkstemp(suffix=suffix, dir=directory)
+def produce_in_transaction(job: ExportJob, org_kind: str) -> ExportJob:
+    """Build the export inside the caller's transaction (the demo data: no claim, no progress writes); the
+    file is removed if that transaction rolls back."""
+    exporter = _exporter(job, org_kind)
+    total = exporter.count()
+    written = _write(job, exporter, exporter.rows())
+    storage.discard_if_rolled_back(written[0])
+    for name, value in _done_values(job, exporter, total, written).items():
+        setattr(job, name, value)
+    job.started_at = job.finished_at
+    db.session.info.get(_PENDING, []).clear()  # nothing left to hand over
+    return job
 
 
 def run_waiting(limit: int = 20, now: datetime | None = None) -> int:

@@ -385,3 +385,18 @@ def test_company_history_page(client, login, make, data):
     assert client.get(f"/entreprise/{company.slug}/historique?annee=zz&salarie=-1").status_code == 200
     other_year = client.get(f"/entreprise/{company.slug}/historique?annee={data['year'] - 4}")
     assert "Aucune formation" in text(other_year)
+
+
+def test_demo_opco_has_a_finished_export(cli, client, login):
+    from marketplace.models import Opco, User
+    from marketplace.services.demo import DEMO_PASSWORD
+
+    assert cli("seed-demo").exit_code == 0
+    akto = db.session.scalar(select(Opco).where(Opco.code == "akto"))
+    job = db.session.scalar(select(ExportJob).where(ExportJob.organisation_id == akto.id))
+    assert job.status == ExportStatus.DONE and job.rows_total > 0
+    user = db.session.scalar(select(User).where(User.email == "opco@demo.test"))
+    login(client, user, DEMO_PASSWORD)
+    assert "Télécharger" in text(client.get(f"/org/{akto.slug}/exports"))
+    sheet = load_workbook(io.BytesIO(client.get(f"/org/{akto.slug}/exports/{job.id}/fichier").data)).active
+    assert sheet.max_row == job.rows_total + 1

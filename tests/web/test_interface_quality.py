@@ -353,6 +353,9 @@ PROMISES = {
     "virement sepa": "opco.payment_batches",
     "appels d'offres": "opco.tenders",
     "reste à charge": "company.catalogue",
+    "historique des formations": "company.history",
+    "bilan pédagogique et financier": "provider.figures",
+    "exportez inscriptions": "org.exports",
 }
 
 
