@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import threading
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -255,6 +257,39 @@ def test_progress_is_written_as_rows_go(app, make, data):
     sheet = load_workbook(io.BytesIO(b"".join(export_jobs.file_chunks(job)))).active
     assert sheet.max_row == 3
     assert export_jobs.run(job.id) is False  # claimed once only
+
+
+def test_two_runners_at_once_produce_the_export_once(app, make, data):
+    job = export_jobs.start(data["opco"], "admin", make.user(), "inscriptions", "csv", "")
+    db.session.commit()
+    job_id = job.id  # the threads must not touch the test's database session
+    barrier = threading.Barrier(3)
+    results: list[bool] = []
+    errors: list[BaseException] = []
+
+    def runner():
+        try:
+            barrier.wait(timeout=30)
+            with app.app_context():
+                try:
+                    results.append(export_jobs.run(job_id))
+                finally:
+                    db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=runner) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    assert not errors, errors
+    assert sorted(results) == [False, False, True]
+    db.session.expire_all()
+    job = db.session.get(ExportJob, job_id)
+    assert job.status == ExportStatus.DONE and job.rows_done == 2
+    scratch = export_jobs.storage.storage().scratch_dir()
+    assert os.listdir(scratch) == []  # no file left behind
 
 
 def test_refusals_and_failure_message(client, login, make, data):
