@@ -435,3 +435,35 @@ def test_demo_opco_has_a_finished_export(cli, client, login):
     assert "Télécharger" in text(client.get(f"/org/{akto.slug}/exports"))
     sheet = load_workbook(io.BytesIO(client.get(f"/org/{akto.slug}/exports/{job.id}/fichier").data)).active
     assert sheet.max_row == job.rows_total + 1
+
+
+def test_with_redis_the_export_goes_to_an_rq_worker(app_factory, redis_url, make, data):
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    connection = Redis.from_url(redis_url)
+    queue = Queue("marketplace", connection=connection)
+    queue.empty()
+    rq_app = app_factory(REDIS_URL=redis_url)
+    user = make.user()
+    opco_id = data["opco"].id
+    try:
+        with rq_app.app_context():
+            from marketplace.models import Opco
+
+            job = export_jobs.start(
+                db.session.get(Opco, opco_id), "admin", db.session.merge(user), "sessions", "csv", ""
+            )
+            db.session.commit()
+            job_id = job.id
+        assert queue.count == 1
+        assert db.session.get(ExportJob, job_id).status == ExportStatus.QUEUED  # handed over, not run here
+        with rq_app.app_context():
+            assert SimpleWorker([queue], connection=connection).work(burst=True)
+        db.session.expire_all()
+        job = db.session.get(ExportJob, job_id)
+        assert job.status == ExportStatus.DONE and job.rows_total == 2
+        with rq_app.app_context():
+            assert export_jobs.run_waiting() == 0  # the scheduler leaves RQ's exports alone
+    finally:
+        queue.empty()
