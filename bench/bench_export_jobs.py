@@ -6,7 +6,7 @@
 An empty database is filled first (``services.generate``: ``--sessions`` sessions, ``--enrolments``
 enrolments), then every enrolment is given to one OPCO so that its « inscriptions » export has all the rows.
 Each measure runs in a fresh subprocess: it creates the application, records one export job of that OPCO
-(``services.export_jobs.start``) and runs it as a worker would (``export_jobs.run``: claim, count, rows from a
+(an ``ExportJob`` row, as ``export_jobs.start`` writes it) and runs it as a worker would (``export_jobs.run``: claim, count, rows from a
 server-side cursor through ``export_writer`` into a file, progress written every 1 000 rows on its own
 connection, file stored with its SHA-256). It reports the RSS before the job (the application alone), the peak
 RSS (``getrusage``), the job's duration, the rows and the file size. The anchor, measured in the same run, is
@@ -84,21 +84,19 @@ def prepare(args) -> int:
 
 
 def child(args) -> None:
-    from sqlalchemy import select
-
     from marketplace.extensions import db
-    from marketplace.models import ExportJob, Opco, User
+    from marketplace.models import ExportJob, Opco
     from marketplace.services import export_jobs
 
     app = _app(args.database_url, args.storage_dir)
     with app.app_context():
         opco = db.session.get(Opco, args.opco)
-        user = db.session.scalar(select(User).limit(1))
         before = current_rss_mb()
         if args.format == "none":
             print(json.dumps({"before": before, "peak": peak_rss_mb()}))
             return
-        job = export_jobs.start(opco, "admin", user, "inscriptions", args.format, "")
+        job = ExportJob(organisation_id=opco.id, kind="inscriptions", format=args.format, parameters={})
+        db.session.add(job)
         db.session.commit()
         started = time.perf_counter()
         assert export_jobs.run(job.id)

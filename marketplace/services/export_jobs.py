@@ -38,8 +38,8 @@ from sqlalchemy.orm import Session
 
 from marketplace.extensions import db
 from marketplace.models import ExportJob, ExportStatus, Organisation, User, utcnow
-from marketplace.services import audit, export_lists, export_writer, jobs, storage
-from marketplace.services.errors import InvalidForm, NotFound
+from marketplace.services import audit, company_history, export_lists, export_writer, jobs, storage
+from marketplace.services.errors import InvalidForm
 from marketplace.services.exports import Exporter
 from marketplace.services.invoice_pages import InvoicesExport
 from marketplace.services.roles import Perm, has_permission
@@ -148,7 +148,7 @@ KINDS: dict[str, tuple[ExportKind, ...]] = {
             "Historique des formations",
             "Les formations de vos salariés : dates, heures, résultat, prise en charge OPCO et reste à charge.",
             Perm.VIEW_DASHBOARD,
-            lambda org_id, p: export_lists.CompanyHistoryExport(org_id, p.get("year")),
+            lambda org_id, p: company_history.CompanyHistoryExport(org_id, p.get("year")),
         ),
     ),
 }
@@ -412,15 +412,6 @@ def recent(org: Organisation, limit: int = RECENT) -> list[ExportJob]:
             .limit(limit)
         ).all()
     )
-
-
-def owned(org: Organisation, job_id: int) -> ExportJob:
-    job = db.session.scalar(
-        select(ExportJob).where(ExportJob.id == job_id, ExportJob.organisation_id == org.id)
-    )
-    if job is None:
-        raise NotFound("Cet export n'existe pas dans votre espace.")
-    return job
 
 
 def readable(org: Organisation, job_id: int) -> ExportJob | None:

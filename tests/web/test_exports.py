@@ -29,7 +29,7 @@ from marketplace.models import (
     InvoiceLine,
     utcnow,
 )
-from marketplace.services import export_jobs, export_lists, provider_figures
+from marketplace.services import company_history, export_jobs, export_lists, provider_figures
 from marketplace.services.export_writer import Euros
 from tests.delivered import delivered_session
 from tests.opco_invoices import issued_invoice
@@ -179,7 +179,7 @@ def test_trainees_sessions_and_invoices_exports(data):
 
 
 def test_company_history_export(data):
-    header, *rows = _csv_rows(export_lists.CompanyHistoryExport(data["company"].id).to_csv())
+    header, *rows = _csv_rows(company_history.CompanyHistoryExport(data["company"].id).to_csv())
     by_name = {r[1]: dict(zip(header, r, strict=True)) for r in rows}
     alice, bruno = by_name["MARTIN Alice"], by_name["PETIT Bruno"]
     assert alice["Pris en charge par l'OPCO HT (€)"] == "800,00"

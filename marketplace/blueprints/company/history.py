@@ -6,7 +6,7 @@ from flask import g
 
 from marketplace.blueprints.company.routes import bp
 from marketplace.services import company_history
-from marketplace.services.export_lists import CompanyHistoryExport
+from marketplace.services.company_history import CompanyHistoryExport
 from marketplace.services.roles import Perm
 from marketplace.web.actions import download, render
 from marketplace.web.guard import require

@@ -7,12 +7,12 @@ from flask_login import current_user
 
 from marketplace.blueprints.org.routes import bp
 from marketplace.formatting import paris_today
+from marketplace.models import ExportJob
 from marketplace.services import export_jobs
-from marketplace.services.errors import NotFound
 from marketplace.services.roles import Perm
 from marketplace.web.actions import perform, render
 from marketplace.web.downloads import stream_file
-from marketplace.web.guard import require
+from marketplace.web.guard import get_owned, require
 
 PAGE = "org/exports.html"
 
@@ -56,10 +56,7 @@ def start_export():
 @require(Perm.VIEW_DASHBOARD)
 def export_progress(export_id: int):
     """The row of one export, polled every 2 s by htmx while it is waiting or running."""
-    try:
-        job = export_jobs.owned(g.org, export_id)
-    except NotFound:
-        abort(404)
+    job = get_owned(ExportJob, export_id)
     return render(
         "org/_export_row.html",
         job=job,
