@@ -9,8 +9,9 @@ Each measure runs in a fresh subprocess: it creates the application, records one
 (an ``ExportJob`` row, as ``export_jobs.start`` writes it) and runs it as a worker would (``export_jobs.run``: claim, count, rows from a
 server-side cursor through ``export_writer`` into a file, progress written every 1 000 rows on its own
 connection, file stored with its SHA-256). It reports the RSS before the job (the application alone), the peak
-RSS (``getrusage``), the job's duration, the rows and the file size. The anchor, measured in the same run, is
-the same subprocess with the application and the database session but no job (the floor any job pays).
+RSS during the job (``VmRSS`` sampled every 50 ms by a thread), the process's peak RSS (``getrusage``, which
+includes the application's start), the job's duration, the rows and the file size. The anchor, measured in the
+same run, is the same subprocess with the application and the database session but no job.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -98,15 +100,29 @@ def child(args) -> None:
         job = ExportJob(organisation_id=opco.id, kind="inscriptions", format=args.format, parameters={})
         db.session.add(job)
         db.session.commit()
+        sampled = [current_rss_mb()]
+        running = threading.Event()
+        running.set()
+
+        def sample() -> None:
+            while running.is_set():
+                sampled.append(current_rss_mb())
+                time.sleep(0.05)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         started = time.perf_counter()
         assert export_jobs.run(job.id)
         seconds = time.perf_counter() - started
+        running.clear()
+        sampler.join()
         job = db.session.get(ExportJob, job.id, populate_existing=True)
         print(
             json.dumps(
                 {
                     "before": before,
                     "peak": peak_rss_mb(),
+                    "during": max(sampled),
                     "seconds": seconds,
                     "rows": job.rows_done,
                     "size_mb": (job.size_bytes or 0) / 1024 / 1024,
@@ -149,7 +165,8 @@ def main() -> int:
         r = measure(args, fmt)
         print(
             f"{fmt:<6} {r['rows']:>8} {r['seconds']:>7.1f}s {r['rows'] / r['seconds']:>9.0f} "
-            f"{r['size_mb']:>7.1f}Mo {r['before']:>8.1f}Mo {r['peak']:>6.1f}Mo {r['peak'] - floor['peak']:>+8.1f}Mo"
+            f"{r['size_mb']:>7.1f}Mo {r['before']:>8.1f}Mo {r['during']:>20.1f}Mo {r['during'] - r['before']:>+5.1f}Mo "
+            f"{r['peak']:>19.1f}Mo"
         )
     return 0
 

@@ -10,6 +10,7 @@ from sqlalchemy import and_, case, distinct, extract, func, select
 from sqlalchemy.orm import aliased
 
 from marketplace.extensions import db
+from marketplace.formatting import sorted_fr
 from marketplace.models import (
     CollectiveAction,
     Employee,
@@ -253,7 +254,9 @@ def employees(company_id: int) -> list[tuple[int, str]]:
         )
         .order_by(Employee.last_name, Employee.first_name, Employee.id)
     ).all()
-    return [(employee_id, f"{last.upper()} {first}") for employee_id, last, first in rows]
+    return sorted_fr(
+        ((employee_id, f"{last.upper()} {first}") for employee_id, last, first in rows), key=lambda e: e[1]
+    )
 
 
 def years(company_id: int) -> list[int]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import case, distinct, func, select
 
 from marketplace.extensions import db
+from marketplace.formatting import sorted_fr
 from marketplace.models import (
     CollectiveAction,
     Employee,
@@ -227,7 +228,7 @@ def _bpf_lines(provider_id: int, year: int, group, labels) -> list[BpfLine]:
         .where(E.provider_id == provider_id, E.attended_minutes > 0, S.status.in_(HELD), _in_year(year))
         .group_by(group)
     ).all()
-    return sorted(
+    return sorted_fr(
         (BpfLine(labels(key), int(count), int(minutes or 0)) for key, count, minutes in rows),
         key=lambda line: line.label,
     )
