@@ -159,7 +159,8 @@ def main() -> int:
     floor = measure(args, "none")
     print(f"Ancrage (application et session, sans export) : {floor['peak']:.1f} Mo de RSS maximale")
     print(
-        f"{'format':<6} {'lignes':>8} {'durée':>8} {'lignes/s':>9} {'fichier':>9} {'RSS avant':>10} {'RSS max':>8} {'+ ancrage':>9}"
+        f"{'format':<6} {'lignes':>8} {'durée':>8} {'lignes/s':>9} {'fichier':>9} {'RSS avant':>10} "
+        f"{'RSS max pendant le job':>22} {'écart':>7} {'RSS max du processus':>21}"
     )
     for fmt in args.formats.split(","):
         r = measure(args, fmt)
