@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, distinct, extract, func, select
+from sqlalchemy import and_, case, extract, func, select
 from sqlalchemy.orm import aliased
 
 from marketplace.extensions import db
@@ -262,7 +262,8 @@ def employees(company_id: int) -> list[tuple[int, str]]:
 def years(company_id: int) -> list[int]:
     year = extract("year", TrainingSession.start_date)
     rows = db.session.scalars(
-        select(distinct(year))
+        select(year)
+        .distinct()
         .select_from(Enrolment)
         .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
         .where(Enrolment.company_id == company_id)
