@@ -24,6 +24,7 @@ from marketplace.models.convocation import Convocation
 from marketplace.models.document import Document, DocumentKind
 from marketplace.models.employee import ContractType, Employee, EmployeeCategory
 from marketplace.models.enrolment import Enrolment, EnrolmentStatus
+from marketplace.models.export_job import ExportJob, ExportStatus
 from marketplace.models.invoice import (
     Invoice,
     InvoiceKind,
@@ -143,6 +144,8 @@ __all__ = [
     "Document",
     "DocumentKind",
     "Employee",
+    "ExportJob",
+    "ExportStatus",
     "EmployeeCategory",
     "Enrolment",
     "EnrolmentStatus",

@@ -29,6 +29,7 @@ ACTION_LABELS = {
     "member.joined": "Invitation acceptée",
     "member.role_changed": "Rôle modifié",
     "member.removed": "Membre retiré",
+    "export.requested": "Export demandé",
     "opco.created": "OPCO créé",
     "opco.branches_changed": "Branches couvertes modifiées",
     "opco.settings_changed": "Paramètres de l'OPCO modifiés",

@@ -105,6 +105,8 @@ KEY_LABELS = {
     "vat_number": "numéro de TVA intracommunautaire",
     "control_sampling_pct": "part tirée au sort pour contrôle (%)",
     "payer_iban": "IBAN du compte débité",
+    "export": "export",
+    "format": "format",
 }
 
 # Names of the fields of actions, sessions, referencings, responses and certificates (in « champs modifiés »
@@ -316,7 +318,7 @@ def _key_label(key: str, value) -> str:
 
 # Which events each kind of organisation's log can hold (the filter offers these only). Events are written
 # to the organisation that acted, and for enrolments to the company too.
-_COMMON = ("org.", "auth.", "member.", "complaint.")
+_COMMON = ("org.", "auth.", "member.", "complaint.", "export.")
 _BY_KIND = {
     "company": ("company.", "employee.", "enrolment.", "invoice.pay", "invoice.start_payment"),
     "opco": (

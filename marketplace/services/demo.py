@@ -241,6 +241,15 @@ def _trainee_information(provider, admin: User) -> None:
     )
 
 
+def _seed_exports(opco: Opco, admin: User) -> dict[str, int]:
+    """A finished export on the OPCO's « Exports » page (its enrolments, XLSX), ready to download."""
+    from marketplace.services import export_jobs
+
+    job = export_jobs.start(opco, ADMIN, admin, "inscriptions", "xlsx", "")
+    export_jobs.produce_in_transaction(job, opco.kind)
+    return {"exports": 1}
+
+
 def seed_demo(today: date) -> SeedResult:
     """Create the demo data unless it is already there; the caller commits (once)."""
     if demo_present():
@@ -326,6 +335,7 @@ def seed_demo(today: date) -> SeedResult:
     marketplace.update(
         seed_quality(opcos, opco_admins, providers, provider_admins, companies, company_admins)
     )
+    marketplace.update(_seed_exports(opcos["akto"], opco_admins["akto"]))
     return SeedResult(
         created=True,
         marketplace=marketplace,

@@ -42,6 +42,30 @@ _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 
 
+class Euros:
+    """An amount in cents: French text with two decimals in CSV (« 1234,56 »), a number formatted
+    « # ##0,00 » in XLSX, so a spreadsheet can add the column up."""
+
+    __slots__ = ("cents",)
+
+    def __init__(self, cents: int | None):
+        self.cents = int(cents or 0)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Euros) and other.cents == self.cents
+
+    def __repr__(self) -> str:
+        return f"Euros({self.cents})"
+
+    def text(self) -> str:
+        sign = "-" if self.cents < 0 else ""
+        units, rest = divmod(abs(self.cents), 100)
+        return f"{sign}{units},{rest:02d}"
+
+    def number(self) -> str:
+        return self.text().replace(",", ".")
+
+
 # --- CSV ---------------------------------------------------------------------------------------------------
 
 
@@ -51,6 +75,10 @@ def csv_value(value: object) -> str:
         return "'" + value if value.startswith(FORMULA_STARTS) else value
     if value is None:
         return ""
+    if isinstance(value, Euros):
+        return value.text()
+    if isinstance(value, Decimal | float):
+        return str(value).replace(".", ",")  # French Excel reads « 10,5 » as a number, « 10.5 » as text
     if isinstance(value, datetime):
         return f"{to_paris(value):%d/%m/%Y %H:%M}"
     if isinstance(value, date):
@@ -120,7 +148,7 @@ _WORKBOOK_RELS = (
     'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" '
     'Target="styles.xml"/></Relationships>'
 )
-# Cell styles: 0 plain, 1 bold (header), 2 date, 3 date and time.
+# Cell styles: 0 plain, 1 bold (header), 2 date, 3 date and time, 4 amount (two decimals).
 _STYLES = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
     '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
@@ -132,10 +160,11 @@ _STYLES = (
     '<fill><patternFill patternType="gray125"/></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<cellXfs count="5"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
     '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="4" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     "</styleSheet>"
 )
@@ -174,6 +203,8 @@ def _cell(ref: str, value: object) -> str:
         return _text_cell(ref, value)
     if value is None:
         return ""
+    if isinstance(value, Euros):
+        return f'<c r="{ref}" s="4"><v>{value.number()}</v></c>'
     if isinstance(value, bool):
         return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
     if isinstance(value, int | float | Decimal):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.formatting import plural
@@ -24,6 +24,7 @@ from marketplace.models import (
 )
 from marketplace.services import storage
 from marketplace.services.errors import DomainError, NotFound
+from marketplace.services.export_writer import Euros
 from marketplace.services.exports import STREAM_ROWS, Exporter
 from marketplace.services.pagination import Page, paginate
 
@@ -129,16 +130,27 @@ class InvoicesExport(Exporter):
     )
     widths = (14, 8, 11, 11, 30, 16, 10, 40, 14, 12, 10, 12, 22, 11)
 
-    def __init__(self, provider_id: int):
+    def __init__(self, provider_id: int, year: int | None = None):
         self.provider_id = provider_id
+        self.year = year  # issued that year; every year when None
+        if year:
+            self.filename_stem = f"factures-{year}"
+
+    def _query(self):
+        query = select(Invoice).where(
+            Invoice.provider_id == self.provider_id, Invoice.status != InvoiceStatus.DRAFT
+        )
+        if self.year:
+            query = query.where(Invoice.year == self.year)
+        return query
+
+    def count(self) -> int:
+        return int(db.session.scalar(select(func.count()).select_from(self._query().subquery())))
 
     def rows(self) -> Iterable[Sequence[object]]:
         numbers: dict[int, str] = {}  # a credit note comes after the invoice it credits (same series)
         query = (
-            select(Invoice)
-            .where(Invoice.provider_id == self.provider_id, Invoice.status != InvoiceStatus.DRAFT)
-            .order_by(Invoice.year, Invoice.sequence)
-            .execution_options(yield_per=STREAM_ROWS)
+            self._query().order_by(Invoice.year, Invoice.sequence).execution_options(yield_per=STREAM_ROWS)
         )
         for invoice in db.session.scalars(query):
             numbers[invoice.id] = invoice.number
@@ -160,8 +172,9 @@ class InvoicesExport(Exporter):
             )
 
 
-def _euros(cents: int) -> str:
-    return f"{cents / 100:.2f}".replace(".", ",")
+def _euros(cents: int) -> Euros:
+    """French text with two decimals in CSV (« 1234,56 »), a number in XLSX."""
+    return Euros(cents)
 
 
 def prepared_message(invoices: list) -> str:

@@ -48,6 +48,6 @@ def run(name: str, *args, tenant_id: int | None = None):
 
 def run_in_worker(name: str, args: list, tenant_id: int | None):
     """Entry point on an RQ worker started by `flask worker` (which provides the app context)."""
-    from marketplace.services import outbox  # noqa: F401  (registers its jobs)
+    from marketplace.services import export_jobs, outbox  # noqa: F401  (register their jobs)
 
     return run(name, *args, tenant_id=tenant_id)

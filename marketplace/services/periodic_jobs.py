@@ -15,6 +15,7 @@ from marketplace.services import (
     authentication,
     convocations,
     enrolments,
+    export_jobs,
     outbox,
     referencing_registry,
     retention,
@@ -125,3 +126,22 @@ def reconcile_card_payments() -> Outcome:
 def send_surveys() -> Outcome:
     count = surveys.send_due()
     return Outcome(count, f"{plural(count, 'questionnaire envoyé')} (relances comprises).")
+
+
+@periodic(
+    "exports",
+    label="Production des exports demandés",
+    every=timedelta(seconds=5),
+    lease=timedelta(hours=2),  # a million rows take minutes; each export is claimed on its own
+)
+def run_exports() -> Outcome:
+    count = export_jobs.run_waiting()
+    return Outcome(count, f"{plural(count, 'export produit')}.")
+
+
+@periodic("purge-exports", label="Suppression des exports expirés", daily_at="04:30")
+def purge_exports() -> Outcome:
+    count = export_jobs.purge_expired()
+    return Outcome(
+        count, f"{plural(count, 'fichier')} d'export {plural(count, 'supprimé', with_count=False)}."
+    )

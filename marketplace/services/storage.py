@@ -11,7 +11,9 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,8 +62,28 @@ class LocalStorage:
         os.replace(tmp, path)
         return key
 
+    def save_file(self, source: str, extension: str) -> str:
+        """Move a finished file (written elsewhere under ``root``) into the store, without reading it."""
+        key = secrets.token_hex(16) + extension
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(source, path)
+        return key
+
     def read(self, key: str) -> bytes:
         return self._path(key).read_bytes()
+
+    def chunks(self, key: str, size: int = 256 * 1024) -> Iterator[bytes]:
+        """The file in pieces, for a streamed response (constant memory whatever its size)."""
+        with self._path(key).open("rb") as handle:
+            while chunk := handle.read(size):
+                yield chunk
+
+    def scratch_dir(self) -> str:
+        """Where files are written before ``save_file`` (same disk: the move is a rename)."""
+        path = self.root / "tmp"
+        path.mkdir(parents=True, exist_ok=True)
+        return str(path)
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)

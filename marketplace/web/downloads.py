@@ -20,6 +20,18 @@ def _file_response(data: bytes, mimetype: str, filename: str, *, inline: bool = 
     return response
 
 
+def stream_file(chunks, content_type: str, filename: str) -> Response:
+    """A stored file sent in pieces as it is read (a large export), never kept by a shared cache."""
+    response = Response(chunks, content_type=content_type)
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "")
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 def send_document(document, data: bytes | None) -> Response:
     """A stored document as an attachment; 404 when there is none to read."""
     if document is None or data is None:

@@ -91,6 +91,7 @@ STATUS_TONES = {
         "cancelled": "error",
         "delivered": "ok",
     },
+    "ExportJob": {"queued": "info", "running": "info", "done": "ok", "failed": "error", "expired": "neutral"},
     "Invoice": {
         "draft": "neutral",
         "issued": "info",

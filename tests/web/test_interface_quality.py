@@ -358,6 +358,9 @@ PROMISES = {
     "satisfaction de vos stagiaires": "provider.quality",
     "questionnaires à chaud et à froid": "opco.quality",
     "réclamation": "company.new_complaint",
+    "historique des formations": "company.history",
+    "bilan pédagogique et financier": "provider.figures",
+    "exportez inscriptions": "org.exports",
 }
 
 

@@ -27,5 +27,6 @@ from marketplace.blueprints.company import (  # noqa: E402, F401
     employees,
     enrolments,
     headcount,
+    history,
     invoices,
 )

@@ -164,3 +164,6 @@ def audit_log():
 @require(Perm.VIEW_DASHBOARD)
 def profile():
     return render("org/profile.html", org=g.org, today=paris_today())
+
+
+from marketplace.blueprints.org import exports  # noqa: E402, F401

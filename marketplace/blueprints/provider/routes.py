@@ -28,6 +28,7 @@ from marketplace.blueprints.provider import (  # noqa: E402, F401
     card_payments,
     certificates,
     convocations,
+    figures,
     invoices,
     qualiopi,
     quality,
