@@ -32,16 +32,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 
 from sqlalchemy import func, select, tuple_
-from sqlalchemy.orm import Session as OrmSession
-from sqlalchemy.orm import defaultload, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace.extensions import db
 from marketplace.formatting import dates_fr, datetime_fr, paris_today
 from marketplace.models import (
-    CollectiveAction,
     Company,
     Employee,
     Enrolment,
@@ -380,10 +378,7 @@ def enrol(
             data={"session": session.id, "employee": enrolment.employee_id, "status": enrolment.status},
         )
     if created:
-        ids = [e.id for e in created]
-        outbox.render_after_commit(
-            lambda later: _emails_of_new_enrolments(later, ids, contacts, provider_emails)
-        )
+        _emails_of_new_enrolments(session, created, contacts, provider_emails)
         _convoke_if_due(*created, now=now)
     return outcomes
 
@@ -423,36 +418,26 @@ def _lock_seats(session: TrainingSession, now: datetime) -> int:
 
 
 def _emails_of_new_enrolments(
-    later: OrmSession, ids: list[int], contacts: list[str] | None, provider_emails: list[str]
+    session: TrainingSession, created: list[Enrolment], contacts: list[str] | None, provider_emails: list[str]
 ) -> None:
-    """After the commit of ``enrol``: the company's, the trainees' and the training organisation's emails."""
-    action = defaultload(Enrolment.session).defaultload(TrainingSession.action)
-    created = later.scalars(
-        select(Enrolment)
-        .where(Enrolment.id.in_(ids))
-        .order_by(Enrolment.id)
-        # What the emails show, in one statement (plus the slots, for the trainee's): not the action's
-        # branches, regions and funding shares, which the eligibility needed but no email prints.
-        .options(
-            joinedload(Enrolment.company),
-            action.lazyload(CollectiveAction.branches),
-            action.lazyload(CollectiveAction.regions),
-            action.lazyload(CollectiveAction.funding_shares),
-        )
-    ).all()
+    """The company's, the trainees' and the training organisation's emails of ``enrol``: queued in its
+    transaction, written at delivery (``outbox.queue_email_later``) as things stood at this commit (statuses,
+    seats), so that the request renders no template while the session's lock is held, nor after it."""
     for enrolment in created:
-        _notify_created(enrolment, contacts=contacts, into=later)
-    if created:
-        session = created[0].session
-        for email in provider_emails:
-            outbox.queue_email(
-                email,
-                "provider_enrolments_new",
-                organisation_id=session.provider_id,
-                session=session,
-                enrolments=created,
-                into=later,
-            )
+        _notify_created(enrolment, contacts=contacts, later=True)
+    for email in provider_emails:
+        outbox.queue_email_later(
+            email,
+            "provider_enrolments_new",
+            organisation_id=session.provider_id,
+            as_of=_AS_OF,
+            session=session,
+            enrolments=created,
+        )
+
+
+# What an email written at delivery shows as it was when queued (services.outbox.queue_email_later).
+_AS_OF = ("status", "seats_held")
 
 
 # --- Changing an enrolment -------------------------------------------------------------------------------
@@ -731,12 +716,11 @@ def company_contacts(enrolment: Enrolment) -> list[str]:
 
 
 def _notify(
-    enrolment: Enrolment, template: str, *, contacts: list[str] | None = None, into=None, **context
+    enrolment: Enrolment, template: str, *, contacts: list[str] | None = None, later: bool = False, **context
 ) -> None:
+    queue = partial(outbox.queue_email_later, as_of=_AS_OF) if later else outbox.queue_email
     for email in contacts if contacts is not None else company_contacts(enrolment):
-        outbox.queue_email(
-            email, template, organisation_id=enrolment.company_id, enrolment=enrolment, into=into, **context
-        )
+        queue(email, template, organisation_id=enrolment.company_id, enrolment=enrolment, **context)
 
 
 def _notify_trainee(enrolment: Enrolment, template: str, **context) -> None:
@@ -763,10 +747,8 @@ def _notify_provider(session: TrainingSession, changed: list[Enrolment], templat
         )
 
 
-def _notify_created(enrolment: Enrolment, *, contacts: list[str] | None = None, into=None) -> None:
-    """The « enrolment made » emails, rendered after the commit from the enrolment as it stands then: one
-    already convoked is told as confirmed; one a later step of the same transaction cancelled or moved
-    (demo data, scripts) gets that step's own email instead."""
+def _notify_created(enrolment: Enrolment, *, contacts: list[str] | None = None, later: bool = False) -> None:
+    """The « enrolment made » emails (``later``: written at delivery, see ``_emails_of_new_enrolments``)."""
     template = {
         S.CONFIRMED: "enrolment_confirmed",
         S.CONVOKED: "enrolment_confirmed",
@@ -775,14 +757,14 @@ def _notify_created(enrolment: Enrolment, *, contacts: list[str] | None = None, 
     }.get(enrolment.status)
     if template is None:
         return
-    _notify(enrolment, template, contacts=contacts, into=into)
+    _notify(enrolment, template, contacts=contacts, later=later)
     if enrolment.status in (S.CONFIRMED, S.CONVOKED) and enrolment.employee.email:
-        outbox.queue_email(
+        queue = partial(outbox.queue_email_later, as_of=_AS_OF) if later else outbox.queue_email
+        queue(
             enrolment.employee.email,
             "enrolment_trainee",
             organisation_id=enrolment.company_id,
             enrolment=enrolment,
-            into=into,
         )
 
 
