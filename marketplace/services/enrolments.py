@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace.extensions import db
@@ -200,9 +200,11 @@ def lock_company(company_id: int) -> None:
     deadlock. Only enrolments and employees reference ``companies``, and enrolments are inserted here,
     under this very lock.
     """
-    siren = select(Company.siren).where(Company.id == company_id).scalar_subquery()
-    head = db.session.scalar(select(func.min(Company.id)).where(Company.siren == siren))
-    lock_row(Company.__table__, head or company_id)
+    companies = Company.__table__
+    same, this = companies.alias(), companies.alias()
+    siren = select(this.c.siren).where(this.c.id == company_id).scalar_subquery()
+    head = select(func.min(same.c.id)).where(same.c.siren == siren).scalar_subquery()
+    lock_row(companies, func.coalesce(head, company_id))  # one statement: which row, and its lock
 
 
 # --- Enrolling -------------------------------------------------------------------------------------------
@@ -227,23 +229,42 @@ class Outcome:
         return S.LABELS[self.enrolment.status]
 
 
-def _busy_elsewhere(employee_ids: list[int], session: TrainingSession) -> dict[int, TrainingSession]:
-    """Employees already enrolled (live) on another session sharing a half-day with this one."""
+def _live_enrolments(
+    employee_ids: list[int], session: TrainingSession
+) -> tuple[set[int], dict[int, TrainingSession]]:
+    """Who is already enrolled (live) on this session, and who on another session sharing a half-day with it
+    (with that session), in one statement; the other sessions are loaded only when there is a clash."""
+    if not employee_ids:
+        return set(), {}
     slots = [(slot.day, slot.half_day) for slot in session.slots]
-    if not slots or not employee_ids:
-        return {}
+    clash = Enrolment.session_id == session.id
+    if slots:
+        same_half_day = (
+            select(SessionSlot.id)
+            .where(
+                SessionSlot.session_id == Enrolment.session_id,
+                tuple_(SessionSlot.day, SessionSlot.half_day).in_(slots),
+            )
+            .exists()
+        )
+        clash = or_(clash, same_half_day)
     rows = db.session.execute(
-        select(Enrolment.employee_id, TrainingSession)
-        .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
-        .join(SessionSlot, SessionSlot.session_id == TrainingSession.id)
-        .where(
-            Enrolment.employee_id.in_(employee_ids),
-            Enrolment.status.in_(S.LIVE),
-            Enrolment.session_id != session.id,
-            tuple_(SessionSlot.day, SessionSlot.half_day).in_(slots),
+        select(Enrolment.employee_id, Enrolment.session_id).where(
+            Enrolment.employee_id.in_(employee_ids), Enrolment.status.in_(S.LIVE), clash
         )
     ).all()
-    return {employee_id: other for employee_id, other in rows}
+    already = {employee_id for employee_id, session_id in rows if session_id == session.id}
+    busy = {
+        employee_id: db.session.get(TrainingSession, session_id)
+        for employee_id, session_id in rows
+        if session_id != session.id
+    }
+    return already, busy
+
+
+def _busy_elsewhere(employee_ids: list[int], session: TrainingSession) -> dict[int, TrainingSession]:
+    """Employees already enrolled (live) on another session sharing a half-day with this one."""
+    return _live_enrolments(employee_ids, session)[1]
 
 
 def enrol(
@@ -289,16 +310,7 @@ def enrol(
     lock_company(company.id)
     counts = eligibility.company_counts(company, [session])
     eligibility.blockers(company, session, today, counts)  # loads what the checks read, before the seat lock
-    already = set(
-        db.session.scalars(
-            select(Enrolment.employee_id).where(
-                Enrolment.session_id == session.id,
-                Enrolment.employee_id.in_(wanted),
-                Enrolment.status.in_(S.LIVE),
-            )
-        )
-    )
-    busy = _busy_elsewhere(wanted, session)
+    already, busy = _live_enrolments(wanted, session)
 
     # 3. Session lock: the session's state and seats read again, then the writes only.
     available = _lock_seats(session, now)
