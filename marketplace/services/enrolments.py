@@ -200,11 +200,14 @@ def lock_company(company_id: int) -> None:
     deadlock. Only enrolments and employees reference ``companies``, and enrolments are inserted here,
     under this very lock.
     """
-    companies = Company.__table__
-    same, this = companies.alias(), companies.alias()
-    siren = select(this.c.siren).where(this.c.id == company_id).scalar_subquery()
-    head = select(func.min(same.c.id)).where(same.c.siren == siren).scalar_subquery()
-    lock_row(companies, func.coalesce(head, company_id))  # one statement: which row, and its lock
+    siren = select(_THIS.c.siren).where(_THIS.c.id == company_id).scalar_subquery()
+    head = select(func.min(_SAME.c.id)).where(_SAME.c.siren == siren).scalar_subquery()
+    lock_row(Company.__table__, func.coalesce(head, company_id))  # one statement: which row, and its lock
+
+
+# Made once: an alias's column collection is costly to build on every request.
+_THIS = Company.__table__.alias("this_company")
+_SAME = Company.__table__.alias("same_siren")
 
 
 # --- Enrolling -------------------------------------------------------------------------------------------
