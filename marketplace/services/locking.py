@@ -45,9 +45,9 @@ def _bound_lock_wait() -> None:
     takes two locks). Keyed on the innermost transaction: a savepoint rolled back also undoes its SET."""
     session = db.session()
     current = session.get_nested_transaction() or session.get_transaction()
-    if session.info.get(_BOUNDED) is not current:
+    if current is None or session.info.get(_BOUNDED) is not current:  # None: no transaction begun yet
         session.execute(text(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}"))
-        session.info[_BOUNDED] = current
+        session.info[_BOUNDED] = session.get_nested_transaction() or session.get_transaction()
 
 
 _BOUNDED = "locking_lock_timeout_set"
