@@ -112,6 +112,67 @@ def server_app():
     return app
 
 
+def in_process(url: str, data: dict, count: int) -> dict:
+    """The steady figures, whatever the machine's load: ``count`` enrolment POSTs one after the other in this
+    process (Flask's test client, same app, same data, a copy of the database), each on the rush session:
+    CPU time of the request (``time.thread_time``: waiting for the database or the lock is not counted) and
+    its SQL statements. The first five warm the caches up and are not counted."""
+    import logging
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from marketplace import create_app
+
+    app = create_app(app_config(url))
+    logging.getLogger().setLevel(logging.WARNING)
+    statements = [0]
+
+    def count_statement(conn, cursor, statement, parameters, context, executemany):
+        statements[0] += 1
+
+    event.listen(Engine, "before_cursor_execute", count_statement)
+    cpu, counts, statuses = [], [], []
+    try:
+        for index, row in enumerate(data["clients"][: count + 5]):
+            client = app.test_client()
+            client.post("/connexion", data={"email": row["email"], "password": PASSWORD})
+            statements[0] = 0
+            started = time.thread_time()
+            response = client.post(
+                f"/entreprise/{row['slug']}/sessions/{data['rush_session']}/inscrire",
+                data={"employee_ids": str(row["employee"])},
+            )
+            spent = (time.thread_time() - started) * 1000
+            statuses.append(response.status_code)
+            if index >= 5:
+                cpu.append(spent)
+                counts.append(statements[0])
+    finally:
+        event.remove(Engine, "before_cursor_execute", count_statement)
+        from marketplace.extensions import db
+
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
+    return {"cpu": cpu, "statements": counts, "statuses": statuses}
+
+
+def copy_database(url: str, suffix: str) -> str:
+    """PostgreSQL: a copy of the run's database (``<name><suffix>``), made from the same template."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    import psycopg
+
+    server = parsed.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    name = f"{parsed.database}{suffix}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{parsed.database}"')
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
 # --- Driver ---------------------------------------------------------------------------------------------
 
 
@@ -231,6 +292,43 @@ def burst(port: int, jobs: list[tuple[str, dict, str]]) -> tuple[float, list[tup
     return time.perf_counter() - started, answers  # type: ignore[return-value]
 
 
+def process_cpu(pids) -> float:
+    """CPU seconds (user + system) spent so far by these processes (Linux ``/proc``; gone ones count 0)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def server_pids(server: subprocess.Popen, database_url: str) -> dict[str, list[int]]:
+    """The gunicorn workers and the PostgreSQL backends connected to the run's database (same machine)."""
+    from sqlalchemy import create_engine, text
+
+    workers = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == server.pid:
+                workers.append(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    backends: list[int] = []
+    engine = create_engine(database_url)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            backends = list(
+                conn.execute(
+                    text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+                ).scalars()
+            )
+    engine.dispose()
+    return {"workers": workers, "postgresql": backends}
+
+
 def read_lock_log(path: str) -> list[tuple[float, int]]:
     try:
         with open(path) as lines:
@@ -249,9 +347,20 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--free-seats", type=int, default=10)
     parser.add_argument("--workers", type=int, default=4, help="workers gunicorn (sync)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads par worker (> 1 : workers gthread de gunicorn)"
+    )
     parser.add_argument("--port", type=int, default=8791)
     parser.add_argument(
         "--redis-url", help="REDIS_URL du serveur (courriels mis en file RQ au lieu d'être remis)"
+    )
+    parser.add_argument(
+        "--in-process",
+        type=int,
+        default=0,
+        metavar="N",
+        help="d'abord N inscriptions une à une dans ce processus (copie de la base, PostgreSQL) : "
+        "temps CPU et requêtes SQL par POST",
     )
     args = parser.parse_args()
 
@@ -259,6 +368,10 @@ def main() -> int:
 
     print(f"Préparation : {args.clients} entreprises, session de {args.free_seats} places…")
     data = prepare_database(args.database_url, args.clients, args.free_seats)
+    steady = None
+    if args.in_process:
+        copy = copy_database(args.database_url, "_inproc")
+        steady = in_process(copy, data, min(args.in_process, args.clients - 5))
     lock_log = tempfile.mktemp(prefix="bench_rush_locks_", suffix=".txt")
     env = {
         **os.environ,
@@ -275,6 +388,8 @@ def main() -> int:
             f"127.0.0.1:{args.port}",
             "--workers",
             str(args.workers),
+            "--threads",
+            str(args.threads),
             "--backlog",
             "2048",
             "--timeout",
@@ -310,11 +425,23 @@ def main() -> int:
             ]
 
         results = {}
+        cpu: dict[str, dict[str, float]] = {}
         for name, session_of in (
             ("ancre (une session par entreprise)", lambda row: row["own_session"]),
             ("ruée (une session pour tous)", lambda row: data["rush_session"]),
         ):
+            # CPU spent by the server during the round: its workers and their PostgreSQL backends (the pool's
+            # connections, opened during the sign-ins), and this client; the machine's load does not change it.
+            pids = server_pids(server, args.database_url)
+            before = {kind: process_cpu(ids) for kind, ids in pids.items()}
+            client_before = time.process_time()
             wall, answers = burst(args.port, jobs(session_of))
+            client_cpu = time.process_time() - client_before
+            after = server_pids(server, args.database_url)
+            spent = {
+                kind: process_cpu(set(ids) | set(after[kind])) - before[kind] for kind, ids in pids.items()
+            }
+            cpu[name] = {**spent, "client": client_cpu}
             holds = read_lock_log(lock_log)
             errors = [
                 (status, body[:120])
@@ -335,6 +462,9 @@ def main() -> int:
                     {"id": data["rush_session"]},
                 ).all()
             )
+            emails = dict(
+                conn.execute(text("SELECT template, count(*) FROM outbox_messages GROUP BY template")).all()
+            )
             anchors = conn.execute(
                 text("SELECT count(*) FROM enrolments WHERE session_id <> :id AND status = 'confirmed'"),
                 {"id": data["rush_session"]},
@@ -346,7 +476,8 @@ def main() -> int:
 
     print()
     print(
-        f"{args.clients} inscriptions simultanées par HTTP, gunicorn {args.workers} workers sync, "
+        f"{args.clients} inscriptions simultanées par HTTP, gunicorn {args.workers} workers "
+        f"{'sync' if args.threads == 1 else f'gthread × {args.threads} threads'}, "
         f"{create_engine(args.database_url).dialect.name}"
     )
     print(
@@ -368,6 +499,16 @@ def main() -> int:
             print(f"    {status}: {body!r}")
         if errors:
             failures.append(f"{len(errors)} erreur(s) ({name})")
+    print()
+    print("Temps CPU par inscription pendant chaque tour (indépendant de la charge de la machine) :")
+    for name, spent in cpu.items():
+        per = {kind: seconds * 1000 / args.clients for kind, seconds in spent.items()}
+        total = sum(per.values())
+        print(
+            f"  {name:<38} workers {per['workers']:.1f} ms + PostgreSQL {per['postgresql']:.1f} ms + client "
+            f"{per['client']:.1f} ms = {total:.1f} ms, soit au plus {os.cpu_count() * 1000 / total:.0f} "
+            f"inscriptions/s sur les {os.cpu_count()} cœurs s'ils étaient libres"
+        )
     anchor, rush = rates.values()
     print()
     print(f"Ratio ruée / ancre : {rush / anchor:.2f}")
@@ -382,6 +523,26 @@ def main() -> int:
         )
     if statuses.get("waitlisted", 0) != args.clients - args.free_seats:
         failures.append("liste d'attente incomplète")
+    # Every enrolment queued its company email (confirmed: the anchor's and the rush's seats; waiting list).
+    print(
+        "Courriels en attente d'envoi (entreprise) : "
+        f"{emails.get('enrolment_confirmed', 0)} confirmations, {emails.get('enrolment_waitlisted', 0)} listes "
+        f"d'attente ; organisme : {emails.get('provider_enrolments_new', 0)}"
+    )
+    if (emails.get("enrolment_confirmed", 0), emails.get("enrolment_waitlisted", 0)) != (
+        args.clients + args.free_seats,
+        args.clients - args.free_seats,
+    ):
+        failures.append("courriels manquants")
+    if steady:
+        cpu, counts = steady["cpu"], steady["statements"]
+        print(
+            f"Dans le processus, {len(cpu)} inscriptions une à une sur la session de la ruée : CPU par POST "
+            f"p50 {percentile(cpu, 50):.1f} ms, p90 {percentile(cpu, 90):.1f} ms, min {min(cpu):.1f} ms ; "
+            f"requêtes SQL par POST : {statistics.median(counts):.0f} (min {min(counts)}, max {max(counts)})"
+        )
+        if set(steady["statuses"]) != {200}:
+            failures.append(f"réponses dans le processus : {sorted(set(steady['statuses']))}")
     print(f"Objectif ≥ {TARGET_PER_S:.0f} inscriptions/s : {'atteint' if rush >= TARGET_PER_S else 'manqué'}")
     if failures:
         print("ÉCHEC : " + " ; ".join(failures))

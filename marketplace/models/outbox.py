@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.extensions import db
@@ -43,3 +43,6 @@ class OutboxMessage(CreatedAtMixin, db.Model):
     last_error: Mapped[str | None] = mapped_column(String(500))
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    # An email written at delivery (``services.outbox.queue_email_later``): what it shows, by reference (class
+    # and id of each object, with the values of its changing attributes at queue time). Cleared once written.
+    render_context: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))

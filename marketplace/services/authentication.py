@@ -21,10 +21,19 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from marketplace.extensions import db
-from marketplace.models import Invitation, LoginAttempt, LoginThrottle, Organisation, User, utcnow
+from marketplace.models import (
+    Invitation,
+    LoginAttempt,
+    LoginThrottle,
+    Membership,
+    Organisation,
+    User,
+    utcnow,
+)
 from marketplace.services import accounts, audit, identifiers, organisations, outbox
 from marketplace.services.context import current_ip
 from marketplace.services.errors import DomainError
@@ -219,7 +228,11 @@ def user_for_session(session_id: str | None) -> User | None:
     user_id, _, version = (session_id or "").partition(":")
     if not (user_id.isdigit() and version.isdigit()) or len(user_id) > 18:
         return None
-    user = db.session.get(User, int(user_id))
+    # With the memberships and their organisations in the same statement: every signed-in page needs them
+    # (the tenant guard finds the URL's organisation among them, the menu lists them).
+    user = db.session.get(
+        User, int(user_id), options=[joinedload(User.memberships).joinedload(Membership.organisation)]
+    )
     if user is None or user.session_version != int(version):
         return None
     return user

@@ -49,42 +49,33 @@ class CompanyCounts:
 
 
 def company_counts(company: Company, sessions: Iterable[TrainingSession]) -> CompanyCounts:
-    """Two grouped queries whatever the number of sessions (for list pages).
+    """One grouped query whatever the number of sessions (for list pages), and one for the referencings.
 
     Caps are per company, i.e. per SIREN: a company with several establishments (SIRET) does not get
-    the caps once per establishment.
+    the caps once per establishment. The company's enrolments on the sessions' actions are counted per
+    session of those actions: the sessions' own counts are among them, the actions' counts their sums.
     """
     sessions = list(sessions)
-    session_ids = [s.id for s in sessions]
+    session_ids = {s.id for s in sessions}
     action_ids = {s.action_id for s in sessions}
     per_session: dict[int, int] = {}
     per_action: dict[int, int] = {}
     same_siren = select(Company.id).where(Company.siren == company.siren)
-    if session_ids:
-        per_session = dict(
-            db.session.execute(
-                select(Enrolment.session_id, func.count(Enrolment.id))
-                .where(
-                    Enrolment.company_id.in_(same_siren),
-                    Enrolment.session_id.in_(session_ids),
-                    Enrolment.status.in_(COUNTED_FOR_CAPS),
-                )
-                .group_by(Enrolment.session_id)
-            ).all()
-        )
     if action_ids:
-        per_action = dict(
-            db.session.execute(
-                select(TrainingSession.action_id, func.count(Enrolment.id))
-                .join(Enrolment, Enrolment.session_id == TrainingSession.id)
-                .where(
-                    Enrolment.company_id.in_(same_siren),
-                    TrainingSession.action_id.in_(action_ids),
-                    Enrolment.status.in_(COUNTED_FOR_CAPS),
-                )
-                .group_by(TrainingSession.action_id)
-            ).all()
-        )
+        rows = db.session.execute(
+            select(Enrolment.session_id, TrainingSession.action_id, func.count(Enrolment.id))
+            .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
+            .where(
+                Enrolment.company_id.in_(same_siren),
+                TrainingSession.action_id.in_(action_ids),
+                Enrolment.status.in_(COUNTED_FOR_CAPS),
+            )
+            .group_by(Enrolment.session_id, TrainingSession.action_id)
+        ).all()
+        for session_id, action_id, count in rows:
+            per_action[action_id] = per_action.get(action_id, 0) + count
+            if session_id in session_ids:
+                per_session[session_id] = count
     referencing_ids = {s.referencing_id for s in sessions}
     # Without the referencing's joined action and provider: the sessions already hold them, and reloading
     # them would run the action's loaders (branches, regions, shares) a second time.

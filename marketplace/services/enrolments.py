@@ -32,16 +32,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 
-from sqlalchemy import func, select, tuple_
-from sqlalchemy.orm import Session as OrmSession
-from sqlalchemy.orm import defaultload, joinedload
+from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace.extensions import db
 from marketplace.formatting import dates_fr, datetime_fr, paris_today
 from marketplace.models import (
-    CollectiveAction,
     Company,
     Employee,
     Enrolment,
@@ -202,9 +200,14 @@ def lock_company(company_id: int) -> None:
     deadlock. Only enrolments and employees reference ``companies``, and enrolments are inserted here,
     under this very lock.
     """
-    siren = select(Company.siren).where(Company.id == company_id).scalar_subquery()
-    head = db.session.scalar(select(func.min(Company.id)).where(Company.siren == siren))
-    lock_row(Company.__table__, head or company_id)
+    siren = select(_THIS.c.siren).where(_THIS.c.id == company_id).scalar_subquery()
+    head = select(func.min(_SAME.c.id)).where(_SAME.c.siren == siren).scalar_subquery()
+    lock_row(Company.__table__, func.coalesce(head, company_id))  # one statement: which row, and its lock
+
+
+# Made once: an alias's column collection is costly to build on every request.
+_THIS = Company.__table__.alias("this_company")
+_SAME = Company.__table__.alias("same_siren")
 
 
 # --- Enrolling -------------------------------------------------------------------------------------------
@@ -229,23 +232,42 @@ class Outcome:
         return S.LABELS[self.enrolment.status]
 
 
-def _busy_elsewhere(employee_ids: list[int], session: TrainingSession) -> dict[int, TrainingSession]:
-    """Employees already enrolled (live) on another session sharing a half-day with this one."""
+def _live_enrolments(
+    employee_ids: list[int], session: TrainingSession
+) -> tuple[set[int], dict[int, TrainingSession]]:
+    """Who is already enrolled (live) on this session, and who on another session sharing a half-day with it
+    (with that session), in one statement; the other sessions are loaded only when there is a clash."""
+    if not employee_ids:
+        return set(), {}
     slots = [(slot.day, slot.half_day) for slot in session.slots]
-    if not slots or not employee_ids:
-        return {}
+    clash = Enrolment.session_id == session.id
+    if slots:
+        same_half_day = (
+            select(SessionSlot.id)
+            .where(
+                SessionSlot.session_id == Enrolment.session_id,
+                tuple_(SessionSlot.day, SessionSlot.half_day).in_(slots),
+            )
+            .exists()
+        )
+        clash = or_(clash, same_half_day)
     rows = db.session.execute(
-        select(Enrolment.employee_id, TrainingSession)
-        .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
-        .join(SessionSlot, SessionSlot.session_id == TrainingSession.id)
-        .where(
-            Enrolment.employee_id.in_(employee_ids),
-            Enrolment.status.in_(S.LIVE),
-            Enrolment.session_id != session.id,
-            tuple_(SessionSlot.day, SessionSlot.half_day).in_(slots),
+        select(Enrolment.employee_id, Enrolment.session_id).where(
+            Enrolment.employee_id.in_(employee_ids), Enrolment.status.in_(S.LIVE), clash
         )
     ).all()
-    return {employee_id: other for employee_id, other in rows}
+    already = {employee_id for employee_id, session_id in rows if session_id == session.id}
+    busy = {
+        employee_id: db.session.get(TrainingSession, session_id)
+        for employee_id, session_id in rows
+        if session_id != session.id
+    }
+    return already, busy
+
+
+def _busy_elsewhere(employee_ids: list[int], session: TrainingSession) -> dict[int, TrainingSession]:
+    """Employees already enrolled (live) on another session sharing a half-day with this one."""
+    return _live_enrolments(employee_ids, session)[1]
 
 
 def enrol(
@@ -291,16 +313,7 @@ def enrol(
     lock_company(company.id)
     counts = eligibility.company_counts(company, [session])
     eligibility.blockers(company, session, today, counts)  # loads what the checks read, before the seat lock
-    already = set(
-        db.session.scalars(
-            select(Enrolment.employee_id).where(
-                Enrolment.session_id == session.id,
-                Enrolment.employee_id.in_(wanted),
-                Enrolment.status.in_(S.LIVE),
-            )
-        )
-    )
-    busy = _busy_elsewhere(wanted, session)
+    already, busy = _live_enrolments(wanted, session)
 
     # 3. Session lock: the session's state and seats read again, then the writes only.
     available = _lock_seats(session, now)
@@ -380,10 +393,7 @@ def enrol(
             data={"session": session.id, "employee": enrolment.employee_id, "status": enrolment.status},
         )
     if created:
-        ids = [e.id for e in created]
-        outbox.render_after_commit(
-            lambda later: _emails_of_new_enrolments(later, ids, contacts, provider_emails)
-        )
+        _emails_of_new_enrolments(session, created, contacts, provider_emails)
         _convoke_if_due(*created, now=now)
     return outcomes
 
@@ -423,36 +433,26 @@ def _lock_seats(session: TrainingSession, now: datetime) -> int:
 
 
 def _emails_of_new_enrolments(
-    later: OrmSession, ids: list[int], contacts: list[str] | None, provider_emails: list[str]
+    session: TrainingSession, created: list[Enrolment], contacts: list[str] | None, provider_emails: list[str]
 ) -> None:
-    """After the commit of ``enrol``: the company's, the trainees' and the training organisation's emails."""
-    action = defaultload(Enrolment.session).defaultload(TrainingSession.action)
-    created = later.scalars(
-        select(Enrolment)
-        .where(Enrolment.id.in_(ids))
-        .order_by(Enrolment.id)
-        # What the emails show, in one statement (plus the slots, for the trainee's): not the action's
-        # branches, regions and funding shares, which the eligibility needed but no email prints.
-        .options(
-            joinedload(Enrolment.company),
-            action.lazyload(CollectiveAction.branches),
-            action.lazyload(CollectiveAction.regions),
-            action.lazyload(CollectiveAction.funding_shares),
-        )
-    ).all()
+    """The company's, the trainees' and the training organisation's emails of ``enrol``: queued in its
+    transaction, written at delivery (``outbox.queue_email_later``) as things stood at this commit (statuses,
+    seats), so that the request renders no template while the session's lock is held, nor after it."""
     for enrolment in created:
-        _notify_created(enrolment, contacts=contacts, into=later)
-    if created:
-        session = created[0].session
-        for email in provider_emails:
-            outbox.queue_email(
-                email,
-                "provider_enrolments_new",
-                organisation_id=session.provider_id,
-                session=session,
-                enrolments=created,
-                into=later,
-            )
+        _notify_created(enrolment, contacts=contacts, later=True)
+    for email in provider_emails:
+        outbox.queue_email_later(
+            email,
+            "provider_enrolments_new",
+            organisation_id=session.provider_id,
+            as_of=_AS_OF,
+            session=session,
+            enrolments=created,
+        )
+
+
+# What an email written at delivery shows as it was when queued (services.outbox.queue_email_later).
+_AS_OF = ("status", "seats_held")
 
 
 # --- Changing an enrolment -------------------------------------------------------------------------------
@@ -731,12 +731,11 @@ def company_contacts(enrolment: Enrolment) -> list[str]:
 
 
 def _notify(
-    enrolment: Enrolment, template: str, *, contacts: list[str] | None = None, into=None, **context
+    enrolment: Enrolment, template: str, *, contacts: list[str] | None = None, later: bool = False, **context
 ) -> None:
+    queue = partial(outbox.queue_email_later, as_of=_AS_OF) if later else outbox.queue_email
     for email in contacts if contacts is not None else company_contacts(enrolment):
-        outbox.queue_email(
-            email, template, organisation_id=enrolment.company_id, enrolment=enrolment, into=into, **context
-        )
+        queue(email, template, organisation_id=enrolment.company_id, enrolment=enrolment, **context)
 
 
 def _notify_trainee(enrolment: Enrolment, template: str, **context) -> None:
@@ -763,10 +762,8 @@ def _notify_provider(session: TrainingSession, changed: list[Enrolment], templat
         )
 
 
-def _notify_created(enrolment: Enrolment, *, contacts: list[str] | None = None, into=None) -> None:
-    """The « enrolment made » emails, rendered after the commit from the enrolment as it stands then: one
-    already convoked is told as confirmed; one a later step of the same transaction cancelled or moved
-    (demo data, scripts) gets that step's own email instead."""
+def _notify_created(enrolment: Enrolment, *, contacts: list[str] | None = None, later: bool = False) -> None:
+    """The « enrolment made » emails (``later``: written at delivery, see ``_emails_of_new_enrolments``)."""
     template = {
         S.CONFIRMED: "enrolment_confirmed",
         S.CONVOKED: "enrolment_confirmed",
@@ -775,14 +772,14 @@ def _notify_created(enrolment: Enrolment, *, contacts: list[str] | None = None, 
     }.get(enrolment.status)
     if template is None:
         return
-    _notify(enrolment, template, contacts=contacts, into=into)
+    _notify(enrolment, template, contacts=contacts, later=later)
     if enrolment.status in (S.CONFIRMED, S.CONVOKED) and enrolment.employee.email:
-        outbox.queue_email(
+        queue = partial(outbox.queue_email_later, as_of=_AS_OF) if later else outbox.queue_email
+        queue(
             enrolment.employee.email,
             "enrolment_trainee",
             organisation_id=enrolment.company_id,
             enrolment=enrolment,
-            into=into,
         )
 
 

@@ -6,8 +6,8 @@ it is handed to an RQ worker right after the commit; without Redis it waits, pen
 on an SMTP server. ``OUTBOX_DELIVERY = "inline"`` (tests about an email's content) delivers right after the
 commit in the committing process instead. Without SMTP settings the message stays in the outbox, marked as
 held, where operators can read it.
-One exception, for changes made under a busy row lock (enrolling): ``render_after_commit`` renders and queues
-the emails in a short transaction right after the change's commit, so the lock is not held while they render.
+An email may also be written at delivery instead (``queue_email_later``, for the enrolment rush): the row
+stores what it shows by reference, so the request that queues it renders no template and loads nothing more.
 
 Secrets at rest: some emails carry a single-use link (invitation, password reset). The row keeps the live link
 only until it is delivered — a failed delivery must be retried with it — then the link's token is masked in
@@ -21,14 +21,14 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
-from collections.abc import Callable
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 
 from flask import current_app, render_template
-from sqlalchemy import create_engine, event, select, text, update
+from sqlalchemy import create_engine, event, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import NullPool
 
 from marketplace.extensions import db
@@ -49,7 +49,6 @@ SECRET_LINK_ENDPOINTS = (
 MASKED_TOKEN = "jeton-masque-apres-envoi"
 _PLACEHOLDER = "SECRETTOKENPLACEHOLDER"
 _READY = "outbox_ready"
-_LATER = "outbox_after_commit"
 
 
 def absolute_url(endpoint: str, **values) -> str:
@@ -68,50 +67,99 @@ def queue_email(
 ) -> OutboxMessage:
     """Render ``templates/email/<template>.txt`` (first line ``Subject: ...``) and add it to the outbox.
 
-    ``into``: the database session to add it to (``db.session`` by default; see ``render_after_commit``).
+    ``into``: the database session to add it to (``db.session`` by default).
     """
-    target = into if into is not None else db.session
-    context.setdefault("link_to", absolute_url)
-    rendered = render_template(f"email/{template}.txt", **context)
-    first, _, body = rendered.lstrip().partition("\n")
-    subject = first.removeprefix("Subject:").strip()
-    message = OutboxMessage(
-        recipient=recipient,
-        subject=subject,
-        body_text=body.strip() + "\n",
-        template=template,
-        organisation_id=organisation_id,
+    subject, body = _render(template, context)
+    return _add(
+        into if into is not None else db.session,
+        OutboxMessage(
+            recipient=recipient,
+            subject=subject,
+            body_text=body,
+            template=template,
+            organisation_id=organisation_id,
+        ),
     )
+
+
+def queue_email_later(
+    recipient: str,
+    template: str,
+    *,
+    organisation_id: int | None = None,
+    as_of: tuple[str, ...] = (),
+    **context,
+) -> OutboxMessage:
+    """Add an email to the outbox now and write it at delivery (``deliver``), still only after the commit.
+
+    For the enrolment rush: the request renders no template and loads nothing for its emails, the delivery
+    (scheduler, RQ worker) does. ``context`` holds database objects, stored by class and id and read again at
+    delivery (they must have their id: flush first), lists of them, and plain values. ``as_of``: attributes of
+    those objects whose value now is kept with them (an enrolment's status, a session's seats), so the email
+    tells what happened at this moment even when it is written after a later change; the rest (names, titles,
+    the prices frozen on the enrolment) is read at delivery. No secret may go in ``context``: it is stored.
+    """
+    return _add(
+        db.session,
+        OutboxMessage(
+            recipient=recipient,
+            subject=f"Rédigé à l'envoi ({template})",
+            body_text="",
+            template=template,
+            organisation_id=organisation_id,
+            render_context={name: _stored(value, as_of) for name, value in context.items()},
+        ),
+    )
+
+
+def _add(target: Session, message: OutboxMessage) -> OutboxMessage:
     target.add(message)
     target.info.setdefault(_NEW, []).append(message)
     return message
 
 
-def render_after_commit(build: Callable[[Session], None]) -> None:
-    """Emails rendered once the current transaction has committed: ``build(session)`` loads what it needs in
-    ``session`` and queues them there (``queue_email(..., into=session)``), in a short transaction of its own
-    that commits right after ours (then delivery as usual). Nothing is queued if ours rolls back.
-
-    For a change made under a row lock that other requests wait for (the enrolment rush): the lock goes at
-    the commit, so rendering templates, and the queries they make, no longer lengthen everybody's wait.
-    The price: a crash between the two commits loses these emails, the change itself being committed.
-    """
-    db.session.info.setdefault(_LATER, []).append(build)
+def _render(template: str, context: dict) -> tuple[str, str]:
+    context.setdefault("link_to", absolute_url)
+    rendered = render_template(f"email/{template}.txt", **context)
+    first, _, body = rendered.lstrip().partition("\n")
+    return first.removeprefix("Subject:").strip(), body.strip() + "\n"
 
 
-def _render_later(builds: list[Callable[[Session], None]]) -> None:
-    # Our session cannot run SQL inside its own after_commit: a second one (pooled) does the work.
-    try:
-        with Session(db.engine) as later:
-            if later.get_bind().dialect.name == "postgresql":
-                # Losing these rows in a crash is already the deal (see render_after_commit): no need to wait
-                # for the disk a second time in the request.
-                later.execute(text("SET LOCAL synchronous_commit TO OFF"))
-            for build in builds:
-                build(later)
-            later.commit()
-    except Exception:  # noqa: BLE001 - the change is committed; only its emails are missing
-        log.exception("Courriels non mis en attente après la validation de la transaction.")
+def _stored(value, as_of: tuple[str, ...]):
+    """A context value as JSON: a database object by reference (with its ``as_of`` values), a list item by item."""
+    if isinstance(value, list | tuple):
+        return [_stored(item, as_of) for item in value]
+    if isinstance(value, db.Model):
+        if value.id is None:
+            raise ValueError(f"{type(value).__name__} sans identifiant : flush avant queue_email_later")
+        kept = {name: getattr(value, name) for name in as_of if hasattr(type(value), name)}
+        return {"$model": type(value).__name__, "id": value.id, "as_of": kept}
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"Valeur non enregistrable dans un courriel rédigé à l'envoi : {type(value).__name__}")
+
+
+def _restored(session: Session, value):
+    """``_stored`` read back in ``session``: each object loaded, with its ``as_of`` values set as committed
+    (shown by the templates, never written back)."""
+    if isinstance(value, list):
+        return [_restored(session, item) for item in value]
+    if isinstance(value, dict) and "$model" in value:
+        model = db.Model.registry._class_registry[value["$model"]]
+        obj = session.get(model, value["id"])
+        if obj is None:
+            raise LookupError(f"{value['$model']} {value['id']} n'existe plus")
+        for name, kept in value["as_of"].items():
+            set_committed_value(obj, name, kept)
+        return obj
+    return value
+
+
+def _write_stored(session: Session, message: OutboxMessage) -> None:
+    """Render a message queued by ``queue_email_later`` from what it references (in the delivery session)."""
+    context = {name: _restored(session, value) for name, value in message.render_context.items()}
+    message.subject, message.body_text = _render(message.template, context)
+    message.render_context = None
 
 
 @event.listens_for(Session, "after_flush")
@@ -134,15 +182,12 @@ def _deliver_after_commit(session):
         return
     ids = session.info.pop(_READY, [])
     session.info.pop(_NEW, None)
-    later = session.info.pop(_LATER, None)
     if ids and _hand_over_after_commit():  # otherwise pending: the scheduler's delivery job sends it
         for message_id in ids:
             try:
                 jobs.enqueue("outbox.deliver", message_id)
             except Exception:  # noqa: BLE001 - the change is committed; the message waits for outbox-retry
                 log.exception("Courriel %s non remis à la livraison ; il reste en attente.", message_id)
-    if later:
-        _render_later(later)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -152,7 +197,6 @@ def _forget_on_rollback(session, previous_transaction):
         return
     session.info.pop(_READY, None)
     session.info.pop(_NEW, None)
-    session.info.pop(_LATER, None)
 
 
 def _hand_over_after_commit() -> bool:
@@ -209,6 +253,8 @@ def mask_secret_links(text: str) -> str:
 
 def readable_body(message: OutboxMessage) -> str:
     """The body an operator may read: with SMTP configured, single-use links are never shown live."""
+    if message.render_context is not None:
+        return "Ce courriel sera rédigé à son envoi, à partir de ce qu'il concerne tel qu'il était à sa mise en attente."
     return mask_secret_links(message.body_text) if smtp_configured() else message.body_text
 
 
@@ -226,6 +272,16 @@ def deliver(message_id: int, tenant_id: int | None = None) -> str:
         if not claimed:
             return "skipped"
         message = session.get(OutboxMessage, message_id)
+        if message.render_context is not None:
+            try:
+                _write_stored(session, message)
+            except Exception as exc:  # noqa: BLE001 - one message that cannot be written must not stop the others
+                session.rollback()
+                log.exception("Courriel %s impossible à rédiger.", message_id)
+                message.status = OutboxStatus.FAILED
+                message.last_error = f"Rédaction impossible : {exc}"[:500]
+                session.commit()
+                return message.status
         if not smtp_configured():
             message.status = OutboxStatus.HELD
             session.commit()

@@ -78,17 +78,21 @@ def perform(
     message: str | Callable[[T], str | None] | None = None,
     failed: Callable[[DomainError], ResponseReturnValue] | str | None = None,
     form=None,
+    reload: bool = True,
 ) -> Response:
     """Run one service call as the request's only change and end the request.
 
     ``done`` is the URL to go to (303) or a function of the result returning a response (e.g. an htmx fragment).
     ``failed`` is the URL to go back to or a function returning the page to show again; it is answered with 422
     (409 when a row lock could not be had). Without ``failed``, a refusal redirects to ``done`` when it is a URL.
+    ``reload=False``: the page ``done`` answers shows what the service just wrote, as committed: the objects
+    loaded in the request are not read again after the commit (SQLAlchemy's ``expire_on_commit``), which
+    saves every statement of that page for a busy POST (the enrolment rush).
     """
     try:
         try:
             result = action()
-            db.session.commit()
+            _commit(reload)
         except OperationalError as error:
             if not is_lock_timeout(error):
                 raise
@@ -104,6 +108,15 @@ def perform(
         return see_other(done)
     response = make_response(done(result))
     return response
+
+
+def _commit(reload: bool) -> None:
+    session = db.session()
+    session.expire_on_commit = reload
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 def _refused(failed, done, error: DomainError, status: int) -> Response:

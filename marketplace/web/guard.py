@@ -142,7 +142,10 @@ def tenant_blueprint(name: str, import_name: str, url_prefix: str, kind: str | N
             abort(404)
         g.org = org
         g.membership = membership
-        session["current_org"] = org.slug
+        if (
+            session.get("current_org") != org.slug
+        ):  # else the cookie would be signed and sent again for nothing
+            session["current_org"] = org.slug
         if not current_user.email_confirmed:
             # A self-service sign-up acts only once its address is proven (the link sent by email).
             return render_template("auth/confirm_email.html", user=current_user), 403

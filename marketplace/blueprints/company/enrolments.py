@@ -44,6 +44,7 @@ def enrol(session_id: int):
         action,
         done=lambda outcomes: render("company/enrolments/outcomes.html", session=session, outcomes=outcomes),
         failed=lambda error: _enrol_page(session_id),
+        reload=False,  # the outcome page shows what was just written: nothing to read again
     )
 
 
