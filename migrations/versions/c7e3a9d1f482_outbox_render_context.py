@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "c7e3a9d1f482"
-down_revision = "f2b6d8a4c319"
+down_revision = "c7e4a9b2d815"
 branch_labels = None
 depends_on = None
 
