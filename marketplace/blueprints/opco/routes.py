@@ -98,6 +98,7 @@ from marketplace.blueprints.opco import (  # noqa: E402, F401
     invoices,
     payments,
     referencings,
+    reporting,
     service_fait,
     tenders,
 )
