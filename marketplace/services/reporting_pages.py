@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from sqlalchemy import exists, select
 from sqlalchemy.orm import lazyload, selectinload
 
-from marketplace.extensions import db
 from marketplace.models import (
     CollectiveAction,
     Company,
