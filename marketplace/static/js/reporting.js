@@ -36,7 +36,10 @@
             title: { display: true, text: spec.title },
             tooltip: { callbacks: { label: function (c) { return c.dataset.label + " : " + number.format(c.raw); } } }
           },
-          scales: { x: { beginAtZero: true }, y: { beginAtZero: true } }
+          scales: {
+            x: { beginAtZero: true, ticks: spec.horizontal ? { precision: 0 } : {} },
+            y: { beginAtZero: true, ticks: spec.horizontal ? {} : { precision: 0 } }
+          }
         }
       });
     });
