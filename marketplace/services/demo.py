@@ -320,6 +320,10 @@ def seed_demo(today: date) -> SeedResult:
     from marketplace.services.demo_money import seed_money
 
     marketplace.update(seed_money(today, opcos, opco_admins, providers, provider_admins))
+    db.session.flush()
+    from marketplace.services.demo_reporting import seed_reporting
+
+    marketplace.update(seed_reporting(today, providers, provider_admins, companies, company_admins))
     return SeedResult(
         created=True,
         marketplace=marketplace,
