@@ -353,6 +353,7 @@ PROMISES = {
     "virement sepa": "opco.payment_batches",
     "appels d'offres": "opco.tenders",
     "reste à charge": "company.catalogue",
+    "pilotez votre catalogue": "opco.reporting",
 }
 
 
