@@ -218,12 +218,12 @@ def enrolment_conditions(opco_id: int, f: Filters) -> list:
     return where
 
 
-def enrolments_from(query):
-    return (
-        query.join(TrainingSession, TrainingSession.id == Enrolment.session_id)
-        .join(CollectiveAction, CollectiveAction.id == TrainingSession.action_id)
-        .join(Company, Company.id == Enrolment.company_id)
+def enrolments_from(query, f: Filters):
+    """Joins an enrolment's session and action (and its company when the branch filters)."""
+    query = query.join(TrainingSession, TrainingSession.id == Enrolment.session_id).join(
+        CollectiveAction, CollectiveAction.id == TrainingSession.action_id
     )
+    return query.join(Company, Company.id == Enrolment.company_id) if f.idcc else query
 
 
 def sessions_from(query):
@@ -367,7 +367,8 @@ def _enrolment_figures(opco_id: int, f: Filters, dimension: str | None) -> dict:
             func.coalesce(func.sum(case((closed, Enrolment.planned_minutes), else_=0)), 0),
             func.coalesce(func.sum(case((closed, Enrolment.attended_minutes), else_=0)), 0),
             func.coalesce(func.sum(Enrolment.opco_amount_cents), 0),
-        ).select_from(Enrolment)
+        ).select_from(Enrolment),
+        f,
     ).where(*enrolment_conditions(opco_id, f))
     return _grouped(query, columns, dimension)
 

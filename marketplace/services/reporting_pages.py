@@ -113,7 +113,7 @@ def enrolments(opco: Opco, raw: Filters, *, closed_only: bool, page: int) -> Lis
     if closed_only:
         where.append(Enrolment.status == EnrolmentStatus.CLOSED)
     query = (
-        reporting.enrolments_from(select(Enrolment))
+        reporting.enrolments_from(select(Enrolment), filters)
         .options(selectinload(Enrolment.company))
         .where(*where)
         .order_by(TrainingSession.start_date.desc(), TrainingSession.id.desc(), Enrolment.id)
