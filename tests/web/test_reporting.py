@@ -239,6 +239,14 @@ def test_companies_organisations_and_other_opcos_cannot_reach_the_pages(client, 
     make.member(cat.c1, company_admin, "admin")
     login(client, company_admin)
     assert client.get("/opco/akto/pilotage").status_code == 404
+    assert client.get("/opco/akto/pilotage/inscriptions").status_code == 404
+
+    provider_admin = make.user()
+    make.member(cat.p1, provider_admin, "admin")  # the organisation delivering S1 and S3
+    provider_client = client.application.test_client()
+    login(provider_client, provider_admin)
+    for path in ("", "/inscriptions", "/sessions", "/factures"):
+        assert provider_client.get(f"/opco/akto/pilotage{path}").status_code == 404
 
     other = make.user()
     make.member(cat.atlas, other, "admin")
@@ -247,6 +255,8 @@ def test_companies_organisations_and_other_opcos_cannot_reach_the_pages(client, 
     assert atlas_client.get("/opco/akto/pilotage").status_code == 404
     page = atlas_client.get("/opco/atlas/pilotage")
     assert page.status_code == 200 and "Gestes et postures" not in page.get_data(as_text=True)
+    listing = atlas_client.get("/opco/atlas/pilotage/inscriptions").get_data(as_text=True)
+    assert "ÉTRANGER Jean" in listing and "GARCIA" not in listing
 
     evaluator = make.user()
     make.member(cat.akto, evaluator, "evaluator")  # no « view_reports »
