@@ -30,7 +30,7 @@ credit note names none).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -61,8 +61,8 @@ from marketplace.services.identifiers import SIZE_BANDS
 REMOTE = "distance"  # the « region » of a remote session
 HELD = (SessionStatus.COMPLETED, SessionStatus.DELIVERED)
 COUNTED = (*InvoiceStatus.OPEN, InvoiceStatus.PAID)  # invoices whose amount the OPCO owes or paid
-MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre")
-MONTHS += ("novembre", "décembre")
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin",
+          "juillet", "août", "septembre", "octobre", "novembre", "décembre")  # fmt: skip
 ACTION_CHOICES_LIMIT = 2000
 
 
@@ -92,16 +92,9 @@ class Filters:
         }
         return {k: v for k, v in values.items() if v not in (None, "")}
 
-    def with_(self, **changes) -> Filters:
-        return replace(self, **changes)
-
     @property
     def by_company(self) -> bool:
         return bool(self.idcc or self.band)
-
-    @property
-    def any(self) -> bool:
-        return bool(self.args())
 
 
 @dataclass
