@@ -336,6 +336,9 @@ def seed_demo(today: date) -> SeedResult:
         seed_quality(opcos, opco_admins, providers, provider_admins, companies, company_admins)
     )
     marketplace.update(_seed_exports(opcos["akto"], opco_admins["akto"]))
+    from marketplace.services.demo_reporting import seed_reporting
+
+    marketplace.update(seed_reporting(today, providers, provider_admins, companies, company_admins))
     return SeedResult(
         created=True,
         marketplace=marketplace,

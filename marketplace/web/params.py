@@ -79,3 +79,10 @@ def parse_date(raw: str | None) -> date | None:
 
 def date_arg(name: str) -> date | None:
     return parse_date(request.args.get(name))
+
+
+def code_arg(name: str, max_length: int = 20) -> str | None:
+    """A short code from the query string (a region, an IDCC, a size band, a month), stripped; too long or
+    blank → None. The service then keeps it only when it is one of its known choices."""
+    raw = (request.args.get(name) or "").strip()
+    return raw if raw and len(raw) <= max_length else None

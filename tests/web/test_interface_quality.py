@@ -361,6 +361,7 @@ PROMISES = {
     "historique des formations": "company.history",
     "bilan pédagogique et financier": "provider.figures",
     "exportez inscriptions": "org.exports",
+    "pilotez votre catalogue": "opco.reporting",
 }
 
 

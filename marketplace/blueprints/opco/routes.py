@@ -99,6 +99,7 @@ from marketplace.blueprints.opco import (  # noqa: E402, F401
     payments,
     quality,
     referencings,
+    reporting,
     service_fait,
     tenders,
 )
