@@ -67,6 +67,23 @@ class ExportKind:
     build: Callable[[int, dict], Exporter]  # (organisation id, parameters) → exporter
 
 
+def _survey_answers(scope_key: str) -> Callable[[int, dict], Exporter]:
+    from marketplace.services.survey_export import SurveyAnswersExport
+    from marketplace.services.survey_results import Scope
+
+    return lambda org_id, p: SurveyAnswersExport(
+        Scope(**{scope_key: org_id}), "reponses-questionnaires", p.get("year")
+    )
+
+
+_SURVEY_ANSWERS = (
+    "questionnaires",
+    "Réponses aux questionnaires",
+    "Une ligne par réponse à une question des questionnaires de satisfaction (à chaud, à froid) ; les "
+    "réponses anonymes sans nom ni entreprise, et seulement quand leur session en compte au moins 3.",
+)
+
+
 def _of_figures(org_id: int, params: dict) -> Exporter:
     from marketplace.services.provider_figures import ActionFiguresExport
 
@@ -104,6 +121,7 @@ KINDS: dict[str, tuple[ExportKind, ...]] = {
             Perm.CONTROL_DELIVERY,
             lambda org_id, p: export_lists.OpcoInvoicesExport(org_id, p.get("year")),
         ),
+        ExportKind(*_SURVEY_ANSWERS, Perm.VIEW_REPORTS, _survey_answers("opco_id")),
     ),
     "provider": (
         ExportKind(
@@ -141,6 +159,7 @@ KINDS: dict[str, tuple[ExportKind, ...]] = {
             Perm.INVOICE,
             _of_figures,
         ),
+        ExportKind(*_SURVEY_ANSWERS, Perm.VIEW_DASHBOARD, _survey_answers("provider_id")),
     ),
     "company": (
         ExportKind(

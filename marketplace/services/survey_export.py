@@ -7,8 +7,9 @@ once it has 3 of them). An anonymous row carries no name, company nor date.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from marketplace.extensions import db
@@ -51,9 +52,10 @@ class SurveyAnswersExport(Exporter):
     )
     widths = (16, 12, 36, 18, 30, 12, 12, 10, 24, 28, 12, 48, 10, 60)
 
-    def __init__(self, scope: Scope, stem: str):
+    def __init__(self, scope: Scope, stem: str, year: int | None = None):
         self.scope = scope
         self.filename_stem = stem
+        self.year = year  # sessions starting that year (the « Exports » page's filter)
 
     def query(self):
         Provider = aliased(TrainingProvider, flat=True)  # noqa: N806 - both are organisations
@@ -85,13 +87,24 @@ class SurveyAnswersExport(Exporter):
             .outerjoin(Enrolment, Enrolment.id == SurveyResponse.enrolment_id)
             .outerjoin(Employee, Employee.id == Enrolment.employee_id)
             .outerjoin(Firm, Firm.id == SurveyResponse.company_id)
-            .where(*self.scope.on(SurveyResponse), counted_responses())
+            .where(*self.scope.on(SurveyResponse), counted_responses(), *self._in_year())
             .order_by(
                 TrainingSession.start_date,
                 SurveyResponse.session_id,
                 SurveyResponse.id,
                 SurveyAnswer.position,
             )
+        )
+
+    def _in_year(self) -> list:
+        if self.year is None:
+            return []
+        return [TrainingSession.start_date.between(date(self.year, 1, 1), date(self.year, 12, 31))]
+
+    def count(self) -> int:
+        """How many rows ``rows()`` will write (the export job's « x / n »)."""
+        return int(
+            db.session.scalar(select(func.count()).select_from(self.query().order_by(None).subquery()))
         )
 
     def rows(self) -> Iterable[Sequence[object]]:

@@ -266,3 +266,37 @@ def test_demo_logins_see_satisfaction_results_and_a_complaint_in_each_state(app,
     login(client, opco_user, DEMO_PASSWORD)
     page = text(client.get(f"/opco/{opco.slug}/qualite/reclamations"))
     assert all(label in page for label in ("Reçue", "En analyse", "Répondue", "Clôturée"))
+
+
+def test_survey_answers_as_a_background_export(app, login, make, world):
+    """The OPCO's « Exports » page offers the answers too: the job writes the same anonymous rows."""
+    from marketplace.models import ExportJob, ExportStatus
+    from marketplace.services import export_jobs
+
+    opco, opco_admin, provider, of_admin, company, hr, session, enrolments = world
+    for e, trainer in zip(enrolments, ("5", "4", "3"), strict=True):
+        surveys.submit(_token(e.employee.email), {**HOT, "trainer": trainer}, anonymous=True)
+    db.session.commit()
+    client = app.test_client()
+    login(client, opco_admin)
+    assert "Réponses aux questionnaires" in text(client.get(f"/org/{opco.slug}/exports"))
+    response = client.post(
+        f"/org/{opco.slug}/exports",
+        data={"kind": "questionnaires", "format": "csv", "year": str(session.start_date.year)},
+    )
+    assert response.status_code == 303
+    assert export_jobs.run_waiting() == 1
+    db.session.expire_all()
+    job = db.session.scalar(select(ExportJob).where(ExportJob.organisation_id == opco.id))
+    assert job.status == ExportStatus.DONE and job.rows_total == 3 * 6  # 3 answers × 6 questions
+    body = client.get(f"/org/{opco.slug}/exports/{job.id}/fichier").get_data().decode("utf-8-sig")
+    assert body.count("Anonyme") == 3 * 6
+    assert all(e.employee.last_name.upper() not in body for e in enrolments)
+    # Another year: nothing.
+    other = export_jobs.start(
+        opco, "admin", opco_admin, "questionnaires", "csv", str(session.start_date.year - 1)
+    )
+    db.session.commit()
+    export_jobs.run_waiting()
+    db.session.expire_all()
+    assert db.session.get(ExportJob, other.id).rows_total == 0
