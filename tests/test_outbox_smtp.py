@@ -86,6 +86,23 @@ def test_smtp_failure_is_recorded_and_retried(app_factory, smtp_app, smtp_server
     assert len(smtp_server.messages) == 1
 
 
+def test_a_message_refused_too_often_is_no_longer_retried(app_factory, make, outbox):
+    """Retries stop after ``MAX_ATTEMPTS``: the message stays « Échec » with its error for the operator."""
+    user = make.user(email="fanny@exemple.fr")
+    closed = app_factory(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_USE_TLS=False)
+    with closed.app_context():
+        _queue_reset(db.session.merge(user))
+        db.session.commit()
+        for _ in range(outbox_service.MAX_ATTEMPTS - 1):
+            assert outbox_service.retry_failed() == 1
+            outbox_service.deliver_pending()
+        [row] = outbox("fanny@exemple.fr")
+        assert row.status == OutboxStatus.FAILED and row.attempts == outbox_service.MAX_ATTEMPTS
+        assert outbox_service.retry_failed() == 0
+    [row] = outbox("fanny@exemple.fr")
+    assert row.status == OutboxStatus.FAILED and row.last_error
+
+
 def test_with_redis_delivery_goes_through_an_rq_worker(app_factory, smtp_server, redis_url, make, outbox):
     from redis import Redis
     from rq import Queue, SimpleWorker

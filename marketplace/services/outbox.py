@@ -279,6 +279,7 @@ def deliver(message_id: int, tenant_id: int | None = None) -> str:
                 session.rollback()
                 log.exception("Courriel %s impossible à rédiger.", message_id)
                 message.status = OutboxStatus.FAILED
+                message.attempts += 1
                 message.last_error = f"Rédaction impossible : {exc}"[:500]
                 session.commit()
                 return message.status
@@ -326,16 +327,21 @@ def deliver_pending(batch: int = 200, budget: timedelta = timedelta(minutes=4)) 
     return counts
 
 
+MAX_ATTEMPTS = 8  # every 10 minutes: a message still refused after about 1 h 20 waits for the operator
+
+
 def retry_failed(stale_after: timedelta = timedelta(minutes=10)) -> int:
     """Hand failed messages, and pending or sending ones left behind for a while, to delivery again.
 
     The scheduler's « relance-courriels » job (also `flask outbox-retry`). Fresh pending messages are left alone: they are
-    probably still in the queue, and sending them now could send them twice.
+    probably still in the queue, and sending them now could send them twice. A message that failed
+    ``MAX_ATTEMPTS`` times (an address the server refuses, an email that cannot be written) is no longer
+    retried by itself: it stays « Échec » with its error in the operator's outbox.
     """
     stale = utcnow() - stale_after
     ids = db.session.scalars(
         select(OutboxMessage.id).where(
-            (OutboxMessage.status == OutboxStatus.FAILED)
+            ((OutboxMessage.status == OutboxStatus.FAILED) & (OutboxMessage.attempts < MAX_ATTEMPTS))
             | ((OutboxMessage.status == OutboxStatus.PENDING) & (OutboxMessage.created_at < stale))
             | ((OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_at < stale))
         )
