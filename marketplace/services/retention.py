@@ -19,8 +19,10 @@ The rules, decided here and stated in the README:
   document whose ``purge_after`` is before ``today`` loses its file (deleted from storage after the
   commit), its ``storage_key`` is set null and ``purged_at`` set; its filename, which may carry the
   trainee's name, becomes a generic one; the row (kind, session, hash, dates) stays as the trace that the
-  proof existed. Trainee links past their end are deleted. An erased employee whose retention has ended
-  loses the names kept for the proofs. Running it twice changes nothing more.
+  proof existed. Trainee links past their end are deleted, and a satisfaction questionnaire's link past its
+  end forgets the address it was sent to (the invitation row stays: it counts in the response rates). An
+  erased employee whose retention has ended loses the names kept for the proofs. Running it twice changes
+  nothing more.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from marketplace.extensions import db
 from marketplace.formatting import plural
@@ -39,6 +41,7 @@ from marketplace.models import (
     Enrolment,
     EnrolmentStatus,
     Opco,
+    SurveyInvitation,
     TraineeLink,
     TrainingSession,
     User,
@@ -142,10 +145,12 @@ class PurgeReport:
     documents: int = 0
     links: int = 0
     employees: int = 0
+    survey_addresses: int = 0
 
     def summary(self) -> str:
         return (
             f"{plural(self.documents, 'document supprimé')}, {plural(self.links, 'lien stagiaire expiré')}, "
+            f"{plural(self.survey_addresses, 'adresse effacée')} (questionnaires clos), "
             f"{plural(self.employees, 'salarié effacé')} à la fin de la conservation."
         )
 
@@ -173,6 +178,14 @@ def purge(today: date) -> PurgeReport:
         db.session.flush()
     report.links = (
         db.session.execute(delete(TraineeLink).where(TraineeLink.valid_until < today)).rowcount or 0
+    )
+    report.survey_addresses = (
+        db.session.execute(
+            update(SurveyInvitation)
+            .where(SurveyInvitation.expires_on < today, SurveyInvitation.recipient != "")
+            .values(recipient="")
+        ).rowcount
+        or 0
     )
     for employee in db.session.scalars(
         select(Employee).where(

@@ -200,6 +200,21 @@ def test_one_answer_per_link_and_link_expiry(make):
         surveys.submit("x" * 40, HOT_ANSWERS, anonymous=False)
 
 
+def test_retention_purge_forgets_the_addresses_of_closed_questionnaires(make):
+    """Past its end a questionnaire's link keeps no email address; the invitation still counts as sent."""
+    from marketplace.services import retention
+
+    _invite_hot(make, n=2)
+    [end] = set(db.session.scalars(select(SurveyInvitation.expires_on)))
+    assert retention.purge(end).survey_addresses == 0  # still open on its last day
+    report = retention.purge(end + timedelta(days=1))
+    db.session.commit()
+    assert report.survey_addresses == 2 and "2 adresses effacées (questionnaires clos)" in report.summary()
+    assert set(db.session.scalars(select(SurveyInvitation.recipient))) == {""}
+    assert db.session.scalar(select(func.count(SurveyInvitation.id))) == 2
+    assert retention.purge(end + timedelta(days=1)).survey_addresses == 0  # idempotent
+
+
 def test_two_answers_at_once_on_one_link_store_one(app, make, is_postgres):
     _invite_hot(make, n=1)
     [token] = _tokens(_survey_mails())
