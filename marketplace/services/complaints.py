@@ -152,6 +152,43 @@ def file_by_link(token: str, subject: str, description: str, now: datetime | Non
     return complaint
 
 
+def file_by_trainee_link(
+    token: str, subject: str, description: str, now: datetime | None = None
+) -> Complaint:
+    """A trainee complains through the personal link of their documents (convocation, certificate), which
+    lives as long as the proofs are kept, where the questionnaire's link closes after 30 days."""
+    from marketplace.services import certificates
+
+    link = certificates.link_for_token(token, paris_today(now or utcnow()))
+    if link is None:
+        raise DomainError("Ce lien n'est pas valable.")
+    subject, description = _clean(subject, description)
+    enrolment = link.enrolment
+    employee = enrolment.employee
+    if not employee.email:
+        raise DomainError(
+            "Aucune adresse e-mail n'est connue pour vous répondre : adressez votre réclamation à votre "
+            "employeur ou à l'organisme de formation."
+        )
+    complaint = _new(
+        enrolment.session,
+        enrolment,
+        filer="trainee",
+        company_id=None,
+        filer_name=f"{employee.first_name} {employee.last_name.upper()}",
+        filer_email=employee.email,
+        subject=subject,
+        description=description,
+    )
+    audit.record(
+        "complaint.filed",
+        organisation_id=enrolment.session.provider_id,
+        obj=complaint,
+        data={"title": subject, "session": enrolment.session_id},
+    )
+    return complaint
+
+
 def allowed_events(complaint: Complaint, org: Organisation) -> list[str]:
     """The steps ``org`` may take now (the OF all of them; the OPCO analyses and closes, never answers)."""
     if org.kind == "provider" and complaint.provider_id == org.id:

@@ -233,3 +233,26 @@ def test_correction_request_needs_a_reason_reopens_the_session_and_tells_the_of(
     assert response.status_code == 422
     dashboard = visible_text(client.get(f"/opco/{w['akto'].slug}/"))
     assert "1 session en attente du service fait" in dashboard
+
+
+def test_the_trainee_files_a_complaint_from_the_documents_link(app, client, make, outbox):
+    """The documents link outlives the questionnaire's: the trainee can still complain there, once checked."""
+    from marketplace.models import Complaint
+
+    w = _setup(make)
+    [message] = [m for m in outbox("jean.dupont@exemple.test") if m.template == "certificates_trainee"]
+    path = re.search(r"https?://[^/]+(/stagiaire/documents/\S+)", message.body_text).group(1)
+    assert "Déposer une réclamation" in visible_text(client.get(path))
+    refused = client.post(f"{path}/reclamation", data={"subject": " ", "description": ""})
+    assert refused.status_code == 422
+    shown = visible_text(refused)
+    assert "Indiquez l'objet de la réclamation." in shown and "Décrivez la réclamation." in shown
+    assert db.session.scalar(select(Complaint.id)) is None
+    done = client.post(
+        f"{path}/reclamation", data={"subject": "Certificat", "description": "Mes heures sont fausses."}
+    )
+    assert done.status_code == 303
+    complaint = db.session.scalar(select(Complaint))
+    assert (complaint.filer, complaint.filer_email) == ("trainee", "jean.dupont@exemple.test")
+    assert complaint.provider_id == w["provider"].id and complaint.company_id is None
+    assert client.post("/stagiaire/documents/jeton-invente/reclamation", data={}).status_code == 404

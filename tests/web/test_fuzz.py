@@ -153,6 +153,7 @@ FIELDS: dict[str, dict[str, str]] = {
     # The questionnaire's page and its complaint form (public/survey/survey.html) answer 404 for an unknown link.
     "public.survey": {"objectives": "4", "comment": "Très bien", "anonymous": "y"},
     "public.survey_complaint": {"subject": "Salle trop petite", "description": "Douze pour dix places."},
+    "public.trainee_complaint": {"subject": "Certificat", "description": "Mes heures sont fausses."},
 }
 # A creation form shows empty fields: its valid values are read from the edit page of a sample object.
 BASELINE_FROM = {
