@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, event, false, or_, select
+from sqlalchemy import and_, event, false, inspect, or_, select
 from sqlalchemy.orm import Session
 
 from marketplace.extensions import db
@@ -414,6 +414,18 @@ def _enqueue_after_commit(session):
                 "Convocations de la session %s non envoyées ; le prochain envoi quotidien les fera.",
                 session_id,
             )
+        if not current_app.config.get("REDIS_URL"):
+            _expire_convoked(session, session_id)
+
+
+def _expire_convoked(session, session_id: int) -> None:
+    """The job ran inline in a session of its own and may have moved enrolments to « convoqué »: the caller's
+    copies (kept after a commit that did not expire them, see ``web.actions.perform(reload=False)``) are read
+    again, so the page that follows shows the convocation."""
+    for obj in list(session.identity_map.values()):
+        # Read without loading: an object already expired by the commit is left as it is (no SQL here).
+        if isinstance(obj, Enrolment) and inspect(obj).dict.get("session_id") == session_id:
+            session.expire(obj)
 
 
 @event.listens_for(Session, "after_soft_rollback")
