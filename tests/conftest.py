@@ -407,6 +407,11 @@ def browser_type_launch_args(browser_type_launch_args):
             "(scripts/test.sh le fait quand il tourne en root).",
             pytrace=False,
         )
+    # The machine running the suite is shared (CI, other sessions): an assertion waits up to 30 s for the page
+    # to show what it expects (Playwright's default, 5 s, failed a passing test under load).
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=30_000)
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 

@@ -34,7 +34,7 @@ def test_a_trainee_signs_on_a_phone_from_the_link_and_the_trainer_attests(
     app, live_server, page, new_context, make, monkeypatch
 ):
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(30_000)
     admin = make.user(email="of@exemple.test", full_name="Claire Formatrice")
     provider = make.provider(admin=admin, name="Formations du Rhône")
     action = make.action(make.opco("akto"), title="Gestes et postures", duration_hours="3.5")
@@ -61,7 +61,7 @@ def test_a_trainee_signs_on_a_phone_from_the_link_and_the_trainer_attests(
 
     # --- The trainee signs on a phone ---------------------------------------------------------------------
     phone = new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
-    phone.set_default_timeout(10_000)
+    phone.set_default_timeout(30_000)
     phone.goto(link)
     expect(phone.get_by_role("heading", level=1)).to_have_text("Émargement")
     expect(phone.get_by_text("GARCIA Inès")).to_be_visible()
@@ -102,7 +102,7 @@ def test_a_trainee_signs_on_a_phone_from_the_link_and_the_trainer_attests(
 
     # --- The employer downloads the certificate of its employee ------------------------------------------
     hr = new_context().new_page()
-    hr.set_default_timeout(10_000)
+    hr.set_default_timeout(30_000)
     sign_in(hr, live_server, "rh@exemple.test")
     hr.goto(f"{live_server}/entreprise/{company.slug}/documents-de-formation")
     expect(hr.get_by_role("heading", level=1)).to_have_text("Documents de formation de vos salariés")

@@ -27,7 +27,7 @@ def test_the_company_pays_its_remainder_by_card_and_the_organisation_sees_it_pai
     app, live_server, page, new_context, make, fake_stripe, monkeypatch
 ):
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)
     b = billed(make)
     second = billed(make, name="Organisme Deux")  # another invoice, paid with 3-D Secure
     second_payer_email = second.payer.email
@@ -48,7 +48,7 @@ def test_the_company_pays_its_remainder_by_card_and_the_organisation_sees_it_pai
 
     # --- Another company pays through 3-D Secure ------------------------------------------------------
     other = new_context().new_page()
-    other.set_default_timeout(15_000)
+    other.set_default_timeout(30_000)
     sign_in(other, live_server, second_payer_email)
     other.goto(f"{live_server}/entreprise/{second.company.slug}/factures/{second.invoice.id}/payer")
     _fill_card(other, localstripe.CARD_3DS)
@@ -58,7 +58,7 @@ def test_the_company_pays_its_remainder_by_card_and_the_organisation_sees_it_pai
 
     # --- The organisation sees its invoice paid -------------------------------------------------------
     organisation = new_context().new_page()
-    organisation.set_default_timeout(15_000)
+    organisation.set_default_timeout(30_000)
     sign_in(organisation, live_server, b.provider_admin.email)
     organisation.goto(f"{live_server}/of/{b.provider.slug}/factures")
     row = organisation.locator("tr", has_text=b.invoice.number)

@@ -23,7 +23,7 @@ def test_company_finds_a_session_enrols_two_employees_and_the_provider_sees_them
     app, live_server, page, new_context, make, monkeypatch
 ):
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(30_000)
     akto = make.opco("akto")
     provider_admin = make.user(email="of@exemple.test")
     provider = make.provider(admin=provider_admin, name="Formations du Rhône")
@@ -63,7 +63,7 @@ def test_company_finds_a_session_enrols_two_employees_and_the_provider_sees_them
 
     # --- The training organisation sees them on its session --------------------------------------------
     of_page = new_context().new_page()
-    of_page.set_default_timeout(10_000)
+    of_page.set_default_timeout(30_000)
     sign_in(of_page, live_server, "of@exemple.test")
     of_page.goto(f"{live_server}/of/{provider.slug}/sessions/{session.id}")
     trainees = of_page.locator("#stagiaires").locator("xpath=..")

@@ -24,7 +24,7 @@ def sign_in(page, base: str, email: str) -> None:
 @pytest.mark.browser
 def test_the_export_row_turns_ready_while_the_page_stays_open(app, live_server, page, make, monkeypatch):
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)
     page.set_viewport_size({"width": 1366, "height": 900})
     opco = make.opco("akto")
     analyst = make.user(email="analyste@exemple.test")

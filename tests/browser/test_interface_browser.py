@@ -60,7 +60,7 @@ def test_axe_finds_what_it_should(live_server, page):
 
 @pytest.mark.browser
 def test_main_pages_have_no_serious_accessibility_violation(live_server, page, new_context, demo):
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)
     page.set_viewport_size({"width": 1366, "height": 900})
     checked = {}
     page.goto(f"{live_server}/")
@@ -72,7 +72,7 @@ def test_main_pages_have_no_serious_accessibility_violation(live_server, page, n
     ):
         context = new_context(viewport={"width": 1366, "height": 900})
         person = context.new_page()
-        person.set_default_timeout(15_000)
+        person.set_default_timeout(30_000)
         sign_in(person, live_server, email)
         for path in paths:
             person.goto(f"{live_server}{path}")
@@ -142,7 +142,7 @@ def check_layout(block: dict, *, max_height: int, min_side_by_side: int, name: s
 
 @pytest.mark.browser
 def test_filter_forms_are_compact_with_fields_side_by_side_at_1366px(live_server, page, demo):
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)
     page.set_viewport_size({"width": 1366, "height": 900})
 
     sign_in(page, live_server, "entreprise@demo.test")
@@ -194,7 +194,7 @@ def test_filter_forms_are_compact_with_fields_side_by_side_at_1366px(live_server
 def test_opco_dashboard_key_figures_fit_on_one_row_and_a_subtitle_sits_under_its_title(
     live_server, page, demo
 ):
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)
     page.set_viewport_size({"width": 1366, "height": 900})
     sign_in(page, live_server, "opco@demo.test")
     cards = page.locator("main .cards > article")

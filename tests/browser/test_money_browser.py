@@ -35,7 +35,7 @@ def test_the_organisation_issues_the_opco_validates_and_pays_the_organisation_se
     app, live_server, page, new_context, make, outbox, monkeypatch
 ):
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(30_000)
     akto = make.opco("akto")
     opco_admin = make.user(email="controle@akto.test")
     make.member(akto, opco_admin, "admin")
@@ -89,7 +89,7 @@ def test_the_organisation_issues_the_opco_validates_and_pays_the_organisation_se
 
     # --- The OPCO controls, validates and pays in a batch ------------------------------------------------
     opco = new_context().new_page()
-    opco.set_default_timeout(10_000)
+    opco.set_default_timeout(30_000)
     sign_in(opco, live_server, "controle@akto.test")
     opco.goto(f"{live_server}/opco/{akto.slug}/factures")
     expect(opco.get_by_role("heading", level=1)).to_have_text("Contrôle des factures")

@@ -23,7 +23,7 @@ CHART_DATA = """(id) => {
 
 @pytest.mark.browser
 def test_the_opco_filters_its_figures_by_region_and_the_chart_and_table_follow(app, live_server, page, make):
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(30_000)
     page.set_viewport_size({"width": 1366, "height": 900})
     problems = []
     page.on("pageerror", lambda error: problems.append(str(error)))

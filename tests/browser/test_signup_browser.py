@@ -22,7 +22,7 @@ def test_company_signs_up_sees_its_opco_and_invites_a_colleague_who_signs_in(
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
     make.opco("akto")
     siret = next_siret()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(30_000)
 
     # --- Sign-up, with the live check of the SIRET and the IDCC -----------------------------------
     page.goto(f"{live_server}/inscription")
@@ -90,7 +90,7 @@ def test_company_signs_up_sees_its_opco_and_invites_a_colleague_who_signs_in(
 
     # --- The colleague opens the link in another browser and creates an account -----------------
     colleague = new_context().new_page()
-    colleague.set_default_timeout(10_000)
+    colleague.set_default_timeout(30_000)
     colleague.goto(link)
     expect(colleague.get_by_role("heading", level=1)).to_have_text("Rejoindre Propreté Lumière")
     expect(colleague.locator("main")).to_contain_text("Léa Moreau vous invite")

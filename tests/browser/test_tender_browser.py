@@ -47,7 +47,7 @@ def test_opco_publishes_a_tender_provider_answers_opco_scores_and_awards_provide
     app, live_server, page, new_context, make, outbox, monkeypatch, tmp_path
 ):
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(30_000)
     page.on("dialog", lambda dialog: dialog.accept())  # htmx's hx-confirm uses window.confirm
     akto = make.opco("akto")
     buyer = make.user(email="achats@akto.test", full_name="Claire Dubois")
@@ -113,7 +113,7 @@ def test_opco_publishes_a_tender_provider_answers_opco_scores_and_awards_provide
 
     # --- 2. The training organisation finds it and submits its response ----------------------------------
     of = new_context().new_page()
-    of.set_default_timeout(10_000)
+    of.set_default_timeout(30_000)
     of.on("dialog", lambda dialog: dialog.accept())
     sign_in(of, live_server, "direction@formations-rhone.test")
     expect(of).to_have_url(re.compile(rf"/of/{provider.slug}/$"))
