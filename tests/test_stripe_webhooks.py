@@ -221,12 +221,26 @@ def test_the_same_event_delivered_concurrently_acts_once(app, client, login, mak
             .status_code
         )
 
+    def deliver_until_accepted(attempt):
+        # As Stripe does: a delivery answered otherwise than 2xx (a lock not had in time, on a loaded SQLite)
+        # is delivered again.
+        status = deliver(attempt)
+        for _ in range(10):
+            if status == 200:
+                break
+            assert status in (409, 500), status
+            status = deliver(attempt)
+        return status
+
     with ThreadPoolExecutor(max_workers=6) as pool:
-        statuses = list(pool.map(deliver, range(6)))
+        statuses = list(pool.map(deliver_until_accepted, range(6)))
     assert statuses == [200] * 6
     assert reload(b.invoice).status == InvoiceStatus.PAID
     assert _count("invoice.pay") == 2  # the organisation's and the company's record of one payment
-    assert db.session.scalar(select(func.count()).select_from(WebhookEvent)) == 1
+    received = (
+        select(func.count()).select_from(WebhookEvent).where(WebhookEvent.event_id == "evt_concurrent01")
+    )
+    assert db.session.scalar(received) == 1
 
 
 def test_a_payment_whose_record_was_lost_is_taken_back_from_stripe(client, login, make, fake_stripe):

@@ -22,4 +22,6 @@ def stripe_webhook(token: str):
     return perform(
         lambda: stripe_webhooks.receive(token, payload, signature),
         done=lambda answer: (answer.text, answer.status, {"Content-Type": "text/plain; charset=utf-8"}),
+        # Nothing kept (e.g. a row lock not had in time): a non-2xx answer makes Stripe deliver it again.
+        failed=lambda error: (error.message, {"Content-Type": "text/plain; charset=utf-8"}),
     )
