@@ -36,6 +36,9 @@ class Config:
     # Without Redis, committed emails wait for the scheduler's delivery job ("scheduler", every 10 s);
     # "inline" sends them right after the commit in the committing process (tests about an email's content).
     OUTBOX_DELIVERY = os.environ.get("OUTBOX_DELIVERY", "scheduler")
+    # Without Redis, jobs asked for by a request (convocations, certificates: PDFs) run on a background thread
+    # of the web process after the answer ("thread"); "inline" runs them inside the request (tests).
+    JOBS_WITHOUT_REDIS = os.environ.get("JOBS_WITHOUT_REDIS", "thread")
     # Absolute base used in links inside emails (jobs have no request to read it from).
     BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8000")
 

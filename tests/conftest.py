@@ -123,6 +123,7 @@ def base_config(database_url: str) -> dict:
         # Emails sent right after the commit, so tests read them at once; tests/test_scheduler.py checks the
         # production mode (delivered by the scheduler's job, never inside the request).
         "OUTBOX_DELIVERY": "inline",
+        "JOBS_WITHOUT_REDIS": "inline",
         # Served over plain http by the test client and live_server, whatever MARKETPLACE_ENV says.
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_SECURE": False,

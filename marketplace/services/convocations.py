@@ -414,7 +414,7 @@ def _enqueue_after_commit(session):
                 "Convocations de la session %s non envoyées ; le prochain envoi quotidien les fera.",
                 session_id,
             )
-        if not current_app.config.get("REDIS_URL"):
+        if jobs.runs_inline():
             _expire_convoked(session, session_id)
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -10,8 +11,8 @@ from sqlalchemy import select
 
 from marketplace.extensions import db
 from marketplace.formatting import paris_today
-from marketplace.models import Document, DocumentKind, EnrolmentStatus, Opco, TrainingProvider
-from marketplace.services import catalogue
+from marketplace.models import Document, DocumentKind, Enrolment, EnrolmentStatus, Opco, TrainingProvider
+from marketplace.services import catalogue, convocations, jobs
 from marketplace.services.errors import InvalidForm
 from tests.services.test_catalogue import valid_input
 
@@ -176,3 +177,42 @@ def test_a_late_enrolment_through_the_page_is_convoked_at_once(client, login, ma
     assert response.status_code == 200
     assert "convocation envoyée au salarié et à vous-même" in response.get_data(as_text=True)
     assert [m.template for m in outbox("alice@exemple.test")] == ["enrolment_trainee", "convocation_trainee"]
+
+
+def test_without_redis_the_late_convocation_is_made_after_the_answer_not_inside_it(
+    app_factory, login, make, outbox
+):
+    """Production without Redis: the page answers at once (« Place confirmée ») and the convocation — a PDF
+    rendered by WeasyPrint — is made by the web process's background thread once the request has ended."""
+    threads = []
+    company = make.company()
+    session = make.session(start=paris_today() + timedelta(days=8), days=2)
+    employee = make.employee(company, first_name="Alice", last_name="Durand", email="alice@exemple.test")
+    db.session.commit()
+    web = app_factory(JOBS_WITHOUT_REDIS="thread")
+    client = web.test_client()
+    login(client, admin_of(company))
+    original = jobs._REGISTRY[convocations.JOB]
+
+    def watched(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return original(*args, **kwargs)
+
+    jobs._REGISTRY[convocations.JOB] = watched
+    try:
+        response = client.post(
+            f"/entreprise/{company.slug}/sessions/{session.id}/inscrire",
+            data={"employee_ids": [str(employee.id)]},
+        )
+        page = response.get_data(as_text=True)
+        with web.app_context():
+            jobs.wait_for_background()
+    finally:
+        jobs._REGISTRY[convocations.JOB] = original
+    assert response.status_code == 200
+    assert "Place confirmée" in page and "convocation envoyée" not in page
+    assert threads and all(name.startswith("jobs") for name in threads)
+    db.session.expire_all()
+    enrolment = db.session.scalars(select(Enrolment).where(Enrolment.employee_id == employee.id)).one()
+    assert enrolment.status == EnrolmentStatus.CONVOKED
+    assert "convocation_trainee" in [m.template for m in outbox("alice@exemple.test")]
