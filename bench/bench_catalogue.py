@@ -458,25 +458,19 @@ def main() -> int:
 
 
 def explain(db, dialect, name, company, filters, recorder, search) -> None:
-    """Print the plan of the count and page statements of one search."""
+    """Print the plan of every statement of one search (on PostgreSQL with its execution time)."""
     from marketplace.models import utcnow
     from marketplace.services.enrolments import paris_today
 
     recorder.reset()
     now = utcnow()
     search.search_sessions(company, filters, paris_today(now), now)
-    statements = [
-        (s, p)
-        for s, p in recorder.statements
-        if "FROM training_sessions JOIN collective_actions" in s
-        and "LIMIT" in s
-        or "count(training_sessions.id)" in s
-    ]
+    statements = [(s, p) for s, p in recorder.statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
     print(f"\n=== {name} ===")
     prefix = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) "
     connection = db.session.connection()
     for statement, parameters in statements:
-        print(statement.strip().splitlines()[0][:100])
+        print(" ".join(statement.split())[:140])
         for row in connection.exec_driver_sql(prefix + statement, parameters):
             print("   ", " | ".join(str(c) for c in row))
 

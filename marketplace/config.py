@@ -123,4 +123,12 @@ def load_config(overrides: dict | None = None) -> dict:
             "connect_args": {"timeout": 30},
             **settings["SQLALCHEMY_ENGINE_OPTIONS"],
         }
+    elif uri.startswith("postgresql") and "connect_args" not in settings["SQLALCHEMY_ENGINE_OPTIONS"]:
+        # The pages' statements read a few thousand index entries in a few milliseconds: starting parallel
+        # workers (10–20 ms before the first row) or compiling the plan with JIT costs more than the query
+        # (bench/README.md, catalogue search at 1 000 000 sessions). Exports stream and need neither.
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "connect_args": {"options": "-c max_parallel_workers_per_gather=0 -c jit=off"},
+            **settings["SQLALCHEMY_ENGINE_OPTIONS"],
+        }
     return settings

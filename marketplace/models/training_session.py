@@ -99,12 +99,25 @@ class TrainingSession(CreatedAtMixin, db.Model):
                 "seats_held",
             ],
         ),
+        # The same filters from the action's side: a search whose words match few actions reads their
+        # sessions (a few thousand) and sorts them, instead of scanning the OPCO's sessions in date order
+        # until enough match. Also the index of the action's foreign key.
+        Index(
+            "ix_training_sessions_by_action",
+            "action_id",
+            "start_date",
+            "opco_id",
+            "status",
+            "provider_id",
+            "region_code",
+            "capacity_max",
+            "seats_held",
+            "id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    action_id: Mapped[int] = mapped_column(
-        ForeignKey("collective_actions.id", ondelete="CASCADE"), index=True
-    )
+    action_id: Mapped[int] = mapped_column(ForeignKey("collective_actions.id", ondelete="CASCADE"))
     provider_id: Mapped[int] = mapped_column(ForeignKey("training_providers.id", ondelete="CASCADE"))
     # Denormalised from the action so the catalogue can filter sessions without a join.
     opco_id: Mapped[int] = mapped_column(ForeignKey("opcos.id", ondelete="CASCADE"))

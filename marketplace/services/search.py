@@ -11,7 +11,7 @@ Rules held here:
   the company's size band and the first reason why the company cannot enrol (None when it can).
 
 Speed: four statements whatever the number of rows or matches (see bench/README.md, 1 000 000 sessions): the
-OPCO's listed action ids (with a check that every word is found somewhere), one read of the first page ids
+OPCO's listed action ids with each word's matches in the text index (resolved into plain id lists), one read of the first page ids
 and the bounded count in the order asked from a covering index (``ix_training_sessions_search``, or
 ``ix_training_sessions_by_price``), the page's rows (``search_rows``), their actions' details. Text search is
 narrowed to matching action ids and organisation ids found by the text index, so sessions are never scanned
@@ -261,18 +261,6 @@ def _forget_providers(session, flush_context) -> None:
         _providers_cache.clear()
 
 
-def _text_condition(opco_id: int, word: str):
-    """One word: in the search text of one of the OPCO's actions, or in a training organisation's name
-    (both looked up in the text-search index, accents and case folded)."""
-    matching_actions = select(CollectiveAction.id).where(
-        CollectiveAction.opco_id == opco_id, search_index.action_condition(word)
-    )
-    return or_(
-        TrainingSession.action_id.in_(matching_actions),
-        TrainingSession.provider_id.in_(search_index.organisations_matching(word)),
-    )
-
-
 def _full_with_offers(opco_id: int, now: datetime) -> list[int]:
     """Ids of the OPCO's sessions whose remaining seats are all held by live waiting-list offers (rare, a few
     hundred at most; read first, so the search's scan checks them against a plain list)."""
@@ -298,10 +286,24 @@ def _id_list(ids: list[int]):
     return literal_column("(" + ",".join(str(int(i)) for i in ids) + ")")
 
 
-def _listed_actions(company: Company, filters: SearchFilters) -> list[int]:
-    """Ids of the OPCO's published actions matching the action filters (an index-only read: ~2 000 ids), or
-    none when one of the words is in no action of the OPCO and no organisation's name: nothing can match
-    then, and the sessions need not be scanned to find it out. One statement."""
+@dataclass
+class _Listing:
+    """What the search's scan checks, resolved beforehand into plain id lists (see ``_listed``)."""
+
+    actions: list[int]
+    # Words found in some of the listed actions and in some training organisations' names: a session matches
+    # such a word through its action or its organisation, (action ids, organisation ids) per word.
+    either: list[tuple[list[int], list[int]]] = field(default_factory=list)
+
+
+def _listed(company: Company, filters: SearchFilters) -> _Listing:
+    """The OPCO's published actions matching the action filters and the words, in one statement.
+
+    Each word is looked up in the text index, among the listed actions and the organisations' names. Then, in Python: a word in no organisation's name narrows the action list; a word
+    in every listed action (a stop word, a letter) asks nothing more; the others keep « action or
+    organisation ». The scan of the sessions then only checks ids against plain lists, which the database
+    plans knowing their size, and a word found nowhere answers « no result » without scanning anything.
+    """
     A = CollectiveAction
     actions = select(A.id).where(A.opco_id == company.opco_id, A.status == ActionStatus.PUBLISHED)
     if filters.theme:
@@ -312,18 +314,35 @@ def _listed_actions(company: Company, filters: SearchFilters) -> list[int]:
         actions = actions.where(A.duration_hours >= filters.duration_min)
     if filters.duration_max is not None:
         actions = actions.where(A.duration_hours <= filters.duration_max)
-    unmatched = [  # -1 for a word found nowhere
-        select(literal(-1)).where(
-            ~select(A.id).where(A.opco_id == company.opco_id, search_index.action_condition(word)).exists(),
-            ~search_index.organisations_matching(word).exists(),
+    words = filters.words
+    if not words:
+        return _Listing(list(db.session.scalars(actions)))
+    parts = [actions.with_only_columns(literal(0).label("word"), A.id)]
+    for index, word in enumerate(words, 1):
+        parts.append(
+            actions.with_only_columns(literal(-index), A.id).where(search_index.action_condition(word))
         )
-        for word in filters.words
+        names = search_index.organisations_matching(word).subquery()
+        parts.append(select(literal(index), list(names.c)[0]))
+    found: dict[int, set[int]] = {}
+    for word, object_id in db.session.execute(union_all(*parts)):
+        found.setdefault(word, set()).add(object_id)
+    listed = found.get(0, set())
+    by_word = [(found.get(-i, set()), found.get(i, set())) for i in range(1, len(words) + 1)]
+    for in_actions, in_names in by_word:
+        if not in_names:
+            listed &= in_actions
+    either = [
+        (sorted(in_actions & listed), sorted(in_names))
+        for in_actions, in_names in by_word
+        if in_names and not listed <= in_actions
     ]
-    ids = list(db.session.scalars(union_all(actions, *unmatched) if unmatched else actions))
-    return [] if -1 in ids else ids
+    if not listed:
+        return _Listing([])
+    return _Listing(sorted(listed), either)
 
 
-def _filtered(company: Company, filters: SearchFilters, actions: list[int], today: date, now: datetime):
+def _filtered(company: Company, filters: SearchFilters, listing: _Listing, today: date, now: datetime):
     """The visible sessions matching the filters (``eligibility.visible_sessions_query``'s rule: the company's
     OPCO, a listed status, a published action), as one scan of a covering index in the order asked.
 
@@ -337,7 +356,7 @@ def _filtered(company: Company, filters: SearchFilters, actions: list[int], toda
     query = select(S).where(
         S.opco_id == company.opco_id,
         S.status.in_(eligibility.VISIBLE_STATUSES),
-        S.action_id.op("IN")(_id_list(actions)),
+        S.action_id.op("IN")(_id_list(listing.actions)),
         S.start_date >= start,
     )
     if filters.sort in ("duration", "title"):
@@ -353,8 +372,11 @@ def _filtered(company: Company, filters: SearchFilters, actions: list[int], toda
         full = _full_with_offers(company.opco_id, now)
         if full:
             query = query.where(S.id.op("NOT IN")(_id_list(full)))
-    for word in filters.words:
-        query = query.where(_text_condition(company.opco_id, word))
+    for in_actions, in_names in listing.either:
+        by_name = S.provider_id.op("IN")(_id_list(in_names))
+        query = query.where(
+            or_(S.action_id.op("IN")(_id_list(in_actions)), by_name) if in_actions else by_name
+        )
     return query
 
 
@@ -400,10 +422,10 @@ def search_sessions(company: Company, filters: SearchFilters, today: date, now: 
     if company.opco_id is None:
         return SearchResult([], 0, 1, 0)
     providers = opco_providers(company.opco_id)
-    actions = _listed_actions(company, filters)
-    if not actions:
+    listing = _listed(company, filters)
+    if not listing.actions:
         return SearchResult([], 0, 1, 0, providers)
-    query = _filtered(company, filters, actions, today, now)
+    query = _filtered(company, filters, listing, today, now)
     ids = paginate_bounded(
         query.with_only_columns(TrainingSession.id).order_by(*_order(filters.sort)),
         filters.page,
