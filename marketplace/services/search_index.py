@@ -183,15 +183,20 @@ def action_condition(word: str):
 
 
 def organisations_matching(word: str):
-    """Ids of the organisations whose name contains the word, accents and case folded (a sub-select; the
-    training organisations only when the index cannot be used)."""
+    """Ids of the training organisations whose name contains the word, accents and case folded (a sub-select).
+
+    The index holds every organisation's name: a common word (« entreprise ») is in thousands of companies'
+    names, which the catalogue search must not read back. Only training organisations are kept, in SQL.
+    """
     folded = search_key(word)
+    # The plain table (not the polymorphic entity, whose outer joins SQLite cannot flatten).
+    organisations = Organisation.__table__
+    providers = organisations.c.kind == "provider"
     if _sqlite() and len(folded) >= MIN_INDEXED:
-        return select(_organisation_fts.c.rowid).where(
+        matching = select(_organisation_fts.c.rowid).where(
             _organisation_fts.c.search_name.op("MATCH")(_phrases([folded]))
         )
-    # The plain table (not the polymorphic entity, whose outer joins SQLite cannot flatten), providers only.
-    organisations = Organisation.__table__
+        return select(organisations.c.id).where(organisations.c.id.in_(matching), providers)
     return select(organisations.c.id).where(
-        organisations.c.kind == "provider", organisations.c.search_name.like(_like(folded), escape="\\")
+        providers, organisations.c.search_name.like(_like(folded), escape="\\")
     )
