@@ -276,3 +276,26 @@ def test_filters_round_trip_through_url_arguments():
     assert SearchFilters.from_args(filters.to_args()) == SearchFilters(**{**filters.__dict__, "page": 1})
     assert SearchFilters.from_args({"page": "-4", "per_page": "100000"}).page == 1
     assert SearchFilters.from_args({"per_page": "100000"}).per_page == 100
+
+
+def test_a_word_matches_through_the_action_or_the_organisation_whatever_else_it_is_in(make, company):
+    """Each word is resolved into actions and training organisations: a word in some actions and in an
+    organisation's name finds both; a word in every action (« de ») narrows nothing; a company or OPCO whose
+    name holds the word does not count (only training organisations deliver sessions)."""
+    akto = make.opco("akto")
+    eclairage = _searchable(make.action(akto, title="Éclairage de scène", objectives="Lumière et couleurs."))
+    paie = _searchable(make.action(akto, title="Paie de base", objectives="Bulletins de salaire."))
+    gestes = _searchable(make.action(akto, title="Gestes de premiers secours", objectives="Alerter."))
+    lumiere = make.provider(name="Académie Lumière")
+    make.session(eclairage)
+    make.session(paie, lumiere)
+    make.session(gestes)
+    make.company("akto", name="Entreprise Lumière et Secours")
+
+    assert set(_titles(_search(company, q="lumière"))) == {"Éclairage de scène", "Paie de base"}
+    assert set(_titles(_search(company, q="de lumiere"))) == {"Éclairage de scène", "Paie de base"}
+    assert _titles(_search(company, q="lumière bulletins")) == ["Paie de base"]
+    assert _titles(_search(company, q="secours")) == ["Gestes de premiers secours"]
+    assert _search(company, q="de").total == 3
+    assert _titles(_search(company, q="lu sc")) == ["Éclairage de scène"]
+    assert _search(company, q="lumière alerter").total == 0
