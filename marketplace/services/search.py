@@ -13,7 +13,7 @@ Rules held here:
 Speed: four statements whatever the number of rows or matches (see bench/README.md, 1 000 000 sessions): the
 OPCO's listed action ids (with a check that every word is found somewhere), one read of the first page ids
 and the bounded count in the order asked from a covering index (``ix_training_sessions_search``, or
-``ix_training_sessions_by_price``), the page's rows (``search_rows``), their actions' details. Text search is
+``ix_training_sessions_by_price``, ``…_by_title``, ``…_by_duration``), the page's rows (``search_rows``), their actions' details. Text search is
 narrowed to matching action ids and organisation ids found by the text index, so sessions are never scanned
 with LIKE.
 """
@@ -329,10 +329,11 @@ def _filtered(company: Company, filters: SearchFilters, actions: list[int], toda
 
     The actions are given as their ids, written into the statement: the database then checks them against a
     hashed set while it reads the index in order, and stops at the rows it needs, where a join or a sub-select
-    made PostgreSQL look up the action of every session or read them all to sort them. The actions are
-    joined only to sort on their title or duration.
+    made PostgreSQL look up the action of every session or read them all to sort them. Sorting on the
+    action's title or duration reads the sessions' copies of them (``TrainingSession.action_title``…), in
+    order from their indexes.
     """
-    S, A = TrainingSession, CollectiveAction
+    S = TrainingSession
     start = max(filters.date_from or today, today)
     query = select(S).where(
         S.opco_id == company.opco_id,
@@ -340,8 +341,6 @@ def _filtered(company: Company, filters: SearchFilters, actions: list[int], toda
         S.action_id.op("IN")(_id_list(actions)),
         S.start_date >= start,
     )
-    if filters.sort in ("duration", "title"):
-        query = query.join(A, A.id == S.action_id)
     if filters.date_to is not None:
         query = query.where(S.start_date <= filters.date_to)
     if filters.region:
@@ -359,12 +358,13 @@ def _filtered(company: Company, filters: SearchFilters, actions: list[int], toda
 
 
 def _order(sort: str):
-    S, A = TrainingSession, CollectiveAction
+    """Each sort, then the start date and the id: the columns of one index, read in that order."""
+    S = TrainingSession
     return {
         "date": (S.start_date, S.id),
         "price": (S.price_cents, S.start_date, S.id),
-        "duration": (A.duration_hours, S.start_date, S.id),
-        "title": (A.title, S.start_date, S.id),
+        "duration": (S.action_duration_hours, S.start_date, S.id),
+        "title": (S.action_title, S.start_date, S.id),
     }[sort]
 
 

@@ -1,0 +1,59 @@
+"""Catalogue sorted by title or duration from an index: the sessions carry copies of their action's title and
+duration (kept by the model, see models/training_session.py), filled here, and an index on each.
+
+Only columns are added to ``training_sessions`` (no table rebuilt, even on SQLite), so the text-search
+triggers on ``collective_actions`` and ``organisations`` are untouched.
+
+Revision ID: a8d2f4c6e135
+Revises: c7e3a9d1f482
+Create Date: 2026-11-30
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "a8d2f4c6e135"
+down_revision = "c7e3a9d1f482"
+branch_labels = None
+depends_on = None
+
+FILTERED = [
+    "start_date",
+    "id",
+    "status",
+    "action_id",
+    "provider_id",
+    "region_code",
+    "capacity_max",
+    "seats_held",
+]
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("training_sessions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("action_title", sa.String(200), nullable=False, server_default=""))
+        batch_op.add_column(
+            sa.Column("action_duration_hours", sa.Numeric(6, 2), nullable=False, server_default="0")
+        )
+    # Backfill before the indexes exist (one pass, no index maintenance); UPDATE … FROM: PostgreSQL and
+    # SQLite ≥ 3.33.
+    op.execute(
+        "UPDATE training_sessions SET action_title = a.title, action_duration_hours = a.duration_hours "
+        "FROM collective_actions AS a WHERE a.id = training_sessions.action_id"
+    )
+    op.create_index(
+        "ix_training_sessions_by_title", "training_sessions", ["opco_id", "action_title", *FILTERED]
+    )
+    op.create_index(
+        "ix_training_sessions_by_duration",
+        "training_sessions",
+        ["opco_id", "action_duration_hours", *FILTERED],
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_training_sessions_by_duration", table_name="training_sessions")
+    op.drop_index("ix_training_sessions_by_title", table_name="training_sessions")
+    with op.batch_alter_table("training_sessions", schema=None) as batch_op:
+        batch_op.drop_column("action_duration_hours")
+        batch_op.drop_column("action_title")
