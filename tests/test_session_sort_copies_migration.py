@@ -139,7 +139,10 @@ def test_existing_sessions_get_their_action_title_and_duration(
         ]
         indexes = {ix["name"] for ix in inspect(db.engine).get_indexes("training_sessions")}
         assert {"ix_training_sessions_by_title", "ix_training_sessions_by_duration"} <= indexes
-        if not is_postgres:  # collective_actions was not rebuilt: its text-search triggers are still there
+        if is_postgres:  # the planner learns that a session's action decides its OPCO
+            statistics = db.session.execute(text("SELECT stxname FROM pg_statistic_ext")).scalars().all()
+            assert "st_training_sessions_action_opco" in statistics
+        else:  # collective_actions was not rebuilt: its text-search triggers are still there
             triggers = set(
                 db.session.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars()
             )

@@ -6,6 +6,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from sqlalchemy import (
+    DDL,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -255,6 +256,19 @@ def _sessions_follow(mapper, connection, action: CollectiveAction) -> None:
             if isinstance(loaded, TrainingSession) and inspect(loaded).dict.get("action_id") == action.id:
                 set_committed_value(loaded, "action_title", action.title)
                 set_committed_value(loaded, "action_duration_hours", action.duration_hours)
+
+
+# PostgreSQL: a session's action decides its OPCO. Without this the planner takes the catalogue's condition « its
+# action among the OPCO's listed actions » as independent of « its OPCO », expects a few per cent of the OPCO's
+# sessions to pass it instead of nearly all, and sorts every visible session rather than read them in order
+# from the sort's index and stop. Created with the table (and by the migration); ANALYZE fills it.
+ACTION_OPCO_STATISTICS = (
+    "CREATE STATISTICS IF NOT EXISTS st_training_sessions_action_opco (dependencies) "
+    "ON action_id, opco_id FROM training_sessions"
+)
+event.listen(
+    TrainingSession.__table__, "after_create", DDL(ACTION_OPCO_STATISTICS).execute_if(dialect="postgresql")
+)
 
 
 def copy_action_columns(connection: Connection) -> int:

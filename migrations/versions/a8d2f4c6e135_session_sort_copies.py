@@ -35,23 +35,28 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("action_duration_hours", sa.Numeric(6, 2), nullable=False, server_default="0")
         )
-    # Backfill before the indexes exist (one pass, no index maintenance); UPDATE … FROM: PostgreSQL and
-    # SQLite ≥ 3.33.
+    # The indexes before the backfill: on PostgreSQL an index built after the UPDATE in the same transaction
+    # meets its broken HOT chains and stays unusable until every transaction older than it has ended.
+    op.create_index("ix_training_sessions_by_title", "training_sessions", ["opco_id", "action_title", *FILTERED])
+    op.create_index(
+        "ix_training_sessions_by_duration", "training_sessions", ["opco_id", "action_duration_hours", *FILTERED]
+    )
+    # UPDATE … FROM: PostgreSQL, and SQLite ≥ 3.33.
     op.execute(
         "UPDATE training_sessions SET action_title = a.title, action_duration_hours = a.duration_hours "
         "FROM collective_actions AS a WHERE a.id = training_sessions.action_id"
     )
-    op.create_index(
-        "ix_training_sessions_by_title", "training_sessions", ["opco_id", "action_title", *FILTERED]
-    )
-    op.create_index(
-        "ix_training_sessions_by_duration",
-        "training_sessions",
-        ["opco_id", "action_duration_hours", *FILTERED],
-    )
+    if op.get_bind().dialect.name == "postgresql":  # see models/training_session.py, ACTION_OPCO_STATISTICS
+        op.execute(
+            "CREATE STATISTICS IF NOT EXISTS st_training_sessions_action_opco (dependencies) "
+            "ON action_id, opco_id FROM training_sessions"
+        )
+        op.execute("ANALYZE training_sessions")
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP STATISTICS IF EXISTS st_training_sessions_action_opco")
     op.drop_index("ix_training_sessions_by_duration", table_name="training_sessions")
     op.drop_index("ix_training_sessions_by_title", table_name="training_sessions")
     with op.batch_alter_table("training_sessions", schema=None) as batch_op:
