@@ -64,7 +64,7 @@ class HalfDay:
     LABELS = {MORNING: "Matin", AFTERNOON: "Après-midi"}
 
 
-# After the sort column of the two indexes below: the ties, then what the catalogue's filters read.
+# After the sort column of the sort indexes below: the ties, then what the catalogue's filters read.
 _SORTED_THEN_FILTERED = (
     "start_date",
     "id",
@@ -113,25 +113,10 @@ class TrainingSession(CreatedAtMixin, db.Model):
             "price_cents",
             "id",
         ),
-        # The same, in price order (the catalogue sorted by price reads its first rows and stops).
-        Index(
-            "ix_training_sessions_by_price",
-            "opco_id",
-            "price_cents",
-            "start_date",
-            "id",
-            postgresql_include=[
-                "status",
-                "action_id",
-                "provider_id",
-                "region_code",
-                "capacity_max",
-                "seats_held",
-            ],
-        ),
-        # The same, in the order of the action's title and of its duration (the copies below): the catalogue
-        # sorted on them reads its first rows in order and stops, instead of sorting every visible session.
-        # Every filtered column is a key, so SQLite reads the index alone too.
+        # The same in the order of each other sort: the price, the action's title and its duration (the copies
+        # below). The catalogue sorted on one of them reads its first rows in order and stops, instead of sorting
+        # every visible session; every filtered column is a key, so SQLite reads the index alone too.
+        Index("ix_training_sessions_by_price", "opco_id", "price_cents", *_SORTED_THEN_FILTERED),
         Index("ix_training_sessions_by_title", "opco_id", "action_title", *_SORTED_THEN_FILTERED),
         Index("ix_training_sessions_by_duration", "opco_id", "action_duration_hours", *_SORTED_THEN_FILTERED),
     )
