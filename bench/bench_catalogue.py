@@ -95,6 +95,7 @@ def ensure_search_index(db) -> None:
     migration does: on PostgreSQL an index built after the UPDATE in a busy cluster would stay unusable while
     older transactions run), the planner statistics refreshed when anything changed."""
     from sqlalchemy import text
+    from sqlalchemy.schema import CreateIndex
 
     from marketplace.models.training_session import ACTION_OPCO_STATISTICS, copy_action_columns
     from marketplace.services import generate
@@ -126,9 +127,10 @@ def ensure_search_index(db) -> None:
                 db.session.execute(text(f"DROP INDEX {index.name}"))
                 db.session.commit()
                 existing.pop(index.name)
-            if index.name not in existing:
+            if index.name not in existing:  # on the session's connection, which saw the DROP (SQLite)
                 print(f"Création de l'index {index.name}…")
-                index.create(db.engine)
+                db.session.execute(CreateIndex(index))
+                db.session.commit()
                 created = True
     if db.engine.dialect.name == "postgresql" and not db.session.scalar(
         text("SELECT 1 FROM pg_statistic_ext WHERE stxname = 'st_training_sessions_action_opco'")
