@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Time, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    DDL,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Time,
+    UniqueConstraint,
+    event,
+    inspect,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
+from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace.extensions import db
 from marketplace.models.base import CreatedAtMixin
@@ -47,6 +64,19 @@ class HalfDay:
     LABELS = {MORNING: "Matin", AFTERNOON: "Après-midi"}
 
 
+# After the sort column of the sort indexes below: the ties, then what the catalogue's filters read.
+_SORTED_THEN_FILTERED = (
+    "start_date",
+    "id",
+    "status",
+    "action_id",
+    "provider_id",
+    "region_code",
+    "capacity_max",
+    "seats_held",
+)
+
+
 class TrainingSession(CreatedAtMixin, db.Model):
     """One session (dates, place, seats) of an action, delivered by one training organisation.
 
@@ -83,22 +113,12 @@ class TrainingSession(CreatedAtMixin, db.Model):
             "price_cents",
             "id",
         ),
-        # The same, in price order (the catalogue sorted by price reads its first rows and stops).
-        Index(
-            "ix_training_sessions_by_price",
-            "opco_id",
-            "price_cents",
-            "start_date",
-            "id",
-            postgresql_include=[
-                "status",
-                "action_id",
-                "provider_id",
-                "region_code",
-                "capacity_max",
-                "seats_held",
-            ],
-        ),
+        # The same in the order of each other sort: the price, the action's title and its duration (the copies
+        # below). The catalogue sorted on one of them reads its first rows in order and stops, instead of sorting
+        # every visible session; every filtered column is a key, so SQLite reads the index alone too.
+        Index("ix_training_sessions_by_price", "opco_id", "price_cents", *_SORTED_THEN_FILTERED),
+        Index("ix_training_sessions_by_title", "opco_id", "action_title", *_SORTED_THEN_FILTERED),
+        Index("ix_training_sessions_by_duration", "opco_id", "action_duration_hours", *_SORTED_THEN_FILTERED),
         # The same filters from the action's side: a search whose words match few actions reads their
         # sessions (a few thousand) and sorts them, instead of scanning the OPCO's sessions in date order
         # until enough match. Also the index of the action's foreign key.
@@ -122,6 +142,10 @@ class TrainingSession(CreatedAtMixin, db.Model):
     # Denormalised from the action so the catalogue can filter sessions without a join.
     opco_id: Mapped[int] = mapped_column(ForeignKey("opcos.id", ondelete="CASCADE"))
     referencing_id: Mapped[int] = mapped_column(ForeignKey("referencings.id"), index=True)
+    # Copies of the action's title and duration, so that an index orders the sessions by them (the catalogue's
+    # sorts); kept equal to the action's by the events at the end of this module.
+    action_title: Mapped[str] = mapped_column(String(200), server_default="")
+    action_duration_hours: Mapped[Decimal] = mapped_column(Numeric(6, 2), server_default="0")
     status: Mapped[str] = mapped_column(String(30), default=SessionStatus.DRAFT)
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date] = mapped_column(Date)
@@ -191,3 +215,66 @@ class SessionSlot(db.Model):
     @property
     def half_day_label(self) -> str:
         return HalfDay.LABELS[self.half_day]
+
+
+# --- The action's title and duration copied on its sessions ----------------------------------------------------
+# Kept by the ORM on every write, whichever service (or test) makes it: a session takes them from its action
+# when it is inserted (or moved to another action), and a change of an action's title or duration updates its
+# sessions in one statement. Bulk writers that bypass the ORM write them too (services.generate, the migration's
+# backfill, ``flask rebuild-search``: ``copy_action_columns``).
+
+
+@event.listens_for(TrainingSession, "before_insert")
+@event.listens_for(TrainingSession, "before_update")
+def _copy_from_action(mapper, connection, session: TrainingSession) -> None:
+    state = inspect(session)
+    if state.persistent and not state.attrs.action_id.history.has_changes():
+        return
+    action = state.dict.get("action")
+    if action is None or action.id != session.action_id:
+        action = connection.execute(
+            select(CollectiveAction.title, CollectiveAction.duration_hours).where(
+                CollectiveAction.id == session.action_id
+            )
+        ).one()
+    session.action_title = action.title
+    session.action_duration_hours = action.duration_hours
+
+
+@event.listens_for(CollectiveAction, "after_update")
+def _sessions_follow(mapper, connection, action: CollectiveAction) -> None:
+    attrs = inspect(action).attrs
+    if attrs.title.history.has_changes() or attrs.duration_hours.history.has_changes():
+        connection.execute(
+            update(TrainingSession.__table__)
+            .where(TrainingSession.__table__.c.action_id == action.id)
+            .values(action_title=action.title, action_duration_hours=action.duration_hours)
+        )
+        for loaded in list(object_session(action).identity_map.values()):  # the sessions already in memory
+            if isinstance(loaded, TrainingSession) and inspect(loaded).dict.get("action_id") == action.id:
+                set_committed_value(loaded, "action_title", action.title)
+                set_committed_value(loaded, "action_duration_hours", action.duration_hours)
+
+
+# PostgreSQL: a session's action decides its OPCO. Without this the planner takes the catalogue's condition « its
+# action among the OPCO's listed actions » as independent of « its OPCO », expects a few per cent of the OPCO's
+# sessions to pass it instead of nearly all, and sorts every visible session rather than read them in order
+# from the sort's index and stop. Created with the table (and by the migration); ANALYZE fills it.
+ACTION_OPCO_STATISTICS = (
+    "CREATE STATISTICS IF NOT EXISTS st_training_sessions_action_opco (dependencies) "
+    "ON action_id, opco_id FROM training_sessions"
+)
+event.listen(
+    TrainingSession.__table__, "after_create", DDL(ACTION_OPCO_STATISTICS).execute_if(dialect="postgresql")
+)
+
+
+def copy_action_columns(connection: Connection) -> int:
+    """Set every session's copies of its action's title and duration where they differ (after writes that
+    bypassed the ORM); one statement, no write when all are right. Returns the number of sessions changed."""
+    return connection.exec_driver_sql(
+        "UPDATE training_sessions SET action_title = a.title, action_duration_hours = a.duration_hours "
+        "FROM collective_actions AS a WHERE a.id = training_sessions.action_id "
+        "AND (training_sessions.action_title <> a.title "
+        "OR training_sessions.action_duration_hours <> a.duration_hours)"
+    ).rowcount

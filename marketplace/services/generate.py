@@ -551,6 +551,8 @@ def generate(
                     provider_id=referencing["provider_id"],
                     opco_id=action["opco_id"],
                     referencing_id=referencing["id"],
+                    action_title=action["title"],
+                    action_duration_hours=action["duration_hours"],
                     status=plan.status,
                     start_date=days[0],
                     end_date=days[-1],

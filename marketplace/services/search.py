@@ -13,7 +13,7 @@ Rules held here:
 Speed: four statements whatever the number of rows or matches (see bench/README.md, 1 000 000 sessions): the
 OPCO's listed action ids with each word's matches in the text index (resolved into plain id lists), one read of the first page ids
 and the bounded count in the order asked from a covering index (``ix_training_sessions_search``, or
-``ix_training_sessions_by_price``), the page's rows (``search_rows``), their actions' details. Text search is
+``ix_training_sessions_by_price``, ``…_by_title``, ``…_by_duration``), the page's rows (``search_rows``), their actions' details. Text search is
 narrowed to matching action ids and organisation ids found by the text index, so sessions are never scanned
 with LIKE.
 """
@@ -348,10 +348,11 @@ def _filtered(company: Company, filters: SearchFilters, listing: _Listing, today
 
     The actions are given as their ids, written into the statement: the database then checks them against a
     hashed set while it reads the index in order, and stops at the rows it needs, where a join or a sub-select
-    made PostgreSQL look up the action of every session or read them all to sort them. The actions are
-    joined only to sort on their title or duration.
+    made PostgreSQL look up the action of every session or read them all to sort them. Sorting on the
+    action's title or duration reads the sessions' copies of them (``TrainingSession.action_title``…), in
+    order from their indexes.
     """
-    S, A = TrainingSession, CollectiveAction
+    S = TrainingSession
     start = max(filters.date_from or today, today)
     query = select(S).where(
         S.opco_id == company.opco_id,
@@ -359,8 +360,6 @@ def _filtered(company: Company, filters: SearchFilters, listing: _Listing, today
         S.action_id.op("IN")(_id_list(listing.actions)),
         S.start_date >= start,
     )
-    if filters.sort in ("duration", "title"):
-        query = query.join(A, A.id == S.action_id)
     if filters.date_to is not None:
         query = query.where(S.start_date <= filters.date_to)
     if filters.region:
@@ -381,12 +380,13 @@ def _filtered(company: Company, filters: SearchFilters, listing: _Listing, today
 
 
 def _order(sort: str):
-    S, A = TrainingSession, CollectiveAction
+    """Each sort, then the start date and the id: the columns of one index, read in that order."""
+    S = TrainingSession
     return {
         "date": (S.start_date, S.id),
         "price": (S.price_cents, S.start_date, S.id),
-        "duration": (A.duration_hours, S.start_date, S.id),
-        "title": (A.title, S.start_date, S.id),
+        "duration": (S.action_duration_hours, S.start_date, S.id),
+        "title": (S.action_title, S.start_date, S.id),
     }[sort]
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 
 from marketplace.extensions import db
 from marketplace.models import CollectiveAction, Organisation
+from marketplace.models.training_session import copy_action_columns
 from marketplace.services.text import search_key
 
 ACTION_FTS = "action_search"
@@ -115,8 +116,9 @@ def _before_drop(target, connection, **kw) -> None:
 
 
 def rebuild(batch: int = 5_000) -> dict[str, int]:
-    """Recompute every organisation's ``search_name``, then rebuild the index from the tables (the caller
-    commits). Returns the rows indexed per table."""
+    """Recompute every organisation's ``search_name`` and the sessions' copies of their action's title and
+    duration (the catalogue's sorts), then rebuild the index from the tables (the caller commits). Returns the
+    rows indexed per table."""
     connection = db.session.connection()
     install(connection)
     changed = 0
@@ -135,6 +137,9 @@ def rebuild(batch: int = 5_000) -> dict[str, int]:
         if updates:
             connection.execute(text("UPDATE organisations SET search_name = :s WHERE id = :i"), updates)
             changed += len(updates)
+    copied = copy_action_columns(
+        connection
+    )  # the sessions' sort copies (catalogue sorted by title, duration)
     if connection.dialect.name == "sqlite":
         for fts, _content, _col in _SQLITE_TABLES:
             connection.exec_driver_sql(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
@@ -152,6 +157,7 @@ def rebuild(batch: int = 5_000) -> dict[str, int]:
         ).scalar(),
     }
     counts["noms recalculés"] = changed
+    counts["sessions recopiées"] = copied
     return counts
 
 

@@ -3,14 +3,14 @@
 Replaces the single-column index of the action's foreign key by one that leads with the same column.
 
 Revision ID: b5d1e9f3a726
-Revises: c7e3a9d1f482
+Revises: a8d2f4c6e135
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
 revision = "b5d1e9f3a726"
-down_revision = "c7e3a9d1f482"
+down_revision = "a8d2f4c6e135"
 branch_labels = None
 depends_on = None
 

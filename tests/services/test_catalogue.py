@@ -16,6 +16,7 @@ from marketplace.models import (
     CollectiveAction,
     Referencing,
     ReferencingStatus,
+    TrainingSession,
 )
 from marketplace.services import catalogue
 from marketplace.services.catalogue import ActionInput, InvalidAction
@@ -208,6 +209,31 @@ def test_published_action_can_be_edited_except_its_reference_and_edits_are_audit
     db.session.rollback()
     assert "ne peut plus être modifiée" in caught.value.errors["reference"]
     assert db.session.get(CollectiveAction, action.id).reference == "AC-2026-001"
+
+
+def test_the_sessions_take_the_new_title_and_duration_of_their_action(make, akto, staff):
+    """The sessions carry copies of the action's title and duration (the catalogue sorts on them from an
+    index): an edit of the action changes them on every session, in the same transaction."""
+    action = catalogue.create_action(akto, valid_input(), staff)
+    catalogue.transition(action, "publish", staff)
+    db.session.commit()
+    sessions = [make.session(action), make.session(action)]
+    other = make.session(make.action(akto, title="Autre action", duration_hours="7"))
+    assert {(s.action_title, s.action_duration_hours) for s in sessions} == {
+        ("Manager une équipe de proximité", Decimal("10.50"))
+    }
+
+    catalogue.update_action(action, valid_input(title="Manager à distance", duration_hours="14"), staff)
+    assert sessions[0].action_title == "Manager à distance"  # the objects already loaded too
+    db.session.commit()
+    copies = db.session.execute(
+        select(TrainingSession.id, TrainingSession.action_title, TrainingSession.action_duration_hours)
+    ).all()
+    assert {tuple(row) for row in copies} == {
+        (sessions[0].id, "Manager à distance", Decimal("14.00")),
+        (sessions[1].id, "Manager à distance", Decimal("14.00")),
+        (other.id, "Autre action", Decimal("7.00")),
+    }
 
 
 def test_draft_reference_can_change_and_branches_and_regions_resync(akto, staff):

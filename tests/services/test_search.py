@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.models import Enrolment, EnrolmentStatus, utcnow
+from marketplace.models import CollectiveAction, Enrolment, EnrolmentStatus, TrainingSession, utcnow
 from marketplace.services.search import SearchFilters, fold, hours_fr, search_sessions, session_offer
 
 TODAY = date.today()
@@ -187,6 +189,55 @@ def test_sort_and_pagination(make, company):
     assert (first.total, first.pages, first.page, _titles(first)) == (3, 2, 1, ["Anglais", "Bureautique"])
     assert (second.page, _titles(second)) == (2, ["Comptabilité"])
     assert (beyond.page, _titles(beyond)) == (2, ["Comptabilité"])  # past the end: the last page
+
+
+def _former_order(company, sort: str) -> list[int]:
+    """The session ids in the order the search used before the copies: joined to the action, sorted on it."""
+    column = {"title": CollectiveAction.title, "duration": CollectiveAction.duration_hours}[sort]
+    return list(
+        db.session.scalars(
+            select(TrainingSession.id)
+            .join(CollectiveAction, CollectiveAction.id == TrainingSession.action_id)
+            .where(TrainingSession.opco_id == company.opco_id, TrainingSession.start_date >= TODAY)
+            .order_by(column, TrainingSession.start_date, TrainingSession.id)
+        )
+    )
+
+
+def _ids(company, sort: str) -> list[int]:
+    return [row.session.id for row in _search(company, sort=sort, per_page=100).rows]
+
+
+def test_sorts_on_the_action_follow_its_changes(make, company):
+    """Sorted by title or duration, the sessions read their copies of the action's; the order is the one the
+    join gave (ties on the title or duration by start date, then id), before and after the action changes."""
+    akto = make.opco("akto")
+    actions = [
+        make.action(akto, title="Bureautique", duration_hours="21"),
+        make.action(akto, title="Anglais", duration_hours="7"),
+        make.action(akto, title="Comptabilité", duration_hours="14"),
+        make.action(akto, title="Anglais", duration_hours="14"),
+    ]
+    for n, action in enumerate(actions * 2):
+        make.session(action, start=TODAY + timedelta(days=40 - 3 * n))
+    make.session(actions[0], start=TODAY + timedelta(days=31))  # the same day as another session
+    make.session(actions[1], start=TODAY + timedelta(days=31))
+    for sort in ("title", "duration"):
+        assert _ids(company, sort) == _former_order(company, sort)
+
+    actions[1].title = "Zoologie"  # an edit of the action reaches its sessions at once
+    actions[2].duration_hours = Decimal("3.5")
+    db.session.commit()
+    first = _search(company, sort="title", per_page=100).rows
+    assert [r.action.title for r in first][-3:] == ["Zoologie"] * 3
+    for sort in ("title", "duration"):
+        assert _ids(company, sort) == _former_order(company, sort)
+    copies = db.session.execute(
+        select(TrainingSession.action_title, TrainingSession.action_duration_hours).where(
+            TrainingSession.action_id == actions[2].id
+        )
+    ).all()
+    assert {tuple(row) for row in copies} == {("Comptabilité", Decimal("3.5"))}
 
 
 def test_funding_for_two_size_bands(make):
