@@ -29,7 +29,6 @@ from marketplace.models import (
     Invitation,
     LoginAttempt,
     LoginThrottle,
-    Membership,
     Organisation,
     User,
     utcnow,
@@ -228,11 +227,11 @@ def user_for_session(session_id: str | None) -> User | None:
     user_id, _, version = (session_id or "").partition(":")
     if not (user_id.isdigit() and version.isdigit()) or len(user_id) > 18:
         return None
-    # With the memberships and their organisations in the same statement: every signed-in page needs them
-    # (the tenant guard finds the URL's organisation among them, the menu lists them).
-    user = db.session.get(
-        User, int(user_id), options=[joinedload(User.memberships).joinedload(Membership.organisation)]
-    )
+    # With the memberships in the same statement and their organisations in a second one (by primary key):
+    # every signed-in page needs them (the tenant guard finds the URL's organisation among them, the menu lists
+    # them). Not the organisations joined too: SQLite then reads every organisation (the polymorphic join
+    # nested in a LEFT JOIN is materialised), 16 ms at 5 000 organisations.
+    user = db.session.get(User, int(user_id), options=[joinedload(User.memberships)])
     if user is None or user.session_version != int(version):
         return None
     return user
