@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from flask import abort, current_app, g, render_template, request
 from markupsafe import Markup, escape
 
@@ -15,6 +13,7 @@ from marketplace.services import company_pages, search
 from marketplace.services.roles import Perm
 from marketplace.web.actions import render, wants_fragment
 from marketplace.web.guard import require
+from marketplace.web.kept import KeptHtml, url_with_id
 from marketplace.web.params import page_arg
 
 ENROL_ENDPOINT = "company.enrol"
@@ -65,35 +64,27 @@ def _filters() -> search.SearchFilters:
 
 # The rendered search form per organisation and query string, kept a minute: it depends on nothing else
 # (the choices are the reference lists and the OPCO's organisations, themselves kept per process), and its
-# fields cost more to render than the page's results. {(app, organisation, slug, arguments): (time, providers,
-# html)}.
-FORM_EXPIRY_SECONDS = 60
-_forms: dict[tuple, tuple[float, list, Markup]] = {}
+# fields cost more to render than the page's results.
+_forms = KeptHtml(seconds=60, size=500)
 
 
 def _search_form(filters: search.SearchFilters, providers: list[tuple[int, str]]) -> Markup:
-    key = (id(current_app._get_current_object()), g.org.id, g.org.slug, tuple(request.args.items(multi=True)))
-    hit = _forms.get(key)
-    now = time.monotonic()
-    if hit is None or now - hit[0] > FORM_EXPIRY_SECONDS or hit[1] is not providers:
+    def build() -> str:
         choices = company_pages.catalogue_choices()
         form = CatalogueSearchForm(request.args)
         form.theme.choices = [("", "Tous les thèmes"), *choices.themes]
         form.region.choices = [("", "Toutes les régions"), *choices.regions]
         if request.args:
             form.validate()  # shows why a filter was left out, next to it
-        html = Markup(
-            render_template(
-                "company/catalogue/_search_form.html",
-                form=form,
-                filters=filters,
-                provider_options=provider_options(providers, filters.provider_id),
-            )
+        return render_template(
+            "company/catalogue/_search_form.html",
+            form=form,
+            filters=filters,
+            provider_options=provider_options(providers, filters.provider_id),
         )
-        if len(_forms) >= 500:
-            _forms.clear()
-        hit = _forms[key] = (now, providers, html)
-    return hit[2]
+
+    key = (g.org.id, g.org.slug, tuple(request.args.items(multi=True)))
+    return _forms.get(key, build, depends_on=providers)
 
 
 @bp.get("/catalogue")
@@ -101,6 +92,7 @@ def _search_form(filters: search.SearchFilters, providers: list[tuple[int, str]]
 def catalogue():
     now = utcnow()
     filters = _filters()
+    args = filters.to_args()
     result = search.search_sessions(g.org, filters, paris_today(now), now)
     return _render(
         "company/catalogue/index.html",
@@ -109,7 +101,9 @@ def catalogue():
         search_form=None if wants_fragment() else _search_form(filters, result.providers),
         filters=filters,
         result=result,
-        args=filters.to_args(),
+        args=args,
+        session_url=url_with_id("company.catalogue_session", "session_id", **args),
+        enrol_url=url_with_id(ENROL_ENDPOINT, "session_id") if _enrol_available() else None,
     )
 
 
