@@ -49,13 +49,14 @@ class ActionRegionRow(NamedTuple):
 
 
 class OpcoRef:
-    """The sessions' OPCO as the chain reads it: its funding basis from the page's statement, anything else
-    (rarely read: its name, its branches) from the company's OPCO, loaded only then."""
+    """The sessions' OPCO as the chain reads it: its funding basis and name from the page's statement, anything
+    else (rarely read: its branches) from the company's OPCO, loaded only then."""
 
-    __slots__ = ("funding_basis", "_company")
+    __slots__ = ("funding_basis", "name", "_company")
 
-    def __init__(self, funding_basis: str | None, company: Company) -> None:
+    def __init__(self, funding_basis: str | None, name: str, company: Company) -> None:
         self.funding_basis = funding_basis
+        self.name = name
         self._company = company
 
     def __getattr__(self, name: str):
@@ -139,6 +140,7 @@ class PageSessions:
     sessions: list[ListedSession]
     counts: CompanyCounts
     offers: dict[int, int]
+    opco: OpcoRef | None = None  # None when there are no sessions
 
 
 def _same_siren():
@@ -158,6 +160,7 @@ def _sessions_statement() -> Select:
         Referencing,
         Enrolment,
     )
+    opco_organisation = Organisation.__table__.alias("opco_organisations")
     offers = (
         select(func.count(E.id))
         .where(
@@ -207,6 +210,7 @@ def _sessions_statement() -> Select:
             offers,
             used,
             Opco.funding_basis,
+            opco_organisation.c.name,
         )
         .select_from(S)
         .join(A, A.id == S.action_id)
@@ -214,6 +218,7 @@ def _sessions_statement() -> Select:
         .join(Org.__table__, Org.id == S.provider_id)
         .join(R, R.id == S.referencing_id)
         .join(Opco.__table__, Opco.id == S.opco_id)
+        .join(opco_organisation, opco_organisation.c.id == S.opco_id)
         .where(S.id.in_(bindparam("ids", expanding=True)))
     )
 
@@ -223,7 +228,7 @@ def load(company: Company, ids: list[int], now: datetime) -> PageSessions:
     if not ids:
         return PageSessions([], CompanyCounts({}, {}, {}), {})
     rows = db.session.execute(_sessions_statement(), {"ids": ids, "now": now, "siren": company.siren}).all()
-    opco = OpcoRef(rows[0][34], company) if rows else None
+    opco = OpcoRef(rows[0][34], rows[0][35], company) if rows else None
     actions: dict[int, ListedAction] = {}
     providers: dict[int, ListedProvider] = {}
     by_id: dict[int, ListedSession] = {}
@@ -273,7 +278,7 @@ def load(company: Company, ids: list[int], now: datetime) -> PageSessions:
     per_action = _action_details(actions, company.siren)
     sessions = [by_id[i] for i in ids if i in by_id]
     counts = CompanyCounts(per_session, per_action, {s.referencing_id: s.referencing for s in sessions})
-    return PageSessions(sessions, counts, live_offers)
+    return PageSessions(sessions, counts, live_offers, opco)
 
 
 @cache
