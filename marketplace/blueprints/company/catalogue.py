@@ -35,21 +35,21 @@ def _render(template: str, **context):
 
 
 # The organisation select of the search form, rendered once per list of choices (an OPCO may reference
-# hundreds of organisations; the list is kept by ``search.opco_providers``): {id(list): (list, html)}.
-_provider_options: dict[int, tuple[list, str]] = {}
+# hundreds of organisations; the list is kept by ``search.opco_providers``).
+_provider_options = KeptHtml(seconds=3600, size=100)
 
 
 def provider_options(providers: list[tuple[int, str]], selected: int | None) -> Markup:
     """The ``<option>`` of each organisation, the one searched for selected."""
-    hit = _provider_options.get(id(providers))
-    if hit is None or hit[0] is not providers:
-        if len(_provider_options) > 100:
-            _provider_options.clear()
-        html = "".join(
-            f'\n          <option value="{pid}">{escape(name)}</option>' for pid, name in providers
+    html = str(  # a plain text: Markup.replace would escape the option searched for
+        _provider_options.get(
+            id(providers),
+            lambda: "".join(
+                f'\n          <option value="{pid}">{escape(name)}</option>' for pid, name in providers
+            ),
+            depends_on=providers,
         )
-        hit = _provider_options[id(providers)] = (providers, html)
-    html = hit[1]
+    )
     if selected is not None:
         html = html.replace(f'<option value="{selected}">', f'<option value="{selected}" selected>', 1)
     return Markup(html)
