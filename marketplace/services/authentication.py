@@ -22,7 +22,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import Select, bindparam, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import contains_eager, noload, with_polymorphic
+from sqlalchemy.orm import contains_eager, joinedload, with_polymorphic
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from marketplace.extensions import db
@@ -253,7 +253,7 @@ def user_for_session(session_id: str | None) -> User | None:
         db.session.execute(_user_with_memberships(), {"user_id": int(user_id)}).unique().scalar_one_or_none()
     )
     if user is None:
-        user = db.session.get(User, int(user_id), options=[noload(User.memberships)])
+        user = db.session.get(User, int(user_id), options=[joinedload(User.memberships)])
     if user is None or user.session_version != int(version):
         return None
     return user
