@@ -226,6 +226,49 @@ def load(port: int, path: str, cookie: str, requests: int, concurrency: int) -> 
     return requests / (time.perf_counter() - started), errors[0]
 
 
+def cpu_in_process(database_url: str, slug: str, requests: int) -> dict[str, float]:
+    """CPU time per request of the catalogue and of its floor, in this process (Flask test client, signed in,
+    ``requests`` alternating GETs of each after a warm-up, median of ``time.thread_time``), and the number of
+    statements of one catalogue page: steadier than requests per second on a loaded machine."""
+    from sqlalchemy import event
+
+    from marketplace.extensions import db
+
+    os.environ["BENCH_DATABASE_URL"] = database_url
+    app = server_app()
+    client = app.test_client()
+    response = client.post("/connexion", data={"email": EMAIL, "password": PASSWORD})
+    assert response.status_code == 303, response.status_code
+    pages = {"catalogue": f"/entreprise/{slug}/catalogue", "plancher": f"/bench/plancher/{slug}"}
+
+    def cpu(path: str) -> float:
+        started = time.thread_time()
+        status = client.get(path).status_code
+        assert status == 200, (path, status)
+        return time.thread_time() - started
+
+    for _ in range(5):
+        for path in pages.values():
+            cpu(path)
+    spent: dict[str, list[float]] = {name: [] for name in pages}
+    for _ in range(requests):
+        for name, path in pages.items():
+            spent[name].append(cpu(path))
+    statements = []
+
+    def count(*args) -> None:
+        statements.append(args[2])
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    cpu(pages["catalogue"])
+    event.remove(engine, "before_cursor_execute", count)
+    figures = {name: statistics.median(values) * 1000 for name, values in spent.items()}
+    figures["statements"] = len(statements)
+    return figures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -238,6 +281,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=60, help="requêtes par page et par tour")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--port", type=int, default=8792)
+    parser.add_argument(
+        "--cpu-requests", type=int, default=15, help="requêtes par page pour le CPU en processus (0 : sans)"
+    )
     args = parser.parse_args()
 
     slug = ensure_data(args.database_url, args.sessions, args.enrolments)
@@ -311,6 +357,13 @@ def main() -> int:
     print(f"Ratio catalogue / plancher : {ratio:.2f} (objectif ≥ {TARGET_RATIO})")
     print(f"Ratio catalogue / hello : {median['catalogue'] / median['hello']:.2f}")
     print(f"Erreurs : {errors}")
+    if args.cpu_requests:
+        cpu = cpu_in_process(args.database_url, slug, args.cpu_requests)
+        print(
+            f"CPU par requête en processus (médiane de {args.cpu_requests}) : catalogue {cpu['catalogue']:.1f} ms "
+            f"({cpu['statements']} instructions SQL), plancher {cpu['plancher']:.1f} ms ; "
+            f"ratio plancher / catalogue : {cpu['plancher'] / cpu['catalogue']:.2f}"
+        )
     return 0 if errors == 0 else 1
 
 

@@ -38,11 +38,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     from marketplace import models  # noqa: F401  (registers tables)
     from marketplace.services import outbox  # noqa: F401  (registers mail delivery hooks and job)
-    from marketplace.web import filters, guard, inputs, params
+    from marketplace.web import filters, guard, inputs, layout, params
 
     params.init_app(app)  # before the blueprints: every <int:…> in their routes is bounded
     guard.init_app(app)
     filters.init_app(app)
+    layout.init_app(app)
     inputs.init_app(app)  # control characters and too-long URLs refused before any view
     _register_blueprints(app)
     _register_error_pages(app)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal
@@ -105,9 +106,15 @@ def plural(
     irregular words (« 2 travaux ») and compound ones (« 2 places disponibles » from « place disponible »)."""
     n = count or 0
     if plural_form is None:
-        plural_form = " ".join(_plural_word(word) for word in singular.split(" "))
+        plural_form = _plural_form(singular)
     word = singular if abs(n) < 2 else plural_form
     return f"{number_fr(n)} {word}" if with_count else word
+
+
+@lru_cache(maxsize=1024)
+def _plural_form(singular: str) -> str:
+    """Each word made plural (a page asks for the same few words on every row: worked out once)."""
+    return " ".join(_plural_word(word) for word in singular.split(" "))
 
 
 def _plural_word(word: str) -> str:

@@ -16,12 +16,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import Select, bindparam, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload, with_polymorphic
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from marketplace.extensions import db
@@ -223,16 +224,36 @@ def sign_out(user: User) -> None:
     user.session_version = (user.session_version or 0) + 1
 
 
+@cache
+def _user_with_memberships() -> Select:
+    """The user (parameter ``user_id``) with their memberships and organisations, in one statement built once
+    per process. Read from the organisations' side, so every join is by key: joined from the user's side
+    (``joinedload``), the organisations' polymorphic join is nested in a LEFT JOIN, which SQLite materialises
+    by reading every organisation (16 ms at 5 000 organisations)."""
+    org = with_polymorphic(Organisation, "*", flat=True)
+    return (
+        select(User)
+        .select_from(org)
+        .join(Membership, Membership.organisation_id == org.id)
+        .join(User, User.id == Membership.user_id)
+        .where(User.id == bindparam("user_id"))
+        .options(contains_eager(User.memberships).contains_eager(Membership.organisation.of_type(org)))
+    )
+
+
 def user_for_session(session_id: str | None) -> User | None:
     """The user a session cookie names (``<id>:<session version>``), if that session has not been ended."""
     user_id, _, version = (session_id or "").partition(":")
     if not (user_id.isdigit() and version.isdigit()) or len(user_id) > 18:
         return None
-    # With the memberships and their organisations in the same statement: every signed-in page needs them
-    # (the tenant guard finds the URL's organisation among them, the menu lists them).
-    user = db.session.get(
-        User, int(user_id), options=[joinedload(User.memberships).joinedload(Membership.organisation)]
+    # With the memberships and their organisations: every signed-in page needs them (the tenant guard finds
+    # the URL's organisation among them, the menu lists them). Someone with no membership (an operator) is
+    # not in that statement: read alone then.
+    user = (
+        db.session.execute(_user_with_memberships(), {"user_id": int(user_id)}).unique().scalar_one_or_none()
     )
+    if user is None:
+        user = db.session.get(User, int(user_id), options=[joinedload(User.memberships)])
     if user is None or user.session_version != int(version):
         return None
     return user

@@ -219,6 +219,8 @@ class SearchResult:
     providers: list[tuple[int, str]] = field(default_factory=list)
     # More than COUNT_LIMIT sessions match: ``total`` is not exact (« plus de 1 000 »).
     more: bool = False
+    # The company's OPCO's name (read with the rows; from the company's OPCO when there are none).
+    opco_name: str = ""
 
 
 # The training organisations an OPCO references change rarely (a new referencing): the list is kept per
@@ -424,7 +426,7 @@ def search_sessions(company: Company, filters: SearchFilters, today: date, now: 
     providers = opco_providers(company.opco_id)
     listing = _listed(company, filters)
     if not listing.actions:
-        return SearchResult([], 0, 1, 0, providers)
+        return SearchResult([], 0, 1, 0, providers, opco_name=company.opco.name)
     query = _filtered(company, filters, listing, today, now)
     ids = paginate_bounded(
         query.with_only_columns(TrainingSession.id).order_by(*_order(filters.sort)),
@@ -434,7 +436,15 @@ def search_sessions(company: Company, filters: SearchFilters, today: date, now: 
     )
     page = search_rows.load(company, ids.items, now)
     pages = ids.pages if ids.total else 0
-    return SearchResult(rows_for(company, page, today), ids.total, ids.page, pages, providers, more=ids.more)
+    return SearchResult(
+        rows_for(company, page, today),
+        ids.total,
+        ids.page,
+        pages,
+        providers,
+        more=ids.more,
+        opco_name=page.opco.name if page.opco else company.opco.name,
+    )
 
 
 # --- One session -----------------------------------------------------------------------------------------------

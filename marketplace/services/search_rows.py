@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, String, cast, func, literal, null, select, union_all
+from sqlalchemy import Integer, Select, String, bindparam, cast, func, literal, null, select, union_all
 
 from marketplace.extensions import db
 from marketplace.models import (
@@ -48,13 +49,14 @@ class ActionRegionRow(NamedTuple):
 
 
 class OpcoRef:
-    """The sessions' OPCO as the chain reads it: its funding basis from the page's statement, anything else
-    (rarely read: its name, its branches) from the company's OPCO, loaded only then."""
+    """The sessions' OPCO as the chain reads it: its funding basis and name from the page's statement, anything
+    else (rarely read: its branches) from the company's OPCO, loaded only then."""
 
-    __slots__ = ("funding_basis", "_company")
+    __slots__ = ("funding_basis", "name", "_company")
 
-    def __init__(self, funding_basis: str | None, company: Company) -> None:
+    def __init__(self, funding_basis: str | None, name: str, company: Company) -> None:
         self.funding_basis = funding_basis
+        self.name = name
         self._company = company
 
     def __getattr__(self, name: str):
@@ -138,12 +140,18 @@ class PageSessions:
     sessions: list[ListedSession]
     counts: CompanyCounts
     offers: dict[int, int]
+    opco: OpcoRef | None = None  # None when there are no sessions
 
 
-def load(company: Company, ids: list[int], now: datetime) -> PageSessions:
-    """The sessions ``ids`` (already known visible to the company) with what their rows show."""
-    if not ids:
-        return PageSessions([], CompanyCounts({}, {}, {}), {})
+def _same_siren():
+    """The company's establishments (its SIREN), named by the ``siren`` parameter."""
+    return select(Company.id).where(Company.siren == bindparam("siren")).scalar_subquery()
+
+
+@cache
+def _sessions_statement() -> Select:
+    """The page's sessions with what their rows show, built once per process (parameters: ``ids``, ``now``,
+    ``siren``): building this 35-column select cost more than running it."""
     S, A, P, Org, R, E = (
         TrainingSession,
         CollectiveAction,
@@ -152,18 +160,20 @@ def load(company: Company, ids: list[int], now: datetime) -> PageSessions:
         Referencing,
         Enrolment,
     )
-    same_siren = select(Company.id).where(Company.siren == company.siren).scalar_subquery()
+    opco_organisation = Organisation.__table__.alias("opco_organisations")
     offers = (
         select(func.count(E.id))
-        .where(E.session_id == S.id, E.status == EnrolmentStatus.OFFERED, E.offer_expires_at > now)
+        .where(
+            E.session_id == S.id, E.status == EnrolmentStatus.OFFERED, E.offer_expires_at > bindparam("now")
+        )
         .scalar_subquery()
     )
     used = (
         select(func.count(E.id))
-        .where(E.session_id == S.id, E.company_id.in_(same_siren), E.status.in_(COUNTED_FOR_CAPS))
+        .where(E.session_id == S.id, E.company_id.in_(_same_siren()), E.status.in_(COUNTED_FOR_CAPS))
         .scalar_subquery()
     )
-    rows = db.session.execute(
+    return (
         select(
             S.id,
             S.action_id,
@@ -200,6 +210,7 @@ def load(company: Company, ids: list[int], now: datetime) -> PageSessions:
             offers,
             used,
             Opco.funding_basis,
+            opco_organisation.c.name,
         )
         .select_from(S)
         .join(A, A.id == S.action_id)
@@ -207,9 +218,17 @@ def load(company: Company, ids: list[int], now: datetime) -> PageSessions:
         .join(Org.__table__, Org.id == S.provider_id)
         .join(R, R.id == S.referencing_id)
         .join(Opco.__table__, Opco.id == S.opco_id)
-        .where(S.id.in_(ids))
-    ).all()
-    opco = OpcoRef(rows[0][34], company) if rows else None
+        .join(opco_organisation, opco_organisation.c.id == S.opco_id)
+        .where(S.id.in_(bindparam("ids", expanding=True)))
+    )
+
+
+def load(company: Company, ids: list[int], now: datetime) -> PageSessions:
+    """The sessions ``ids`` (already known visible to the company) with what their rows show."""
+    if not ids:
+        return PageSessions([], CompanyCounts({}, {}, {}), {})
+    rows = db.session.execute(_sessions_statement(), {"ids": ids, "now": now, "siren": company.siren}).all()
+    opco = OpcoRef(rows[0][34], rows[0][35], company) if rows else None
     actions: dict[int, ListedAction] = {}
     providers: dict[int, ListedProvider] = {}
     by_id: dict[int, ListedSession] = {}
@@ -256,32 +275,37 @@ def load(company: Company, ids: list[int], now: datetime) -> PageSessions:
             live_offers[sid] = row[32]
         if row[33]:
             per_session[sid] = row[33]
-    per_action = _action_details(actions, same_siren)
+    per_action = _action_details(actions, company.siren)
     sessions = [by_id[i] for i in ids if i in by_id]
     counts = CompanyCounts(per_session, per_action, {s.referencing_id: s.referencing for s in sessions})
-    return PageSessions(sessions, counts, live_offers)
+    return PageSessions(sessions, counts, live_offers, opco)
 
 
-def _action_details(actions: dict[int, ListedAction], same_siren) -> dict[int, int]:
-    """Branches, regions (with their names) and funding shares of the actions, and the places the company
-    (its whole SIREN) holds per action for the yearly caps, in one statement. Returns the places."""
-    ids = list(actions)
+@cache
+def _details_statement() -> Select:
+    """Branches, regions, shares and the company's places per action (parameters: ``ids``, ``siren``), built
+    once per process."""
     B, AR, F, S, E = ActionBranch, ActionRegion, FundingShare, TrainingSession, Enrolment
     no_text, no_number = cast(null(), String), cast(null(), Integer)
-    rows = db.session.execute(
-        union_all(
-            select(B.action_id, literal("b"), B.idcc, no_text, no_number).where(B.action_id.in_(ids)),
-            select(AR.action_id, literal("r"), AR.region_code, Region.name, no_number)
-            .join(Region, Region.code == AR.region_code)
-            .where(AR.action_id.in_(ids)),
-            select(F.action_id, literal("s"), F.size_band, no_text, F.percent).where(F.action_id.in_(ids)),
-            select(S.action_id, literal("c"), no_text, no_text, func.count(E.id))
-            .join(E, E.session_id == S.id)
-            # ``+ 0``: read from the company's few enrolments, never from every session of the actions.
-            .where(E.company_id.in_(same_siren), (S.action_id + 0).in_(ids), E.status.in_(COUNTED_FOR_CAPS))
-            .group_by(S.action_id),
-        )
-    ).all()
+    ids = bindparam("ids", expanding=True)
+    return union_all(
+        select(B.action_id, literal("b"), B.idcc, no_text, no_number).where(B.action_id.in_(ids)),
+        select(AR.action_id, literal("r"), AR.region_code, Region.name, no_number)
+        .join(Region, Region.code == AR.region_code)
+        .where(AR.action_id.in_(ids)),
+        select(F.action_id, literal("s"), F.size_band, no_text, F.percent).where(F.action_id.in_(ids)),
+        select(S.action_id, literal("c"), no_text, no_text, func.count(E.id))
+        .join(E, E.session_id == S.id)
+        # ``+ 0``: read from the company's few enrolments, never from every session of the actions.
+        .where(E.company_id.in_(_same_siren()), (S.action_id + 0).in_(ids), E.status.in_(COUNTED_FOR_CAPS))
+        .group_by(S.action_id),
+    )
+
+
+def _action_details(actions: dict[int, ListedAction], siren: str) -> dict[int, int]:
+    """Branches, regions (with their names) and funding shares of the actions, and the places the company
+    (its whole SIREN) holds per action for the yearly caps, in one statement. Returns the places."""
+    rows = db.session.execute(_details_statement(), {"ids": list(actions), "siren": siren}).all()
     per_action: dict[int, int] = {}
     for action_id, kind, code, name, number in rows:
         action = actions[action_id]

@@ -3,6 +3,7 @@ the organisation read once per request, the reference lists read once per proces
 
 from __future__ import annotations
 
+from marketplace.extensions import db
 from marketplace.services import search
 from tests.web.pages import count_queries, visible_text
 
@@ -64,3 +65,41 @@ def test_another_organisation_in_the_url_is_still_not_found(client, make, login)
     assert client.get(f"/entreprise/{other.slug}/catalogue").status_code == 404
     assert client.get("/entreprise/nulle-part/catalogue").status_code == 404
     assert client.get(f"/opco/{other.slug}/").status_code == 404  # a company's slug in the OPCO area
+
+
+def test_the_signed_in_user_is_read_in_one_statement_by_key(client, make, login):
+    """The user with memberships and organisations in one statement, every organisation found by key (the
+    join from the user's side made SQLite read every organisation on every page)."""
+    admin = make.user()
+    company = make.company("akto", admin=admin)
+    make.company("atlas")  # organisations the user is not a member of
+    make.provider(name="Organisme voisin")
+    login(client, admin)
+    url = f"/entreprise/{company.slug}/catalogue"
+    client.get(url)
+    with count_queries() as statements:
+        assert client.get(url).status_code == 200
+    user = [s for s in statements if "FROM organisations" in s and "users.id =" in s]
+    assert len(user) == 1, statements
+    assert not [s for s in statements if s.lstrip().startswith(("SELECT users", "SELECT memberships"))], (
+        statements
+    )
+    if db.engine.dialect.name == "sqlite":
+        plan = (
+            db.session.connection()
+            .exec_driver_sql("EXPLAIN QUERY PLAN " + user[0].replace("?", str(admin.id)))
+            .all()
+        )
+        assert not [row for row in plan if "SCAN" in str(row[-1])], plan
+
+
+def test_a_catalogue_row_links_to_its_session_with_the_search_kept(client, make, login):
+    admin = make.user()
+    company = make.company("akto", admin=admin)
+    session = make.session(make.action(title="Sauveteur secouriste du travail"))
+    login(client, admin)
+    page = client.get(f"/entreprise/{company.slug}/catalogue?q=secouriste&sort=price").get_data(as_text=True)
+    assert (
+        f'href="/entreprise/{company.slug}/catalogue/sessions/{session.id}?q=secouriste&amp;sort=price"'
+        in page
+    )

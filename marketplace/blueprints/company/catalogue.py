@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from flask import abort, current_app, g, render_template, request
 from markupsafe import Markup, escape
 
@@ -15,6 +13,7 @@ from marketplace.services import company_pages, search
 from marketplace.services.roles import Perm
 from marketplace.web.actions import render, wants_fragment
 from marketplace.web.guard import require
+from marketplace.web.kept import KeptHtml, url_with_id
 from marketplace.web.params import page_arg
 
 ENROL_ENDPOINT = "company.enrol"
@@ -36,21 +35,21 @@ def _render(template: str, **context):
 
 
 # The organisation select of the search form, rendered once per list of choices (an OPCO may reference
-# hundreds of organisations; the list is kept by ``search.opco_providers``): {id(list): (list, html)}.
-_provider_options: dict[int, tuple[list, str]] = {}
+# hundreds of organisations; the list is kept by ``search.opco_providers``).
+_provider_options = KeptHtml(seconds=3600, size=100)
 
 
 def provider_options(providers: list[tuple[int, str]], selected: int | None) -> Markup:
     """The ``<option>`` of each organisation, the one searched for selected."""
-    hit = _provider_options.get(id(providers))
-    if hit is None or hit[0] is not providers:
-        if len(_provider_options) > 100:
-            _provider_options.clear()
-        html = "".join(
-            f'\n          <option value="{pid}">{escape(name)}</option>' for pid, name in providers
+    html = str(  # a plain text: Markup.replace would escape the option searched for
+        _provider_options.get(
+            id(providers),
+            lambda: "".join(
+                f'\n          <option value="{pid}">{escape(name)}</option>' for pid, name in providers
+            ),
+            depends_on=providers,
         )
-        hit = _provider_options[id(providers)] = (providers, html)
-    html = hit[1]
+    )
     if selected is not None:
         html = html.replace(f'<option value="{selected}">', f'<option value="{selected}" selected>', 1)
     return Markup(html)
@@ -65,35 +64,27 @@ def _filters() -> search.SearchFilters:
 
 # The rendered search form per organisation and query string, kept a minute: it depends on nothing else
 # (the choices are the reference lists and the OPCO's organisations, themselves kept per process), and its
-# fields cost more to render than the page's results. {(app, organisation, slug, arguments): (time, providers,
-# html)}.
-FORM_EXPIRY_SECONDS = 60
-_forms: dict[tuple, tuple[float, list, Markup]] = {}
+# fields cost more to render than the page's results.
+_forms = KeptHtml(seconds=60, size=500)
 
 
 def _search_form(filters: search.SearchFilters, providers: list[tuple[int, str]]) -> Markup:
-    key = (id(current_app._get_current_object()), g.org.id, g.org.slug, tuple(request.args.items(multi=True)))
-    hit = _forms.get(key)
-    now = time.monotonic()
-    if hit is None or now - hit[0] > FORM_EXPIRY_SECONDS or hit[1] is not providers:
+    def build() -> str:
         choices = company_pages.catalogue_choices()
         form = CatalogueSearchForm(request.args)
         form.theme.choices = [("", "Tous les thèmes"), *choices.themes]
         form.region.choices = [("", "Toutes les régions"), *choices.regions]
         if request.args:
             form.validate()  # shows why a filter was left out, next to it
-        html = Markup(
-            render_template(
-                "company/catalogue/_search_form.html",
-                form=form,
-                filters=filters,
-                provider_options=provider_options(providers, filters.provider_id),
-            )
+        return render_template(
+            "company/catalogue/_search_form.html",
+            form=form,
+            filters=filters,
+            provider_options=provider_options(providers, filters.provider_id),
         )
-        if len(_forms) >= 500:
-            _forms.clear()
-        hit = _forms[key] = (now, providers, html)
-    return hit[2]
+
+    key = (g.org.id, g.org.slug, tuple(request.args.items(multi=True)))
+    return _forms.get(key, build, depends_on=providers)
 
 
 @bp.get("/catalogue")
@@ -101,6 +92,7 @@ def _search_form(filters: search.SearchFilters, providers: list[tuple[int, str]]
 def catalogue():
     now = utcnow()
     filters = _filters()
+    args = filters.to_args()
     result = search.search_sessions(g.org, filters, paris_today(now), now)
     return _render(
         "company/catalogue/index.html",
@@ -109,7 +101,9 @@ def catalogue():
         search_form=None if wants_fragment() else _search_form(filters, result.providers),
         filters=filters,
         result=result,
-        args=filters.to_args(),
+        args=args,
+        session_url=url_with_id("company.catalogue_session", "session_id", **args),
+        enrol_url=url_with_id(ENROL_ENDPOINT, "session_id") if _enrol_available() else None,
     )
 
 
