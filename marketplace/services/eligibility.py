@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import lazyload
+from sqlalchemy import func, inspect, select
+from sqlalchemy.orm import joinedload, lazyload
 
 from marketplace.extensions import db
 from marketplace.formatting import date_fr, of_name, plural
@@ -27,6 +27,7 @@ from marketplace.models import (
     SessionStatus,
     TrainingSession,
 )
+from marketplace.services import action_lists
 from marketplace.services.identifiers import qualiopi_is_valid, size_band, size_band_label
 
 # Statuses that count against the per-company caps: places held (confirmed, or awaiting the OPCO's
@@ -76,21 +77,22 @@ def company_counts(company: Company, sessions: Iterable[TrainingSession]) -> Com
             per_action[action_id] = per_action.get(action_id, 0) + count
             if session_id in session_ids:
                 per_session[session_id] = count
-    referencing_ids = {s.referencing_id for s in sessions}
+    # Those loaded with their session (``session_for_company``) are not read again.
+    referencings = {
+        s.referencing_id: s.referencing for s in sessions if "referencing" not in inspect(s).unloaded
+    }
+    referencing_ids = {s.referencing_id for s in sessions} - set(referencings)
     # Without the referencing's joined action and provider: the sessions already hold them, and reloading
     # them would run the action's loaders (branches, regions, shares) a second time.
-    referencings = (
-        {
-            r.id: r
+    if referencing_ids:
+        referencings.update(
+            (r.id, r)
             for r in db.session.scalars(
                 select(Referencing)
                 .where(Referencing.id.in_(referencing_ids))
                 .options(lazyload(Referencing.action), lazyload(Referencing.provider))
             )
-        }
-        if referencing_ids
-        else {}
-    )
+        )
     return CompanyCounts(per_session, per_action, referencings)
 
 
@@ -184,7 +186,7 @@ def blockers(
             f"Cette action n'est pas ouverte aux entreprises de votre taille ({size_band_label(band).lower()})."
         )
     if not action.is_national and company.region_code not in action.region_codes:
-        names = ", ".join(sorted(r.region.name for r in action.regions))
+        names = ", ".join(sorted(action.region_names))
         reasons.append(f"Cette action est réservée aux entreprises des régions : {names}.")
     reasons += cap_blockers(
         session,
@@ -251,9 +253,17 @@ def visible_sessions_query(company: Company):
 
 
 def session_for_company(company: Company, session_id: int) -> TrainingSession | None:
-    """The session if the company may see it: in its OPCO's catalogue, or one it has enrolments on."""
+    """The session if the company may see it: in its OPCO's catalogue, or one it has enrolments on.
+
+    With what the chain and the funding figures read, in the same statement: the action's OPCO (its funding
+    basis) and the referencing (without its own joined action and provider); the action's branches, regions
+    and funding shares kept by the process (``action_lists``, checked against the version read here)."""
     if company.opco_id is not None:
-        session = db.session.scalar(visible_sessions_query(company).where(TrainingSession.id == session_id))
+        session = db.session.scalar(
+            visible_sessions_query(company).where(TrainingSession.id == session_id).options(*_WITH_CHAIN)
+        )
+        if session is not None:
+            action_lists.attach(session.action)
         if session is not None:
             return session
     return db.session.scalar(
@@ -262,6 +272,19 @@ def session_for_company(company: Company, session_id: int) -> TrainingSession | 
         .where(TrainingSession.id == session_id, Enrolment.company_id == company.id)
         .limit(1)
     )
+
+
+_WITH_CHAIN = (
+    joinedload(TrainingSession.action).options(
+        joinedload(CollectiveAction.opco),
+        lazyload(CollectiveAction.branches),
+        lazyload(CollectiveAction.regions),
+        lazyload(CollectiveAction.funding_shares),
+    ),
+    joinedload(TrainingSession.referencing).options(
+        lazyload(Referencing.action), lazyload(Referencing.provider)
+    ),
+)
 
 
 def _open_to_stated_branch(action, company) -> bool:

@@ -10,7 +10,7 @@ the same effect; its ``busy_timeout`` bounds the wait there.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Table, select, text, update
+from sqlalchemy import ColumnElement, Table, func, select, update
 from sqlalchemy.exc import OperationalError
 
 from marketplace.extensions import db
@@ -40,17 +40,11 @@ def is_postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def _bound_lock_wait() -> None:
-    """PostgreSQL: ``lock_timeout`` for the rest of the transaction, set once per transaction (an enrolment
-    takes two locks). Keyed on the innermost transaction: a savepoint rolled back also undoes its SET."""
-    session = db.session()
-    current = session.get_nested_transaction() or session.get_transaction()
-    if current is None or session.info.get(_BOUNDED) is not current:  # None: no transaction begun yet
-        session.execute(text(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}"))
-        session.info[_BOUNDED] = session.get_nested_transaction() or session.get_transaction()
-
-
-_BOUNDED = "locking_lock_timeout_set"
+def _bounded(statement):
+    """PostgreSQL: the locking statement itself sets ``lock_timeout`` for the rest of the transaction (as
+    ``SET LOCAL``), so bounding the wait costs no round trip of its own. The condition is volatile, so the
+    database evaluates it on the row before trying to lock it: the timeout applies to this very wait."""
+    return statement.where(func.set_config("lock_timeout", f"{int(LOCK_TIMEOUT_MS)}ms", True).is_not(None))
 
 
 def lock_row(table: Table, row_id: int | ColumnElement[int]) -> bool:
@@ -59,10 +53,9 @@ def lock_row(table: Table, row_id: int | ColumnElement[int]) -> bool:
     ``row_id`` may be a scalar subquery (which row to lock decided by the database, in the same statement).
     """
     if is_postgresql():
-        _bound_lock_wait()
         try:
             found = db.session.execute(
-                select(table.c.id).where(table.c.id == row_id).with_for_update()
+                _bounded(select(table.c.id).where(table.c.id == row_id)).with_for_update()
             ).first()
         except OperationalError as error:
             if is_lock_timeout(error):
@@ -87,9 +80,8 @@ def lock_and_read(table: Table, row_id: int, statement):
         if not lock_row(table, row_id):
             return None
         return db.session.execute(statement).first()
-    _bound_lock_wait()
     try:
-        return db.session.execute(statement.with_for_update(of=table)).first()
+        return db.session.execute(_bounded(statement).with_for_update(of=table)).first()
     except OperationalError as error:
         if is_lock_timeout(error):
             raise LockBusy() from error
