@@ -223,6 +223,9 @@ def sign_out(user: User) -> None:
     user.session_version = (user.session_version or 0) + 1
 
 
+_WITH_MEMBERSHIPS = (joinedload(User.memberships).joinedload(Membership.organisation),)  # built once
+
+
 def user_for_session(session_id: str | None) -> User | None:
     """The user a session cookie names (``<id>:<session version>``), if that session has not been ended."""
     user_id, _, version = (session_id or "").partition(":")
@@ -230,9 +233,7 @@ def user_for_session(session_id: str | None) -> User | None:
         return None
     # With the memberships and their organisations in the same statement: every signed-in page needs them
     # (the tenant guard finds the URL's organisation among them, the menu lists them).
-    user = db.session.get(
-        User, int(user_id), options=[joinedload(User.memberships).joinedload(Membership.organisation)]
-    )
+    user = db.session.get(User, int(user_id), options=_WITH_MEMBERSHIPS)
     if user is None or user.session_version != int(version):
         return None
     return user

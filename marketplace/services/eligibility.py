@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.orm import joinedload, lazyload
 
 from marketplace.extensions import db
@@ -61,18 +61,8 @@ def company_counts(company: Company, sessions: Iterable[TrainingSession]) -> Com
     action_ids = {s.action_id for s in sessions}
     per_session: dict[int, int] = {}
     per_action: dict[int, int] = {}
-    same_siren = select(Company.id).where(Company.siren == company.siren)
     if action_ids:
-        rows = db.session.execute(
-            select(Enrolment.session_id, TrainingSession.action_id, func.count(Enrolment.id))
-            .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
-            .where(
-                Enrolment.company_id.in_(same_siren),
-                TrainingSession.action_id.in_(action_ids),
-                Enrolment.status.in_(COUNTED_FOR_CAPS),
-            )
-            .group_by(Enrolment.session_id, TrainingSession.action_id)
-        ).all()
+        rows = db.session.execute(_COUNTS, {"siren": company.siren, "action_ids": list(action_ids)}).all()
         for session_id, action_id, count in rows:
             per_action[action_id] = per_action.get(action_id, 0) + count
             if session_id in session_ids:
@@ -94,6 +84,19 @@ def company_counts(company: Company, sessions: Iterable[TrainingSession]) -> Com
             )
         )
     return CompanyCounts(per_session, per_action, referencings)
+
+
+# Built once (building and keying a statement costs more than running it on the enrolment's path).
+_COUNTS = (
+    select(Enrolment.session_id, TrainingSession.action_id, func.count(Enrolment.id))
+    .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
+    .where(
+        Enrolment.company_id.in_(select(Company.id).where(Company.siren == bindparam("siren"))),
+        TrainingSession.action_id.in_(bindparam("action_ids", expanding=True)),
+        Enrolment.status.in_(COUNTED_FOR_CAPS),
+    )
+    .group_by(Enrolment.session_id, TrainingSession.action_id)
+)
 
 
 def funding_blocker(session: TrainingSession, referencing: Referencing | None = None) -> str | None:
@@ -241,11 +244,15 @@ VISIBLE_STATUSES = (
 
 def visible_sessions_query(company: Company):
     """Select of the sessions in the company's OPCO catalogue (published action, visible status)."""
+    return _visible_sessions(company.opco_id)
+
+
+def _visible_sessions(opco_id):
     return (
         select(TrainingSession)
         .join(CollectiveAction, CollectiveAction.id == TrainingSession.action_id)
         .where(
-            TrainingSession.opco_id == company.opco_id,
+            TrainingSession.opco_id == opco_id,
             TrainingSession.status.in_(VISIBLE_STATUSES),
             CollectiveAction.status == ActionStatus.PUBLISHED,
         )
@@ -259,12 +266,9 @@ def session_for_company(company: Company, session_id: int) -> TrainingSession | 
     basis) and the referencing (without its own joined action and provider); the action's branches, regions
     and funding shares kept by the process (``action_lists``, checked against the version read here)."""
     if company.opco_id is not None:
-        session = db.session.scalar(
-            visible_sessions_query(company).where(TrainingSession.id == session_id).options(*_WITH_CHAIN)
-        )
+        session = db.session.scalar(_VISIBLE_SESSION, {"opco_id": company.opco_id, "session_id": session_id})
         if session is not None:
             action_lists.attach(session.action)
-        if session is not None:
             return session
     return db.session.scalar(
         select(TrainingSession)
@@ -284,6 +288,13 @@ _WITH_CHAIN = (
     joinedload(TrainingSession.referencing).options(
         lazyload(Referencing.action), lazyload(Referencing.provider)
     ),
+)
+
+
+_VISIBLE_SESSION = (
+    _visible_sessions(bindparam("opco_id"))
+    .where(TrainingSession.id == bindparam("session_id"))
+    .options(*_WITH_CHAIN)
 )
 
 

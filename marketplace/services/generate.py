@@ -30,6 +30,7 @@ from sqlalchemy import Table, func, select, text
 from stdnum import luhn
 
 from marketplace.extensions import db
+from marketplace.models.catalogue import new_lists_version
 from marketplace.formatting import paris_today
 from marketplace.models import (
     ActionBranch,
@@ -479,6 +480,7 @@ def generate(
             search_text=lowered if plain == lowered else f"{lowered} {plain}",
             published_at=today - timedelta(days=rng.randrange(1, 300)) if status != "draft" else None,
             created_at=created,
+            lists_version=new_lists_version(),  # never one a process may keep for another database
         )
         actions.append(action)
         idccs = opco_idcc[opco.id]
