@@ -30,7 +30,6 @@ from sqlalchemy import Table, func, select, text
 from stdnum import luhn
 
 from marketplace.extensions import db
-from marketplace.models.catalogue import new_lists_version
 from marketplace.formatting import paris_today
 from marketplace.models import (
     ActionBranch,
@@ -50,6 +49,7 @@ from marketplace.models import (
     TrainingSession,
     utcnow,
 )
+from marketplace.models.catalogue import new_lists_version
 from marketplace.services import funding, organisations
 from marketplace.services.reference_data import load_reference_data
 from marketplace.services.search import fold, forget_providers
