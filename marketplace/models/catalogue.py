@@ -126,7 +126,10 @@ class CollectiveAction(CreatedAtMixin, db.Model):
     # from the copy kept by the process when the request attached it (services.action_lists), else loaded.
 
     def _kept(self, collection: str) -> ActionLists | None:
-        return None if collection in self.__dict__ else self.__dict__.get("kept_lists")
+        """The kept copy, only while this instance's ``lists_version`` is loaded and is the copy's (after a
+        commit or a change of the lists, the collections are read instead)."""
+        kept = None if collection in self.__dict__ else self.__dict__.get("kept_lists")
+        return kept if kept is not None and kept.version == self.__dict__.get("lists_version") else None
 
     @property
     def idcc_codes(self) -> list[str]:
@@ -157,8 +160,9 @@ class CollectiveAction(CreatedAtMixin, db.Model):
 @dataclass(frozen=True)
 class ActionLists:
     """An action's branches, regions (code, name) and funding shares (size band → percent) as plain values,
-    as of one ``lists_version``."""
+    as of ``version`` (its ``lists_version``)."""
 
+    version: int
     idcc_codes: tuple[str, ...]
     regions: tuple[tuple[str, str], ...]
     shares: dict[str, int]

@@ -29,7 +29,7 @@ _kept: dict[tuple[str, int], tuple[int, tuple[str, ...], tuple[str, ...], dict[s
 def attach(action: CollectiveAction) -> None:
     """Give ``action`` its lists as of the version read with it (one statement when the process has not
     kept them yet); its ``idcc_codes``, ``region_codes``, ``region_names`` and ``share_for`` then read them
-    (collections loaded in this request still come first)."""
+    while the instance holds that version (collections loaded in this request still come first)."""
     if all(name in action.__dict__ for name in _LISTS):
         return
     key = (str(db.engine.url), action.id)
@@ -37,9 +37,8 @@ def attach(action: CollectiveAction) -> None:
     if kept is None or kept[0] != action.lists_version:
         kept = _kept[key] = _load(action.id)
     names = dict(reference_lists.regions())
-    action.kept_lists = ActionLists(
-        kept[1], tuple((code, names.get(code, code)) for code in kept[2]), kept[3]
-    )
+    regions = tuple((code, names.get(code, code)) for code in kept[2])
+    action.kept_lists = ActionLists(kept[0], kept[1], regions, kept[3])
 
 
 def _load(action_id: int):

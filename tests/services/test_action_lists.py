@@ -80,6 +80,24 @@ def test_lists_are_read_once_then_again_after_every_change(make):
     assert any("pas ouverte aux entreprises de votre taille" in r for r in reasons)
 
 
+def test_an_instance_holding_kept_lists_reads_a_change_made_since(make):
+    """Within one database session (a test, a command): after a commit, the kept copy no longer answers."""
+    opco = make.opco("akto")
+    action = make.action(opco, shares={"11-49": 80})
+    session = make.session(action, make.provider())
+    company = make.company(opco_code="akto", headcount=20)
+    db.session.commit()
+    company_id, session_id = company.id, session.id
+    db.session.expunge_all()
+    company = db.session.get(type(company), company_id)
+    kept = eligibility.session_for_company(company, session_id).action
+    assert "funding_shares" not in kept.__dict__ and kept.share_for("11-49") == 80
+    share = db.session.scalar(select(FundingShare).where(FundingShare.action_id == kept.id))
+    share.percent = 40
+    db.session.commit()
+    assert kept.share_for("11-49") == 40
+
+
 def test_a_new_action_never_shares_a_version_with_another(make):
     first, second = make.action(), make.action()
     assert first.lists_version != second.lists_version
