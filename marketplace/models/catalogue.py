@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -37,6 +40,12 @@ class Modality:
     REMOTE = "distanciel"
     BLENDED = "mixte"
     LABELS = {ONSITE: "Présentiel", REMOTE: "Distanciel", BLENDED: "Mixte"}
+
+
+def new_lists_version() -> int:
+    """A fresh ``CollectiveAction.lists_version``: random rather than counted, so that no two actions share one,
+    even with the same id in two databases or an id reused after a deletion (SQLite)."""
+    return secrets.randbits(62)
 
 
 class CollectiveAction(CreatedAtMixin, db.Model):
@@ -99,6 +108,9 @@ class CollectiveAction(CreatedAtMixin, db.Model):
     # Lower-cased title + objectives + reference, for the catalogue search (portable LIKE search).
     search_text: Mapped[str] = mapped_column(Text, default="")
     published_at: Mapped[date | None] = mapped_column(Date)
+    # Changed with every change of the branches, regions or funding shares (services.action_lists): the key
+    # under which a process keeps those lists, read with the action's row.
+    lists_version: Mapped[int] = mapped_column(BigInteger, default=new_lists_version, server_default="0")
 
     opco: Mapped[Opco] = relationship()
     theme: Mapped[Theme] = relationship(lazy="joined")
@@ -110,20 +122,50 @@ class CollectiveAction(CreatedAtMixin, db.Model):
         cascade="all, delete-orphan", order_by="FundingShare.size_band", lazy="selectin"
     )
 
+    # The lists as the eligibility chain and the funding figures read them: from the loaded collections, else
+    # from the copy kept by the process when the request attached it (services.action_lists), else loaded.
+
+    def _kept(self, collection: str) -> ActionLists | None:
+        """The kept copy, only while this instance's ``lists_version`` is loaded and is the copy's (after a
+        commit or a change of the lists, the collections are read instead)."""
+        kept = None if collection in self.__dict__ else self.__dict__.get("kept_lists")
+        return kept if kept is not None and kept.version == self.__dict__.get("lists_version") else None
+
     @property
     def idcc_codes(self) -> list[str]:
-        return [b.idcc for b in self.branches]
+        kept = self._kept("branches")
+        return list(kept.idcc_codes) if kept else [b.idcc for b in self.branches]
 
     @property
     def region_codes(self) -> list[str]:
-        return [r.region_code for r in self.regions]
+        kept = self._kept("regions")
+        return [code for code, _ in kept.regions] if kept else [r.region_code for r in self.regions]
+
+    @property
+    def region_names(self) -> list[str]:
+        kept = self._kept("regions")
+        return [name for _, name in kept.regions] if kept else [r.region.name for r in self.regions]
 
     def share_for(self, size_band: str) -> int | None:
         """Percentage funded by the OPCO for a size band; None when that band is not eligible."""
+        kept = self._kept("funding_shares")
+        if kept:
+            return kept.shares.get(size_band)
         for share in self.funding_shares:
             if share.size_band == size_band:
                 return share.percent
         return None
+
+
+@dataclass(frozen=True)
+class ActionLists:
+    """An action's branches, regions (code, name) and funding shares (size band → percent) as plain values,
+    as of ``version`` (its ``lists_version``)."""
+
+    version: int
+    idcc_codes: tuple[str, ...]
+    regions: tuple[tuple[str, str], ...]
+    shares: dict[str, int]
 
 
 class ActionBranch(db.Model):
@@ -218,6 +260,7 @@ class Referencing(CreatedAtMixin, db.Model):
 
 __all__ = [
     "ActionBranch",
+    "ActionLists",
     "ActionRegion",
     "ActionStatus",
     "CollectiveAction",

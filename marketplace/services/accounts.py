@@ -9,7 +9,7 @@ from datetime import timedelta
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from marketplace.extensions import db
 from marketplace.formatting import of_name
@@ -389,15 +389,18 @@ def user_exists(email: str) -> bool:
     return db.session.scalar(select(User.id).where(User.email == (email or "").strip().lower())) is not None
 
 
+_MEMBER_EMAILS = (  # built once: it runs on every enrolment
+    select(Membership.organisation_id, Membership.role, User.email)
+    .join(User, User.id == Membership.user_id)
+    .where(Membership.organisation_id.in_(bindparam("ids", expanding=True)))
+)
+
+
 def member_emails(organisation_ids: list[int], kind: str, *permissions: str) -> dict[int, list[str]]:
     """Per organisation, the addresses of its members whose role grants any of ``permissions`` (one query)."""
     if not organisation_ids:
         return {}
-    rows = db.session.execute(
-        select(Membership.organisation_id, Membership.role, User.email)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.organisation_id.in_(organisation_ids))
-    ).all()
+    rows = db.session.execute(_MEMBER_EMAILS, {"ids": list(organisation_ids)}).all()
     result: dict[int, set[str]] = {}
     for organisation_id, role_code, email in rows:
         if any(has_permission(kind, role_code, p) for p in permissions):

@@ -41,7 +41,13 @@ from marketplace.models import (
     User,
 )
 from marketplace.models.limits import LONG_TEXT, too_long
-from marketplace.services import audit, funding, search_index, state
+from marketplace.services import (
+    action_lists,  # noqa: F401 - its listener versions the lists edited here
+    audit,
+    funding,
+    search_index,
+    state,
+)
 from marketplace.services import text as _text
 from marketplace.services.errors import DomainError, InvalidForm
 from marketplace.services.identifiers import SIZE_BANDS, qualiopi_is_valid

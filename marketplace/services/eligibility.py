@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import lazyload
+from sqlalchemy import bindparam, func, inspect, select
+from sqlalchemy.orm import joinedload, lazyload
 
 from marketplace.extensions import db
 from marketplace.formatting import date_fr, of_name, plural
@@ -27,6 +27,7 @@ from marketplace.models import (
     SessionStatus,
     TrainingSession,
 )
+from marketplace.services import action_lists
 from marketplace.services.identifiers import qualiopi_is_valid, size_band, size_band_label
 
 # Statuses that count against the per-company caps: places held (confirmed, or awaiting the OPCO's
@@ -60,38 +61,42 @@ def company_counts(company: Company, sessions: Iterable[TrainingSession]) -> Com
     action_ids = {s.action_id for s in sessions}
     per_session: dict[int, int] = {}
     per_action: dict[int, int] = {}
-    same_siren = select(Company.id).where(Company.siren == company.siren)
     if action_ids:
-        rows = db.session.execute(
-            select(Enrolment.session_id, TrainingSession.action_id, func.count(Enrolment.id))
-            .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
-            .where(
-                Enrolment.company_id.in_(same_siren),
-                TrainingSession.action_id.in_(action_ids),
-                Enrolment.status.in_(COUNTED_FOR_CAPS),
-            )
-            .group_by(Enrolment.session_id, TrainingSession.action_id)
-        ).all()
+        rows = db.session.execute(_COUNTS, {"siren": company.siren, "action_ids": list(action_ids)}).all()
         for session_id, action_id, count in rows:
             per_action[action_id] = per_action.get(action_id, 0) + count
             if session_id in session_ids:
                 per_session[session_id] = count
-    referencing_ids = {s.referencing_id for s in sessions}
+    # Those loaded with their session (``session_for_company``) are not read again.
+    referencings = {
+        s.referencing_id: s.referencing for s in sessions if "referencing" not in inspect(s).unloaded
+    }
+    referencing_ids = {s.referencing_id for s in sessions} - set(referencings)
     # Without the referencing's joined action and provider: the sessions already hold them, and reloading
     # them would run the action's loaders (branches, regions, shares) a second time.
-    referencings = (
-        {
-            r.id: r
+    if referencing_ids:
+        referencings.update(
+            (r.id, r)
             for r in db.session.scalars(
                 select(Referencing)
                 .where(Referencing.id.in_(referencing_ids))
                 .options(lazyload(Referencing.action), lazyload(Referencing.provider))
             )
-        }
-        if referencing_ids
-        else {}
-    )
+        )
     return CompanyCounts(per_session, per_action, referencings)
+
+
+# Built once (building and keying a statement costs more than running it on the enrolment's path).
+_COUNTS = (
+    select(Enrolment.session_id, TrainingSession.action_id, func.count(Enrolment.id))
+    .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
+    .where(
+        Enrolment.company_id.in_(select(Company.id).where(Company.siren == bindparam("siren"))),
+        TrainingSession.action_id.in_(bindparam("action_ids", expanding=True)),
+        Enrolment.status.in_(COUNTED_FOR_CAPS),
+    )
+    .group_by(Enrolment.session_id, TrainingSession.action_id)
+)
 
 
 def funding_blocker(session: TrainingSession, referencing: Referencing | None = None) -> str | None:
@@ -184,7 +189,7 @@ def blockers(
             f"Cette action n'est pas ouverte aux entreprises de votre taille ({size_band_label(band).lower()})."
         )
     if not action.is_national and company.region_code not in action.region_codes:
-        names = ", ".join(sorted(r.region.name for r in action.regions))
+        names = ", ".join(sorted(action.region_names))
         reasons.append(f"Cette action est réservée aux entreprises des régions : {names}.")
     reasons += cap_blockers(
         session,
@@ -239,11 +244,15 @@ VISIBLE_STATUSES = (
 
 def visible_sessions_query(company: Company):
     """Select of the sessions in the company's OPCO catalogue (published action, visible status)."""
+    return _visible_sessions(company.opco_id)
+
+
+def _visible_sessions(opco_id):
     return (
         select(TrainingSession)
         .join(CollectiveAction, CollectiveAction.id == TrainingSession.action_id)
         .where(
-            TrainingSession.opco_id == company.opco_id,
+            TrainingSession.opco_id == opco_id,
             TrainingSession.status.in_(VISIBLE_STATUSES),
             CollectiveAction.status == ActionStatus.PUBLISHED,
         )
@@ -251,10 +260,15 @@ def visible_sessions_query(company: Company):
 
 
 def session_for_company(company: Company, session_id: int) -> TrainingSession | None:
-    """The session if the company may see it: in its OPCO's catalogue, or one it has enrolments on."""
+    """The session if the company may see it: in its OPCO's catalogue, or one it has enrolments on.
+
+    With what the chain and the funding figures read, in the same statement: the action's OPCO (its funding
+    basis) and the referencing (without its own joined action and provider); the action's branches, regions
+    and funding shares kept by the process (``action_lists``, checked against the version read here)."""
     if company.opco_id is not None:
-        session = db.session.scalar(visible_sessions_query(company).where(TrainingSession.id == session_id))
+        session = db.session.scalar(_VISIBLE_SESSION, {"opco_id": company.opco_id, "session_id": session_id})
         if session is not None:
+            action_lists.attach(session.action)
             return session
     return db.session.scalar(
         select(TrainingSession)
@@ -262,6 +276,26 @@ def session_for_company(company: Company, session_id: int) -> TrainingSession | 
         .where(TrainingSession.id == session_id, Enrolment.company_id == company.id)
         .limit(1)
     )
+
+
+_WITH_CHAIN = (
+    joinedload(TrainingSession.action).options(
+        joinedload(CollectiveAction.opco),
+        lazyload(CollectiveAction.branches),
+        lazyload(CollectiveAction.regions),
+        lazyload(CollectiveAction.funding_shares),
+    ),
+    joinedload(TrainingSession.referencing).options(
+        lazyload(Referencing.action), lazyload(Referencing.provider)
+    ),
+)
+
+
+_VISIBLE_SESSION = (
+    _visible_sessions(bindparam("opco_id"))
+    .where(TrainingSession.id == bindparam("session_id"))
+    .options(*_WITH_CHAIN)
+)
 
 
 def _open_to_stated_branch(action, company) -> bool:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import bindparam, func, or_, select, tuple_
 from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace.extensions import db
@@ -200,14 +200,20 @@ def lock_company(company_id: int) -> None:
     deadlock. Only enrolments and employees reference ``companies``, and enrolments are inserted here,
     under this very lock.
     """
-    siren = select(_THIS.c.siren).where(_THIS.c.id == company_id).scalar_subquery()
-    head = select(func.min(_SAME.c.id)).where(_SAME.c.siren == siren).scalar_subquery()
-    lock_row(Company.__table__, func.coalesce(head, company_id))  # one statement: which row, and its lock
+    lock_row(Company.__table__, _SIREN_HEAD, {"company_id": company_id})  # one statement: which row, its lock
 
 
-# Made once: an alias's column collection is costly to build on every request.
+# Made once: building the statement costs more than running it.
 _THIS = Company.__table__.alias("this_company")
 _SAME = Company.__table__.alias("same_siren")
+_SIREN_HEAD = func.coalesce(
+    select(func.min(_SAME.c.id))
+    .where(
+        _SAME.c.siren == select(_THIS.c.siren).where(_THIS.c.id == bindparam("company_id")).scalar_subquery()
+    )
+    .scalar_subquery(),
+    bindparam("company_id"),
+)
 
 
 # --- Enrolling -------------------------------------------------------------------------------------------
@@ -239,23 +245,7 @@ def _live_enrolments(
     (with that session), in one statement; the other sessions are loaded only when there is a clash."""
     if not employee_ids:
         return set(), {}
-    slots = [(slot.day, slot.half_day) for slot in session.slots]
-    clash = Enrolment.session_id == session.id
-    if slots:
-        same_half_day = (
-            select(SessionSlot.id)
-            .where(
-                SessionSlot.session_id == Enrolment.session_id,
-                tuple_(SessionSlot.day, SessionSlot.half_day).in_(slots),
-            )
-            .exists()
-        )
-        clash = or_(clash, same_half_day)
-    rows = db.session.execute(
-        select(Enrolment.employee_id, Enrolment.session_id).where(
-            Enrolment.employee_id.in_(employee_ids), Enrolment.status.in_(S.LIVE), clash
-        )
-    ).all()
+    rows = db.session.execute(_LIVE, {"employees": employee_ids, "session_id": session.id}).all()
     already = {employee_id for employee_id, session_id in rows if session_id == session.id}
     busy = {
         employee_id: db.session.get(TrainingSession, session_id)
@@ -263,6 +253,22 @@ def _live_enrolments(
         if session_id != session.id
     }
     return already, busy
+
+
+# Built once (building and keying a statement costs more than running it, on the enrolment's path). A half-day
+# is shared when a slot of the other session has the day and half-day of one of this session's slots.
+_THEIRS, _OURS = SessionSlot.__table__.alias("their_slot"), SessionSlot.__table__.alias("our_slot")
+_LIVE = select(Enrolment.employee_id, Enrolment.session_id).where(
+    Enrolment.employee_id.in_(bindparam("employees", expanding=True)),
+    Enrolment.status.in_(S.LIVE),
+    or_(
+        Enrolment.session_id == bindparam("session_id"),
+        select(_THEIRS.c.id)
+        .join(_OURS, (_OURS.c.day == _THEIRS.c.day) & (_OURS.c.half_day == _THEIRS.c.half_day))
+        .where(_THEIRS.c.session_id == Enrolment.session_id, _OURS.c.session_id == bindparam("session_id"))
+        .exists(),
+    ),
+)
 
 
 def _busy_elsewhere(employee_ids: list[int], session: TrainingSession) -> dict[int, TrainingSession]:
@@ -289,11 +295,7 @@ def enrol(
     wanted = list(dict.fromkeys(int(i) for i in employee_ids))
     if not wanted:
         raise DomainError("Choisissez au moins un salarié à inscrire.", field="employee_ids")
-    employees = db.session.scalars(
-        select(Employee)
-        .where(Employee.company_id == company.id, Employee.id.in_(wanted), Employee.erased_at.is_(None))
-        .order_by(Employee.last_name, Employee.first_name)
-    ).all()
+    employees = db.session.scalars(_EMPLOYEES, {"company_id": company.id, "ids": wanted}).all()
     if len(employees) != len(wanted):
         raise DomainError("Un des salariés choisis ne figure pas dans votre registre.", field="employee_ids")
 
@@ -398,6 +400,17 @@ def enrol(
     return outcomes
 
 
+_EMPLOYEES = (
+    select(Employee)
+    .where(
+        Employee.company_id == bindparam("company_id"),
+        Employee.id.in_(bindparam("ids", expanding=True)),
+        Employee.erased_at.is_(None),
+    )
+    .order_by(Employee.last_name, Employee.first_name)
+)
+
+
 def _lock_seats(session: TrainingSession, now: datetime) -> int:
     """Take the session's row lock; read its state and seats again under it; return the free seats.
 
@@ -405,31 +418,29 @@ def _lock_seats(session: TrainingSession, now: datetime) -> int:
     organisation closing or cancelling it) are read again, with the live offers, in one statement: no reload of
     the session's joined relations while everybody else waits.
     """
-    offers = (
-        select(func.count(Enrolment.id))
-        .where(
-            Enrolment.session_id == TrainingSession.id,
-            Enrolment.status == S.OFFERED,
-            Enrolment.offer_expires_at > now,
-        )
-        .scalar_subquery()
-    )
     fresh = lock_and_read(
-        TrainingSession.__table__,
-        session.id,
-        select(
-            TrainingSession.status,
-            TrainingSession.seats_held,
-            TrainingSession.capacity_max,
-            TrainingSession.registration_deadline,
-            offers,
-        ).where(TrainingSession.id == session.id),
+        TrainingSession.__table__, session.id, _SEATS, {"session_id": session.id, "now": now}
     )
     if fresh is None:
         raise NotFound("Cette session n'existe pas.")
     for name in ("status", "seats_held", "capacity_max", "registration_deadline"):
         set_committed_value(session, name, getattr(fresh, name))
     return max(0, fresh.capacity_max - fresh.seats_held - fresh[-1])
+
+
+_SEATS = select(
+    TrainingSession.status,
+    TrainingSession.seats_held,
+    TrainingSession.capacity_max,
+    TrainingSession.registration_deadline,
+    select(func.count(Enrolment.id))
+    .where(
+        Enrolment.session_id == TrainingSession.id,
+        Enrolment.status == S.OFFERED,
+        Enrolment.offer_expires_at > bindparam("now"),
+    )
+    .scalar_subquery(),
+).where(TrainingSession.id == bindparam("session_id"))
 
 
 def _emails_of_new_enrolments(

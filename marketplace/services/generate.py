@@ -49,6 +49,7 @@ from marketplace.models import (
     TrainingSession,
     utcnow,
 )
+from marketplace.models.catalogue import new_lists_version
 from marketplace.services import funding, organisations
 from marketplace.services.reference_data import load_reference_data
 from marketplace.services.search import fold, forget_providers
@@ -479,6 +480,7 @@ def generate(
             search_text=lowered if plain == lowered else f"{lowered} {plain}",
             published_at=today - timedelta(days=rng.randrange(1, 300)) if status != "draft" else None,
             created_at=created,
+            lists_version=new_lists_version(),  # never one a process may keep for another database
         )
         actions.append(action)
         idccs = opco_idcc[opco.id]

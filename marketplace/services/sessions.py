@@ -317,7 +317,7 @@ def _clean(data: SessionInput, referencing: Referencing, today: date, *, seats_h
             raise DomainError("Choisissez la région où se tient la session.", field="region_code")
         region = db.session.get(Region, region_for_address(postal_code, data.region_code))
         if not action.is_national and region.code not in action.region_codes:
-            names = ", ".join(sorted(r.region.name for r in action.regions))
+            names = ", ".join(sorted(action.region_names))
             raise DomainError(
                 f"L'action « {action.title} » n'est ouverte que dans ces régions : {names}.",
                 field="region_code",
