@@ -85,6 +85,10 @@ class ListedAction:
     def region_codes(self) -> list[str]:
         return [r.region_code for r in self.regions]
 
+    @property
+    def region_names(self) -> list[str]:
+        return [r.region.name for r in self.regions]
+
     def share_for(self, size_band: str) -> int | None:
         return self.shares.get(size_band)
 

@@ -280,9 +280,14 @@ def test_blocker_reasons(make, company):
     )
     full = make.session(make.action(akto, title="Complète"), capacity_max=1)
     make.enrolment(full)
+    make.session(make.action(akto, title="Autres régions", regions=["84", "93"]))
 
     rows = {row.action.title: row for row in _search(company).rows}
     assert "réservée à d'autres branches" in rows["Autre branche"].blocker
+    assert rows["Autres régions"].blocker == (
+        "Cette action est réservée aux entreprises des régions : Auvergne-Rhône-Alpes, "
+        "Provence-Alpes-Côte d'Azur."
+    )
     assert rows["Trop tard"].blocker == (
         f"La date limite d'inscription ({(TODAY - timedelta(days=1)).strftime('%d/%m/%Y')}) est dépassée."
     )
