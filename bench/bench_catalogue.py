@@ -107,6 +107,12 @@ def ensure_search_index(db) -> None:
             print(f"Ajout de la colonne training_sessions.{name} (absente de la base)…")
             db.session.execute(text(f"ALTER TABLE training_sessions ADD COLUMN {name} {SORT_COPIES[name]}"))
             created = True
+    # The version of an action's kept lists (migration d4b8e2f6a913), read with every session.
+    if "lists_version" not in {c["name"] for c in inspect(db.engine).get_columns("collective_actions")}:
+        print("Ajout de la colonne collective_actions.lists_version (absente de la base)…")
+        db.session.execute(
+            text("ALTER TABLE collective_actions ADD COLUMN lists_version BIGINT NOT NULL DEFAULT 0")
+        )
     db.session.commit()
     if not any(
         ix["name"] == "ix_training_sessions_search"

@@ -148,7 +148,9 @@ def test_existing_sessions_get_their_action_title_and_duration(
             )
             assert any(search_index.ACTION_FTS in name for name in triggers), triggers
 
-        # From now on the model keeps them: an action renamed renames its sessions.
+        # From now on the model keeps them: an action renamed renames its sessions (the model is the last
+        # revision's, which later migrations may have added to).
+        upgrade(directory=str(MIGRATIONS_DIR), revision="head")
         action = db.session.get(CollectiveAction, 2)
         action.title = "Anglais des affaires"
         db.session.commit()
