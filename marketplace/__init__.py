@@ -78,6 +78,18 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.close()
 
 
+@event.listens_for(Engine, "savepoint")
+def _sqlite_savepoint_inside_a_transaction(conn, name):
+    """SQLite: open the transaction before a savepoint. pysqlite begins one only before a data change, and
+    SQLite commits a savepoint opened outside a transaction as soon as it is released: a webhook's event row
+    or a tender draft saved in ``begin_nested`` would be kept even when the rest of the request is rolled
+    back (SQLAlchemy's « pysqlite serializable » note)."""
+    if conn.dialect.name == "sqlite":
+        dbapi_connection = conn.connection.dbapi_connection
+        if not dbapi_connection.in_transaction:
+            dbapi_connection.execute("BEGIN")
+
+
 def _register_blueprints(app: Flask) -> None:
     from marketplace.blueprints.admin.routes import bp as admin_bp
     from marketplace.blueprints.auth.routes import bp as auth_bp
