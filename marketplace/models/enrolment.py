@@ -26,6 +26,8 @@ class EnrolmentStatus:
     OFFER_DECLINED = "offer_declined"
     OFFER_EXPIRED = "offer_expired"
     SESSION_CANCELLED = "session_cancelled"
+    # The session started before a seat freed up: the waiting list (and any offer still open) ends there.
+    WAITLIST_CLOSED = "waitlist_closed"
     # After confirmation (state machine A): convocation, training, outcome, closing at service fait.
     CONVOKED = "convoked"
     IN_TRAINING = "in_training"
@@ -45,6 +47,7 @@ class EnrolmentStatus:
         OFFER_DECLINED: "Place déclinée",
         OFFER_EXPIRED: "Proposition expirée",
         SESSION_CANCELLED: "Session annulée",
+        WAITLIST_CLOSED: "Liste d'attente close (session commencée)",
         CONVOKED: "Convoqué(e)",
         IN_TRAINING: "En formation",
         ATTENDED: "Réalisée (totale)",
@@ -72,7 +75,7 @@ def _param(context, name: str) -> int:
     return context.get_current_parameters().get(name) or 0
 
 
-_LIVE_SQL = "status NOT IN ('refused', 'cancelled', 'offer_declined', 'offer_expired', 'session_cancelled')"
+_LIVE_SQL = "status NOT IN ('refused', 'cancelled', 'offer_declined', 'offer_expired', 'session_cancelled', 'waitlist_closed')"
 
 
 class Enrolment(CreatedAtMixin, db.Model):
@@ -81,7 +84,7 @@ class Enrolment(CreatedAtMixin, db.Model):
         CheckConstraint(
             "status IN ('pending_approval', 'confirmed', 'waitlisted', 'offered', 'refused', 'cancelled', "
             "'offer_declined', 'offer_expired', 'session_cancelled', 'convoked', 'in_training', 'attended', "
-            "'partially_attended', 'absent_excused', 'absent', 'abandoned', 'closed')",
+            "'partially_attended', 'absent_excused', 'absent', 'abandoned', 'closed', 'waitlist_closed')",
             name="status",
         ),
         CheckConstraint("funded_cents + remainder_cents = price_cents", name="funding_adds_up"),

@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.formatting import date_fr, paris_today
+from marketplace.formatting import date_fr, paris_today, plural
 from marketplace.models import (
     Attendance,
     AttendanceStatus,
@@ -192,6 +192,7 @@ def close_session(session: TrainingSession, actor: User, *, now: datetime | None
             f"La session ne peut pas être clôturée : demi-journée(s) non attestée(s) par le formateur ni prouvée(s) "
             f"par une feuille scannée ou un relevé de connexions : {names}."
         )
+    _check_no_pending_approval(session)
     for enrolment_id, result in session_figures(session).items():
         enrolment = db.session.get(Enrolment, enrolment_id)
         if enrolment.status in (S.CONFIRMED, S.CONVOKED):
@@ -214,6 +215,24 @@ def close_session(session: TrainingSession, actor: User, *, now: datetime | None
     certificates.after_delivery(session)  # certificates and attestations, in a job after the commit
     surveys.after_closing(session, now)  # the « à chaud » questionnaire, with the closing
     return session
+
+
+def _check_no_pending_approval(session: TrainingSession) -> None:
+    """The service fait freezes who was funded: an enrolment still awaiting the OPCO's decision has neither a
+    confirmed funding nor a refusal, so the OPCO decides first (it may still approve during the session, and
+    the trainee then appears on the next half-day's sheet)."""
+    pending = db.session.scalars(
+        select(Enrolment)
+        .where(Enrolment.session_id == session.id, Enrolment.status == S.PENDING_APPROVAL)
+        .order_by(Enrolment.id)
+    ).all()
+    if pending:
+        names = ", ".join(e.employee.full_name for e in pending)
+        raise DomainError(
+            f"La session ne peut pas être clôturée : {plural(len(pending), 'inscription')} "
+            f"{'attendent' if len(pending) > 1 else 'attend'} encore la décision de prise en charge de l'OPCO "
+            f"({names}). L'OPCO doit les valider ou les refuser avant la clôture."
+        )
 
 
 def issue_sheet(session: TrainingSession, actor: User | None) -> Document:

@@ -120,7 +120,9 @@ def _live_half_day(session, slot, trainer: User, marks: dict[int, MarkInput] | N
         )
 
 
-def _session(provider, referencing, admin, days: list[date], created_on: date) -> TrainingSession:
+def _session(
+    provider, referencing, admin, days: list[date], created_on: date, capacity_max: int = 8
+) -> TrainingSession:
     data = SessionInput(
         referencing_id=referencing.id,
         slots=[
@@ -130,7 +132,7 @@ def _session(provider, referencing, admin, days: list[date], created_on: date) -
         ],
         registration_deadline=days[0] - timedelta(days=3),
         capacity_min=2,
-        capacity_max=8,
+        capacity_max=capacity_max,
         address=provider.address,
         postal_code=provider.postal_code,
         city=provider.city,
@@ -210,11 +212,18 @@ def seed_delivery(
             delivery.declare_abandon(mixed, quitter.id, "A quitté la formation (reprise d'un emploi).", admin)
     sessions.transition(mixed, "complete", admin, now=_at(mixed.end_date, "17:30"))
 
-    # 3. In progress: yesterday signed and attested, today's morning open for signing.
+    # 3. In progress: yesterday signed and attested, today's morning open for signing. It was full: the
+    # person on its waiting list left it when it started.
     running = _session(
-        provider, referencing, admin, [today - timedelta(days=1), today], today - timedelta(days=30)
+        provider,
+        referencing,
+        admin,
+        [today - timedelta(days=1), today],
+        today - timedelta(days=30),
+        capacity_max=3,
     )
     _enrol(running, companies[1], company_admins[1], staff[companies[1].id][5:8], today - timedelta(days=25))
+    _enrol(running, companies[2], company_admins[2], staff[companies[2].id][7:8], today - timedelta(days=20))
     sessions.transition(running, "confirm", admin, now=datetime.combine(today - timedelta(days=10), time(10)))
     for slot in running.slots[:2]:
         _live_half_day(running, slot, admin)

@@ -75,6 +75,7 @@ ENROLMENT = machine(
     decline_offer=(S.OFFERED, S.OFFER_DECLINED, "Décliner la place"),
     expire_offer=(S.OFFERED, S.OFFER_EXPIRED, "Expiration de la proposition"),
     session_cancelled=(S.ACTIVE, S.SESSION_CANCELLED, "Annulation de la session"),
+    close_waitlist=((S.WAITLISTED, S.OFFERED), S.WAITLIST_CLOSED, "Clôture de la liste d'attente"),
     # After confirmation: convocation, the training, its outcome from the attendance, closing (service fait).
     convoke=(S.CONFIRMED, S.CONVOKED, "Convoquer"),
     start_training=((S.CONFIRMED, S.CONVOKED), S.IN_TRAINING, "Début de la formation"),
@@ -557,6 +558,11 @@ def approve(enrolment: Enrolment, actor: User, opco_id: int) -> Enrolment:
     """The OPCO accepts to fund an enrolment that needed its approval."""
     enrolment = _locked(enrolment)
     if enrolment.status == S.PENDING_APPROVAL:  # else the state machine refuses with its own message
+        if enrolment.session.status == SessionStatus.DELIVERED:
+            raise DomainError(
+                "La session est clôturée (service fait) : cette inscription ne peut plus être validée ; "
+                "refusez-la en indiquant le motif."
+            )
         _check_funding(enrolment.session)
     transition(enrolment, "approve", actor, actor_org_id=opco_id)
     enrolment.decided_at = utcnow()
@@ -721,6 +727,31 @@ def cancel_for_session(
                 reason=reason,
             )
     return len(enrolments)
+
+
+WAITLIST_CLOSED_REASON = "La session a commencé sans qu'une place se libère."
+
+
+def close_waitlist(session: TrainingSession, actor: User | None) -> int:
+    """The session starts: nobody joins it from the waiting list any more, so the people still waiting (or
+    offered a seat they have not taken) leave it, and each company is told it may enrol them on another
+    session (caller holds the session lock)."""
+    waiting = db.session.scalars(
+        select(Enrolment)
+        .where(Enrolment.session_id == session.id, Enrolment.status.in_((S.WAITLISTED, S.OFFERED)))
+        .order_by(Enrolment.id)
+    ).all()
+    for enrolment in waiting:
+        transition(
+            enrolment,
+            "close_waitlist",
+            actor,
+            actor_org_id=session.provider_id,
+            reason=WAITLIST_CLOSED_REASON,
+        )
+        enrolment.offer_expires_at = None
+        _notify(enrolment, "enrolment_waitlist_closed")
+    return len(waiting)
 
 
 def _check_funding(session: TrainingSession) -> None:

@@ -155,6 +155,7 @@ _CANCELLED_GROUP = (
     EnrolmentStatus.OFFER_DECLINED,
     EnrolmentStatus.OFFER_EXPIRED,
     EnrolmentStatus.SESSION_CANCELLED,
+    EnrolmentStatus.WAITLIST_CLOSED,
 )
 
 

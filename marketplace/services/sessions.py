@@ -562,6 +562,7 @@ def transition(
         from marketplace.services.attendance import start_training  # attendance builds on this module
 
         start_training(session, actor)  # confirmed | convoked trainees are now in training
+        enrolments.close_waitlist(session, actor)  # no seat is offered once the session has started
     elif event == "postpone":
         _move_dates(session, postponed_slots)
         session.postponed_at = now

@@ -71,6 +71,7 @@ STATUS_TONES = {
         "offer_declined": "neutral",
         "offer_expired": "neutral",
         "session_cancelled": "error",
+        "waitlist_closed": "neutral",
         "convoked": "ok",
         "in_training": "info",
         "attended": "ok",

@@ -26,7 +26,7 @@ from marketplace.models import (
     SignMethod,
     TrainingSession,
 )
-from marketplace.services import attendance, attendance_proofs, delivery, signature_proofs
+from marketplace.services import attendance, attendance_proofs, delivery, enrolments, signature_proofs
 from marketplace.services.attendance import AttestInput, MarkInput, SignatureInput
 from marketplace.services.demo_delivery import signature_png
 from marketplace.services.errors import DomainError
@@ -477,3 +477,98 @@ def test_after_a_correction_request_an_amendment_and_a_new_closing_supersede_the
     )
     assert db.session.get(Document, first.id).superseded_by_id == second.id
     assert db.session.get(Enrolment, w.enrolments[2].id).attended_minutes == 360
+
+
+# --- The waiting list and the OPCO's pending decisions when the session starts and closes -------------------
+
+
+def _small_session(make, *, requires_approval=False, capacity_max=2):
+    trainer = make.user(email="formateur@of.test", full_name="Paul Formateur")
+    provider = make.provider(admin=trainer, name="Formations de Loire")
+    action = make.action(
+        make.opco("akto"),
+        title="Habilitation électrique",
+        duration_hours="7",
+        requires_approval=requires_approval,
+    )
+    day = date.today() + timedelta(days=30)
+    session = make.session(action, provider, start=day, days=1, status="open", capacity_max=capacity_max)
+    company = make.company(name="Électricité du Forez")
+    hr = make.user(email="rh@forez.test")
+    return trainer, session, company, hr, day
+
+
+def test_the_start_of_the_session_closes_its_waiting_list_and_tells_the_company(make, outbox):
+    trainer, session, company, hr, day = _small_session(make)
+    people = [
+        make.employee(company, last_name=n, first_name="A") for n in ("Aubert", "Blanc", "Colin", "Dupuy")
+    ]
+    first, second, third, fourth = (make.enrolment(session, company, p, actor=hr) for p in people)
+    assert (third.status, fourth.status) == (S.WAITLISTED, S.WAITLISTED)
+    enrolments.cancel(db.session.get(Enrolment, second.id), hr)  # the freed seat is offered to the third
+    session = db.session.get(TrainingSession, session.id)
+    session.status = SessionStatus.CONFIRMED
+    db.session.commit()
+    assert db.session.get(Enrolment, third.id).status == S.OFFERED
+
+    w = World(session, trainer, [first], day)
+    _open(w, w.am)
+
+    status = {e.id: db.session.get(Enrolment, e.id).status for e in (first, second, third, fourth)}
+    assert status == {
+        first.id: S.IN_TRAINING,
+        second.id: S.CANCELLED,
+        third.id: S.WAITLIST_CLOSED,
+        fourth.id: S.WAITLIST_CLOSED,
+    }
+    assert db.session.get(Enrolment, third.id).offer_expires_at is None
+    assert db.session.get(TrainingSession, session.id).seats_held == 1
+    told = [m for m in outbox("rh@forez.test") if m.template == "enrolment_waitlist_closed"]
+    assert len(told) == 2 and "Colin" in told[0].body_text + told[1].body_text
+    assert "liste d'attente est close" in told[0].body_text
+    assert S.LABELS[S.WAITLIST_CLOSED] == "Liste d'attente close (session commencée)"
+    # Nobody is offered a seat any more, and the same employee may be enrolled on another session.
+    assert enrolments.offer_free_seats(db.session.get(TrainingSession, session.id), None) == 0
+
+
+def test_closing_waits_for_the_opcos_decision_on_pending_enrolments(make):
+    trainer, session, company, hr, day = _small_session(make, requires_approval=True, capacity_max=3)
+    opco_user = make.user(email="conseillere@akto.test")
+    kept = make.enrolment(
+        session, company, make.employee(company, last_name="Aubert", first_name="Lou"), actor=hr
+    )
+    pending = make.enrolment(
+        session, company, make.employee(company, last_name="Blanc", first_name="Noé"), actor=hr
+    )
+    assert pending.status == S.PENDING_APPROVAL
+    enrolments.approve(db.session.get(Enrolment, kept.id), opco_user, session.opco_id)
+    session = db.session.get(TrainingSession, session.id)
+    session.status = SessionStatus.CONFIRMED
+    db.session.commit()
+    w = World(session, trainer, [kept], day)
+    _full_half_day(w, w.am)
+    _full_half_day(w, w.pm)
+
+    with pytest.raises(DomainError, match=r"1 inscription attend encore la décision .* \(Noé Blanc\)"):
+        delivery.close_session(w.session, trainer, now=at(day, "18:00"))
+    db.session.rollback()
+    assert db.session.get(TrainingSession, session.id).status == SessionStatus.IN_PROGRESS  # nothing kept
+    assert db.session.get(Enrolment, kept.id).status == S.ATTENDED
+
+    enrolments.refuse(db.session.get(Enrolment, pending.id), opco_user, session.opco_id, "Hors budget")
+    db.session.commit()
+    delivery.close_session(w.session, trainer, now=at(day, "18:00"))
+    db.session.commit()
+    assert db.session.get(Enrolment, kept.id).status == S.CLOSED
+
+
+def test_an_enrolment_of_a_delivered_session_can_no_longer_be_approved(make):
+    trainer, session, company, hr, day = _small_session(make, requires_approval=True)
+    pending = make.enrolment(session, company, make.employee(company), actor=hr)
+    session = db.session.get(TrainingSession, session.id)
+    session.status = SessionStatus.DELIVERED  # closed before the rule above existed
+    db.session.commit()
+    with pytest.raises(DomainError, match="ne peut plus être validée"):
+        enrolments.approve(db.session.get(Enrolment, pending.id), make.user(), session.opco_id)
+    db.session.rollback()
+    assert db.session.get(Enrolment, pending.id).status == S.PENDING_APPROVAL

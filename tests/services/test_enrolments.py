@@ -274,17 +274,18 @@ def test_refused_transitions(make, company, hr, status, event):
 
 def test_allowed_transitions_are_declared_once():
     m = enrolments.ENROLMENT
-    assert sorted(m.allowed("waitlisted")) == ["cancel", "offer", "session_cancelled"]
+    assert sorted(m.allowed("waitlisted")) == ["cancel", "close_waitlist", "offer", "session_cancelled"]
     assert sorted(m.allowed("offered")) == [
         "accept_offer",
         "accept_offer_for_approval",
         "cancel",
+        "close_waitlist",
         "decline_offer",
         "expire_offer",
         "session_cancelled",
     ]
     assert sorted(m.allowed("pending_approval")) == ["approve", "cancel", "refuse", "session_cancelled"]
-    assert m.allowed("refused") == [] and m.allowed("cancelled") == []
+    assert m.allowed("refused") == [] and m.allowed("cancelled") == [] and m.allowed("waitlist_closed") == []
 
 
 def test_offer_decline_goes_to_the_next_person(make, company, hr, outbox):
