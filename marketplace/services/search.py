@@ -327,7 +327,8 @@ def _listed(company: Company, filters: SearchFilters) -> _Listing:
         names = search_index.organisations_matching(word).subquery()
         parts.append(select(literal(index), list(names.c)[0]))
     found: dict[int, set[int]] = {}
-    for word, object_id in db.session.execute(union_all(*parts)):
+    # Thousands of rows for a common word: fetched at once (iterating the result reads them one by one).
+    for word, object_id in db.session.execute(union_all(*parts)).all():
         found.setdefault(word, set()).add(object_id)
     listed = found.get(0, set())
     by_word = [(found.get(-i, set()), found.get(i, set())) for i in range(1, len(words) + 1)]
