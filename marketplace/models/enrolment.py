@@ -109,6 +109,16 @@ class Enrolment(CreatedAtMixin, db.Model):
         Index("ix_enrolments_employee", "employee_id"),
         Index("ix_enrolments_provider", "provider_id", "status"),
         Index("ix_enrolments_opco_status", "opco_id", "status"),
+        # The OPCO's live waiting-list offers, read by the catalogue's « places disponibles » filter without
+        # visiting the enrolments themselves.
+        Index(
+            "ix_enrolments_live_offers",
+            "opco_id",
+            "offer_expires_at",
+            "session_id",
+            sqlite_where=text("status = 'offered'"),
+            postgresql_where=text("status = 'offered'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -28,7 +28,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from itertools import chain
 
-from sqlalchemy import event, func, literal, literal_column, or_, select, union_all
+from sqlalchemy import bindparam, event, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session as OrmSession
 
 from marketplace.extensions import db
@@ -263,23 +263,25 @@ def _forget_providers(session, flush_context) -> None:
         _providers_cache.clear()
 
 
-def _full_with_offers(opco_id: int, now: datetime) -> list[int]:
-    """Ids of the OPCO's sessions whose remaining seats are all held by live waiting-list offers (rare, a few
-    hundred at most; read first, so the search's scan checks them against a plain list)."""
-    offers = func.count(Enrolment.id)
-    return list(
-        db.session.scalars(
-            select(Enrolment.session_id)
-            .join(TrainingSession, TrainingSession.id == Enrolment.session_id)
-            .where(
-                Enrolment.opco_id == opco_id,
-                Enrolment.status == EnrolmentStatus.OFFERED,
-                Enrolment.offer_expires_at > now,
-            )
-            .group_by(Enrolment.session_id, TrainingSession.capacity_max, TrainingSession.seats_held)
-            .having(TrainingSession.capacity_max - TrainingSession.seats_held <= offers)
-        )
+def _live_offers(opco_id: int, now: datetime) -> dict[int, list[int]]:
+    """The OPCO's sessions holding live waiting-list offers, grouped by how many they hold (one, almost
+    always): read from the offers' partial index alone, so that the search's scan, which has each session's
+    capacity and seats in its own index, checks « a seat left beyond the offers » against plain lists."""
+    by_count: dict[int, list[int]] = {}
+    for session_id, offers in db.session.execute(_LIVE_OFFERS, {"opco_id": opco_id, "now": now}).all():
+        by_count.setdefault(offers, []).append(session_id)
+    return by_count
+
+
+_LIVE_OFFERS = (
+    select(Enrolment.session_id, func.count())
+    .where(
+        Enrolment.opco_id == bindparam("opco_id"),
+        Enrolment.status == EnrolmentStatus.OFFERED,
+        Enrolment.offer_expires_at > bindparam("now"),
     )
+    .group_by(Enrolment.session_id)
+)
 
 
 def _id_list(ids: list[int]):
@@ -371,9 +373,10 @@ def _filtered(company: Company, filters: SearchFilters, listing: _Listing, today
         query = query.where(S.provider_id == filters.provider_id)
     if filters.seats_only:
         query = query.where(S.capacity_max > S.seats_held)
-        full = _full_with_offers(company.opco_id, now)
-        if full:
-            query = query.where(S.id.op("NOT IN")(_id_list(full)))
+        for offers, session_ids in _live_offers(company.opco_id, now).items():
+            query = query.where(
+                or_(S.id.op("NOT IN")(_id_list(session_ids)), S.capacity_max - S.seats_held > offers)
+            )
     for in_actions, in_names in listing.either:
         by_name = S.provider_id.op("IN")(_id_list(in_names))
         query = query.where(

@@ -141,6 +141,19 @@ def test_seats_only_leaves_out_full_sessions_and_sessions_held_by_live_offers(ma
     assert free.id in {row.session.id for row in _search(company, seats_only="on").rows}
 
 
+def test_seats_only_keeps_a_session_with_seats_beyond_its_offers(make, company):
+    """Offers hold seats; a session with more free seats than live offers still has places."""
+    akto = make.opco("akto")
+    two_offers = make.session(make.action(akto, title="Deux offres, trois places"), capacity_max=3)
+    held = make.session(make.action(akto, title="Deux offres, deux places"), capacity_max=2)
+    for session in (two_offers, two_offers, held, held):
+        _offer_last_seat(session, company, make)
+
+    everything = {row.action.title: row.seats_left for row in _search(company).rows}
+    assert everything == {"Deux offres, trois places": 1, "Deux offres, deux places": 0}
+    assert _titles(_search(company, seats_only="1")) == ["Deux offres, trois places"]
+
+
 def test_text_search_with_or_without_accents_and_on_the_provider_name(make, company):
     akto = make.opco("akto")
     securite = _searchable(make.action(akto, title="Sécurité électrique", objectives="Habilitation B1V."))
