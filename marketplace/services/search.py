@@ -321,17 +321,21 @@ def _listed(company: Company, filters: SearchFilters) -> _Listing:
     words = filters.words
     if not words:
         return _Listing(list(db.session.scalars(actions)))
-    parts = [actions.with_only_columns(literal(0).label("word"), A.id)]
+    # One row per list, its ids aggregated by the database: a common word matches thousands of actions and
+    # organisations, which as rows cost more to read than to find.
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    ids = func.array_agg if postgresql else func.group_concat
+    parts = [actions.with_only_columns(literal(0).label("word"), ids(A.id))]
     for index, word in enumerate(words, 1):
         parts.append(
-            actions.with_only_columns(literal(-index), A.id).where(search_index.action_condition(word))
+            actions.with_only_columns(literal(-index), ids(A.id)).where(search_index.action_condition(word))
         )
         names = search_index.organisations_matching(word).subquery()
-        parts.append(select(literal(index), list(names.c)[0]))
+        parts.append(select(literal(index), ids(list(names.c)[0])))
     found: dict[int, set[int]] = {}
-    # Thousands of rows for a common word: fetched at once (iterating the result reads them one by one).
-    for word, object_id in db.session.execute(union_all(*parts)).all():
-        found.setdefault(word, set()).add(object_id)
+    for word, aggregated in db.session.execute(union_all(*parts)).all():
+        if aggregated:
+            found[word] = set(aggregated) if postgresql else set(map(int, aggregated.split(",")))
     listed = found.get(0, set())
     by_word = [(found.get(-i, set()), found.get(i, set())) for i in range(1, len(words) + 1)]
     for in_actions, in_names in by_word:
