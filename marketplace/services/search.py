@@ -50,6 +50,7 @@ from marketplace.services.catalogue import search_key
 from marketplace.services.enrolments import cancellation_deadline, seats_left
 from marketplace.services.funding import Funding
 from marketplace.services.identifiers import size_band
+from marketplace.services.locking import is_postgresql
 from marketplace.services.pagination import paginate_bounded
 
 SORTS = {
@@ -323,7 +324,7 @@ def _listed(company: Company, filters: SearchFilters) -> _Listing:
         return _Listing(list(db.session.scalars(actions)))
     # One row per list, its ids aggregated by the database: a common word matches thousands of actions and
     # organisations, which as rows cost more to read than to find.
-    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    postgresql = is_postgresql()
     ids = func.array_agg if postgresql else func.group_concat
     parts = [actions.with_only_columns(literal(0).label("word"), ids(A.id))]
     for index, word in enumerate(words, 1):
