@@ -68,6 +68,7 @@ ACTION_LABELS = {
     "enrolment.decline_offer": "Place proposée déclinée",
     "enrolment.expire_offer": "Proposition de place expirée",
     "enrolment.session_cancelled": "Inscription annulée avec la session",
+    "enrolment.close_waitlist": "Liste d'attente close au début de la session",
     "enrolment.convoke": "Stagiaire convoqué(e)",
     "enrolment.start_training": "Début de la formation du stagiaire",
     "enrolment.attended": "Formation suivie en totalité",
