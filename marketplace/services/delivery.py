@@ -231,7 +231,8 @@ def _check_no_pending_approval(session: TrainingSession) -> None:
         raise DomainError(
             f"La session ne peut pas être clôturée : {plural(len(pending), 'inscription')} "
             f"{'attendent' if len(pending) > 1 else 'attend'} encore la décision de prise en charge de l'OPCO "
-            f"({names}). L'OPCO doit les valider ou les refuser avant la clôture."
+            f"({names}). L'OPCO doit {'les' if len(pending) > 1 else 'la'} valider ou "
+            f"{'les' if len(pending) > 1 else 'la'} refuser avant la clôture."
         )
 
 

@@ -549,7 +549,10 @@ def test_closing_waits_for_the_opcos_decision_on_pending_enrolments(make):
     _full_half_day(w, w.am)
     _full_half_day(w, w.pm)
 
-    with pytest.raises(DomainError, match=r"1 inscription attend encore la décision .* \(Noé Blanc\)"):
+    with pytest.raises(
+        DomainError,
+        match=r"1 inscription attend encore la décision .* \(Noé Blanc\)\. L.OPCO doit la valider ou la refuser",
+    ):
         delivery.close_session(w.session, trainer, now=at(day, "18:00"))
     db.session.rollback()
     assert db.session.get(TrainingSession, session.id).status == SessionStatus.IN_PROGRESS  # nothing kept
