@@ -20,8 +20,10 @@ import argparse
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
+
+from marketplace.formatting import paris_today
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -97,8 +99,8 @@ def main() -> int:
                     "number": f"F-2026-{i + 1:06d}",
                     "year": 2026,
                     "sequence": i + 1,
-                    "issued_on": date.today() - timedelta(days=20),
-                    "due_on": date.today() + timedelta(days=10),
+                    "issued_on": paris_today() - timedelta(days=20),
+                    "due_on": paris_today() + timedelta(days=10),
                     "total_ht_cents": amount,
                     "vat_cents": 0,
                     "total_ttc_cents": amount,

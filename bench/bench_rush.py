@@ -36,6 +36,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from marketplace.formatting import paris_today
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -207,7 +209,7 @@ def prepare_database(url: str, clients: int, free_seats: int) -> dict:
 
 def build_data(database_url: str, clients: int, free_seats: int) -> dict:
     """The marketplace of the run; returns what the clients need (slugs, ids, emails)."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from marketplace import create_app
     from marketplace.extensions import db
@@ -223,14 +225,14 @@ def build_data(database_url: str, clients: int, free_seats: int) -> dict:
         action = make.action()
         provider = make.provider()
         rush = make.session(
-            action, provider, capacity_max=free_seats, start=date.today() + timedelta(days=30)
+            action, provider, capacity_max=free_seats, start=paris_today() + timedelta(days=30)
         )
         rows = []
         for i in range(clients):
             user = make.user(email=f"rh{i}@bench.test", password=PASSWORD)
             company = make.company(admin=user)
             employee = make.employee(company)
-            own = make.session(action, provider, capacity_max=5, start=date.today() + timedelta(days=90))
+            own = make.session(action, provider, capacity_max=5, start=paris_today() + timedelta(days=90))
             rows.append(
                 {"email": user.email, "slug": company.slug, "employee": employee.id, "own_session": own.id}
             )

@@ -7,9 +7,10 @@ minutes, as the closing leaves them.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import utcnow
 
 
@@ -31,7 +32,7 @@ def delivered_session(
     enrolments = []
     for company, employee, _outcome, _minutes in trainees:
         enrolments.append(make.enrolment(session, company, employee))
-    shift = (date.today() - timedelta(days=days_ago)) - session.end_date
+    shift = (paris_today() - timedelta(days=days_ago)) - session.end_date
     for slot in session.slots:
         slot.day += shift
     session.start_date += shift

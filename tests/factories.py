@@ -23,6 +23,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import (
     IdccBranch,
     Invitation,
@@ -150,7 +151,7 @@ class Factories:
         Qualiopi defaults to issued a year ago, valid two more years. An ``qualiopi_expires_on`` in the past
         gives an expired certificate (validated as of its issue day, as if it had signed up back then).
         """
-        today = date.today()
+        today = paris_today()
         expires = qualiopi_expires_on or today + timedelta(days=730)
         issued = min(today - timedelta(days=365), expires - timedelta(days=30))
         n = next(_seq)
@@ -223,7 +224,7 @@ class Factories:
             theme_code=theme_code,
             modality=modality,
             duration_hours=Decimal(duration_hours),
-            campaign_year=campaign_year or date.today().year,
+            campaign_year=campaign_year or paris_today().year,
             is_national=not regions,
             price_cents=price_cents,
             cap_per_company_per_session=cap_per_company_per_session,
@@ -232,7 +233,7 @@ class Factories:
             requires_approval=requires_approval,
             status=status,
             search_text=f"ac-{n:05d} {title} {objectives}".lower(),
-            published_at=date.today() if status == "published" else None,
+            published_at=paris_today() if status == "published" else None,
         )
         action.branches = [
             ActionBranch(idcc=c) for c in (idcc_codes if idcc_codes is not None else opco.idcc_codes)
@@ -261,8 +262,8 @@ class Factories:
             opco_id=action.opco_id,
             action_id=action.id,
             provider_id=provider.id,
-            valid_from=valid_from or date.today() - timedelta(days=30),
-            valid_until=valid_until or date.today() + timedelta(days=700),
+            valid_from=valid_from or paris_today() - timedelta(days=30),
+            valid_until=valid_until or paris_today() + timedelta(days=700),
             price_cents=action.price_cents if price_cents is None else price_cents,
             status=status,
         )
@@ -303,7 +304,7 @@ class Factories:
             )
         if referencing is None:
             referencing = self.referencing(action, provider)
-        start = start or date.today() + timedelta(days=30)
+        start = start or paris_today() + timedelta(days=30)
         if days is not None:
             slots = [
                 (start + timedelta(days=offset), half_day, begin, finish)
@@ -421,7 +422,7 @@ class Factories:
             published_at=now if status != "draft" else None,
             questions_deadline=questions_deadline or now + timedelta(days=10),
             submission_deadline=submission_deadline or now + timedelta(days=20),
-            expected_award_date=date.today() + timedelta(days=45),
+            expected_award_date=paris_today() + timedelta(days=45),
             multi_award=multi_award,
             required_documents=required_documents
             if required_documents is not None

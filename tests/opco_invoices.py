@@ -5,10 +5,11 @@ one line per trainee charging the minutes done at the frozen funded share."""
 from __future__ import annotations
 
 import itertools
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import (
     DocumentKind,
     HalfDayAttestation,
@@ -98,8 +99,8 @@ def issued_invoice(
         number=number or f"F-2026-{n:06d}",
         year=2026,
         sequence=n,
-        issued_on=date.today() - timedelta(days=2),
-        due_on=date.today() + timedelta(days=28),
+        issued_on=paris_today() - timedelta(days=2),
+        due_on=paris_today() + timedelta(days=28),
         total_ht_cents=total,
         vat_cents=0,
         total_ttc_cents=total,

@@ -35,10 +35,11 @@ Hand-computed totals (AKTO, no filter):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import Invoice, InvoiceLine
 from tests.delivered import delivered_session
 from tests.opco_invoices import issued_invoice
@@ -65,7 +66,7 @@ class Catalogue:
 def build(make) -> Catalogue:
     akto = make.opco("akto")
     atlas = make.opco("atlas")
-    this_year = date.today().year
+    this_year = paris_today().year
     p1 = make.provider(name="Formations du Rhône")
     p2 = make.provider(name="Institut Bureautique de Paris")
     c1 = make.company(name="Boulangerie Martin", headcount=5, idcc=akto.idcc_codes[0])
@@ -97,8 +98,8 @@ def build(make) -> Catalogue:
         make, [(c2, e4, "attended", 420), (c1, e1, "attended", 420)], action=a2, provider=p2, days_ago=100
     )
     s2.region_code = "11"
-    s3 = make.session(a1, p1, start=date.today() - timedelta(days=20), status="cancelled")
-    s4 = make.session(a1, p2, start=date.today() + timedelta(days=30))
+    s3 = make.session(a1, p1, start=paris_today() - timedelta(days=20), status="cancelled")
+    s4 = make.session(a1, p2, start=paris_today() + timedelta(days=30))
     s4.region_code = "53"
     db.session.commit()
     make.enrolment(s4, c2, e5)
@@ -123,7 +124,7 @@ def build(make) -> Catalogue:
         number="A-2026-000001",
         year=2026,
         sequence=1,
-        issued_on=date.today() - timedelta(days=1),
+        issued_on=paris_today() - timedelta(days=1),
         total_ht_cents=20_000,
         vat_cents=0,
         total_ttc_cents=20_000,

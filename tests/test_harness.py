@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.formatting import paris_today
 from marketplace.models import Company, IdccBranch, Membership, OpcoReference, User
 from marketplace.services.identifiers import validate_nda, validate_siret
 
@@ -32,9 +33,9 @@ def test_factories_make_valid_unique_organisations(make, db_session):
 
     provider = make.provider()
     assert validate_nda(provider.nda)[1] is None  # no warning: department repeated
-    assert provider.qualiopi_expires_on > date.today()
-    expired = make.provider(qualiopi_expires_on=date.today() - timedelta(days=1))
-    assert expired.qualiopi_expires_on < date.today()
+    assert provider.qualiopi_expires_on > paris_today()
+    expired = make.provider(qualiopi_expires_on=paris_today() - timedelta(days=1))
+    assert expired.qualiopi_expires_on < paris_today()
 
     member = make.member(companies[0], role="hr")
     assert member.role == "hr"

@@ -73,17 +73,22 @@ def test_audit_log_filters_by_paris_day(client, login, make):
     assert "16/06/2026 à 00h30" not in page
 
 
-def test_no_server_date_in_the_application():
-    """Every « today » goes through formatting.paris_today (the server may run in UTC)."""
-    root = Path(__file__).resolve().parent.parent / "marketplace"
+def test_no_server_date_in_the_application_its_tests_or_benches():
+    """Every « today » goes through formatting.paris_today (the server may run in UTC). Tests and benches too:
+    a test taking the server's date disagreed with the application between 23:00 and 24:00 UTC (CI of
+    30/11/2026, 9 failures such as « La date limite d'inscription (30/11/2026) est dépassée »)."""
+    project = Path(__file__).resolve().parent.parent
     offenders = []
-    for path in root.rglob("*.py"):
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            code = line.split("#", 1)[0]
-            if (
-                re.search(r"date\.today\(\)|utcnow\(\)\.date\(\)|datetime\.now\([^)]*\)\.date\(\)", code)
-                and '"""' not in code
-                and "``" not in code
-            ):
-                offenders.append(f"{path.relative_to(root)}:{number}")
+    for folder in ("marketplace", "tests", "bench", "scripts"):
+        for path in (project / folder).rglob("*.py"):
+            if path == Path(__file__).resolve():
+                continue
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                code = line.split("#", 1)[0]
+                if (
+                    re.search(r"date\.today\(\)|utcnow\(\)\.date\(\)|datetime\.now\([^)]*\)\.date\(\)", code)
+                    and '"""' not in code
+                    and "``" not in code
+                ):
+                    offenders.append(f"{path.relative_to(project)}:{number}")
     assert offenders == []

@@ -3,11 +3,10 @@ never stale after a change, whichever way the lists are changed."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlalchemy import event, select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import ActionRegion, CollectiveAction, FundingShare
 from marketplace.services import eligibility
 
@@ -27,7 +26,7 @@ def _read(company, session_id):
         action = session.action
         lists = (sorted(action.idcc_codes), sorted(action.region_codes), action.share_for("11-49"))
         reasons = eligibility.blockers(
-            company, session, date.today(), eligibility.company_counts(company, [session])
+            company, session, paris_today(), eligibility.company_counts(company, [session])
         )
     finally:
         event.remove(engine, "before_cursor_execute", record)

@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.formatting import paris_to_utc
+from marketplace.formatting import paris_to_utc, paris_today
 from marketplace.models import (
     Attendance,
     AttendanceAmendment,
@@ -61,7 +61,7 @@ def world(make) -> World:
     trainer = make.user(email="formatrice@of.test", full_name="Claire Formatrice")
     provider = make.provider(admin=trainer, name="Formations du Rhône")
     action = make.action(make.opco("akto"), title="Gestes et postures", duration_hours="7")
-    day = date.today() + timedelta(days=30)
+    day = paris_today() + timedelta(days=30)
     session = make.session(action, provider, start=day, days=1, status="open")
     company = make.company(name="Nettoyage Confluence")
     people = [("Garcia", "Inès"), ("Lopez", "Théo"), ("Martin", "Zoé")]
@@ -491,7 +491,7 @@ def _small_session(make, *, requires_approval=False, capacity_max=2):
         duration_hours="7",
         requires_approval=requires_approval,
     )
-    day = date.today() + timedelta(days=30)
+    day = paris_today() + timedelta(days=30)
     session = make.session(action, provider, start=day, days=1, status="open", capacity_max=capacity_max)
     company = make.company(name="Électricité du Forez")
     hr = make.user(email="rh@forez.test")

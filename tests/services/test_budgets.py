@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import (
     AuditEvent,
     BudgetEnvelope,
@@ -413,7 +414,7 @@ def test_one_request_for_three_people_with_room_for_two(make, opco, manager):
 
 def test_closing_a_session_realises_from_the_attendance(make, opco, manager):
     """Through the real closing (services.delivery): present all day, late 30 min, absent."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from marketplace.models import SessionStatus
     from marketplace.services import delivery
@@ -424,7 +425,7 @@ def test_closing_a_session_realises_from_the_attendance(make, opco, manager):
     provider = make.provider(admin=trainer)
     action = make.action(opco, duration_hours="7", price_cents=70_000)
     action.envelope_id = envelope.id
-    day = date.today() + timedelta(days=30)
+    day = paris_today() + timedelta(days=30)
     session = make.session(action, provider, start=day, days=1, status="open")
     company = make.company()
     people = [make.enrolment(session, company, make.employee(company)) for _ in range(3)]

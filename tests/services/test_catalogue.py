@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import (
     ActionStatus,
     AuditEvent,
@@ -23,7 +24,7 @@ from marketplace.services.catalogue import ActionInput, InvalidAction
 from marketplace.services.errors import DomainError
 from marketplace.services.pagination import paginate
 
-TODAY = date.today()
+TODAY = paris_today()
 
 
 @pytest.fixture
@@ -320,7 +321,7 @@ def test_publishing_stamps_the_publication_date(make, staff):
     assert action.published_at is None
     catalogue.transition(action, "publish", staff)
     db.session.commit()
-    assert action.published_at == date.today()
+    assert action.published_at == paris_today()
 
 
 @pytest.mark.parametrize(

@@ -4,17 +4,18 @@ even when the enrolment changed in between."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import Company, Enrolment, OutboxMessage, OutboxStatus, User
 from marketplace.services import enrolments, scheduler
 from marketplace.services import outbox as outbox_service
 
-START = date.today() + timedelta(days=30)
+START = paris_today() + timedelta(days=30)
 
 
 @pytest.fixture
@@ -127,6 +128,6 @@ def test_objects_without_an_id_or_values_that_cannot_be_stored_are_refused(app, 
     with pytest.raises(ValueError):
         outbox_service.queue_email_later("a@b.fr", "enrolment_trainee", enrolment=Enrolment())
     with pytest.raises(TypeError):
-        outbox_service.queue_email_later("a@b.fr", "enrolment_trainee", when=date.today())
+        outbox_service.queue_email_later("a@b.fr", "enrolment_trainee", when=paris_today())
     db.session.rollback()
     assert db.session.scalars(select(OutboxMessage)).all() == []

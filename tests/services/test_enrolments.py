@@ -10,6 +10,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import AuditEvent, Enrolment, EnrolmentStatus, OutboxMessage, TrainingSession
 from marketplace.services import eligibility, enrolments, funding, locking
 from marketplace.services.errors import DomainError
@@ -46,7 +47,7 @@ def hr(make, company):
 
 def reasons_for(company, session, today=None):
     counts = eligibility.company_counts(company, [session])
-    return eligibility.blockers(company, session, today or date.today(), counts)
+    return eligibility.blockers(company, session, today or paris_today(), counts)
 
 
 def test_an_open_session_of_its_opco_has_no_blocker(make, company):
@@ -73,9 +74,9 @@ def test_unpublished_action(make, company):
 
 def test_registration_deadline_passed(make, company):
     session = make.session(
-        start=date.today() + timedelta(days=5), registration_deadline=date.today() - timedelta(days=1)
+        start=paris_today() + timedelta(days=5), registration_deadline=paris_today() - timedelta(days=1)
     )
-    deadline = (date.today() - timedelta(days=1)).strftime("%d/%m/%Y")
+    deadline = (paris_today() - timedelta(days=1)).strftime("%d/%m/%Y")
     assert reasons_for(company, session) == [f"La date limite d'inscription ({deadline}) est dépassée."]
 
 
@@ -123,7 +124,7 @@ def test_region_scope(make):
 def test_caps_per_session_and_per_year(make, company, hr):
     action = make.action(cap_per_company_per_session=2, cap_per_company_per_year=3)
     first = make.session(action)
-    second = make.session(action, start=date.today() + timedelta(days=60))
+    second = make.session(action, start=paris_today() + timedelta(days=60))
     people = [make.employee(company) for _ in range(4)]
     outcomes = enrolments.enrol(company, first.id, [p.id for p in people[:3]], hr)
     db.session.commit()
@@ -139,7 +140,7 @@ def test_caps_per_session_and_per_year(make, company, hr):
 
 def test_employee_already_enrolled_or_busy_elsewhere(make, company, hr):
     employee = make.employee(company, last_name="Martin", first_name="Léa")
-    start = date.today() + timedelta(days=40)
+    start = paris_today() + timedelta(days=40)
     first = make.session(start=start)
     overlapping = make.session(start=start + timedelta(days=1))
     enrolments.enrol(company, first.id, [employee.id], hr)
@@ -395,7 +396,7 @@ def test_postponement_frees_earlier_enrolments_from_the_deadline(make, company, 
 
 def test_cancelling_a_waitlisted_enrolment_is_never_late(make, company, hr):
     session = make.session(
-        capacity_max=1, start=date.today() + timedelta(days=3), registration_deadline=date.today()
+        capacity_max=1, start=paris_today() + timedelta(days=3), registration_deadline=paris_today()
     )
     make.enrolment(session, company, actor=hr)
     waiting = make.enrolment(session, company, actor=hr)
@@ -548,7 +549,7 @@ def test_forty_parallel_enrolments_on_ten_seats_never_overbook(app_factory, make
 def test_waiting_list_places_do_not_count_against_the_caps(make, company, hr):
     action = make.action(cap_per_company_per_year=2)
     full = make.session(action, capacity_max=1)
-    other = make.session(action, start=date.today() + timedelta(days=60))
+    other = make.session(action, start=paris_today() + timedelta(days=60))
     people = [make.employee(company) for _ in range(4)]
     outcomes = enrolments.enrol(company, full.id, [p.id for p in people[:3]], hr)
     db.session.commit()
@@ -588,7 +589,7 @@ def test_caps_count_every_establishment_of_the_same_siren(make):
 
 
 def test_the_yearly_cap_counts_every_session_of_the_campaign(make, company, hr):
-    today = date.today()
+    today = paris_today()
     action = make.action(cap_per_company_per_year=1, campaign_year=today.year)
     next_year = make.session(action, start=date(today.year + 1, 2, 1))
     this_year = make.session(action, start=today + timedelta(days=20))
@@ -728,7 +729,7 @@ def test_parallel_enrolments_across_sessions_respect_the_yearly_cap(app_factory,
     app = app_factory(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 20, "max_overflow": 5, "pool_timeout": 120})
     action = make.action(cap_per_company_per_year=3)
     session_ids = [
-        make.session(action, start=date.today() + timedelta(days=30 + 3 * i), capacity_max=20).id
+        make.session(action, start=paris_today() + timedelta(days=30 + 3 * i), capacity_max=20).id
         for i in range(4)
     ]
     rounds = []
@@ -761,7 +762,7 @@ def test_parallel_enrolments_across_sessions_respect_the_yearly_cap(app_factory,
 
 def test_the_same_employee_on_two_overlapping_sessions_in_parallel_gets_one(app_factory, make, company, hr):
     app = app_factory(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 4, "max_overflow": 2, "pool_timeout": 120})
-    start = date.today() + timedelta(days=40)
+    start = paris_today() + timedelta(days=40)
     first = make.session(start=start, capacity_max=30)
     second = make.session(start=start + timedelta(days=1), capacity_max=30)  # shares the second day
     people = [make.employee(company).id for _ in range(_ROUNDS)]

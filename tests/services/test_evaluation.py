@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import (
     ActionStatus,
     AuditEvent,
@@ -25,7 +26,7 @@ from marketplace.services.errors import DomainError
 from marketplace.services.evaluation import InvalidScores
 
 NOW = utcnow()
-TODAY = date.today()
+TODAY = paris_today()
 DEADLINE = NOW - timedelta(days=2)
 
 

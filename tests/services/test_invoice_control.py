@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sepaxml.validation import try_valid_xml
 from sqlalchemy import select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import (
     AuditEvent,
     Document,
@@ -118,13 +119,15 @@ def test_request_answer_validate_partially_with_reason(make, outbox):
     invoice = opco_invoice(make)
     controller = make.user()
     with pytest.raises(DomainError, match="date limite"):
-        invoice_control.request_info(invoice, controller, opco, "Feuilles d'émargement signées", date.today())
+        invoice_control.request_info(
+            invoice, controller, opco, "Feuilles d'émargement signées", paris_today()
+        )
     db.session.rollback()
     invoice_control.request_info(
-        invoice, controller, opco, "Feuilles d'émargement signées", date.today() + timedelta(days=10)
+        invoice, controller, opco, "Feuilles d'émargement signées", paris_today() + timedelta(days=10)
     )
     db.session.commit()
-    assert invoice.status == "info_requested" and invoice.info_deadline == date.today() + timedelta(days=10)
+    assert invoice.status == "info_requested" and invoice.info_deadline == paris_today() + timedelta(days=10)
     mails = [m for m in outbox() if "demande des compléments" in m.subject]
     assert mails and "Feuilles d'émargement signées" in mails[0].body_text
     provider_user = make.user()
@@ -250,7 +253,7 @@ def test_batch_sepa_file_validates_and_paying_it_pays_each_invoice(make, outbox)
     invoice_control_partial.validated_cents -= 1234
     db.session.commit()
     batch = payments.create_batch(
-        opco, make.user(), [i.id for i in invoices], date.today() + timedelta(days=2)
+        opco, make.user(), [i.id for i in invoices], paris_today() + timedelta(days=2)
     )
     db.session.commit()
     assert batch.invoice_count == 3
@@ -276,7 +279,7 @@ def test_batch_sepa_file_validates_and_paying_it_pays_each_invoice(make, outbox)
     db.session.commit()
     for invoice in invoices:
         db.session.refresh(invoice)
-        assert invoice.status == "paid" and invoice.paid_on == date.today()
+        assert invoice.status == "paid" and invoice.paid_on == paris_today()
         assert invoice.payment_reference == batch.reference
     mails = outbox(provider_admin.email)
     paid = [m for m in mails if "a payé 3 facture(s)" in m.subject]

@@ -4,16 +4,17 @@ enrolment is cancelled. Every message goes through the outbox, in French."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import Enrolment, TrainingSession
 from marketplace.services import enrolments, sessions
 from marketplace.services.sessions import SlotInput
 
-TODAY = date.today()
+TODAY = paris_today()
 START = TODAY + timedelta(days=30)
 
 

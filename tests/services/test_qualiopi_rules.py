@@ -14,13 +14,14 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import AuditEvent, Enrolment, Referencing, TrainingProvider, TrainingSession
 from marketplace.services import enrolments, organisations, referencing_registry, sessions
 from marketplace.services.errors import DomainError
 from marketplace.services.organisations import QualiopiInput
 from marketplace.services.sessions import SessionInput, SlotInput
 
-TODAY = date.today()
+TODAY = paris_today()
 START = TODAY + timedelta(days=30)
 PDF = b"%PDF-1.4\n% certificat Qualiopi\n%%EOF\n"
 

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import time, timedelta
 
 import pytest
 from sqlalchemy import event, select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import AuditEvent, Referencing, TrainingSession
 from marketplace.services import referencing_registry, sessions
 from marketplace.services.errors import DomainError
 from marketplace.services.sessions import SessionInput, SlotInput
 
-TODAY = date.today()
+TODAY = paris_today()
 START = TODAY + timedelta(days=30)
 
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import CollectiveAction, Enrolment, EnrolmentStatus, TrainingSession, utcnow
 from marketplace.services.search import SearchFilters, fold, hours_fr, search_sessions, session_offer
 
-TODAY = date.today()
+TODAY = paris_today()
 
 
 def _search(company, **args):

@@ -3,18 +3,17 @@ substring scan, kept in sync on every write, rebuilt by ``flask rebuild-search``
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from sqlalchemy import select, text, update
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import CollectiveAction, Organisation, TrainingSession, utcnow
 from marketplace.services import catalogue, search_index
 from marketplace.services.search import SearchFilters, search_sessions
 from marketplace.services.text import search_key
 
-TODAY = date.today()
+TODAY = paris_today()
 
 
 def _titles(company, q: str) -> list[str]:

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import (
     AuditEvent,
     Enrolment,
@@ -24,7 +25,7 @@ from marketplace.services import employees, enrolments, exports, session_pages, 
 from marketplace.services.errors import DomainError
 from marketplace.services.sessions import SessionInput, SlotInput
 
-TODAY = date.today()
+TODAY = paris_today()
 START = TODAY + timedelta(days=30)
 
 
@@ -607,7 +608,7 @@ def test_csv_export_is_for_french_excel(export_session):
     assert elodie[1:4] == ["Élodie", "elodie@exemple.test", "Cheffe d'équipe"]
     assert elodie[4] == "'=Entreprise Formule"  # never run as a formula
     assert elodie[6] == "Confirmée"
-    assert elodie[7] == date.today().strftime("%d/%m/%Y")
+    assert elodie[7] == paris_today().strftime("%d/%m/%Y")
     erased = by_name["Salarié supprimé"]
     assert erased[1:4] == ["", "", ""]
     assert "secret" not in text.lower()
@@ -626,5 +627,5 @@ def test_xlsx_export_opens_with_a_bold_header(export_session):
     elodie = next(v for v in values if v[0] == "DUPRÉ")
     assert elodie[4] == "=Entreprise Formule"  # stored as text
     assert sheet.cell(row=2, column=5).data_type == "s"
-    assert elodie[7].date() == date.today()
+    assert elodie[7].date() == paris_today()
     assert sheet.column_dimensions["A"].width >= len("Salarié supprimé")

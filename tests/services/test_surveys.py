@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import (
     AuditEvent,
     OutboxMessage,
@@ -72,7 +73,7 @@ def test_hot_survey_goes_out_with_the_closing(make, opco):
     trainer = make.user()
     provider = make.provider(admin=trainer)
     action = make.action(opco, duration_hours="7")
-    day = date.today() + timedelta(days=30)
+    day = paris_today() + timedelta(days=30)
     session = make.session(action, provider, start=day, days=1, status="open")
     company = make.company()
     people = [make.enrolment(session, company, make.employee(company)) for _ in range(3)]
@@ -189,7 +190,7 @@ def test_one_answer_per_link_and_link_expiry(make):
         surveys.submit(first, HOT_ANSWERS, anonymous=True)
     db.session.rollback()
     assert db.session.scalar(select(func.count(SurveyResponse.id))) == 1
-    invitation = surveys.by_token(second, date.today())
+    invitation = surveys.by_token(second, paris_today())
     late = datetime.combine(invitation.expires_on + timedelta(days=1), datetime.min.time()) + timedelta(
         hours=10
     )
@@ -266,7 +267,7 @@ def test_anonymous_answer_keeps_nothing_of_the_person(make):
     )
     # No audit event and no answer time on the invitation: nothing dates the answer.
     assert db.session.scalar(select(func.count(AuditEvent.id))) == events_before
-    invitation = surveys.by_token(tokens[0], date.today())
+    invitation = surveys.by_token(tokens[0], paris_today())
     assert invitation.answered and not hasattr(invitation, "answered_at")
     scope = survey_results.Scope(session_id=session.id)
     # One anonymous answer is counted in the rate but shown nowhere (fewer than 3 on this session).
@@ -308,7 +309,7 @@ def test_opco_questions_are_asked_in_order_and_frozen_when_sent(make, opco):
     action = make.action(opco)
     session, _ = _invite_hot(make, n=1, action=action)
     [token] = _tokens(_survey_mails())
-    invitation = surveys.by_token(token, date.today())
+    invitation = surveys.by_token(token, paris_today())
     keys = [q["key"] for q in invitation.questions]
     assert keys == [
         "objectives",

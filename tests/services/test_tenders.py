@@ -12,6 +12,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import (
     AuditEvent,
     Tender,
@@ -28,7 +29,7 @@ from marketplace.services.tenders import CriterionInput, InvalidTender, LotInput
 
 T = TenderStatus
 # A winter day (Paris = UTC+1) far enough ahead for every deadline to be in the future.
-NEXT_YEAR = date.today().year + 1
+NEXT_YEAR = paris_today().year + 1
 
 
 @pytest.fixture

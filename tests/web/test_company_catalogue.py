@@ -8,10 +8,11 @@ from datetime import date, timedelta
 import pytest
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.services.search import fold
 from tests.web.pages import count_queries, text, visible_text
 
-TODAY = date.today()
+TODAY = paris_today()
 
 
 def fr(day: date) -> str:

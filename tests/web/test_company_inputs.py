@@ -6,18 +6,19 @@ any page (400, 413, 414: tests/web/inputs_expect.py)."""
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import Employee, Enrolment
 from tests.web.inputs_expect import assert_refused_or
 from tests.web.pages import text, visible_text
 
-TODAY = date.today()
+TODAY = paris_today()
 HUGE = "99999999999999999999"
 MEGA = "x" * 1_000_000
 ABSURD = [HUGE, "-1", "-99999999999999999999", "0", "abc", "1.5", "\x00", "a\x00b", "9999-12-31", MEGA, ""]

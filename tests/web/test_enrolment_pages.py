@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import Enrolment
 from tests.web.pages import count_queries, flashes, text, visible_text
 
@@ -105,8 +106,8 @@ def test_cancel_replace_and_answer_an_offer(client, login, make):
 
 def test_late_cancellation_is_allowed_but_flagged(client, login, make):
     company, hr = company_with_hr(make)
-    soon = date.today() + timedelta(days=2)
-    session = make.session(make.action(cancellation_days=10), start=soon, registration_deadline=date.today())
+    soon = paris_today() + timedelta(days=2)
+    session = make.session(make.action(cancellation_days=10), start=soon, registration_deadline=paris_today())
     enrolment = make.enrolment(session, company, actor=hr)
     login(client, hr)
     detail = text(client.get(f"/entreprise/{company.slug}/inscriptions/{enrolment.id}"))

@@ -14,7 +14,7 @@ import csv
 import io
 import os
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -22,6 +22,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import (
     ExportJob,
     ExportStatus,
@@ -55,16 +56,16 @@ def _company_invoice(session, company, lines, *, status):
         opco_id=session.opco_id,
         session_id=session.id,
         number=f"F-E-{n}",
-        year=date.today().year,
+        year=paris_today().year,
         sequence=n,
-        issued_on=date.today() - timedelta(days=1),
-        due_on=date.today() + timedelta(days=29),
+        issued_on=paris_today() - timedelta(days=1),
+        due_on=paris_today() + timedelta(days=29),
         total_ht_cents=sum(a for _e, _k, a in lines),
         vat_cents=0,
         total_ttc_cents=sum(a for _e, _k, a in lines),
         seller_name=session.provider.name,
         buyer_name=company.name,
-        paid_on=date.today() if status == "paid" else None,
+        paid_on=paris_today() if status == "paid" else None,
         lines=[
             InvoiceLine(
                 position=i,
@@ -100,7 +101,7 @@ def data(make):
     )
     s2 = make.session(action, provider, start=s1.start_date, status="cancelled")
     opco_invoice = issued_invoice(s1, [e_alice, e_bruno], status="paid")
-    opco_invoice.paid_on = date.today()
+    opco_invoice.paid_on = paris_today()
     db.session.commit()
     _company_invoice(s1, company, [(e_alice, "training", 20_000)], status="paid")
     _company_invoice(s1, company, [(e_bruno, "dedit", 5_000)], status="issued")
@@ -173,7 +174,7 @@ def test_trainees_sessions_and_invoices_exports(data):
     assert len(invoices) == 2
     row = dict(zip(invoices[0], invoices[1], strict=True))
     assert row["Total HT (€)"] == "1600,00" and row["État"] == "Payée"
-    assert row["Payée le"] == date.today().strftime("%d/%m/%Y")
+    assert row["Payée le"] == paris_today().strftime("%d/%m/%Y")
     # A year with no session: nothing.
     assert export_lists.SessionsExport("opco", data["opco"].id, year=data["year"] - 5).count() == 0
 

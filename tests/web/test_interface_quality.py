@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.extensions import db
-from marketplace.formatting import dates_fr, of_name, plural, sorted_fr
+from marketplace.formatting import dates_fr, of_name, paris_today, plural, sorted_fr
 from marketplace.models import AuditEvent, Organisation, User
 from marketplace.services import audit, organisations
 from marketplace.services.audit_display import kind_can_have
@@ -100,7 +100,7 @@ def test_a_one_day_session_reads_le_on_the_catalogue_and_the_dashboards(client, 
     opco = make.opco("akto", admin=opco_admin)
     provider = make.provider()
     action = make.action(opco, title="Excel en une journée", duration_hours="7")
-    start = date.today() + timedelta(days=40)
+    start = paris_today() + timedelta(days=40)
     session = make.session(action, provider, start=start, days=1)
     day = start.strftime("%d/%m/%Y")
     admin = make.user()

@@ -4,11 +4,12 @@ their users see them."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import Invoice, PaymentBatch, TrainingProvider
 from tests.opco_invoices import IBAN_FR, opco_invoice, with_bank, with_payer_account
 from tests.web.pages import visible_text
@@ -81,7 +82,7 @@ def test_request_for_documents_then_the_organisation_answers(app, make, login, o
     akto, opco_admin, _provider, provider_admin, invoice = _setup(make)
     opco_client = _client(app, login, opco_admin)
     url = f"/opco/{akto.slug}/factures/{invoice.id}"
-    deadline = (date.today() + timedelta(days=8)).isoformat()
+    deadline = (paris_today() + timedelta(days=8)).isoformat()
     response = opco_client.post(
         f"{url}/complements",
         data={

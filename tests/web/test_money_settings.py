@@ -1,14 +1,15 @@
 """Money settings: the OPCO's funding flow, the action's override and dédit rate (frozen on enrolments), and
 the referencing's pricing mode."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import CollectiveAction, Opco, Referencing
 from tests.web.pages import text
 from tests.web.test_opco_catalogue import form_data
 
-TODAY = date.today()
+TODAY = paris_today()
 
 
 def _admin(make, client, login):

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import ActionStatus, AuditEvent, CollectiveAction, Referencing
 from tests.web.pages import count, flashes, text, visible_text
 
-TODAY = date.today()
+TODAY = paris_today()
 
 
 @pytest.fixture

@@ -7,18 +7,19 @@ characters, 1 MB bodies and over-long URLs are refused before any page (400, 413
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import AuditEvent, CollectiveAction, Enrolment, Referencing
 from tests.web.inputs_expect import assert_refused_or
 from tests.web.pages import count, flashes, text, visible_text
 from tests.web.test_opco_catalogue import form_data, reference
 
-TODAY = date.today()
+TODAY = paris_today()
 MEGABYTE = "9" * 1_000_000
 
 ABSURD = [

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
 from sqlalchemy import select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import AuditEvent, Tender, TenderAttachment, TenderQuestion, TenderStatus, utcnow
 from tests.web.pages import count, count_queries, flashes, text, visible_text
 from tests.web.writes import writes
 
-NEXT_YEAR = date.today().year + 1
+NEXT_YEAR = paris_today().year + 1
 
 
 @pytest.fixture

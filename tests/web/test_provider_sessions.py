@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import AuditEvent, Enrolment, EnrolmentStatus, TrainingSession
 from tests.web.pages import count_queries, flashes, text, visible_text
 
-TODAY = date.today()
+TODAY = paris_today()
 START = TODAY + timedelta(days=30)
 
 

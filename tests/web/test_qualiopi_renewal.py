@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import AuditEvent, Referencing, TrainingProvider
 from marketplace.services import referencing_registry
 from tests.web.pages import flashes, visible_text
 
-TODAY = date.today()
+TODAY = paris_today()
 PDF = b"%PDF-1.4\n% certificat Qualiopi renouvele\n%%EOF\n"
 
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
+from marketplace.formatting import paris_today
 from marketplace.models import AuditEvent, Company, Membership, Organisation, TrainingProvider, User
 from tests.factories import next_nda, next_siret
 from tests.web.pages import count, flashes, text, token_from, visible_text
@@ -36,7 +37,7 @@ def company_form(**overrides) -> dict:
 
 
 def provider_form(**overrides) -> dict:
-    today = date.today()
+    today = paris_today()
     data = {
         "full_name": "Marc Petit",
         "email": "marc.petit@formation-horizon.fr",
@@ -465,7 +466,7 @@ def _taken_siret_by_company(make):
     return {"siret": make.company(opco_code="akto").siret}
 
 
-TODAY = date.today()
+TODAY = paris_today()
 INVALID_PROVIDER_INPUTS = [
     pytest.param(
         {"nda": "1175004927"},

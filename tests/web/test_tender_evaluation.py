@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import (
     CollectiveAction,
     Referencing,
@@ -23,7 +24,7 @@ from tests.web.pages import count_queries, flashes, visible_text
 from tests.web.writes import writes
 
 NOW = utcnow()
-TODAY = date.today()
+TODAY = paris_today()
 
 
 @pytest.fixture

@@ -8,13 +8,14 @@ the tender or the organisation.
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import (
     AuditEvent,
     EvaluatorDeclaration,
@@ -35,7 +36,7 @@ from tests.web.inputs_expect import assert_refused_or, expected_refusal
 from tests.web.pages import visible_text
 
 NOW = utcnow()
-TODAY = date.today()
+TODAY = paris_today()
 NEXT_YEAR = TODAY.year + 1
 
 HOSTILE = [

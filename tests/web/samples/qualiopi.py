@@ -3,16 +3,17 @@ certificate's download answers the allowed member (no id in those URLs)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.services import organisations
 
 
 def add_samples(make, tenant) -> dict[str, int]:
     if tenant.kind != "provider":
         return {}
-    today = date.today()
+    today = paris_today()
     organisations.renew_qualiopi(
         tenant.org,
         organisations.QualiopiInput(
