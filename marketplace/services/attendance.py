@@ -170,6 +170,31 @@ def _trainees(session: TrainingSession, statuses) -> list[Enrolment]:
     )
 
 
+def join_in_progress(enrolment: Enrolment, actor: User, actor_org_id: int) -> None:
+    """The OPCO approves the funding once the session has started (caller holds the session lock): the trainee
+    is in training at once and on the sheet of every half-day still open for signing. The half-days attested
+    before stay as they were signed, without them: no signature, no proof of presence."""
+    enrolments.transition(enrolment, "start_training", actor, actor_org_id=actor_org_id)
+    open_records = db.session.scalars(
+        select(HalfDayAttestation).where(
+            HalfDayAttestation.session_id == enrolment.session_id,
+            HalfDayAttestation.attested_at.is_(None),
+            HalfDayAttestation.proof_document_id.is_(None),
+        )
+    )
+    for record in open_records:
+        db.session.add(
+            Attendance(
+                provider_id=record.provider_id,
+                session_id=record.session_id,
+                slot_id=record.slot_id,
+                enrolment_id=enrolment.id,
+                sign_token=secrets.token_urlsafe(32),
+            )
+        )
+    db.session.flush()
+
+
 def start_training(session: TrainingSession, actor: User | None) -> None:
     """Confirmed or convoked trainees are now in training (caller holds the session lock)."""
     for enrolment in _trainees(session, (EnrolmentStatus.CONFIRMED, EnrolmentStatus.CONVOKED)):

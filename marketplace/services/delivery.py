@@ -219,8 +219,8 @@ def close_session(session: TrainingSession, actor: User, *, now: datetime | None
 
 def _check_no_pending_approval(session: TrainingSession) -> None:
     """The service fait freezes who was funded: an enrolment still awaiting the OPCO's decision has neither a
-    confirmed funding nor a refusal, so the OPCO decides first (it may still approve during the session, and
-    the trainee then appears on the next half-day's sheet)."""
+    confirmed funding nor a refusal, so the OPCO decides first (it may still approve during the session: the
+    trainee then joins the sheets still open, see attendance.join_in_progress)."""
     pending = db.session.scalars(
         select(Enrolment)
         .where(Enrolment.session_id == session.id, Enrolment.status == S.PENDING_APPROVAL)

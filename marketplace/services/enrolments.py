@@ -574,7 +574,12 @@ def approve(enrolment: Enrolment, actor: User, opco_id: int) -> Enrolment:
             organisation_id=enrolment.company_id,
             enrolment=enrolment,
         )
-    _convoke_if_due(enrolment)
+    if enrolment.session.status == SessionStatus.IN_PROGRESS:
+        from marketplace.services import attendance  # circular: attendance moves enrolments into training
+
+        attendance.join_in_progress(enrolment, actor, opco_id)
+    else:
+        _convoke_if_due(enrolment)
     return enrolment
 
 

@@ -565,6 +565,47 @@ def test_closing_waits_for_the_opcos_decision_on_pending_enrolments(make):
     assert db.session.get(Enrolment, kept.id).status == S.CLOSED
 
 
+def test_an_enrolment_approved_during_the_session_joins_the_open_half_day_not_the_attested_one(make):
+    trainer, session, company, hr, day = _small_session(make, requires_approval=True, capacity_max=3)
+    opco_user = make.user(email="conseillere@akto.test")
+    kept = make.enrolment(
+        session, company, make.employee(company, last_name="Aubert", first_name="Lou"), actor=hr
+    )
+    late = make.enrolment(
+        session, company, make.employee(company, last_name="Blanc", first_name="Noé"), actor=hr
+    )
+    enrolments.approve(db.session.get(Enrolment, kept.id), opco_user, session.opco_id)
+    session = db.session.get(TrainingSession, session.id)
+    session.status = SessionStatus.CONFIRMED
+    db.session.commit()
+    w = World(session, trainer, [kept], day)
+    _full_half_day(w, w.am)
+    _open(w, w.pm)
+
+    enrolments.approve(db.session.get(Enrolment, late.id), opco_user, session.opco_id)  # at lunch time
+    db.session.commit()
+
+    assert db.session.get(Enrolment, late.id).status == S.IN_TRAINING
+    on_sheet = {
+        slot: {
+            r.enrolment_id
+            for r in db.session.scalars(select(Attendance).where(Attendance.slot_id == slot))
+        }
+        for slot in (w.am.id, w.pm.id)
+    }
+    assert on_sheet == {w.am.id: {kept.id}, w.pm.id: {kept.id, late.id}}  # the signed morning stays as signed
+    rows = _open(w, w.pm)  # opening again changes nothing
+    assert set(rows) == {kept.id, late.id}
+    for row in rows.values():
+        _sign(row, at(day, w.pm.start_time.strftime("%H:%M")) + timedelta(minutes=1))
+    _attest(w, w.pm, at(day, w.pm.end_time.strftime("%H:%M")))
+    delivery.close_session(w.session, trainer, now=at(day, "18:00"))
+    db.session.commit()
+    closed = db.session.get(Enrolment, late.id)
+    assert (closed.status, closed.outcome) == (S.CLOSED, S.PARTIALLY_ATTENDED)
+    assert closed.attended_minutes == attendance.slot_minutes(w.pm) < closed.planned_minutes
+
+
 def test_an_enrolment_of_a_delivered_session_can_no_longer_be_approved(make):
     trainer, session, company, hr, day = _small_session(make, requires_approval=True)
     pending = make.enrolment(session, company, make.employee(company), actor=hr)
