@@ -229,6 +229,7 @@ def main() -> int:
 
     from marketplace import create_app
     from marketplace.extensions import db
+    from marketplace.formatting import paris_today
     from marketplace.models import (
         Company,
         Employee,
@@ -241,7 +242,6 @@ def main() -> int:
         utcnow,
     )
     from marketplace.services import accounts, enrolments, generate, search
-    from marketplace.services.enrolments import paris_today
     from marketplace.services.reference_data import load_reference_data
 
     app = create_app(
@@ -506,8 +506,8 @@ def main() -> int:
 
 def explain(db, dialect, name, company, filters, recorder, search) -> None:
     """Print the plan of every statement of one search (on PostgreSQL with its execution time)."""
+    from marketplace.formatting import paris_today
     from marketplace.models import utcnow
-    from marketplace.services.enrolments import paris_today
 
     recorder.reset()
     now = utcnow()

@@ -273,7 +273,7 @@ def test_seed_demo_shows_a_living_marketplace(cli, db_session):
     session_states = set(db_session.scalars(select(TrainingSession.status).distinct()))
     assert {SessionStatus.OPEN, SessionStatus.COMPLETED, SessionStatus.CANCELLED} <= session_states
     from marketplace.models import utcnow
-    from marketplace.services.enrolments import seats_left
+    from marketplace.services.enrolment_reads import seats_left
 
     open_sessions = db_session.scalars(
         select(TrainingSession).where(TrainingSession.status == SessionStatus.OPEN)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from marketplace.extensions import db
 from marketplace.models import AuditEvent, Company, Enrolment, IdccBranch, Opco
-from marketplace.services import organisations
+from marketplace.services import company_profile, organisations
 from marketplace.services.organisations import CompanyInput
 from marketplace.services.reference_data import load_reference_data
 from tests.factories import next_siret
@@ -117,7 +117,7 @@ def test_operator_confirms_a_stated_opco_then_the_company_may_enrol(app, client,
 
 def test_a_confirmed_company_joins_its_opco_when_it_arrives(make):
     company = _stated(make, "1234", "uniformation")
-    organisations.confirm_declared_opco(company.id, make.user(is_operator=True), date(2026, 1, 5))
+    company_profile.confirm_declared_opco(company.id, make.user(is_operator=True), date(2026, 1, 5))
     db.session.commit()
     assert company.opco_id is None  # Uniformation is not on the platform yet
     uniformation = make.opco("uniformation")

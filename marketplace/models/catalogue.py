@@ -248,7 +248,7 @@ class Referencing(CreatedAtMixin, db.Model):
     status: Mapped[str] = mapped_column(String(20), default=ReferencingStatus.ACTIVE)
     status_reason: Mapped[str | None] = mapped_column(String(300))
     # Suspended automatically because the organisation's Qualiopi certificate lapsed (not by the OPCO): a
-    # renewed certificate reactivates it (services.organisations.renew_qualiopi).
+    # renewed certificate reactivates it (services.qualiopi.renew_qualiopi).
     suspended_for_qualiopi: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     action: Mapped[CollectiveAction] = relationship(lazy="joined")

@@ -19,7 +19,7 @@ from marketplace.models import (
     Opco,
     Referencing,
 )
-from marketplace.services import catalogue, reference_lists
+from marketplace.services import action_input, catalogue, catalogue_reads, reference_lists, referencings
 from marketplace.services.identifiers import format_siret
 from marketplace.services.pagination import Page, paginate
 
@@ -47,9 +47,9 @@ def action_list(opco: Opco, status: str, page: int, today: date | None = None) -
     ids = [a.id for a in rows.items]
     return ActionList(
         page=rows,
-        counts=catalogue.status_counts(opco.id),
-        sessions=catalogue.session_counts(ids),
-        referenced=catalogue.active_referencings(ids, today),
+        counts=catalogue_reads.status_counts(opco.id),
+        sessions=catalogue_reads.session_counts(ids),
+        referenced=referencings.active_referencings(ids, today),
     )
 
 
@@ -75,7 +75,7 @@ def action_detail(action: CollectiveAction) -> ActionDetail:
         preview=catalogue.funding_preview(action),
         problems=catalogue.publish_problems(action) if action.status == ActionStatus.DRAFT else [],
         events=[e for e in catalogue.ACTION_MACHINE.allowed(action.status) if e in catalogue.ACTION_EVENTS],
-        sessions=catalogue.session_counts([action.id]).get(action.id, 0),
+        sessions=catalogue_reads.session_counts([action.id]).get(action.id, 0),
         envelope=db.session.get(BudgetEnvelope, action.envelope_id) if action.envelope_id else None,
     )
 
@@ -95,7 +95,7 @@ def action_choices(
     opco: Opco, action: CollectiveAction | None = None, today: date | None = None
 ) -> ActionChoices:
     """Themes, modalities, campaign years (an existing action keeps its own), regions and the OPCO's branches."""
-    years = catalogue.campaign_years(today)
+    years = action_input.campaign_years(today)
     if action is not None and action.campaign_year not in years:
         years = sorted({*years, action.campaign_year})
     return ActionChoices(
@@ -119,8 +119,8 @@ class ProviderOption:
 def provider_options(action: CollectiveAction, today: date) -> list[ProviderOption]:
     """Every organisation not yet referenced on the action, with SIRET and Qualiopi validity, by name."""
     options = []
-    for provider in catalogue.referenceable_providers(action):
-        problem = catalogue.qualiopi_problem(provider, today)
+    for provider in referencings.referenceable_providers(action):
+        problem = referencings.qualiopi_problem(provider, today)
         if problem is None:
             validity = f"Qualiopi valide jusqu'au {provider.qualiopi_expires_on:%d/%m/%Y}"
         elif "actions_formation" not in provider.qualiopi_category_list:

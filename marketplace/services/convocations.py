@@ -48,7 +48,7 @@ from marketplace.models import (
     User,
     utcnow,
 )
-from marketplace.services import audit, documents, enrolments, jobs, outbox, retention
+from marketplace.services import audit, documents, enrolment_notices, enrolments, jobs, outbox, retention
 from marketplace.services.errors import DomainError
 from marketplace.services.locking import LockBusy, lock_session
 
@@ -58,7 +58,7 @@ S = EnrolmentStatus
 # Sessions whose trainees are convoked: still to come (a postponed session has its new dates).
 DUE_SESSIONS = (SessionStatus.OPEN, SessionStatus.CLOSED, SessionStatus.CONFIRMED, SessionStatus.POSTPONED)
 JOB = "convocations.session"
-MAX_DAYS = 90  # the longest delay an OPCO may set (services.organisations.CONVOCATION_DAYS)
+MAX_DAYS = 90  # the longest delay an OPCO may set (services.opco_settings.CONVOCATION_DAYS)
 _PENDING = "convocations_pending"
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 
@@ -266,7 +266,7 @@ def _email(enrolment: Enrolment, document: Document, token: str, *, again: bool)
             token=token,
             again=again,
         )
-    for email in enrolments.company_contacts(enrolment):
+    for email in enrolment_notices.company_contacts(enrolment):
         outbox.queue_email(
             email,
             "convocation_company",

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from marketplace.extensions import db
 from marketplace.models import Company, Enrolment, EnrolmentStatus, Opco, TrainingProvider, User
-from marketplace.services import catalogue, employees, enrolments, sessions
-from marketplace.services.catalogue import ActionInput
+from marketplace.services import catalogue, employees, enrolments, referencings, sessions, waitlist
+from marketplace.services.action_input import ActionInput
 from marketplace.services.employees import EmployeeInput
 from marketplace.services.funding import FundingBasis
 from marketplace.services.sessions import SessionInput, SlotInput
@@ -212,13 +212,13 @@ def seed_marketplace(
         catalogue.transition(action, "publish", opco_admins[code])
         actions.append((code, action))
 
-    referencings = []
+    referenced = []
     for code, action in actions:
         for index in REFERENCED[code]:
             price_cents = action.price_cents - (
                 2_000 if index else 0
             )  # a negotiated price at or below the ceiling
-            ref = catalogue.reference_provider(
+            ref = referencings.reference_provider(
                 action,
                 providers[index],
                 long_ago,
@@ -227,7 +227,7 @@ def seed_marketplace(
                 opco_admins[code],
                 today=long_ago,
             )
-            referencings.append((code, action, index, ref))
+            referenced.append((code, action, index, ref))
 
     staff = {}
     for company, admin in zip(companies, company_admins, strict=True):
@@ -240,7 +240,7 @@ def seed_marketplace(
             for last, first, job in EMPLOYEES
         ]
 
-    created = {"actions": len(actions), "referencings": len(referencings), "sessions": 0, "enrolments": 0}
+    created = {"actions": len(actions), "referencings": len(referenced), "sessions": 0, "enrolments": 0}
 
     def open_session(ref, index, first_day, *, capacity=8, minimum=3, created_on=today, remote=False):
         provider = providers[index]
@@ -275,7 +275,7 @@ def seed_marketplace(
 
     remote_modalities = {"distanciel"}
     future_sessions = {}
-    for code, action, index, ref in referencings:
+    for code, action, index, ref in referenced:
         remote = action.modality in remote_modalities
         for weeks in (3, 9):
             first_day = _next_monday(today, weeks + index)
@@ -292,17 +292,17 @@ def seed_marketplace(
     haccp = future_sessions[("akto", "AKTO-AC-2026-03")]
 
     # A small SST session: full, with a waiting list, then a cancellation frees a seat that is offered.
-    small = open_session(referencings[0][3], 0, _next_monday(today, 2), capacity=3, minimum=2)
+    small = open_session(referenced[0][3], 0, _next_monday(today, 2), capacity=3, minimum=2)
     first_three = enrol(net_clair, small, staff[companies[net_clair].id][:2])
     enrol(brasserie, small, staff[companies[brasserie].id][:1])
     enrol(distrilyon, small, staff[companies[distrilyon].id][:2])  # both go to the waiting list
     enrol(net_clair, small, staff[companies[net_clair].id][2:3])  # third on the waiting list
     enrolments.cancel(first_three[0], company_admins[net_clair])  # the first waiting person gets an offer
     offered = _offered(small)
-    enrolments.decline_offer(offered, company_admins[distrilyon])  # declined: offered to the next one
+    waitlist.decline_offer(offered, company_admins[distrilyon])  # declined: offered to the next one
     late = _offered(small)
     enrolments.transition(late, "expire_offer", None)  # not answered in time: the next one gets it
-    enrolments.offer_free_seats(small, None)
+    waitlist.offer_free_seats(small, None)
     enrol(brasserie, small, staff[companies[brasserie].id][4:5])  # and someone still waits
 
     # Ordinary confirmed enrolments on upcoming sessions.
@@ -338,7 +338,7 @@ def seed_marketplace(
     # A past session, lived through: created, filled, confirmed, started and completed at its dates.
     past_first_day = _next_monday(today - timedelta(days=70), 0)
     created_on = past_first_day - timedelta(days=30)
-    past = open_session(referencings[0][3], 0, past_first_day, capacity=8, minimum=2, created_on=created_on)
+    past = open_session(referenced[0][3], 0, past_first_day, capacity=8, minimum=2, created_on=created_on)
     enrol(net_clair, past, staff[companies[net_clair].id][:3], when=_at(created_on + timedelta(days=2)))
     enrol(brasserie, past, staff[companies[brasserie].id][:2], when=_at(created_on + timedelta(days=3)))
     admin = provider_admins[0]

@@ -10,9 +10,16 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from marketplace.models import CollectiveAction, Opco, TrainingProvider, User
-from marketplace.services import evaluation, tender_responses, tenders
+from marketplace.services import (
+    evaluation,
+    evaluation_award,
+    evaluation_scores,
+    tender_questions,
+    tender_responses,
+    tenders,
+)
+from marketplace.services.tender_inputs import CriterionInput, LotInput, TenderInput
 from marketplace.services.tender_responses import ResponseInput
-from marketplace.services.tenders import CriterionInput, LotInput, TenderInput
 
 CRITERIA = [
     CriterionInput("Valeur technique de l'offre", 40),
@@ -136,21 +143,21 @@ def seed_tenders(
         ],
         created,
     )
-    question = tenders.ask_question(
+    question = tender_questions.ask_question(
         open_tender,
         providers[1],
         provider_admins[1],
         "Les sessions peuvent-elles se dérouler dans les locaux des entreprises ?",
         now=_utc(created + timedelta(days=1), 10),
     )
-    tenders.answer_question(
+    tender_questions.answer_question(
         question,
         akto_admin,
         "Oui, en intra-entreprise si au moins 6 stagiaires sont réunis.",
         True,
         now=_utc(created + timedelta(days=2), 10),
     )
-    tenders.ask_question(
+    tender_questions.ask_question(
         open_tender,
         providers[0],
         provider_admins[0],
@@ -247,7 +254,7 @@ def seed_tenders(
     tenders.start_analysis(awarded, atlas_admin, now=after)
     _evaluate(awarded, [(winner, [5, 4, 4, 4]), (other, [3, 4, 4, 3])], atlas, atlas_admin, after)
     award_day = (after + timedelta(days=3)).date()
-    evaluation.award(
+    evaluation_award.award(
         awarded,
         atlas_admin,
         atlas,
@@ -266,7 +273,7 @@ def _evaluate(tender, scored, opco: Opco, evaluator: User, now: datetime) -> Non
         evaluation.decide_admissibility(
             response, evaluator, opco, admissible=True, checklist=checklist, reason=None, now=now
         )
-    evaluation.sign_declaration(tender, evaluator, True, now=now)
+    evaluation_scores.sign_declaration(tender, evaluator, True, now=now)
     for response, values in scored:
         scores = {
             criterion.id: (
@@ -275,4 +282,4 @@ def _evaluate(tender, scored, opco: Opco, evaluator: User, now: datetime) -> Non
             )
             for criterion, value in zip(tender.criteria, values, strict=True)
         }
-        evaluation.save_scores(response, evaluator, scores, submit=True, now=now)
+        evaluation_scores.save_scores(response, evaluator, scores, submit=True, now=now)

@@ -32,7 +32,7 @@ from marketplace.services.identifiers import qualiopi_is_valid, size_band, size_
 
 # Statuses that count against the per-company caps: places held (confirmed, or awaiting the OPCO's
 # approval). A waiting-list place (waiting or offered) does not: two employees waiting must not stop a
-# third from taking a free seat; accepting an offer checks the caps again (services.enrolments).
+# third from taking a free seat; accepting an offer checks the caps again (services.waitlist).
 COUNTED_FOR_CAPS = EnrolmentStatus.SEAT_HOLDING
 
 

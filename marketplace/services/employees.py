@@ -1,4 +1,5 @@
-"""A company's register of employees: add, edit, erase at the company's request, list, and import from CSV.
+"""A company's register of employees: add, edit, erase at the company's request, list (the CSV import is in
+:mod:`employee_import`).
 
 Personal data is kept to the minimum (no social security number) and never copied into the audit trail,
 which cannot be erased: audit events name the employee by id and list the fields changed, not their values.
@@ -6,12 +7,8 @@ which cannot be erased: audit events name the employee by id and list the fields
 
 from __future__ import annotations
 
-import csv
-import io
-import re
-import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select
@@ -29,7 +26,6 @@ from marketplace.models import (
 )
 from marketplace.services import audit
 from marketplace.services.errors import Collect, DomainError, InvalidForm
-from marketplace.services.export_writer import csv_chunks
 from marketplace.services.pagination import paginate
 from marketplace.services.search import clean_text
 from marketplace.services.text import has_control
@@ -39,11 +35,6 @@ JOB_TITLE_MAX = 150
 EMAIL_MAX = 254
 PER_PAGE = 25
 ERASED_PLACEHOLDER = "—"
-
-IMPORT_MAX_BYTES = 1024 * 1024
-IMPORT_MAX_LINES = 2000
-TEMPLATE_FILENAME = "modele-salaries.csv"
-TEMPLATE_COLUMNS = ("nom", "prénom", "email", "fonction", "contrat", "catégorie")
 
 
 @dataclass
@@ -75,7 +66,7 @@ def _clean_name(raw: str | None, field_name: str, what: str) -> str:
     return _printable(value, field_name, f"Le {what}")
 
 
-def _clean_email(raw: str | None) -> str:
+def clean_email(raw: str | None) -> str:
     value = (raw or "").strip()
     if not value:
         return ""
@@ -92,7 +83,7 @@ def _clean_email(raw: str | None) -> str:
     return value
 
 
-def _clean(data: EmployeeInput) -> EmployeeInput:
+def clean_input(data: EmployeeInput) -> EmployeeInput:
     """The same rules for the form and for every line of an import; returns trimmed, normalised values.
     Every wrong field is reported at once (``InvalidForm``; an import line shows them all)."""
     checks = Collect()
@@ -111,7 +102,7 @@ def _clean(data: EmployeeInput) -> EmployeeInput:
         )
     last_name = checks.run(_clean_name, data.last_name, "last_name", "nom")
     first_name = checks.run(_clean_name, data.first_name, "first_name", "prénom")
-    email = checks.run(_clean_email, data.email)
+    email = checks.run(clean_email, data.email)
     if checks.failed:
         errors = dict(checks.errors)
         # One message naming every problem, for an import line; the form shows each at its field.
@@ -150,7 +141,7 @@ def _check_email_free(company_id: int, email: str, exclude_id: int | None = None
 _FIELDS = ("last_name", "first_name", "email", "job_title", "contract_type", "category")
 
 
-def _apply(employee: Employee, clean: EmployeeInput) -> list[str]:
+def apply_changes(employee: Employee, clean: EmployeeInput) -> list[str]:
     """Copy the cleaned values; return the names of the fields that changed (for the audit trail)."""
     changed = []
     for name in _FIELDS:
@@ -166,10 +157,10 @@ def _apply(employee: Employee, clean: EmployeeInput) -> list[str]:
 
 def create_employee(company: Company, data: EmployeeInput, actor: User | None) -> Employee:
     """Add an employee to the register; the professional email, when given, is unique in the register."""
-    clean = _clean(data)
+    clean = clean_input(data)
     _check_email_free(company.id, clean.email)
     employee = Employee(company_id=company.id)
-    _apply(employee, clean)
+    apply_changes(employee, clean)
     db.session.add(employee)
     db.session.flush()
     audit.record("employee.created", organisation_id=company.id, actor=actor, obj=employee)
@@ -180,9 +171,9 @@ def update_employee(employee: Employee, data: EmployeeInput, actor: User | None)
     """Change an employee's details with the same rules as on creation; an erased employee cannot be edited."""
     if employee.erased_at is not None:
         raise DomainError("Ce salarié a été supprimé du registre : sa fiche ne peut plus être modifiée.")
-    clean = _clean(data)
+    clean = clean_input(data)
     _check_email_free(employee.company_id, clean.email, exclude_id=employee.id)
-    changed = _apply(employee, clean)
+    changed = apply_changes(employee, clean)
     if changed:
         db.session.flush()
         audit.record(
@@ -190,12 +181,12 @@ def update_employee(employee: Employee, data: EmployeeInput, actor: User | None)
             organisation_id=employee.company_id,
             actor=actor,
             obj=employee,
-            data={"champs": ", ".join(_FIELD_LABELS[name] for name in changed)},
+            data={"champs": ", ".join(FIELD_LABELS[name] for name in changed)},
         )
     return employee
 
 
-_FIELD_LABELS = {
+FIELD_LABELS = {
     "last_name": "nom",
     "first_name": "prénom",
     "email": "e-mail",
@@ -328,381 +319,15 @@ def employees_by_ids(company: Company, ids: Iterable[int]) -> list[Employee]:
     return found
 
 
-# --- CSV import ------------------------------------------------------------------------------------------
-
-
-def _key(text: str) -> str:
-    """Lower case, no accents, letters and digits only: « E-mail » and « Catégorie » become email, categorie."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-    return re.sub(r"[^a-z0-9]", "", plain)
-
-
-_HEADERS = {
-    "last_name": ("nom", "nomdefamille", "nomdusalarie", "nomdenaissance", "nomdusage"),
-    "first_name": ("prenom", "prenomdusalarie"),
-    "email": (
-        "email",
-        "mail",
-        "courriel",
-        "adresseemail",
-        "adressemail",
-        "adressecourriel",
-        "emailprofessionnel",
-        "mailprofessionnel",
-        "courrielprofessionnel",
-        "adresseemailprofessionnelle",
-    ),
-    "job_title": ("fonction", "poste", "intituledeposte", "intituleduposte", "emploi", "metier"),
-    "contract_type": ("contrat", "typedecontrat", "naturedecontrat", "natureducontrat"),
-    "category": ("categorie", "categorieprofessionnelle", "categoriesocioprofessionnelle", "csp", "statut"),
-}
-_HEADER_FIELD = {alias: name for name, aliases in _HEADERS.items() for alias in aliases}
-_COLUMN_NAMES = {
-    "last_name": "nom",
-    "first_name": "prénom",
-    "email": "email",
-    "job_title": "fonction",
-    "contract_type": "contrat",
-    "category": "catégorie",
-}
-
-
-def _value_map(labels: dict[str, str], aliases: dict[str, str]) -> dict[str, str]:
-    mapping = {_key(code): code for code in labels}
-    mapping.update({_key(label): code for code, label in labels.items()})
-    mapping.update({_key(alias): code for alias, code in aliases.items()})
-    return mapping
-
-
-_CONTRACTS = _value_map(
-    ContractType.LABELS,
-    {
-        "contrat à durée indéterminée": "cdi",
-        "contrat à durée déterminée": "cdd",
-        "intérimaire": "interim",
-        "travail temporaire": "interim",
-        "apprenti": "apprentissage",
-        "apprentie": "apprentissage",
-        "contrat pro": "professionnalisation",
-    },
-)
-_CATEGORIES = _value_map(
-    EmployeeCategory.LABELS,
-    {
-        "ouvrière": "ouvrier",
-        "ouvriers": "ouvrier",
-        "employée": "employe",
-        "employés": "employe",
-        "techniciens": "technicien",
-        "technicienne": "technicien",
-        "agent de maîtrise": "technicien",
-        "TAM": "technicien",
-        "ETAM": "technicien",
-        "cadres": "cadre",
-        "ingénieur et cadre": "cadre",
-        "ingénieurs et cadres": "cadre",
-    },
-)
-
-
-@dataclass
-class ImportLine:
-    line: int
-    status: str  # created, updated, error
-    name: str = ""
-    message: str = ""
-
-    STATUS_LABELS = {"created": "Ajouté", "updated": "Mis à jour", "error": "Erreur"}
-
-    @property
-    def status_label(self) -> str:
-        return self.STATUS_LABELS[self.status]
-
-
-@dataclass
-class ImportReport:
-    lines: list[ImportLine] = field(default_factory=list)
-    encoding: str = ""
-    delimiter: str = ";"
-    ignored_columns: list[str] = field(default_factory=list)
-
-    def _count(self, status: str) -> int:
-        return sum(1 for line in self.lines if line.status == status)
-
-    @property
-    def created(self) -> int:
-        return self._count("created")
-
-    @property
-    def updated(self) -> int:
-        return self._count("updated")
-
-    @property
-    def errors(self) -> int:
-        return self._count("error")
-
-    @property
-    def delimiter_label(self) -> str:
-        return {";": "point-virgule", ",": "virgule", "\t": "tabulation"}[self.delimiter]
-
-
-_UNREADABLE = (
-    "Ce fichier n'est pas un fichier CSV lisible. Dans Excel, choisissez « Enregistrer sous » puis "
-    "« CSV (séparateur : point-virgule) » ou « CSV UTF-8 », ou partez du modèle à télécharger."
-)
-
-
-def _decode(file_bytes: bytes) -> tuple[str, str]:
-    """Text and encoding name: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252 (French Excel)."""
-    if file_bytes.startswith(b"PK\x03\x04"):
-        raise DomainError(
-            "Ce fichier est un classeur Excel (.xlsx), pas un fichier CSV. Dans Excel, choisissez « Enregistrer "
-            "sous » puis « CSV (séparateur : point-virgule) ».",
-            field="file",
-        )
-    if file_bytes.startswith(b"\xef\xbb\xbf"):
-        encoding = "utf-8-sig"
-    elif file_bytes.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"
-    else:
-        try:
-            file_bytes.decode("utf-8")
-            encoding = "utf-8"
-        except UnicodeDecodeError:
-            encoding = "cp1252"
-    try:
-        text = file_bytes.decode(encoding)
-    except UnicodeDecodeError:
-        raise DomainError(_UNREADABLE, field="file") from None
-    # Binary content (an image, a PDF, a zip) decodes as cp1252 but is full of control characters.
-    controls = sum(1 for c in text if ord(c) < 32 and c not in "\r\n\t")
-    if "\x00" in text or controls > max(3, len(text) // 100):
-        raise DomainError(_UNREADABLE, field="file")
-    label = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "utf-16": "UTF-16", "cp1252": "Windows-1252"}[encoding]
-    return text, label
-
-
-def _sniff_delimiter(header_line: str) -> str:
-    counts = {d: header_line.count(d) for d in (";", ",", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ";"
-
-
-def _map_header(header: list[str]) -> tuple[dict[str, int], list[str]]:
-    columns: dict[str, int] = {}
-    ignored: list[str] = []
-    for index, raw in enumerate(header):
-        name = _HEADER_FIELD.get(_key(raw))
-        if name is None:
-            if raw.strip():
-                ignored.append(raw.strip())
-            continue
-        if name in columns:
-            raise DomainError(
-                f"La colonne « {_COLUMN_NAMES[name]} » apparaît deux fois dans la première ligne : "
-                "gardez-en une seule.",
-                field="file",
-            )
-        columns[name] = index
-    missing = [_COLUMN_NAMES[name] for name in ("last_name", "first_name") if name not in columns]
-    if missing:
-        if not columns:
-            raise DomainError(
-                "La première ligne du fichier doit contenir les intitulés des colonnes : "
-                + " ; ".join(TEMPLATE_COLUMNS)
-                + ". Partez du modèle à télécharger.",
-                field="file",
-            )
-        raise DomainError(
-            "Colonne"
-            + ("s" if len(missing) > 1 else "")
-            + " obligatoire"
-            + ("s" if len(missing) > 1 else "")
-            + " absente"
-            + ("s" if len(missing) > 1 else "")
-            + " : "
-            + ", ".join(f"« {m} »" for m in missing)
-            + ". Ajoutez-la dans la première ligne du fichier.",
-            field="file",
-        )
-    return columns, ignored
-
-
-def _read_rows(file_bytes: bytes) -> tuple[dict[str, int], list[tuple[int, list[str]]], ImportReport]:
-    """Parse the file or refuse it as a whole (nothing is imported from an unreadable file)."""
-    if not file_bytes or not file_bytes.strip():
-        raise DomainError("Le fichier est vide.", field="file")
-    if len(file_bytes) > IMPORT_MAX_BYTES:
-        raise DomainError(
-            "Le fichier dépasse 1 Mo. Découpez-le en plusieurs fichiers de 2 000 lignes au plus.",
-            field="file",
-        )
-    text, encoding = _decode(file_bytes)
-    lines = text.splitlines()
-    first = next((line for line in lines if line.strip()), "")
-    delimiter = _sniff_delimiter(first)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []
-    next_start = 1
-    try:
-        for row in reader:
-            start, next_start = next_start, reader.line_num + 1
-            if not any(cell.strip() for cell in row):
-                continue
-            if header is None:
-                header = row
-                continue
-            rows.append((start, row))
-            if len(rows) > IMPORT_MAX_LINES:
-                raise DomainError(
-                    f"Le fichier contient plus de {IMPORT_MAX_LINES:,} lignes de salariés".replace(
-                        ",", "\u202f"
-                    )
-                    + ". Découpez-le en plusieurs fichiers.",
-                    field="file",
-                )
-    except csv.Error:
-        raise DomainError(_UNREADABLE, field="file") from None
-    if header is None:
-        raise DomainError("Le fichier est vide.", field="file")
-    columns, ignored = _map_header(header)
-    if not rows:
-        raise DomainError(
-            "Le fichier ne contient aucune ligne de salarié sous la ligne des intitulés.", field="file"
-        )
-    report = ImportReport(encoding=encoding, delimiter=delimiter, ignored_columns=ignored)
-    return columns, rows, report
-
-
-def _cell(row: list[str], columns: dict[str, int], name: str) -> str | None:
-    """The cell's trimmed text, or None when the column is absent or the cell empty."""
-    index = columns.get(name)
-    if index is None or index >= len(row):
-        return None
-    return row[index].strip() or None
-
-
-def _coded(
-    raw: str | None, mapping: dict[str, str], labels: dict[str, str], what: str, field_name: str
-) -> str | None:
-    if raw is None:
-        return None
-    code = mapping.get(_key(raw))
-    if code is None:
-        raise DomainError(
-            f"{what} « {raw} » inconnu{'e' if what == 'Catégorie' else ''} : indiquez "
-            + ", ".join(labels.values())
-            + ".",
-            field=field_name,
-        )
-    return code
-
-
-def import_employees(company: Company, file_bytes: bytes, actor: User | None) -> ImportReport:
-    """Import a CSV register: each line is checked like the form; a line whose email is already in the
-    register updates that employee, other valid lines are added, invalid lines are reported and skipped.
-    An unreadable file (encoding, header, size) is refused as a whole. Empty cells keep the current value
-    (or the default for a new employee)."""
-    columns, rows, report = _read_rows(file_bytes)
-    existing = list(
-        db.session.scalars(
-            select(Employee).where(Employee.company_id == company.id, Employee.erased_at.is_(None))
-        )
-    )
-    by_email = {e.email.lower(): e for e in existing if e.email}
-    names = {(_key(e.last_name), _key(e.first_name)) for e in existing}
-    seen_emails: dict[str, int] = {}
-    created: list[Employee] = []
-    for line_no, row in rows:
-        raw_last, raw_first = _cell(row, columns, "last_name"), _cell(row, columns, "first_name")
-        display = " ".join(p for p in ((raw_last or "").upper(), raw_first or "") if p)
-        try:
-            contract = _coded(
-                _cell(row, columns, "contract_type"),
-                _CONTRACTS,
-                ContractType.LABELS,
-                "Contrat",
-                "contract_type",
-            )
-            category = _coded(
-                _cell(row, columns, "category"), _CATEGORIES, EmployeeCategory.LABELS, "Catégorie", "category"
-            )
-            email = _clean_email(_cell(row, columns, "email"))
-            target = by_email.get(email) if email else None
-            raw_title = _cell(row, columns, "job_title")
-            clean = _clean(
-                EmployeeInput(
-                    last_name=raw_last or "",
-                    first_name=raw_first or "",
-                    email=email,
-                    job_title=raw_title if raw_title is not None else (target.job_title if target else ""),
-                    contract_type=contract or (target.contract_type if target else "cdi"),
-                    category=category or (target.category if target else "employe"),
-                )
-            )
-            if email and email in seen_emails:
-                raise DomainError(
-                    f"L'adresse {email} figure déjà à la ligne {seen_emails[email]} du fichier.",
-                    field="email",
-                )
-        except DomainError as error:
-            report.lines.append(ImportLine(line_no, "error", display, error.message))
-            continue
-        if email:
-            seen_emails[email] = line_no
-        display = f"{clean.last_name.upper()} {clean.first_name}"
-        if target is not None:
-            changed = _apply(target, clean)
-            message = (
-                "Modifié : " + ", ".join(_FIELD_LABELS[n] for n in changed) + "."
-                if changed
-                else "Aucun changement."
-            )
-            report.lines.append(ImportLine(line_no, "updated", display, message))
-            continue
-        employee = Employee(company_id=company.id)
-        _apply(employee, clean)
-        db.session.add(employee)
-        created.append(employee)
-        if email:
-            by_email[email] = employee
-        key = (_key(clean.last_name), _key(clean.first_name))
-        message = ""
-        if key in names:
-            message = "Un salarié porte déjà ce nom : vérifiez qu'il ne s'agit pas d'un doublon."
-        names.add(key)
-        report.lines.append(ImportLine(line_no, "created", display, message))
-    db.session.flush()
-    audit.record(
-        "employee.imported",
-        organisation_id=company.id,
-        actor=actor,
-        data={"ajoutés": report.created, "mis à jour": report.updated, "erreurs": report.errors},
-    )
-    return report
-
-
-def template_csv() -> bytes:
-    """The import template: header line only, written like every export (``export_writer``: semicolons, a BOM,
-    CRLF) so that French Excel opens it correctly."""
-    return b"".join(csv_chunks(TEMPLATE_COLUMNS, ()))
-
-
 __all__ = [
     "EmployeeInput",
     "EmployeePage",
     "EmployeeRow",
-    "ImportLine",
-    "ImportReport",
     "active_enrolment_count",
     "create_employee",
     "employee_choices",
     "employees_by_ids",
     "erase_employee",
-    "import_employees",
     "list_employees",
-    "template_csv",
     "update_employee",
 ]

@@ -11,8 +11,9 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from marketplace.extensions import db
+from marketplace.formatting import paris_today
 from marketplace.models import Company, Employee, Enrolment, EnrolmentStatus, TrainingSession
-from marketplace.services import eligibility, enrolments, funding
+from marketplace.services import eligibility, enrolment_reads, funding
 from marketplace.services.identifiers import size_band
 from marketplace.services.pagination import Page, paginate
 
@@ -43,7 +44,7 @@ class EnrolForm:
 
 def enrol_form(company: Company, session: TrainingSession, now: datetime) -> EnrolForm:
     """Who can be enrolled on ``session``, why not when the company cannot, and what it will cost."""
-    today = enrolments.paris_today(now)
+    today = paris_today(now)
     counts = eligibility.company_counts(company, [session])
     enrolled_ids = set(
         db.session.scalars(
@@ -60,8 +61,8 @@ def enrol_form(company: Company, session: TrainingSession, now: datetime) -> Enr
         enrolled_ids=enrolled_ids,
         reasons=eligibility.blockers(company, session, today, counts),
         figures=funding.for_session(session, size_band(company.headcount), company),
-        seats_left=enrolments.seats_left(session, now),
-        deadline=enrolments.cancellation_deadline(session),
+        seats_left=enrolment_reads.seats_left(session, now),
+        deadline=enrolment_reads.cancellation_deadline(session),
     )
 
 
@@ -86,12 +87,12 @@ class EnrolmentDetail:
 
 
 def enrolment_detail(enrolment: Enrolment, now: datetime) -> EnrolmentDetail:
-    today = enrolments.paris_today(now)
+    today = paris_today(now)
     return EnrolmentDetail(
         enrolment=enrolment,
-        position=enrolments.waitlist_position(enrolment),
-        deadline=enrolments.cancellation_deadline(enrolment),  # the notice period frozen on it
-        late=enrolments.is_late_cancellation(enrolment, today),
+        position=enrolment_reads.waitlist_position(enrolment),
+        deadline=enrolment_reads.cancellation_deadline(enrolment),  # the notice period frozen on it
+        late=enrolment_reads.is_late_cancellation(enrolment, today),
         replacements=[e for e in current_employees(enrolment.company) if e.id != enrolment.employee_id],
         started=today >= enrolment.session.start_date,
     )

@@ -1,4 +1,4 @@
-"""Enrolments: taking seats safely, the waiting list, cancellation, replacement and OPCO approval.
+"""Enrolments: taking seats safely, cancellation, replacement and OPCO approval.
 
 Seats are never check-then-insert: every change that takes or frees a seat runs after
 ``locking.lock_session`` in the same transaction, counts the holders (``seats_held`` for confirmed and
@@ -24,21 +24,23 @@ Statuses change only through ``transition`` (state machine A of the domain resea
 
 A seat is confirmed (enrolment, waiting-list offer accepted, OPCO approval) only while the OPCO can fund the
 session: referencing active, Qualiopi certificate valid up to the session's last day
-(``eligibility.funding_blocker``). The training organisation is told of every enrolment and cancellation on its
-sessions; a cancellation is also sent to the company and to the trainee.
+(``eligibility.funding_blocker``, through ``check_funding``).
+
+Split by sub-domain: the waiting list is in services.waitlist, who is told what in services.enrolment_notices,
+what a cancelled or starting session does to its enrolments in services.session_enrolments, and what pages
+read (seats left, cancellation deadline) in services.enrolment_reads.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from functools import partial
+from datetime import datetime
 
-from sqlalchemy import bindparam, func, or_, select, tuple_
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from marketplace.extensions import db
-from marketplace.formatting import dates_fr, datetime_fr, paris_today
+from marketplace.formatting import dates_fr, paris_today
 from marketplace.models import (
     Company,
     Employee,
@@ -51,13 +53,11 @@ from marketplace.models import (
     utcnow,
 )
 from marketplace.models.limits import REASON
-from marketplace.services import accounts, audit, budgets, eligibility, funding, outbox
-from marketplace.services.calendar import working_days_before, working_hours_after
+from marketplace.services import audit, budgets, eligibility, enrolment_notices, funding, outbox
+from marketplace.services.enrolment_reads import is_late_cancellation
 from marketplace.services.errors import DomainError, NotFound
 from marketplace.services.identifiers import size_band
 from marketplace.services.locking import lock_and_read, lock_row, lock_session
-from marketplace.services.places import session_departement
-from marketplace.services.roles import Perm
 from marketplace.services.state import machine
 from marketplace.services.text import has_control
 
@@ -86,14 +86,6 @@ ENROLMENT = machine(
     abandon=((S.IN_TRAINING, *S.OUTCOMES), S.ABANDONED, "Abandon en cours de formation"),
     close=(S.OUTCOMES, S.CLOSED, "Clôturer (service fait)"),
     reopen=(S.CLOSED, S.IN_TRAINING, "Rouvrir pour correction"),
-)
-
-# Sessions whose waiting list is still served when a seat frees up.
-_SERVING_WAITLIST = (
-    SessionStatus.OPEN,
-    SessionStatus.CLOSED,
-    SessionStatus.CONFIRMED,
-    SessionStatus.POSTPONED,
 )
 
 
@@ -126,68 +118,7 @@ def transition(
     return previous
 
 
-# --- Reading ---------------------------------------------------------------------------------------------
-
-
-def live_offers(session: TrainingSession, now: datetime) -> int:
-    """Waiting-list offers that still hold a seat (an expired offer stops counting by itself)."""
-    return int(
-        db.session.scalar(
-            select(func.count(Enrolment.id)).where(
-                Enrolment.session_id == session.id,
-                Enrolment.status == S.OFFERED,
-                Enrolment.offer_expires_at > now,
-            )
-        )
-        or 0
-    )
-
-
-def seats_left(session: TrainingSession, now: datetime) -> int:
-    return max(0, session.capacity_max - session.seats_held - live_offers(session, now))
-
-
-def waitlist_position(enrolment: Enrolment) -> int | None:
-    if enrolment.status != S.WAITLISTED:
-        return None
-    ahead = db.session.scalar(
-        select(func.count(Enrolment.id)).where(
-            Enrolment.session_id == enrolment.session_id,
-            Enrolment.status == S.WAITLISTED,
-            tuple_(Enrolment.waitlisted_at, Enrolment.id) < tuple_(enrolment.waitlisted_at, enrolment.id),
-        )
-    )
-    return int(ahead or 0) + 1
-
-
-def cancellation_deadline(target: TrainingSession | Enrolment) -> date:
-    """Last day of free cancellation: N jours ouvrés before the first day.
-
-    For a session: the action's current notice period (what a new enrolment would get). For an enrolment:
-    the notice period frozen when it was made. Public holidays are those of the place of delivery
-    (Alsace-Moselle, overseas départements have their own).
-    """
-    if isinstance(target, Enrolment):
-        session = target.session
-        days = (
-            target.cancellation_days
-            if target.cancellation_days is not None
-            else session.action.cancellation_days
-        )
-        company = target.company
-    else:
-        session, days, company = target, target.action.cancellation_days, None
-    return working_days_before(session.start_date, days, session_departement(session, company))
-
-
-def is_late_cancellation(enrolment: Enrolment, today: date) -> bool:
-    """Late when past the deadline, for a seat actually held; a postponement frees earlier enrolments."""
-    session = enrolment.session
-    if enrolment.status not in S.SEAT_HOLDING:
-        return False
-    if session.postponed_at is not None and enrolment.created_at <= session.postponed_at:
-        return False
-    return today > cancellation_deadline(enrolment)
+# --- Locks -----------------------------------------------------------------------------------------------
 
 
 def lock_company(company_id: int) -> None:
@@ -310,7 +241,7 @@ def enrol(
     figures = funding.for_session(session, band, company)
     action = session.action
     contacts = [actor.email] if actor is not None else None
-    provider_emails = provider_contacts(session.provider_id)
+    provider_emails = enrolment_notices.provider_contacts(session.provider_id)
 
     # 2. Company lock (company first, then session: see the module docstring): the company-wide rules.
     lock_company(company.id)
@@ -396,8 +327,8 @@ def enrol(
             data={"session": session.id, "employee": enrolment.employee_id, "status": enrolment.status},
         )
     if created:
-        _emails_of_new_enrolments(session, created, contacts, provider_emails)
-        _convoke_if_due(*created, now=now)
+        enrolment_notices.emails_of_new_enrolments(session, created, contacts, provider_emails)
+        enrolment_notices.convoke_if_due(*created, now=now)
     return outcomes
 
 
@@ -444,33 +375,10 @@ _SEATS = select(
 ).where(TrainingSession.id == bindparam("session_id"))
 
 
-def _emails_of_new_enrolments(
-    session: TrainingSession, created: list[Enrolment], contacts: list[str] | None, provider_emails: list[str]
-) -> None:
-    """The company's, the trainees' and the training organisation's emails of ``enrol``: queued in its
-    transaction, written at delivery (``outbox.queue_email_later``) as things stood at this commit (statuses,
-    seats), so that the request renders no template while the session's lock is held, nor after it."""
-    for enrolment in created:
-        _notify_created(enrolment, contacts=contacts, later=True)
-    for email in provider_emails:
-        outbox.queue_email_later(
-            email,
-            "provider_enrolments_new",
-            organisation_id=session.provider_id,
-            as_of=_AS_OF,
-            session=session,
-            enrolments=created,
-        )
-
-
-# What an email written at delivery shows as it was when queued (services.outbox.queue_email_later).
-_AS_OF = ("status", "seats_held")
-
-
 # --- Changing an enrolment -------------------------------------------------------------------------------
 
 
-def _locked(enrolment: Enrolment, *, with_company: bool = False) -> Enrolment:
+def locked(enrolment: Enrolment, *, with_company: bool = False) -> Enrolment:
     """Lock the enrolment's session (and first its company, for rules spanning sessions) and reload it."""
     if with_company:
         lock_company(enrolment.company_id)
@@ -481,7 +389,7 @@ def _locked(enrolment: Enrolment, *, with_company: bool = False) -> Enrolment:
 def cancel(enrolment: Enrolment, actor: User, *, now: datetime | None = None) -> Enrolment:
     """The company cancels: free before the deadline, allowed but flagged late after it."""
     now = now or utcnow()
-    enrolment = _locked(enrolment)
+    enrolment = locked(enrolment)
     if enrolment.status not in S.ACTIVE:
         raise DomainError("Cette inscription n'est plus active : elle ne peut pas être annulée.")
     if paris_today(now) >= enrolment.session.start_date and enrolment.status in S.SEAT_HOLDING:
@@ -493,10 +401,12 @@ def cancel(enrolment: Enrolment, actor: User, *, now: datetime | None = None) ->
     transition(enrolment, "cancel", actor, reason="Annulation hors délai" if late else None)
     enrolment.cancelled_at = now
     enrolment.is_late_cancellation = late
-    _notify(enrolment, "enrolment_cancelled", cancelled_by=actor)
-    _notify_trainee(enrolment, "enrolment_cancelled_trainee")
-    _notify_provider(enrolment.session, [enrolment], "provider_enrolment_cancelled")
-    offer_free_seats(enrolment.session, actor, now=now)
+    enrolment_notices.notify(enrolment, "enrolment_cancelled", cancelled_by=actor)
+    enrolment_notices.notify_trainee(enrolment, "enrolment_cancelled_trainee")
+    enrolment_notices.notify_provider(enrolment.session, [enrolment], "provider_enrolment_cancelled")
+    from marketplace.services import waitlist  # circular: the waiting list goes through transition
+
+    waitlist.offer_free_seats(enrolment.session, actor, now=now)
     return enrolment
 
 
@@ -505,7 +415,7 @@ def replace(
 ) -> Enrolment:
     """Send a colleague instead, before the session starts; the seat and its funding stay the same."""
     now = now or utcnow()
-    enrolment = _locked(enrolment, with_company=True)  # the newcomer's half-days span other sessions
+    enrolment = locked(enrolment, with_company=True)  # the newcomer's half-days span other sessions
     if enrolment.status not in S.ACTIVE:
         raise DomainError("Seule une inscription active peut être transférée à un autre salarié.")
     if paris_today(now) >= enrolment.session.start_date:
@@ -550,23 +460,23 @@ def replace(
         outbox.queue_email(
             newcomer.email, "enrolment_trainee", organisation_id=enrolment.company_id, enrolment=enrolment
         )
-    _convoke_if_due(enrolment, now=now, replaced=True)
+    enrolment_notices.convoke_if_due(enrolment, now=now, replaced=True)
     return enrolment
 
 
 def approve(enrolment: Enrolment, actor: User, opco_id: int) -> Enrolment:
     """The OPCO accepts to fund an enrolment that needed its approval."""
-    enrolment = _locked(enrolment)
+    enrolment = locked(enrolment)
     if enrolment.status == S.PENDING_APPROVAL:  # else the state machine refuses with its own message
         if enrolment.session.status == SessionStatus.DELIVERED:
             raise DomainError(
                 "La session est clôturée (service fait) : cette inscription ne peut plus être validée ; "
                 "refusez-la en indiquant le motif."
             )
-        _check_funding(enrolment.session)
+        check_funding(enrolment.session)
     transition(enrolment, "approve", actor, actor_org_id=opco_id)
     enrolment.decided_at = utcnow()
-    _notify(enrolment, "enrolment_approved")
+    enrolment_notices.notify(enrolment, "enrolment_approved")
     if enrolment.employee.email and enrolment.employee.erased_at is None:
         outbox.queue_email(
             enrolment.employee.email,
@@ -579,7 +489,7 @@ def approve(enrolment: Enrolment, actor: User, opco_id: int) -> Enrolment:
 
         attendance.join_in_progress(enrolment, actor, opco_id)
     else:
-        _convoke_if_due(enrolment)
+        enrolment_notices.convoke_if_due(enrolment)
     return enrolment
 
 
@@ -594,250 +504,19 @@ def refuse(
         raise DomainError(f"Le motif du refus : {REASON} caractères au maximum.", field="reason")
     if has_control(reason):
         raise DomainError("Le motif du refus contient des caractères non autorisés.", field="reason")
-    enrolment = _locked(enrolment)
+    enrolment = locked(enrolment)
     transition(enrolment, "refuse", actor, actor_org_id=opco_id, reason=reason)
     enrolment.decided_at = utcnow()
-    _notify(enrolment, "enrolment_refused")
-    offer_free_seats(enrolment.session, actor, now=now)
+    enrolment_notices.notify(enrolment, "enrolment_refused")
+    from marketplace.services import waitlist  # circular: the waiting list goes through transition
+
+    waitlist.offer_free_seats(enrolment.session, actor, now=now)
     return enrolment
 
 
-# --- Waiting list ------------------------------------------------------------------------------------------
-
-
-def offer_free_seats(session: TrainingSession, actor: User | None, *, now: datetime | None = None) -> int:
-    """Offer every free seat to the next people on the waiting list (caller holds the session lock).
-
-    An offer holds the seat for the OPCO's offer window (48 h by default), counted in working hours (weekends
-    and the public holidays of where the training takes place do not count), and is emailed to the company.
-    """
-    now = now or utcnow()
-    if session.status not in _SERVING_WAITLIST or paris_today(now) >= session.start_date:
-        return 0
-    free = seats_left(session, now)
-    if free <= 0:
-        return 0
-    hours = session.action.opco.waitlist_offer_hours
-    waiting = db.session.scalars(
-        select(Enrolment)
-        .where(Enrolment.session_id == session.id, Enrolment.status == S.WAITLISTED)
-        .order_by(Enrolment.waitlisted_at, Enrolment.id)
-        .limit(free)
-    ).all()
-    for enrolment in waiting:
-        transition(enrolment, "offer", actor)
-        enrolment.offer_expires_at = offer_deadline(session, enrolment.company, now, hours)
-        _notify(enrolment, "enrolment_offer")
-    return len(waiting)
-
-
-def offer_deadline(session: TrainingSession, company, now: datetime, hours: int) -> datetime:
-    """End of an offer made at ``now``: ``hours`` working hours later, with the holidays of the place of
-    delivery (a company must not lose a seat over a weekend or a public holiday)."""
-    return working_hours_after(now, hours, session_departement(session, company))
-
-
-def accept_offer(enrolment: Enrolment, actor: User, *, now: datetime | None = None) -> Enrolment:
-    """The company takes the offered seat (awaiting approval when the action requires it)."""
-    now = now or utcnow()
-    enrolment = _locked(enrolment, with_company=True)  # the caps span the action's other sessions
-    if enrolment.status != S.OFFERED:
-        raise DomainError("Aucune place n'est proposée pour cette inscription.")
-    if not enrolment.offer_is_live(now):
-        raise DomainError(
-            f"La proposition a expiré le {datetime_fr(enrolment.offer_expires_at)} : "
-            "la place a été proposée à la personne suivante."
-        )
-    # Waiting-list places do not count against the caps, so taking the seat must fit in them now
-    # (the caps that applied when the enrolment was made).
-    counts = eligibility.company_counts(enrolment.company, [enrolment.session])
-    reasons = eligibility.cap_blockers(
-        enrolment.session,
-        counts,
-        cap_per_session=enrolment.cap_per_session,
-        cap_per_year=enrolment.cap_per_year,
-    )
-    if reasons:
-        raise DomainError(reasons[0])
-    _check_funding(enrolment.session)
-    approval = enrolment.session.action.requires_approval or budgets.needs_approval(enrolment)
-    event = "accept_offer_for_approval" if approval else "accept_offer"
-    transition(enrolment, event, actor)
-    enrolment.offer_expires_at = None
-    _notify_created(enrolment)
-    _notify_provider(enrolment.session, [enrolment], "provider_enrolments_new")
-    _convoke_if_due(enrolment, now=now)
-    return enrolment
-
-
-def decline_offer(enrolment: Enrolment, actor: User, *, now: datetime | None = None) -> Enrolment:
-    enrolment = _locked(enrolment)
-    transition(enrolment, "decline_offer", actor)
-    offer_free_seats(enrolment.session, actor, now=now)
-    return enrolment
-
-
-def expire_offers(*, now: datetime | None = None) -> int:
-    """Close expired offers and offer the seats to the next people (run by `flask expire-offers`).
-
-    Commits once per session so that a long run never holds many locks.
-    """
-    now = now or utcnow()
-    session_ids = list(
-        db.session.scalars(
-            select(Enrolment.session_id)
-            .where(Enrolment.status == S.OFFERED, Enrolment.offer_expires_at <= now)
-            .distinct()
-        )
-    )
-    expired = 0
-    for session_id in session_ids:
-        session = lock_session(session_id)
-        for enrolment in db.session.scalars(
-            select(Enrolment).where(
-                Enrolment.session_id == session_id,
-                Enrolment.status == S.OFFERED,
-                Enrolment.offer_expires_at <= now,
-            )
-        ):
-            transition(enrolment, "expire_offer", None)
-            _notify(enrolment, "enrolment_offer_expired")
-            expired += 1
-        offer_free_seats(session, None, now=now)
-        db.session.commit()
-    return expired
-
-
-# --- Session-wide changes ----------------------------------------------------------------------------------
-
-
-def cancel_for_session(
-    session: TrainingSession, actor: User | None, reason: str, now: datetime | None = None
-) -> int:
-    """The session is cancelled: every live enrolment ends, and each company and trainee is told."""
-    lock_session(session.id)
-    enrolments = db.session.scalars(
-        select(Enrolment).where(Enrolment.session_id == session.id, Enrolment.status.in_(S.ACTIVE))
-    ).all()
-    for enrolment in enrolments:
-        transition(enrolment, "session_cancelled", actor, actor_org_id=session.provider_id, reason=reason)
-        enrolment.cancelled_at = now or utcnow()
-        _notify(enrolment, "enrolment_session_cancelled", reason=reason)
-        if enrolment.employee.email and enrolment.employee.erased_at is None:
-            outbox.queue_email(
-                enrolment.employee.email,
-                "enrolment_session_cancelled_trainee",
-                organisation_id=enrolment.company_id,
-                enrolment=enrolment,
-                reason=reason,
-            )
-    return len(enrolments)
-
-
-WAITLIST_CLOSED_REASON = "La session a commencé sans qu'une place se libère."
-
-
-def close_waitlist(session: TrainingSession, actor: User | None) -> int:
-    """The session starts: nobody joins it from the waiting list any more, so the people still waiting (or
-    offered a seat they have not taken) leave it, and each company is told it may enrol them on another
-    session (caller holds the session lock)."""
-    waiting = db.session.scalars(
-        select(Enrolment)
-        .where(Enrolment.session_id == session.id, Enrolment.status.in_((S.WAITLISTED, S.OFFERED)))
-        .order_by(Enrolment.id)
-    ).all()
-    for enrolment in waiting:
-        transition(
-            enrolment,
-            "close_waitlist",
-            actor,
-            actor_org_id=session.provider_id,
-            reason=WAITLIST_CLOSED_REASON,
-        )
-        enrolment.offer_expires_at = None
-        _notify(enrolment, "enrolment_waitlist_closed")
-    return len(waiting)
-
-
-def _check_funding(session: TrainingSession) -> None:
+def check_funding(session: TrainingSession) -> None:
     """A seat confirmed (offer accepted, OPCO approval) needs the OPCO to be able to fund the session: the
     referencing still active and a Qualiopi certificate covering the session up to its last day."""
     unfunded = eligibility.funding_blocker(session)
     if unfunded:
         raise DomainError(unfunded)
-
-
-# --- Notifications -----------------------------------------------------------------------------------------
-
-
-def company_contacts(enrolment: Enrolment) -> list[str]:
-    """Whoever asked for the enrolment, else the company's members allowed to enrol."""
-    if enrolment.requested_by is not None:
-        return [enrolment.requested_by.email]
-    return accounts.member_emails([enrolment.company_id], "company", Perm.ENROL).get(enrolment.company_id, [])
-
-
-def _notify(
-    enrolment: Enrolment, template: str, *, contacts: list[str] | None = None, later: bool = False, **context
-) -> None:
-    queue = partial(outbox.queue_email_later, as_of=_AS_OF) if later else outbox.queue_email
-    for email in contacts if contacts is not None else company_contacts(enrolment):
-        queue(email, template, organisation_id=enrolment.company_id, enrolment=enrolment, **context)
-
-
-def _notify_trainee(enrolment: Enrolment, template: str, **context) -> None:
-    employee = enrolment.employee
-    if employee.email and employee.erased_at is None:
-        outbox.queue_email(
-            employee.email, template, organisation_id=enrolment.company_id, enrolment=enrolment, **context
-        )
-
-
-def provider_contacts(provider_id: int) -> list[str]:
-    """The training organisation's members who run its sessions (they follow enrolments and cancellations)."""
-    return accounts.member_emails([provider_id], "provider", Perm.MANAGE_SESSIONS).get(provider_id, [])
-
-
-def _notify_provider(session: TrainingSession, changed: list[Enrolment], template: str) -> None:
-    """Tell the training organisation of new enrolments or a cancellation on its session (one email per
-    request, listing the people concerned)."""
-    if not changed:
-        return
-    for email in provider_contacts(session.provider_id):
-        outbox.queue_email(
-            email, template, organisation_id=session.provider_id, session=session, enrolments=changed
-        )
-
-
-def _notify_created(enrolment: Enrolment, *, contacts: list[str] | None = None, later: bool = False) -> None:
-    """The « enrolment made » emails (``later``: written at delivery, see ``_emails_of_new_enrolments``)."""
-    template = {
-        S.CONFIRMED: "enrolment_confirmed",
-        S.CONVOKED: "enrolment_confirmed",
-        S.PENDING_APPROVAL: "enrolment_pending",
-        S.WAITLISTED: "enrolment_waitlisted",
-    }.get(enrolment.status)
-    if template is None:
-        return
-    _notify(enrolment, template, contacts=contacts, later=later)
-    if enrolment.status in (S.CONFIRMED, S.CONVOKED) and enrolment.employee.email:
-        queue = partial(outbox.queue_email_later, as_of=_AS_OF) if later else outbox.queue_email
-        queue(
-            enrolment.employee.email,
-            "enrolment_trainee",
-            organisation_id=enrolment.company_id,
-            enrolment=enrolment,
-        )
-
-
-def _convoke_if_due(
-    *confirmed: Enrolment | None, now: datetime | None = None, replaced: bool = False
-) -> None:
-    """Convocations of the session already out (D-N passed): the newly confirmed, or the newcomer of a
-    replacement, get theirs right after the commit (services.convocations, never inside this lock)."""
-    from marketplace.services import convocations  # circular: convocations moves enrolments to « convoked »
-
-    if replaced:
-        convocations.after_replacement(confirmed[0], now=now)
-    else:
-        convocations.after_confirmation(*confirmed, now=now)

@@ -25,8 +25,8 @@ from marketplace.models import (
 )
 from marketplace.models.limits import TITLE
 from marketplace.services import audit, budgets
-from marketplace.services.catalogue import _decimal_fr
 from marketplace.services.errors import Collect, DomainError, InvalidForm, NotFound
+from marketplace.services.french_numbers import decimal_fr
 from marketplace.services.text import has_control
 
 MAX_ALLOTTED_CENTS = 100_000_000_000  # 1 milliard d'euros
@@ -53,7 +53,7 @@ def envelope_or_404(opco: Opco, envelope_id: int) -> BudgetEnvelope:
 
 def _amount(value) -> int:
     try:
-        amount = _decimal_fr(value)
+        amount = decimal_fr(value)
     except InvalidOperation:
         amount = Decimal("NaN")
     if amount is None:

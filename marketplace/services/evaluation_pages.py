@@ -1,6 +1,6 @@
 """Read model of the OPCO's evaluation page: the board as the viewer may see it (scores sealed by the rule of
-``services.evaluation``), and whether the award form can be offered. Kept apart from ``evaluation`` (which
-decides and scores) so the view holds no query."""
+``services.evaluation_scores``), and whether the award form can be offered. Kept apart from ``evaluation``
+and ``evaluation_scores`` (which decide and score) so the view holds no query."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from marketplace.models import (
     TenderStatus,
     User,
 )
-from marketplace.services import evaluation
+from marketplace.services import evaluation, evaluation_scores
 from marketplace.services.tender_pages import ShownTender, shown
 from marketplace.services.tenders import deadline_passed
 
@@ -46,7 +46,7 @@ class ResponseView:
 class LotView:
     lot: TenderLot
     responses: list[ResponseView] = field(default_factory=list)
-    ranking: list[evaluation.RankRow] | None = None  # None: hidden from this viewer for now
+    ranking: list[evaluation_scores.RankRow] | None = None  # None: hidden from this viewer for now
     ranking_hidden_reason: str = ""
 
 
@@ -96,12 +96,12 @@ def board(tender: Tender, viewer: User, *, now: datetime) -> Board:
     """
     readable = deadline_passed(tender, now)
     responses = evaluation.received_responses(tender, now)
-    sheets = evaluation._sheets_by_response([r.id for r in responses if r.status in evaluation.SCORED])
+    sheets = evaluation_scores._sheets_by_response([r.id for r in responses if r.status in evaluation.SCORED])
     criteria = list(tender.criteria)
     results_out = tender.status == TenderStatus.AWARDED
-    may_score = evaluation.scores_this_tender(viewer, tender)
-    evaluators = evaluation.declared_evaluators(tender) if readable and not may_score else set()
-    ranks = evaluation.rankings(tender) if readable else {}
+    may_score = evaluation_scores.scores_this_tender(viewer, tender)
+    evaluators = evaluation_scores.declared_evaluators(tender) if readable and not may_score else set()
+    ranks = evaluation_scores.rankings(tender) if readable else {}
     lots = {lot.id: LotView(lot) for lot in tender.lots}
     for response in responses:
         response_sheets = sheets.get(response.id, [])
@@ -127,7 +127,7 @@ def board(tender: Tender, viewer: User, *, now: datetime) -> Board:
             allowed = all(rv.own_sheet is not None and rv.own_sheet.submitted_at is not None for rv in scored)
             lot_view.ranking_hidden_reason = "" if allowed else HIDDEN_UNTIL_OWN_SHEETS
         else:
-            allowed = evaluation._scored_by_all([rv.response for rv in scored], sheets, evaluators)
+            allowed = evaluation_scores._scored_by_all([rv.response for rv in scored], sheets, evaluators)
             lot_view.ranking_hidden_reason = "" if allowed else HIDDEN_UNTIL_ALL_SHEETS
         for rv in scored:
             own_submitted = rv.own_sheet is not None and rv.own_sheet.submitted_at is not None
@@ -142,7 +142,7 @@ def board(tender: Tender, viewer: User, *, now: datetime) -> Board:
             scores = {row.response.id: row.score for row in lot_view.ranking}
             for rv in scored:
                 rv.score = scores.get(rv.response.id)
-    declaration = evaluation.declaration_of(tender, viewer)
+    declaration = evaluation_scores.declaration_of(tender, viewer)
     return Board(
         tender=tender,
         readable=readable,
@@ -150,7 +150,7 @@ def board(tender: Tender, viewer: User, *, now: datetime) -> Board:
         declaration=declaration,
         declaration_text=declaration.statement
         if declaration
-        else evaluation.declaration_text(tender, viewer),
+        else evaluation_scores.declaration_text(tender, viewer),
         criteria=criteria,
         pending_admissibility=sum(1 for r in responses if r.status == ResponseStatus.SUBMITTED),
         may_score=may_score,

@@ -441,7 +441,7 @@ def credit_as_typed(
     invoice: Invoice, actor: User | None, reason: str | None, raw_amount: str | None
 ) -> Invoice:
     """The credit note form: the amount HT as typed (« 150,50 »); empty credits what is left."""
-    from marketplace.services.catalogue import parse_euros
+    from marketplace.services.french_numbers import parse_euros
 
     raw = (raw_amount or "").strip()
     amount = parse_euros(raw, "amount", "Le montant") if raw else None

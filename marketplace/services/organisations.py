@@ -1,12 +1,14 @@
-"""Creating organisations (OPCO, company, training organisation), attaching companies to their OPCO, and the
-training organisation's Qualiopi certificate renewal."""
+"""Creating organisations (OPCO, company, training organisation) and attaching companies to their OPCO.
+
+What follows sign-up lives beside it: the Qualiopi renewal (:mod:`qualiopi`), an OPCO's settings
+(:mod:`opco_settings`), a company's stated OPCO and headcount (:mod:`company_profile`)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import select, true
 
@@ -20,24 +22,18 @@ from marketplace.models import (
     OpcoBranch,
     OpcoReference,
     Organisation,
-    Referencing,
-    ReferencingStatus,
     Region,
     TrainingProvider,
     User,
 )
 from marketplace.services import (
-    accounts,
     audit,
-    catalogue,
+    company_profile,
     identifiers,
-    outbox,
     places,
-    referencing_registry,
-    storage,
 )
-from marketplace.services.errors import Collect, DomainError, InvalidForm
-from marketplace.services.roles import ADMIN, Perm
+from marketplace.services.errors import Collect, DomainError
+from marketplace.services.roles import ADMIN
 
 
 def slugify(text: str) -> str:
@@ -326,7 +322,7 @@ def create_company(data: CompanyInput, admin: User) -> Company:
     attachment = checks.run(attachment_for_idcc, data.idcc)
     declared = checks.run(_declared_opco, attachment, data.declared_opco) if attachment else None
     headcount = checks.run(identifiers.validate_headcount, data.headcount)
-    headcount_year = checks.run(validate_headcount_year, data.headcount_year, paris_today())
+    headcount_year = checks.run(company_profile.validate_headcount_year, data.headcount_year, paris_today())
     checks.done()  # every wrong field at once
     name, address, postal_code, city, region_code = cleaned
     company = Company(
@@ -435,322 +431,3 @@ def create_provider(data: ProviderInput, admin: User, today: date) -> TrainingPr
         data={"kind": "provider", "siret": siret, "nda": nda},
     )
     return provider
-
-
-def set_waitlist_offer_hours(opco: Opco, raw_hours: str | int, actor: User) -> None:
-    """How long a company has to accept a seat offered from the waiting list (1 hour to 7 days), in working
-    hours: only Monday to Friday count, public holidays excluded (services.calendar.working_hours_after)."""
-    try:
-        hours = int(str(raw_hours).strip())
-    except ValueError:
-        raise DomainError(
-            "Indiquez un nombre entier d'heures, entre 1 et 168.", field="waitlist_offer_hours"
-        ) from None
-    if not 1 <= hours <= 168:
-        raise DomainError(
-            "Le délai doit être compris entre 1 heure et 168 heures (7 jours).", field="waitlist_offer_hours"
-        )
-    previous = opco.waitlist_offer_hours
-    opco.waitlist_offer_hours = hours
-    audit.record(
-        "opco.settings_changed",
-        organisation_id=opco.id,
-        actor=actor,
-        obj=opco,
-        data={"waitlist_offer_hours": [previous, hours]},
-    )
-
-
-# --- Qualiopi certificate renewal -------------------------------------------------------------------------
-
-
-@dataclass
-class QualiopiInput:
-    """The renewed certificate as typed, and its PDF (original name, content)."""
-
-    certifier: str
-    number: str
-    categories: list[str]
-    issued_on: date | None
-    expires_on: date | None
-    filename: str = ""
-    content: bytes = b""
-
-
-def renew_qualiopi(
-    provider: TrainingProvider, data: QualiopiInput, actor: User, today: date
-) -> list[Referencing]:
-    """Record the organisation's renewed Qualiopi certificate (audited) and lift the suspensions its lapse caused.
-
-    Same rules as at sign-up (certifier, number, categories, issued on or before today, valid at most 3 years)
-    and the certificate must be valid today; its PDF is required. When the new certificate covers « actions de
-    formation », every referencing suspended automatically for the lapsed certificate is reactivated and its
-    OPCO told; a referencing an OPCO suspended by hand stays suspended. Returns the reactivated referencings.
-    """
-    if data.expires_on is not None and data.expires_on < today:
-        raise DomainError(
-            "Ce certificat Qualiopi a déjà expiré : saisissez le certificat renouvelé, en cours de validité.",
-            field="qualiopi_expires_on",
-        )
-    categories = identifiers.validate_qualiopi(
-        data.certifier, data.number, data.categories, data.issued_on, data.expires_on, today
-    )
-    if not data.content:
-        raise DomainError("Joignez le certificat Qualiopi au format PDF.", field="file")
-    if not storage.safe_filename(data.filename).lower().endswith(".pdf"):
-        raise DomainError("Le certificat doit être un fichier PDF.", field="file")
-    stored = storage.store(data.filename, data.content)  # checked (PDF content, size) before it is written
-    before = {
-        "certifier": provider.qualiopi_certifier,
-        "number": provider.qualiopi_number,
-        "categories": provider.qualiopi_categories,
-        "issued_on": provider.qualiopi_issued_on.isoformat(),
-        "expires_on": provider.qualiopi_expires_on.isoformat(),
-    }
-    provider.qualiopi_certifier = " ".join(data.certifier.split())
-    provider.qualiopi_number = " ".join(data.number.split())
-    provider.qualiopi_categories = " ".join(categories)
-    provider.qualiopi_issued_on = data.issued_on
-    provider.qualiopi_expires_on = data.expires_on
-    provider.qualiopi_document_key = stored.key
-    provider.qualiopi_document_name = stored.filename
-    after = {
-        "certifier": provider.qualiopi_certifier,
-        "number": provider.qualiopi_number,
-        "categories": provider.qualiopi_categories,
-        "issued_on": data.issued_on.isoformat(),
-        "expires_on": data.expires_on.isoformat(),
-    }
-    audit.record(
-        "provider.qualiopi_renewed",
-        organisation_id=provider.id,
-        actor=actor,
-        obj=provider,
-        data={"before": before, "after": after, "document": stored.filename},
-    )
-    if referencing_registry.qualiopi_suspension_reason(provider, today) is not None:
-        return []  # e.g. the new certificate does not cover « actions de formation »
-    lifted = list(
-        db.session.scalars(
-            select(Referencing)
-            .where(
-                Referencing.provider_id == provider.id,
-                Referencing.status == ReferencingStatus.SUSPENDED,
-                Referencing.suspended_for_qualiopi.is_(True),
-            )
-            .order_by(Referencing.opco_id, Referencing.id)
-        )
-    )
-    by_opco: dict[int, list[Referencing]] = {}
-    for referencing in lifted:
-        catalogue.transition_referencing(referencing, "reactivate", actor)
-        by_opco.setdefault(referencing.opco_id, []).append(referencing)
-    contacts = accounts.member_emails(list(by_opco), "opco", Perm.MANAGE_CATALOGUE)
-    for opco_id, referencings in by_opco.items():
-        for email in contacts.get(opco_id, []):
-            outbox.queue_email(
-                email,
-                "referencing_reactivated_qualiopi",
-                organisation_id=opco_id,
-                provider=provider,
-                referencings=referencings,
-                opco=db.session.get(Opco, opco_id),
-            )
-    return lifted
-
-
-def qualiopi_document(provider: TrainingProvider) -> tuple[str, bytes] | None:
-    """The organisation's certificate PDF (name, content), or None when none was given."""
-    if not provider.qualiopi_document_key:
-        return None
-    return provider.qualiopi_document_name or "certificat-qualiopi.pdf", storage.storage().read(
-        provider.qualiopi_document_key
-    )
-
-
-FUNDING_BASES = {"ht": "prix HT", "ttc": "prix TTC"}
-# How the OPCO pays its share to the training organisation (services.invoicing); an action may override it.
-FUNDING_FLOWS = {"subrogation": "Subrogation de paiement", "direct_purchase": "Achat direct"}
-
-
-def update_opco_settings(
-    opco: Opco,
-    raw_hours: str | int,
-    raw_basis: str | None,
-    actor: User,
-    raw_convocation_days: str | int | None = None,
-    raw_funding_flow: str | None = None,
-) -> None:
-    """The OPCO's settings page: the waiting-list offer window and the price its funded shares apply to
-    (HT: the company pays the VAT on the whole price; TTC: the OPCO funds its share of the VAT too), and how
-    many days before a session the convocations go out (empty: unchanged).
-    An action may override the basis; enrolments already made keep the figures frozen on them."""
-    basis = (raw_basis or "").strip().lower() or opco.funding_basis
-    if basis not in FUNDING_BASES:
-        raise DomainError(
-            "Choisissez si la prise en charge porte sur le prix HT ou sur le prix TTC.", field="funding_basis"
-        )
-    days = _convocation_days(raw_convocation_days, opco.convocation_days)
-    flow = (raw_funding_flow or "").strip() or opco.funding_flow
-    if flow not in FUNDING_FLOWS:
-        raise DomainError("Choisissez « Subrogation de paiement » ou « Achat direct ».", field="funding_flow")
-    set_waitlist_offer_hours(opco, raw_hours, actor)
-    if flow != opco.funding_flow:
-        audit.record(
-            "opco.settings_changed",
-            organisation_id=opco.id,
-            actor=actor,
-            obj=opco,
-            data={"funding_flow": [opco.funding_flow, flow]},
-        )
-        opco.funding_flow = flow
-    if days != opco.convocation_days:
-        audit.record(
-            "opco.settings_changed",
-            organisation_id=opco.id,
-            actor=actor,
-            obj=opco,
-            data={"convocation_days": [opco.convocation_days, days]},
-        )
-        opco.convocation_days = days
-    if basis != opco.funding_basis:
-        previous = opco.funding_basis
-        opco.funding_basis = basis
-        audit.record(
-            "opco.settings_changed",
-            organisation_id=opco.id,
-            actor=actor,
-            obj=opco,
-            data={"funding_basis": [previous, basis]},
-        )
-
-
-CONVOCATION_DAYS = (1, 90)
-
-
-def _convocation_days(raw: str | int | None, current: int) -> int:
-    """Days before the start when convocations go out: a whole number from 1 to 90 (empty: unchanged)."""
-    text = str(raw if raw is not None else "").strip()
-    if not text:
-        return current
-    low, high = CONVOCATION_DAYS
-    try:
-        days = int(text)
-    except ValueError:
-        raise DomainError(
-            f"Indiquez un nombre entier de jours, entre {low} et {high}.", field="convocation_days"
-        ) from None
-    if not low <= days <= high:
-        raise DomainError(
-            f"Les convocations partent entre {low} et {high} jours avant le début de la session.",
-            field="convocation_days",
-        )
-    return days
-
-
-# --- OPCO stated by a company, confirmed by the platform operator --------------------------------------------
-
-
-def _pending_company(company_id: int) -> Company:
-    company = db.session.get(Company, company_id)
-    if company is None or company.declared_opco_code is None or company.opco_confirmed_at is not None:
-        raise DomainError("Cette entreprise n'a pas d'OPCO en attente de confirmation.")
-    return company
-
-
-def confirm_declared_opco(company_id: int, actor: User, now: datetime) -> Company:
-    """The operator checked the OPCO a company stated (IDCC outside the table): the company is attached to it
-    (now, or when that OPCO joins the platform) and may enrol. The reference table itself is not changed:
-    one company's word is not a source for its branch."""
-    company = _pending_company(company_id)
-    company.opco_confirmed_at = now
-    opco = db.session.scalar(select(Opco).where(Opco.code == company.declared_opco_code))
-    company.opco_id = opco.id if opco else None
-    audit.record(
-        "company.opco_confirmed",
-        organisation_id=company.id,
-        actor=actor,
-        obj=company,
-        data={"idcc": company.idcc, "opco": company.declared_opco_code},
-    )
-    if opco is not None:
-        audit.record(
-            "company.opco_attached", organisation_id=company.id, obj=company, data={"opco": opco.name}
-        )
-    return company
-
-
-def refuse_declared_opco(company_id: int, actor: User) -> Company:
-    """The stated OPCO is not the company's: it stays without OPCO and states another one."""
-    company = _pending_company(company_id)
-    refused = company.declared_opco_code
-    company.declared_opco_code = None
-    audit.record(
-        "company.opco_refused",
-        organisation_id=company.id,
-        actor=actor,
-        obj=company,
-        data={"idcc": company.idcc, "opco": refused},
-    )
-    return company
-
-
-# --- Headcount ---------------------------------------------------------------------------------------------
-
-
-def validate_headcount_year(raw: str | int | None, today: date) -> int:
-    """The year of the headcount: the annual average of the previous year (« effectif moyen annuel de
-    l'année N-1 »), or of the year before while that average is not yet known (early in the year).
-
-    Empty means last year; any other year is refused.
-    """
-    last = today.year - 1
-    text = str(raw if raw is not None else "").strip()
-    if not text:
-        return last
-    message = (
-        f"L'effectif est la moyenne annuelle de l'année précédente : indiquez l'année {last} "
-        f"(ou {last - 1} si la moyenne de {last} n'est pas encore connue)."
-    )
-    if not (text.isascii() and text.isdigit() and len(text) == 4):
-        raise DomainError(message, field="headcount_year")
-    year = int(text)
-    if not last - 1 <= year <= last:
-        raise DomainError(message, field="headcount_year")
-    return year
-
-
-def update_headcount(
-    company: Company, raw_headcount: str | int, raw_year: str | int | None, actor: User, today: date
-) -> Company:
-    """The company states its headcount again (a new year's average): audited with the values before and
-    after; the size band (funding shares, eligibility) follows from it for the enrolments made from now on,
-    those already made keep the band frozen on them."""
-    errors = {}
-    try:
-        headcount = identifiers.validate_headcount(raw_headcount)
-    except DomainError as error:
-        errors["headcount"] = error.message
-    try:
-        year = validate_headcount_year(raw_year, today)
-    except DomainError as error:
-        errors["headcount_year"] = error.message
-    if errors:
-        raise InvalidForm(errors)
-    before = (company.headcount, company.headcount_year, identifiers.size_band(company.headcount))
-    after = (headcount, year, identifiers.size_band(headcount))
-    if before == after:
-        return company
-    company.headcount, company.headcount_year = headcount, year
-    audit.record(
-        "company.headcount_changed",
-        organisation_id=company.id,
-        actor=actor,
-        obj=company,
-        data={
-            "headcount": [before[0], after[0]],
-            "headcount_year": [before[1], after[1]],
-            "size_band": [before[2], after[2]],
-        },
-    )
-    return company

@@ -14,13 +14,13 @@ from marketplace.models import OutboxStatus
 from marketplace.services import (
     authentication,
     convocations,
-    enrolments,
     export_jobs,
     outbox,
     referencing_registry,
     retention,
     surveys,
     tenders,
+    waitlist,
 )
 from marketplace.services.scheduler import Outcome, periodic
 
@@ -53,7 +53,7 @@ def retry_outbox() -> Outcome:
     every=timedelta(minutes=5),
 )
 def expire_offers() -> Outcome:
-    count = enrolments.expire_offers()
+    count = waitlist.expire_offers()
     expired = plural(count, "expirée", with_count=False)
     return Outcome(
         count, f"{plural(count, 'proposition')} de place {expired} ; places libérées proposées aux suivants."

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from marketplace.extensions import db
 from marketplace.formatting import sorted_fr
 from marketplace.models import CollectiveAction, Opco, Referencing, TrainingSession
-from marketplace.services import catalogue, organisations
+from marketplace.services import catalogue, catalogue_reads, organisations, referencings
 from marketplace.services.pagination import Page, paginate
 from marketplace.services.search import clean_text
 
@@ -46,12 +46,12 @@ class OpcoCatalogue:
 
 def opco_catalogue(opco: Opco, q: str, page: int, today: date) -> OpcoCatalogue:
     """One page of the OPCO's published actions matching ``q`` (a page past the end shows the last one)."""
-    actions = paginate(catalogue.published_actions_query(opco, q), page, PER_PAGE)
+    actions = paginate(catalogue_reads.published_actions_query(opco, q), page, PER_PAGE)
     ids = [a.id for a in actions.items]
     return OpcoCatalogue(
         actions=actions,
-        referencings=catalogue.active_referencings(ids, today),
-        sessions=catalogue.upcoming_open_session_counts(ids, today),
+        referencings=referencings.active_referencings(ids, today),
+        sessions=catalogue_reads.upcoming_open_session_counts(ids, today),
     )
 
 
@@ -66,13 +66,13 @@ class ActionPage:
 
 def action_page(opco: Opco, action_id: int, today: date) -> ActionPage | None:
     """A published action of the OPCO with its funding by company size, organisations and next sessions."""
-    action = catalogue.published_action(opco, action_id)
+    action = catalogue_reads.published_action(opco, action_id)
     if action is None:
         return None
     return ActionPage(
         action=action,
         preview=catalogue.funding_preview(action),
         max_share=catalogue.max_share(action),
-        referencings=catalogue.active_referencings([action.id], today).get(action.id, []),
-        sessions=catalogue.upcoming_open_sessions(action, today),
+        referencings=referencings.active_referencings([action.id], today).get(action.id, []),
+        sessions=catalogue_reads.upcoming_open_sessions(action, today),
     )

@@ -4,8 +4,8 @@ tender creates), hours done × an hourly rate, or a group price due in full at a
 
 from __future__ import annotations
 
-from marketplace.services.catalogue import _optional_int, parse_euros
 from marketplace.services.errors import DomainError
+from marketplace.services.french_numbers import optional_int, parse_euros
 
 PRICING_MODES = {
     "per_trainee": "Prix par stagiaire, au prorata des heures réalisées",
@@ -33,7 +33,7 @@ def terms(mode: str | None, hourly: str | None, group: str | None, threshold: st
         terms["group_price_cents"] = parse_euros(group, "group_price", "Le prix de groupe")
         if not terms["group_price_cents"]:
             raise DomainError("Indiquez le prix de groupe (€ HT).", field="group_price")
-        pct = _optional_int(
+        pct = optional_int(
             threshold, "group_threshold", "Le seuil est un pourcentage entier, de 1 à 100.", 1, 100
         )
         if pct is None:

@@ -4,7 +4,7 @@ Rules held here:
 
 - The registry lists an OPCO's referencings (organisation × action × validity × price × status and reason),
   filtered by action and status, in a constant number of queries.
-- Suspending, reactivating and withdrawing go through ``catalogue.transition_referencing`` (reason required
+- Suspending, reactivating and withdrawing go through ``referencings.transition_referencing`` (reason required
   to suspend or withdraw) and tell the organisation by e-mail.
 - An organisation whose Qualiopi certificate no longer covers « actions de formation » (expired, or the
   category dropped) has every ACTIVE referencing suspended with the reason « Certificat Qualiopi expiré le
@@ -12,7 +12,7 @@ Rules held here:
   session. A suspended referencing opens no new session (``services.sessions.check_referencing``), and no
   enrolment or confirmation is possible on its sessions (``services.eligibility.funding_blocker``).
 - Such a suspension is flagged (``suspended_for_qualiopi``): when the organisation records its renewed
-  certificate (``services.organisations.renew_qualiopi``) those referencings are reactivated, not the ones an
+  certificate (``services.qualiopi.renew_qualiopi``) those referencings are reactivated, not the ones an
   OPCO suspended by hand.
 """
 
@@ -33,7 +33,7 @@ from marketplace.models import (
     TrainingProvider,
     User,
 )
-from marketplace.services import accounts, catalogue, outbox
+from marketplace.services import accounts, outbox, referencings
 from marketplace.services.errors import DomainError
 from marketplace.services.identifiers import qualiopi_is_valid
 from marketplace.services.pagination import Page, paginate
@@ -98,7 +98,7 @@ def change_referencing(
     referencing: Referencing, event: str, actor: User | None, reason: str | None = None
 ) -> str:
     """Suspend, reactivate or withdraw a referencing from the registry, and tell the organisation."""
-    previous = catalogue.transition_referencing(referencing, event, actor, reason=reason)
+    previous = referencings.transition_referencing(referencing, event, actor, reason=reason)
     for email in provider_contacts([referencing.provider_id]).get(referencing.provider_id, []):
         outbox.queue_email(
             email,
@@ -138,7 +138,7 @@ def suspend_if_qualiopi_expired(provider: TrainingProvider, today: date, actor: 
         )
     )
     for referencing in active:
-        catalogue.transition_referencing(referencing, "suspend", actor, reason=reason, for_qualiopi=True)
+        referencings.transition_referencing(referencing, "suspend", actor, reason=reason, for_qualiopi=True)
     if active:
         opcos = {
             o.id: o for o in db.session.scalars(select(Opco).where(Opco.id.in_({r.opco_id for r in active})))

@@ -46,12 +46,12 @@ from marketplace.models import (
     TrainingSession,
 )
 from marketplace.services import eligibility, funding, search_index, search_rows
-from marketplace.services.catalogue import search_key
-from marketplace.services.enrolments import cancellation_deadline, seats_left
+from marketplace.services.enrolment_reads import cancellation_deadline, seats_left
 from marketplace.services.funding import Funding
 from marketplace.services.identifiers import size_band
 from marketplace.services.locking import is_postgresql
 from marketplace.services.pagination import paginate_bounded
+from marketplace.services.text import search_key
 
 SORTS = {
     "date": "Date de début",

@@ -21,7 +21,7 @@ from marketplace.models import (
     User,
     utcnow,
 )
-from marketplace.services import audit, enrolments, outbox, sessions
+from marketplace.services import audit, enrolment_notices, enrolments, outbox, sessions
 from marketplace.services.errors import DomainError, NotFound
 
 REASON_MIN = 5
@@ -64,7 +64,7 @@ def request_correction(
         data={"reason": reason, "reopened": len(closed)},
     )
     opco = db.session.get(Opco, opco_id)
-    for email in enrolments.provider_contacts(session.provider_id):
+    for email in enrolment_notices.provider_contacts(session.provider_id):
         outbox.queue_email(
             email,
             "service_fait_correction",

@@ -26,7 +26,7 @@ from marketplace.models import (
     TrainingSession,
     utcnow,
 )
-from marketplace.services import enrolments, reference_lists
+from marketplace.services import enrolment_reads, reference_lists
 from marketplace.services.errors import DomainError
 from marketplace.services.pagination import paginate
 from marketplace.services.sessions import AWAITING_MINIMUM, EDITABLE, SESSION, check_qualiopi
@@ -192,7 +192,7 @@ def trainees(session: TrainingSession) -> Trainees:
 
 def seats_left(session: TrainingSession, now: datetime | None = None) -> int:
     """Seats still free: capacity minus seats held minus live waiting-list offers."""
-    return enrolments.seats_left(session, now or utcnow())
+    return enrolment_reads.seats_left(session, now or utcnow())
 
 
 @dataclass

@@ -7,7 +7,7 @@ The session's states are declared once below (``SESSION``, state machine B of th
 change only through :func:`transition`, which also applies each move's rule and side effects: confirming
 needs the minimum of trainees and an OPCO still able to fund the session (active referencing, Qualiopi
 certificate up to its last day), postponing sets new dates and tells everyone concerned (the OPCO too),
-cancelling ends every enrolment (``services.enrolments.cancel_for_session``) and tells the OPCO.
+cancelling ends every enrolment (``services.session_enrolments.cancel_for_session``) and tells the OPCO.
 """
 
 from __future__ import annotations
@@ -44,9 +44,11 @@ from marketplace.services import (
     audit,
     convocations,
     eligibility,
-    enrolments,
+    enrolment_notices,
     outbox,
+    session_enrolments,
     trainee_information,
+    waitlist,
 )
 from marketplace.services.errors import DomainError
 from marketplace.services.identifiers import qualiopi_is_valid
@@ -495,7 +497,7 @@ def update_session(
         data={"changed": changed},
     )
     if session.status == St.OPEN:
-        enrolments.offer_free_seats(session, actor, now=now)
+        waitlist.offer_free_seats(session, actor, now=now)
     return session
 
 
@@ -562,7 +564,7 @@ def transition(
         from marketplace.services.attendance import start_training  # attendance builds on this module
 
         start_training(session, actor)  # confirmed | convoked trainees are now in training
-        enrolments.close_waitlist(session, actor)  # no seat is offered once the session has started
+        session_enrolments.close_waitlist(session, actor)  # no seat is offered once the session has started
     elif event == "postpone":
         _move_dates(session, postponed_slots)
         session.postponed_at = now
@@ -584,7 +586,7 @@ def transition(
             cancelled=_active_enrolment_count(session),
             was_draft=previous == St.DRAFT,
         )
-        enrolments.cancel_for_session(session, actor, reason, now)
+        session_enrolments.cancel_for_session(session, actor, reason, now)
     db.session.flush()
     return session
 
@@ -661,7 +663,7 @@ def _notify(session: TrainingSession, template: str, statuses: tuple[str, ...], 
         .order_by(Enrolment.id)
     ).all()
     for enrolment in rows:
-        for email in enrolments.company_contacts(enrolment):
+        for email in enrolment_notices.company_contacts(enrolment):
             outbox.queue_email(
                 email,
                 template,

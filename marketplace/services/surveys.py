@@ -44,7 +44,7 @@ from marketplace.models import (
     utcnow,
 )
 from marketplace.models.limits import LONG_TEXT
-from marketplace.services import enrolments, outbox
+from marketplace.services import enrolment_notices, outbox
 from marketplace.services.errors import DomainError, InvalidForm
 from marketplace.services.locking import LockBusy, lock_row, lock_session
 
@@ -229,7 +229,7 @@ def _send_session(session: TrainingSession, kind: str, now: datetime) -> int:
     if kind == SurveyKind.COLD:
         for company_id, enrolment in managers.items():
             key = f"cold:m:{session.id}:{company_id}"
-            contacts = enrolments.company_contacts(enrolment)
+            contacts = enrolment_notices.company_contacts(enrolment)
             if key not in keys and contacts:
                 _invite(session, key, kind, Respondent.MANAGER, contacts[0], company_id, None, now)
                 sent += 1

@@ -32,7 +32,7 @@ from marketplace.models import (
     TrainingProvider,
     User,
 )
-from marketplace.services import tender_responses, tenders
+from marketplace.services import tender_listing, tender_questions, tender_responses, tenders
 from marketplace.services.errors import DomainError
 from marketplace.services.pagination import Page
 from marketplace.services.tender_states import TENDER, effective_status
@@ -90,8 +90,8 @@ class OpcoList:
 
 def opco_list(opco: Opco, status: str, now: datetime) -> OpcoList:
     """The OPCO's tenders (filtered on their status at ``now``) and how many there are per status."""
-    rows = tenders.opco_tenders(opco.id, status, now)
-    return OpcoList([shown(t, now) for t in rows], tenders.status_counts(opco.id, now))
+    rows = tender_listing.opco_tenders(opco.id, status, now)
+    return OpcoList([shown(t, now) for t in rows], tender_listing.status_counts(opco.id, now))
 
 
 @dataclass
@@ -139,7 +139,7 @@ def opco_detail(tender: Tender, now: datetime, offered: tuple[str, ...]) -> Opco
         tender=view,
         attachments=tenders.attachments(tender),
         counts=tenders.response_counts(tender),
-        questions=tenders.opco_questions(tender),
+        questions=tender_questions.opco_questions(tender),
         problems=tenders.publish_problems(tender, now) if tender.status == T.DRAFT else [],
         # The moves allowed from the status it has now: a tender past its deadline can go to analysis (the
         # POST writes its close first).
@@ -176,15 +176,15 @@ class FilterChoices:
 
 def filter_choices() -> FilterChoices:
     return FilterChoices(
-        opcos=tenders.opcos_with_tenders(),
+        opcos=tender_listing.opcos_with_tenders(),
         themes=list(db.session.scalars(select(Theme).order_by(Theme.code))),
         regions=sorted_fr(db.session.scalars(select(Region)), key=lambda r: r.name),
     )
 
 
-def provider_list(filters: tenders.TenderFilters, now: datetime) -> Page:
+def provider_list(filters: tender_listing.TenderFilters, now: datetime) -> Page:
     """One page of the tenders every training organisation may read, each with its status at ``now``."""
-    result = tenders.published_tenders(filters, now)
+    result = tender_listing.published_tenders(filters, now)
     result.items = [shown(t, now) for t in result.items]
     return result
 
@@ -193,7 +193,7 @@ def provider_list(filters: tenders.TenderFilters, now: datetime) -> Page:
 class ProviderDetail:
     tender: ShownTender
     attachments: list[TenderAttachment]
-    answers: list[tenders.PublicAnswer]
+    answers: list[tender_questions.PublicAnswer]
     own_questions: list[TenderQuestion]
     questions_open: bool
 
@@ -203,8 +203,8 @@ def provider_detail(tender: Tender, provider: TrainingProvider, now: datetime) -
     return ProviderDetail(
         tender=view,
         attachments=tenders.attachments(tender),
-        answers=tenders.public_answers(tender),
-        own_questions=tenders.provider_questions(tender, provider),
+        answers=tender_questions.public_answers(tender),
+        own_questions=tender_questions.provider_questions(tender, provider),
         questions_open=view.status == T.PUBLISHED
         and tender.questions_deadline is not None
         and tender.questions_deadline >= now,

@@ -42,10 +42,11 @@ from marketplace.models import (
     User,
 )
 from marketplace.services import audit, outbox, storage
-from marketplace.services.catalogue import MAX_DURATION_HOURS
+from marketplace.services.action_input import MAX_DURATION_HOURS
 from marketplace.services.errors import DomainError
+from marketplace.services.tender_inputs import euros, refuse_control
 from marketplace.services.tender_states import response_transition
-from marketplace.services.tenders import deadline_passed, euros, refuse_control
+from marketplace.services.tenders import deadline_passed
 
 R = ResponseStatus
 

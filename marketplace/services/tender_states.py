@@ -1,7 +1,8 @@
 """The states of a call for tenders and of a response, declared once, with one transition function each.
 
 Guards that depend on more than the current state (deadlines, weights totalling 100, admissibility…)
-live in the services that call these functions (services/tenders.py, tender_responses.py, evaluation.py).
+live in the services that call these functions (services/tenders.py, tender_responses.py, evaluation.py,
+evaluation_award.py).
 """
 
 from __future__ import annotations

@@ -26,7 +26,14 @@ from marketplace.models import (
     SignMethod,
     TrainingSession,
 )
-from marketplace.services import attendance, attendance_proofs, delivery, enrolments, signature_proofs
+from marketplace.services import (
+    attendance,
+    attendance_proofs,
+    delivery,
+    enrolments,
+    signature_proofs,
+    waitlist,
+)
 from marketplace.services.attendance import AttestInput, MarkInput, SignatureInput
 from marketplace.services.demo_delivery import signature_png
 from marketplace.services.errors import DomainError
@@ -528,7 +535,7 @@ def test_the_start_of_the_session_closes_its_waiting_list_and_tells_the_company(
     assert "liste d'attente est close" in told[0].body_text
     assert S.LABELS[S.WAITLIST_CLOSED] == "Liste d'attente close (session commencée)"
     # Nobody is offered a seat any more, and the same employee may be enrolled on another session.
-    assert enrolments.offer_free_seats(db.session.get(TrainingSession, session.id), None) == 0
+    assert waitlist.offer_free_seats(db.session.get(TrainingSession, session.id), None) == 0
 
 
 def test_closing_waits_for_the_opcos_decision_on_pending_enrolments(make):
@@ -588,8 +595,7 @@ def test_an_enrolment_approved_during_the_session_joins_the_open_half_day_not_th
     assert db.session.get(Enrolment, late.id).status == S.IN_TRAINING
     on_sheet = {
         slot: {
-            r.enrolment_id
-            for r in db.session.scalars(select(Attendance).where(Attendance.slot_id == slot))
+            r.enrolment_id for r in db.session.scalars(select(Attendance).where(Attendance.slot_id == slot))
         }
         for slot in (w.am.id, w.pm.id)
     }

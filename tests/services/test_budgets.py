@@ -21,7 +21,7 @@ from marketplace.models import (
     OutboxMessage,
     utcnow,
 )
-from marketplace.services import budgets, enrolments, envelopes, locking
+from marketplace.services import budgets, enrolments, envelopes, locking, session_enrolments, waitlist
 from marketplace.services.errors import DomainError, InvalidForm
 
 S = EnrolmentStatus
@@ -124,7 +124,7 @@ def test_released_when_the_session_is_cancelled(make, opco, manager):
     enrol_one(make, session)
     enrol_one(make, session)
     assert figures(envelope)[0] > 0
-    enrolments.cancel_for_session(session, None, "Formateur indisponible")
+    session_enrolments.cancel_for_session(session, None, "Formateur indisponible")
     db.session.commit()
     assert figures(envelope) == (0, 0, 0)
 
@@ -392,7 +392,7 @@ def test_a_waiting_list_seat_taken_when_exhausted_goes_to_approval(make, opco, m
     db.session.commit()
     assert db.session.get(Enrolment, waiting.id).status == S.OFFERED
     enrol_one(make, other)  # takes the envelope's room meanwhile
-    enrolments.accept_offer(db.session.get(Enrolment, waiting.id), waiting.requested_by)
+    waitlist.accept_offer(db.session.get(Enrolment, waiting.id), waiting.requested_by)
     db.session.commit()
     assert db.session.get(Enrolment, waiting.id).status == S.PENDING_APPROVAL
     assert figures(envelope) == (100_000, 0, 0)

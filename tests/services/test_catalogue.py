@@ -19,8 +19,8 @@ from marketplace.models import (
     ReferencingStatus,
     TrainingSession,
 )
-from marketplace.services import catalogue
-from marketplace.services.catalogue import ActionInput, InvalidAction
+from marketplace.services import catalogue, catalogue_reads, french_numbers, referencings
+from marketplace.services.action_input import ActionInput, InvalidAction
 from marketplace.services.errors import DomainError
 from marketplace.services.pagination import paginate
 
@@ -183,7 +183,7 @@ def test_reference_is_unique_within_the_opco_only(make, akto, staff):
 
 def test_other_price_spellings_are_read(akto, staff):
     for raw, cents in [("950", 95_000), ("1200.5", 120_050), ("1.200,50", 120_050), ("1 200,50 €", 120_050)]:
-        assert catalogue.parse_euros(raw) == cents
+        assert french_numbers.parse_euros(raw) == cents
 
 
 def test_published_action_can_be_edited_except_its_reference_and_edits_are_audited(akto, staff):
@@ -262,7 +262,7 @@ def test_ceiling_cannot_go_below_a_negotiated_price(make, akto, staff):
     action = catalogue.create_action(akto, valid_input(), staff)
     db.session.commit()
     provider = make.provider(name="Formations du Rhône")
-    catalogue.reference_provider(action, provider, TODAY, TODAY + timedelta(days=300), 110_000, staff)
+    referencings.reference_provider(action, provider, TODAY, TODAY + timedelta(days=300), 110_000, staff)
     db.session.commit()
     with pytest.raises(InvalidAction) as caught:
         catalogue.update_action(action, valid_input(price="1 000"), staff)
@@ -380,7 +380,7 @@ def test_funding_preview_rounds_to_the_cent(make):
 def test_reference_a_provider(make, staff):
     action = make.action(price_cents=100_000)
     provider = make.provider(name="Campus Formation")
-    referencing = catalogue.reference_provider(
+    referencing = referencings.reference_provider(
         action, provider, TODAY, TODAY + timedelta(days=365), 90_000, staff
     )
     db.session.commit()
@@ -400,7 +400,7 @@ def test_provider_with_expired_qualiopi_cannot_be_referenced(make, staff):
     expired_on = TODAY - timedelta(days=1)
     provider = make.provider(name="Ancien Organisme", qualiopi_expires_on=expired_on)
     with pytest.raises(DomainError) as caught:
-        catalogue.reference_provider(action, provider, TODAY, TODAY + timedelta(days=30), 50_000, staff)
+        referencings.reference_provider(action, provider, TODAY, TODAY + timedelta(days=30), 50_000, staff)
     db.session.rollback()
     assert caught.value.message == (
         f"Le certificat Qualiopi d'Ancien Organisme a expiré le {expired_on:%d/%m/%Y} : un organisme sans "
@@ -412,7 +412,7 @@ def test_provider_with_expired_qualiopi_cannot_be_referenced(make, staff):
 def test_provider_certified_for_other_categories_only_cannot_be_referenced(make, staff):
     provider = make.provider(name="Bilans & Co", qualiopi_categories=["bilans_competences"])
     with pytest.raises(DomainError) as caught:
-        catalogue.reference_provider(
+        referencings.reference_provider(
             make.action(), provider, TODAY, TODAY + timedelta(days=30), 50_000, staff
         )
     assert "n'est pas certifié Qualiopi pour la catégorie « Actions de formation »" in caught.value.message
@@ -437,14 +437,14 @@ def test_provider_certified_for_other_categories_only_cannot_be_referenced(make,
 def test_referencing_terms_are_checked(make, staff, valid_from, valid_until, price, field, message):
     action = make.action(price_cents=100_000)
     with pytest.raises(DomainError) as caught:
-        catalogue.reference_provider(action, make.provider(), valid_from, valid_until, price, staff)
+        referencings.reference_provider(action, make.provider(), valid_from, valid_until, price, staff)
     assert caught.value.field == field
     assert message in caught.value.message
 
 
 def test_price_equal_to_the_ceiling_is_accepted(make, staff):
     action = make.action(price_cents=100_000)
-    referencing = catalogue.reference_provider(action, make.provider(), TODAY, TODAY, 100_000, staff)
+    referencing = referencings.reference_provider(action, make.provider(), TODAY, TODAY, 100_000, staff)
     assert referencing.price_cents == 100_000
 
 
@@ -453,11 +453,11 @@ def test_provider_already_referenced_is_refused_and_archived_action_takes_none(m
     provider = make.provider(name="Déjà Là")
     make.referencing(action, provider)
     with pytest.raises(DomainError) as caught:
-        catalogue.reference_provider(action, provider, TODAY, TODAY + timedelta(days=3), 10_000, staff)
+        referencings.reference_provider(action, provider, TODAY, TODAY + timedelta(days=3), 10_000, staff)
     assert caught.value.message == "Déjà Là est déjà référencé sur cette action."
     archived = make.action(status="archived")
     with pytest.raises(DomainError) as caught:
-        catalogue.reference_provider(
+        referencings.reference_provider(
             archived, make.provider(), TODAY, TODAY + timedelta(days=3), 10_000, staff
         )
     assert "archivée" in caught.value.message
@@ -469,13 +469,13 @@ def test_the_referencing_form_names_only_an_organisation_it_offers(make, staff):
     make.referencing(action, taken)
     for provider_id in (None, taken.id, 2_147_483_647):
         with pytest.raises(DomainError) as caught:
-            catalogue.reference_chosen_provider(action, provider_id, TODAY, TODAY, "900", staff)
+            referencings.reference_chosen_provider(action, provider_id, TODAY, TODAY, "900", staff)
         assert (caught.value.field, caught.value.message) == (
             "provider_id",
             "Choisissez un organisme de formation dans la liste.",
         )
     free = make.provider()
-    referencing = catalogue.reference_chosen_provider(action, free.id, TODAY, TODAY, "900,50", staff)
+    referencing = referencings.reference_chosen_provider(action, free.id, TODAY, TODAY, "900,50", staff)
     assert (referencing.provider_id, referencing.price_cents) == (free.id, 90_050)
 
 
@@ -483,14 +483,14 @@ def test_the_referencing_form_names_only_an_organisation_it_offers(make, staff):
 def test_referencing_dates_stay_within_the_century(make, staff, far):
     action = make.action(price_cents=100_000)
     with pytest.raises(DomainError) as caught:
-        catalogue.reference_provider(action, make.provider(), TODAY, far, 50_000, staff)
+        referencings.reference_provider(action, make.provider(), TODAY, far, 50_000, staff)
     assert caught.value.message == "Indiquez une date comprise entre 2000 et 2100."
 
 
 @pytest.mark.parametrize("typed", ["9" * 100_000, "1" + "0" * 5000 + ",00", "١٢", "²", "12\x00"])
 def test_absurd_amounts_are_refused_in_french(typed):
     with pytest.raises(DomainError) as caught:
-        catalogue.parse_euros(typed, "price", "Le prix")
+        french_numbers.parse_euros(typed, "price", "Le prix")
     assert caught.value.field == "price" and caught.value.message.startswith("Le prix")
 
 
@@ -498,9 +498,11 @@ def test_withdrawn_provider_is_referenced_again_on_the_same_row(make, staff):
     action = make.action()
     provider = make.provider()
     referencing = make.referencing(action, provider)
-    catalogue.transition_referencing(referencing, "withdraw", staff, reason="Marché terminé")
+    referencings.transition_referencing(referencing, "withdraw", staff, reason="Marché terminé")
     db.session.commit()
-    again = catalogue.reference_provider(action, provider, TODAY, TODAY + timedelta(days=90), 80_000, staff)
+    again = referencings.reference_provider(
+        action, provider, TODAY, TODAY + timedelta(days=90), 80_000, staff
+    )
     db.session.commit()
     assert again.id == referencing.id
     assert (again.status, again.price_cents, again.status_reason) == ("active", 80_000, None)
@@ -510,13 +512,13 @@ def test_withdrawn_provider_is_referenced_again_on_the_same_row(make, staff):
 def test_update_referencing(make, staff):
     action = make.action(price_cents=100_000)
     referencing = make.referencing(action, price_cents=90_000)
-    catalogue.update_referencing(referencing, TODAY, TODAY + timedelta(days=10), 95_000, staff)
+    referencings.update_referencing(referencing, TODAY, TODAY + timedelta(days=10), 95_000, staff)
     db.session.commit()
     assert (referencing.valid_until, referencing.price_cents) == (TODAY + timedelta(days=10), 95_000)
     [event] = events("catalogue.referencing_updated")
     assert event.data["before"]["price_cents"] == 90_000 and event.data["after"]["price_cents"] == 95_000
     with pytest.raises(DomainError) as caught:
-        catalogue.update_referencing(referencing, TODAY, TODAY + timedelta(days=10), 120_000, staff)
+        referencings.update_referencing(referencing, TODAY, TODAY + timedelta(days=10), 120_000, staff)
     assert caught.value.field == "price"
 
 
@@ -531,7 +533,7 @@ def test_update_referencing(make, staff):
 )
 def test_allowed_referencing_transitions(make, staff, start, event, end):
     referencing = make.referencing(make.action(), status=start)
-    catalogue.transition_referencing(referencing, event, staff, reason="Contrôle qualité en cours")
+    referencings.transition_referencing(referencing, event, staff, reason="Contrôle qualité en cours")
     db.session.commit()
     assert referencing.status == end
     assert referencing.status_reason == ("Contrôle qualité en cours" if event != "reactivate" else None)
@@ -552,7 +554,7 @@ def test_allowed_referencing_transitions(make, staff, start, event, end):
 def test_refused_referencing_transitions(make, staff, start, event):
     referencing = make.referencing(make.action(), status=start)
     with pytest.raises(DomainError) as caught:
-        catalogue.transition_referencing(referencing, event, staff, reason="Motif")
+        referencings.transition_referencing(referencing, event, staff, reason="Motif")
     db.session.rollback()
     assert "n'est pas possible quand l'état est" in caught.value.message
     assert db.session.get(Referencing, referencing.id).status == start
@@ -562,7 +564,7 @@ def test_refused_referencing_transitions(make, staff, start, event):
 def test_suspending_or_withdrawing_needs_a_reason(make, staff, event):
     referencing = make.referencing(make.action())
     with pytest.raises(DomainError) as caught:
-        catalogue.transition_referencing(referencing, event, staff, reason="   ")
+        referencings.transition_referencing(referencing, event, staff, reason="   ")
     db.session.rollback()
     assert caught.value.message.startswith("Indiquez le motif pour")
     assert db.session.get(Referencing, referencing.id).status == "active"
@@ -585,7 +587,7 @@ def test_published_actions_search_ignores_accents_and_hides_drafts(make, akto, s
     db.session.commit()
 
     def published(query):
-        return paginate(catalogue.published_actions_query(akto, query), 1)
+        return paginate(catalogue_reads.published_actions_query(akto, query), 1)
 
     for query in ("securite", "Sécurité", "SÉCU", "risques prévenir"):
         page = published(query)
@@ -594,8 +596,8 @@ def test_published_actions_search_ignores_accents_and_hides_drafts(make, akto, s
     assert [a.title for a in published("").items] == ["Bureautique", "Sécurité au travail"]
     assert published("100%").total == 0  # LIKE wildcards are literal
 
-    assert catalogue.published_action(akto, securite.id) is securite
-    assert catalogue.published_action(make.opco("atlas"), securite.id) is None
+    assert catalogue_reads.published_action(akto, securite.id) is securite
+    assert catalogue_reads.published_action(make.opco("atlas"), securite.id) is None
 
 
 def test_public_opcos_count_published_actions_only(make):
@@ -605,7 +607,7 @@ def test_public_opcos_count_published_actions_only(make):
     make.action(akto)
     make.action(akto, status="draft")
     make.action(akto, status="archived")
-    counts = {opco.code: n for opco, n in catalogue.public_opcos()}
+    counts = {opco.code: n for opco, n in catalogue_reads.public_opcos()}
     assert counts == {"akto": 2, "atlas": 0}
     assert atlas.code == "atlas"
 
@@ -616,9 +618,9 @@ def test_upcoming_open_sessions_are_counted_per_action(make):
     make.session(action, start=TODAY + timedelta(days=40))
     make.session(action, start=TODAY + timedelta(days=40), status="draft")
     make.session(action, start=TODAY - timedelta(days=5), status="open")
-    assert catalogue.upcoming_open_session_counts([action.id]) == {action.id: 2}
-    assert catalogue.session_counts([action.id]) == {action.id: 4}
-    assert [s.start_date for s in catalogue.upcoming_open_sessions(action)] == [
+    assert catalogue_reads.upcoming_open_session_counts([action.id]) == {action.id: 2}
+    assert catalogue_reads.session_counts([action.id]) == {action.id: 4}
+    assert [s.start_date for s in catalogue_reads.upcoming_open_sessions(action)] == [
         TODAY + timedelta(days=20),
         TODAY + timedelta(days=40),
     ]

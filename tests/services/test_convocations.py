@@ -23,7 +23,7 @@ from marketplace.models import (
     TrainingSession,
     utcnow,
 )
-from marketplace.services import convocations, documents, enrolments, sessions
+from marketplace.services import convocations, documents, enrolment_notices, enrolments, sessions
 from marketplace.services.errors import DomainError
 from marketplace.services.sessions import SlotInput
 
@@ -112,7 +112,7 @@ def test_a_late_enrolment_is_convoked_at_once(make, action, provider, outbox):
     assert len(convocation_docs(enrolment)) == 1
     [mail] = [m for m in outbox("ines@exemple.test") if m.template == "convocation_trainee"]
     assert "/convocation/" in mail.body_text
-    contacts = enrolments.company_contacts(enrolment)
+    contacts = enrolment_notices.company_contacts(enrolment)
     assert [m.template for m in outbox(contacts[0])].count("convocation_company") == 1
 
 
@@ -125,7 +125,7 @@ def test_send_due_twice_sends_once(make, action, provider, outbox, cli):
     result = cli("send-convocations")
     assert result.exit_code == 0 and "0 convocation envoyée." in result.stdout
     assert len(convocation_docs(enrolment)) == 1
-    for recipient in [enrolment.employee.email, *enrolments.company_contacts(enrolment)]:
+    for recipient in [enrolment.employee.email, *enrolment_notices.company_contacts(enrolment)]:
         convocation_mails = [m for m in outbox(recipient) if m.template.startswith("convocation_")]
         assert len(convocation_mails) == 1, recipient
 

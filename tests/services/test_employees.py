@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from marketplace.extensions import db
 from marketplace.models import AuditEvent, Employee, Enrolment, EnrolmentStatus
+from marketplace.services import employee_import
 from marketplace.services import employees as register
 from marketplace.services.employees import EmployeeInput
 from marketplace.services.errors import DomainError
@@ -248,7 +249,7 @@ def test_employees_by_ids_rechecks_the_tenant(company, make):
 
 
 def do_import(company, content: bytes):
-    report = register.import_employees(company, content, actor=None)
+    report = employee_import.import_employees(company, content, actor=None)
     db.session.commit()
     return report
 
@@ -394,7 +395,7 @@ def test_import_warns_about_a_possible_duplicate_without_email(company):
 def test_unreadable_file_imports_nothing(company, content, message):
     add(company, "Existant", "Max", email="max@martin.fr")
     with pytest.raises(DomainError) as refused:
-        register.import_employees(company, content, actor=None)
+        employee_import.import_employees(company, content, actor=None)
     db.session.rollback()
     assert refused.value.message.startswith(message), refused.value.message
     assert refused.value.field == "file"
@@ -408,7 +409,7 @@ def test_import_accepts_exactly_2000_lines(company):
 
 
 def test_template_round_trips_through_the_import(company):
-    template = register.template_csv()
+    template = employee_import.template_csv()
     assert template.startswith(b"\xef\xbb\xbf")
     assert template.decode("utf-8-sig").strip() == "nom;prénom;email;fonction;contrat;catégorie"
     report = do_import(company, template + "Durand;Léa;;;Cadre;Cadre\n".encode())

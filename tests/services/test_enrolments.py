@@ -12,7 +12,15 @@ from sqlalchemy import func, select
 from marketplace.extensions import db
 from marketplace.formatting import paris_today
 from marketplace.models import AuditEvent, Enrolment, EnrolmentStatus, OutboxMessage, TrainingSession
-from marketplace.services import eligibility, enrolments, funding, locking
+from marketplace.services import (
+    eligibility,
+    enrolment_reads,
+    enrolments,
+    funding,
+    locking,
+    session_enrolments,
+    waitlist,
+)
 from marketplace.services.errors import DomainError
 
 S = EnrolmentStatus
@@ -208,7 +216,7 @@ def test_seats_then_waiting_list(make, company, hr):
     assert sorted(o.status for o in outcomes) == ["confirmed", "confirmed", "waitlisted"]
     assert fresh(session).seats_held == 2
     waiting = next(o.enrolment for o in outcomes if o.status == "waitlisted")
-    assert enrolments.waitlist_position(waiting) == 1
+    assert enrolment_reads.waitlist_position(waiting) == 1
 
 
 def test_approval_required_holds_the_seat_then_opco_decides(make, company, hr, outbox):
@@ -230,7 +238,7 @@ def test_approval_required_holds_the_seat_then_opco_decides(make, company, hr, o
     assert refused_mail and "Budget de la branche épuisé" in refused_mail[0].body_text
 
     offered = db.session.get(Enrolment, second.enrolment.id)
-    enrolments.accept_offer(offered, hr)
+    waitlist.accept_offer(offered, hr)
     db.session.commit()
     assert statuses(session.id) == ["refused", "pending_approval"]
     enrolments.approve(db.session.get(Enrolment, offered.id), opco_user, akto.id)
@@ -304,7 +312,7 @@ def test_offer_decline_goes_to_the_next_person(make, company, hr, outbox):
     assert offer.offer_expires_at is not None
     assert any("Une place s'est libérée" in m.subject for m in outbox(hr.email))
 
-    enrolments.decline_offer(offer, hr)
+    waitlist.decline_offer(offer, hr)
     db.session.commit()
     assert statuses(session.id) == ["cancelled", "offer_declined", "offered"]
 
@@ -324,12 +332,12 @@ def test_offer_expires_by_itself_and_moves_on(make, company, hr):
     later = offered.offer_expires_at + timedelta(minutes=1)
 
     # Past the window, the offer no longer holds the seat, even before any job has run…
-    assert enrolments.seats_left(fresh(session), later) == 1
+    assert enrolment_reads.seats_left(fresh(session), later) == 1
     with pytest.raises(DomainError, match="La proposition a expiré"):
-        enrolments.accept_offer(offered, hr, now=later)
+        waitlist.accept_offer(offered, hr, now=later)
     db.session.rollback()
     # …and the expiry command closes it and offers the seat to the next person.
-    assert enrolments.expire_offers(now=later) == 1
+    assert waitlist.expire_offers(now=later) == 1
     assert statuses(session.id) == ["cancelled", "offer_expired", "offered"]
 
 
@@ -339,7 +347,7 @@ def test_accepting_an_offer_confirms_and_takes_the_seat(make, company, hr):
     second = make.enrolment(session, company, actor=hr)
     enrolments.cancel(first, hr)
     db.session.commit()
-    enrolments.accept_offer(db.session.get(Enrolment, second.id), hr)
+    waitlist.accept_offer(db.session.get(Enrolment, second.id), hr)
     db.session.commit()
     assert statuses(session.id) == ["cancelled", "confirmed"]
     assert fresh(session).seats_held == 1
@@ -367,7 +375,7 @@ def test_cancellation_deadline_skips_weekend_and_public_holiday(make, company, h
     with time_machine.travel(datetime(2027, 4, 1, 10), tick=False):
         session = _session_starting(make, date(2027, 5, 11), days=3)
         e = make.enrolment(session, company, actor=hr)
-    assert enrolments.cancellation_deadline(session) == date(2027, 5, 5)
+    assert enrolment_reads.cancellation_deadline(session) == date(2027, 5, 5)
     with time_machine.travel(cancel_day, tick=False):
         enrolments.cancel(e, hr)
         db.session.commit()
@@ -378,7 +386,7 @@ def test_cancellation_deadline_skips_weekend_and_public_holiday(make, company, h
 def test_deadline_across_ascension_thursday(make):
     # Ascension 2027 is Thursday 6 May: 2 jours ouvrés before Monday 10 May are Friday 7 and Wednesday 5.
     session = _session_starting(make, date(2027, 5, 10), days=2)
-    assert enrolments.cancellation_deadline(session) == date(2027, 5, 5)
+    assert enrolment_reads.cancellation_deadline(session) == date(2027, 5, 5)
 
 
 def test_postponement_frees_earlier_enrolments_from_the_deadline(make, company, hr):
@@ -448,7 +456,7 @@ def test_cancel_for_session_ends_every_live_enrolment_and_tells_everyone(make, c
     session = make.session(capacity_max=1)
     confirmed = make.enrolment(session, company, make.employee(company, email="a@exemple.test"), actor=hr)
     waiting = make.enrolment(session, company, make.employee(company, email="b@exemple.test"), actor=hr)
-    assert enrolments.cancel_for_session(fresh(session), None, "Formateur indisponible") == 2
+    assert session_enrolments.cancel_for_session(fresh(session), None, "Formateur indisponible") == 2
     db.session.commit()
     assert statuses(session.id) == ["session_cancelled", "session_cancelled"]
     assert fresh(session).seats_held == 0
@@ -570,7 +578,7 @@ def test_waiting_list_places_do_not_count_against_the_caps(make, company, hr):
         select(Enrolment).where(Enrolment.session_id == full.id, Enrolment.status == "offered")
     )
     with pytest.raises(DomainError, match="plafond de 2 place"):
-        enrolments.accept_offer(offered, hr)
+        waitlist.accept_offer(offered, hr)
 
 
 def test_caps_count_every_establishment_of_the_same_siren(make):
@@ -615,8 +623,8 @@ def test_the_notice_period_and_caps_are_frozen_on_the_enrolment(make, company, h
     action.cap_per_company_per_session = 1
     db.session.commit()
     e = db.session.get(Enrolment, e.id)
-    assert enrolments.cancellation_deadline(e) == date(2027, 5, 5)  # still 3 jours ouvrés
-    assert enrolments.cancellation_deadline(fresh(session)) < date(2027, 5, 5)  # new enrolments: 10
+    assert enrolment_reads.cancellation_deadline(e) == date(2027, 5, 5)  # still 3 jours ouvrés
+    assert enrolment_reads.cancellation_deadline(fresh(session)) < date(2027, 5, 5)  # new enrolments: 10
     with time_machine.travel(datetime(2027, 5, 4, 8), tick=False):
         enrolments.cancel(e, hr)
         db.session.commit()
@@ -636,15 +644,15 @@ def _session_in(make, postal_code: str, region_code: str, start: date, days: int
 def test_good_friday_is_a_holiday_in_moselle_only(make):
     # Tuesday 30 March 2027, 2 jours ouvrés: Easter Monday 29 is a holiday everywhere; Good Friday 26 March
     # only in Alsace-Moselle.
-    assert enrolments.cancellation_deadline(_session_in(make, "69003", "84", date(2027, 3, 30), 2)) == date(
-        2027, 3, 25
-    )
-    assert enrolments.cancellation_deadline(_session_in(make, "57000", "44", date(2027, 3, 30), 2)) == date(
-        2027, 3, 24
-    )
-    assert enrolments.cancellation_deadline(_session_in(make, "67000", "44", date(2027, 3, 30), 2)) == date(
-        2027, 3, 24
-    )
+    assert enrolment_reads.cancellation_deadline(
+        _session_in(make, "69003", "84", date(2027, 3, 30), 2)
+    ) == date(2027, 3, 25)
+    assert enrolment_reads.cancellation_deadline(
+        _session_in(make, "57000", "44", date(2027, 3, 30), 2)
+    ) == date(2027, 3, 24)
+    assert enrolment_reads.cancellation_deadline(
+        _session_in(make, "67000", "44", date(2027, 3, 30), 2)
+    ) == date(2027, 3, 24)
 
 
 def test_saint_stephen_is_a_holiday_in_moselle():
@@ -657,8 +665,8 @@ def test_la_reunion_has_its_own_abolition_day(make, company, hr):
     # Wednesday 22 December 2027, 2 jours ouvrés: 20 December is a holiday in La Réunion only.
     mainland = _session_in(make, "69003", "84", date(2027, 12, 22), 2)
     reunion = _session_in(make, "97411", "04", date(2027, 12, 22), 2)
-    assert enrolments.cancellation_deadline(mainland) == date(2027, 12, 20)
-    assert enrolments.cancellation_deadline(reunion) == date(2027, 12, 17)
+    assert enrolment_reads.cancellation_deadline(mainland) == date(2027, 12, 20)
+    assert enrolment_reads.cancellation_deadline(reunion) == date(2027, 12, 17)
     with time_machine.travel(datetime(2027, 11, 1, 10), tick=False):
         e = make.enrolment(reunion, company, actor=hr)
     with time_machine.travel(datetime(2027, 12, 20, 8), tick=False):

@@ -21,9 +21,9 @@ from marketplace.models import (
     TenderStatus,
     utcnow,
 )
-from marketplace.services import evaluation, evaluation_pages
+from marketplace.services import evaluation, evaluation_award, evaluation_pages, evaluation_scores
 from marketplace.services.errors import DomainError
-from marketplace.services.evaluation import InvalidScores
+from marketplace.services.evaluation_scores import InvalidScores
 
 NOW = utcnow()
 TODAY = paris_today()
@@ -91,7 +91,7 @@ def admit(response, manager, opco):
 
 
 def sign(tender, user):
-    evaluation.sign_declaration(tender, user, True, NOW)
+    evaluation_scores.sign_declaration(tender, user, True, NOW)
     db.session.commit()
 
 
@@ -100,7 +100,9 @@ def grid(tender, *values, text="Justifié par le mémoire technique."):
 
 
 def score(response, user, *values, submit=True):
-    sheet = evaluation.save_scores(response, user, grid(response.tender, *values), submit=submit, now=NOW)
+    sheet = evaluation_scores.save_scores(
+        response, user, grid(response.tender, *values), submit=submit, now=NOW
+    )
     db.session.commit()
     return sheet
 
@@ -261,14 +263,14 @@ def test_declaration_is_required_before_any_score(make, akto, tender, manager, e
     admit(response, manager, akto)
 
     error = refused(
-        evaluation.save_scores, response, evaluator, grid(tender, 4, 3, 5, 2), submit=True, now=NOW
+        evaluation_scores.save_scores, response, evaluator, grid(tender, 4, 3, 5, 2), submit=True, now=NOW
     )
     assert "Signez d'abord la déclaration" in error.message
 
-    error = refused(evaluation.sign_declaration, tender, evaluator, False, NOW)
+    error = refused(evaluation_scores.sign_declaration, tender, evaluator, False, NOW)
     assert "Cochez la case" in error.message
 
-    declaration = evaluation.sign_declaration(tender, evaluator, True, NOW)
+    declaration = evaluation_scores.sign_declaration(tender, evaluator, True, NOW)
     db.session.commit()
     assert "Éric Évaluateur" in declaration.statement
     assert "Alpha Formation, Bêta Conseil" in declaration.statement
@@ -282,7 +284,7 @@ def test_declaration_is_required_before_any_score(make, akto, tender, manager, e
 def test_a_member_without_the_evaluation_permission_cannot_score(make, akto, tender, manager):
     catalogue_manager = make.user()
     make.member(akto, catalogue_manager, "catalogue_manager")
-    error = refused(evaluation.sign_declaration, tender, catalogue_manager, True, NOW)
+    error = refused(evaluation_scores.sign_declaration, tender, catalogue_manager, True, NOW)
     assert "autorisés à évaluer" in error.message
 
 
@@ -290,7 +292,7 @@ def test_only_admissible_responses_are_scored(make, akto, tender, evaluator):
     response = make.tender_response(tender)  # still « déposée »
     sign(tender, evaluator)
     error = refused(
-        evaluation.save_scores, response, evaluator, grid(tender, 4, 3, 5, 2), submit=False, now=NOW
+        evaluation_scores.save_scores, response, evaluator, grid(tender, 4, 3, 5, 2), submit=False, now=NOW
     )
     assert "Seules les réponses recevables sont notées" in error.message
 
@@ -309,7 +311,7 @@ def test_submitting_needs_a_score_and_a_justification_on_every_criterion(
         csr.id: ("9", "Trop généreux"),
     }
     with pytest.raises(InvalidScores) as info:
-        evaluation.save_scores(response, evaluator, rows, submit=True, now=NOW)
+        evaluation_scores.save_scores(response, evaluator, rows, submit=True, now=NOW)
     db.session.rollback()
     assert info.value.errors == {
         f"justification_{team.id}": "« Équipe et moyens » : justifiez la note (pas de point sans justification).",
@@ -319,7 +321,7 @@ def test_submitting_needs_a_score_and_a_justification_on_every_criterion(
 
     # A draft keeps what is there, even incomplete.
     rows[csr.id] = ("2", "")
-    sheet = evaluation.save_scores(response, evaluator, rows, submit=False, now=NOW)
+    sheet = evaluation_scores.save_scores(response, evaluator, rows, submit=False, now=NOW)
     db.session.commit()
     assert sheet.submitted_at is None
     assert sorted(s.value for s in sheet.scores) == [2, 3, 4]
@@ -331,7 +333,7 @@ def test_a_submitted_sheet_is_read_only(make, akto, tender, manager, evaluator):
     sign(tender, evaluator)
     score(response, evaluator, 4, 3, 5, 2)
     error = refused(
-        evaluation.save_scores, response, evaluator, grid(tender, 5, 5, 5, 5), submit=False, now=NOW
+        evaluation_scores.save_scores, response, evaluator, grid(tender, 5, 5, 5, 5), submit=False, now=NOW
     )
     assert "ne peut plus être modifiée" in error.message
     sheet = db.session.scalar(select(ScoreSheet).where(ScoreSheet.response_id == response.id))
@@ -348,16 +350,19 @@ def test_others_scores_are_hidden_until_ones_own_sheet_is_submitted(
     first = score(response, evaluator, 4, 3, 5, 2)
     draft = score(response, second_evaluator, 3, 3, 3, 3, submit=False)
 
-    assert [s.id for s in evaluation.visible_sheets(response, second_evaluator)] == [draft.id]
+    assert [s.id for s in evaluation_scores.visible_sheets(response, second_evaluator)] == [draft.id]
     # The first evaluator submitted: the other's sheet is still a draft, so it stays hidden.
-    assert [s.id for s in evaluation.visible_sheets(response, evaluator)] == [first.id]
+    assert [s.id for s in evaluation_scores.visible_sheets(response, evaluator)] == [first.id]
     # A manager who does not score sees nobody's sheet before the award.
-    assert evaluation.visible_sheets(response, manager) == []
+    assert evaluation_scores.visible_sheets(response, manager) == []
 
-    evaluation.save_scores(response, second_evaluator, grid(tender, 4, 3, 4, 1), submit=True, now=NOW)
+    evaluation_scores.save_scores(response, second_evaluator, grid(tender, 4, 3, 4, 1), submit=True, now=NOW)
     db.session.commit()
-    assert {s.id for s in evaluation.visible_sheets(response, second_evaluator)} == {draft.id, first.id}
-    assert {s.id for s in evaluation.visible_sheets(response, evaluator)} == {draft.id, first.id}
+    assert {s.id for s in evaluation_scores.visible_sheets(response, second_evaluator)} == {
+        draft.id,
+        first.id,
+    }
+    assert {s.id for s in evaluation_scores.visible_sheets(response, evaluator)} == {draft.id, first.id}
 
     page = evaluation_pages.board(tender, evaluator, now=NOW)
     [view] = page.lots[0].responses
@@ -386,9 +391,11 @@ def test_evaluation_peek_refused_to_a_manager_who_scores(make, akto, tender, man
         assert view.other_sheets == [] and view.score is None, stage
         assert "vous avez envoyé votre grille" in lot_view.ranking_hidden_reason
         assert view.submitted_sheets == 1  # how many were sent, never what they say
-        assert all(s.evaluator_id == manager.id for s in evaluation.visible_sheets(response, manager)), stage
+        assert all(
+            s.evaluator_id == manager.id for s in evaluation_scores.visible_sheets(response, manager)
+        ), stage
     error = refused(
-        evaluation.award,
+        evaluation_award.award,
         tender,
         manager,
         akto,
@@ -441,7 +448,7 @@ def test_a_manager_who_does_not_score_sees_the_board_once_every_evaluator_has_se
     assert lot_view.ranking is None and lot_view.responses[0].other_sheets == []
     assert "chaque évaluateur a envoyé sa grille" in lot_view.ranking_hidden_reason
     error = refused(
-        evaluation.award,
+        evaluation_award.award,
         tender,
         manager,
         akto,
@@ -455,16 +462,16 @@ def test_a_manager_who_does_not_score_sees_the_board_once_every_evaluator_has_se
     score(response, second_evaluator, 4, 3, 4, 1, submit=False)
     assert _lot(evaluation_pages.board(tender, manager, now=NOW)).ranking is None  # a draft is not sent
 
-    evaluation.save_scores(response, second_evaluator, grid(tender, 4, 3, 4, 1), submit=True, now=NOW)
+    evaluation_scores.save_scores(response, second_evaluator, grid(tender, 4, 3, 4, 1), submit=True, now=NOW)
     db.session.commit()
     lot_view = _lot(evaluation_pages.board(tender, manager, now=NOW))
     assert lot_view.ranking is not None and lot_view.responses[0].score == Decimal("74")
     assert len(lot_view.responses[0].other_sheets) == 2
 
     # Having seen the scores, the manager cannot become an evaluator of this tender any more.
-    error = refused(evaluation.sign_declaration, tender, manager, True, NOW)
+    error = refused(evaluation_scores.sign_declaration, tender, manager, True, NOW)
     assert "vous ne pouvez donc plus noter cet appel d'offres" in error.message
-    assert evaluation.declaration_of(tender, manager) is None
+    assert evaluation_scores.declaration_of(tender, manager) is None
     # An evaluator who does not manage tenders may still join: their own sheet comes first.
     late = make.user(full_name="Luc Tardif")
     make.member(akto, late, "evaluator")
@@ -500,19 +507,19 @@ def test_weighted_score_and_ranking_on_a_worked_example(
     sign(tender, second_evaluator)
 
     sheet = score(first, evaluator, 4, 3, 5, 2)
-    assert evaluation.sheet_score(sheet, tender.criteria) == Decimal(78)
+    assert evaluation_scores.sheet_score(sheet, tender.criteria) == Decimal(78)
     score(first, second_evaluator, 4, 3, 4, 1)
     score(second, evaluator, 3, 3, 3, 3)  # 24 + 12 + 18 + 6 = 60
     score(third, evaluator, 3, 3, 3, 3)  # 60 as well: same rank
 
-    rows = evaluation.ranking(tender.lots[0])
+    rows = evaluation_scores.ranking(tender.lots[0])
     assert [(r.response.provider.name, r.score, r.rank) for r in rows] == [
         ("Premier", Decimal("74.000000"), 1),
         ("Second ex aequo", Decimal("60.000000"), 2),
         ("Troisième ex aequo", Decimal("60.000000"), 2),
         ("Pas encore notée", None, None),
     ]
-    assert str(evaluation.display_score(rows[0].score)) == "74.00"
+    assert str(evaluation_scores.display_score(rows[0].score)) == "74.00"
     response, value, rank = rows[0]  # unpacks as (response, score, rank)
     assert rank == 1
 
@@ -531,9 +538,9 @@ def test_a_mean_that_does_not_divide_evenly_is_rounded_for_display(
     ):
         sign(tender, user)
         score(response, user, *values)
-    [row] = evaluation.ranking(tender.lots[0])
+    [row] = evaluation_scores.ranking(tender.lots[0])
     # (100 + 100 + 92) / 3 = 97.333…
-    assert evaluation.display_score(row.score) == Decimal("97.33")
+    assert evaluation_scores.display_score(row.score) == Decimal("97.33")
 
 
 # --- Award ----------------------------------------------------------------------------------------------
@@ -568,7 +575,7 @@ def scored(make, akto, tender, manager, evaluator):
 def do_award(tender, manager, akto, winners, **kwargs):
     kwargs.setdefault("valid_from", TODAY)
     kwargs.setdefault("valid_until", TODAY + timedelta(days=730))
-    result = evaluation.award(tender, manager, akto, winners, now=NOW, **kwargs)
+    result = evaluation_award.award(tender, manager, akto, winners, now=NOW, **kwargs)
     db.session.commit()
     return result
 

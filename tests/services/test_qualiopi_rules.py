@@ -16,9 +16,9 @@ from sqlalchemy import select
 from marketplace.extensions import db
 from marketplace.formatting import paris_today
 from marketplace.models import AuditEvent, Enrolment, Referencing, TrainingProvider, TrainingSession
-from marketplace.services import enrolments, organisations, referencing_registry, sessions
+from marketplace.services import enrolments, qualiopi, referencing_registry, sessions, waitlist
 from marketplace.services.errors import DomainError
-from marketplace.services.organisations import QualiopiInput
+from marketplace.services.qualiopi import QualiopiInput
 from marketplace.services.sessions import SessionInput, SlotInput
 
 TODAY = paris_today()
@@ -135,7 +135,7 @@ def test_accepting_a_waiting_list_offer_is_refused_once_suspended(make, akto, co
     db.session.commit()
 
     with pytest.raises(DomainError) as refused:
-        enrolments.accept_offer(fresh(Enrolment, waiting), company.memberships[0].user)
+        waitlist.accept_offer(fresh(Enrolment, waiting), company.memberships[0].user)
     db.session.rollback()
 
     assert "est suspendu par l'OPCO (Contrôle qualité)" in refused.value.message
@@ -256,7 +256,7 @@ def test_renewal_reactivates_what_expiry_suspended_and_enrolments_are_possible_a
     assert refused.enrolment is None and "Certificat Qualiopi expiré le" in refused.reason
 
     admin = provider.memberships[0].user
-    lifted = organisations.renew_qualiopi(fresh(TrainingProvider, provider), renewal(), admin, TODAY)
+    lifted = qualiopi.renew_qualiopi(fresh(TrainingProvider, provider), renewal(), admin, TODAY)
     db.session.commit()
 
     assert [r.id for r in lifted] == [lapsed.id]
@@ -270,7 +270,7 @@ def test_renewal_reactivates_what_expiry_suspended_and_enrolments_are_possible_a
         provider.qualiopi_number == "QUA-2026-0042"
         and provider.qualiopi_document_name == "certificat-renouvele.pdf"
     )
-    assert organisations.qualiopi_document(provider) == ("certificat-renouvele.pdf", PDF)
+    assert qualiopi.qualiopi_document(provider) == ("certificat-renouvele.pdf", PDF)
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "provider.qualiopi_renewed"))
     assert event.organisation_id == provider.id and event.data["after"]["number"] == "QUA-2026-0042"
     [mail] = [m for m in outbox(opco_staff.email) if m.template == "referencing_reactivated_qualiopi"]
@@ -302,7 +302,7 @@ def test_renewal_refuses_an_invalid_certificate(make, changes, field, message):
     before = provider.qualiopi_number
 
     with pytest.raises(DomainError) as refused:
-        organisations.renew_qualiopi(provider, renewal(**changes), provider.memberships[0].user, TODAY)
+        qualiopi.renew_qualiopi(provider, renewal(**changes), provider.memberships[0].user, TODAY)
     db.session.rollback()
 
     assert refused.value.field == field and message in refused.value.message
@@ -315,7 +315,7 @@ def test_renewal_without_actions_de_formation_reactivates_nothing(make, akto):
     referencing_registry.suspend_expired(TODAY)
     db.session.commit()
 
-    lifted = organisations.renew_qualiopi(
+    lifted = qualiopi.renew_qualiopi(
         fresh(TrainingProvider, provider),
         renewal(categories=["bilans_competences"]),
         provider.memberships[0].user,

@@ -9,7 +9,7 @@ from sqlalchemy import select, text, update
 from marketplace.extensions import db
 from marketplace.formatting import paris_today
 from marketplace.models import CollectiveAction, Organisation, TrainingSession, utcnow
-from marketplace.services import catalogue, search_index
+from marketplace.services import catalogue, catalogue_reads, search_index
 from marketplace.services.search import SearchFilters, search_sessions
 from marketplace.services.text import search_key
 
@@ -105,7 +105,7 @@ def test_kept_in_sync_on_every_write(make, company, catalogue_rows):
 
     # The published catalogue of the OPCO uses the same index.
     opco = soudure.opco
-    found = db.session.scalars(catalogue.published_actions_query(opco, "BRASAGE")).all()
+    found = db.session.scalars(catalogue_reads.published_actions_query(opco, "BRASAGE")).all()
     assert [a.title for a in found] == ["Brasage tendre"]
 
 

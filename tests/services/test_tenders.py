@@ -22,10 +22,10 @@ from marketplace.models import (
     TenderStatus,
     utcnow,
 )
-from marketplace.services import tenders
+from marketplace.services import tender_listing, tender_questions, tenders
 from marketplace.services.errors import DomainError
+from marketplace.services.tender_inputs import CriterionInput, InvalidTender, LotInput, TenderInput
 from marketplace.services.tender_states import TENDER, effective_status, tender_transition
-from marketplace.services.tenders import CriterionInput, InvalidTender, LotInput, TenderInput
 
 T = TenderStatus
 # A winter day (Paris = UTC+1) far enough ahead for every deadline to be in the future.
@@ -375,17 +375,18 @@ def test_a_tender_past_its_deadline_reads_closed_and_nothing_is_written(make, ak
     assert effective_status(tender, deadline) == T.CLOSED
     provider = make.provider()
     with time_machine.travel(deadline + timedelta(minutes=1), tick=False):
-        assert tenders.tender_for_provider(tender.id) == tender
-        assert tenders.opco_tenders(akto.id, T.CLOSED) == [tender]
-        assert tenders.opco_tenders(akto.id, T.PUBLISHED) == []
-        assert tenders.status_counts(akto.id) == {T.CLOSED: 1}
-        assert tenders.published_tenders(tenders.TenderFilters()).total == 0
-        assert [t.id for t in tenders.published_tenders(tenders.TenderFilters(only_open=False)).items] == [
-            tender.id
-        ]
+        assert tender_listing.tender_for_provider(tender.id) == tender
+        assert tender_listing.opco_tenders(akto.id, T.CLOSED) == [tender]
+        assert tender_listing.opco_tenders(akto.id, T.PUBLISHED) == []
+        assert tender_listing.status_counts(akto.id) == {T.CLOSED: 1}
+        assert tender_listing.published_tenders(tender_listing.TenderFilters()).total == 0
+        assert [
+            t.id
+            for t in tender_listing.published_tenders(tender_listing.TenderFilters(only_open=False)).items
+        ] == [tender.id]
         assert not db.session.dirty and not db.session.new
         with pytest.raises(DomainError) as refused:
-            tenders.ask_question(tender, provider, None, "Encore une question ?")
+            tender_questions.ask_question(tender, provider, None, "Encore une question ?")
     assert refused.value.message == "Les questions ne sont plus possibles : l'appel d'offres est « Clos »."
     db.session.rollback()
     assert db.session.get(Tender, tender.id).status == T.PUBLISHED
@@ -427,7 +428,7 @@ def test_question_until_the_question_deadline_only(make, akto):
     provider = make.provider()
     asker = provider.memberships[0].user
     tender = make.tender(akto)
-    question = tenders.ask_question(
+    question = tender_questions.ask_question(
         tender, provider, asker, "  Le lot 1 est-il ouvert au distanciel ?  ", utcnow()
     )
     db.session.commit()
@@ -436,7 +437,7 @@ def test_question_until_the_question_deadline_only(make, akto):
 
     late = tender.questions_deadline + timedelta(minutes=1)
     with time_machine.travel(late, tick=False), pytest.raises(DomainError) as refused:
-        tenders.ask_question(tender, provider, asker, "Encore une question", utcnow())
+        tender_questions.ask_question(tender, provider, asker, "Encore une question", utcnow())
     assert refused.value.message.startswith("La date limite des questions est passée (")
     assert refused.value.message.endswith(") : vous ne pouvez plus poser de question.")
     assert db.session.scalar(select(func.count(TenderQuestion.id))) == 1
@@ -445,10 +446,12 @@ def test_question_until_the_question_deadline_only(make, akto):
 def test_no_question_on_a_closed_tender_nor_an_empty_one(make, akto):
     provider = make.provider()
     with pytest.raises(DomainError) as refused:
-        tenders.ask_question(make.tender(akto, status="closed"), provider, None, "Question ?", utcnow())
+        tender_questions.ask_question(
+            make.tender(akto, status="closed"), provider, None, "Question ?", utcnow()
+        )
     assert refused.value.message == "Les questions ne sont plus possibles : l'appel d'offres est « Clos »."
     with pytest.raises(DomainError) as refused:
-        tenders.ask_question(make.tender(akto), provider, None, "   ", utcnow())
+        tender_questions.ask_question(make.tender(akto), provider, None, "   ", utcnow())
     assert refused.value.message == "Écrivez votre question."
 
 
@@ -457,22 +460,24 @@ def test_published_answer_is_public_without_the_asker_and_a_private_one_is_not(m
     asker_org = make.provider(name="Organisme Curieux")
     asker = asker_org.memberships[0].user
     reader = make.provider(name="Organisme Lecteur")
-    public_q = tenders.ask_question(tender, asker_org, asker, "Quel volume par session ?", utcnow())
-    private_q = tenders.ask_question(tender, asker_org, asker, "Notre devis vous convient-il ?", utcnow())
+    public_q = tender_questions.ask_question(tender, asker_org, asker, "Quel volume par session ?", utcnow())
+    private_q = tender_questions.ask_question(
+        tender, asker_org, asker, "Notre devis vous convient-il ?", utcnow()
+    )
     db.session.commit()
 
-    tenders.answer_question(public_q, buyer, "Douze stagiaires au plus.", publish=True)
-    tenders.answer_question(private_q, buyer, "Nous ne commentons pas les offres.", publish=False)
+    tender_questions.answer_question(public_q, buyer, "Douze stagiaires au plus.", publish=True)
+    tender_questions.answer_question(private_q, buyer, "Nous ne commentons pas les offres.", publish=False)
     db.session.commit()
 
-    answers = tenders.public_answers(tender)
+    answers = tender_questions.public_answers(tender)
     assert [(a.question, a.answer) for a in answers] == [
         ("Quel volume par session ?", "Douze stagiaires au plus.")
     ]
     assert not hasattr(answers[0], "provider_id")
-    assert tenders.provider_questions(tender, reader) == []
-    own = tenders.provider_questions(tender, asker_org)
-    assert [tenders.question_state(q) for q in own] == [
+    assert tender_questions.provider_questions(tender, reader) == []
+    own = tender_questions.provider_questions(tender, asker_org)
+    assert [tender_questions.question_state(q) for q in own] == [
         "Réponse publiée pour tous les organismes",
         "Répondue (réponse visible par vous seul)",
     ]
@@ -484,19 +489,19 @@ def test_published_answer_is_public_without_the_asker_and_a_private_one_is_not(m
     assert "Douze stagiaires au plus." in mails[0].body_text
 
     # Editing an answer (and publishing it) does not send a second email.
-    tenders.answer_question(private_q, buyer, "Réponse corrigée.", publish=True)
+    tender_questions.answer_question(private_q, buyer, "Réponse corrigée.", publish=True)
     db.session.commit()
-    assert len(tenders.public_answers(tender)) == 2
+    assert len(tender_questions.public_answers(tender)) == 2
     assert len(outbox(asker.email)) == 2
 
 
 def test_answers_are_frozen_once_the_tender_is_closed(make, akto, buyer):
     tender = make.tender(akto)
-    question = tenders.ask_question(tender, make.provider(), None, "Question ?", utcnow())
+    question = tender_questions.ask_question(tender, make.provider(), None, "Question ?", utcnow())
     db.session.commit()
     late = tender.submission_deadline + timedelta(hours=1)
     with time_machine.travel(late, tick=False), pytest.raises(DomainError) as refused:
-        tenders.answer_question(question, buyer, "Trop tard", publish=True)
+        tender_questions.answer_question(question, buyer, "Trop tard", publish=True)
     assert refused.value.message.startswith("L'appel d'offres est « Clos »")
 
 
@@ -567,7 +572,10 @@ def test_published_tenders_of_every_opco_with_filters_never_drafts(make, akto):
     make.tender(akto, title="Brouillon", status="draft")
 
     def titles(**filters) -> list[str]:
-        return sorted(t.title for t in tenders.published_tenders(tenders.TenderFilters(**filters), now).items)
+        return sorted(
+            t.title
+            for t in tender_listing.published_tenders(tender_listing.TenderFilters(**filters), now).items
+        )
 
     assert titles() == sorted([a.title, b.title])
     assert titles(only_open=False) == sorted([a.title, b.title, c.title])
@@ -581,10 +589,10 @@ def test_published_tenders_of_every_opco_with_filters_never_drafts(make, akto):
 
 
 def test_tender_for_provider_hides_drafts(make, akto):
-    assert tenders.tender_for_provider(make.tender(akto, status="draft").id) is None
+    assert tender_listing.tender_for_provider(make.tender(akto, status="draft").id) is None
     published = make.tender(akto)
-    assert tenders.tender_for_provider(published.id) == published
-    assert tenders.tender_for_provider(999_999) is None
+    assert tender_listing.tender_for_provider(published.id) == published
+    assert tender_listing.tender_for_provider(999_999) is None
 
 
 def test_time_left_label(make):

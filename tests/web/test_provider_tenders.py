@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.models import Tender, TenderQuestion, TenderStatus, utcnow
-from marketplace.services import tenders
+from marketplace.services import tender_questions, tenders
 from tests.web.pages import count_queries, flashes, text, visible_text
 from tests.web.writes import writes
 
@@ -233,12 +233,12 @@ def test_published_answers_are_shown_to_others_without_the_asker(app, client, lo
     asker_org = make.provider(name="Organisme Curieux")
     asker = asker_org.memberships[0].user
     reader_org = make.provider(name="Organisme Lecteur")
-    public_q = tenders.ask_question(tender, asker_org, asker, "Combien de stagiaires par session ?")
-    private_q = tenders.ask_question(tender, asker_org, asker, "Notre tarif est-il compétitif ?")
-    pending_q = tenders.ask_question(tender, asker_org, asker, "Question sans réponse encore ?")
+    public_q = tender_questions.ask_question(tender, asker_org, asker, "Combien de stagiaires par session ?")
+    private_q = tender_questions.ask_question(tender, asker_org, asker, "Notre tarif est-il compétitif ?")
+    pending_q = tender_questions.ask_question(tender, asker_org, asker, "Question sans réponse encore ?")
     db.session.commit()
-    tenders.answer_question(public_q, None, "Douze au plus.", publish=True)
-    tenders.answer_question(private_q, None, "Nous ne commentons pas les offres.", publish=False)
+    tender_questions.answer_question(public_q, None, "Douze au plus.", publish=True)
+    tender_questions.answer_question(private_q, None, "Nous ne commentons pas les offres.", publish=False)
     db.session.commit()
 
     login(client, reader_org.memberships[0].user)

@@ -187,11 +187,11 @@ def test_full_evaluation_through_the_pages(make, akto, admin, signed_in, outbox)
 
 
 def test_a_single_award_lot_with_two_winners_is_refused(make, akto, admin, signed_in):
-    from marketplace.services import evaluation
+    from marketplace.services import evaluation, evaluation_scores
 
     tender = analysed(make, akto)
     responses = [make.tender_response(tender) for _ in range(2)]
-    evaluation.sign_declaration(tender, admin, True, NOW)
+    evaluation_scores.sign_declaration(tender, admin, True, NOW)
     for r in responses:
         evaluation.decide_admissibility(
             r,
@@ -202,7 +202,9 @@ def test_a_single_award_lot_with_two_winners_is_refused(make, akto, admin, signe
             reason=None,
             now=NOW,
         )
-        evaluation.save_scores(r, admin, {c.id: (4, "Bien.") for c in tender.criteria}, submit=True, now=NOW)
+        evaluation_scores.save_scores(
+            r, admin, {c.id: (4, "Bien.") for c in tender.criteria}, submit=True, now=NOW
+        )
     db.session.commit()
     lot = tender.lots[0]
     response = signed_in.post(
@@ -223,7 +225,7 @@ def test_a_single_award_lot_with_two_winners_is_refused(make, akto, admin, signe
 
 
 def test_an_evaluator_sees_no_other_sheet_before_submitting(make, akto, admin, client, login):
-    from marketplace.services import evaluation
+    from marketplace.services import evaluation, evaluation_scores
 
     tender = analysed(make, akto)
     response = make.tender_response(tender, make.provider(name="Delta Formation"))
@@ -236,8 +238,8 @@ def test_an_evaluator_sees_no_other_sheet_before_submitting(make, akto, admin, c
         reason=None,
         now=NOW,
     )
-    evaluation.sign_declaration(tender, admin, True, NOW)
-    evaluation.save_scores(
+    evaluation_scores.sign_declaration(tender, admin, True, NOW)
+    evaluation_scores.save_scores(
         response,
         admin,
         {c.id: (5, "Remarquable, preuve jointe.") for c in tender.criteria},
@@ -279,7 +281,7 @@ def test_evaluation_peek_refused_to_the_administrator_until_their_own_sheet_is_s
     """While an evaluator has not sent their sheet, the administrator who does not score sees neither the other
     scores nor the ranking (the page used to show them to any manager without a sheet); once they sign the
     statement they score, and see the others' sheets only after sending their own."""
-    from marketplace.services import evaluation
+    from marketplace.services import evaluation, evaluation_scores
 
     tender = analysed(make, akto)
     response = make.tender_response(tender, make.provider(name="Delta Formation"))
@@ -294,8 +296,8 @@ def test_evaluation_peek_refused_to_the_administrator_until_their_own_sheet_is_s
     )
     evaluator = make.user(full_name="Élise Évaluatrice")
     make.member(akto, evaluator, "evaluator")
-    evaluation.sign_declaration(tender, evaluator, True, NOW)
-    evaluation.save_scores(
+    evaluation_scores.sign_declaration(tender, evaluator, True, NOW)
+    evaluation_scores.save_scores(
         response,
         evaluator,
         {c.id: (5, "Remarquable, preuve jointe.") for c in tender.criteria},
@@ -304,7 +306,7 @@ def test_evaluation_peek_refused_to_the_administrator_until_their_own_sheet_is_s
     )
     slow = make.user(full_name="Bruno Lent")
     make.member(akto, slow, "evaluator")
-    evaluation.sign_declaration(tender, slow, True, NOW)  # has not sent his sheet yet
+    evaluation_scores.sign_declaration(tender, slow, True, NOW)  # has not sent his sheet yet
     db.session.commit()
 
     page = signed_in.get(url(tender))
@@ -354,7 +356,7 @@ def test_evaluation_peek_refused_to_the_administrator_until_their_own_sheet_is_s
 
 
 def test_a_manager_who_does_not_score_awards_once_the_evaluators_have_sent(make, akto, admin, signed_in):
-    from marketplace.services import evaluation
+    from marketplace.services import evaluation, evaluation_scores
 
     tender = analysed(make, akto)
     response = make.tender_response(tender, make.provider(name="Delta Formation"))
@@ -369,8 +371,8 @@ def test_a_manager_who_does_not_score_awards_once_the_evaluators_have_sent(make,
     )
     evaluator = make.user(full_name="Élise Évaluatrice")
     make.member(akto, evaluator, "evaluator")
-    evaluation.sign_declaration(tender, evaluator, True, NOW)
-    evaluation.save_scores(
+    evaluation_scores.sign_declaration(tender, evaluator, True, NOW)
+    evaluation_scores.save_scores(
         response, evaluator, {c.id: (4, "Solide.") for c in tender.criteria}, submit=True, now=NOW
     )
     db.session.commit()
@@ -380,7 +382,7 @@ def test_a_manager_who_does_not_score_awards_once_the_evaluators_have_sent(make,
     refused = signed_in.post(url(tender, "/declaration"), data={"accept": "y"})
     assert refused.status_code == 422
     assert "vous ne pouvez donc plus noter cet appel d'offres" in visible_text(refused)
-    assert evaluation.declaration_of(tender, admin) is None
+    assert evaluation_scores.declaration_of(tender, admin) is None
 
 
 def test_before_the_deadline_the_responses_stay_sealed(make, akto, signed_in):

@@ -31,7 +31,7 @@ from marketplace.models import (
     TenderResponse,
     utcnow,
 )
-from marketplace.services import evaluation
+from marketplace.services import evaluation, evaluation_scores
 from tests.web.inputs_expect import assert_refused_or, expected_refusal
 from tests.web.pages import visible_text
 
@@ -401,7 +401,7 @@ def test_evaluation_forms_survive_hostile_values(opco_client, akto, admin, analy
         ["decision", "reason", "check_readable"],
     )
     post_each(opco_client, f"{base}/declaration", {"accept": "y"}, ["accept"])
-    evaluation.sign_declaration(tender, admin, True, NOW)
+    evaluation_scores.sign_declaration(tender, admin, True, NOW)
     db.session.commit()
     sheet = {"submit_sheet": "0"}
     for criterion in tender.criteria:
@@ -448,8 +448,8 @@ def test_ids_in_evaluation_forms_must_belong_to_the_tender(opco_client, akto, ad
         reason=None,
         now=NOW,
     )
-    evaluation.sign_declaration(tender, admin, True, NOW)
-    evaluation.save_scores(
+    evaluation_scores.sign_declaration(tender, admin, True, NOW)
+    evaluation_scores.save_scores(
         response, admin, {c.id: (4, "Bien.") for c in tender.criteria}, submit=True, now=NOW
     )
     db.session.commit()

@@ -6,7 +6,7 @@ from flask_login import current_user
 from marketplace.blueprints.admin.forms import BranchesForm, CreateOpcoForm, RunJobForm
 from marketplace.formatting import of_name, plural
 from marketplace.models import JobStatus, OutboxStatus, utcnow
-from marketplace.services import accounts, admin_pages, organisations, scheduler
+from marketplace.services import accounts, admin_pages, company_profile, organisations, scheduler
 from marketplace.services import outbox as outbox_service
 from marketplace.web.actions import perform, render, submit
 from marketplace.web.guard import operator_required
@@ -104,7 +104,7 @@ def opco_declarations():
 @operator_required
 def confirm_company_opco(company_id: int):
     return perform(
-        lambda: organisations.confirm_declared_opco(company_id, current_user, utcnow()),
+        lambda: company_profile.confirm_declared_opco(company_id, current_user, utcnow()),
         done=url_for("admin.opco_declarations"),
         message=lambda company: f"OPCO {of_name(company.name)} confirmé : {company.declared_opco.name}.",
     )
@@ -114,7 +114,7 @@ def confirm_company_opco(company_id: int):
 @operator_required
 def refuse_company_opco(company_id: int):
     return perform(
-        lambda: organisations.refuse_declared_opco(company_id, current_user),
+        lambda: company_profile.refuse_declared_opco(company_id, current_user),
         done=url_for("admin.opco_declarations"),
         message=lambda company: (
             f"OPCO indiqué par {company.name} non confirmé : l'entreprise reste sans OPCO."

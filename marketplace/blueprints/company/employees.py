@@ -9,8 +9,8 @@ from marketplace.blueprints.company.employee_forms import EmployeeForm, ImportFo
 from marketplace.blueprints.company.routes import bp
 from marketplace.formatting import of_name
 from marketplace.models import ContractType, Employee, EmployeeCategory
+from marketplace.services import employee_import, retention
 from marketplace.services import employees as register
-from marketplace.services import retention
 from marketplace.services.employees import EmployeeInput
 from marketplace.services.roles import Perm
 from marketplace.services.search import clean_text
@@ -114,7 +114,9 @@ def employee_erase(employee_id: int):
     )
 
 
-def _import_page(form: ImportForm, report: register.ImportReport | None = None, filename: str | None = None):
+def _import_page(
+    form: ImportForm, report: employee_import.ImportReport | None = None, filename: str | None = None
+):
     return render("company/employees/import.html", form=form, report=report, filename=filename, **LABELS)
 
 
@@ -126,8 +128,8 @@ def employees_import():
 
     def action():
         # One byte more than allowed, so the service can refuse an oversized file without loading it all.
-        return register.import_employees(
-            g.org, form.file.data.read(register.IMPORT_MAX_BYTES + 1), current_user
+        return employee_import.import_employees(
+            g.org, form.file.data.read(employee_import.IMPORT_MAX_BYTES + 1), current_user
         )
 
     return submit(
@@ -142,10 +144,10 @@ def employees_import():
 @require(Perm.MANAGE_EMPLOYEES)
 def employees_template():
     return Response(
-        register.template_csv(),
+        employee_import.template_csv(),
         mimetype="text/csv",
         headers={
-            "Content-Disposition": f'attachment; filename="{register.TEMPLATE_FILENAME}"',
+            "Content-Disposition": f'attachment; filename="{employee_import.TEMPLATE_FILENAME}"',
             "Content-Type": "text/csv; charset=utf-8",
         },
     )

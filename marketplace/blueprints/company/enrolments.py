@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from marketplace.blueprints.company.routes import bp
 from marketplace.models import Enrolment, EnrolmentStatus, utcnow
-from marketplace.services import convocation_pages, eligibility, enrolment_pages, enrolments
+from marketplace.services import convocation_pages, eligibility, enrolment_pages, enrolments, waitlist
 from marketplace.services.errors import DomainError
 from marketplace.services.roles import Perm
 from marketplace.web.actions import perform, render
@@ -131,7 +131,7 @@ def replace_enrolment(enrolment_id: int):
 @require(Perm.ENROL)
 def accept_offer(enrolment_id: int):
     return _act(
-        enrolment_id, lambda e: enrolments.accept_offer(e, current_user), "La place est acceptée pour {name}."
+        enrolment_id, lambda e: waitlist.accept_offer(e, current_user), "La place est acceptée pour {name}."
     )
 
 
@@ -140,6 +140,6 @@ def accept_offer(enrolment_id: int):
 def decline_offer(enrolment_id: int):
     return _act(
         enrolment_id,
-        lambda e: enrolments.decline_offer(e, current_user),
+        lambda e: waitlist.decline_offer(e, current_user),
         "La place proposée à {name} est déclinée ; elle va à la personne suivante.",
     )

@@ -9,7 +9,7 @@ from wtforms import StringField
 
 from marketplace.blueprints.company.routes import bp
 from marketplace.formatting import number_fr, paris_today
-from marketplace.services import organisations
+from marketplace.services import company_profile
 from marketplace.services.roles import Perm
 from marketplace.web.actions import render, submit
 from marketplace.web.forms import Form
@@ -36,7 +36,7 @@ def headcount():
     today = paris_today()
     return submit(
         form,
-        lambda: organisations.update_headcount(
+        lambda: company_profile.update_headcount(
             company, form.headcount.data or "", form.headcount_year.data, current_user, today
         ),
         page=lambda: render("company/headcount.html", form=form, last_year=today.year - 1),

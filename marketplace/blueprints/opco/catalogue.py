@@ -10,7 +10,7 @@ from marketplace.blueprints.opco.catalogue_forms import ActionForm, ReferencingE
 from marketplace.blueprints.opco.routes import bp
 from marketplace.formatting import of_name, paris_today
 from marketplace.models import ActionStatus, CollectiveAction, Modality, Referencing, ReferencingStatus
-from marketplace.services import catalogue, catalogue_pages
+from marketplace.services import action_input, catalogue, catalogue_pages, referencings
 from marketplace.services.roles import Perm
 from marketplace.web.actions import perform, render, submit
 from marketplace.web.guard import get_owned, require
@@ -86,7 +86,7 @@ def _detail_page(action: CollectiveAction):
         events=data.events,
         machine=catalogue.ACTION_MACHINE,
         referencings=data.referencings,
-        referencing_machine=catalogue.REFERENCING_MACHINE,
+        referencing_machine=referencings.REFERENCING_MACHINE,
         sessions=data.sessions,
         envelope=data.envelope,
         today=paris_today(),
@@ -117,8 +117,8 @@ def _action_form(action: CollectiveAction | None = None) -> ActionForm:
     return form
 
 
-def _action_input(form: ActionForm) -> catalogue.ActionInput:
-    return catalogue.ActionInput(
+def _action_input(form: ActionForm) -> action_input.ActionInput:
+    return action_input.ActionInput(
         title=form.title.data or "",
         reference=form.reference.data or "",
         theme_code=form.theme_code.data or "",
@@ -279,7 +279,7 @@ def referencing_new(action_id: int):
     title = action.title
     return submit(
         form,
-        lambda: catalogue.reference_chosen_provider(
+        lambda: referencings.reference_chosen_provider(
             action,
             parse_int(form.provider_id.data),
             form.valid_from.data,
@@ -315,7 +315,7 @@ def referencing_edit(action_id: int, referencing_id: int):
     name = referencing.provider.name
     return submit(
         form,
-        lambda: catalogue.change_referencing_terms(
+        lambda: referencings.change_referencing_terms(
             referencing,
             form.valid_from.data,
             form.valid_until.data,
@@ -342,7 +342,7 @@ def referencing_transition(action_id: int, referencing_id: int):
     event = request.form.get("event", "")
     name = referencing.provider.name
     return perform(
-        lambda: catalogue.transition_referencing(
+        lambda: referencings.transition_referencing(
             referencing, event, current_user, reason=request.form.get("reason")
         ),
         done=_referencings_url(action_id),

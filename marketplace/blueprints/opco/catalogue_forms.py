@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from marketplace.blueprints.auth.forms import MultiCheckboxField
-from marketplace.services.catalogue import share_field
+from marketplace.services.action_input import share_field
 from marketplace.services.identifiers import SIZE_BANDS
 from marketplace.web.forms import REQUIRED, Form
 

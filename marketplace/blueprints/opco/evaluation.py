@@ -2,8 +2,8 @@
 award; and the download of a response's documents (after the submission deadline only).
 
 Who sees which scores is decided by ``services.evaluation_pages.board`` by the sealing rule written in
-``services.evaluation`` (scores sealed until one's own sheets are sent, managers included); the page only shows
-what the board holds.
+``services.evaluation_scores`` (scores sealed until one's own sheets are sent, managers included); the page
+only shows what the board holds.
 """
 
 from __future__ import annotations
@@ -34,7 +34,13 @@ from marketplace.models import (
     TenderStatus,
     utcnow,
 )
-from marketplace.services import evaluation, evaluation_pages, tender_responses
+from marketplace.services import (
+    evaluation,
+    evaluation_award,
+    evaluation_pages,
+    evaluation_scores,
+    tender_responses,
+)
 from marketplace.services.roles import Perm
 from marketplace.web.actions import perform, render, submit
 from marketplace.web.guard import get_owned, require
@@ -90,7 +96,7 @@ def _page(tender_id: int, *, score_errors=None, score_input=None, award_form=Non
         ranking_complete=data.ranking_complete,
         score_errors=score_errors or {},
         score_input=score_input or {},
-        display_score=evaluation.display_score,
+        display_score=evaluation_scores.display_score,
         statuses=ResponseStatus,
         tender_statuses=TenderStatus,
     )
@@ -135,7 +141,7 @@ def tender_declaration(tender_id: int):
     tender = _get_tender(tender_id)
     accepted = bool(DeclarationForm().accept.data)
     return perform(
-        lambda: evaluation.sign_declaration(tender, current_user, accepted, utcnow()),
+        lambda: evaluation_scores.sign_declaration(tender, current_user, accepted, utcnow()),
         done=_url(tender),
         message="Votre déclaration d'absence de conflit d'intérêts est signée : vous pouvez noter les réponses.",
         failed=lambda error: _page(tender_id),
@@ -152,7 +158,7 @@ def tender_scores(tender_id: int, response_id: int):
     name = response.provider.name
     cells = ScoreSheetErrors()
     return perform(
-        lambda: evaluation.save_scores(response, current_user, rows, submit=submitting, now=utcnow()),
+        lambda: evaluation_scores.save_scores(response, current_user, rows, submit=submitting, now=utcnow()),
         done=_url(tender, f"reponse-{response.id}"),
         message=f"Votre grille pour {name} est envoyée ; elle n'est plus modifiable."
         if submitting
@@ -174,7 +180,7 @@ def tender_award(tender_id: int):
     winners = winners_from(request.form, evaluation_pages.lot_ids(tender))
     return submit(
         form,
-        lambda: evaluation.award(
+        lambda: evaluation_award.award(
             tender,
             current_user,
             g.org,

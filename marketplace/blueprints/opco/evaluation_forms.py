@@ -11,7 +11,8 @@ from wtforms import BooleanField, DateField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from marketplace.models import TenderCriterion
-from marketplace.services.evaluation import MAX_REASON, justification_field, score_field
+from marketplace.services.evaluation import MAX_REASON
+from marketplace.services.evaluation_scores import justification_field, score_field
 from marketplace.web.forms import Form
 from marketplace.web.params import parse_int
 

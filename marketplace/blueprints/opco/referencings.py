@@ -9,8 +9,9 @@ from marketplace.blueprints.opco.evaluation_forms import ReferencingChangeForm
 from marketplace.blueprints.opco.routes import bp
 from marketplace.formatting import paris_today
 from marketplace.models import Referencing, ReferencingStatus
-from marketplace.services import catalogue, referencing_registry
+from marketplace.services import referencing_registry
 from marketplace.services.errors import DomainError
+from marketplace.services.referencings import REFERENCING_MACHINE
 from marketplace.services.roles import Perm
 from marketplace.web.actions import perform, render
 from marketplace.web.guard import get_owned, require
@@ -50,7 +51,7 @@ def _registry_page(form: ReferencingChangeForm | None = None):
         actions=referencing_registry.registry_actions(g.org),
         filters=filters,
         labels=ReferencingStatus.LABELS,
-        machine=catalogue.REFERENCING_MACHINE,
+        machine=REFERENCING_MACHINE,
         form=form or ReferencingChangeForm(formdata=None),
         today=paris_today(),
     )

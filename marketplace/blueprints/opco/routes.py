@@ -6,7 +6,7 @@ from wtforms import RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 
 from marketplace.formatting import paris_today
-from marketplace.services import opco_pages, organisations
+from marketplace.services import opco_pages, opco_settings
 from marketplace.services.roles import Perm
 from marketplace.web.actions import render, submit
 from marketplace.web.forms import Form
@@ -75,7 +75,7 @@ def settings():
 
     return submit(
         form,
-        lambda: organisations.update_opco_settings(
+        lambda: opco_settings.update_opco_settings(
             g.org,
             form.waitlist_offer_hours.data or "",
             form.funding_basis.data,

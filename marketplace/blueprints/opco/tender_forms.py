@@ -20,9 +20,10 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from marketplace.blueprints.auth.forms import MultiCheckboxField
 from marketplace.models import Tender, TenderDocumentKind
+from marketplace.services import tender_inputs
 from marketplace.services import tenders as service
+from marketplace.services.tender_inputs import MAX_LONG_TEXT
 from marketplace.services.tender_pages import BuilderChoices
-from marketplace.services.tenders import MAX_LONG_TEXT
 from marketplace.web.forms import REQUIRED, Form
 
 LOT_ROWS = 6
@@ -153,8 +154,8 @@ class TenderForm(Form):
             entry.form.label.data = criterion.label
             entry.form.weight.data = str(criterion.weight)
 
-    def to_input(self) -> service.TenderInput:
-        return service.TenderInput(
+    def to_input(self) -> tender_inputs.TenderInput:
+        return tender_inputs.TenderInput(
             title=self.title.data or "",
             reference=self.reference.data or "",
             context=self.context.data or "",
@@ -165,7 +166,7 @@ class TenderForm(Form):
             multi_award=bool(self.multi_award.data),
             required_documents=self.required_documents.data or [],
             lots=[
-                service.LotInput(
+                tender_inputs.LotInput(
                     title=row.title.data or "",
                     theme_code=row.theme_code.data or "",
                     region_code=row.region_code.data or None,
@@ -178,7 +179,7 @@ class TenderForm(Form):
                 for row in self.filled_lots()
             ],
             criteria=[
-                service.CriterionInput(label=row.label.data or "", weight=row.weight.data)
+                tender_inputs.CriterionInput(label=row.label.data or "", weight=row.weight.data)
                 for row in self.filled_criteria()
             ],
         )
@@ -217,7 +218,7 @@ class _TableMessage:
 class TenderFormErrors:
     """The tender form as ``web.actions.submit`` sees it: the service's messages go next to their field.
 
-    ``services.tenders.InvalidTender`` names a cell ``lots-<i>-<name>``, ``i`` counting the filled rows only;
+    ``services.tender_inputs.InvalidTender`` names a cell ``lots-<i>-<name>``, ``i`` counting the filled rows only;
     here it is found in the form whatever empty rows lie between. Messages about a whole table go to
     ``general`` (shown next to the table). Anything else is the form's own (``validate``, ``is_submitted``).
     """

@@ -11,7 +11,7 @@ from marketplace.blueprints.opco.routes import bp
 from marketplace.blueprints.opco.tender_forms import MAX_ROWS, TenderForm, TenderFormErrors, weights_typed
 from marketplace.formatting import datetime_fr
 from marketplace.models import Tender, TenderDocumentKind, TenderStatus, utcnow
-from marketplace.services import storage, tender_pages
+from marketplace.services import storage, tender_pages, tender_questions
 from marketplace.services import tenders as service
 from marketplace.services.errors import DomainError
 from marketplace.services.roles import Perm
@@ -278,7 +278,7 @@ def tender_answer(tender_id: int, question_id: int):
     publish = request.form.get("publish") in ("y", "on", "1", "true")
     answer = request.form.get("answer", "")
     return perform(
-        lambda: service.answer_question(question, current_user, answer, publish, utcnow()),
+        lambda: tender_questions.answer_question(question, current_user, answer, publish, utcnow()),
         done=url_for("opco.tender_detail", tender_id=tender.id, _anchor=f"question-{question.id}"),
         message="La réponse est publiée : tous les organismes la lisent, sans le nom de l'auteur de la question."
         if publish

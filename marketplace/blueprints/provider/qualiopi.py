@@ -14,7 +14,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from marketplace.blueprints.provider.routes import bp
 from marketplace.formatting import paris_today
-from marketplace.services import identifiers, organisations, referencing_registry, storage
+from marketplace.services import identifiers, referencing_registry, storage
+from marketplace.services.qualiopi import QualiopiInput, qualiopi_document, renew_qualiopi
 from marketplace.services.roles import Perm
 from marketplace.web.actions import render, submit
 from marketplace.web.forms import REQUIRED, Form
@@ -64,9 +65,9 @@ class QualiopiForm(Form):
         render_kw={"accept": ".pdf,application/pdf"},
     )
 
-    def to_input(self) -> organisations.QualiopiInput:
+    def to_input(self) -> QualiopiInput:
         upload = self.file.data
-        return organisations.QualiopiInput(
+        return QualiopiInput(
             certifier=self.qualiopi_certifier.data or "",
             number=self.qualiopi_number.data or "",
             categories=list(self.qualiopi_categories.data or []),
@@ -112,7 +113,7 @@ def qualiopi():
 
     return submit(
         form,
-        lambda: organisations.renew_qualiopi(g.org, form.to_input(), current_user, today),
+        lambda: renew_qualiopi(g.org, form.to_input(), current_user, today),
         page=page,
         done=url_for("provider.qualiopi"),
         message=_message,
@@ -122,7 +123,7 @@ def qualiopi():
 @bp.get("/qualiopi/certificat")
 @require(Perm.VIEW_DASHBOARD)
 def qualiopi_certificate():
-    found = organisations.qualiopi_document(g.org)
+    found = qualiopi_document(g.org)
     if found is None:
         abort(404)
     name, content = found

@@ -1,8 +1,8 @@
 """Calls for tenders seen by a training organisation: every OPCO's published tenders, filters, detail, questions.
 
 Tenders are shared on purpose with every training organisation (never drafts), so they are looked up by
-``services.tenders.tender_for_provider`` rather than ``get_owned``; what belongs to the organisation (its
-questions) is filtered on it. Reading a tender never writes: past its deadline it shows as closed.
+``services.tender_listing.tender_for_provider`` rather than ``get_owned``; what belongs to the organisation
+(its questions) is filtered on it. Reading a tender never writes: past its deadline it shows as closed.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from marketplace.blueprints.provider.routes import bp
 from marketplace.models import TenderDocumentKind, TenderStatus, utcnow
-from marketplace.services import tender_pages
+from marketplace.services import tender_listing, tender_pages, tender_questions
 from marketplace.services import tenders as service
 from marketplace.services.roles import Perm
 from marketplace.web.actions import perform, render
@@ -31,13 +31,13 @@ STATUS_BADGES = {
 
 
 def _tender(tender_id: int):
-    tender = service.tender_for_provider(tender_id)
+    tender = tender_listing.tender_for_provider(tender_id)
     if tender is None:
         abort(404)
     return tender
 
 
-def _filters() -> tuple[service.TenderFilters, dict[str, str]]:
+def _filters() -> tuple[tender_listing.TenderFilters, dict[str, str]]:
     """Filters from the query string; unreadable values are ignored. Returns them and the args to keep."""
     args = request.args
     opco_id = int_arg("opco")
@@ -45,7 +45,7 @@ def _filters() -> tuple[service.TenderFilters, dict[str, str]]:
     region = tender_pages.code_or_none(args.get("region"))
     deadline = parse_date(args.get("echeance"))
     everything = args.get("etat") == "tous"
-    filters = service.TenderFilters(
+    filters = tender_listing.TenderFilters(
         opco_id=opco_id,
         theme_code=theme,
         region_code=region,
@@ -95,7 +95,7 @@ def _detail_page(tender_id: int, question_text: str = "", question_error: str | 
         attachments=data.attachments,
         answers=data.answers,
         own_questions=data.own_questions,
-        question_state=service.question_state,
+        question_state=tender_questions.question_state,
         questions_open=data.questions_open,
         question_text=question_text,
         question_error=question_error,
@@ -129,7 +129,7 @@ def tender_ask(tender_id: int):
     text = request.form.get("question", "")
     form = _QuestionForm()
     return perform(
-        lambda: service.ask_question(tender, g.org, current_user, text, utcnow()),
+        lambda: tender_questions.ask_question(tender, g.org, current_user, text, utcnow()),
         done=url_for("provider.tender_detail", tender_id=tender.id, _anchor="vos-questions"),
         message="Votre question est transmise à l'OPCO. Elle reste privée ; si l'OPCO publie sa réponse, tous les "
         "organismes la liront sans savoir qui l'a posée.",

@@ -7,7 +7,7 @@ from flask import abort, request
 from marketplace.blueprints.public.routes import bp
 from marketplace.formatting import paris_today
 from marketplace.models import Modality, Opco, utcnow
-from marketplace.services import catalogue, public_pages
+from marketplace.services import catalogue_reads, public_pages
 from marketplace.web.actions import render
 from marketplace.web.guard import public
 from marketplace.web.params import page_arg
@@ -23,7 +23,7 @@ def _opco_or_404(slug: str) -> Opco:
 @bp.get("/catalogue")
 @public
 def catalogue_index():
-    return render("public/catalogue/index.html", opcos=catalogue.public_opcos())
+    return render("public/catalogue/index.html", opcos=catalogue_reads.public_opcos())
 
 
 @bp.get("/catalogue/<opco_slug>")

@@ -7,16 +7,16 @@ from datetime import timedelta
 
 from marketplace.extensions import db
 from marketplace.formatting import paris_today
-from marketplace.services import organisations
+from marketplace.services import qualiopi
 
 
 def add_samples(make, tenant) -> dict[str, int]:
     if tenant.kind != "provider":
         return {}
     today = paris_today()
-    organisations.renew_qualiopi(
+    qualiopi.renew_qualiopi(
         tenant.org,
-        organisations.QualiopiInput(
+        qualiopi.QualiopiInput(
             certifier="AFNOR Certification",
             number=f"QUA-{tenant.org.id:06d}",
             categories=["actions_formation"],
