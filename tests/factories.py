@@ -289,7 +289,7 @@ class Factories:
     ):
         """A session of ``action`` by a referenced ``provider``: ``days`` full days (two half-days each), or by
         default consecutive half-days of 3 h 30 adding up to the action's duration (the last one shorter when
-        needed), as services.sessions.check_length requires of a real session (14 h: two days)."""
+        needed), as services.session_input.check_length requires of a real session (14 h: two days)."""
         from datetime import datetime, time
 
         from marketplace.models import Referencing, SessionSlot, TrainingSession

@@ -35,7 +35,7 @@ from marketplace.models import (
 )
 from marketplace.services import attendance, delivery, enrolments, sessions
 from marketplace.services.attendance import AttestInput, MarkInput, SignatureInput
-from marketplace.services.sessions import SessionInput, SlotInput
+from marketplace.services.session_input import SessionInput, SlotInput
 
 SST = "AKTO-AC-2026-01"
 

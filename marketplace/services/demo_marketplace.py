@@ -18,7 +18,7 @@ from marketplace.services import catalogue, employees, enrolments, referencings,
 from marketplace.services.action_input import ActionInput
 from marketplace.services.employees import EmployeeInput
 from marketplace.services.funding import FundingBasis
-from marketplace.services.sessions import SessionInput, SlotInput
+from marketplace.services.session_input import SessionInput, SlotInput
 
 ALL_BANDS_FULL = {"<11": 100, "11-49": 100, "50-249": 70, "250-299": 50, "300+": 30}
 SMALL_FIRST = {"<11": 100, "11-49": 100, "50-249": 50}
@@ -144,7 +144,7 @@ EMPLOYEES = [
 
 def _slots(first_day: date, hours) -> list[SlotInput]:
     """Working-day half-days of 3 h 30 adding up to the action's duration (the last one shorter when 3 h 30
-    does not divide it), as services.sessions.check_length requires."""
+    does not divide it), as services.session_input.check_length requires."""
     slots = []
     left = int(hours * 60)  # minutes still to place
     day = first_day

@@ -9,7 +9,7 @@ Rules held here:
 - An organisation whose Qualiopi certificate no longer covers « actions de formation » (expired, or the
   category dropped) has every ACTIVE referencing suspended with the reason « Certificat Qualiopi expiré le
   jj/mm/aaaa »: by the daily command ``flask suspend-expired-referencings`` and whenever it tries to create a
-  session. A suspended referencing opens no new session (``services.sessions.check_referencing``), and no
+  session. A suspended referencing opens no new session (``services.session_input.check_referencing``), and no
   enrolment or confirmation is possible on its sessions (``services.eligibility.funding_blocker``).
 - Such a suspension is flagged (``suspended_for_qualiopi``): when the organisation records its renewed
   certificate (``services.qualiopi.renew_qualiopi``) those referencings are reactivated, not the ones an

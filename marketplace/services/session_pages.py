@@ -29,7 +29,8 @@ from marketplace.models import (
 from marketplace.services import enrolment_reads, reference_lists
 from marketplace.services.errors import DomainError
 from marketplace.services.pagination import paginate
-from marketplace.services.sessions import AWAITING_MINIMUM, EDITABLE, SESSION, check_qualiopi
+from marketplace.services.session_input import check_qualiopi
+from marketplace.services.sessions import AWAITING_MINIMUM, EDITABLE, SESSION
 
 St = SessionStatus
 

@@ -25,7 +25,7 @@ from marketplace.models import (
 )
 from marketplace.services import convocations, documents, enrolment_notices, enrolments, sessions
 from marketplace.services.errors import DomainError
-from marketplace.services.sessions import SlotInput
+from marketplace.services.session_input import SlotInput
 
 S = EnrolmentStatus
 

@@ -12,7 +12,7 @@ from marketplace.extensions import db
 from marketplace.formatting import paris_today
 from marketplace.models import Enrolment, TrainingSession
 from marketplace.services import enrolments, sessions
-from marketplace.services.sessions import SlotInput
+from marketplace.services.session_input import SlotInput
 
 TODAY = paris_today()
 START = TODAY + timedelta(days=30)

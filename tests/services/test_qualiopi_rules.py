@@ -19,7 +19,7 @@ from marketplace.models import AuditEvent, Enrolment, Referencing, TrainingProvi
 from marketplace.services import enrolments, qualiopi, referencing_registry, sessions, waitlist
 from marketplace.services.errors import DomainError
 from marketplace.services.qualiopi import QualiopiInput
-from marketplace.services.sessions import SessionInput, SlotInput
+from marketplace.services.session_input import SessionInput, SlotInput
 
 TODAY = paris_today()
 START = TODAY + timedelta(days=30)

@@ -12,7 +12,7 @@ from marketplace.formatting import paris_today
 from marketplace.models import AuditEvent, Referencing, TrainingSession
 from marketplace.services import referencing_registry, sessions
 from marketplace.services.errors import DomainError
-from marketplace.services.sessions import SessionInput, SlotInput
+from marketplace.services.session_input import SessionInput, SlotInput
 
 TODAY = paris_today()
 START = TODAY + timedelta(days=30)

@@ -23,7 +23,7 @@ from marketplace.models import (
 )
 from marketplace.services import employees, enrolments, exports, session_pages, sessions
 from marketplace.services.errors import DomainError
-from marketplace.services.sessions import SessionInput, SlotInput
+from marketplace.services.session_input import SessionInput, SlotInput
 
 TODAY = paris_today()
 START = TODAY + timedelta(days=30)

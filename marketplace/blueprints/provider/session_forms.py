@@ -20,8 +20,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from marketplace.formatting import date_fr
 from marketplace.models import HalfDay, SessionStatus
+from marketplace.services.session_input import SessionInput, SlotInput
 from marketplace.services.session_pages import PERIODS
-from marketplace.services.sessions import SessionInput, SlotInput
 from marketplace.services.text import UNSAFE_MESSAGE, has_control
 from marketplace.web.forms import REQUIRED, Form
 from marketplace.web.params import DATE_MAX, DATE_MIN
