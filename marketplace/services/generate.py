@@ -765,7 +765,8 @@ def _plan_session(rng: random.Random, today: date) -> _Plan:
     roll = rng.random()
     if roll < 0.12:  # full, with a waiting list
         return _Plan(status, start, capacity, capacity, waiting=rng.randint(1, 5), history=rng.randint(0, 2))
-    if roll < 0.13:  # the last seat offered to the first person waiting
+    if roll < 0.13 and start > today:  # the last seat offered to the first person waiting (no offer once
+        # the session's first day has come: services.waitlist.offer_free_seats stops offering then)
         return _Plan(status, start, capacity, capacity - 1, waiting=rng.randint(1, 3), offered=1)
     return _Plan(status, start, capacity, rng.randint(0, capacity - 1), history=rng.randint(0, 1))
 
