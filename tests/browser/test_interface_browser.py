@@ -8,6 +8,7 @@ against the package's sri-history.json): it is a test tool, so it is not served 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -213,3 +214,77 @@ def test_opco_dashboard_key_figures_fit_on_one_row_and_a_subtitle_sits_under_its
         "h => { const r = document.createRange(); r.selectNodeContents(h.firstChild); return r.getBoundingClientRect().bottom; }"
     )
     assert subtitle["y"] >= text_top - 1, "the subtitle overlaps the title"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1366, 390])
+def test_the_opco_menus_open_with_the_keyboard_and_stay_on_screen(live_server, page, demo, width):
+    """« Contrôle et paiement » opens with Enter, its links are reachable with Tab and sit inside the window
+    (a phone too); following one lands on its page with the group marked as the current one."""
+    page.set_default_timeout(30_000)
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, live_server, "opco@demo.test")
+    menu = page.get_by_role("navigation", name=re.compile("^Navigation de l'espace"))
+    invoices = menu.get_by_role("link", name="Factures", exact=True)
+    expect(invoices).to_have_count(0)  # closed: hidden from sight and from the accessibility tree
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # wide tables scroll in their box
+
+    menu.locator("summary", has_text="Contrôle et paiement").focus()
+    page.keyboard.press("Enter")
+    expect(invoices).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(menu.get_by_role("link", name="Service fait")).to_be_focused()
+    for link in menu.locator("details[open] a").all():
+        box = link.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, (link.inner_text(), box, width)
+    page.screenshot(path=f"/tmp/menu-open-{width}.png")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert serious_violations(page) == []
+
+    invoices.click()
+    expect(page).to_have_url(re.compile(r"/opco/akto/factures"))
+    current = menu.locator("summary.current")
+    expect(current).to_have_count(1)
+    expect(current).to_contain_text("Contrôle et paiement")
+
+
+PHONE_PAGES = {
+    "opco@demo.test": [
+        "/opco/akto/" + p
+        for p in (
+            "",
+            "pilotage",
+            "catalogue",
+            "validations",
+            "referencements",
+            "appels-d-offres",
+            "service-fait",
+        )
+    ]
+    + ["/opco/akto/" + p for p in ("factures", "paiements", "budgets", "branches", "qualite")],
+    "entreprise@demo.test": [
+        f"{COMPANY}/" + p for p in ("", "catalogue", "inscriptions", "salaries", "factures", "historique")
+    ],
+    "of@demo.test": [
+        f"{PROVIDER}/" + p for p in ("", "sessions", "appels-d-offres", "factures", "indicateurs")
+    ],
+}
+
+
+@pytest.mark.browser
+def test_no_page_is_wider_than_a_phone(live_server, new_context, demo):
+    """At 390 px every main page of the three kinds fits the width: wide tables scroll inside their box."""
+    wider = {}
+    for email, paths in PHONE_PAGES.items():
+        context = new_context(viewport={"width": 390, "height": 844})
+        person = context.new_page()
+        person.set_default_timeout(30_000)
+        sign_in(person, live_server, email)
+        for path in paths:
+            response = person.goto(f"{live_server}{path}")
+            assert response.status == 200, path
+            width = person.evaluate("document.documentElement.scrollWidth")
+            if width > 390:
+                wider[path] = width
+        context.close()
+    assert wider == {}

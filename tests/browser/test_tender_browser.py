@@ -37,6 +37,10 @@ def local_input(moment: datetime) -> str:
 
 
 def nav(page, name: str):
+    """A link of the organisation's menu, opening its group first when it sits in one (the OPCO's menus)."""
+    group = page.locator("header details:not([open])").filter(has=page.locator("a", has_text=name))
+    if group.count():  # a closed menu hides its links from the accessibility tree: open it as a person would
+        group.locator("summary").click()
     return page.locator("header").get_by_role("link", name=name, exact=True)
 
 
