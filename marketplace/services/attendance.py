@@ -147,17 +147,22 @@ def open_half_day(
     present = set(db.session.scalars(select(Attendance.enrolment_id).where(Attendance.slot_id == slot.id)))
     for enrolment in _trainees(session, EXPECTED):
         if enrolment.id not in present:
-            db.session.add(
-                Attendance(
-                    provider_id=session.provider_id,
-                    session_id=session.id,
-                    slot_id=slot.id,
-                    enrolment_id=enrolment.id,
-                    sign_token=secrets.token_urlsafe(32),
-                )
-            )
+            _add_line(record, enrolment)
     db.session.flush()
     return record
+
+
+def _add_line(record: HalfDayAttestation, enrolment: Enrolment) -> None:
+    """The trainee's line on the half-day's sheet, with the personal signing link."""
+    db.session.add(
+        Attendance(
+            provider_id=record.provider_id,
+            session_id=record.session_id,
+            slot_id=record.slot_id,
+            enrolment_id=enrolment.id,
+            sign_token=secrets.token_urlsafe(32),
+        )
+    )
 
 
 def _trainees(session: TrainingSession, statuses) -> list[Enrolment]:
@@ -183,15 +188,7 @@ def join_in_progress(enrolment: Enrolment, actor: User, actor_org_id: int) -> No
         )
     )
     for record in open_records:
-        db.session.add(
-            Attendance(
-                provider_id=record.provider_id,
-                session_id=record.session_id,
-                slot_id=record.slot_id,
-                enrolment_id=enrolment.id,
-                sign_token=secrets.token_urlsafe(32),
-            )
-        )
+        _add_line(record, enrolment)
     db.session.flush()
 
 
