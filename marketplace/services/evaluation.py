@@ -72,12 +72,12 @@ def deadline_date(tender: Tender) -> date:
     return to_paris(tender.submission_deadline).date()
 
 
-def _check_owner(tender: Tender, opco: Opco) -> None:
+def check_owner(tender: Tender, opco: Opco) -> None:
     if tender.opco_id != opco.id:
         raise NotFound("Cet appel d'offres n'existe pas dans votre espace.")
 
 
-def _check_readable(tender: Tender, now: datetime) -> None:
+def check_readable(tender: Tender, now: datetime) -> None:
     if not deadline_passed(tender, now):
         raise DomainError(
             f"Les réponses ne peuvent être lues qu'après la date limite de dépôt ({_deadline_text(tender)})."
@@ -91,7 +91,7 @@ def _deadline_text(tender: Tender) -> str:
     return f"{local:%d/%m/%Y} à {local:%H}h{local:%M}"
 
 
-def _check_under_analysis(tender: Tender, doing: str) -> None:
+def check_under_analysis(tender: Tender, doing: str) -> None:
     if tender.status == TenderStatus.UNDER_ANALYSIS:
         return
     if tender.status == TenderStatus.CLOSED:
@@ -103,7 +103,7 @@ def _check_under_analysis(tender: Tender, doing: str) -> None:
     )
 
 
-def _role(user: User, opco_id: int) -> str | None:
+def role(user: User, opco_id: int) -> str | None:
     return db.session.scalar(
         select(Membership.role).where(Membership.organisation_id == opco_id, Membership.user_id == user.id)
     )
@@ -111,11 +111,11 @@ def _role(user: User, opco_id: int) -> str | None:
 
 def is_evaluator(user: User, opco_id: int) -> bool:
     """Whether ``user`` belongs to the OPCO with a role allowed to evaluate tenders."""
-    role = _role(user, opco_id)
-    return role is not None and has_permission("opco", role, Perm.EVALUATE_TENDERS)
+    member_role = role(user, opco_id)
+    return member_role is not None and has_permission("opco", member_role, Perm.EVALUATE_TENDERS)
 
 
-def _check_evaluator(user: User, tender: Tender) -> None:
+def check_evaluator(user: User, tender: Tender) -> None:
     if not is_evaluator(user, tender.opco_id):
         raise DomainError(
             "Seuls les membres de l'OPCO autorisés à évaluer les appels d'offres peuvent noter les réponses."
@@ -210,9 +210,9 @@ def decide_admissibility(
     Admissible needs every automatic check passed and the whole manual checklist ticked.
     """
     tender = response.tender
-    _check_owner(tender, opco)
-    _check_readable(tender, now)
-    _check_under_analysis(tender, "de statuer sur la recevabilité des réponses")
+    check_owner(tender, opco)
+    check_readable(tender, now)
+    check_under_analysis(tender, "de statuer sur la recevabilité des réponses")
     if response.status != R.SUBMITTED:
         raise DomainError(
             f"La recevabilité de la réponse {of_name(response.provider.name)} est déjà décidée "

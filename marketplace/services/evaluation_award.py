@@ -32,14 +32,14 @@ from marketplace.models import (
 )
 from marketplace.services import accounts, action_input, catalogue, outbox, referencings
 from marketplace.services.errors import DomainError
-from marketplace.services.evaluation import RECEIVED, SCORED, _check_owner, _check_under_analysis
+from marketplace.services.evaluation import RECEIVED, SCORED, check_owner, check_under_analysis
 from marketplace.services.evaluation_scores import (
     RankRow,
-    _sheets_by_response,
     declared_evaluators,
     display_score,
     rankings,
     scores_this_tender,
+    sheets_by_response,
 )
 from marketplace.services.identifiers import SIZE_BANDS
 from marketplace.services.roles import Perm
@@ -119,8 +119,8 @@ def award(
 
     Lots without a winner are declared unsuccessful. Refused as a whole, before any change, when a rule fails.
     """
-    _check_owner(tender, opco)
-    _check_under_analysis(tender, "d'attribuer l'appel d'offres")
+    check_owner(tender, opco)
+    check_under_analysis(tender, "d'attribuer l'appel d'offres")
     today = paris_today(now)
     if valid_from is None:
         raise DomainError("Indiquez la date de début des référencements.", field="valid_from")
@@ -149,7 +149,7 @@ def award(
         names = ", ".join(sorted({r.provider.name for r in undecided}))
         raise DomainError(f"Statuez d'abord sur la recevabilité de chaque réponse (en attente : {names}).")
     by_id = {r.id: r for r in responses}
-    sheets = _sheets_by_response([r.id for r in responses if r.status in SCORED])
+    sheets = sheets_by_response([r.id for r in responses if r.status in SCORED])
     lots = {lot.id: lot for lot in tender.lots}
     unknown_lots = [lot_id for lot_id in winners if lot_id not in lots]
     if unknown_lots:

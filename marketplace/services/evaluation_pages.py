@@ -96,7 +96,7 @@ def board(tender: Tender, viewer: User, *, now: datetime) -> Board:
     """
     readable = deadline_passed(tender, now)
     responses = evaluation.received_responses(tender, now)
-    sheets = evaluation_scores._sheets_by_response([r.id for r in responses if r.status in evaluation.SCORED])
+    sheets = evaluation_scores.sheets_by_response([r.id for r in responses if r.status in evaluation.SCORED])
     criteria = list(tender.criteria)
     results_out = tender.status == TenderStatus.AWARDED
     may_score = evaluation_scores.scores_this_tender(viewer, tender)
@@ -127,7 +127,7 @@ def board(tender: Tender, viewer: User, *, now: datetime) -> Board:
             allowed = all(rv.own_sheet is not None and rv.own_sheet.submitted_at is not None for rv in scored)
             lot_view.ranking_hidden_reason = "" if allowed else HIDDEN_UNTIL_OWN_SHEETS
         else:
-            allowed = evaluation_scores._scored_by_all([rv.response for rv in scored], sheets, evaluators)
+            allowed = evaluation_scores.scored_by_all([rv.response for rv in scored], sheets, evaluators)
             lot_view.ranking_hidden_reason = "" if allowed else HIDDEN_UNTIL_ALL_SHEETS
         for rv in scored:
             own_submitted = rv.own_sheet is not None and rv.own_sheet.submitted_at is not None

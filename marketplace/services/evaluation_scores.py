@@ -52,12 +52,12 @@ from marketplace.services import audit
 from marketplace.services.errors import DomainError, InvalidForm
 from marketplace.services.evaluation import (
     SCORED,
-    _check_evaluator,
-    _check_readable,
-    _check_under_analysis,
-    _role,
     candidates,
+    check_evaluator,
+    check_readable,
+    check_under_analysis,
     received_responses,
+    role,
 )
 from marketplace.services.roles import Perm, has_permission
 from marketplace.services.tender_states import effective_status
@@ -111,8 +111,8 @@ def sign_declaration(
     tender: Tender, evaluator: User, statement_accepted: bool, now: datetime
 ) -> EvaluatorDeclaration:
     """Record the evaluator's statement of no conflict of interest (required before any score)."""
-    _check_evaluator(evaluator, tender)
-    _check_readable(tender, now)
+    check_evaluator(evaluator, tender)
+    check_readable(tender, now)
     status = effective_status(tender, now)
     if status not in (TenderStatus.CLOSED, TenderStatus.UNDER_ANALYSIS):
         raise DomainError(
@@ -121,8 +121,8 @@ def sign_declaration(
     existing = declaration_of(tender, evaluator)
     if existing is not None:
         return existing
-    role = _role(evaluator, tender.opco_id)
-    if role is not None and has_permission("opco", role, Perm.MANAGE_TENDERS):
+    member_role = role(evaluator, tender.opco_id)
+    if member_role is not None and has_permission("opco", member_role, Perm.MANAGE_TENDERS):
         opened = opened_lots(tender, now)
         if opened:
             raise DomainError(
@@ -195,9 +195,9 @@ def save_scores(
     Submitting needs a note from 0 to 5 and a justification on every criterion.
     """
     tender = response.tender
-    _check_evaluator(evaluator, tender)
-    _check_readable(tender, now)
-    _check_under_analysis(tender, "de noter les réponses")
+    check_evaluator(evaluator, tender)
+    check_readable(tender, now)
+    check_under_analysis(tender, "de noter les réponses")
     if declaration_of(tender, evaluator) is None:
         raise DomainError(
             "Signez d'abord la déclaration d'absence de conflit d'intérêts : elle est obligatoire avant toute note."
@@ -350,7 +350,7 @@ def _rank(rows: list[tuple[TenderResponse, Decimal | None]]) -> list[RankRow]:
     return ranked + [RankRow(r, None, None) for r in unscored]
 
 
-def _sheets_by_response(response_ids: list[int]) -> dict[int, list[ScoreSheet]]:
+def sheets_by_response(response_ids: list[int]) -> dict[int, list[ScoreSheet]]:
     if not response_ids:
         return {}
     sheets = db.session.scalars(
@@ -370,7 +370,7 @@ def rankings(tender: Tender) -> dict[int, list[RankRow]]:
     responses = db.session.scalars(
         select(TenderResponse).where(TenderResponse.tender_id == tender.id, TenderResponse.status.in_(SCORED))
     ).all()
-    sheets = _sheets_by_response([r.id for r in responses])
+    sheets = sheets_by_response([r.id for r in responses])
     criteria = list(tender.criteria)
     by_lot: dict[int, list] = {lot.id: [] for lot in tender.lots}
     for response in responses:
@@ -396,11 +396,11 @@ def scores_this_tender(user: User, tender: Tender) -> bool:
     """
     if declaration_of(tender, user) is not None:
         return True
-    role = _role(user, tender.opco_id)
+    member_role = role(user, tender.opco_id)
     return (
-        role is not None
-        and has_permission("opco", role, Perm.EVALUATE_TENDERS)
-        and not has_permission("opco", role, Perm.MANAGE_TENDERS)
+        member_role is not None
+        and has_permission("opco", member_role, Perm.EVALUATE_TENDERS)
+        and not has_permission("opco", member_role, Perm.MANAGE_TENDERS)
     )
 
 
@@ -413,7 +413,7 @@ def declared_evaluators(tender: Tender) -> set[int]:
     )
 
 
-def _scored_by_all(
+def scored_by_all(
     responses: list[TenderResponse], sheets: dict[int, list[ScoreSheet]], evaluators: set[int]
 ) -> bool:
     """Every one of these admissible responses has a sent sheet, and every declared evaluator sent theirs."""
@@ -428,10 +428,10 @@ def opened_lots(tender: Tender, now: datetime) -> list[int]:
     """Numbers of the lots whose evaluation is finished (every declared evaluator sent a sheet on each of their
     admissible responses): their scores and ranking are shown to the managers who do not score."""
     responses = [r for r in received_responses(tender, now) if r.status in SCORED]
-    sheets = _sheets_by_response([r.id for r in responses])
+    sheets = sheets_by_response([r.id for r in responses])
     evaluators = declared_evaluators(tender)
     return [
         lot.number
         for lot in tender.lots
-        if _scored_by_all([r for r in responses if r.lot_id == lot.id], sheets, evaluators)
+        if scored_by_all([r for r in responses if r.lot_id == lot.id], sheets, evaluators)
     ]

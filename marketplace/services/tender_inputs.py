@@ -114,7 +114,7 @@ class _CleanLot:
 
 
 @dataclass(frozen=True)
-class _CleanTender:
+class CleanTender:
     title: str
     reference: str
     context: str
@@ -150,7 +150,7 @@ def weights_problem(weights: list[int]) -> str | None:
     return None
 
 
-def _clean(opco: Opco, data: TenderInput, tender: Tender | None) -> _CleanTender:
+def clean(opco: Opco, data: TenderInput, tender: Tender | None) -> CleanTender:
     """Validate every field, collecting all the errors so the form shows them at once."""
     errors: dict[str, str] = {}
     texts = {
@@ -322,7 +322,7 @@ def _clean(opco: Opco, data: TenderInput, tender: Tender | None) -> _CleanTender
 
     if errors:
         raise InvalidTender(errors)
-    return _CleanTender(
+    return CleanTender(
         title=title,
         reference=reference,
         context=(data.context or "").strip(),

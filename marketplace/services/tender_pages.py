@@ -32,7 +32,13 @@ from marketplace.models import (
     TrainingProvider,
     User,
 )
-from marketplace.services import tender_listing, tender_questions, tender_responses, tenders
+from marketplace.services import (
+    tender_listing,
+    tender_questions,
+    tender_response_reads,
+    tender_responses,
+    tenders,
+)
 from marketplace.services.errors import DomainError
 from marketplace.services.pagination import Page
 from marketplace.services.tender_states import TENDER, effective_status
@@ -226,7 +232,7 @@ class ResponsePage:
     missing: list[str]
     documents: list
     checklist: list[tuple[str, str, bool]]
-    result: tender_responses.ResponseResult | None
+    result: tender_response_reads.ResponseResult | None
     submitted: str
     deadline_passed: bool
     shown_status: str | None
@@ -246,7 +252,7 @@ def response_page(
     documents = list(response.documents) if response is not None else []
     attached = {d.kind for d in documents}
     required = list(tender.required_documents or [])
-    status, label = tender_responses.shown_status(response) if response is not None else (None, None)
+    status, label = tender_response_reads.shown_status(response) if response is not None else (None, None)
     new = response is None or tender_responses.is_new(response)
     return ResponsePage(
         tender=shown(tender, now),
@@ -261,7 +267,7 @@ def response_page(
         else [],
         documents=documents,
         checklist=[(kind, TenderDocumentKind.LABELS.get(kind, kind), kind in attached) for kind in required],
-        result=tender_responses.result_of(response) if not new else None,
+        result=tender_response_reads.result_of(response) if not new else None,
         submitted=tender_responses.submitted_label(response.submitted_at) if response is not None else "",
         deadline_passed=tenders.deadline_passed(tender, now),
         shown_status=status,
@@ -272,14 +278,14 @@ def response_page(
 
 
 def own_response(lot: TenderLot, provider: TrainingProvider) -> TenderResponse | None:
-    return tender_responses.find_response(lot, provider)
+    return tender_response_reads.find_response(lot, provider)
 
 
 @dataclass
 class ResponseRow:
     """A line of « Mes réponses »: the summary, its tender as shown now, and whether its deadline passed."""
 
-    summary: tender_responses.ResponseSummary
+    summary: tender_response_reads.ResponseSummary
     tender: ShownTender
     deadline_passed: bool
 
@@ -290,5 +296,5 @@ class ResponseRow:
 def my_responses(provider: TrainingProvider, now: datetime) -> list[ResponseRow]:
     return [
         ResponseRow(s, shown(s.tender, now), tenders.deadline_passed(s.tender, now))
-        for s in tender_responses.provider_responses(provider)
+        for s in tender_response_reads.provider_responses(provider)
     ]

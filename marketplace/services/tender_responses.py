@@ -1,4 +1,5 @@
-"""A training organisation's response to one lot of a call for tenders.
+"""A training organisation's response to one lot of a call for tenders: drafting, documents, submission and
+withdrawal.
 
 Rules held here:
 
@@ -10,10 +11,12 @@ Rules held here:
   tender requires; it is refused after the deadline even when nobody has closed the tender yet (the clock is
   compared with ``submission_deadline``, not with the tender's status). The organisation receives an
   acknowledgement (« accusé de dépôt ») with the timestamp.
-- Documents are readable by the responding organisation, and by the tender's OPCO once the deadline has
-  passed (and only for responses that were submitted); never by anyone else.
 
 States change only through ``tender_states.response_transition``; times are naive UTC (``now``).
+
+Split by sub-domain to keep each module under 500 lines: reading the responses (visible lots, the
+organisation's own response, who may read the documents, the status and result shown, « Mes réponses ») is in
+``tender_response_reads``.
 """
 
 from __future__ import annotations
@@ -21,16 +24,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, lazyload
 
 from marketplace.extensions import db
 from marketplace.formatting import datetime_fr, money_fr, to_paris
 from marketplace.models import (
-    Opco,
     ResponseDocument,
     ResponseStatus,
     Tender,
@@ -45,16 +44,13 @@ from marketplace.services import audit, outbox, storage
 from marketplace.services.action_input import MAX_DURATION_HOURS
 from marketplace.services.errors import DomainError
 from marketplace.services.tender_inputs import euros, refuse_control
+from marketplace.services.tender_response_reads import find_response
 from marketplace.services.tender_states import response_transition
 from marketplace.services.tenders import deadline_passed
 
 R = ResponseStatus
 
 EDITABLE = (R.DRAFT, R.WITHDRAWN)
-# States in which the OPCO may read a response (after the deadline): it was submitted and not withdrawn.
-SUBMITTED_STATES = (R.SUBMITTED, R.ADMISSIBLE, R.INADMISSIBLE, R.RETAINED, R.NOT_RETAINED)
-# Tender states in which the lots are visible to training organisations.
-VISIBLE_TENDER_STATES = tuple(s for s in TenderStatus.LABELS if s != TenderStatus.DRAFT)
 MAX_TEXT = 20_000
 MAX_DOCUMENTS = 30
 
@@ -81,30 +77,6 @@ class ResponseInput:
     team: str | None = ""
 
 
-@dataclass(frozen=True)
-class ResponseResult:
-    """What the organisation learns once the tender is awarded."""
-
-    retained: bool
-    final_score: float | None
-    rank: int | None
-    reason: str | None = None  # inadmissibility reason, when the response was not evaluated
-
-    @property
-    def score_label(self) -> str:
-        return score_fr(self.final_score)
-
-
-@dataclass(frozen=True)
-class ResponseSummary:
-    response: TenderResponse
-    tender: Tender
-    lot: TenderLot
-    status: str  # as the organisation sees it (see shown_status)
-    status_label: str
-    result: ResponseResult | None
-
-
 # --- Formatting -----------------------------------------------------------------------------------------
 
 
@@ -116,40 +88,11 @@ def submitted_label(value: datetime | None) -> str:
     return f"{local:%d/%m/%Y} à {local:%H} h {local:%M}"
 
 
-def score_fr(value: float | None) -> str:
-    """« 78,5 » (one decimal at most, French comma)."""
-    if value is None:
-        return ""
-    rounded = Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-    return str(rounded).removesuffix(".0").replace(".", ",")
-
-
 def kind_label(kind: str) -> str:
     return TenderDocumentKind.LABELS.get(kind, kind)
 
 
-# --- Loading ----------------------------------------------------------------------------------------------
-
-
-def visible_lot(tender_id: int, lot_id: int) -> tuple[Tender, TenderLot] | None:
-    """The lot of a tender every training organisation may see (published or later), or None (→ 404)."""
-    lot = db.session.scalar(
-        select(TenderLot)
-        .join(Tender, TenderLot.tender_id == Tender.id)
-        .where(TenderLot.id == lot_id, Tender.id == tender_id, Tender.status.in_(VISIBLE_TENDER_STATES))
-    )
-    if lot is None:
-        return None
-    return lot.tender, lot
-
-
-def find_response(lot: TenderLot, provider: TrainingProvider) -> TenderResponse | None:
-    """The organisation's own response to the lot, if it has one (never another organisation's)."""
-    return db.session.scalar(
-        select(TenderResponse).where(
-            TenderResponse.lot_id == lot.id, TenderResponse.provider_id == provider.id
-        )
-    )
+# --- Starting and editing -------------------------------------------------------------------------------
 
 
 def _check_open(tender: Tender, now: datetime) -> None:
@@ -491,83 +434,3 @@ def withdraw(response: TenderResponse, actor: User | None, now: datetime) -> Ten
     response_transition(response, "withdraw", actor)
     response.submitted_at = None
     return response
-
-
-# --- Reading ------------------------------------------------------------------------------------------------
-
-
-def readable_document(
-    document_id: int, *, provider: TrainingProvider | None = None, opco: Opco | None = None, now: datetime
-) -> ResponseDocument | None:
-    """The document if ``provider`` wrote the response, or if ``opco`` owns the tender, the deadline has passed
-    and the response was submitted; otherwise None (answer 404)."""
-    document = db.session.scalar(
-        select(ResponseDocument)
-        .options(joinedload(ResponseDocument.response).joinedload(TenderResponse.tender))
-        .where(ResponseDocument.id == document_id)
-    )
-    if document is None:
-        return None
-    response = document.response
-    if provider is not None and response.provider_id == provider.id:
-        return document
-    if (
-        opco is not None
-        and response.opco_id == opco.id
-        and response.tender.opco_id == opco.id
-        and response.status in SUBMITTED_STATES
-        and deadline_passed(response.tender, now)
-    ):
-        return document
-    return None
-
-
-def read_document(document: ResponseDocument) -> bytes:
-    return storage.storage().read(document.storage_key)
-
-
-def shown_status(response: TenderResponse) -> tuple[str, str]:
-    """(status, French label) as the organisation sees it: the OPCO's analysis (admissibility…) stays internal
-    until the tender is awarded or declared unsuccessful; until then a submitted response reads « Déposée »."""
-    decided = response.tender.status in (TenderStatus.AWARDED, TenderStatus.UNSUCCESSFUL)
-    if response.status in SUBMITTED_STATES and not decided:
-        return R.SUBMITTED, R.LABELS[R.SUBMITTED]
-    return response.status, response.status_label
-
-
-def result_of(response: TenderResponse) -> ResponseResult | None:
-    """The outcome shown to the organisation, once the tender is awarded (None before)."""
-    if response.tender.status != TenderStatus.AWARDED:
-        return None
-    if response.status not in (R.RETAINED, R.NOT_RETAINED, R.INADMISSIBLE):
-        return None
-    return ResponseResult(
-        retained=response.status == R.RETAINED,
-        final_score=response.final_score,
-        rank=response.rank,
-        reason=response.admissibility_reason if response.status == R.INADMISSIBLE else None,
-    )
-
-
-def provider_responses(provider: TrainingProvider) -> list[ResponseSummary]:
-    """Every response of the organisation, latest deadline first, with its result once awarded.
-
-    A constant number of queries whatever the number of responses (tender, OPCO and lot are loaded at once).
-    """
-    responses = (
-        db.session.scalars(
-            select(TenderResponse)
-            .join(Tender, TenderResponse.tender_id == Tender.id)
-            .join(TenderLot, TenderResponse.lot_id == TenderLot.id)
-            # What the list shows comes in one statement; the collections it does not show are not loaded.
-            .options(
-                joinedload(TenderResponse.tender).options(lazyload(Tender.lots), lazyload(Tender.criteria)),
-                lazyload(TenderResponse.documents),
-            )
-            .where(TenderResponse.provider_id == provider.id)
-            .order_by(Tender.submission_deadline.desc(), Tender.id.desc(), TenderLot.number)
-        )
-        .unique()
-        .all()
-    )
-    return [ResponseSummary(r, r.tender, r.lot, *shown_status(r), result=result_of(r)) for r in responses]

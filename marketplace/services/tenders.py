@@ -16,8 +16,8 @@ Rules held here:
 
 Split by sub-domain: ``tender_inputs`` (what is typed and its validation), ``tender_questions`` (questions and
 answers), ``tender_listing`` (the OPCO's list and what training organisations read), ``tender_pages`` (the
-pages' read models); responses, evaluation and award in ``tender_responses``, ``evaluation``,
-``evaluation_scores`` and ``evaluation_award``.
+pages' read models); responses in ``tender_responses`` (drafting, submission) and ``tender_response_reads``,
+evaluation and award in ``evaluation``, ``evaluation_scores`` and ``evaluation_award``.
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ from marketplace.services import audit, storage
 from marketplace.services.errors import DomainError
 from marketplace.services.locking import lock_row
 from marketplace.services.tender_inputs import (
+    CleanTender,
     TenderInput,
-    _clean,
-    _CleanTender,
+    clean,
     refuse_control,
     weights_problem,
 )
@@ -101,7 +101,7 @@ def time_left_label(deadline: datetime | None, now: datetime) -> str:
 # --- Building the draft -----------------------------------------------------------------------------
 
 
-def _apply(tender: Tender, clean: _CleanTender) -> None:
+def _apply(tender: Tender, cleaned: CleanTender) -> None:
     for name in (
         "title",
         "reference",
@@ -112,11 +112,11 @@ def _apply(tender: Tender, clean: _CleanTender) -> None:
         "expected_award_date",
         "multi_award",
     ):
-        setattr(tender, name, getattr(clean, name))
-    tender.required_documents = list(clean.required_documents)
+        setattr(tender, name, getattr(cleaned, name))
+    tender.required_documents = list(cleaned.required_documents)
     # Rows are updated in place, then added or removed at the end: a replaced lot would collide with its
     # own (tender, number) unique constraint, since the unit of work inserts before it deletes.
-    for number, lot in enumerate(clean.lots, start=1):
+    for number, lot in enumerate(cleaned.lots, start=1):
         if number <= len(tender.lots):
             row = tender.lots[number - 1]
         else:
@@ -131,23 +131,23 @@ def _apply(tender: Tender, clean: _CleanTender) -> None:
         row.max_price_cents = lot.max_price_cents
         row.duration_hours = lot.duration_hours
         row.action_id = lot.action_id
-    del tender.lots[len(clean.lots) :]
-    for position, (label, weight) in enumerate(clean.criteria):
+    del tender.lots[len(cleaned.lots) :]
+    for position, (label, weight) in enumerate(cleaned.criteria):
         if position < len(tender.criteria):
             row = tender.criteria[position]
         else:
             row = TenderCriterion()
             tender.criteria.append(row)
         row.position, row.label, row.weight = position, label, weight
-    del tender.criteria[len(clean.criteria) :]
+    del tender.criteria[len(cleaned.criteria) :]
 
 
 def create_tender(opco: Opco, data: TenderInput, actor: User | None, now: datetime | None = None) -> Tender:
     """Create a draft tender after validating every field (InvalidTender lists all the errors)."""
-    clean = _clean(opco, data, None)
-    tender = Tender(opco_id=opco.id, status=T.DRAFT, reference=clean.reference, title=clean.title)
+    cleaned = clean(opco, data, None)
+    tender = Tender(opco_id=opco.id, status=T.DRAFT, reference=cleaned.reference, title=cleaned.title)
     db.session.add(tender)
-    _apply(tender, clean)
+    _apply(tender, cleaned)
     db.session.flush()
     audit.record(
         "tender.created",
@@ -166,8 +166,8 @@ def update_tender(tender: Tender, data: TenderInput, actor: User | None, now: da
             f"Seul un appel d'offres en brouillon peut être modifié : celui-ci est « {tender.status_label} »."
         )
     opco = db.session.get(Opco, tender.opco_id)
-    clean = _clean(opco, data, tender)
-    _apply(tender, clean)
+    cleaned = clean(opco, data, tender)
+    _apply(tender, cleaned)
     db.session.flush()
     audit.record(
         "tender.updated",

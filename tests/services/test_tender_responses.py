@@ -14,6 +14,7 @@ from sqlalchemy import event, func, select
 from marketplace.extensions import db
 from marketplace.formatting import to_paris
 from marketplace.models import AuditEvent, ResponseDocument, TenderResponse, utcnow
+from marketplace.services import tender_response_reads as reads
 from marketplace.services import tender_responses as service
 from marketplace.services.errors import DomainError
 from marketplace.services.tender_responses import LOCKED_MESSAGE, ResponseInput
@@ -174,9 +175,9 @@ def test_lots_of_draft_tenders_are_never_reachable(make):
     opco = make.opco("akto")
     draft = make.tender(opco, status="draft")
     published = make.tender(opco, lots=2)
-    assert service.visible_lot(draft.id, draft.lots[0].id) is None
-    assert service.visible_lot(published.id, draft.lots[0].id) is None  # a lot of another tender
-    assert service.visible_lot(published.id, published.lots[1].id) == (published, published.lots[1])
+    assert reads.visible_lot(draft.id, draft.lots[0].id) is None
+    assert reads.visible_lot(published.id, draft.lots[0].id) is None  # a lot of another tender
+    assert reads.visible_lot(published.id, published.lots[1].id) == (published, published.lots[1])
 
 
 # --- Submission --------------------------------------------------------------------------------------------
@@ -373,20 +374,18 @@ def test_documents_are_read_by_their_organisation_and_by_the_opco_only_after_the
     other_provider = make.provider()
     now = utcnow()
 
-    assert service.readable_document(document_id, provider=provider, now=now).id == document_id
-    assert service.readable_document(document_id, provider=other_provider, now=now) is None
-    assert service.readable_document(document_id, opco=akto, now=now) is None  # before the deadline
-    assert service.readable_document(document_id, opco=atlas, now=now) is None
-    assert service.readable_document(document_id, now=now) is None
-    assert service.readable_document(10_000_000, provider=provider, now=now) is None
+    assert reads.readable_document(document_id, provider=provider, now=now).id == document_id
+    assert reads.readable_document(document_id, provider=other_provider, now=now) is None
+    assert reads.readable_document(document_id, opco=akto, now=now) is None  # before the deadline
+    assert reads.readable_document(document_id, opco=atlas, now=now) is None
+    assert reads.readable_document(document_id, now=now) is None
+    assert reads.readable_document(10_000_000, provider=provider, now=now) is None
 
     after = tender.submission_deadline + timedelta(seconds=1)
-    assert service.readable_document(document_id, opco=akto, now=after).id == document_id
-    assert service.readable_document(document_id, opco=atlas, now=after) is None
-    assert service.readable_document(document_id, provider=other_provider, now=after) is None
-    assert service.read_document(service.readable_document(document_id, opco=akto, now=after)).startswith(
-        b"%PDF"
-    )
+    assert reads.readable_document(document_id, opco=akto, now=after).id == document_id
+    assert reads.readable_document(document_id, opco=atlas, now=after) is None
+    assert reads.readable_document(document_id, provider=other_provider, now=after) is None
+    assert reads.read_document(reads.readable_document(document_id, opco=akto, now=after)).startswith(b"%PDF")
 
 
 def test_the_opco_never_reads_a_response_that_was_not_submitted(make, provider):
@@ -395,9 +394,9 @@ def test_the_opco_never_reads_a_response_that_was_not_submitted(make, provider):
     draft = make.tender_response(tender, provider, status="draft")
     withdrawn = make.tender_response(tender, make.provider(), status="withdrawn")
     after = tender.submission_deadline + timedelta(days=1)
-    assert service.readable_document(draft.documents[0].id, opco=akto, now=after) is None
-    assert service.readable_document(withdrawn.documents[0].id, opco=akto, now=after) is None
-    assert service.readable_document(draft.documents[0].id, provider=provider, now=after) is not None
+    assert reads.readable_document(draft.documents[0].id, opco=akto, now=after) is None
+    assert reads.readable_document(withdrawn.documents[0].id, opco=akto, now=after) is None
+    assert reads.readable_document(draft.documents[0].id, provider=provider, now=after) is not None
 
 
 # --- Mes réponses --------------------------------------------------------------------------------------------
@@ -429,7 +428,7 @@ def test_my_responses_list_shows_results_once_awarded_in_constant_queries(make, 
     listener = lambda *args: statements.append(args[2])  # noqa: E731
     event.listen(db.engine, "before_cursor_execute", listener)
     try:
-        summaries = service.provider_responses(provider)
+        summaries = reads.provider_responses(provider)
         rendered = [
             (
                 s.tender.title,
@@ -448,7 +447,7 @@ def test_my_responses_list_shows_results_once_awarded_in_constant_queries(make, 
         ("Management", opco.name, 2, "Non retenue", (False, "62,5", 3)),
     ]
     assert len(statements) == 1
-    assert service.provider_responses(make.provider()) == []
+    assert reads.provider_responses(make.provider()) == []
 
 
 def test_the_opco_analysis_stays_internal_until_the_award(make, provider):
@@ -461,12 +460,12 @@ def test_the_opco_analysis_stays_internal_until_the_award(make, provider):
     response = make.tender_response(tender, provider, status="inadmissible")
     response.admissibility_reason = "Certificat Qualiopi expiré à la date limite."
     db.session.commit()
-    assert service.shown_status(response) == ("submitted", "Déposée")
-    assert service.result_of(response) is None
+    assert reads.shown_status(response) == ("submitted", "Déposée")
+    assert reads.result_of(response) is None
 
     tender.status = "awarded"  # written by the evaluation service in real life
     db.session.commit()
-    assert service.shown_status(response) == ("inadmissible", "Irrecevable")
-    assert service.result_of(response) == service.ResponseResult(
+    assert reads.shown_status(response) == ("inadmissible", "Irrecevable")
+    assert reads.result_of(response) == reads.ResponseResult(
         retained=False, final_score=None, rank=None, reason="Certificat Qualiopi expiré à la date limite."
     )

@@ -39,7 +39,7 @@ from marketplace.services import (
     evaluation_award,
     evaluation_pages,
     evaluation_scores,
-    tender_responses,
+    tender_response_reads,
 )
 from marketplace.services.roles import Perm
 from marketplace.web.actions import perform, render, submit
@@ -203,11 +203,11 @@ def tender_award(tender_id: int):
 @require(Perm.EVALUATE_TENDERS)
 def tender_response_document(tender_id: int, document_id: int):
     tender = _get_tender(tender_id)
-    document = tender_responses.readable_document(document_id, opco=g.org, now=utcnow())
+    document = tender_response_reads.readable_document(document_id, opco=g.org, now=utcnow())
     if document is None or document.response.tender_id != tender.id:
         abort(404)
     return send_file(
-        io.BytesIO(tender_responses.read_document(document)),
+        io.BytesIO(tender_response_reads.read_document(document)),
         mimetype=document.content_type,
         as_attachment=True,
         download_name=document.filename,

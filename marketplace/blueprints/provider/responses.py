@@ -15,6 +15,7 @@ from marketplace.blueprints.provider.response_forms import ACCEPTED_FILES, Docum
 from marketplace.blueprints.provider.routes import bp
 from marketplace.models import ResponseStatus, TenderDocumentKind, utcnow
 from marketplace.services import storage, tender_pages
+from marketplace.services import tender_response_reads as reads
 from marketplace.services import tender_responses as service
 from marketplace.services.roles import Perm
 from marketplace.web.actions import UNPROCESSABLE, perform, render, see_other, submit, with_status
@@ -33,7 +34,7 @@ BASE = "/appels-d-offres/<int:tender_id>/lots/<int:lot_id>/reponse"
 
 
 def _lot(tender_id: int, lot_id: int):
-    found = service.visible_lot(tender_id, lot_id)
+    found = reads.visible_lot(tender_id, lot_id)
     if found is None:
         abort(404)
     return found
@@ -183,7 +184,7 @@ def upload_response_document(tender_id: int, lot_id: int):
 
 
 def _own_document(document_id: int):
-    document = service.readable_document(document_id, provider=g.org, now=utcnow())
+    document = reads.readable_document(document_id, provider=g.org, now=utcnow())
     if document is None:
         abort(404)
     return document
@@ -208,7 +209,7 @@ def remove_response_document(document_id: int):
 def response_document(document_id: int):
     document = _own_document(document_id)
     return send_file(
-        io.BytesIO(service.read_document(document)),
+        io.BytesIO(reads.read_document(document)),
         mimetype=document.content_type,
         as_attachment=True,
         download_name=document.filename,
