@@ -220,8 +220,8 @@ class SessionSlot(db.Model):
 # --- The action's title and duration copied on its sessions ----------------------------------------------------
 # Kept by the ORM on every write, whichever service (or test) makes it: a session takes them from its action
 # when it is inserted (or moved to another action), and a change of an action's title or duration updates its
-# sessions in one statement. Bulk writers that bypass the ORM write them too (services.generate, the migration's
-# backfill, ``flask rebuild-search``: ``copy_action_columns``).
+# sessions in one statement. Bulk writers that bypass the ORM write them too (services.generate_sessions, the
+# migration's backfill, ``flask rebuild-search``: ``copy_action_columns``).
 
 
 @event.listens_for(TrainingSession, "before_insert")

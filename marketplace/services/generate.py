@@ -12,21 +12,22 @@ consistent with the rules the services hold:
 
 Not for production data: no audit trail, no emails. Reference data and missing OPCOs are created through the
 usual services first.
+
+Split by sub-domain: this module holds the entry point (:func:`generate`, :func:`analyze`) and the parties and
+the catalogue (OPCOs, training organisations, companies, employees, actions, referencings);
+``generate_sessions`` writes the sessions, slots and enrolments; ``generate_common`` holds the vocabulary and
+the bulk writer both use.
 """
 
 from __future__ import annotations
 
-import functools
-import math
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from datetime import time as clock
-from decimal import Decimal
+from datetime import date, timedelta
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import select, text
 from stdnum import luhn
 
 from marketplace.extensions import db
@@ -37,150 +38,33 @@ from marketplace.models import (
     CollectiveAction,
     Company,
     Employee,
-    Enrolment,
     FundingShare,
     Opco,
     OpcoReference,
     Organisation,
     Referencing,
-    SessionSlot,
     Theme,
     TrainingProvider,
-    TrainingSession,
     utcnow,
 )
 from marketplace.models.catalogue import new_lists_version
-from marketplace.services import funding, organisations
+from marketplace.services import organisations
+from marketplace.services.generate_common import (
+    BANDS,
+    CITIES,
+    DURATIONS,
+    FIRST_NAMES,
+    LAST_NAMES,
+    LEVELS,
+    METRO_REGIONS,
+    PROVIDER_WORDS,
+    SUBJECTS,
+    Writer,
+    next_id,
+)
+from marketplace.services.generate_sessions import write_sessions
 from marketplace.services.reference_data import load_reference_data
 from marketplace.services.search import fold, forget_providers
-
-CHUNK = 10_000
-
-METRO_REGIONS = ["11", "24", "27", "28", "32", "44", "52", "53", "75", "76", "84", "93"]
-CITIES = {
-    "11": ("Paris", "75011"),
-    "24": ("Orléans", "45000"),
-    "27": ("Dijon", "21000"),
-    "28": ("Rouen", "76000"),
-    "32": ("Lille", "59000"),
-    "44": ("Strasbourg", "67000"),
-    "52": ("Nantes", "44000"),
-    "53": ("Rennes", "35000"),
-    "75": ("Bordeaux", "33000"),
-    "76": ("Toulouse", "31000"),
-    "84": ("Lyon", "69001"),
-    "93": ("Marseille", "13001"),
-}
-SUBJECTS = [
-    "Sécurité au travail",
-    "Habilitation électrique",
-    "Sauveteur secouriste du travail",
-    "Gestes et postures",
-    "Management d'équipe",
-    "Prise de parole en public",
-    "Excel",
-    "Word et PowerPoint",
-    "Anglais professionnel",
-    "Espagnol professionnel",
-    "Comptabilité générale",
-    "Paie et déclarations sociales",
-    "Relation client",
-    "Négociation commerciale",
-    "Hygiène alimentaire HACCP",
-    "Conduite de chariots CACES R489",
-    "Prévention des risques psychosociaux",
-    "Cybersécurité",
-    "Intelligence artificielle générative",
-    "Recrutement et intégration",
-    "Entretien professionnel",
-    "Gestion du temps",
-    "Soudure à l'arc",
-    "Maintenance industrielle",
-    "Lean management",
-    "Qualité et amélioration continue",
-    "Droit du travail",
-    "Accueil téléphonique",
-    "Réseaux sociaux",
-    "Gestion de projet",
-    "Tutorat en entreprise",
-    "Éco-conduite",
-    "Transition écologique",
-    "Accessibilité numérique",
-    "Langue des signes française",
-]
-LEVELS = ["initiation", "perfectionnement", "niveau 1", "niveau 2", "recyclage", "fondamentaux", "expert"]
-PROVIDER_WORDS = [
-    ("Institut", "Académie", "Centre", "Atelier", "École", "Campus", "Cabinet", "Maison"),
-    (
-        "des Métiers",
-        "Sécurité Pro",
-        "du Numérique",
-        "Management",
-        "des Langues",
-        "Compétences",
-        "Prévention",
-        "de la Relation Client",
-        "Industrie",
-        "Bureautique",
-        "Qualité",
-        "Santé Travail",
-    ),
-]
-FIRST_NAMES = [
-    "Camille",
-    "Léa",
-    "Manon",
-    "Chloé",
-    "Inès",
-    "Emma",
-    "Lucas",
-    "Hugo",
-    "Louis",
-    "Nathan",
-    "Théo",
-    "Jules",
-    "Sarah",
-    "Élodie",
-    "Julien",
-    "Mathieu",
-    "Nicolas",
-    "Sophie",
-    "Karim",
-    "Yasmine",
-]
-LAST_NAMES = [
-    "Martin",
-    "Bernard",
-    "Dubois",
-    "Thomas",
-    "Robert",
-    "Richard",
-    "Petit",
-    "Durand",
-    "Leroy",
-    "Moreau",
-    "Simon",
-    "Laurent",
-    "Lefèvre",
-    "Michel",
-    "Garcia",
-    "David",
-    "Bertrand",
-    "Roux",
-    "Vincent",
-    "Fournier",
-]
-DURATIONS = [
-    Decimal("3.5"),
-    Decimal("7"),
-    Decimal("7"),
-    Decimal("14"),
-    Decimal("14"),
-    Decimal("21"),
-    Decimal("28"),
-    Decimal("35"),
-]
-BANDS = ["<11", "11-49", "50-249", "250-299", "300+"]
 
 
 @dataclass
@@ -194,79 +78,6 @@ def _siret(n: int) -> str:
     siren = prefix + luhn.calc_check_digit(prefix)
     body = siren + "0001"
     return body + luhn.calc_check_digit(body)
-
-
-def _chunks(rows: Iterable, size: int = CHUNK) -> Iterator[list]:
-    chunk = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _next_id(model) -> int:
-    return int(db.session.scalar(select(func.coalesce(func.max(model.id), 0))) or 0) + 1
-
-
-class _Writer:
-    """Bulk insert of dict rows: COPY on PostgreSQL, the driver's executemany on SQLite.
-
-    Both skip SQLAlchemy's per-row parameter processing (the bind processors are applied here, once per
-    column), and the load runs without the per-row foreign-key checks (the rows are consistent by
-    construction): ``session_replication_role = replica`` for the transaction on PostgreSQL, no
-    synchronous writes and a large page cache on SQLite. The triggers that keep the SQLite text index stay.
-    """
-
-    def __init__(self) -> None:
-        bind = db.session.get_bind()
-        self.dialect = bind.dialect
-        self.postgres = self.dialect.name == "postgresql"
-        if self.postgres:
-            db.session.execute(text("SET LOCAL session_replication_role = replica"))
-        else:
-            raw = db.session.connection().connection.driver_connection
-            for pragma in ("synchronous = OFF", "cache_size = -1000000", "temp_store = MEMORY"):
-                raw.execute(f"PRAGMA {pragma}")
-
-    def insert(self, table: Table, rows: Iterable[dict]) -> int:
-        total = 0
-        raw = db.session.connection().connection.driver_connection
-        for chunk in _chunks(rows):
-            total += len(chunk)
-            columns = list(chunk[0].keys())
-            names = ", ".join(f'"{c}"' for c in columns)
-            if self.postgres:
-                with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
-                    for row in chunk:
-                        copy.write_row([row[c] for c in columns])
-            else:
-                processors = [table.c[c].type._cached_bind_processor(self.dialect) for c in columns]
-                marks = ", ".join("?" for _ in columns)
-                raw.executemany(
-                    f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',
-                    [
-                        tuple(
-                            value if process is None or value is None else process(value)
-                            for process, value in zip(processors, map(row.__getitem__, columns), strict=True)
-                        )
-                        for row in chunk
-                    ],
-                )
-        return total
-
-    def fix_sequences(self, tables: list[str]) -> None:
-        if not self.postgres:
-            return
-        for name in tables:
-            db.session.execute(
-                text(
-                    f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                    f'(SELECT COALESCE(MAX(id), 1) FROM "{name}"))'
-                )
-            )
 
 
 def generate(
@@ -286,7 +97,7 @@ def generate(
     today = today or paris_today()
     now = utcnow()
     report = Report()
-    writer = _Writer()
+    writer = Writer()
     started = time.perf_counter()
 
     def step(name: str, count: int, since: float) -> None:
@@ -314,7 +125,7 @@ def generate(
     n_providers = max(5, sessions // 250)
     n_companies = max(len(opcos) * 2, enrolments // 50)
     employees_per_company = 10
-    org_id = _next_id(Organisation)
+    org_id = next_id(Organisation)
     created = now
 
     # --- Training organisations ----------------------------------------------------------------------------
@@ -412,7 +223,7 @@ def generate(
     step("entreprises", n_companies, t0)
 
     t0 = time.perf_counter()
-    employee_id = _next_id(Employee)
+    employee_id = next_id(Employee)
     pool: dict[int, list[tuple[int, int]]] = {o.id: [] for o in opcos}  # opco -> (employee, company)
 
     def employee_rows() -> Iterator[dict]:
@@ -439,7 +250,7 @@ def generate(
 
     # --- Actions, eligibility, funding, referencings -----------------------------------------------------------
     t0 = time.perf_counter()
-    action_id = _next_id(CollectiveAction)
+    action_id = next_id(CollectiveAction)
     actions: list[dict] = []
     branches, regions, shares = [], [], []
     theme_labels = dict(db.session.execute(select(Theme.code, Theme.label)).all())
@@ -501,7 +312,7 @@ def generate(
     step("actions", n_actions, t0)
 
     t0 = time.perf_counter()
-    referencing_id = _next_id(Referencing)
+    referencing_id = next_id(Referencing)
     referencings: list[dict] = []
     by_action: dict[int, list[dict]] = {}
     for action in actions:
@@ -526,124 +337,22 @@ def generate(
 
     # --- Sessions, slots, enrolments (streamed, chunk by chunk) ---------------------------------------------
     t0 = time.perf_counter()
-    listable = [a for a in actions if a["status"] == "published"]
-    archived = [a for a in actions if a["status"] == "archived"] or listable
-    plans = [_plan_session(rng, today) for _ in range(sessions)]
-    # Scale the free seats taken so that the total number of enrolments is close to the target.
-    planned = sum(p.total for p in plans)
-    _rescale(rng, plans, planned, enrolments)
-    session_id = _next_id(TrainingSession)
-    slot_id = _next_id(SessionSlot)
-    enrolment_id = _next_id(Enrolment)
-    written = {"sessions": 0, "créneaux": 0, "inscriptions": 0}
-    for batch in _chunks(plans, 5_000):
-        session_rows, slot_rows, enrolment_rows = [], [], []
-        for plan in batch:
-            action = rng.choice(archived if rng.random() < 0.03 else listable)
-            referencing = rng.choice(by_action[action["id"]])
-            region = rng.choice(METRO_REGIONS)
-            remote = action["modality"] == "distanciel"
-            city, postal = CITIES[region]
-            days = _working_days(plan.start, max(1, math.ceil(float(action["duration_hours"]) / 7)))
-            holders = plan.holders
-            session_rows.append(
-                dict(
-                    id=session_id,
-                    action_id=action["id"],
-                    provider_id=referencing["provider_id"],
-                    opco_id=action["opco_id"],
-                    referencing_id=referencing["id"],
-                    action_title=action["title"],
-                    action_duration_hours=action["duration_hours"],
-                    status=plan.status,
-                    start_date=days[0],
-                    end_date=days[-1],
-                    registration_deadline=days[0] - timedelta(days=7),
-                    capacity_min=min(plan.capacity, rng.randint(3, 6)),
-                    capacity_max=plan.capacity,
-                    seats_held=holders,
-                    is_remote=remote,
-                    address="" if remote else f"{session_id % 200 + 1} rue du Stage",
-                    postal_code="" if remote else postal,
-                    city="" if remote else city,
-                    region_code=None if remote else region,
-                    trainer_names="Formateur référent",
-                    contact_name="Service inscriptions",
-                    contact_email=f"inscriptions{referencing['provider_id']}@exemple.test",
-                    contact_phone="01 23 45 67 89",
-                    price_cents=referencing["price_cents"],
-                    notes="",
-                    status_reason=None,
-                    postponed_at=None,
-                    created_at=created,
-                )
-            )
-            for day in days:
-                for half, start, end in (("am", clock(9), clock(12, 30)), ("pm", clock(13, 30), clock(17))):
-                    slot_rows.append(
-                        dict(
-                            id=slot_id,
-                            session_id=session_id,
-                            day=day,
-                            half_day=half,
-                            start_time=start,
-                            end_time=end,
-                        )
-                    )
-                    slot_id += 1
-            people = rng.sample(pool[action["opco_id"]], min(plan.total, len(pool[action["opco_id"]])))
-            statuses = plan.statuses(rng, action["requires_approval"])
-            for (employee, company), status in zip(people, statuses, strict=False):
-                band = company_band[company]
-                percent = share_of.get((action["id"], band))
-                price = referencing["price_cents"]
-                # Generated places are all in mainland France; the OPCOs fund on the HT price (the default).
-                figures = _funding(price, percent, provider_vat[referencing["provider_id"]])
-                at = datetime.combine(plan.start - timedelta(days=rng.randint(8, 60)), clock(10))
-                enrolment_rows.append(
-                    dict(
-                        id=enrolment_id,
-                        session_id=session_id,
-                        company_id=company,
-                        employee_id=employee,
-                        opco_id=action["opco_id"],
-                        provider_id=referencing["provider_id"],
-                        status=status,
-                        price_cents=price,
-                        funded_cents=figures.funded_cents,
-                        remainder_cents=figures.remainder_cents,
-                        vat_rate=figures.vat_rate,
-                        vat_cents=figures.vat_cents,
-                        price_ttc_cents=figures.price_ttc_cents,
-                        funding_basis=figures.basis,
-                        opco_amount_cents=figures.opco_amount_cents,
-                        remainder_ttc_cents=figures.remainder_ttc_cents,
-                        size_band=band,
-                        cancellation_days=action["cancellation_days"],
-                        cap_per_session=action["cap_per_company_per_session"],
-                        cap_per_year=action["cap_per_company_per_year"],
-                        requested_by_id=None,
-                        waitlisted_at=at if status in ("waitlisted", "offered") else None,
-                        offer_expires_at=now + timedelta(hours=30) if status == "offered" else None,
-                        decided_at=None,
-                        cancelled_at=at + timedelta(days=2) if status == "cancelled" else None,
-                        is_late_cancellation=False,
-                        status_reason=None,
-                        created_at=at,
-                        updated_at=at,
-                    )
-                )
-                enrolment_id += 1
-            session_id += 1
-        written["sessions"] += writer.insert(TrainingSession.__table__, session_rows)
-        written["créneaux"] += writer.insert(SessionSlot.__table__, slot_rows)
-        written["inscriptions"] += writer.insert(Enrolment.__table__, enrolment_rows)
-        if written["sessions"] % 20_000 == 0 or written["sessions"] == sessions:
-            progress(
-                f"    … {written['sessions']:,} sessions, {written['inscriptions']:,} inscriptions".replace(
-                    ",", " "
-                )
-            )
+    written = write_sessions(
+        writer,
+        rng,
+        sessions,
+        enrolments,
+        today=today,
+        now=now,
+        created=created,
+        actions=actions,
+        by_action=by_action,
+        pool=pool,
+        company_band=company_band,
+        share_of=share_of,
+        provider_vat=provider_vat,
+        progress=progress,
+    )
     for name, count in written.items():
         report.counts[name] = count
     step("sessions+inscr.", written["inscriptions"] + written["sessions"] + written["créneaux"], t0)
@@ -684,12 +393,6 @@ def analyze() -> None:
         db.session.commit()
 
 
-@functools.lru_cache(maxsize=65_536)
-def _funding(price_cents: int, percent: int | None, vat_regime: str) -> funding.Funding:
-    """Funding figures, computed once per price, share and VAT regime (millions of enrolments, few cases)."""
-    return funding.compute(price_cents, percent, funding.vat_rate_for(vat_regime, None))
-
-
 def _band(headcount: int) -> str:
     if headcount <= 10:
         return "<11"
@@ -700,100 +403,3 @@ def _band(headcount: int) -> str:
     if headcount <= 299:
         return "250-299"
     return "300+"
-
-
-def _working_days(start: date, count: int) -> list[date]:
-    days, day = [], start
-    while len(days) < count:
-        if day.weekday() < 5:
-            days.append(day)
-        day += timedelta(days=1)
-    return days
-
-
-@dataclass
-class _Plan:
-    """How one session is filled: its status and how many seat holders, waiting people, history rows."""
-
-    status: str
-    start: date
-    capacity: int
-    holders: int
-    waiting: int = 0
-    offered: int = 0
-    history: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.holders + self.waiting + self.offered + self.history
-
-    @property
-    def full(self) -> bool:
-        return self.holders + self.offered >= self.capacity
-
-    def statuses(self, rng: random.Random, requires_approval: bool) -> list[str]:
-        if self.status == "cancelled":
-            return ["session_cancelled"] * self.total
-        held = [
-            "pending_approval" if requires_approval and rng.random() < 0.3 else "confirmed"
-            for _ in range(self.holders)
-        ]
-        return (
-            held
-            + ["offered"] * self.offered
-            + ["waitlisted"] * self.waiting
-            + [
-                rng.choice(["cancelled", "cancelled", "refused", "offer_expired"])
-                for _ in range(self.history)
-            ]
-        )
-
-
-def _plan_session(rng: random.Random, today: date) -> _Plan:
-    capacity = rng.randint(8, 20)
-    if rng.random() < 0.10:  # past sessions, done
-        start = today - timedelta(days=rng.randint(10, 200))
-        return _Plan("completed", start, capacity, rng.randint(capacity // 2, capacity))
-    start = today + timedelta(days=rng.randint(0, 365))
-    status = rng.choices(
-        ["open", "registrations_closed", "confirmed", "draft", "cancelled"], [80, 5, 8, 4, 3]
-    )[0]
-    if status == "draft":
-        return _Plan(status, start, capacity, 0)
-    if status == "cancelled":
-        return _Plan(status, start, capacity, 0, history=rng.randint(0, capacity))
-    roll = rng.random()
-    if roll < 0.12:  # full, with a waiting list
-        return _Plan(status, start, capacity, capacity, waiting=rng.randint(1, 5), history=rng.randint(0, 2))
-    if roll < 0.13 and start > today:  # the last seat offered to the first person waiting (no offer once
-        # the session's first day has come: services.waitlist.offer_free_seats stops offering then)
-        return _Plan(status, start, capacity, capacity - 1, waiting=rng.randint(1, 3), offered=1)
-    return _Plan(status, start, capacity, rng.randint(0, capacity - 1), history=rng.randint(0, 1))
-
-
-def _rescale(rng: random.Random, plans: list[_Plan], planned: int, target: int) -> None:
-    """Move the total number of enrolments towards ``target`` by changing free-seat sessions only."""
-    adjustable = [
-        p for p in plans if p.status in ("open", "registrations_closed", "confirmed") and not p.full
-    ]
-    if not adjustable:
-        return
-    delta = target - planned
-    guard = 0
-    while delta != 0 and guard < 50:
-        guard += 1
-        for plan in rng.sample(adjustable, len(adjustable)):
-            if delta > 0 and plan.holders < plan.capacity - 1:
-                plan.holders += 1
-                delta -= 1
-            elif delta > 0:
-                plan.history += 1
-                delta -= 1
-            elif delta < 0 and plan.history > 0:
-                plan.history -= 1
-                delta += 1
-            elif delta < 0 and plan.holders > 0:
-                plan.holders -= 1
-                delta += 1
-            if delta == 0:
-                break

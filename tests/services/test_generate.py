@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
+
 from sqlalchemy import func, select
 
 from marketplace.extensions import db
 from marketplace.formatting import paris_today
 from marketplace.models import Company, Enrolment, EnrolmentStatus, Referencing, TrainingSession
-from marketplace.services import generate
+from marketplace.services import generate, generate_sessions
 
 S = EnrolmentStatus
 
@@ -73,7 +75,7 @@ def test_generated_data_keeps_seats_offers_and_tenancy_consistent(db_session):
 def test_no_session_is_planned_with_an_offer_on_or_after_its_first_day():
     """The plans behind the data: out of 200 000 sessions none is offered a seat from its first day (about
     five were before the fix, among the sessions starting on the day of generation)."""
-    rng, today = generate.random.Random(3), paris_today()
-    plans = [generate._plan_session(rng, today) for _ in range(200_000)]
+    rng, today = random.Random(3), paris_today()
+    plans = [generate_sessions.plan_session(rng, today) for _ in range(200_000)]
     assert sum(p.offered for p in plans) > 1_000  # offers are still generated
     assert [p for p in plans if p.offered and p.start <= today] == []
