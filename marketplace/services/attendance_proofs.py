@@ -29,7 +29,8 @@ from marketplace.models import (
     utcnow,
 )
 from marketplace.services import audit, documents, retention, storage
-from marketplace.services.attendance import _check_started, _open_record, _outcomes, _slot_name
+from marketplace.services.attendance import slot_name
+from marketplace.services.attendance_marks import check_started, open_record, outcomes
 from marketplace.services.errors import DomainError
 from marketplace.services.locking import lock_session
 
@@ -112,12 +113,12 @@ def upload_proof(
             "Choisissez le type de preuve : feuille papier scannée ou relevé de connexions.", field="kind"
         )
     session = lock_session(session.id)
-    record = _open_record(session, slot)
+    record = open_record(session, slot)
     if record.is_locked:
         raise DomainError(
-            f"La demi-journée ({_slot_name(slot)}) est déjà attestée : la preuve est enregistrée."
+            f"La demi-journée ({slot_name(slot)}) est déjà attestée : la preuve est enregistrée."
         )
-    _check_started(slot, now, "déposer sa preuve")
+    check_started(slot, now, "déposer sa preuve")
     rows = list(
         db.session.scalars(select(Attendance).where(Attendance.slot_id == slot.id).order_by(Attendance.id))
     )
@@ -170,5 +171,5 @@ def upload_proof(
         data={"slot": slot.id, "kind": kind, "document": document.id, "sha256": document.sha256},
     )
     db.session.flush()
-    _outcomes(session, actor)
+    outcomes(session, actor)
     return document

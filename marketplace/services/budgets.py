@@ -1,7 +1,7 @@
 """Budget envelopes: what each confirmed seat commits on the OPCO's envelope, realised at service fait, paid.
 
 Every figure moves through one hook, ``on_transition(enrolment, previous)``, called by
-``enrolments.transition`` (and by ``enrolments.enrol`` for the rows it creates, ``previous=None``):
+``enrolment_states.transition`` (and by ``enrolments.enrol`` for the rows it creates, ``previous=None``):
 
 - a seat becomes confirmed (enrolment, waiting-list offer accepted, OPCO approval) → the OPCO's share frozen
   on the enrolment (``opco_amount_cents``) is committed on the envelope frozen on it;
@@ -145,13 +145,13 @@ def on_transition(enrolment: Enrolment, previous: str | None) -> None:
         return
     status = enrolment.status
     if status == S.CONFIRMED and previous not in HOLDING:
-        _commit(enrolment, check=previous is not None)
+        commit(enrolment, check=previous is not None)
     elif status == S.PENDING_APPROVAL and previous is None:
         envelope = db.session.get(BudgetEnvelope, enrolment.envelope_id)
         if envelope.room_cents < enrolment.opco_amount_cents:
             enrolment.status_reason = SUBJECT_TO_FUNDS
     elif status == S.CLOSED:
-        _realise(enrolment)
+        realise(enrolment)
     elif previous == S.CLOSED:
         _unrealise(enrolment)
     elif status not in HOLDING and enrolment.budget_committed_cents:
@@ -166,7 +166,7 @@ def on_transition(enrolment: Enrolment, previous: str | None) -> None:
         enrolment.budget_committed_cents = 0
 
 
-def _commit(enrolment: Enrolment, *, check: bool) -> None:
+def commit(enrolment: Enrolment, *, check: bool) -> None:
     envelope = lock_envelope(enrolment.envelope_id)
     cents = enrolment.opco_amount_cents
     if check and envelope.room_cents < cents and envelope.when_exhausted != WhenExhausted.ALLOW:
@@ -187,7 +187,7 @@ def realised_share(share_cents: int, attended: int | None, planned: int | None) 
     return (share_cents * (attended or 0) * 2 + planned) // (2 * planned)
 
 
-def _realise(enrolment: Enrolment) -> None:
+def realise(enrolment: Enrolment) -> None:
     envelope = lock_envelope(enrolment.envelope_id)
     committed = enrolment.budget_committed_cents
     realised = min(

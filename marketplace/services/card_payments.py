@@ -110,8 +110,8 @@ def start(invoice: Invoice, actor: User, raw_payment_method: str | None) -> dict
         if current.status == CardPaymentStatus.SUCCEEDED:
             return _answer(current, intent)
         if current.status == CardPaymentStatus.OPEN:  # waiting for a card: close it, a new one follows
-            _cancel_quietly(client, current.intent_id)
-            _close_failed(current, invoice, "abandoned", "Paiement abandonné.", actor)
+            cancel_quietly(client, current.intent_id)
+            close_failed(current, invoice, "abandoned", "Paiement abandonné.", actor)
     amount = open_amount(invoice)
     if amount <= 0:
         raise DomainError("Il ne reste rien à payer sur cette facture.")
@@ -157,7 +157,7 @@ def start(invoice: Invoice, actor: User, raw_payment_method: str | None) -> dict
     except stripe.CardError:
         pass  # the declined PaymentIntent says why: read it back below
     except stripe.StripeError as error:
-        _close_failed(payment, invoice, "stripe_error", stripe_gateway.french(error), actor)
+        close_failed(payment, invoice, "stripe_error", stripe_gateway.french(error), actor)
         return _answer(payment, None)
     intent = _retrieve(client, intent.id)
     apply_intent(payment, intent, actor)
@@ -183,7 +183,7 @@ def _retrieve(client: stripe.StripeClient, intent_id: str):
         raise DomainError(stripe_gateway.french(error)) from None
 
 
-def _cancel_quietly(client: stripe.StripeClient, intent_id: str) -> None:
+def cancel_quietly(client: stripe.StripeClient, intent_id: str) -> None:
     with contextlib.suppress(stripe.StripeError):  # already final at Stripe: nothing to cancel
         client.v1.payment_intents.cancel(intent_id)
 
@@ -204,7 +204,7 @@ def refresh(invoice: Invoice, actor: User | None = None) -> CardPayment | None:
 # --- Stripe's answer, applied ---------------------------------------------------------------------------
 
 
-def _meta(intent, key: str) -> str | None:
+def meta(intent, key: str) -> str | None:
     metadata = (
         intent.metadata.to_dict() if hasattr(intent.metadata, "to_dict") else dict(intent.metadata or {})
     )
@@ -215,8 +215,8 @@ def is_ours(payment: CardPayment, intent) -> bool:
     """The PaymentIntent Stripe returned is the one we created for this invoice, amount and currency."""
     return (
         intent.id == payment.intent_id
-        and _meta(intent, "invoice_id") == str(payment.invoice_id)
-        and _meta(intent, "provider_id") == str(payment.provider_id)
+        and meta(intent, "invoice_id") == str(payment.invoice_id)
+        and meta(intent, "provider_id") == str(payment.provider_id)
         and int(intent.amount) == payment.amount_cents
         and (intent.currency or "").lower() == payment.currency
     )
@@ -245,14 +245,12 @@ def apply_intent(payment: CardPayment, intent, actor: User | None) -> str:
         code = (error.code if error else None) or "canceled"
         decline = getattr(error, "decline_code", None) if error else None
         message = stripe_gateway.decline_message(code, decline) if error else "Paiement annulé."
-        _close_failed(payment, invoice, code, message, actor)
+        close_failed(payment, invoice, code, message, actor)
         return "failed"
     return "open"
 
 
-def _close_failed(
-    payment: CardPayment, invoice: Invoice, code: str, message: str, actor: User | None
-) -> None:
+def close_failed(payment: CardPayment, invoice: Invoice, code: str, message: str, actor: User | None) -> None:
     payment.status = CardPaymentStatus.FAILED
     payment.failure_code = code[:60]
     payment.failure_message = message[:300]

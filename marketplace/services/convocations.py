@@ -48,7 +48,15 @@ from marketplace.models import (
     User,
     utcnow,
 )
-from marketplace.services import audit, documents, enrolment_notices, enrolments, jobs, outbox, retention
+from marketplace.services import (
+    audit,
+    documents,
+    enrolment_notices,
+    enrolment_states,
+    jobs,
+    outbox,
+    retention,
+)
 from marketplace.services.errors import DomainError
 from marketplace.services.locking import LockBusy, lock_session
 
@@ -241,7 +249,7 @@ def _convoke(
     )
     db.session.add(convocation)
     if enrolment.status == S.CONFIRMED:
-        enrolments.transition(enrolment, "convoke", actor, actor_org_id=session.provider_id)
+        enrolment_states.transition(enrolment, "convoke", actor, actor_org_id=session.provider_id)
     enrolment.convoked_at = now
     audit.record(
         "convocation.sent",

@@ -41,7 +41,7 @@ from marketplace.services import (
     attendance_sheet,
     certificates,
     documents,
-    enrolments,
+    enrolment_states,
     retention,
     sessions,
     surveys,
@@ -135,7 +135,7 @@ def apply_outcomes(session: TrainingSession, actor: User | None) -> int:
     for enrolment_id, result in session_figures(session).items():
         enrolment = db.session.get(Enrolment, enrolment_id)
         if enrolment.status in (S.IN_TRAINING, *S.OUTCOMES) and enrolment.status != result.outcome:
-            enrolments.transition(
+            enrolment_states.transition(
                 enrolment, OUTCOME_EVENT[result.outcome], actor, actor_org_id=session.provider_id
             )
             moved += 1
@@ -162,8 +162,8 @@ def declare_abandon(
     if len(why) > REASON:
         raise DomainError(f"Le motif ne doit pas dépasser {REASON} caractères.", field="reason")
     if enrolment.status in (S.CONFIRMED, S.CONVOKED):
-        enrolments.transition(enrolment, "start_training", actor, actor_org_id=enrolment.provider_id)
-    enrolments.transition(enrolment, "abandon", actor, actor_org_id=enrolment.provider_id, reason=why)
+        enrolment_states.transition(enrolment, "start_training", actor, actor_org_id=enrolment.provider_id)
+    enrolment_states.transition(enrolment, "abandon", actor, actor_org_id=enrolment.provider_id, reason=why)
     db.session.flush()
     return enrolment
 
@@ -196,9 +196,9 @@ def close_session(session: TrainingSession, actor: User, *, now: datetime | None
     for enrolment_id, result in session_figures(session).items():
         enrolment = db.session.get(Enrolment, enrolment_id)
         if enrolment.status in (S.CONFIRMED, S.CONVOKED):
-            enrolments.transition(enrolment, "start_training", actor, actor_org_id=session.provider_id)
+            enrolment_states.transition(enrolment, "start_training", actor, actor_org_id=session.provider_id)
         if enrolment.status != result.outcome:
-            enrolments.transition(
+            enrolment_states.transition(
                 enrolment, OUTCOME_EVENT[result.outcome], actor, actor_org_id=session.provider_id
             )
         enrolment.outcome = result.outcome
@@ -207,7 +207,7 @@ def close_session(session: TrainingSession, actor: User, *, now: datetime | None
         enrolment.closed_at = now
         # The reason of an abandonment stays on the closed enrolment (the certificate and the OPCO read it).
         keep = enrolment.status_reason if result.outcome == S.ABANDONED else None
-        enrolments.transition(enrolment, "close", actor, actor_org_id=session.provider_id, reason=keep)
+        enrolment_states.transition(enrolment, "close", actor, actor_org_id=session.provider_id, reason=keep)
     sessions.transition(session, "deliver", actor, now=now)
     session.delivered_at = now
     db.session.flush()

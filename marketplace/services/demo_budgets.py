@@ -21,9 +21,9 @@ def _adopt(enrolment: Enrolment, envelope_id: int) -> None:
     enrolment.envelope_id = envelope_id
     if enrolment.status not in S.TRAINEES:
         return
-    budgets._commit(enrolment, check=False)
+    budgets.commit(enrolment, check=False)
     if enrolment.status == S.CLOSED:
-        budgets._realise(enrolment)
+        budgets.realise(enrolment)
 
 
 def seed_budgets(today: date, opcos: dict[str, Opco], opco_admins: dict[str, User]) -> dict[str, int]:

@@ -33,8 +33,9 @@ from marketplace.models import (
     TrainingSession,
     User,
 )
-from marketplace.services import attendance, delivery, enrolments, sessions
-from marketplace.services.attendance import AttestInput, MarkInput, SignatureInput
+from marketplace.services import attendance, attendance_marks, delivery, enrolments, sessions
+from marketplace.services.attendance import SignatureInput
+from marketplace.services.attendance_marks import AttestInput, MarkInput
 from marketplace.services.session_input import SessionInput, SlotInput
 
 SST = "AKTO-AC-2026-01"
@@ -70,7 +71,7 @@ def signature_png(seed: str, width: int = 160, height: int = 48) -> bytes:
     )
 
 
-def _at(day: date, hhmm: str) -> datetime:
+def at(day: date, hhmm: str) -> datetime:
     return paris_to_utc(datetime.combine(day, time.fromisoformat(hhmm)))
 
 
@@ -80,10 +81,10 @@ def _rows(slot) -> dict[int, Attendance]:
     }
 
 
-def _live_half_day(session, slot, trainer: User, marks: dict[int, MarkInput] | None = None, *, attest=True):
+def live_half_day(session, slot, trainer: User, marks: dict[int, MarkInput] | None = None, *, attest=True):
     """Open the half-day at its start, each expected trainee signs (unless marked absent), the trainer attests."""
     marks = marks or {}
-    start = _at(slot.day, slot.start_time.strftime("%H:%M"))
+    start = at(slot.day, slot.start_time.strftime("%H:%M"))
     attendance.open_half_day(session, slot, trainer, now=start - timedelta(minutes=20))
     for n, (enrolment_id, row) in enumerate(sorted(_rows(slot).items())):
         mark = marks.get(enrolment_id)
@@ -102,7 +103,7 @@ def _live_half_day(session, slot, trainer: User, marks: dict[int, MarkInput] | N
         )
     if attest:
         rows = _rows(slot)
-        attendance.attest(
+        attendance_marks.attest(
             session,
             slot,
             AttestInput(
@@ -116,11 +117,11 @@ def _live_half_day(session, slot, trainer: User, marks: dict[int, MarkInput] | N
                 user_agent="Mozilla/5.0 (X11) démo",
             ),
             trainer,
-            now=_at(slot.day, slot.end_time.strftime("%H:%M")),
+            now=at(slot.day, slot.end_time.strftime("%H:%M")),
         )
 
 
-def _session(
+def published_session(
     provider, referencing, admin, days: list[date], created_on: date, capacity_max: int = 8
 ) -> TrainingSession:
     data = SessionInput(
@@ -147,7 +148,7 @@ def _session(
     return session
 
 
-def _enrol(session, company: Company, admin: User, people: list[Employee], when: date) -> list[Enrolment]:
+def enrol(session, company: Company, admin: User, people: list[Employee], when: date) -> list[Enrolment]:
     outcomes = enrolments.enrol(
         company, session.id, [p.id for p in people], admin, now=datetime.combine(when, time(10))
     )
@@ -180,20 +181,20 @@ def seed_delivery(
     )
     if past is not None:
         for slot in past.slots:
-            _live_half_day(past, slot, admin)
-        delivery.close_session(past, admin, now=_at(past.end_date, "18:00"))
+            live_half_day(past, slot, admin)
+        delivery.close_session(past, admin, now=at(past.end_date, "18:00"))
         closed += 1
 
     # 2. A past session awaiting service fait: one trainee attended in full, one absent with an excuse, one
     # who left early (partial), one absent without excuse, one who abandoned after the first half-day.
     first = today - timedelta(days=40)
-    mixed = _session(
+    mixed = published_session(
         provider, referencing, admin, [first, first + timedelta(days=1)], first - timedelta(days=30)
     )
-    people = _enrol(
+    people = enrol(
         mixed, companies[0], company_admins[0], staff[companies[0].id][5:8], first - timedelta(days=25)
     )
-    people += _enrol(
+    people += enrol(
         mixed, companies[2], company_admins[2], staff[companies[2].id][5:7], first - timedelta(days=24)
     )
     sessions.transition(mixed, "confirm", admin, now=datetime.combine(first - timedelta(days=10), time(10)))
@@ -207,14 +208,14 @@ def seed_delivery(
             marks[partial.id] = MarkInput(0, "late", 90)
         if n >= 1:
             marks.pop(quitter.id, None)
-        _live_half_day(mixed, slot, admin, marks)
+        live_half_day(mixed, slot, admin, marks)
         if n == 0:
             delivery.declare_abandon(mixed, quitter.id, "A quitté la formation (reprise d'un emploi).", admin)
-    sessions.transition(mixed, "complete", admin, now=_at(mixed.end_date, "17:30"))
+    sessions.transition(mixed, "complete", admin, now=at(mixed.end_date, "17:30"))
 
     # 3. In progress: yesterday signed and attested, today's morning open for signing. It was full: the
     # person on its waiting list left it when it started.
-    running = _session(
+    running = published_session(
         provider,
         referencing,
         admin,
@@ -222,12 +223,12 @@ def seed_delivery(
         today - timedelta(days=30),
         capacity_max=3,
     )
-    _enrol(running, companies[1], company_admins[1], staff[companies[1].id][5:8], today - timedelta(days=25))
-    _enrol(running, companies[2], company_admins[2], staff[companies[2].id][7:8], today - timedelta(days=20))
+    enrol(running, companies[1], company_admins[1], staff[companies[1].id][5:8], today - timedelta(days=25))
+    enrol(running, companies[2], company_admins[2], staff[companies[2].id][7:8], today - timedelta(days=20))
     sessions.transition(running, "confirm", admin, now=datetime.combine(today - timedelta(days=10), time(10)))
     for slot in running.slots[:2]:
-        _live_half_day(running, slot, admin)
-    attendance.open_half_day(running, running.slots[2], admin, now=_at(today, "08:30"))
+        live_half_day(running, slot, admin)
+    attendance.open_half_day(running, running.slots[2], admin, now=at(today, "08:30"))
     db.session.flush()
     in_training = sum(1 for e in running_enrolments(running) if e.status == EnrolmentStatus.IN_TRAINING)
     return {"sessions_closed": closed, "trainees_in_training": in_training}

@@ -14,7 +14,15 @@ from sqlalchemy import select
 
 from marketplace.extensions import db
 from marketplace.models import Company, Enrolment, EnrolmentStatus, Opco, TrainingProvider, User
-from marketplace.services import catalogue, employees, enrolments, referencings, sessions, waitlist
+from marketplace.services import (
+    catalogue,
+    employees,
+    enrolment_states,
+    enrolments,
+    referencings,
+    sessions,
+    waitlist,
+)
 from marketplace.services.action_input import ActionInput
 from marketplace.services.employees import EmployeeInput
 from marketplace.services.funding import FundingBasis
@@ -301,7 +309,7 @@ def seed_marketplace(
     offered = _offered(small)
     waitlist.decline_offer(offered, company_admins[distrilyon])  # declined: offered to the next one
     late = _offered(small)
-    enrolments.transition(late, "expire_offer", None)  # not answered in time: the next one gets it
+    enrolment_states.transition(late, "expire_offer", None)  # not answered in time: the next one gets it
     waitlist.offer_free_seats(small, None)
     enrol(brasserie, small, staff[companies[brasserie].id][4:5])  # and someone still waits
 

@@ -45,7 +45,7 @@ from marketplace.services import (
 )
 from marketplace.services import sessions as session_service
 from marketplace.services.demo import make_siret
-from marketplace.services.demo_delivery import SST, _at, _enrol, _live_half_day, _session
+from marketplace.services.demo_delivery import SST, at, enrol, live_half_day, published_session
 from marketplace.services.employees import EmployeeInput
 
 # French test accounts (valid check digits; schwifty accepts them).
@@ -64,15 +64,17 @@ def _small_session(
     day: date,
 ) -> TrainingSession:
     """A two-day session (the SST lasts 14 h), two trainees present throughout, closed the last evening."""
-    session = _session(provider, referencing, admin, [day, day + timedelta(days=1)], day - timedelta(days=30))
-    _enrol(session, company, company_admin, people, day - timedelta(days=20))
+    session = published_session(
+        provider, referencing, admin, [day, day + timedelta(days=1)], day - timedelta(days=30)
+    )
+    enrol(session, company, company_admin, people, day - timedelta(days=20))
     session_service.transition(
         session, "confirm", admin, now=datetime.combine(day - timedelta(days=7), time(10))
     )
     for slot in session.slots:
-        _live_half_day(session, slot, admin)
-    session_service.transition(session, "complete", admin, now=_at(session.end_date, "17:30"))
-    delivery.close_session(session, admin, now=_at(session.end_date, "18:00"))
+        live_half_day(session, slot, admin)
+    session_service.transition(session, "complete", admin, now=at(session.end_date, "17:30"))
+    delivery.close_session(session, admin, now=at(session.end_date, "18:00"))
     return session
 
 

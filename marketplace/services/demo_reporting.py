@@ -13,8 +13,8 @@ from marketplace.extensions import db
 from marketplace.models import BudgetEnvelope, CollectiveAction, Company, Referencing, TrainingProvider, User
 from marketplace.services import delivery, employees, invoicing
 from marketplace.services import sessions as session_service
-from marketplace.services.attendance import MarkInput
-from marketplace.services.demo_delivery import _at, _enrol, _live_half_day, _session
+from marketplace.services.attendance_marks import MarkInput
+from marketplace.services.demo_delivery import at, enrol, live_half_day, published_session
 from marketplace.services.employees import EmployeeInput
 
 TRAINEES = [
@@ -57,7 +57,7 @@ def seed_reporting(
         return {}
     first = today - timedelta(days=55)
     days = [first + timedelta(days=n) for n in range(max(1, int(referencing.action.duration_hours) // 7))]
-    session = _session(provider, referencing, admin, days, first - timedelta(days=30))
+    session = published_session(provider, referencing, admin, days, first - timedelta(days=30))
     people: list = []
     for index in (1, 2):
         company: Company = companies[index]
@@ -72,7 +72,7 @@ def seed_reporting(
             for n, last, first_name, job in TRAINEES
             if n == index
         ]
-        people += _enrol(session, company, company_admins[index], staff, first - timedelta(days=20))
+        people += enrol(session, company, company_admins[index], staff, first - timedelta(days=20))
     session_service.transition(
         session, "confirm", admin, now=datetime.combine(first - timedelta(days=7), time(10))
     )
@@ -81,9 +81,9 @@ def seed_reporting(
         marks = {absent.id: MarkInput(0, "absent")}
         if n == 3:
             marks[people[1].id] = MarkInput(0, "late", 90)
-        _live_half_day(session, slot, admin, marks)
-    session_service.transition(session, "complete", admin, now=_at(session.end_date, "17:30"))
-    delivery.close_session(session, admin, now=_at(session.end_date, "18:00"))
+        live_half_day(session, slot, admin, marks)
+    session_service.transition(session, "complete", admin, now=at(session.end_date, "17:30"))
+    delivery.close_session(session, admin, now=at(session.end_date, "18:00"))
     issued = 0
     for invoice in invoicing.draft_for_session(session, admin):
         invoicing.issue(invoice, admin, today=today)

@@ -26,7 +26,7 @@ for _name in ("weasyprint", "fontTools"):
 _FONTS = []  # one FontConfiguration per process, created on first use
 
 
-def _font_config():
+def font_config():
     """Reused from one document to the next: looking fonts up again costs more than laying a page out
     (bench/README.md: about half the time of a one-page certificate)."""
     if not _FONTS:
@@ -41,7 +41,7 @@ def render_pdf(template: str, **context) -> bytes:
     from weasyprint import HTML
 
     html = render_template(template, **context)
-    return HTML(string=html, base_url=".").write_pdf(font_config=_font_config())
+    return HTML(string=html, base_url=".").write_pdf(font_config=font_config())
 
 
 def sha256(data: bytes) -> str:

@@ -19,16 +19,14 @@ wider rule (several sessions of one company), the session lock the narrower one 
 The figures of an enrolment (HT, VAT, TTC, funded, remainder) and the rules that applied when it was made
 (notice period of free cancellation, caps) are frozen on it: later changes to the action are not retroactive.
 
-Statuses change only through ``transition`` (state machine A of the domain research, up to
-"confirmed" and the cancellations), which also keeps ``seats_held`` in step.
-
 A seat is confirmed (enrolment, waiting-list offer accepted, OPCO approval) only while the OPCO can fund the
 session: referencing active, Qualiopi certificate valid up to the session's last day
 (``eligibility.funding_blocker``, through ``check_funding``).
 
-Split by sub-domain: the waiting list is in services.waitlist, who is told what in services.enrolment_notices,
-what a cancelled or starting session does to its enrolments in services.session_enrolments, and what pages
-read (seats left, cancellation deadline) in services.enrolment_reads.
+Split by sub-domain: the statuses and their one ``transition`` are in services.enrolment_states, the waiting
+list in services.waitlist, who is told what in services.enrolment_notices, what a cancelled or starting
+session does to its enrolments in services.session_enrolments, and what pages read (seats left, cancellation
+deadline) in services.enrolment_reads.
 """
 
 from __future__ import annotations
@@ -53,69 +51,22 @@ from marketplace.models import (
     utcnow,
 )
 from marketplace.models.limits import REASON
-from marketplace.services import audit, budgets, eligibility, enrolment_notices, funding, outbox
+from marketplace.services import (
+    audit,
+    budgets,
+    eligibility,
+    enrolment_notices,
+    enrolment_states,
+    funding,
+    outbox,
+)
 from marketplace.services.enrolment_reads import is_late_cancellation
 from marketplace.services.errors import DomainError, NotFound
 from marketplace.services.identifiers import size_band
 from marketplace.services.locking import lock_and_read, lock_row, lock_session
-from marketplace.services.state import machine
 from marketplace.services.text import has_control
 
 S = EnrolmentStatus
-
-ENROLMENT = machine(
-    "enrolment",
-    S.LABELS,
-    approve=(S.PENDING_APPROVAL, S.CONFIRMED, "Valider l'inscription"),
-    refuse=(S.PENDING_APPROVAL, S.REFUSED, "Refuser l'inscription"),
-    cancel=(S.ACTIVE, S.CANCELLED, "Annuler l'inscription"),
-    offer=(S.WAITLISTED, S.OFFERED, "Proposer la place libérée"),
-    accept_offer=(S.OFFERED, S.CONFIRMED, "Accepter la place"),
-    accept_offer_for_approval=(S.OFFERED, S.PENDING_APPROVAL, "Accepter la place"),
-    decline_offer=(S.OFFERED, S.OFFER_DECLINED, "Décliner la place"),
-    expire_offer=(S.OFFERED, S.OFFER_EXPIRED, "Expiration de la proposition"),
-    session_cancelled=(S.ACTIVE, S.SESSION_CANCELLED, "Annulation de la session"),
-    close_waitlist=((S.WAITLISTED, S.OFFERED), S.WAITLIST_CLOSED, "Clôture de la liste d'attente"),
-    # After confirmation: convocation, the training, its outcome from the attendance, closing (service fait).
-    convoke=(S.CONFIRMED, S.CONVOKED, "Convoquer"),
-    start_training=((S.CONFIRMED, S.CONVOKED), S.IN_TRAINING, "Début de la formation"),
-    attended=((S.IN_TRAINING, *S.OUTCOMES), S.ATTENDED, "Formation suivie en totalité"),
-    partially_attended=((S.IN_TRAINING, *S.OUTCOMES), S.PARTIALLY_ATTENDED, "Formation suivie en partie"),
-    absent_excused=((S.IN_TRAINING, *S.OUTCOMES), S.ABSENT_EXCUSED, "Absence justifiée"),
-    absent=((S.IN_TRAINING, *S.OUTCOMES), S.ABSENT, "Absence non justifiée"),
-    abandon=((S.IN_TRAINING, *S.OUTCOMES), S.ABANDONED, "Abandon en cours de formation"),
-    close=(S.OUTCOMES, S.CLOSED, "Clôturer (service fait)"),
-    reopen=(S.CLOSED, S.IN_TRAINING, "Rouvrir pour correction"),
-)
-
-
-def transition(
-    enrolment: Enrolment,
-    event: str,
-    actor: User | None,
-    *,
-    actor_org_id: int | None = None,
-    reason: str | None = None,
-) -> str:
-    """Apply ``event`` to the enrolment (caller holds the session lock); keeps ``seats_held`` in step.
-
-    The audit event is written for the company, and for the acting organisation when it is another one
-    (the OPCO approving, the training organisation cancelling its session).
-    """
-    session = enrolment.session
-    previous = ENROLMENT.apply(enrolment, event, actor, organisation_id=enrolment.company_id, reason=reason)
-    session.seats_held += int(enrolment.status in S.SEAT_HOLDING) - int(previous in S.SEAT_HOLDING)
-    if actor_org_id is not None and actor_org_id != enrolment.company_id:
-        audit.record(
-            f"enrolment.{event}",
-            organisation_id=actor_org_id,
-            actor=actor,
-            obj=enrolment,
-            data={"from": previous, "to": enrolment.status, **({"reason": reason} if reason else {})},
-        )
-    enrolment.status_reason = reason
-    budgets.on_transition(enrolment, previous)  # the envelope's committed/realised amounts (services.budgets)
-    return previous
 
 
 # --- Locks -----------------------------------------------------------------------------------------------
@@ -398,13 +349,13 @@ def cancel(enrolment: Enrolment, actor: User, *, now: datetime | None = None) ->
             "Contactez l'organisme de formation."
         )
     late = is_late_cancellation(enrolment, paris_today(now))
-    transition(enrolment, "cancel", actor, reason="Annulation hors délai" if late else None)
+    enrolment_states.transition(enrolment, "cancel", actor, reason="Annulation hors délai" if late else None)
     enrolment.cancelled_at = now
     enrolment.is_late_cancellation = late
     enrolment_notices.notify(enrolment, "enrolment_cancelled", cancelled_by=actor)
     enrolment_notices.notify_trainee(enrolment, "enrolment_cancelled_trainee")
     enrolment_notices.notify_provider(enrolment.session, [enrolment], "provider_enrolment_cancelled")
-    from marketplace.services import waitlist  # circular: the waiting list goes through transition
+    from marketplace.services import waitlist  # circular: the waiting list locks through this module
 
     waitlist.offer_free_seats(enrolment.session, actor, now=now)
     return enrolment
@@ -474,7 +425,7 @@ def approve(enrolment: Enrolment, actor: User, opco_id: int) -> Enrolment:
                 "refusez-la en indiquant le motif."
             )
         check_funding(enrolment.session)
-    transition(enrolment, "approve", actor, actor_org_id=opco_id)
+    enrolment_states.transition(enrolment, "approve", actor, actor_org_id=opco_id)
     enrolment.decided_at = utcnow()
     enrolment_notices.notify(enrolment, "enrolment_approved")
     if enrolment.employee.email and enrolment.employee.erased_at is None:
@@ -505,10 +456,10 @@ def refuse(
     if has_control(reason):
         raise DomainError("Le motif du refus contient des caractères non autorisés.", field="reason")
     enrolment = locked(enrolment)
-    transition(enrolment, "refuse", actor, actor_org_id=opco_id, reason=reason)
+    enrolment_states.transition(enrolment, "refuse", actor, actor_org_id=opco_id, reason=reason)
     enrolment.decided_at = utcnow()
     enrolment_notices.notify(enrolment, "enrolment_refused")
-    from marketplace.services import waitlist  # circular: the waiting list goes through transition
+    from marketplace.services import waitlist  # circular: the waiting list locks through this module
 
     waitlist.offer_free_seats(enrolment.session, actor, now=now)
     return enrolment

@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 from flask import render_template
 
 from marketplace.models import Invoice, InvoiceKind, TrainingSession
-from marketplace.services.documents import _font_config
+from marketplace.services.documents import font_config
 
 # The library reports each step at INFO level: noise in the platform's logs.
 logging.getLogger("factur-x").setLevel(logging.WARNING)
@@ -176,7 +176,7 @@ def render(invoice: Invoice, credited: Invoice | None = None) -> bytes:
 
     session = db.session.get(TrainingSession, invoice.session_id)
     html = render_template("pdf/invoice.html", invoice=invoice, credited=credited, session=session)
-    pdf = HTML(string=html, base_url=".").write_pdf(font_config=_font_config(), pdf_variant="pdf/a-3b")
+    pdf = HTML(string=html, base_url=".").write_pdf(font_config=font_config(), pdf_variant="pdf/a-3b")
     xml = facturx_xml(invoice, credited)
     return facturx.generate_from_binary(
         pdf, xml, flavor="factur-x", level=LEVEL, check_xsd=True, lang="fr-FR"
@@ -194,4 +194,4 @@ def render_receipt(invoice: Invoice) -> bytes:
     session = db.session.get(TrainingSession, invoice.session_id)
     means = PaymentMeans.LABELS.get(invoice.payment_means or "", "virement bancaire")
     html = render_template("pdf/invoice.html", invoice=invoice, credited=None, session=session, receipt=means)
-    return HTML(string=html, base_url=".").write_pdf(font_config=_font_config())
+    return HTML(string=html, base_url=".").write_pdf(font_config=font_config())

@@ -21,7 +21,7 @@ from marketplace.models import (
     User,
     utcnow,
 )
-from marketplace.services import audit, enrolment_notices, enrolments, outbox, sessions
+from marketplace.services import audit, enrolment_notices, enrolment_states, outbox, sessions
 from marketplace.services.errors import DomainError, NotFound
 
 REASON_MIN = 5
@@ -54,7 +54,7 @@ def request_correction(
         .order_by(Enrolment.id)
     ).all()
     for enrolment in closed:
-        enrolments.transition(enrolment, "reopen", actor, actor_org_id=opco_id, reason=reason)
+        enrolment_states.transition(enrolment, "reopen", actor, actor_org_id=opco_id, reason=reason)
         enrolment.closed_at = None
     audit.record(
         "session.correction_requested",

@@ -3,8 +3,8 @@
 Cancelled by the training organisation: every live enrolment ends, and each company and trainee is told.
 Started: nobody joins from the waiting list any more, so whoever still waits or holds an offer leaves the list
 and the company is told. Both work under the session lock alone (no company lock: one session only, see
-services.enrolments) and change statuses through ``enrolments.transition``, the acting organisation being the
-training organisation.
+services.enrolments) and change statuses through ``enrolment_states.transition``, the acting organisation being
+the training organisation.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy import select
 from marketplace.extensions import db
 from marketplace.models import Enrolment, EnrolmentStatus, TrainingSession, User, utcnow
 from marketplace.services import enrolment_notices, outbox
-from marketplace.services.enrolments import transition
+from marketplace.services.enrolment_states import transition
 from marketplace.services.locking import lock_session
 
 S = EnrolmentStatus

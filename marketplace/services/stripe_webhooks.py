@@ -146,8 +146,8 @@ def _adopt(account, client: stripe.StripeClient, intent_id: str) -> CardPayment 
     if not intent_id.startswith("pi_"):
         return None
     intent = client.v1.payment_intents.retrieve(intent_id)
-    raw_invoice = card_payments._meta(intent, "invoice_id") or ""
-    if card_payments._meta(intent, "provider_id") != str(account.provider_id) or not raw_invoice.isdigit():
+    raw_invoice = card_payments.meta(intent, "invoice_id") or ""
+    if card_payments.meta(intent, "provider_id") != str(account.provider_id) or not raw_invoice.isdigit():
         return None
     invoice = db.session.get(Invoice, int(raw_invoice))
     if (
@@ -233,9 +233,9 @@ def reconcile(now=None) -> int:
             outcome = card_payments.apply_intent(payment, intent, None) if intent is not None else "open"
             if outcome == "open" and (intent is None or intent.status in WAITING_FOR_CUSTOMER):
                 if intent is not None:
-                    card_payments._cancel_quietly(client, intent.id)
+                    card_payments.cancel_quietly(client, intent.id)
                 invoice = db.session.get(Invoice, payment.invoice_id)
-                card_payments._close_failed(
+                card_payments.close_failed(
                     payment, invoice, "abandoned", "Paiement abandonné (sans réponse depuis une heure).", None
                 )
                 outcome = "failed"

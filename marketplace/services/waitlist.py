@@ -8,8 +8,8 @@ Waiting-list places do not use the company's caps: accepting an offer checks the
 lock then the session lock (the order of services.enrolments), and needs the OPCO to be able to fund the
 session. The list is served until the session starts (services.session_enrolments then closes it).
 
-Statuses change through ``enrolments.transition``; ``enrolments`` offers the seat freed by a cancellation or
-a refusal, importing this module lazily (circular).
+Statuses change through ``enrolment_states.transition``; ``enrolments`` offers the seat freed by a cancellation
+or a refusal, importing this module lazily (circular).
 """
 
 from __future__ import annotations
@@ -21,7 +21,14 @@ from sqlalchemy import select
 from marketplace.extensions import db
 from marketplace.formatting import datetime_fr, paris_today
 from marketplace.models import Enrolment, EnrolmentStatus, SessionStatus, TrainingSession, User, utcnow
-from marketplace.services import budgets, eligibility, enrolment_notices, enrolment_reads, enrolments
+from marketplace.services import (
+    budgets,
+    eligibility,
+    enrolment_notices,
+    enrolment_reads,
+    enrolment_states,
+    enrolments,
+)
 from marketplace.services.calendar import working_hours_after
 from marketplace.services.errors import DomainError
 from marketplace.services.locking import lock_session
@@ -58,7 +65,7 @@ def offer_free_seats(session: TrainingSession, actor: User | None, *, now: datet
         .limit(free)
     ).all()
     for enrolment in waiting:
-        enrolments.transition(enrolment, "offer", actor)
+        enrolment_states.transition(enrolment, "offer", actor)
         enrolment.offer_expires_at = offer_deadline(session, enrolment.company, now, hours)
         enrolment_notices.notify(enrolment, "enrolment_offer")
     return len(waiting)
@@ -95,7 +102,7 @@ def accept_offer(enrolment: Enrolment, actor: User, *, now: datetime | None = No
     enrolments.check_funding(enrolment.session)
     approval = enrolment.session.action.requires_approval or budgets.needs_approval(enrolment)
     event = "accept_offer_for_approval" if approval else "accept_offer"
-    enrolments.transition(enrolment, event, actor)
+    enrolment_states.transition(enrolment, event, actor)
     enrolment.offer_expires_at = None
     enrolment_notices.notify_created(enrolment)
     enrolment_notices.notify_provider(enrolment.session, [enrolment], "provider_enrolments_new")
@@ -105,7 +112,7 @@ def accept_offer(enrolment: Enrolment, actor: User, *, now: datetime | None = No
 
 def decline_offer(enrolment: Enrolment, actor: User, *, now: datetime | None = None) -> Enrolment:
     enrolment = enrolments.locked(enrolment)
-    enrolments.transition(enrolment, "decline_offer", actor)
+    enrolment_states.transition(enrolment, "decline_offer", actor)
     offer_free_seats(enrolment.session, actor, now=now)
     return enrolment
 
@@ -133,7 +140,7 @@ def expire_offers(*, now: datetime | None = None) -> int:
                 Enrolment.offer_expires_at <= now,
             )
         ):
-            enrolments.transition(enrolment, "expire_offer", None)
+            enrolment_states.transition(enrolment, "expire_offer", None)
             enrolment_notices.notify(enrolment, "enrolment_offer_expired")
             expired += 1
         offer_free_seats(session, None, now=now)

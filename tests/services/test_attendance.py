@@ -28,13 +28,15 @@ from marketplace.models import (
 )
 from marketplace.services import (
     attendance,
+    attendance_marks,
     attendance_proofs,
     delivery,
     enrolments,
     signature_proofs,
     waitlist,
 )
-from marketplace.services.attendance import AttestInput, MarkInput, SignatureInput
+from marketplace.services.attendance import SignatureInput
+from marketplace.services.attendance_marks import AttestInput, MarkInput
 from marketplace.services.demo_delivery import signature_png
 from marketplace.services.errors import DomainError
 from marketplace.services.identifiers import format_nda
@@ -99,7 +101,9 @@ def _sign(row: Attendance, now: datetime, **kwargs) -> Attendance:
 
 
 def _attest(w: World, slot, now: datetime, marks=None):
-    attendance.attest(w.session, slot, AttestInput("Claire Formatrice", marks=marks), w.trainer, now=now)
+    attendance_marks.attest(
+        w.session, slot, AttestInput("Claire Formatrice", marks=marks), w.trainer, now=now
+    )
     db.session.commit()
 
 
@@ -248,7 +252,9 @@ def test_the_trainer_attests_once_every_trainee_is_marked_and_signed(world):
     assert record.proof_sha256 == signature_proofs.attestation_proof_hash(record)
     # Locked: no more marks, no more signatures.
     with pytest.raises(DomainError, match="rectification motivée"):
-        attendance.mark(w.session, w.am, [MarkInput(c.id, "present")], w.trainer, now=at(w.day, "12:40"))
+        attendance_marks.mark(
+            w.session, w.am, [MarkInput(c.id, "present")], w.trainer, now=at(w.day, "12:40")
+        )
     db.session.rollback()
     with pytest.raises(DomainError, match="déjà attesté"):
         _sign(c, at(w.day, "12:45"))
@@ -262,9 +268,9 @@ def test_after_the_lock_a_change_is_an_amendment_with_its_reason_audited(world):
     _attest(w, w.am, at(w.day, "12:30"))
     target = rows[w.enrolments[1].id]
     with pytest.raises(DomainError, match="motif de la rectification"):
-        attendance.amend(w.session, w.am, MarkInput(target.id, "late", 45), "", w.trainer)
+        attendance_marks.amend(w.session, w.am, MarkInput(target.id, "late", 45), "", w.trainer)
     db.session.rollback()
-    attendance.amend(
+    attendance_marks.amend(
         w.session, w.am, MarkInput(target.id, "late", 45), "Parti à 11h45 (rendez-vous)", w.trainer
     )
     db.session.commit()
@@ -291,7 +297,7 @@ def test_a_paper_scan_proves_a_half_day_once_presences_are_marked(world):
             w.session, w.am, DocumentKind.PAPER_SHEET, "scan.pdf", scan, w.trainer, now=at(w.day, "12:30")
         )
     db.session.rollback()
-    attendance.mark(
+    attendance_marks.mark(
         w.session,
         w.am,
         [MarkInput(r.id, "present") for r in rows.values()],
@@ -303,7 +309,7 @@ def test_a_paper_scan_proves_a_half_day_once_presences_are_marked(world):
             w.session, w.am, DocumentKind.PAPER_SHEET, "scan.txt", b"x", w.trainer, now=at(w.day, "12:30")
         )
     db.session.rollback()
-    attendance.mark(
+    attendance_marks.mark(
         w.session,
         w.am,
         [MarkInput(r.id, "present") for r in rows.values()],
@@ -395,7 +401,7 @@ def test_closing_freezes_outcomes_and_hours_closes_enrolments_and_issues_the_she
     assert sheet.session_id == session.id and sheet.purge_after.year == w.day.year + 6
     # Frozen: nothing changes afterwards, not even by an amendment.
     with pytest.raises(DomainError, match="service fait"):
-        attendance.amend(session, w.am, MarkInput(1, "present"), "Erreur de saisie", w.trainer)
+        attendance_marks.amend(session, w.am, MarkInput(1, "present"), "Erreur de saisie", w.trainer)
     db.session.rollback()
     with pytest.raises(DomainError, match="déjà clôturée"):
         delivery.close_session(session, w.trainer, now=at(w.day, "18:05"))
@@ -459,7 +465,7 @@ def test_the_attendance_sheet_shows_names_dates_times_trainer_and_nda(world):
 
 
 def test_after_a_correction_request_an_amendment_and_a_new_closing_supersede_the_sheet(world):
-    from marketplace.services import enrolments, sessions
+    from marketplace.services import enrolment_states, sessions
 
     w = world
     _full_half_day(w, w.am)
@@ -470,12 +476,12 @@ def test_after_a_correction_request_an_amendment_and_a_new_closing_supersede_the
     # The OPCO asks for a correction (its side is built elsewhere): session and enrolments reopen.
     session = sessions.transition(w.session, "request_correction", None, reason="Heures de Martin à revoir")
     for e in w.enrolments:
-        enrolments.transition(db.session.get(Enrolment, e.id), "reopen", None)
+        enrolment_states.transition(db.session.get(Enrolment, e.id), "reopen", None)
     db.session.commit()
     line = db.session.scalar(
         select(Attendance).where(Attendance.enrolment_id == w.enrolments[2].id, Attendance.slot_id == w.pm.id)
     )
-    attendance.amend(session, w.pm, MarkInput(line.id, "late", 60), "Départ à 16h00 oublié", w.trainer)
+    attendance_marks.amend(session, w.pm, MarkInput(line.id, "late", 60), "Départ à 16h00 oublié", w.trainer)
     assert db.session.get(Enrolment, w.enrolments[2].id).status == S.PARTIALLY_ATTENDED
     delivery.close_session(session, w.trainer, now=at(w.day + timedelta(days=3), "10:00"))
     db.session.commit()

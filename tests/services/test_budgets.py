@@ -21,7 +21,15 @@ from marketplace.models import (
     OutboxMessage,
     utcnow,
 )
-from marketplace.services import budgets, enrolments, envelopes, locking, session_enrolments, waitlist
+from marketplace.services import (
+    budgets,
+    enrolment_states,
+    enrolments,
+    envelopes,
+    locking,
+    session_enrolments,
+    waitlist,
+)
 from marketplace.services.errors import DomainError, InvalidForm
 
 S = EnrolmentStatus
@@ -145,9 +153,9 @@ def test_committed_at_approval_released_on_refusal(make, opco, manager):
 
 def close_with(enrolment, attended: int, planned: int):
     for event in ("start_training", "partially_attended" if attended < planned else "attended"):
-        enrolments.transition(enrolment, event, None)
+        enrolment_states.transition(enrolment, event, None)
     enrolment.planned_minutes, enrolment.attended_minutes = planned, attended
-    enrolments.transition(enrolment, "close", None)
+    enrolment_states.transition(enrolment, "close", None)
     db.session.commit()
 
 
@@ -164,7 +172,7 @@ def test_realised_at_closing_prorated_to_the_cent(make, opco, manager):
     reasons = db.session.scalars(select(BudgetMovement.reason).where(BudgetMovement.kind == "released")).all()
     assert any("400/840 min" in r for r in reasons)
     # Reopened for a correction: the full share is committed again, nothing realised until closed again.
-    enrolments.transition(enrolment, "reopen", None)
+    enrolment_states.transition(enrolment, "reopen", None)
     db.session.commit()
     assert figures(envelope) == (share, 0, 0)
 

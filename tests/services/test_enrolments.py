@@ -15,6 +15,7 @@ from marketplace.models import AuditEvent, Enrolment, EnrolmentStatus, OutboxMes
 from marketplace.services import (
     eligibility,
     enrolment_reads,
+    enrolment_states,
     enrolments,
     funding,
     locking,
@@ -278,11 +279,11 @@ def test_refused_transitions(make, company, hr, status, event):
     e.status = status  # set up the starting state directly (the point is what transition refuses)
     db.session.commit()
     with pytest.raises(DomainError, match="Action impossible"):
-        enrolments.transition(e, event, hr)
+        enrolment_states.transition(e, event, hr)
 
 
 def test_allowed_transitions_are_declared_once():
-    m = enrolments.ENROLMENT
+    m = enrolment_states.ENROLMENT
     assert sorted(m.allowed("waitlisted")) == ["cancel", "close_waitlist", "offer", "session_cancelled"]
     assert sorted(m.allowed("offered")) == [
         "accept_offer",

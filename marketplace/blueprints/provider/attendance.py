@@ -16,7 +16,7 @@ from marketplace.blueprints.provider.attendance_forms import (
 from marketplace.blueprints.provider.routes import bp
 from marketplace.blueprints.provider.sessions import STATUS_BADGES
 from marketplace.models import AttendanceStatus, SessionSlot, TrainingSession
-from marketplace.services import attendance, attendance_pages, attendance_proofs, delivery
+from marketplace.services import attendance, attendance_marks, attendance_pages, attendance_proofs, delivery
 from marketplace.services.roles import Perm
 from marketplace.web.actions import perform, render, submit
 from marketplace.web.guard import get_owned, require
@@ -176,7 +176,7 @@ def mark_attendance(session_id: int, slot_id: int):
     form = MarksForm()
     return submit(
         form,
-        lambda: attendance.mark(session, slot, form.mark_inputs(), current_user),
+        lambda: attendance_marks.mark(session, slot, form.mark_inputs(), current_user),
         page=lambda: _half_day_page(session, slot, marks_form=form),
         done=_half_day_url(session_id, slot_id),
         message="Les présences sont enregistrées.",
@@ -191,7 +191,7 @@ def attest_half_day(session_id: int, slot_id: int):
     form = AttestForm()
     return submit(
         form,
-        lambda: attendance.attest(session, slot, form.to_input(*_client()), current_user),
+        lambda: attendance_marks.attest(session, slot, form.to_input(*_client()), current_user),
         page=lambda: _half_day_page(session, slot, attest_form=form),
         done=_half_day_url(session_id, slot_id),
         message="La demi-journée est attestée et verrouillée : une modification passe désormais par une "
@@ -208,7 +208,7 @@ def amend_attendance(session_id: int, slot_id: int):
     form.attendance_id.choices = attendance_pages.line_choices(slot)
     return submit(
         form,
-        lambda: attendance.amend(session, slot, form.to_input(), form.reason.data, current_user),
+        lambda: attendance_marks.amend(session, slot, form.to_input(), form.reason.data, current_user),
         page=lambda: _half_day_page(session, slot, amend_form=form),
         done=_half_day_url(session_id, slot_id),
         message="La rectification est enregistrée avec son motif.",

@@ -10,7 +10,7 @@ from wtforms.widgets import HiddenInput
 
 from marketplace.models import AttendanceStatus, DocumentKind
 from marketplace.models.limits import FULL_NAME, REASON
-from marketplace.services.attendance import AttestInput, MarkInput
+from marketplace.services.attendance_marks import AttestInput, MarkInput
 from marketplace.web.forms import REQUIRED, Form
 
 # A drawn signature arrives as a PNG data URL (base64): the model's bound (100 kB) and its prefix.
