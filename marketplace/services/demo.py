@@ -321,6 +321,9 @@ def seed_demo(today: date) -> SeedResult:
     from marketplace.services.demo_money import seed_delivered_sessions
 
     marketplace.update(seed_delivered_sessions(today, providers, provider_admins, companies, company_admins))
+    from marketplace.services.demo_quality import seed_cold_session
+
+    marketplace.update(seed_cold_session(today, providers, provider_admins, companies, company_admins))
     db.session.flush()
     from marketplace.services.demo_budgets import seed_budgets
 

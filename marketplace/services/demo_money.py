@@ -54,7 +54,7 @@ OPCO_IBAN, OPCO_BIC = "FR1420041010050500013M02606", "PSSTFRPPXXX"
 AKTO_SIREN_PREFIX = "85345678"  # made up (make_siret adds the check digits)
 
 
-def _small_session(
+def small_session(
     provider,
     referencing,
     admin,
@@ -88,7 +88,7 @@ NEW_STAFF = [
 ]
 
 
-def _new_staff(company: Company, company_admin: User, n: int) -> list[Employee]:
+def new_staff(company: Company, company_admin: User, n: int) -> list[Employee]:
     """Two employees hired for these sessions (the demo's first employees already fill other sessions)."""
     return [
         employees.create_employee(
@@ -114,9 +114,9 @@ def seed_delivered_sessions(
     if referencing is not None:
         company, company_admin = companies[0], company_admins[0]  # enrols without approval
         for n in range(3):
-            people = _new_staff(company, company_admin, n)
+            people = new_staff(company, company_admin, n)
             day = today - timedelta(days=20 + 7 * n)
-            _small_session(provider, referencing, admin, company, company_admin, people, day)
+            small_session(provider, referencing, admin, company, company_admin, people, day)
             extra += 1
 
     return {"sessions_closed_for_invoices": extra}

@@ -1,23 +1,32 @@
 """Demo « Qualité »: answers to the « à chaud » questionnaires of the delivered sessions (some anonymous), an
-OPCO question, and one complaint in each state of its workflow, so the OPCO and OF demo logins see results."""
+OPCO question, and one complaint in each state of its workflow, so the OPCO and OF demo logins see results.
+
+One session ended just over two months ago: its « à froid » questionnaires (trainees and employer) were sent at
+D+60 as the daily job does, and answered, so the « à froid » results are not empty either."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from marketplace.extensions import db
 from marketplace.models import (
+    CollectiveAction,
     Company,
     Enrolment,
     EnrolmentStatus,
     Opco,
+    Referencing,
     SurveyInvitation,
+    SurveyKind,
     TrainingProvider,
     User,
 )
-from marketplace.services import complaints, survey_questions, surveys
+from marketplace.services import complaints, employees, survey_questions, surveys
+from marketplace.services.demo_delivery import SST, at
+from marketplace.services.demo_money import small_session
+from marketplace.services.employees import EmployeeInput
 
 COMMENTS = (
     "Formateur très pédagogue, beaucoup d'exercices pratiques.",
@@ -47,6 +56,13 @@ STEP_TEXTS = {
 }
 
 
+COLD_STAFF = (
+    ("Marchand", "Hugo", "Préparateur de commandes"),
+    ("Lefort", "Inès", "Agente d'accueil"),
+    ("Barbier", "Julien", "Électricien"),
+)
+
+
 def seed_quality(
     opcos: dict[str, Opco],
     opco_admins: dict[str, User],
@@ -63,14 +79,12 @@ def seed_quality(
         opco_admins["akto"],
     )
     invitations = db.session.scalars(
-        select(SurveyInvitation)
-        .where(SurveyInvitation.kind == "hot")
-        .order_by(SurveyInvitation.session_id, SurveyInvitation.id)
+        select(SurveyInvitation).order_by(SurveyInvitation.session_id, SurveyInvitation.id)
     ).all()
-    answered, by_session = 0, {}
+    answered, by_questionnaire = 0, {}
     for invitation in invitations:
-        n = by_session.setdefault(invitation.session_id, 0)
-        by_session[invitation.session_id] = n + 1
+        n = by_questionnaire.setdefault((invitation.session_id, invitation.kind), 0)
+        by_questionnaire[(invitation.session_id, invitation.kind)] = n + 1
         if n % 5 == 4:
             continue  # one in five does not answer (the response rate is not 100 %)
         seed = invitation.session_id + n
@@ -87,6 +101,36 @@ def seed_quality(
         answered += 1
     filed = _complaints(providers[0], provider_admins[0], companies[0], company_admins[0])
     return {"survey_answers": answered, "complaints": filed}
+
+
+def seed_cold_session(
+    today: date, providers: list[TrainingProvider], provider_admins: list[User], companies, company_admins
+) -> dict[str, int]:
+    """A two-day session of three trainees, closed 67 days ago (its « à chaud » went out at the closing), then
+    its « à froid » sent at D+60 to the trainees and the employer, as the daily job would have. Run with the
+    other delivered sessions, before the envelopes (which adopt its enrolments) and the invoices."""
+    provider, provider_admin = providers[0], provider_admins[0]
+    company, company_admin = companies[0], company_admins[0]
+    referencing = db.session.scalar(
+        select(Referencing)
+        .join(CollectiveAction, CollectiveAction.id == Referencing.action_id)
+        .where(CollectiveAction.reference == SST, Referencing.provider_id == provider.id)
+    )
+    if referencing is None:
+        return {}
+    people = [
+        employees.create_employee(
+            company,
+            EmployeeInput(last, first, f"{first.lower()}.{last.lower()}@{company.slug}.demo.test", job),
+            company_admin,
+        )
+        for last, first, job in COLD_STAFF
+    ]
+    session = small_session(
+        provider, referencing, provider_admin, company, company_admin, people, today - timedelta(days=68)
+    )
+    due = session.end_date + timedelta(days=surveys.COLD_AFTER_DAYS)
+    return {"cold_surveys_sent": surveys.send_session(session, SurveyKind.COLD, at(due, "08:00"))}
 
 
 def _complaints(provider, provider_admin, company, company_admin) -> int:

@@ -206,7 +206,7 @@ def _email(invitation: SurveyInvitation, session: TrainingSession, *, reminder: 
     )
 
 
-def _send_session(session: TrainingSession, kind: str, now: datetime) -> int:
+def send_session(session: TrainingSession, kind: str, now: datetime) -> int:
     """Invite everyone of ``session`` not invited yet to ``kind`` (caller holds the session lock)."""
     keys = _existing_keys(session.id)
     sent = 0
@@ -238,7 +238,7 @@ def _send_session(session: TrainingSession, kind: str, now: datetime) -> int:
 
 def after_closing(session: TrainingSession, now: datetime | None = None) -> int:
     """The « à chaud » goes out with the closing (service fait), in its transaction (session locked)."""
-    return _send_session(session, SurveyKind.HOT, now or utcnow())
+    return send_session(session, SurveyKind.HOT, now or utcnow())
 
 
 def _due_sessions(kind: str, today: date) -> list[int]:
@@ -271,7 +271,7 @@ def send_due(now: datetime | None = None) -> int:
         for session_id in _due_sessions(kind, today):
             try:
                 session = lock_session(session_id)
-                sent += _send_session(session, kind, now)
+                sent += send_session(session, kind, now)
                 db.session.commit()
             except LockBusy:
                 db.session.rollback()

@@ -13,7 +13,7 @@ from marketplace.models import AuditEvent, Complaint, OutboxMessage, SurveyRespo
 from marketplace.services import complaints, surveys
 from marketplace.services.errors import DomainError, InvalidForm
 from tests.delivered import delivered_session
-from tests.web.pages import text
+from tests.web.pages import text, visible_text
 
 HOT = {"objectives": "4", "content": "4", "trainer": "5", "organisation": "3", "recommend": "5"}
 
@@ -266,6 +266,11 @@ def test_demo_logins_see_satisfaction_results_and_a_complaint_in_each_state(app,
     login(client, opco_user, DEMO_PASSWORD)
     page = text(client.get(f"/opco/{opco.slug}/qualite/reclamations"))
     assert all(label in page for label in ("Reçue", "En analyse", "Répondue", "Clôturée"))
+    # « À froid »: a session closed over two months ago had its questionnaires sent at D+60 and answered.
+    page = visible_text(client.get(f"/opco/{opco.slug}/qualite"))
+    for who in ("stagiaires", "employeurs"):
+        answers = re.search(rf"À froid \(J\+60\) — {who} (\d+) envoyés?, (\d+) réponses?", page)
+        assert answers and int(answers.group(2)) > 0, who
 
 
 def test_survey_answers_as_a_background_export(app, login, make, world):
