@@ -103,7 +103,8 @@ def check_under_analysis(tender: Tender, doing: str) -> None:
     )
 
 
-def role(user: User, opco_id: int) -> str | None:
+def opco_role_of(user: User, opco_id: int) -> str | None:
+    """The role ``user`` holds in the OPCO (None when not a member): who may evaluate, who manages."""
     return db.session.scalar(
         select(Membership.role).where(Membership.organisation_id == opco_id, Membership.user_id == user.id)
     )
@@ -111,7 +112,7 @@ def role(user: User, opco_id: int) -> str | None:
 
 def is_evaluator(user: User, opco_id: int) -> bool:
     """Whether ``user`` belongs to the OPCO with a role allowed to evaluate tenders."""
-    member_role = role(user, opco_id)
+    member_role = opco_role_of(user, opco_id)
     return member_role is not None and has_permission("opco", member_role, Perm.EVALUATE_TENDERS)
 
 

@@ -56,8 +56,8 @@ from marketplace.services.evaluation import (
     check_evaluator,
     check_readable,
     check_under_analysis,
+    opco_role_of,
     received_responses,
-    role,
 )
 from marketplace.services.roles import Perm, has_permission
 from marketplace.services.tender_states import effective_status
@@ -121,7 +121,7 @@ def sign_declaration(
     existing = declaration_of(tender, evaluator)
     if existing is not None:
         return existing
-    member_role = role(evaluator, tender.opco_id)
+    member_role = opco_role_of(evaluator, tender.opco_id)
     if member_role is not None and has_permission("opco", member_role, Perm.MANAGE_TENDERS):
         opened = opened_lots(tender, now)
         if opened:
@@ -396,7 +396,7 @@ def scores_this_tender(user: User, tender: Tender) -> bool:
     """
     if declaration_of(tender, user) is not None:
         return True
-    member_role = role(user, tender.opco_id)
+    member_role = opco_role_of(user, tender.opco_id)
     return (
         member_role is not None
         and has_permission("opco", member_role, Perm.EVALUATE_TENDERS)
