@@ -15,7 +15,8 @@ from marketplace.web.guard import get_owned, require
 from marketplace.web.params import page_arg
 
 
-def _owned(invoice_id: int) -> Invoice:
+def issued_invoice(invoice_id: int) -> Invoice:
+    """One of this company's invoices, once issued (a draft is still the organisation's: 404 as if missing)."""
     invoice = get_owned(Invoice, invoice_id, column="company_id")
     if invoice.status == InvoiceStatus.DRAFT:
         abort(404)
@@ -38,7 +39,7 @@ def invoices():
 @bp.get("/factures/<int:invoice_id>")
 @require(Perm.PAY)
 def invoice_detail(invoice_id: int):
-    invoice = _owned(invoice_id)
+    invoice = issued_invoice(invoice_id)
     return render(
         "company/invoices/detail.html",
         invoice=invoice,
@@ -50,5 +51,5 @@ def invoice_detail(invoice_id: int):
 @bp.get("/factures/<int:invoice_id>/pdf")
 @require(Perm.PAY)
 def invoice_pdf(invoice_id: int):
-    invoice = _owned(invoice_id)
+    invoice = issued_invoice(invoice_id)
     return pdf_response(invoice_pages.pdf_filename(invoice), invoice_pages.pdf_bytes(invoice))
