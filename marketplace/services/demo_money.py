@@ -90,14 +90,28 @@ NEW_STAFF = [
 
 def new_staff(company: Company, company_admin: User, n: int) -> list[Employee]:
     """Two employees hired for these sessions (the demo's first employees already fill other sessions)."""
+    return hire(company, company_admin, NEW_STAFF[2 * n : 2 * n + 2])
+
+
+def hire(company: Company, company_admin: User, staff) -> list[Employee]:
+    """The company registers these (last name, first name, job title) with a demo address each."""
     return [
         employees.create_employee(
             company,
             EmployeeInput(last, first, f"{first.lower()}.{last.lower()}@{company.slug}.demo.test", job),
             company_admin,
         )
-        for last, first, job in NEW_STAFF[2 * n : 2 * n + 2]
+        for last, first, job in staff
     ]
+
+
+def sst_referencing(provider: TrainingProvider) -> Referencing | None:
+    """The organisation's referencing on the SST action (the demo's short two-day sessions)."""
+    return db.session.scalar(
+        select(Referencing)
+        .join(CollectiveAction, CollectiveAction.id == Referencing.action_id)
+        .where(CollectiveAction.reference == SST, Referencing.provider_id == provider.id)
+    )
 
 
 def seed_delivered_sessions(
@@ -105,11 +119,7 @@ def seed_delivered_sessions(
 ) -> dict[str, int]:
     """Three more delivered sessions to invoice (run before the envelopes, which adopt their enrolments)."""
     provider, admin = providers[0], provider_admins[0]
-    referencing = db.session.scalar(
-        select(Referencing)
-        .join(CollectiveAction, CollectiveAction.id == Referencing.action_id)
-        .where(CollectiveAction.reference == SST, Referencing.provider_id == provider.id)
-    )
+    referencing = sst_referencing(provider)
     extra = 0
     if referencing is not None:
         company, company_admin = companies[0], company_admins[0]  # enrols without approval

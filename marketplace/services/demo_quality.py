@@ -12,21 +12,18 @@ from sqlalchemy import select
 
 from marketplace.extensions import db
 from marketplace.models import (
-    CollectiveAction,
     Company,
     Enrolment,
     EnrolmentStatus,
     Opco,
-    Referencing,
     SurveyInvitation,
     SurveyKind,
     TrainingProvider,
     User,
 )
-from marketplace.services import complaints, employees, survey_questions, surveys
-from marketplace.services.demo_delivery import SST, at
-from marketplace.services.demo_money import small_session
-from marketplace.services.employees import EmployeeInput
+from marketplace.services import complaints, survey_questions, surveys
+from marketplace.services.demo_delivery import at
+from marketplace.services.demo_money import hire, small_session, sst_referencing
 
 COMMENTS = (
     "Formateur très pédagogue, beaucoup d'exercices pratiques.",
@@ -111,21 +108,10 @@ def seed_cold_session(
     other delivered sessions, before the envelopes (which adopt its enrolments) and the invoices."""
     provider, provider_admin = providers[0], provider_admins[0]
     company, company_admin = companies[0], company_admins[0]
-    referencing = db.session.scalar(
-        select(Referencing)
-        .join(CollectiveAction, CollectiveAction.id == Referencing.action_id)
-        .where(CollectiveAction.reference == SST, Referencing.provider_id == provider.id)
-    )
+    referencing = sst_referencing(provider)
     if referencing is None:
         return {}
-    people = [
-        employees.create_employee(
-            company,
-            EmployeeInput(last, first, f"{first.lower()}.{last.lower()}@{company.slug}.demo.test", job),
-            company_admin,
-        )
-        for last, first, job in COLD_STAFF
-    ]
+    people = hire(company, company_admin, COLD_STAFF)
     session = small_session(
         provider, referencing, provider_admin, company, company_admin, people, today - timedelta(days=68)
     )
